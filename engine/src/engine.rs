@@ -1,0 +1,358 @@
+//! The engine handle: registered definitions, the pool, enqueueing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::definition::{Definition, hash_json};
+use crate::error::{Error, Result};
+use crate::selftest;
+
+type DefinitionKey = (String, i32);
+
+/// A cheap, cloneable handle to the engine: the pool plus the definitions this build knows.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: PgPool,
+    /// Latest version of each workflow registered by this build.
+    latest: BTreeMap<String, i32>,
+    /// Registered by this build, plus stored versions loaded on demand.
+    definitions: RwLock<HashMap<DefinitionKey, Arc<Definition>>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("workflows", &self.inner.latest)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A run to enqueue.
+#[derive(Debug, Clone, Default)]
+pub struct NewRun {
+    pub workflow: String,
+    /// `None` starts the latest version this build registered.
+    pub version: Option<i32>,
+    pub input: Value,
+    /// What the run is about, e.g. a store id; runs can be listed by it.
+    pub subject: Option<String>,
+    pub tenant: Option<String>,
+    /// Request id of the request that caused the run; carried into every step's log lines.
+    pub request_id: Option<String>,
+    /// A second enqueue with the same key returns the first run.
+    pub idempotency_key: Option<String>,
+    /// Do not start before this instant.
+    pub run_at: Option<DateTime<Utc>>,
+}
+
+impl NewRun {
+    pub fn new(workflow: impl Into<String>, input: Value) -> Self {
+        NewRun {
+            workflow: workflow.into(),
+            input,
+            ..NewRun::default()
+        }
+    }
+
+    pub fn version(mut self, version: i32) -> Self {
+        self.version = Some(version);
+        self
+    }
+
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    pub fn request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
+    }
+
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    pub fn run_at(mut self, at: DateTime<Utc>) -> Self {
+        self.run_at = Some(at);
+        self
+    }
+}
+
+/// What enqueue did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enqueued {
+    pub run_id: Uuid,
+    pub workflow: String,
+    pub version: i32,
+    /// False when an earlier run with the same idempotency key was returned.
+    pub created: bool,
+}
+
+impl Engine {
+    /// Registers `definitions` (plus the built-in `selftest`) and returns the handle.
+    ///
+    /// Fails when a definition is malformed, or when a `(name, version)` is already stored
+    /// with different content — a registered version is immutable.
+    pub async fn start(
+        pool: PgPool,
+        definitions: impl IntoIterator<Item = Definition>,
+    ) -> Result<Engine> {
+        let mut all: Vec<Definition> = definitions.into_iter().collect();
+        if !all.iter().any(|d| d.name == selftest::WORKFLOW) {
+            all.push(selftest::definition());
+        }
+        let mut latest = BTreeMap::new();
+        let mut map = HashMap::new();
+        for definition in all {
+            definition.validate()?;
+            register(&pool, &definition).await?;
+            let entry = latest.entry(definition.name.clone()).or_insert(definition.version);
+            *entry = (*entry).max(definition.version);
+            map.insert(
+                (definition.name.clone(), definition.version),
+                Arc::new(definition),
+            );
+        }
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                pool,
+                latest,
+                definitions: RwLock::new(map),
+            }),
+        })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    /// Names and latest versions of the workflows this build registered.
+    pub fn workflows(&self) -> &BTreeMap<String, i32> {
+        &self.inner.latest
+    }
+
+    /// The definition of `name` at `version`: registered by this build, or the stored one.
+    pub async fn definition(&self, name: &str, version: i32) -> Result<Arc<Definition>> {
+        let key = (name.to_owned(), version);
+        if let Some(found) = self.read_cache(&key) {
+            return Ok(found);
+        }
+        let row: Option<(Value,)> =
+            sqlx::query_as("SELECT definition FROM workflow_definitions WHERE name = $1 AND version = $2")
+                .bind(name)
+                .bind(version)
+                .fetch_optional(self.pool())
+                .await?;
+        let Some((json,)) = row else {
+            return Err(self.unknown_workflow(name, Some(version)));
+        };
+        let definition: Definition =
+            serde_json::from_value(json).map_err(|err| Error::UnloadableDefinition {
+                name: name.to_owned(),
+                version,
+                reason: err.to_string(),
+            })?;
+        let definition = Arc::new(definition);
+        self.inner
+            .definitions
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(key, definition.clone());
+        Ok(definition)
+    }
+
+    fn read_cache(&self, key: &DefinitionKey) -> Option<Arc<Definition>> {
+        self.inner
+            .definitions
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn unknown_workflow(&self, name: &str, version: Option<i32>) -> Error {
+        Error::UnknownWorkflow {
+            name: name.to_owned(),
+            version,
+            known: self
+                .inner
+                .latest
+                .iter()
+                .map(|(n, v)| format!("{n} (v{v})"))
+                .collect(),
+        }
+    }
+
+    /// Enqueues a run on `conn`, which may be inside the caller's transaction: the run
+    /// exists only if that transaction commits, and workers are woken at commit.
+    pub async fn enqueue(&self, conn: &mut PgConnection, run: NewRun) -> Result<Enqueued> {
+        let version = match run.version {
+            Some(v) => v,
+            None => match self.inner.latest.get(&run.workflow) {
+                Some(v) => *v,
+                None => return Err(self.unknown_workflow(&run.workflow, None)),
+            },
+        };
+        let definition = self.definition(&run.workflow, version).await?;
+        let input = if run.input.is_null() {
+            Value::Object(Default::default())
+        } else {
+            run.input
+        };
+        if !input.is_object() {
+            return Err(Error::InvalidInput {
+                workflow: run.workflow,
+                reason: "the input must be a JSON object".into(),
+            });
+        }
+        let step_count = definition.step_count_for(&input)?;
+        let deadline = definition.deadline;
+        let run_id = Uuid::now_v7();
+        let inserted: Option<(Uuid,)> = sqlx::query_as(
+            r#"
+            INSERT INTO workflow_runs
+                (id, workflow, version, input, step_count, subject, tenant, request_id,
+                 idempotency_key, next_run_at, deadline_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()),
+                    now() + make_interval(secs => $11))
+            ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING id
+            "#,
+        )
+        .bind(run_id)
+        .bind(&run.workflow)
+        .bind(version)
+        .bind(&input)
+        .bind(step_count as i32)
+        .bind(&run.subject)
+        .bind(&run.tenant)
+        .bind(&run.request_id)
+        .bind(&run.idempotency_key)
+        .bind(run.run_at)
+        .bind(deadline.map(|d| d.as_secs_f64()))
+        .fetch_optional(&mut *conn)
+        .await?;
+        if inserted.is_some() {
+            sqlx::query(
+                "INSERT INTO workflow_run_events (run_id, kind, data) \
+                 VALUES ($1, 'queued', jsonb_build_object('workflow', $2::text, 'version', $3::int))",
+            )
+            .bind(run_id)
+            .bind(&run.workflow)
+            .bind(version)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("SELECT pg_notify('storeflow_work', '')")
+                .execute(&mut *conn)
+                .await?;
+            return Ok(Enqueued {
+                run_id,
+                workflow: run.workflow,
+                version,
+                created: true,
+            });
+        }
+        let (run_id, workflow, version): (Uuid, String, i32) = sqlx::query_as(
+            "SELECT id, workflow, version FROM workflow_runs WHERE idempotency_key = $1",
+        )
+        .bind(&run.idempotency_key)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(Enqueued {
+            run_id,
+            workflow,
+            version,
+            created: false,
+        })
+    }
+
+    /// Enqueues a run in a transaction of its own.
+    pub async fn enqueue_now(&self, run: NewRun) -> Result<Enqueued> {
+        let mut tx = self.pool().begin().await?;
+        let enqueued = self.enqueue(&mut tx, run).await?;
+        tx.commit().await?;
+        Ok(enqueued)
+    }
+}
+
+/// Stores a definition the first time; refuses different content under a stored version.
+async fn register(pool: &PgPool, definition: &Definition) -> Result<()> {
+    let json = definition.to_json()?;
+    let hash = hash_json(&json);
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO workflow_definitions (name, version, content_hash, definition) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (name, version) DO NOTHING",
+    )
+    .bind(&definition.name)
+    .bind(definition.version)
+    .bind(&hash)
+    .bind(&json)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        let names: Vec<&str> = definition.steps.iter().map(|s| s.name.as_str()).collect();
+        let max_attempts: Vec<i32> = definition
+            .steps
+            .iter()
+            .map(|s| s.retry.max_attempts as i32)
+            .collect();
+        let timeouts: Vec<i64> = definition
+            .steps
+            .iter()
+            .map(|s| s.timeout.as_millis() as i64)
+            .collect();
+        sqlx::query(
+            r#"
+            INSERT INTO workflow_definition_steps
+                (workflow, version, step_index, step_name, max_attempts, timeout_ms)
+            SELECT $1, $2, s.ord - 1, s.name, s.max_attempts, s.timeout_ms
+            FROM unnest($3::text[], $4::int4[], $5::int8[]) WITH ORDINALITY
+                 AS s(name, max_attempts, timeout_ms, ord)
+            "#,
+        )
+        .bind(&definition.name)
+        .bind(definition.version)
+        .bind(&names)
+        .bind(&max_attempts)
+        .bind(&timeouts)
+        .execute(&mut *tx)
+        .await?;
+    } else {
+        let (stored_hash,): (String,) = sqlx::query_as(
+            "SELECT content_hash FROM workflow_definitions WHERE name = $1 AND version = $2",
+        )
+        .bind(&definition.name)
+        .bind(definition.version)
+        .fetch_one(&mut *tx)
+        .await?;
+        if stored_hash != hash {
+            return Err(Error::DefinitionConflict {
+                name: definition.name.clone(),
+                version: definition.version,
+                stored_hash,
+                new_hash: hash,
+            });
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}

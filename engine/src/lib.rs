@@ -1,0 +1,49 @@
+//! storeflow's durable workflow engine on PostgreSQL.
+//!
+//! A workflow is a versioned [`Definition`]: ordered typed steps, each a typetag-serialized
+//! [`Step`] with a retry policy and a timeout. Runs are enqueued (inside the caller's
+//! transaction if it likes), claimed by [`Worker`]s with `FOR UPDATE SKIP LOCKED`, leased
+//! with a fencing token, and checkpointed after every step, so a worker killed mid-run is
+//! resumed by another at the step where it stopped.
+//!
+//! # Guarantees
+//! - A checkpoint commits only while its worker still holds the run's lease (fencing token).
+//! - A completed (checkpointed) step never runs again; the in-flight step of a crashed
+//!   worker runs again (at-least-once), recorded as a *rescue*, not a failure.
+//! - Runs pin `(name, version)` and execute the stored definition of that version.
+//! - Every state change is an event with a monotonic id per run, announced with `NOTIFY`.
+//!
+//! # Caveats
+//! - Steps other than database-only ones must be idempotent; see [`StepContext::idempotency_key`].
+
+mod definition;
+mod engine;
+mod error;
+pub mod metrics;
+mod runs;
+mod scheduler;
+pub mod selftest;
+mod step;
+mod store;
+mod worker;
+
+pub use definition::{Definition, LengthFromInput, RetryPolicy, StepDef, humantime_duration};
+pub use engine::{Enqueued, Engine, NewRun};
+pub use error::{Error, Result};
+pub use runs::{
+    AttemptView, RunDetail, RunEvent, RunFilter, RunStatus, RunSummary, StepRef, StepStatus,
+    StepView,
+};
+pub use scheduler::{Schedule, ScheduleSpec, Scheduler, SchedulerOptions, parse_cron};
+pub use step::{Step, StepContext, StepError, StepOutcome};
+pub use worker::{Worker, WorkerOptions};
+
+/// The SQL migrations of the whole product, embedded at build time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// `NOTIFY` channel announcing runnable work.
+pub const WORK_CHANNEL: &str = "storeflow_work";
+/// `NOTIFY` channel carrying the id of a run whose cancellation was requested.
+pub const CANCEL_CHANNEL: &str = "storeflow_cancel";
+/// `NOTIFY` channel announcing new events (payload: the highest new event id).
+pub const EVENTS_CHANNEL: &str = "storeflow_events";

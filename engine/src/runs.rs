@@ -1,0 +1,606 @@
+//! Reading runs and the operator actions on them (retry a step, cancel a run).
+//! The HTTP API and the CLI are thin layers over these.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+
+/// A run's status; mirrors the `workflow_run_status` PostgreSQL enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "workflow_run_status", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Queued,
+    Running,
+    /// Released until `next_run_at`: backing off before a retry, or durably polling.
+    Waiting,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 6] = [
+        RunStatus::Queued,
+        RunStatus::Running,
+        RunStatus::Waiting,
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+        RunStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Waiting => "waiting",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled
+        )
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RunStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        RunStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown run status `{s}`; expected one of: queued, running, waiting, succeeded, failed, cancelled"
+                )
+            })
+    }
+}
+
+/// A step's status within a run, derived from the run's position and its attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    /// Not reached yet.
+    Pending,
+    Running,
+    /// Backing off before its next attempt.
+    Retrying,
+    /// Durably polling (the step returned `Pending`).
+    Polling,
+    /// Reached, waiting for a worker.
+    Queued,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// One run, as listed.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RunSummary {
+    pub id: Uuid,
+    pub workflow: String,
+    pub version: i32,
+    pub status: RunStatus,
+    /// Index (0-based) of the step the run is at; equals `step_count` once all succeeded.
+    pub current_step: i32,
+    pub current_step_name: Option<String>,
+    pub step_count: i32,
+    pub subject: Option<String>,
+    pub tenant: Option<String>,
+    pub request_id: Option<String>,
+    pub error: Option<String>,
+    pub next_run_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One attempt of a step.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptView {
+    pub attempt: i32,
+    /// succeeded, failed, timed_out, rescued, released, cancelled
+    pub outcome: String,
+    pub error: Option<String>,
+    pub worker_id: Option<Uuid>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: i64,
+}
+
+/// One step of a run, with its attempt history.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    pub index: i32,
+    pub name: String,
+    pub status: StepStatus,
+    /// Executions started so far (recorded attempts plus the one running now).
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub timeout_ms: i64,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+    pub history: Vec<AttemptView>,
+}
+
+/// An event of a run. Ids are monotonic per run.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RunEvent {
+    pub id: i64,
+    pub run_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub step_index: Option<i32>,
+    pub step_name: Option<String>,
+    pub attempt: Option<i32>,
+    pub data: Option<Value>,
+}
+
+/// A run with its input, state, steps and events.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    pub input: Value,
+    pub state: Value,
+    pub cancel_requested: bool,
+    pub lease_owner: Option<Uuid>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    pub deadline_at: Option<DateTime<Utc>>,
+    /// Percentage of steps finished.
+    pub progress: u8,
+    pub steps: Vec<StepView>,
+    pub events: Vec<RunEvent>,
+}
+
+/// Filters for [`Engine::list_runs`].
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RunFilter {
+    pub status: Option<RunStatus>,
+    pub workflow: Option<String>,
+    pub subject: Option<String>,
+    pub tenant: Option<String>,
+    /// Default 50, at most 500.
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// A step named by its name or its 1-based number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepRef {
+    Name(String),
+    Number(usize),
+}
+
+impl std::str::FromStr for StepRef {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(match s.parse::<usize>() {
+            Ok(n) => StepRef::Number(n),
+            Err(_) => StepRef::Name(s.to_owned()),
+        })
+    }
+}
+
+impl std::fmt::Display for StepRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepRef::Name(name) => f.write_str(name),
+            StepRef::Number(n) => write!(f, "#{n}"),
+        }
+    }
+}
+
+const SUMMARY_COLUMNS: &str = r#"
+    r.id, r.workflow, r.version, r.status, r.current_step,
+    (SELECT s.step_name FROM workflow_definition_steps s
+      WHERE s.workflow = r.workflow AND s.version = r.version AND s.step_index = r.current_step)
+      AS current_step_name,
+    r.step_count, r.subject, r.tenant, r.request_id, r.error, r.next_run_at, r.created_at,
+    r.started_at, r.finished_at, r.updated_at
+"#;
+
+#[derive(sqlx::FromRow)]
+struct DetailRow {
+    #[sqlx(flatten)]
+    summary: RunSummary,
+    input: Value,
+    state: Value,
+    pending_since: Option<DateTime<Utc>>,
+    step_started_at: Option<DateTime<Utc>>,
+    cancel_requested: bool,
+    lease_owner: Option<Uuid>,
+    lease_expires_at: Option<DateTime<Utc>>,
+    deadline_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    step_index: i32,
+    attempt: i32,
+    outcome: String,
+    error: Option<String>,
+    worker_id: Option<Uuid>,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+}
+
+impl Engine {
+    /// Runs, newest first.
+    pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunSummary>> {
+        let limit = filter.limit.unwrap_or(50).clamp(1, 500);
+        let offset = filter.offset.unwrap_or(0).max(0);
+        let sql = format!(
+            r#"SELECT {SUMMARY_COLUMNS} FROM workflow_runs r
+               WHERE ($1::workflow_run_status IS NULL OR r.status = $1)
+                 AND ($2::text IS NULL OR r.workflow = $2)
+                 AND ($3::text IS NULL OR r.subject = $3)
+                 AND ($4::text IS NULL OR r.tenant = $4)
+               ORDER BY r.created_at DESC, r.id DESC
+               LIMIT $5 OFFSET $6"#
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(filter.status)
+            .bind(&filter.workflow)
+            .bind(&filter.subject)
+            .bind(&filter.tenant)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// One run with its steps (status, attempts, history) and its events.
+    pub async fn get_run(&self, run_id: Uuid) -> Result<RunDetail> {
+        let sql = format!(
+            r#"SELECT {SUMMARY_COLUMNS}, r.input, r.state, r.pending_since,
+                      r.step_started_at, r.cancel_requested, r.lease_owner, r.lease_expires_at,
+                      r.deadline_at
+               FROM workflow_runs r WHERE r.id = $1"#
+        );
+        let row: DetailRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(run_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::RunNotFound(run_id))?;
+        let step_defs: Vec<(i32, String, i32, i64)> = sqlx::query_as(
+            "SELECT step_index, step_name, max_attempts, timeout_ms FROM workflow_definition_steps \
+             WHERE workflow = $1 AND version = $2 AND step_index < $3 ORDER BY step_index",
+        )
+        .bind(&row.summary.workflow)
+        .bind(row.summary.version)
+        .bind(row.summary.step_count)
+        .fetch_all(self.pool())
+        .await?;
+        let attempts: Vec<AttemptRow> = sqlx::query_as(
+            "SELECT step_index, attempt, outcome, error, worker_id, started_at, finished_at \
+             FROM workflow_step_attempts WHERE run_id = $1 ORDER BY step_index, attempt",
+        )
+        .bind(run_id)
+        .fetch_all(self.pool())
+        .await?;
+        let events = self.run_events(run_id, None, 10_000).await?;
+
+        let mut history: HashMap<i32, Vec<AttemptView>> = HashMap::new();
+        for a in attempts {
+            history.entry(a.step_index).or_default().push(AttemptView {
+                attempt: a.attempt,
+                outcome: a.outcome,
+                error: a.error,
+                worker_id: a.worker_id,
+                started_at: a.started_at,
+                finished_at: a.finished_at,
+                duration_ms: (a.finished_at - a.started_at).num_milliseconds(),
+            });
+        }
+        let run = &row.summary;
+        let steps = step_defs
+            .into_iter()
+            .map(|(index, name, max_attempts, timeout_ms)| {
+                let history = history.remove(&index).unwrap_or_default();
+                let status = step_status(&row, index);
+                let running_now = status == StepStatus::Running;
+                let attempts = history.len() as i32 + i32::from(running_now);
+                let started_at = history
+                    .first()
+                    .map(|a| a.started_at)
+                    .or(if index == run.current_step {
+                        row.pending_since.or(row.step_started_at)
+                    } else {
+                        None
+                    });
+                let finished_at = match status {
+                    StepStatus::Succeeded | StepStatus::Failed | StepStatus::Cancelled => {
+                        history.last().map(|a| a.finished_at)
+                    }
+                    _ => None,
+                };
+                let error = match status {
+                    StepStatus::Succeeded => None,
+                    StepStatus::Failed if index == run.current_step => run.error.clone(),
+                    _ => history.last().and_then(|a| a.error.clone()),
+                };
+                StepView {
+                    index,
+                    name,
+                    status,
+                    attempts,
+                    max_attempts,
+                    timeout_ms,
+                    started_at,
+                    finished_at,
+                    duration_ms: match (started_at, finished_at) {
+                        (Some(s), Some(f)) => Some((f - s).num_milliseconds()),
+                        _ => None,
+                    },
+                    error,
+                    history,
+                }
+            })
+            .collect();
+        let done = match run.status {
+            RunStatus::Succeeded => run.step_count,
+            _ => run.current_step,
+        };
+        let progress = ((done as f64 / run.step_count.max(1) as f64) * 100.0).round() as u8;
+        Ok(RunDetail {
+            progress,
+            input: row.input.clone(),
+            state: row.state.clone(),
+            cancel_requested: row.cancel_requested,
+            lease_owner: row.lease_owner,
+            lease_expires_at: row.lease_expires_at,
+            deadline_at: row.deadline_at,
+            steps,
+            events,
+            summary: row.summary,
+        })
+    }
+
+    /// Events of a run after `after_id` (exclusive), oldest first.
+    pub async fn run_events(
+        &self,
+        run_id: Uuid,
+        after_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<RunEvent>> {
+        Ok(sqlx::query_as(
+            r#"SELECT e.id, e.run_id, e.at, e.kind, e.step_index,
+                      (SELECT s.step_name FROM workflow_definition_steps s
+                        WHERE s.workflow = r.workflow AND s.version = r.version
+                          AND s.step_index = e.step_index) AS step_name,
+                      e.attempt, e.data
+               FROM workflow_run_events e JOIN workflow_runs r ON r.id = e.run_id
+               WHERE e.run_id = $1 AND e.id > $2
+               ORDER BY e.id
+               LIMIT $3"#,
+        )
+        .bind(run_id)
+        .bind(after_id.unwrap_or(0))
+        .bind(limit.clamp(1, 10_000))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Retries the failed step of a failed run: the run resumes from it with a fresh retry
+    /// budget; earlier steps are not run again. Recorded as an event.
+    pub async fn retry_step(&self, run_id: Uuid, step: &StepRef, actor: Option<&str>) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let (status, current_step, workflow, version) = lock_run(&mut tx, run_id).await?;
+        let index = resolve_step(&mut tx, run_id, &workflow, version, step).await?;
+        if status != RunStatus::Failed {
+            return Err(Error::InvalidRunState {
+                run: run_id,
+                action: "retry a step of",
+                reason: format!("the run is {status}; only a failed run's failed step can be retried"),
+            });
+        }
+        if index != current_step {
+            return Err(Error::InvalidRunState {
+                run: run_id,
+                action: "retry a step of",
+                reason: format!(
+                    "step {step} has not failed; the failed step is number {}",
+                    current_step + 1
+                ),
+            });
+        }
+        sqlx::query(
+            r#"UPDATE workflow_runs SET
+                   status = 'queued', attempt = attempt + 1, budget_from = attempt + 1,
+                   pending_since = NULL, rescues = 0, error = NULL, finished_at = NULL,
+                   next_run_at = now(), updated_at = now()
+               WHERE id = $1"#,
+        )
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO workflow_run_events (run_id, kind, step_index, data) \
+             VALUES ($1, 'step_retry_requested', $2, jsonb_build_object('by', $3::text))",
+        )
+        .bind(run_id)
+        .bind(index)
+        .bind(actor)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("SELECT pg_notify('storeflow_work', '')")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Cancels a run. A queued or waiting run is cancelled at once; a running one is asked to
+    /// stop (its step is cancelled cooperatively) and ends `cancelled`. Returns the status
+    /// after the call: `Cancelled`, or `Running` while the worker winds the step down.
+    pub async fn cancel_run(&self, run_id: Uuid, actor: Option<&str>) -> Result<RunStatus> {
+        let mut tx = self.pool().begin().await?;
+        let (status, _, _, _) = lock_run(&mut tx, run_id).await?;
+        let after = match status {
+            s if s.is_final() => {
+                return Err(Error::InvalidRunState {
+                    run: run_id,
+                    action: "cancel",
+                    reason: format!("the run already finished ({s})"),
+                });
+            }
+            RunStatus::Running => {
+                sqlx::query(
+                    "UPDATE workflow_runs SET cancel_requested = true, updated_at = now() WHERE id = $1",
+                )
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO workflow_run_events (run_id, kind, data) \
+                     VALUES ($1, 'cancel_requested', jsonb_build_object('by', $2::text))",
+                )
+                .bind(run_id)
+                .bind(actor)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("SELECT pg_notify('storeflow_cancel', $1)")
+                    .bind(run_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                RunStatus::Running
+            }
+            _ => {
+                sqlx::query(
+                    r#"UPDATE workflow_runs SET status = 'cancelled', cancel_requested = true,
+                           finished_at = now(), updated_at = now(), lease_owner = NULL,
+                           lease_expires_at = NULL
+                       WHERE id = $1"#,
+                )
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    r#"INSERT INTO workflow_run_events (run_id, kind, data) VALUES
+                         ($1, 'cancelled', jsonb_build_object('by', $2::text)),
+                         ($1, 'finished', '{"status": "cancelled"}'::jsonb)"#,
+                )
+                .bind(run_id)
+                .bind(actor)
+                .execute(&mut *tx)
+                .await?;
+                RunStatus::Cancelled
+            }
+        };
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Deletes finished runs (with their attempts and events) that finished before `before`.
+    /// Returns how many runs were deleted.
+    pub async fn prune_finished_runs(&self, before: DateTime<Utc>) -> Result<u64> {
+        let mut tx = self.pool().begin().await?;
+        let ids: Vec<(Uuid,)> = sqlx::query_as(
+            "DELETE FROM workflow_runs WHERE finished_at < $1 \
+             AND status IN ('succeeded', 'failed', 'cancelled') RETURNING id",
+        )
+        .bind(before)
+        .fetch_all(&mut *tx)
+        .await?;
+        let ids: Vec<Uuid> = ids.into_iter().map(|(id,)| id).collect();
+        for table in [
+            "DELETE FROM workflow_step_attempts WHERE run_id = ANY($1)",
+            "DELETE FROM workflow_run_events WHERE run_id = ANY($1)",
+            "DELETE FROM workflow_selftest_journal WHERE run_id = ANY($1)",
+        ] {
+            sqlx::query(table).bind(&ids).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(ids.len() as u64)
+    }
+}
+
+fn step_status(row: &DetailRow, index: i32) -> StepStatus {
+    let run = &row.summary;
+    if index < run.current_step || run.status == RunStatus::Succeeded {
+        return StepStatus::Succeeded;
+    }
+    if index > run.current_step {
+        return StepStatus::Pending;
+    }
+    match run.status {
+        RunStatus::Running => StepStatus::Running,
+        RunStatus::Waiting if row.pending_since.is_some() => StepStatus::Polling,
+        RunStatus::Waiting => StepStatus::Retrying,
+        RunStatus::Queued => StepStatus::Queued,
+        RunStatus::Failed => StepStatus::Failed,
+        RunStatus::Cancelled => StepStatus::Cancelled,
+        RunStatus::Succeeded => StepStatus::Succeeded,
+    }
+}
+
+async fn lock_run(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+) -> Result<(RunStatus, i32, String, i32)> {
+    sqlx::query_as(
+        "SELECT status, current_step, workflow, version FROM workflow_runs WHERE id = $1 FOR UPDATE",
+    )
+    .bind(run_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(Error::RunNotFound(run_id))
+}
+
+async fn resolve_step(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    workflow: &str,
+    version: i32,
+    step: &StepRef,
+) -> Result<i32> {
+    let found: Option<(i32,)> = match step {
+        StepRef::Name(name) => sqlx::query_as(
+            "SELECT step_index FROM workflow_definition_steps \
+             WHERE workflow = $1 AND version = $2 AND step_name = $3",
+        )
+        .bind(workflow)
+        .bind(version)
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?,
+        StepRef::Number(n) => sqlx::query_as(
+            "SELECT step_index FROM workflow_definition_steps \
+             WHERE workflow = $1 AND version = $2 AND step_index = $3",
+        )
+        .bind(workflow)
+        .bind(version)
+        .bind(*n as i32 - 1)
+        .fetch_optional(&mut *conn)
+        .await?,
+    };
+    found.map(|(i,)| i).ok_or_else(|| Error::StepNotFound {
+        run: run_id,
+        step: step.to_string(),
+    })
+}

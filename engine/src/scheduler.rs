@@ -1,0 +1,323 @@
+//! Cron schedules: each tick enqueues exactly one run, across any number of replicas.
+//!
+//! # Guarantees
+//! - A tick fires at most once: the scheduler locks the schedule row (`SKIP LOCKED`), and
+//!   the run's idempotency key is `schedule:<name>:<tick>`, so racing replicas cannot both
+//!   enqueue it.
+//! - After downtime only the latest missed tick fires; earlier missed ticks are skipped.
+//! - Disabling a schedule stops it; re-enabling it does not fire ticks missed meanwhile.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use crate::definition::humantime_duration;
+use crate::engine::{Engine, NewRun};
+use crate::error::{Error, Result};
+
+/// Parses a cron expression: 5 fields (minute precision) or 6–7 fields (seconds first,
+/// optional year), in UTC.
+pub fn parse_cron(expression: &str) -> Result<cron::Schedule> {
+    let fields = expression.split_whitespace().count();
+    let full = match fields {
+        5 => format!("0 {expression}"),
+        6 | 7 => expression.to_owned(),
+        _ => {
+            return Err(Error::InvalidCron {
+                expression: expression.to_owned(),
+                reason: format!(
+                    "expected 5 fields (min hour day month weekday) or 6-7 with seconds first, got {fields}"
+                ),
+            });
+        }
+    };
+    cron::Schedule::from_str(&full).map_err(|err| Error::InvalidCron {
+        expression: expression.to_owned(),
+        reason: err.to_string(),
+    })
+}
+
+/// The latest tick in `(after, now]`, if any.
+pub(crate) fn latest_due_tick(
+    schedule: &cron::Schedule,
+    after: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    // Bounded walk: a per-second cron after a long outage would otherwise take millions of
+    // steps; starting an hour back still finds the latest tick of any frequent schedule.
+    const LIMIT: usize = 200_000;
+    let walk = |from: DateTime<Utc>| {
+        let mut latest = None;
+        for (n, tick) in schedule.after(&from).enumerate() {
+            if tick > now || n >= LIMIT {
+                return (latest, n >= LIMIT);
+            }
+            latest = Some(tick);
+        }
+        (latest, false)
+    };
+    match walk(after) {
+        (found, false) => found,
+        (_, true) => walk(now - chrono::Duration::hours(1)).0,
+    }
+}
+
+/// A schedule to create or update.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduleSpec {
+    pub name: String,
+    pub cron: String,
+    pub workflow: String,
+    #[serde(default)]
+    pub input: Value,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// A stored schedule.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Schedule {
+    pub name: String,
+    pub cron: String,
+    pub workflow: String,
+    pub input: Value,
+    pub enabled: bool,
+    pub last_tick_at: DateTime<Utc>,
+    pub last_run_id: Option<Uuid>,
+    pub next_tick_at: Option<DateTime<Utc>>,
+}
+
+impl Engine {
+    /// Creates or updates a schedule. A new schedule's first tick is the first one after now.
+    pub async fn upsert_schedule(&self, spec: &ScheduleSpec) -> Result<()> {
+        parse_cron(&spec.cron)?;
+        if !self.workflows().contains_key(&spec.workflow) {
+            return Err(Error::UnknownWorkflow {
+                name: spec.workflow.clone(),
+                version: None,
+                known: self.workflows().keys().cloned().collect(),
+            });
+        }
+        let input = if spec.input.is_null() {
+            Value::Object(Default::default())
+        } else {
+            spec.input.clone()
+        };
+        sqlx::query(
+            r#"INSERT INTO workflow_schedules (name, cron, workflow, input, enabled)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (name) DO UPDATE SET
+                   cron = EXCLUDED.cron, workflow = EXCLUDED.workflow, input = EXCLUDED.input,
+                   enabled = EXCLUDED.enabled,
+                   last_tick_at = CASE WHEN workflow_schedules.enabled THEN workflow_schedules.last_tick_at
+                                       ELSE now() END,
+                   updated_at = now()"#,
+        )
+        .bind(&spec.name)
+        .bind(&spec.cron)
+        .bind(&spec.workflow)
+        .bind(&input)
+        .bind(spec.enabled)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Enables or disables a schedule. Enabling does not fire ticks missed while disabled.
+    pub async fn set_schedule_enabled(&self, name: &str, enabled: bool) -> Result<Schedule> {
+        let updated = sqlx::query(
+            r#"UPDATE workflow_schedules SET enabled = $2,
+                   last_tick_at = CASE WHEN $2 AND NOT enabled THEN now() ELSE last_tick_at END,
+                   updated_at = now()
+               WHERE name = $1"#,
+        )
+        .bind(name)
+        .bind(enabled)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Err(Error::ScheduleNotFound(name.to_owned()));
+        }
+        self.list_schedules()
+            .await?
+            .into_iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| Error::ScheduleNotFound(name.to_owned()))
+    }
+
+    /// All schedules with their next tick.
+    pub async fn list_schedules(&self) -> Result<Vec<Schedule>> {
+        let mut schedules: Vec<Schedule> = sqlx::query_as(
+            "SELECT name, cron, workflow, input, enabled, last_tick_at, last_run_id, \
+             NULL::timestamptz AS next_tick_at FROM workflow_schedules ORDER BY name",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let now = Utc::now();
+        for schedule in &mut schedules {
+            if schedule.enabled
+                && let Ok(parsed) = parse_cron(&schedule.cron)
+            {
+                schedule.next_tick_at = parsed.after(&now.max(schedule.last_tick_at)).next();
+            }
+        }
+        Ok(schedules)
+    }
+
+    /// Fires the schedule's latest due tick, if any and if no other replica holds it.
+    /// Returns the run enqueued for the tick.
+    pub async fn fire_due_tick(&self, name: &str, now: DateTime<Utc>) -> Result<Option<Uuid>> {
+        let mut tx = self.pool().begin().await?;
+        let row: Option<(String, String, Value, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT cron, workflow, input, last_tick_at FROM workflow_schedules \
+             WHERE name = $1 AND enabled FOR UPDATE SKIP LOCKED",
+        )
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((expression, workflow, input, last_tick_at)) = row else {
+            return Ok(None);
+        };
+        let schedule = parse_cron(&expression)?;
+        let Some(tick) = latest_due_tick(&schedule, last_tick_at, now) else {
+            return Ok(None);
+        };
+        let key = format!("schedule:{name}:{}", tick.to_rfc3339());
+        let enqueued = self
+            .enqueue(
+                &mut tx,
+                NewRun::new(workflow, input)
+                    .idempotency_key(key)
+                    .subject(format!("schedule:{name}")),
+            )
+            .await?;
+        sqlx::query(
+            "UPDATE workflow_schedules SET last_tick_at = $2, last_run_id = $3, updated_at = now() \
+             WHERE name = $1",
+        )
+        .bind(name)
+        .bind(tick)
+        .bind(enqueued.run_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        if enqueued.created {
+            info!(schedule = name, %tick, run_id = %enqueued.run_id, "schedule fired");
+        }
+        Ok(Some(enqueued.run_id))
+    }
+}
+
+/// Scheduler settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchedulerOptions {
+    /// How often schedule changes (new, enabled, disabled) are picked up.
+    #[serde(with = "humantime_duration")]
+    pub reload_interval: Duration,
+}
+
+impl Default for SchedulerOptions {
+    fn default() -> Self {
+        SchedulerOptions {
+            reload_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Fires schedule ticks. Run one per process; replicas coordinate through PostgreSQL.
+#[derive(Debug)]
+pub struct Scheduler {
+    engine: Engine,
+    options: SchedulerOptions,
+}
+
+impl Scheduler {
+    pub fn new(engine: Engine, options: SchedulerOptions) -> Self {
+        Scheduler { engine, options }
+    }
+
+    /// Runs until `shutdown` is cancelled.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
+        loop {
+            let mut sleep_for = self.options.reload_interval;
+            match self.engine.list_schedules().await {
+                Ok(schedules) => {
+                    let now = Utc::now();
+                    for schedule in schedules.iter().filter(|s| s.enabled) {
+                        let Ok(parsed) = parse_cron(&schedule.cron) else {
+                            warn!(schedule = %schedule.name, cron = %schedule.cron, "invalid cron expression; skipping");
+                            continue;
+                        };
+                        if latest_due_tick(&parsed, schedule.last_tick_at, now).is_some()
+                            && let Err(err) = self.engine.fire_due_tick(&schedule.name, now).await
+                        {
+                            warn!(schedule = %schedule.name, error = %err, "firing the schedule failed");
+                        }
+                        if let Some(next) = parsed.after(&now).next() {
+                            let until = (next - now).to_std().unwrap_or_default();
+                            sleep_for = sleep_for.min(until);
+                        }
+                    }
+                }
+                Err(err) => warn!(error = %err, "loading schedules failed"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(sleep_for + Duration::from_millis(5)) => {},
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn five_field_cron_gets_a_seconds_field() {
+        let schedule = parse_cron("*/5 * * * *").expect("valid");
+        let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 1, 0).single().expect("valid time");
+        let next = schedule.after(&start).next().expect("a tick");
+        assert_eq!(next, Utc.with_ymd_and_hms(2026, 1, 1, 0, 5, 0).single().expect("valid time"));
+    }
+
+    #[test]
+    fn bad_cron_says_what_is_expected() {
+        let err = parse_cron("every day").expect_err("invalid");
+        assert!(err.to_string().contains("expected 5 fields"), "{err}");
+    }
+
+    #[test]
+    fn only_the_latest_missed_tick_is_due() {
+        let schedule = parse_cron("0 * * * *").expect("valid");
+        let last = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid time");
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 5, 30, 0).single().expect("valid time");
+        assert_eq!(
+            latest_due_tick(&schedule, last, now),
+            Some(Utc.with_ymd_and_hms(2026, 1, 1, 5, 0, 0).single().expect("valid time"))
+        );
+        assert_eq!(latest_due_tick(&schedule, now, now), None);
+    }
+
+    #[test]
+    fn a_per_second_schedule_after_a_long_outage_is_still_found() {
+        let schedule = parse_cron("* * * * * *").expect("valid");
+        let last = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid time");
+        let now = Utc.with_ymd_and_hms(2026, 1, 20, 0, 0, 0).single().expect("valid time");
+        assert_eq!(latest_due_tick(&schedule, last, now), Some(now));
+    }
+}

@@ -1,0 +1,162 @@
+//! What a step is: a typetag-serialized action that returns its outcome as a value.
+//!
+//! # Guarantees
+//! - A step's `run` is called at least once per attempt the engine records; after a worker
+//!   crash the in-flight attempt may run again (at-least-once). Steps must be idempotent and
+//!   can use [`StepContext::idempotency_key`] to deduplicate external effects.
+//! - A step whose [`Step::runs_in_checkpoint`] is true runs inside the checkpoint transaction:
+//!   its database writes commit together with the checkpoint, exactly once.
+//!
+//! # Caveats
+//! - No other step runs inside an open transaction; an external step must not hold one open.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// A step's action. Implementations carry their parameters and are serialized with typetag,
+/// so the stored definition names the action by its `type` tag.
+#[typetag::serde(tag = "type")]
+#[async_trait::async_trait]
+pub trait Step: Send + Sync + fmt::Debug {
+    /// Execute one attempt of the step.
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome;
+
+    /// True for database-only steps that must run inside the checkpoint transaction
+    /// (their effect and the checkpoint commit together). Such a step reads the
+    /// transaction with [`StepContext::transaction`].
+    fn runs_in_checkpoint(&self) -> bool {
+        false
+    }
+}
+
+/// The result of one attempt, as a value; the engine decides what happens next.
+#[derive(Debug)]
+pub enum StepOutcome {
+    /// The step finished; its output is stored in the run's state under the step's name.
+    Done(Value),
+    /// Not finished yet (e.g. waiting for pods): release the run and look again after
+    /// `recheck_after`. Consumes no attempt; bounded by the step's timeout.
+    Pending { recheck_after: Duration },
+    /// A transient failure: counts an attempt and retries after backoff while attempts remain.
+    Retry(StepError),
+    /// A permanent failure: the run fails now.
+    Fatal(StepError),
+}
+
+impl StepOutcome {
+    /// `Retry` with a message.
+    pub fn retry(message: impl Into<String>) -> Self {
+        StepOutcome::Retry(StepError::new(message))
+    }
+
+    /// `Fatal` with a message.
+    pub fn fatal(message: impl Into<String>) -> Self {
+        StepOutcome::Fatal(StepError::new(message))
+    }
+
+    /// `Pending` rechecking after `recheck_after`.
+    pub fn pending(recheck_after: Duration) -> Self {
+        StepOutcome::Pending { recheck_after }
+    }
+}
+
+/// Why a step attempt failed. The message is shown to operators and stored in events, so it
+/// must never contain secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepError {
+    pub message: String,
+}
+
+impl StepError {
+    pub fn new(message: impl Into<String>) -> Self {
+        StepError {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Everything a step may read about the run it belongs to.
+pub struct StepContext<'a> {
+    pub run_id: Uuid,
+    pub workflow: &'a str,
+    pub version: i32,
+    pub step_index: usize,
+    pub step_name: &'a str,
+    /// Attempt number of this step, monotonic across retries, rescues and operator retries.
+    pub attempt: i32,
+    /// 1 for the first attempt counted against the retry budget, 2 for the next, ...
+    pub attempt_in_budget: i32,
+    pub input: &'a Value,
+    /// Outputs of the steps finished so far, keyed by step name.
+    pub state: &'a Map<String, Value>,
+    pub subject: Option<&'a str>,
+    pub tenant: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+    pub worker_id: Uuid,
+    pub(crate) pool: &'a PgPool,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) transaction: Option<&'a mut PgConnection>,
+}
+
+impl fmt::Debug for StepContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StepContext")
+            .field("run_id", &self.run_id)
+            .field("workflow", &self.workflow)
+            .field("version", &self.version)
+            .field("step_name", &self.step_name)
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StepContext<'_> {
+    /// A key that is the same for every execution of this attempt and differs between
+    /// attempts: `(run id, step index, attempt)`. Executors pass it to external systems to
+    /// deduplicate effects of an attempt that ran twice after a crash.
+    pub fn idempotency_key(&self) -> String {
+        format!("{}:{}:{}", self.run_id, self.step_index, self.attempt)
+    }
+
+    /// The output of an earlier step, if it has finished.
+    pub fn output_of(&self, step_name: &str) -> Option<&Value> {
+        self.state.get(step_name)
+    }
+
+    /// Resolves when the run is cancelled by an operator, its lease is lost, or the worker
+    /// shuts down. Long steps should `select!` on it and return promptly.
+    pub async fn cancelled(&self) {
+        self.cancel.cancelled().await
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// The connection pool, for steps that keep their own records outside the checkpoint.
+    pub fn pool(&self) -> &PgPool {
+        self.pool
+    }
+
+    /// The checkpoint transaction, for steps whose [`Step::runs_in_checkpoint`] is true.
+    pub fn transaction(&mut self) -> Result<&mut PgConnection, StepError> {
+        match self.transaction.as_deref_mut() {
+            Some(conn) => Ok(conn),
+            None => Err(StepError::new(format!(
+                "step `{}` asked for the checkpoint transaction but does not declare runs_in_checkpoint()",
+                self.step_name
+            ))),
+        }
+    }
+}

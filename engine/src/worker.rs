@@ -1,0 +1,1140 @@
+//! The worker: claims runs, executes their steps, checkpoints every step.
+//!
+//! # Guarantees
+//! - Claims use `FOR UPDATE SKIP LOCKED`; every claim takes a fresh fencing token, and every
+//!   checkpoint is conditioned on it, so a worker whose lease was taken over cannot commit.
+//! - Leases are extended by one batched heartbeat per `lease / 3` while steps run, outside
+//!   any transaction. A run whose lease expires is rescued (requeued) by any worker and the
+//!   rescue is recorded as such, not as a step failure.
+//! - Checkpoints of many runs are group-committed in one statement; a run's next step starts
+//!   only after its previous checkpoint committed.
+//! - On shutdown the worker stops claiming, gives in-flight steps `shutdown_grace`, then
+//!   cancels them and releases their leases so another worker takes them at once.
+//!
+//! # Caveats
+//! - A step that ignores cancellation is dropped (its future is not polled again) when it
+//!   times out or is cancelled; effects it started outside the future may still complete.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sqlx::postgres::PgListener;
+use tokio::sync::{Mutex as AsyncMutex, Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, debug, info, info_span, warn};
+use uuid::Uuid;
+
+use crate::definition::{Definition, StepDef, humantime_duration};
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::metrics as m;
+use crate::runs::RunStatus;
+use crate::step::{StepContext, StepOutcome};
+use crate::store::{self, AttemptRecord, Checkpoint, ClaimedRun, Committed, NewEvent};
+use crate::{CANCEL_CHANNEL, WORK_CHANNEL};
+
+/// Worker settings. Durations are humantime strings when deserialized.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerOptions {
+    /// Runs executed at the same time.
+    pub concurrency: usize,
+    /// Lease length; a worker that stops heartbeating loses its runs this long after.
+    #[serde(with = "humantime_duration")]
+    pub lease: Duration,
+    /// Fallback poll when no `NOTIFY` arrives.
+    #[serde(with = "humantime_duration")]
+    pub poll_interval: Duration,
+    /// How long in-flight steps may finish after shutdown is requested.
+    #[serde(with = "humantime_duration")]
+    pub shutdown_grace: Duration,
+    /// Most checkpoints written in one statement.
+    pub checkpoint_batch: usize,
+    /// Checkpoint statements in flight at once.
+    pub checkpoint_writers: usize,
+    /// A step that loses its worker this many times in a row fails its run.
+    pub max_rescues: u32,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            concurrency: 64,
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(10),
+            checkpoint_batch: 1000,
+            checkpoint_writers: 2,
+            max_rescues: 5,
+        }
+    }
+}
+
+impl WorkerOptions {
+    fn rescue_interval(&self) -> Duration {
+        (self.lease / 2).clamp(Duration::from_millis(200), Duration::from_secs(15))
+    }
+}
+
+/// A worker process's engine loop. Build with [`Worker::new`], run with [`Worker::run`].
+#[derive(Debug)]
+pub struct Worker {
+    engine: Engine,
+    options: WorkerOptions,
+    id: Uuid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Interruption {
+    Cancelled,
+    LeaseLost,
+    Shutdown,
+}
+
+struct ActiveRun {
+    token: i64,
+    cancel: CancellationToken,
+    interruption: Arc<OnceLock<Interruption>>,
+    /// Whether the current step has begun executing (for the release record).
+    step_began: Arc<AtomicBool>,
+}
+
+impl ActiveRun {
+    fn interrupt(&self, why: Interruption) {
+        let _ = self.interruption.set(why);
+        self.cancel.cancel();
+    }
+}
+
+struct PendingCheckpoint {
+    checkpoint: Arc<Checkpoint>,
+    reply: oneshot::Sender<std::result::Result<Committed, String>>,
+}
+
+struct Shared {
+    engine: Engine,
+    worker_id: Uuid,
+    options: WorkerOptions,
+    active: Mutex<HashMap<Uuid, ActiveRun>>,
+    wake: Notify,
+    next_local_wake: Mutex<Option<Instant>>,
+    checkpoints: mpsc::Sender<PendingCheckpoint>,
+    draining: AtomicBool,
+}
+
+impl Shared {
+    fn active(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, ActiveRun>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wake_at(&self, at: DateTime<Utc>) {
+        let delay = (at - Utc::now()).to_std().unwrap_or_default();
+        let when = Instant::now() + delay;
+        let mut next = self.next_local_wake.lock().unwrap_or_else(|p| p.into_inner());
+        if next.is_none_or(|current| when < current) {
+            *next = Some(when);
+        }
+    }
+
+    /// How long the claim loop may sleep before the next local wake-up is due.
+    fn idle_wait(&self, cap: Duration) -> Duration {
+        let mut next = self.next_local_wake.lock().unwrap_or_else(|p| p.into_inner());
+        match *next {
+            Some(when) => {
+                let now = Instant::now();
+                if when <= now {
+                    *next = None;
+                    Duration::ZERO
+                } else {
+                    (when - now).min(cap)
+                }
+            }
+            None => cap,
+        }
+    }
+}
+
+impl Worker {
+    pub fn new(engine: Engine, options: WorkerOptions) -> Self {
+        Worker {
+            engine,
+            options,
+            id: Uuid::new_v4(),
+        }
+    }
+
+    /// This worker's id (fresh per process), recorded on leases and attempts.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// Runs until `shutdown` is cancelled, then drains as described in the module docs.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
+        let options = self.options.clone();
+        let concurrency = options.concurrency.max(1);
+        let (sender, receiver) = mpsc::channel(concurrency * 2);
+        let shared = Arc::new(Shared {
+            engine: self.engine.clone(),
+            worker_id: self.id,
+            options: options.clone(),
+            active: Mutex::new(HashMap::new()),
+            wake: Notify::new(),
+            next_local_wake: Mutex::new(None),
+            checkpoints: sender,
+            draining: AtomicBool::new(false),
+        });
+        info!(worker_id = %self.id, concurrency, lease = ?options.lease, "worker started");
+
+        let background_stop = CancellationToken::new();
+        let background = TaskTracker::new();
+        let receiver = Arc::new(AsyncMutex::new(receiver));
+        for _ in 0..options.checkpoint_writers.max(1) {
+            background.spawn(checkpoint_writer(
+                self.engine.clone(),
+                self.id,
+                options.checkpoint_batch.max(1),
+                receiver.clone(),
+            ));
+        }
+        background.spawn(listen(shared.clone(), background_stop.clone()));
+        background.spawn(heartbeat(shared.clone(), background_stop.clone()));
+
+        let runs = TaskTracker::new();
+        let slots = Arc::new(Semaphore::new(concurrency));
+        claim_loop(&shared, &shutdown, &runs, &slots).await;
+
+        // Drain: no new claims, no new steps; in-flight steps get the grace period.
+        shared.draining.store(true, Ordering::SeqCst);
+        runs.close();
+        let in_flight = shared.active().len();
+        if in_flight > 0 {
+            info!(in_flight, grace = ?options.shutdown_grace, "shutting down: waiting for in-flight steps");
+        }
+        if tokio::time::timeout(options.shutdown_grace, runs.wait())
+            .await
+            .is_err()
+        {
+            for run in shared.active().values() {
+                run.interrupt(Interruption::Shutdown);
+            }
+            runs.wait().await;
+        }
+        let leftover: Vec<(Uuid, i64, bool)> = shared
+            .active()
+            .drain()
+            .map(|(id, run)| (id, run.token, run.step_began.load(Ordering::SeqCst)))
+            .collect();
+        if !leftover.is_empty() {
+            match store::release(shared.engine.pool(), self.id, &leftover).await {
+                Ok(n) => info!(released = n, "released leases of unfinished runs"),
+                Err(err) => warn!(error = %err, "could not release leases; they will be rescued when they expire"),
+            }
+        }
+        background_stop.cancel();
+        drop(shared);
+        background.close();
+        background.wait().await;
+        info!(worker_id = %self.id, "worker stopped");
+        Ok(())
+    }
+}
+
+async fn claim_loop(
+    shared: &Arc<Shared>,
+    shutdown: &CancellationToken,
+    runs: &TaskTracker,
+    slots: &Arc<Semaphore>,
+) {
+    let options = &shared.options;
+    let pool = shared.engine.pool();
+    let rescue_interval = options.rescue_interval();
+    let depth_interval = Duration::from_secs(15);
+    let mut last_rescue: Option<Instant> = None;
+    let mut last_depth: Option<Instant> = None;
+    let mut saturated = false;
+    loop {
+        if shutdown.is_cancelled() {
+            return;
+        }
+        if last_rescue.is_none_or(|t| t.elapsed() >= rescue_interval) {
+            last_rescue = Some(Instant::now());
+            match store::rescue_expired(pool, 500, options.max_rescues).await {
+                Ok(rescued) => {
+                    for run in rescued {
+                        warn!(run_id = %run.id, workflow = %run.workflow, status = %run.status,
+                              "rescued a run whose worker's lease expired");
+                        metrics::counter!(m::RUNS_RESCUED, "workflow" => run.workflow).increment(1);
+                    }
+                }
+                Err(err) => warn!(error = %err, "rescue sweep failed"),
+            }
+        }
+        if last_depth.is_none_or(|t| t.elapsed() >= depth_interval) {
+            last_depth = Some(Instant::now());
+            if let Ok(depth) = store::runnable_count(pool).await {
+                metrics::gauge!(m::RUNNABLE_RUNS).set(depth as f64);
+            }
+        }
+
+        let first = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return,
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+        };
+        let mut permits = vec![first];
+        let gather = |permits: &mut Vec<OwnedSemaphorePermit>| {
+            while permits.len() < options.concurrency {
+                match slots.clone().try_acquire_owned() {
+                    Ok(p) => permits.push(p),
+                    Err(_) => break,
+                }
+            }
+        };
+        gather(&mut permits);
+        if saturated && permits.len() < (options.concurrency / 8).max(1) {
+            // Busy: let a few more slots free up so claims stay batched.
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            gather(&mut permits);
+        }
+        let wanted = permits.len();
+        let claimed = match store::claim(pool, shared.worker_id, wanted, options.lease).await {
+            Ok(claimed) => claimed,
+            Err(err) => {
+                warn!(error = %err, "claiming runs failed; retrying after the poll interval");
+                drop(permits);
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(options.poll_interval) => {},
+                }
+                continue;
+            }
+        };
+        let got = claimed.len();
+        for (run, permit) in claimed.into_iter().zip(permits.drain(..)) {
+            metrics::histogram!(m::CLAIM_LATENCY).record(run.waited_seconds.max(0.0));
+            runs.spawn(drive_run(shared.clone(), run, permit));
+        }
+        drop(permits);
+        saturated = got == wanted;
+        if saturated {
+            continue;
+        }
+        let cap = options
+            .poll_interval
+            .min(rescue_interval.saturating_sub(last_rescue.map(|t| t.elapsed()).unwrap_or_default()));
+        let wait = shared.idle_wait(cap);
+        if wait.is_zero() {
+            continue;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = shared.wake.notified() => {},
+            _ = tokio::time::sleep(wait) => {},
+        }
+    }
+}
+
+/// Group commit: takes every checkpoint waiting in the queue (up to `max_batch`) and writes
+/// them in one statement; while one write is in flight the next batch accumulates.
+async fn checkpoint_writer(
+    engine: Engine,
+    worker_id: Uuid,
+    max_batch: usize,
+    receiver: Arc<AsyncMutex<mpsc::Receiver<PendingCheckpoint>>>,
+) {
+    loop {
+        let batch = {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < max_batch {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        let started = Instant::now();
+        let checkpoints: Vec<&Checkpoint> = batch.iter().map(|p| p.checkpoint.as_ref()).collect();
+        let result = async {
+            let mut conn = engine.pool().acquire().await?;
+            store::write_checkpoints(&mut conn, worker_id, &checkpoints).await
+        }
+        .await;
+        metrics::histogram!(m::CHECKPOINT_WRITE).record(started.elapsed().as_secs_f64());
+        metrics::histogram!(m::CHECKPOINT_BATCH).record(batch.len() as f64);
+        match result {
+            Ok(written) => {
+                for pending in batch {
+                    let committed = written
+                        .get(&pending.checkpoint.run_id)
+                        .copied()
+                        .unwrap_or(Committed::Fenced);
+                    let _ = pending.reply.send(Ok(committed));
+                }
+            }
+            Err(err) => {
+                let message = err.to_string();
+                for pending in batch {
+                    let _ = pending.reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// `LISTEN`s for new work and cancellations.
+async fn listen(shared: Arc<Shared>, stop: CancellationToken) {
+    let mut listener: Option<PgListener> = None;
+    loop {
+        if stop.is_cancelled() {
+            return;
+        }
+        let Some(active_listener) = listener.as_mut() else {
+            match PgListener::connect_with(shared.engine.pool()).await {
+                Ok(mut l) => match l.listen_all([WORK_CHANNEL, CANCEL_CHANNEL]).await {
+                    Ok(()) => {
+                        listener = Some(l);
+                        // Anything announced while we were not listening is found by a claim.
+                        shared.wake.notify_one();
+                    }
+                    Err(err) => warn!(error = %err, "LISTEN failed; relying on polling"),
+                },
+                Err(err) => warn!(error = %err, "cannot open the LISTEN connection; relying on polling"),
+            }
+            if listener.is_none() {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {},
+                }
+            }
+            continue;
+        };
+        let received = tokio::select! {
+            _ = stop.cancelled() => return,
+            received = active_listener.try_recv() => received,
+        };
+        match received {
+            Ok(Some(notification)) => match notification.channel() {
+                WORK_CHANNEL => shared.wake.notify_one(),
+                CANCEL_CHANNEL => {
+                    if let Ok(run_id) = notification.payload().parse::<Uuid>()
+                        && let Some(run) = shared.active().get(&run_id)
+                    {
+                        info!(run_id = %run_id, "cancellation requested; cancelling the running step");
+                        run.interrupt(Interruption::Cancelled);
+                    }
+                }
+                _ => {}
+            },
+            // The connection dropped; sqlx reconnects on the next call. Notifications sent
+            // meanwhile are lost, so look for work now.
+            Ok(None) => shared.wake.notify_one(),
+            Err(err) => {
+                warn!(error = %err, "LISTEN connection failed; reconnecting");
+                listener = None;
+            }
+        }
+    }
+}
+
+/// Extends the leases of every run this worker holds, in one statement per interval.
+async fn heartbeat(shared: Arc<Shared>, stop: CancellationToken) {
+    let interval = (shared.options.lease / 3).max(Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(interval) => {},
+        }
+        let held: Vec<(Uuid, i64)> = shared
+            .active()
+            .iter()
+            .filter(|(_, run)| run.interruption.get().is_none())
+            .map(|(id, run)| (*id, run.token))
+            .collect();
+        if held.is_empty() {
+            continue;
+        }
+        match store::heartbeat(shared.engine.pool(), &held, shared.options.lease).await {
+            Ok(alive) => {
+                let active = shared.active();
+                for (id, token) in held {
+                    let Some(run) = active.get(&id) else { continue };
+                    if run.token != token {
+                        continue;
+                    }
+                    match alive.get(&id) {
+                        None => {
+                            warn!(run_id = %id, "lease lost (taken over by another worker); abandoning the step");
+                            run.interrupt(Interruption::LeaseLost);
+                        }
+                        Some(true) => run.interrupt(Interruption::Cancelled),
+                        Some(false) => {}
+                    }
+                }
+            }
+            Err(err) => warn!(error = %err, "heartbeat failed; leases may expire"),
+        }
+    }
+}
+
+/// What one attempt came to, before it is turned into a checkpoint.
+#[derive(Debug)]
+enum AttemptResult {
+    Outcome(StepOutcome),
+    /// The attempt exceeded the step timeout and was cancelled.
+    TimedOut(Duration),
+    /// A durably polling step has been pending longer than its timeout.
+    PollingExpired(Duration),
+    DeadlineExceeded,
+    Cancelled,
+}
+
+/// The run as this worker knows it between steps.
+#[derive(Debug, Clone)]
+struct Progress {
+    current_step: i32,
+    attempt: i32,
+    budget_from: i32,
+    pending_since: Option<DateTime<Utc>>,
+    state: Map<String, Value>,
+}
+
+struct RunInfo {
+    id: Uuid,
+    token: i64,
+    workflow: String,
+    version: i32,
+    step_count: i32,
+    input: Value,
+    subject: Option<String>,
+    tenant: Option<String>,
+    request_id: Option<String>,
+    deadline_at: Option<DateTime<Utc>>,
+}
+
+/// A checkpoint to write, and what the worker does if it commits.
+#[derive(Debug)]
+struct Plan {
+    checkpoint: Checkpoint,
+    /// The run continues on this worker with this progress.
+    next: Option<Progress>,
+    /// The run waits until then (retry backoff or polling).
+    wake_at: Option<DateTime<Utc>>,
+    outcome_label: &'static str,
+}
+
+enum RunEnd {
+    /// Finished, waiting or cancelled: the run is no longer this worker's.
+    Handed,
+    /// Leave the run in the active map so shutdown releases it.
+    LeaveForRelease,
+}
+
+async fn drive_run(shared: Arc<Shared>, claimed: ClaimedRun, _permit: OwnedSemaphorePermit) {
+    let span = info_span!(
+        "run",
+        run_id = %claimed.id,
+        workflow = %claimed.workflow,
+        version = claimed.version,
+        request_id = claimed.request_id.as_deref().unwrap_or(""),
+    );
+    let run_id = claimed.id;
+    let active = ActiveRun {
+        token: claimed.fencing_token,
+        cancel: CancellationToken::new(),
+        interruption: Arc::new(OnceLock::new()),
+        step_began: Arc::new(AtomicBool::new(true)),
+    };
+    let cancel = active.cancel.clone();
+    let interruption = active.interruption.clone();
+    let step_began = active.step_began.clone();
+    shared.active().insert(run_id, active);
+    let end = drive_steps(&shared, claimed, cancel, interruption, step_began)
+        .instrument(span)
+        .await;
+    if let RunEnd::Handed = end {
+        shared.active().remove(&run_id);
+    }
+}
+
+async fn drive_steps(
+    shared: &Arc<Shared>,
+    claimed: ClaimedRun,
+    cancel: CancellationToken,
+    interruption: Arc<OnceLock<Interruption>>,
+    step_began: Arc<AtomicBool>,
+) -> RunEnd {
+    if claimed.first_claim {
+        metrics::counter!(m::RUNS_STARTED, "workflow" => claimed.workflow.clone()).increment(1);
+        info!("run started");
+    }
+    let run = RunInfo {
+        id: claimed.id,
+        token: claimed.fencing_token,
+        workflow: claimed.workflow,
+        version: claimed.version,
+        step_count: claimed.step_count,
+        input: claimed.input,
+        subject: claimed.subject,
+        tenant: claimed.tenant,
+        request_id: claimed.request_id,
+        deadline_at: claimed.deadline_at,
+    };
+    let mut progress = Progress {
+        current_step: claimed.current_step,
+        attempt: claimed.attempt,
+        budget_from: claimed.budget_from,
+        pending_since: claimed.pending_since,
+        state: match claimed.state {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        },
+    };
+    let definition = match shared.engine.definition(&run.workflow, run.version).await {
+        Ok(definition) => definition,
+        Err(err) => {
+            warn!(error = %err, "cannot load the run's definition; failing the run");
+            let plan = plan_failure(&run, &progress, None, format!("{err}"), "failed");
+            return commit_plan(shared, &run, plan).await;
+        }
+    };
+    if claimed.cancel_requested {
+        let plan = plan_checkpoint(&run, &definition, &progress, AttemptResult::Cancelled, Utc::now());
+        return commit_plan(shared, &run, plan).await;
+    }
+    loop {
+        let step = &definition.steps[progress.current_step as usize];
+        let started_at = Utc::now();
+        let started = Instant::now();
+        step_began.store(true, Ordering::SeqCst);
+        let span = info_span!("step", step = %step.name, index = progress.current_step, attempt = progress.attempt);
+        let result = if step.action.runs_in_checkpoint() {
+            match run_in_checkpoint(shared, &run, &definition, step, &progress, &cancel)
+                .instrument(span.clone())
+                .await
+            {
+                InCheckpoint::Committed(plan, committed) => {
+                    record_attempt_metrics(&run, step, &plan, started);
+                    match after_commit(shared, &run, plan, Ok(committed)) {
+                        Some(next) => {
+                            progress = next;
+                            if shared.draining.load(Ordering::SeqCst) {
+                                step_began.store(false, Ordering::SeqCst);
+                                return RunEnd::LeaveForRelease;
+                            }
+                            continue;
+                        }
+                        None => return RunEnd::Handed,
+                    }
+                }
+                InCheckpoint::NotCommitted(result) => result,
+                InCheckpoint::LeaseLost => return RunEnd::Handed,
+            }
+        } else {
+            execute(shared, &run, step, &progress, &cancel)
+                .instrument(span.clone())
+                .await
+        };
+        let result = match result {
+            AttemptResult::Cancelled => match interruption.get() {
+                Some(Interruption::Shutdown) => return RunEnd::LeaveForRelease,
+                Some(Interruption::LeaseLost) => return RunEnd::Handed,
+                _ => AttemptResult::Cancelled,
+            },
+            other => other,
+        };
+        let _entered = span.enter();
+        let plan = plan_checkpoint(&run, &definition, &progress, result, started_at);
+        record_attempt_metrics(&run, step, &plan, started);
+        drop(_entered);
+        let checkpoint = Arc::new(plan.checkpoint.clone());
+        let committed = submit(shared, checkpoint, &interruption).await;
+        match after_commit(shared, &run, plan, committed) {
+            Some(next) => {
+                progress = next;
+                if shared.draining.load(Ordering::SeqCst) {
+                    // Shutting down: do not start another step; the lease is released.
+                    step_began.store(false, Ordering::SeqCst);
+                    return RunEnd::LeaveForRelease;
+                }
+            }
+            None => return RunEnd::Handed,
+        }
+    }
+}
+
+async fn commit_plan(shared: &Arc<Shared>, run: &RunInfo, plan: Plan) -> RunEnd {
+    let committed = submit(shared, Arc::new(plan.checkpoint.clone()), &Arc::new(OnceLock::new())).await;
+    after_commit(shared, run, plan, committed);
+    RunEnd::Handed
+}
+
+/// Interprets a checkpoint write; returns the next progress when the run continues here.
+fn after_commit(
+    shared: &Arc<Shared>,
+    run: &RunInfo,
+    plan: Plan,
+    committed: std::result::Result<Committed, String>,
+) -> Option<Progress> {
+    match committed {
+        Ok(Committed::Written(RunStatus::Running)) => plan.next,
+        Ok(Committed::Written(status)) => {
+            if status.is_final() {
+                metrics::counter!(m::RUNS_FINISHED, "workflow" => run.workflow.clone(), "status" => status.as_str())
+                    .increment(1);
+                info!(%status, "run finished");
+            }
+            if status == RunStatus::Waiting
+                && let Some(at) = plan.wake_at
+            {
+                shared.wake_at(at);
+            }
+            None
+        }
+        Ok(Committed::Fenced) => {
+            warn!("checkpoint refused: this worker's lease was taken over; the new owner continues the run");
+            None
+        }
+        Err(err) => {
+            warn!(error = %err, "could not write the checkpoint; the run is rescued when its lease expires");
+            None
+        }
+    }
+}
+
+fn record_attempt_metrics(run: &RunInfo, step: &StepDef, plan: &Plan, started: Instant) {
+    metrics::histogram!(m::STEP_DURATION, "workflow" => run.workflow.clone(), "step" => step.name.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!(m::STEP_ATTEMPTS, "workflow" => run.workflow.clone(), "step" => step.name.clone(), "outcome" => plan.outcome_label)
+        .increment(1);
+    if plan.checkpoint.status == RunStatus::Waiting && plan.checkpoint.pending_since.is_none() {
+        metrics::counter!(m::STEP_RETRIES, "workflow" => run.workflow.clone(), "step" => step.name.clone())
+            .increment(1);
+    }
+}
+
+/// Queues a checkpoint for the group-commit writers; retries a failed write (the step's
+/// effect already happened) until the lease would have expired.
+async fn submit(
+    shared: &Arc<Shared>,
+    checkpoint: Arc<Checkpoint>,
+    interruption: &Arc<OnceLock<Interruption>>,
+) -> std::result::Result<Committed, String> {
+    let give_up = Instant::now() + shared.options.lease;
+    let mut delay = Duration::from_millis(50);
+    loop {
+        let (reply, answer) = oneshot::channel();
+        let pending = PendingCheckpoint {
+            checkpoint: checkpoint.clone(),
+            reply,
+        };
+        if shared.checkpoints.send(pending).await.is_err() {
+            return Err("the worker is stopping".into());
+        }
+        match answer.await {
+            Ok(Ok(committed)) => return Ok(committed),
+            Ok(Err(err)) => {
+                if Instant::now() + delay > give_up
+                    || interruption.get() == Some(&Interruption::LeaseLost)
+                {
+                    return Err(err);
+                }
+                warn!(error = %err, retry_in = ?delay, "checkpoint write failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(_) => return Err("the checkpoint writer stopped".into()),
+        }
+    }
+}
+
+fn step_budget(run: &RunInfo, step: &StepDef, progress: &Progress) -> std::result::Result<(Duration, bool), AttemptResult> {
+    let now = Utc::now();
+    let mut budget = step.timeout;
+    if let Some(since) = progress.pending_since {
+        let elapsed = (now - since).to_std().unwrap_or_default();
+        if elapsed >= step.timeout {
+            return Err(AttemptResult::PollingExpired(step.timeout));
+        }
+        budget = step.timeout - elapsed;
+    }
+    let mut limited_by_deadline = false;
+    if let Some(deadline) = run.deadline_at {
+        let left = (deadline - now).to_std().unwrap_or_default();
+        if left.is_zero() {
+            return Err(AttemptResult::DeadlineExceeded);
+        }
+        if left < budget {
+            budget = left;
+            limited_by_deadline = true;
+        }
+    }
+    Ok((budget, limited_by_deadline))
+}
+
+fn context<'a>(
+    shared: &'a Shared,
+    run: &'a RunInfo,
+    step: &'a StepDef,
+    progress: &'a Progress,
+    cancel: &CancellationToken,
+) -> StepContext<'a> {
+    StepContext {
+        run_id: run.id,
+        workflow: &run.workflow,
+        version: run.version,
+        step_index: progress.current_step as usize,
+        step_name: &step.name,
+        attempt: progress.attempt,
+        attempt_in_budget: progress.attempt - progress.budget_from + 1,
+        input: &run.input,
+        state: &progress.state,
+        subject: run.subject.as_deref(),
+        tenant: run.tenant.as_deref(),
+        request_id: run.request_id.as_deref(),
+        worker_id: shared.worker_id,
+        pool: shared.engine.pool(),
+        cancel: cancel.clone(),
+        transaction: None,
+    }
+}
+
+async fn execute(
+    shared: &Shared,
+    run: &RunInfo,
+    step: &StepDef,
+    progress: &Progress,
+    cancel: &CancellationToken,
+) -> AttemptResult {
+    let (budget, limited_by_deadline) = match step_budget(run, step, progress) {
+        Ok(b) => b,
+        Err(result) => return result,
+    };
+    debug!("step attempt started");
+    let mut cx = context(shared, run, step, progress, cancel);
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => AttemptResult::Cancelled,
+        outcome = tokio::time::timeout(budget, step.action.run(&mut cx)) => match outcome {
+            Ok(outcome) => AttemptResult::Outcome(outcome),
+            Err(_) if limited_by_deadline => AttemptResult::DeadlineExceeded,
+            Err(_) => AttemptResult::TimedOut(step.timeout),
+        },
+    }
+}
+
+enum InCheckpoint {
+    Committed(Plan, Committed),
+    NotCommitted(AttemptResult),
+    LeaseLost,
+}
+
+/// Runs a database-only step inside the checkpoint transaction: its writes and the
+/// checkpoint commit together, or not at all.
+async fn run_in_checkpoint(
+    shared: &Shared,
+    run: &RunInfo,
+    definition: &Definition,
+    step: &StepDef,
+    progress: &Progress,
+    cancel: &CancellationToken,
+) -> InCheckpoint {
+    let (budget, limited_by_deadline) = match step_budget(run, step, progress) {
+        Ok(b) => b,
+        Err(result) => return InCheckpoint::NotCommitted(result),
+    };
+    let started_at = Utc::now();
+    let attempt = async {
+        let mut tx = shared.engine.pool().begin().await?;
+        if !store::lock_if_leased(&mut tx, run.id, run.token).await? {
+            return Ok::<_, crate::Error>(InCheckpoint::LeaseLost);
+        }
+        let outcome = {
+            let mut cx = context(shared, run, step, progress, cancel);
+            cx.transaction = Some(&mut *tx);
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => AttemptResult::Cancelled,
+                outcome = tokio::time::timeout(budget, step.action.run(&mut cx)) => match outcome {
+                    Ok(outcome) => AttemptResult::Outcome(outcome),
+                    Err(_) if limited_by_deadline => AttemptResult::DeadlineExceeded,
+                    Err(_) => AttemptResult::TimedOut(step.timeout),
+                },
+            }
+        };
+        if !matches!(outcome, AttemptResult::Outcome(StepOutcome::Done(_))) {
+            tx.rollback().await?;
+            return Ok(InCheckpoint::NotCommitted(outcome));
+        }
+        let plan = plan_checkpoint(run, definition, progress, outcome, started_at);
+        let written = store::write_checkpoints(&mut tx, shared.worker_id, &[&plan.checkpoint]).await?;
+        let committed = written.get(&run.id).copied().unwrap_or(Committed::Fenced);
+        tx.commit().await?;
+        Ok(InCheckpoint::Committed(plan, committed))
+    };
+    match attempt.await {
+        Ok(result) => result,
+        Err(err) => InCheckpoint::NotCommitted(AttemptResult::Outcome(StepOutcome::retry(format!(
+            "database error in checkpoint transaction: {err}"
+        )))),
+    }
+}
+
+fn event(kind: &'static str, step: i32, attempt: i32, data: Option<Value>) -> NewEvent {
+    NewEvent {
+        kind,
+        step_index: Some(step),
+        attempt: Some(attempt),
+        data,
+    }
+}
+
+fn finished_event(status: RunStatus, error: Option<&str>) -> NewEvent {
+    NewEvent {
+        kind: "finished",
+        step_index: None,
+        attempt: None,
+        data: Some(match error {
+            Some(error) => json!({ "status": status, "error": error }),
+            None => json!({ "status": status }),
+        }),
+    }
+}
+
+fn base_checkpoint(run: &RunInfo, progress: &Progress, status: RunStatus) -> Checkpoint {
+    Checkpoint {
+        run_id: run.id,
+        token: run.token,
+        status,
+        current_step: progress.current_step,
+        attempt: progress.attempt,
+        budget_from: progress.budget_from,
+        pending_since: None,
+        next_run_at: None,
+        output: None,
+        error: None,
+        release: true,
+        finished: false,
+        step_started: false,
+        attempt_record: None,
+        events: Vec::new(),
+    }
+}
+
+/// The run fails now with `message`.
+fn plan_failure(
+    run: &RunInfo,
+    progress: &Progress,
+    attempt_started: Option<DateTime<Utc>>,
+    message: String,
+    outcome: &'static str,
+) -> Plan {
+    let now = Utc::now();
+    let step = progress.current_step;
+    let mut checkpoint = base_checkpoint(run, progress, RunStatus::Failed);
+    checkpoint.finished = true;
+    checkpoint.error = Some(message.clone());
+    checkpoint.attempt_record = Some(AttemptRecord {
+        step_index: step,
+        attempt: progress.attempt,
+        outcome,
+        error: Some(message.clone()),
+        started_at: attempt_started.unwrap_or(now),
+        finished_at: now,
+    });
+    checkpoint.events = vec![
+        event("step_failed", step, progress.attempt, Some(json!({ "error": message, "will_retry": false }))),
+        finished_event(RunStatus::Failed, Some(&message)),
+    ];
+    Plan {
+        checkpoint,
+        next: None,
+        wake_at: None,
+        outcome_label: outcome,
+    }
+}
+
+/// Turns an attempt's result into the checkpoint that records it. Pure, except for the
+/// jitter sample.
+fn plan_checkpoint(
+    run: &RunInfo,
+    definition: &Definition,
+    progress: &Progress,
+    result: AttemptResult,
+    started_at: DateTime<Utc>,
+) -> Plan {
+    let now = Utc::now();
+    let index = progress.current_step;
+    let step = &definition.steps[index as usize];
+    let attempt_started = progress.pending_since.unwrap_or(started_at);
+    let failure = |message: String, outcome: &'static str, retryable: bool| -> Plan {
+        let failures = (progress.attempt - progress.budget_from + 1).max(1) as u32;
+        if !retryable || failures >= step.retry.max_attempts {
+            let message = if retryable {
+                format!(
+                    "step `{}` failed after {failures} attempt{}: {message}",
+                    step.name,
+                    if failures == 1 { "" } else { "s" }
+                )
+            } else {
+                format!("step `{}` failed: {message}", step.name)
+            };
+            warn!(error = %message, "step failed; the run fails");
+            return plan_failure(run, progress, Some(attempt_started), message, outcome);
+        }
+        let backoff = step.retry.backoff(failures, rand::random::<f64>());
+        let retry_at = now + chrono::Duration::from_std(backoff).unwrap_or_default();
+        warn!(error = %message, retry_in = ?backoff, "step attempt failed; retry scheduled");
+        let mut checkpoint = base_checkpoint(run, progress, RunStatus::Waiting);
+        checkpoint.attempt = progress.attempt + 1;
+        checkpoint.next_run_at = Some(retry_at);
+        checkpoint.error = Some(message.clone());
+        checkpoint.attempt_record = Some(AttemptRecord {
+            step_index: index,
+            attempt: progress.attempt,
+            outcome,
+            error: Some(message.clone()),
+            started_at: attempt_started,
+            finished_at: now,
+        });
+        checkpoint.events = vec![
+            event("step_failed", index, progress.attempt, Some(json!({ "error": message, "will_retry": true }))),
+            event(
+                "retry_scheduled",
+                index,
+                progress.attempt + 1,
+                Some(json!({ "at": retry_at, "backoff_ms": backoff.as_millis() as u64 })),
+            ),
+        ];
+        Plan {
+            checkpoint,
+            next: None,
+            wake_at: Some(retry_at),
+            outcome_label: outcome,
+        }
+    };
+    match result {
+        AttemptResult::Outcome(StepOutcome::Done(output)) => {
+            debug!("step succeeded");
+            let last = index + 1 >= run.step_count;
+            let mut checkpoint = base_checkpoint(
+                run,
+                progress,
+                if last { RunStatus::Succeeded } else { RunStatus::Running },
+            );
+            checkpoint.attempt_record = Some(AttemptRecord {
+                step_index: index,
+                attempt: progress.attempt,
+                outcome: "succeeded",
+                error: None,
+                started_at: attempt_started,
+                finished_at: now,
+            });
+            checkpoint.events.push(event("step_succeeded", index, progress.attempt, None));
+            let mut next = None;
+            if last {
+                checkpoint.finished = true;
+                checkpoint.current_step = run.step_count;
+                checkpoint.events.push(finished_event(RunStatus::Succeeded, None));
+            } else {
+                checkpoint.release = false;
+                checkpoint.step_started = true;
+                checkpoint.current_step = index + 1;
+                checkpoint.attempt = 1;
+                checkpoint.budget_from = 1;
+                checkpoint.events.push(event("step_started", index + 1, 1, None));
+                let mut state = progress.state.clone();
+                state.insert(step.name.clone(), output.clone());
+                next = Some(Progress {
+                    current_step: index + 1,
+                    attempt: 1,
+                    budget_from: 1,
+                    pending_since: None,
+                    state,
+                });
+            }
+            checkpoint.output = Some((step.name.clone(), output));
+            Plan {
+                checkpoint,
+                next,
+                wake_at: None,
+                outcome_label: "succeeded",
+            }
+        }
+        AttemptResult::Outcome(StepOutcome::Pending { recheck_after }) => {
+            let recheck_at = now + chrono::Duration::from_std(recheck_after).unwrap_or_default();
+            debug!(?recheck_after, "step pending; released until recheck");
+            let mut checkpoint = base_checkpoint(run, progress, RunStatus::Waiting);
+            checkpoint.pending_since = Some(attempt_started);
+            checkpoint.next_run_at = Some(recheck_at);
+            checkpoint.events.push(event(
+                "pending",
+                index,
+                progress.attempt,
+                Some(json!({ "recheck_at": recheck_at })),
+            ));
+            Plan {
+                checkpoint,
+                next: None,
+                wake_at: Some(recheck_at),
+                outcome_label: "pending",
+            }
+        }
+        AttemptResult::Outcome(StepOutcome::Retry(error)) => failure(error.message, "failed", true),
+        AttemptResult::Outcome(StepOutcome::Fatal(error)) => failure(error.message, "failed", false),
+        AttemptResult::TimedOut(timeout) => failure(
+            format!("timed out after {}", humantime::format_duration(timeout)),
+            "timed_out",
+            true,
+        ),
+        AttemptResult::PollingExpired(timeout) => failure(
+            format!(
+                "still pending after {} (the step's timeout)",
+                humantime::format_duration(timeout)
+            ),
+            "timed_out",
+            true,
+        ),
+        AttemptResult::DeadlineExceeded => failure(
+            "the run's deadline passed".to_owned(),
+            "timed_out",
+            false,
+        ),
+        AttemptResult::Cancelled => {
+            info!("run cancelled");
+            let mut checkpoint = base_checkpoint(run, progress, RunStatus::Cancelled);
+            checkpoint.finished = true;
+            checkpoint.attempt_record = Some(AttemptRecord {
+                step_index: index,
+                attempt: progress.attempt,
+                outcome: "cancelled",
+                error: Some("cancelled by an operator".into()),
+                started_at: attempt_started,
+                finished_at: now,
+            });
+            checkpoint.events = vec![
+                event("cancelled", index, progress.attempt, None),
+                finished_event(RunStatus::Cancelled, None),
+            ];
+            Plan {
+                checkpoint,
+                next: None,
+                wake_at: None,
+                outcome_label: "cancelled",
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Engine tests on a real PostgreSQL (tier 2). Each test gets its own database.
+
+mod common;
+mod concurrency;
+mod definitions;
+mod enqueue;
+mod outcomes;
+mod schedules;

@@ -1,0 +1,16 @@
+//! The versioned workflow definitions storeflow runs, and the registry that lists them.
+//!
+//! Definitions are data built from executor steps; this crate contains no I/O. Every
+//! process (server, worker, CLI) registers [`registry`] at start-up, so they all agree on
+//! the definitions and their content hashes.
+//!
+//! Architecture Invariant: a definition's `(name, version)` never changes content once
+//! released; a change is a new version added beside the old one, which stays registered
+//! so runs pinned to it can finish.
+
+use storeflow_engine::{Definition, selftest};
+
+/// Every workflow definition of this build, all versions.
+pub fn registry() -> Vec<Definition> {
+    vec![selftest::definition()]
+}
