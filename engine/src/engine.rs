@@ -123,7 +123,9 @@ impl Engine {
         for definition in all {
             definition.validate()?;
             register(&pool, &definition).await?;
-            let entry = latest.entry(definition.name.clone()).or_insert(definition.version);
+            let entry = latest
+                .entry(definition.name.clone())
+                .or_insert(definition.version);
             *entry = (*entry).max(definition.version);
             map.insert(
                 (definition.name.clone(), definition.version),
@@ -154,12 +156,13 @@ impl Engine {
         if let Some(found) = self.read_cache(&key) {
             return Ok(found);
         }
-        let row: Option<(Value,)> =
-            sqlx::query_as("SELECT definition FROM workflow_definitions WHERE name = $1 AND version = $2")
-                .bind(name)
-                .bind(version)
-                .fetch_optional(self.pool())
-                .await?;
+        let row: Option<(Value,)> = sqlx::query_as(
+            "SELECT definition FROM workflow_definitions WHERE name = $1 AND version = $2",
+        )
+        .bind(name)
+        .bind(version)
+        .fetch_optional(self.pool())
+        .await?;
         let Some((json,)) = row else {
             return Err(self.unknown_workflow(name, Some(version)));
         };
@@ -281,6 +284,109 @@ impl Engine {
             version,
             created: false,
         })
+    }
+
+    /// Enqueues many runs with one statement per chunk of 5,000 (bulk operations, benchmarks).
+    /// Runs with an idempotency key must go through [`Engine::enqueue`], which resolves
+    /// duplicates one by one.
+    pub async fn enqueue_many(
+        &self,
+        conn: &mut PgConnection,
+        runs: Vec<NewRun>,
+    ) -> Result<Vec<Enqueued>> {
+        let mut enqueued = Vec::with_capacity(runs.len());
+        for chunk in runs.chunks(5_000) {
+            let mut ids = Vec::with_capacity(chunk.len());
+            let mut workflows = Vec::with_capacity(chunk.len());
+            let mut versions = Vec::with_capacity(chunk.len());
+            let mut inputs = Vec::with_capacity(chunk.len());
+            let mut step_counts = Vec::with_capacity(chunk.len());
+            let mut subjects = Vec::with_capacity(chunk.len());
+            let mut tenants = Vec::with_capacity(chunk.len());
+            let mut request_ids = Vec::with_capacity(chunk.len());
+            let mut run_ats = Vec::with_capacity(chunk.len());
+            let mut deadlines = Vec::with_capacity(chunk.len());
+            for run in chunk {
+                if run.idempotency_key.is_some() {
+                    return Err(Error::InvalidInput {
+                        workflow: run.workflow.clone(),
+                        reason: "enqueue_many does not take idempotency keys; use enqueue".into(),
+                    });
+                }
+                let version = match run.version {
+                    Some(v) => v,
+                    None => *self
+                        .inner
+                        .latest
+                        .get(&run.workflow)
+                        .ok_or_else(|| self.unknown_workflow(&run.workflow, None))?,
+                };
+                let definition = self.definition(&run.workflow, version).await?;
+                let input = if run.input.is_null() {
+                    Value::Object(Default::default())
+                } else {
+                    run.input.clone()
+                };
+                if !input.is_object() {
+                    return Err(Error::InvalidInput {
+                        workflow: run.workflow.clone(),
+                        reason: "the input must be a JSON object".into(),
+                    });
+                }
+                step_counts.push(definition.step_count_for(&input)? as i32);
+                let id = Uuid::now_v7();
+                ids.push(id);
+                workflows.push(run.workflow.clone());
+                versions.push(version);
+                inputs.push(input);
+                subjects.push(run.subject.clone());
+                tenants.push(run.tenant.clone());
+                request_ids.push(run.request_id.clone());
+                run_ats.push(run.run_at);
+                deadlines.push(definition.deadline.map(|d| d.as_secs_f64()));
+                enqueued.push(Enqueued {
+                    run_id: id,
+                    workflow: run.workflow.clone(),
+                    version,
+                    created: true,
+                });
+            }
+            sqlx::query(
+                r#"
+                WITH ins AS (
+                    INSERT INTO workflow_runs
+                        (id, workflow, version, input, step_count, subject, tenant, request_id,
+                         next_run_at, deadline_at)
+                    SELECT t.id, t.workflow, t.version, t.input, t.step_count, t.subject, t.tenant,
+                           t.request_id, coalesce(t.run_at, now()),
+                           now() + make_interval(secs => t.deadline_secs)
+                    FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::jsonb[], $5::int4[],
+                                $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::float8[])
+                         AS t(id, workflow, version, input, step_count, subject, tenant, request_id,
+                              run_at, deadline_secs)
+                    RETURNING id, workflow, version
+                ), events AS (
+                    INSERT INTO workflow_run_events (run_id, kind, data)
+                    SELECT id, 'queued', jsonb_build_object('workflow', workflow, 'version', version)
+                    FROM ins
+                )
+                SELECT pg_notify('storeflow_work', '')
+                "#,
+            )
+            .bind(&ids)
+            .bind(&workflows)
+            .bind(&versions)
+            .bind(&inputs)
+            .bind(&step_counts)
+            .bind(&subjects)
+            .bind(&tenants)
+            .bind(&request_ids)
+            .bind(&run_ats)
+            .bind(&deadlines)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(enqueued)
     }
 
     /// Enqueues a run in a transaction of its own.

@@ -35,7 +35,9 @@ pub enum Error {
         reason: String,
     },
 
-    #[error("stored workflow definition `{name}` version {version} cannot be loaded by this build: {reason}")]
+    #[error(
+        "stored workflow definition `{name}` version {version} cannot be loaded by this build: {reason}"
+    )]
     UnloadableDefinition {
         name: String,
         version: i32,

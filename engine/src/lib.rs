@@ -28,7 +28,7 @@ mod store;
 mod worker;
 
 pub use definition::{Definition, LengthFromInput, RetryPolicy, StepDef, humantime_duration};
-pub use engine::{Enqueued, Engine, NewRun};
+pub use engine::{Engine, Enqueued, NewRun};
 pub use error::{Error, Result};
 pub use runs::{
     AttemptView, RunDetail, RunEvent, RunFilter, RunStatus, RunSummary, StepRef, StepStatus,

@@ -29,10 +29,28 @@ pub fn describe() {
     describe_counter!(RUNS_FINISHED, "Workflow runs that reached a final status");
     describe_histogram!(STEP_DURATION, Unit::Seconds, "Duration of step attempts");
     describe_counter!(STEP_ATTEMPTS, "Step attempts by outcome");
-    describe_counter!(STEP_RETRIES, "Step retries scheduled after a failed attempt");
-    describe_counter!(RUNS_RESCUED, "Runs taken over after their worker's lease expired");
+    describe_counter!(
+        STEP_RETRIES,
+        "Step retries scheduled after a failed attempt"
+    );
+    describe_counter!(
+        RUNS_RESCUED,
+        "Runs taken over after their worker's lease expired"
+    );
     describe_gauge!(RUNNABLE_RUNS, "Runs runnable now and waiting for a worker");
-    describe_histogram!(CLAIM_LATENCY, Unit::Seconds, "Time from runnable to claimed");
-    describe_histogram!(CHECKPOINT_WRITE, Unit::Seconds, "Duration of one batched checkpoint write");
-    describe_histogram!(CHECKPOINT_BATCH, Unit::Count, "Checkpoints per batched write");
+    describe_histogram!(
+        CLAIM_LATENCY,
+        Unit::Seconds,
+        "Time from runnable to claimed"
+    );
+    describe_histogram!(
+        CHECKPOINT_WRITE,
+        Unit::Seconds,
+        "Duration of one batched checkpoint write"
+    );
+    describe_histogram!(
+        CHECKPOINT_BATCH,
+        Unit::Count,
+        "Checkpoints per batched write"
+    );
 }

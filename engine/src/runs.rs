@@ -325,14 +325,15 @@ impl Engine {
                 let status = step_status(&row, index);
                 let running_now = status == StepStatus::Running;
                 let attempts = history.len() as i32 + i32::from(running_now);
-                let started_at = history
-                    .first()
-                    .map(|a| a.started_at)
-                    .or(if index == run.current_step {
-                        row.pending_since.or(row.step_started_at)
-                    } else {
-                        None
-                    });
+                let started_at =
+                    history
+                        .first()
+                        .map(|a| a.started_at)
+                        .or(if index == run.current_step {
+                            row.pending_since.or(row.step_started_at)
+                        } else {
+                            None
+                        });
                 let finished_at = match status {
                     StepStatus::Succeeded | StepStatus::Failed | StepStatus::Cancelled => {
                         history.last().map(|a| a.finished_at)
@@ -408,7 +409,12 @@ impl Engine {
 
     /// Retries the failed step of a failed run: the run resumes from it with a fresh retry
     /// budget; earlier steps are not run again. Recorded as an event.
-    pub async fn retry_step(&self, run_id: Uuid, step: &StepRef, actor: Option<&str>) -> Result<()> {
+    pub async fn retry_step(
+        &self,
+        run_id: Uuid,
+        step: &StepRef,
+        actor: Option<&str>,
+    ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         let (status, current_step, workflow, version) = lock_run(&mut tx, run_id).await?;
         let index = resolve_step(&mut tx, run_id, &workflow, version, step).await?;
@@ -416,7 +422,9 @@ impl Engine {
             return Err(Error::InvalidRunState {
                 run: run_id,
                 action: "retry a step of",
-                reason: format!("the run is {status}; only a failed run's failed step can be retried"),
+                reason: format!(
+                    "the run is {status}; only a failed run's failed step can be retried"
+                ),
             });
         }
         if index != current_step {
@@ -559,10 +567,7 @@ fn step_status(row: &DetailRow, index: i32) -> StepStatus {
     }
 }
 
-async fn lock_run(
-    conn: &mut PgConnection,
-    run_id: Uuid,
-) -> Result<(RunStatus, i32, String, i32)> {
+async fn lock_run(conn: &mut PgConnection, run_id: Uuid) -> Result<(RunStatus, i32, String, i32)> {
     sqlx::query_as(
         "SELECT status, current_step, workflow, version FROM workflow_runs WHERE id = $1 FOR UPDATE",
     )
@@ -580,24 +585,28 @@ async fn resolve_step(
     step: &StepRef,
 ) -> Result<i32> {
     let found: Option<(i32,)> = match step {
-        StepRef::Name(name) => sqlx::query_as(
-            "SELECT step_index FROM workflow_definition_steps \
+        StepRef::Name(name) => {
+            sqlx::query_as(
+                "SELECT step_index FROM workflow_definition_steps \
              WHERE workflow = $1 AND version = $2 AND step_name = $3",
-        )
-        .bind(workflow)
-        .bind(version)
-        .bind(name)
-        .fetch_optional(&mut *conn)
-        .await?,
-        StepRef::Number(n) => sqlx::query_as(
-            "SELECT step_index FROM workflow_definition_steps \
+            )
+            .bind(workflow)
+            .bind(version)
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+        StepRef::Number(n) => {
+            sqlx::query_as(
+                "SELECT step_index FROM workflow_definition_steps \
              WHERE workflow = $1 AND version = $2 AND step_index = $3",
-        )
-        .bind(workflow)
-        .bind(version)
-        .bind(*n as i32 - 1)
-        .fetch_optional(&mut *conn)
-        .await?,
+            )
+            .bind(workflow)
+            .bind(version)
+            .bind(*n as i32 - 1)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
     };
     found.map(|(i,)| i).ok_or_else(|| Error::StepNotFound {
         run: run_id,

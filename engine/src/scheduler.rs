@@ -290,9 +290,17 @@ mod tests {
     #[test]
     fn five_field_cron_gets_a_seconds_field() {
         let schedule = parse_cron("*/5 * * * *").expect("valid");
-        let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 1, 0).single().expect("valid time");
+        let start = Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 1, 0)
+            .single()
+            .expect("valid time");
         let next = schedule.after(&start).next().expect("a tick");
-        assert_eq!(next, Utc.with_ymd_and_hms(2026, 1, 1, 0, 5, 0).single().expect("valid time"));
+        assert_eq!(
+            next,
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 5, 0)
+                .single()
+                .expect("valid time")
+        );
     }
 
     #[test]
@@ -304,11 +312,21 @@ mod tests {
     #[test]
     fn only_the_latest_missed_tick_is_due() {
         let schedule = parse_cron("0 * * * *").expect("valid");
-        let last = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid time");
-        let now = Utc.with_ymd_and_hms(2026, 1, 1, 5, 30, 0).single().expect("valid time");
+        let last = Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .single()
+            .expect("valid time");
+        let now = Utc
+            .with_ymd_and_hms(2026, 1, 1, 5, 30, 0)
+            .single()
+            .expect("valid time");
         assert_eq!(
             latest_due_tick(&schedule, last, now),
-            Some(Utc.with_ymd_and_hms(2026, 1, 1, 5, 0, 0).single().expect("valid time"))
+            Some(
+                Utc.with_ymd_and_hms(2026, 1, 1, 5, 0, 0)
+                    .single()
+                    .expect("valid time")
+            )
         );
         assert_eq!(latest_due_tick(&schedule, now, now), None);
     }
@@ -316,8 +334,14 @@ mod tests {
     #[test]
     fn a_per_second_schedule_after_a_long_outage_is_still_found() {
         let schedule = parse_cron("* * * * * *").expect("valid");
-        let last = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid time");
-        let now = Utc.with_ymd_and_hms(2026, 1, 20, 0, 0, 0).single().expect("valid time");
+        let last = Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .single()
+            .expect("valid time");
+        let now = Utc
+            .with_ymd_and_hms(2026, 1, 20, 0, 0, 0)
+            .single()
+            .expect("valid time");
         assert_eq!(latest_due_tick(&schedule, last, now), Some(now));
     }
 }

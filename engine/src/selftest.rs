@@ -57,7 +57,8 @@ impl Step for SelftestStep {
         if input.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(input.delay_ms)).await;
         }
-        if input.fail_step == Some(self.number) && (cx.attempt_in_budget as u32) <= input.fail_times {
+        if input.fail_step == Some(self.number) && (cx.attempt_in_budget as u32) <= input.fail_times
+        {
             return StepOutcome::retry(format!(
                 "selftest: injected failure {} of {} at step {}",
                 cx.attempt_in_budget, input.fail_times, self.number

@@ -306,7 +306,11 @@ pub(crate) async fn write_checkpoints(
 }
 
 /// Locks the run for a database-only step if this worker still holds its lease.
-pub(crate) async fn lock_if_leased(conn: &mut PgConnection, run_id: Uuid, token: i64) -> Result<bool> {
+pub(crate) async fn lock_if_leased(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    token: i64,
+) -> Result<bool> {
     let row: Option<(i32,)> = sqlx::query_as(
         "SELECT 1 FROM workflow_runs WHERE id = $1 AND fencing_token = $2 AND status = 'running' FOR UPDATE",
     )

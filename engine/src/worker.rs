@@ -136,7 +136,10 @@ impl Shared {
     fn wake_at(&self, at: DateTime<Utc>) {
         let delay = (at - Utc::now()).to_std().unwrap_or_default();
         let when = Instant::now() + delay;
-        let mut next = self.next_local_wake.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next = self
+            .next_local_wake
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if next.is_none_or(|current| when < current) {
             *next = Some(when);
         }
@@ -144,7 +147,10 @@ impl Shared {
 
     /// How long the claim loop may sleep before the next local wake-up is due.
     fn idle_wait(&self, cap: Duration) -> Duration {
-        let mut next = self.next_local_wake.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next = self
+            .next_local_wake
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         match *next {
             Some(when) => {
                 let now = Instant::now();
@@ -233,7 +239,9 @@ impl Worker {
         if !leftover.is_empty() {
             match store::release(shared.engine.pool(), self.id, &leftover).await {
                 Ok(n) => info!(released = n, "released leases of unfinished runs"),
-                Err(err) => warn!(error = %err, "could not release leases; they will be rescued when they expire"),
+                Err(err) => {
+                    warn!(error = %err, "could not release leases; they will be rescued when they expire")
+                }
             }
         }
         background_stop.cancel();
@@ -328,9 +336,9 @@ async fn claim_loop(
         if saturated {
             continue;
         }
-        let cap = options
-            .poll_interval
-            .min(rescue_interval.saturating_sub(last_rescue.map(|t| t.elapsed()).unwrap_or_default()));
+        let cap = options.poll_interval.min(
+            rescue_interval.saturating_sub(last_rescue.map(|t| t.elapsed()).unwrap_or_default()),
+        );
         let wait = shared.idle_wait(cap);
         if wait.is_zero() {
             continue;
@@ -412,7 +420,9 @@ async fn listen(shared: Arc<Shared>, stop: CancellationToken) {
                     }
                     Err(err) => warn!(error = %err, "LISTEN failed; relying on polling"),
                 },
-                Err(err) => warn!(error = %err, "cannot open the LISTEN connection; relying on polling"),
+                Err(err) => {
+                    warn!(error = %err, "cannot open the LISTEN connection; relying on polling")
+                }
             }
             if listener.is_none() {
                 tokio::select! {
@@ -612,7 +622,13 @@ async fn drive_steps(
         }
     };
     if claimed.cancel_requested {
-        let plan = plan_checkpoint(&run, &definition, &progress, AttemptResult::Cancelled, Utc::now());
+        let plan = plan_checkpoint(
+            &run,
+            &definition,
+            &progress,
+            AttemptResult::Cancelled,
+            Utc::now(),
+        );
         return commit_plan(shared, &run, plan).await;
     }
     loop {
@@ -628,7 +644,7 @@ async fn drive_steps(
             {
                 InCheckpoint::Committed(plan, committed) => {
                     record_attempt_metrics(&run, step, &plan, started);
-                    match after_commit(shared, &run, plan, Ok(committed)) {
+                    match after_commit(shared, &run, *plan, Ok(committed)) {
                         Some(next) => {
                             progress = next;
                             if shared.draining.load(Ordering::SeqCst) {
@@ -677,7 +693,12 @@ async fn drive_steps(
 }
 
 async fn commit_plan(shared: &Arc<Shared>, run: &RunInfo, plan: Plan) -> RunEnd {
-    let committed = submit(shared, Arc::new(plan.checkpoint.clone()), &Arc::new(OnceLock::new())).await;
+    let committed = submit(
+        shared,
+        Arc::new(plan.checkpoint.clone()),
+        &Arc::new(OnceLock::new()),
+    )
+    .await;
     after_commit(shared, run, plan, committed);
     RunEnd::Handed
 }
@@ -705,7 +726,9 @@ fn after_commit(
             None
         }
         Ok(Committed::Fenced) => {
-            warn!("checkpoint refused: this worker's lease was taken over; the new owner continues the run");
+            warn!(
+                "checkpoint refused: this worker's lease was taken over; the new owner continues the run"
+            );
             None
         }
         Err(err) => {
@@ -761,7 +784,11 @@ async fn submit(
     }
 }
 
-fn step_budget(run: &RunInfo, step: &StepDef, progress: &Progress) -> std::result::Result<(Duration, bool), AttemptResult> {
+fn step_budget(
+    run: &RunInfo,
+    step: &StepDef,
+    progress: &Progress,
+) -> std::result::Result<(Duration, bool), AttemptResult> {
     let now = Utc::now();
     let mut budget = step.timeout;
     if let Some(since) = progress.pending_since {
@@ -837,7 +864,7 @@ async fn execute(
 }
 
 enum InCheckpoint {
-    Committed(Plan, Committed),
+    Committed(Box<Plan>, Committed),
     NotCommitted(AttemptResult),
     LeaseLost,
 }
@@ -880,16 +907,17 @@ async fn run_in_checkpoint(
             return Ok(InCheckpoint::NotCommitted(outcome));
         }
         let plan = plan_checkpoint(run, definition, progress, outcome, started_at);
-        let written = store::write_checkpoints(&mut tx, shared.worker_id, &[&plan.checkpoint]).await?;
+        let written =
+            store::write_checkpoints(&mut tx, shared.worker_id, &[&plan.checkpoint]).await?;
         let committed = written.get(&run.id).copied().unwrap_or(Committed::Fenced);
         tx.commit().await?;
-        Ok(InCheckpoint::Committed(plan, committed))
+        Ok(InCheckpoint::Committed(Box::new(plan), committed))
     };
     match attempt.await {
         Ok(result) => result,
-        Err(err) => InCheckpoint::NotCommitted(AttemptResult::Outcome(StepOutcome::retry(format!(
-            "database error in checkpoint transaction: {err}"
-        )))),
+        Err(err) => InCheckpoint::NotCommitted(AttemptResult::Outcome(StepOutcome::retry(
+            format!("database error in checkpoint transaction: {err}"),
+        ))),
     }
 }
 
@@ -956,7 +984,12 @@ fn plan_failure(
         finished_at: now,
     });
     checkpoint.events = vec![
-        event("step_failed", step, progress.attempt, Some(json!({ "error": message, "will_retry": false }))),
+        event(
+            "step_failed",
+            step,
+            progress.attempt,
+            Some(json!({ "error": message, "will_retry": false })),
+        ),
         finished_event(RunStatus::Failed, Some(&message)),
     ];
     Plan {
@@ -1011,7 +1044,12 @@ fn plan_checkpoint(
             finished_at: now,
         });
         checkpoint.events = vec![
-            event("step_failed", index, progress.attempt, Some(json!({ "error": message, "will_retry": true }))),
+            event(
+                "step_failed",
+                index,
+                progress.attempt,
+                Some(json!({ "error": message, "will_retry": true })),
+            ),
             event(
                 "retry_scheduled",
                 index,
@@ -1033,7 +1071,11 @@ fn plan_checkpoint(
             let mut checkpoint = base_checkpoint(
                 run,
                 progress,
-                if last { RunStatus::Succeeded } else { RunStatus::Running },
+                if last {
+                    RunStatus::Succeeded
+                } else {
+                    RunStatus::Running
+                },
             );
             checkpoint.attempt_record = Some(AttemptRecord {
                 step_index: index,
@@ -1043,19 +1085,25 @@ fn plan_checkpoint(
                 started_at: attempt_started,
                 finished_at: now,
             });
-            checkpoint.events.push(event("step_succeeded", index, progress.attempt, None));
+            checkpoint
+                .events
+                .push(event("step_succeeded", index, progress.attempt, None));
             let mut next = None;
             if last {
                 checkpoint.finished = true;
                 checkpoint.current_step = run.step_count;
-                checkpoint.events.push(finished_event(RunStatus::Succeeded, None));
+                checkpoint
+                    .events
+                    .push(finished_event(RunStatus::Succeeded, None));
             } else {
                 checkpoint.release = false;
                 checkpoint.step_started = true;
                 checkpoint.current_step = index + 1;
                 checkpoint.attempt = 1;
                 checkpoint.budget_from = 1;
-                checkpoint.events.push(event("step_started", index + 1, 1, None));
+                checkpoint
+                    .events
+                    .push(event("step_started", index + 1, 1, None));
                 let mut state = progress.state.clone();
                 state.insert(step.name.clone(), output.clone());
                 next = Some(Progress {
@@ -1094,7 +1142,9 @@ fn plan_checkpoint(
             }
         }
         AttemptResult::Outcome(StepOutcome::Retry(error)) => failure(error.message, "failed", true),
-        AttemptResult::Outcome(StepOutcome::Fatal(error)) => failure(error.message, "failed", false),
+        AttemptResult::Outcome(StepOutcome::Fatal(error)) => {
+            failure(error.message, "failed", false)
+        }
         AttemptResult::TimedOut(timeout) => failure(
             format!("timed out after {}", humantime::format_duration(timeout)),
             "timed_out",
@@ -1108,11 +1158,9 @@ fn plan_checkpoint(
             "timed_out",
             true,
         ),
-        AttemptResult::DeadlineExceeded => failure(
-            "the run's deadline passed".to_owned(),
-            "timed_out",
-            false,
-        ),
+        AttemptResult::DeadlineExceeded => {
+            failure("the run's deadline passed".to_owned(), "timed_out", false)
+        }
         AttemptResult::Cancelled => {
             info!("run cancelled");
             let mut checkpoint = base_checkpoint(run, progress, RunStatus::Cancelled);

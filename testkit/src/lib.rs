@@ -7,7 +7,6 @@
 //! process stops the cluster and deletes its directory when the test binary exits, however
 //! it exits. Every test gets a database of its own, migrated.
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -101,7 +100,12 @@ fn find_binary(name: &str) -> PathBuf {
         }
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|entries| entries.flatten().map(|e| e.path().join("bin").join(name)).collect())
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path().join("bin").join(name))
+                .collect()
+        })
         .unwrap_or_default();
     versions.retain(|p| p.is_file());
     versions.sort();
@@ -114,7 +118,9 @@ fn find_binary(name: &str) -> PathBuf {
 }
 
 fn running_as_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 /// Runs a PostgreSQL binary, as the `postgres` user when we are root.
@@ -139,8 +145,12 @@ fn start_throwaway_cluster() -> Server {
     let initdb = find_binary("initdb");
     let pg_ctl = find_binary("pg_ctl");
     let as_postgres = running_as_root();
-    let base = std::env::temp_dir().join(format!("storeflow-testpg-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&base).unwrap_or_else(|err| panic!("creating {}: {err}", base.display()));
+    let base = std::env::temp_dir().join(format!(
+        "storeflow-testpg-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&base)
+        .unwrap_or_else(|err| panic!("creating {}: {err}", base.display()));
     if as_postgres {
         let status = Command::new("chown")
             .args(["postgres:postgres"])
@@ -153,7 +163,15 @@ fn start_throwaway_cluster() -> Server {
     let output = pg_command(&initdb, as_postgres)
         .arg("-D")
         .arg(&data)
-        .args(["-U", "storeflow", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"])
+        .args([
+            "-U",
+            "storeflow",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ])
         .output()
         .unwrap_or_else(|err| panic!("running initdb: {err}"));
     assert!(
@@ -166,7 +184,11 @@ fn start_throwaway_cluster() -> Server {
     // however), it stops the cluster and removes the directory.
     let stop_line = format!(
         "{}'{}' -D '{}' stop -m immediate",
-        if as_postgres { "runuser -u postgres -- " } else { "" },
+        if as_postgres {
+            "runuser -u postgres -- "
+        } else {
+            ""
+        },
         pg_ctl.display(),
         data.display()
     );
@@ -174,6 +196,8 @@ fn start_throwaway_cluster() -> Server {
         "cat >/dev/null; {stop_line} >/dev/null 2>&1; rm -rf '{}'",
         base.display()
     );
+    // Never waited on by design: it must outlive this process to clean up after it.
+    #[allow(clippy::zombie_processes)]
     let mut reaper = Command::new("sh")
         .arg("-c")
         .arg(script)
@@ -182,10 +206,7 @@ fn start_throwaway_cluster() -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|err| panic!("starting the test cluster reaper: {err}"));
-    let mut reaper_stdin = reaper.stdin.take();
-    if let Some(stdin) = reaper_stdin.as_mut() {
-        let _ = stdin.flush();
-    }
+    let reaper_stdin = reaper.stdin.take();
 
     let port = free_port();
     let options = format!(

@@ -9,8 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use storeflow_engine::{
-    Definition, Engine, RunDetail, RunStatus, Step, StepContext, StepOutcome, Worker,
-    WorkerOptions,
+    Definition, Engine, RunDetail, RunStatus, Step, StepContext, StepOutcome, Worker, WorkerOptions,
 };
 use storeflow_testkit::TestDatabase;
 use tokio::sync::Semaphore;

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::json;
-use storeflow_engine::{Definition, NewRun, RetryPolicy, RunStatus, StepDef, WorkerOptions, selftest};
+use storeflow_engine::{
+    Definition, NewRun, RetryPolicy, RunStatus, StepDef, WorkerOptions, selftest,
+};
 use uuid::Uuid;
 
 use crate::common::*;
@@ -14,39 +16,66 @@ async fn a_worker_whose_lease_was_taken_over_cannot_write_its_checkpoint() {
     let db = storeflow_testkit::database().await;
     let gate_key = unique_key();
     let definition = Definition::new("fenced", 1)
-        .step(StepDef::new("wait", Gate { key: gate_key.clone() }).retry(RetryPolicy::no_retries()))
-        .step(StepDef::new("after", Emit { key: unique_key(), value: json!(1) }));
+        .step(
+            StepDef::new(
+                "wait",
+                Gate {
+                    key: gate_key.clone(),
+                },
+            )
+            .retry(RetryPolicy::no_retries()),
+        )
+        .step(StepDef::new(
+            "after",
+            Emit {
+                key: unique_key(),
+                value: json!(1),
+            },
+        ));
     let engine = engine(&db, vec![definition]).await;
 
     // Worker A heartbeats rarely (every 20 s), so it does not notice the takeover, and has
     // one slot, so only B can claim the rescued run.
     let a = RunningWorker::start(
         &engine,
-        WorkerOptions { lease: Duration::from_secs(60), concurrency: 1, ..fast_options() },
+        WorkerOptions {
+            lease: Duration::from_secs(60),
+            concurrency: 1,
+            ..fast_options()
+        },
     );
-    let run = engine.enqueue_now(NewRun::new("fenced", json!({}))).await.expect("enqueued");
+    let run = engine
+        .enqueue_now(NewRun::new("fenced", json!({})))
+        .await
+        .expect("enqueued");
     while count(&gate_key) < 1 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // A is inside the step. Its lease expires (as if it had stopped heartbeating).
-    sqlx::query("UPDATE workflow_runs SET lease_expires_at = now() - interval '1 second' WHERE id = $1")
-        .bind(run.run_id)
-        .execute(engine.pool())
-        .await
-        .expect("expire lease");
+    sqlx::query(
+        "UPDATE workflow_runs SET lease_expires_at = now() - interval '1 second' WHERE id = $1",
+    )
+    .bind(run.run_id)
+    .execute(engine.pool())
+    .await
+    .expect("expire lease");
     let b = RunningWorker::start(
         &engine,
-        WorkerOptions { lease: Duration::from_secs(2), ..fast_options() },
+        WorkerOptions {
+            lease: Duration::from_secs(2),
+            ..fast_options()
+        },
     );
     // B rescues the run and enters the step too.
     while count(&gate_key) < 2 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let owner: (Option<Uuid>,) = sqlx::query_as("SELECT lease_owner FROM workflow_runs WHERE id = $1")
-        .bind(run.run_id)
-        .fetch_one(engine.pool())
-        .await
-        .expect("owner");
+    let owner: (Option<Uuid>,) =
+        sqlx::query_as("SELECT lease_owner FROM workflow_runs WHERE id = $1")
+            .bind(run.run_id)
+            .fetch_one(engine.pool())
+            .await
+            .expect("owner");
     assert_eq!(owner.0, Some(b.id));
 
     // The gate lets A (first in line) finish its step: its checkpoint must be refused.
@@ -54,10 +83,16 @@ async fn a_worker_whose_lease_was_taken_over_cannot_write_its_checkpoint() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     let mid = engine.get_run(run.run_id).await.expect("run");
     assert_eq!(mid.summary.status, RunStatus::Running);
-    assert_eq!(mid.summary.current_step, 0, "A's checkpoint did not advance the run");
+    assert_eq!(
+        mid.summary.current_step, 0,
+        "A's checkpoint did not advance the run"
+    );
     assert!(mid.state.get("wait").is_none(), "A's output was not stored");
     assert!(
-        mid.steps[0].history.iter().all(|a| a.outcome != "succeeded"),
+        mid.steps[0]
+            .history
+            .iter()
+            .all(|a| a.outcome != "succeeded"),
         "no success recorded for A: {:?}",
         mid.steps[0].history
     );
@@ -73,7 +108,10 @@ async fn a_worker_whose_lease_was_taken_over_cannot_write_its_checkpoint() {
         .iter()
         .map(|a| (a.outcome.as_str(), a.worker_id))
         .collect();
-    assert_eq!(history, [("rescued", Some(a.id)), ("succeeded", Some(b.id))]);
+    assert_eq!(
+        history,
+        [("rescued", Some(a.id)), ("succeeded", Some(b.id))]
+    );
     assert_eq!(done.state["wait"]["attempt"], json!(2));
     assert!(event_kinds(&done).contains(&"rescued".to_string()));
     a.stop().await;
@@ -84,7 +122,10 @@ async fn a_worker_whose_lease_was_taken_over_cannot_write_its_checkpoint() {
 async fn two_workers_never_run_the_same_step_and_finish_every_run_once() {
     let db = storeflow_testkit::database().await;
     let engine = engine(&db, vec![]).await;
-    let options = WorkerOptions { concurrency: 8, ..fast_options() };
+    let options = WorkerOptions {
+        concurrency: 8,
+        ..fast_options()
+    };
     let mut ids = Vec::new();
     for _ in 0..120 {
         let run = engine
@@ -113,7 +154,10 @@ async fn two_workers_never_run_the_same_step_and_finish_every_run_once() {
     .await
     .expect("journal");
     assert_eq!(journal.len(), 120 * 5 * 2);
-    assert!(journal.iter().all(|(_, _, _, n)| *n == 1), "every step began and ended exactly once");
+    assert!(
+        journal.iter().all(|(_, _, _, n)| *n == 1),
+        "every step began and ended exactly once"
+    );
 
     let per_run: Vec<(Uuid, i64, i64)> = sqlx::query_as(
         "SELECT r.id, \
@@ -124,13 +168,17 @@ async fn two_workers_never_run_the_same_step_and_finish_every_run_once() {
     .fetch_all(engine.pool())
     .await
     .expect("per run");
-    assert!(per_run.iter().all(|(_, steps, finished)| *steps == 5 && *finished == 1), "{per_run:?}");
-    let workers: Vec<(Uuid, i64)> = sqlx::query_as(
-        "SELECT worker_id, count(*) FROM workflow_step_attempts GROUP BY worker_id",
-    )
-    .fetch_all(engine.pool())
-    .await
-    .expect("workers");
+    assert!(
+        per_run
+            .iter()
+            .all(|(_, steps, finished)| *steps == 5 && *finished == 1),
+        "{per_run:?}"
+    );
+    let workers: Vec<(Uuid, i64)> =
+        sqlx::query_as("SELECT worker_id, count(*) FROM workflow_step_attempts GROUP BY worker_id")
+            .fetch_all(engine.pool())
+            .await
+            .expect("workers");
     let by_worker: HashMap<Uuid, i64> = workers.into_iter().collect();
     assert_eq!(by_worker.len(), 2, "both workers took part: {by_worker:?}");
 }
@@ -139,14 +187,28 @@ async fn two_workers_never_run_the_same_step_and_finish_every_run_once() {
 async fn shutdown_releases_a_step_that_outlives_the_grace_period() {
     let db = storeflow_testkit::database().await;
     let gate_key = unique_key();
-    let definition = Definition::new("long-step", 1)
-        .step(StepDef::new("wait", Gate { key: gate_key.clone() }).retry(RetryPolicy::no_retries()));
+    let definition = Definition::new("long-step", 1).step(
+        StepDef::new(
+            "wait",
+            Gate {
+                key: gate_key.clone(),
+            },
+        )
+        .retry(RetryPolicy::no_retries()),
+    );
     let engine = engine(&db, vec![definition]).await;
     let a = RunningWorker::start(
         &engine,
-        WorkerOptions { shutdown_grace: Duration::from_millis(300), lease: Duration::from_secs(30), ..fast_options() },
+        WorkerOptions {
+            shutdown_grace: Duration::from_millis(300),
+            lease: Duration::from_secs(30),
+            ..fast_options()
+        },
     );
-    let run = engine.enqueue_now(NewRun::new("long-step", json!({}))).await.expect("enqueued");
+    let run = engine
+        .enqueue_now(NewRun::new("long-step", json!({})))
+        .await
+        .expect("enqueued");
     while count(&gate_key) < 1 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -154,7 +216,10 @@ async fn shutdown_releases_a_step_that_outlives_the_grace_period() {
     a.stop().await;
     let released = engine.get_run(run.run_id).await.expect("run");
     assert_eq!(released.summary.status, RunStatus::Queued);
-    assert!(released.lease_owner.is_none(), "the lease was released, not left to expire");
+    assert!(
+        released.lease_owner.is_none(),
+        "the lease was released, not left to expire"
+    );
     assert_eq!(released.steps[0].history[0].outcome, "released");
     assert_eq!(released.steps[0].history[0].worker_id, Some(a_id));
     assert!(event_kinds(&released).contains(&"released".to_string()));
@@ -166,7 +231,11 @@ async fn shutdown_releases_a_step_that_outlives_the_grace_period() {
     let done = wait_final(&engine, run.run_id, Duration::from_secs(5)).await;
     b.stop().await;
     assert_eq!(done.summary.status, RunStatus::Succeeded);
-    let outcomes: Vec<&str> = done.steps[0].history.iter().map(|a| a.outcome.as_str()).collect();
+    let outcomes: Vec<&str> = done.steps[0]
+        .history
+        .iter()
+        .map(|a| a.outcome.as_str())
+        .collect();
     assert_eq!(outcomes, ["released", "succeeded"]);
 }
 
@@ -176,14 +245,31 @@ async fn shutdown_lets_an_in_flight_step_finish_within_the_grace_period() {
     let gate_key = unique_key();
     let second = unique_key();
     let definition = Definition::new("graceful", 1)
-        .step(StepDef::new("wait", Gate { key: gate_key.clone() }))
-        .step(StepDef::new("next", Emit { key: second.clone(), value: json!(2) }));
+        .step(StepDef::new(
+            "wait",
+            Gate {
+                key: gate_key.clone(),
+            },
+        ))
+        .step(StepDef::new(
+            "next",
+            Emit {
+                key: second.clone(),
+                value: json!(2),
+            },
+        ));
     let engine = engine(&db, vec![definition]).await;
     let a = RunningWorker::start(
         &engine,
-        WorkerOptions { shutdown_grace: Duration::from_secs(5), ..fast_options() },
+        WorkerOptions {
+            shutdown_grace: Duration::from_secs(5),
+            ..fast_options()
+        },
     );
-    let run = engine.enqueue_now(NewRun::new("graceful", json!({}))).await.expect("enqueued");
+    let run = engine
+        .enqueue_now(NewRun::new("graceful", json!({})))
+        .await
+        .expect("enqueued");
     while count(&gate_key) < 1 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -198,9 +284,16 @@ async fn shutdown_lets_an_in_flight_step_finish_within_the_grace_period() {
     opener.await.expect("opener");
     let after = engine.get_run(run.run_id).await.expect("run");
     assert_eq!(after.steps[0].history.len(), 1);
-    assert_eq!(after.steps[0].history[0].outcome, "succeeded", "the step finished in the grace period");
+    assert_eq!(
+        after.steps[0].history[0].outcome, "succeeded",
+        "the step finished in the grace period"
+    );
     assert_eq!(after.summary.current_step, 1);
-    assert_eq!(after.summary.status, RunStatus::Queued, "the next step was not started; the run was handed back");
+    assert_eq!(
+        after.summary.status,
+        RunStatus::Queued,
+        "the next step was not started; the run was handed back"
+    );
     assert_eq!(count(&second), 0);
 
     let b = RunningWorker::start(&engine, fast_options());
@@ -208,5 +301,9 @@ async fn shutdown_lets_an_in_flight_step_finish_within_the_grace_period() {
     b.stop().await;
     assert_eq!(done.summary.status, RunStatus::Succeeded);
     assert_eq!(count(&second), 1);
-    assert_eq!(done.steps[1].history.len(), 1, "no released attempt for a step that never began");
+    assert_eq!(
+        done.steps[1].history.len(),
+        1,
+        "no released attempt for a step that never began"
+    );
 }

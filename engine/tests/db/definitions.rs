@@ -9,15 +9,44 @@ use crate::common::*;
 
 fn v1(gate: &str, key: &str) -> Definition {
     Definition::new("provision", 1)
-        .step(StepDef::new("v1-install", Gate { key: gate.to_owned() }))
-        .step(StepDef::new("v1-verify", Emit { key: key.to_owned(), value: json!("v1") }))
+        .step(StepDef::new(
+            "v1-install",
+            Gate {
+                key: gate.to_owned(),
+            },
+        ))
+        .step(StepDef::new(
+            "v1-verify",
+            Emit {
+                key: key.to_owned(),
+                value: json!("v1"),
+            },
+        ))
 }
 
 fn v2(key: &str) -> Definition {
     Definition::new("provision", 2)
-        .step(StepDef::new("v2-install", Emit { key: key.to_owned(), value: json!("v2") }))
-        .step(StepDef::new("v2-configure", Emit { key: key.to_owned(), value: json!("v2") }))
-        .step(StepDef::new("v2-verify", Emit { key: key.to_owned(), value: json!("v2") }))
+        .step(StepDef::new(
+            "v2-install",
+            Emit {
+                key: key.to_owned(),
+                value: json!("v2"),
+            },
+        ))
+        .step(StepDef::new(
+            "v2-configure",
+            Emit {
+                key: key.to_owned(),
+                value: json!("v2"),
+            },
+        ))
+        .step(StepDef::new(
+            "v2-verify",
+            Emit {
+                key: key.to_owned(),
+                value: json!("v2"),
+            },
+        ))
 }
 
 #[tokio::test]
@@ -29,9 +58,15 @@ async fn a_run_in_flight_finishes_on_its_version_after_v2_is_deployed() {
     let old = engine(&db, vec![v1(&gate_key, &v1_key)]).await;
     let old_worker = RunningWorker::start(
         &old,
-        WorkerOptions { shutdown_grace: Duration::from_millis(100), ..fast_options() },
+        WorkerOptions {
+            shutdown_grace: Duration::from_millis(100),
+            ..fast_options()
+        },
     );
-    let pinned = old.enqueue_now(NewRun::new("provision", json!({}))).await.expect("enqueued");
+    let pinned = old
+        .enqueue_now(NewRun::new("provision", json!({})))
+        .await
+        .expect("enqueued");
     assert_eq!(pinned.version, 1);
     while count(&gate_key) < 1 {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -39,7 +74,10 @@ async fn a_run_in_flight_finishes_on_its_version_after_v2_is_deployed() {
     // Deploy: the old worker stops mid-step; the new build registers only v2.
     old_worker.stop().await;
     let new = engine(&db, vec![v2(&v2_key)]).await;
-    let fresh = new.enqueue_now(NewRun::new("provision", json!({}))).await.expect("enqueued");
+    let fresh = new
+        .enqueue_now(NewRun::new("provision", json!({})))
+        .await
+        .expect("enqueued");
     assert_eq!(fresh.version, 2, "new runs get the latest version");
     let named = new
         .enqueue_now(NewRun::new("provision", json!({})).version(1))
@@ -69,16 +107,35 @@ async fn registering_different_content_under_a_stored_version_is_refused() {
     let db = storeflow_testkit::database().await;
     let key = unique_key();
     let pool = db.pool(5).await;
-    Engine::start(pool.clone(), vec![v2(&key)]).await.expect("first registration");
+    Engine::start(pool.clone(), vec![v2(&key)])
+        .await
+        .expect("first registration");
     // Same content again: fine (every process registers at start-up).
-    Engine::start(pool.clone(), vec![v2(&key)]).await.expect("identical re-registration");
-    let changed = Definition::new("provision", 2)
-        .step(StepDef::new("v2-install", Emit { key: key.clone(), value: json!("changed") }));
-    let err = Engine::start(pool, vec![changed]).await.expect_err("must refuse");
-    assert!(matches!(err, Error::DefinitionConflict { ref name, version: 2, .. } if name == "provision"));
+    Engine::start(pool.clone(), vec![v2(&key)])
+        .await
+        .expect("identical re-registration");
+    let changed = Definition::new("provision", 2).step(StepDef::new(
+        "v2-install",
+        Emit {
+            key: key.clone(),
+            value: json!("changed"),
+        },
+    ));
+    let err = Engine::start(pool, vec![changed])
+        .await
+        .expect_err("must refuse");
+    assert!(
+        matches!(err, Error::DefinitionConflict { ref name, version: 2, .. } if name == "provision")
+    );
     let message = err.to_string();
-    assert!(message.contains("workflow `provision` version 2"), "{message}");
-    assert!(message.contains("register the change as version 3"), "{message}");
+    assert!(
+        message.contains("workflow `provision` version 2"),
+        "{message}"
+    );
+    assert!(
+        message.contains("register the change as version 3"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -87,19 +144,47 @@ async fn malformed_definitions_and_unknown_workflows_are_clear_errors() {
     let pool = db.pool(5).await;
     let key = unique_key();
     let duplicate = Definition::new("dup", 1)
-        .step(StepDef::new("a", Emit { key: key.clone(), value: json!(1) }))
-        .step(StepDef::new("a", Emit { key: key.clone(), value: json!(2) }));
-    let err = Engine::start(pool.clone(), vec![duplicate]).await.expect_err("invalid");
-    assert!(err.to_string().contains("step name `a` is used twice"), "{err}");
+        .step(StepDef::new(
+            "a",
+            Emit {
+                key: key.clone(),
+                value: json!(1),
+            },
+        ))
+        .step(StepDef::new(
+            "a",
+            Emit {
+                key: key.clone(),
+                value: json!(2),
+            },
+        ));
+    let err = Engine::start(pool.clone(), vec![duplicate])
+        .await
+        .expect_err("invalid");
+    assert!(
+        err.to_string().contains("step name `a` is used twice"),
+        "{err}"
+    );
 
     let engine = Engine::start(pool, vec![]).await.expect("engine");
-    let err = engine.enqueue_now(NewRun::new("nope", json!({}))).await.expect_err("unknown");
-    assert!(err.to_string().contains("workflow `nope` is not registered; known workflows: selftest (v1)"), "{err}");
+    let err = engine
+        .enqueue_now(NewRun::new("nope", json!({})))
+        .await
+        .expect_err("unknown");
+    assert!(
+        err.to_string()
+            .contains("workflow `nope` is not registered; known workflows: selftest (v1)"),
+        "{err}"
+    );
     let err = engine
         .enqueue_now(NewRun::new("selftest", json!({ "steps": 0 })))
         .await
         .expect_err("bad input");
-    assert!(err.to_string().contains("`steps` must be an integer between 1 and 1000"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("`steps` must be an integer between 1 and 1000"),
+        "{err}"
+    );
     let err = engine
         .enqueue_now(NewRun::new("selftest", json!([1, 2])))
         .await

@@ -18,7 +18,10 @@ async fn enqueue_is_idempotent_by_key_even_when_racing() {
         .expect("enqueued");
     assert!(first.created);
     let again = engine
-        .enqueue_now(NewRun::new(selftest::WORKFLOW, json!({ "steps": 9 })).idempotency_key("store-42-create"))
+        .enqueue_now(
+            NewRun::new(selftest::WORKFLOW, json!({ "steps": 9 }))
+                .idempotency_key("store-42-create"),
+        )
         .await
         .expect("enqueued");
     assert!(!again.created);
@@ -61,7 +64,10 @@ async fn enqueue_joins_the_callers_transaction() {
 
     let mut tx = engine.pool().begin().await.expect("tx");
     let run = engine
-        .enqueue(&mut tx, NewRun::new(selftest::WORKFLOW, json!({})).subject("store-1"))
+        .enqueue(
+            &mut tx,
+            NewRun::new(selftest::WORKFLOW, json!({})).subject("store-1"),
+        )
         .await
         .expect("enqueued");
     sqlx::query("INSERT INTO stores (run_id) VALUES ($1)")
@@ -70,10 +76,15 @@ async fn enqueue_joins_the_callers_transaction() {
         .await
         .expect("store row");
     tx.rollback().await.expect("rollback");
-    let gone = engine.get_run(run.run_id).await.expect_err("rolled back with the caller");
+    let gone = engine
+        .get_run(run.run_id)
+        .await
+        .expect_err("rolled back with the caller");
     assert!(matches!(gone, storeflow_engine::Error::RunNotFound(_)));
 
-    let mut listener = PgListener::connect_with(engine.pool()).await.expect("listener");
+    let mut listener = PgListener::connect_with(engine.pool())
+        .await
+        .expect("listener");
     listener.listen(WORK_CHANNEL).await.expect("listen");
     let mut tx = engine.pool().begin().await.expect("tx");
     let run = engine
@@ -81,7 +92,10 @@ async fn enqueue_joins_the_callers_transaction() {
         .await
         .expect("enqueued");
     let early = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await;
-    assert!(early.is_err(), "workers are not woken before the caller commits");
+    assert!(
+        early.is_err(),
+        "workers are not woken before the caller commits"
+    );
     tx.commit().await.expect("commit");
     let woken = tokio::time::timeout(Duration::from_secs(5), listener.recv())
         .await
@@ -106,13 +120,19 @@ async fn listing_filters_by_status_workflow_and_subject() {
     let all = engine.list_runs(&Default::default()).await.expect("list");
     assert_eq!(all.len(), 3);
     let one = engine
-        .list_runs(&storeflow_engine::RunFilter { subject: Some("store-1".into()), ..Default::default() })
+        .list_runs(&storeflow_engine::RunFilter {
+            subject: Some("store-1".into()),
+            ..Default::default()
+        })
         .await
         .expect("list");
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].current_step_name.as_deref(), Some("step-1"));
     let none = engine
-        .list_runs(&storeflow_engine::RunFilter { status: Some(RunStatus::Failed), ..Default::default() })
+        .list_runs(&storeflow_engine::RunFilter {
+            status: Some(RunStatus::Failed),
+            ..Default::default()
+        })
         .await
         .expect("list");
     assert!(none.is_empty());

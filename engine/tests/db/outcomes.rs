@@ -51,7 +51,10 @@ async fn selftest_run_checkpoints_every_step_and_records_events_in_order() {
     expected.push("finished");
     assert_eq!(event_kinds(&done), expected);
     let ids: Vec<i64> = done.events.iter().map(|e| e.id).collect();
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "event ids increase: {ids:?}");
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "event ids increase: {ids:?}"
+    );
     assert_eq!(done.events[2].step_name.as_deref(), Some("step-1"));
 }
 
@@ -60,15 +63,32 @@ async fn later_steps_read_earlier_outputs() {
     let db = storeflow_testkit::database().await;
     let key = unique_key();
     let definition = Definition::new("state-flow", 1)
-        .step(StepDef::new("first", Emit { key: key.clone(), value: json!({ "namespace": "store-abc" }) }))
-        .step(StepDef::new("second", EchoOutputOf { step: "first".into() }));
+        .step(StepDef::new(
+            "first",
+            Emit {
+                key: key.clone(),
+                value: json!({ "namespace": "store-abc" }),
+            },
+        ))
+        .step(StepDef::new(
+            "second",
+            EchoOutputOf {
+                step: "first".into(),
+            },
+        ));
     let engine = engine(&db, vec![definition]).await;
     let worker = RunningWorker::start(&engine, fast_options());
-    let run = engine.enqueue_now(NewRun::new("state-flow", json!({}))).await.expect("enqueued");
+    let run = engine
+        .enqueue_now(NewRun::new("state-flow", json!({})))
+        .await
+        .expect("enqueued");
     let done = wait_final(&engine, run.run_id, Duration::from_secs(20)).await;
     worker.stop().await;
     assert_eq!(done.summary.status, RunStatus::Succeeded);
-    assert_eq!(done.state["second"], json!({ "echo": { "namespace": "store-abc" } }));
+    assert_eq!(
+        done.state["second"],
+        json!({ "echo": { "namespace": "store-abc" } })
+    );
 }
 
 #[tokio::test]
@@ -91,7 +111,13 @@ async fn injected_failures_are_retried_with_backoff_then_succeed() {
     assert_eq!(step2.attempts, 3);
     let outcomes: Vec<&str> = step2.history.iter().map(|a| a.outcome.as_str()).collect();
     assert_eq!(outcomes, ["failed", "failed", "succeeded"]);
-    assert!(step2.history[0].error.as_deref().unwrap_or("").contains("injected failure 1 of 2"));
+    assert!(
+        step2.history[0]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("injected failure 1 of 2")
+    );
     // selftest backs off 100ms then 200ms, with 10% jitter.
     let gap1 = step2.history[1].started_at - step2.history[0].finished_at;
     let gap2 = step2.history[2].started_at - step2.history[1].finished_at;
@@ -120,12 +146,18 @@ async fn exhausted_retries_fail_the_run_with_the_last_error() {
     worker.stop().await;
     assert_eq!(done.summary.status, RunStatus::Failed);
     let error = done.summary.error.clone().unwrap_or_default();
-    assert!(error.contains("step `step-1` failed after 5 attempts"), "{error}");
+    assert!(
+        error.contains("step `step-1` failed after 5 attempts"),
+        "{error}"
+    );
     assert_eq!(done.steps[0].attempts, 5);
     assert_eq!(done.steps[0].status, StepStatus::Failed);
     assert_eq!(done.steps[1].status, StepStatus::Pending);
     assert_eq!(done.steps[1].attempts, 0);
-    assert_eq!(event_kinds(&done).last().map(String::as_str), Some("finished"));
+    assert_eq!(
+        event_kinds(&done).last().map(String::as_str),
+        Some("finished")
+    );
 }
 
 #[tokio::test]
@@ -135,17 +167,32 @@ async fn fatal_stops_the_run_without_retrying_or_running_later_steps() {
     let later = unique_key();
     let definition = Definition::new("fatal-flow", 1)
         .step(StepDef::new("refuse", AlwaysFatal { key: key.clone() }).retry(quick_retry(5)))
-        .step(StepDef::new("never", Emit { key: later.clone(), value: json!(1) }));
+        .step(StepDef::new(
+            "never",
+            Emit {
+                key: later.clone(),
+                value: json!(1),
+            },
+        ));
     let engine = engine(&db, vec![definition]).await;
     let worker = RunningWorker::start(&engine, fast_options());
-    let run = engine.enqueue_now(NewRun::new("fatal-flow", json!({}))).await.expect("enqueued");
+    let run = engine
+        .enqueue_now(NewRun::new("fatal-flow", json!({})))
+        .await
+        .expect("enqueued");
     let done = wait_final(&engine, run.run_id, Duration::from_secs(20)).await;
     worker.stop().await;
     assert_eq!(done.summary.status, RunStatus::Failed);
     assert_eq!(count(&key), 1);
     assert_eq!(count(&later), 0);
     assert_eq!(done.steps[0].attempts, 1);
-    assert!(done.summary.error.as_deref().unwrap_or("").contains("does not allow this"));
+    assert!(
+        done.summary
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("does not allow this")
+    );
 }
 
 #[tokio::test]
@@ -153,21 +200,43 @@ async fn a_step_over_its_timeout_is_cancelled_and_counts_as_a_failed_attempt() {
     let db = storeflow_testkit::database().await;
     let key = unique_key();
     let definition = Definition::new("slow-flow", 1).step(
-        StepDef::new("slow", SleepIgnoringCancel { key: key.clone(), millis: 30_000 })
-            .timeout(Duration::from_millis(300))
-            .retry(quick_retry(2)),
+        StepDef::new(
+            "slow",
+            SleepIgnoringCancel {
+                key: key.clone(),
+                millis: 30_000,
+            },
+        )
+        .timeout(Duration::from_millis(300))
+        .retry(quick_retry(2)),
     );
     let engine = engine(&db, vec![definition]).await;
     let worker = RunningWorker::start(&engine, fast_options());
-    let run = engine.enqueue_now(NewRun::new("slow-flow", json!({}))).await.expect("enqueued");
+    let run = engine
+        .enqueue_now(NewRun::new("slow-flow", json!({})))
+        .await
+        .expect("enqueued");
     let done = wait_final(&engine, run.run_id, Duration::from_secs(20)).await;
     worker.stop().await;
     assert_eq!(done.summary.status, RunStatus::Failed);
-    let outcomes: Vec<&str> = done.steps[0].history.iter().map(|a| a.outcome.as_str()).collect();
+    let outcomes: Vec<&str> = done.steps[0]
+        .history
+        .iter()
+        .map(|a| a.outcome.as_str())
+        .collect();
     assert_eq!(outcomes, ["timed_out", "timed_out"]);
-    assert!(done.summary.error.as_deref().unwrap_or("").contains("timed out after 300ms"));
+    assert!(
+        done.summary
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("timed out after 300ms")
+    );
     for attempt in &done.steps[0].history {
-        assert!(attempt.duration_ms < 5_000, "the attempt was cut at its timeout: {attempt:?}");
+        assert!(
+            attempt.duration_ms < 5_000,
+            "the attempt was cut at its timeout: {attempt:?}"
+        );
     }
     assert_eq!(count(&key), 2);
 }
@@ -177,13 +246,23 @@ async fn pending_repolls_without_consuming_attempts() {
     let db = storeflow_testkit::database().await;
     let key = unique_key();
     let definition = Definition::new("poll-flow", 1).step(
-        StepDef::new("wait-ready", PollUntil { key: key.clone(), polls: 4, recheck_ms: 50 })
-            .retry(RetryPolicy::no_retries())
-            .timeout(Duration::from_secs(30)),
+        StepDef::new(
+            "wait-ready",
+            PollUntil {
+                key: key.clone(),
+                polls: 4,
+                recheck_ms: 50,
+            },
+        )
+        .retry(RetryPolicy::no_retries())
+        .timeout(Duration::from_secs(30)),
     );
     let engine = engine(&db, vec![definition]).await;
     let worker = RunningWorker::start(&engine, fast_options());
-    let run = engine.enqueue_now(NewRun::new("poll-flow", json!({}))).await.expect("enqueued");
+    let run = engine
+        .enqueue_now(NewRun::new("poll-flow", json!({})))
+        .await
+        .expect("enqueued");
     let done = wait_final(&engine, run.run_id, Duration::from_secs(20)).await;
     worker.stop().await;
     assert_eq!(done.summary.status, RunStatus::Succeeded);
@@ -200,13 +279,23 @@ async fn pending_is_bounded_by_the_step_timeout() {
     let db = storeflow_testkit::database().await;
     let key = unique_key();
     let definition = Definition::new("never-ready", 1).step(
-        StepDef::new("wait-ready", PollUntil { key: key.clone(), polls: u32::MAX, recheck_ms: 50 })
-            .retry(RetryPolicy::no_retries())
-            .timeout(Duration::from_millis(400)),
+        StepDef::new(
+            "wait-ready",
+            PollUntil {
+                key: key.clone(),
+                polls: u32::MAX,
+                recheck_ms: 50,
+            },
+        )
+        .retry(RetryPolicy::no_retries())
+        .timeout(Duration::from_millis(400)),
     );
     let engine = engine(&db, vec![definition]).await;
     let worker = RunningWorker::start(&engine, fast_options());
-    let run = engine.enqueue_now(NewRun::new("never-ready", json!({}))).await.expect("enqueued");
+    let run = engine
+        .enqueue_now(NewRun::new("never-ready", json!({})))
+        .await
+        .expect("enqueued");
     let done = wait_final(&engine, run.run_id, Duration::from_secs(20)).await;
     worker.stop().await;
     assert_eq!(done.summary.status, RunStatus::Failed);
@@ -226,7 +315,10 @@ async fn a_database_step_commits_with_its_checkpoint_exactly_once() {
         .await
         .expect("table");
     let worker = RunningWorker::start(&engine, fast_options());
-    let run = engine.enqueue_now(NewRun::new("db-step", json!({}))).await.expect("enqueued");
+    let run = engine
+        .enqueue_now(NewRun::new("db-step", json!({})))
+        .await
+        .expect("enqueued");
     let done = wait_final(&engine, run.run_id, Duration::from_secs(20)).await;
     worker.stop().await;
     assert_eq!(done.summary.status, RunStatus::Succeeded);
@@ -235,7 +327,11 @@ async fn a_database_step_commits_with_its_checkpoint_exactly_once() {
         .fetch_all(engine.pool())
         .await
         .expect("effects");
-    assert_eq!(rows, vec![(2,)], "the failed attempt's write rolled back; the second committed once");
+    assert_eq!(
+        rows,
+        vec![(2,)],
+        "the failed attempt's write rolled back; the second committed once"
+    );
     assert_eq!(done.state["record"], json!({ "recorded": 2 }));
 }
 
@@ -246,12 +342,21 @@ async fn a_run_past_its_deadline_fails() {
     let definition = Definition::new("deadline-flow", 1)
         .deadline(Duration::from_millis(500))
         .step(
-            StepDef::new("slow", SleepIgnoringCancel { key: key.clone(), millis: 30_000 })
-                .retry(quick_retry(5)),
+            StepDef::new(
+                "slow",
+                SleepIgnoringCancel {
+                    key: key.clone(),
+                    millis: 30_000,
+                },
+            )
+            .retry(quick_retry(5)),
         );
     let engine = engine(&db, vec![definition]).await;
     let worker = RunningWorker::start(&engine, fast_options());
-    let run = engine.enqueue_now(NewRun::new("deadline-flow", json!({}))).await.expect("enqueued");
+    let run = engine
+        .enqueue_now(NewRun::new("deadline-flow", json!({})))
+        .await
+        .expect("enqueued");
     let done = wait_final(&engine, run.run_id, Duration::from_secs(20)).await;
     worker.stop().await;
     assert_eq!(done.summary.status, RunStatus::Failed);
@@ -265,12 +370,34 @@ async fn retry_step_resumes_a_failed_run_at_its_failed_step() {
     let first = unique_key();
     let broken = unique_key();
     let definition = Definition::new("retryable", 1)
-        .step(StepDef::new("prepare", Emit { key: first.clone(), value: json!("ok") }))
-        .step(StepDef::new("install", FailUntilFixed { key: broken.clone() }).retry(quick_retry(2)))
-        .step(StepDef::new("verify", EchoOutputOf { step: "prepare".into() }));
+        .step(StepDef::new(
+            "prepare",
+            Emit {
+                key: first.clone(),
+                value: json!("ok"),
+            },
+        ))
+        .step(
+            StepDef::new(
+                "install",
+                FailUntilFixed {
+                    key: broken.clone(),
+                },
+            )
+            .retry(quick_retry(2)),
+        )
+        .step(StepDef::new(
+            "verify",
+            EchoOutputOf {
+                step: "prepare".into(),
+            },
+        ));
     let engine = engine(&db, vec![definition]).await;
     let worker = RunningWorker::start(&engine, fast_options());
-    let run = engine.enqueue_now(NewRun::new("retryable", json!({}))).await.expect("enqueued");
+    let run = engine
+        .enqueue_now(NewRun::new("retryable", json!({})))
+        .await
+        .expect("enqueued");
     let failed = wait_final(&engine, run.run_id, Duration::from_secs(20)).await;
     assert_eq!(failed.summary.status, RunStatus::Failed);
     assert_eq!(count(&broken), 2);
@@ -281,7 +408,10 @@ async fn retry_step_resumes_a_failed_run_at_its_failed_step() {
         .await
         .expect_err("prepare did not fail");
     assert!(matches!(wrong, Error::InvalidRunState { .. }), "{wrong}");
-    assert!(wrong.to_string().contains("the failed step is number 2"), "{wrong}");
+    assert!(
+        wrong.to_string().contains("the failed step is number 2"),
+        "{wrong}"
+    );
     let unknown = engine
         .retry_step(run.run_id, &StepRef::Name("nope".into()), Some("ops"))
         .await
@@ -296,7 +426,11 @@ async fn retry_step_resumes_a_failed_run_at_its_failed_step() {
     let done = wait_final(&engine, run.run_id, Duration::from_secs(20)).await;
     worker.stop().await;
     assert_eq!(done.summary.status, RunStatus::Succeeded);
-    assert_eq!(count(&first), 1, "the step before the failed one did not run again");
+    assert_eq!(
+        count(&first),
+        1,
+        "the step before the failed one did not run again"
+    );
     assert_eq!(count(&broken), 3);
     assert_eq!(done.steps[1].attempts, 3);
     assert!(event_kinds(&done).contains(&"step_retry_requested".to_string()));
@@ -304,7 +438,10 @@ async fn retry_step_resumes_a_failed_run_at_its_failed_step() {
         .retry_step(run.run_id, &StepRef::Number(2), None)
         .await
         .expect_err("a succeeded run cannot be retried");
-    assert!(again.to_string().contains("the run is succeeded"), "{again}");
+    assert!(
+        again.to_string().contains("the run is succeeded"),
+        "{again}"
+    );
 }
 
 #[tokio::test]
@@ -313,18 +450,45 @@ async fn cancel_stops_a_running_step_and_a_queued_run() {
     let gate_key = unique_key();
     let after = unique_key();
     let definition = Definition::new("cancellable", 1)
-        .step(StepDef::new("wait", Gate { key: gate_key.clone() }).retry(quick_retry(3)))
-        .step(StepDef::new("after", Emit { key: after.clone(), value: json!(1) }));
+        .step(
+            StepDef::new(
+                "wait",
+                Gate {
+                    key: gate_key.clone(),
+                },
+            )
+            .retry(quick_retry(3)),
+        )
+        .step(StepDef::new(
+            "after",
+            Emit {
+                key: after.clone(),
+                value: json!(1),
+            },
+        ));
     let engine = engine(&db, vec![definition]).await;
     let worker = RunningWorker::start(&engine, fast_options());
 
-    let run = engine.enqueue_now(NewRun::new("cancellable", json!({}))).await.expect("enqueued");
-    wait_status(&engine, run.run_id, Duration::from_secs(10), |s| s == RunStatus::Running).await;
+    let run = engine
+        .enqueue_now(NewRun::new("cancellable", json!({})))
+        .await
+        .expect("enqueued");
+    wait_status(&engine, run.run_id, Duration::from_secs(10), |s| {
+        s == RunStatus::Running
+    })
+    .await;
     while count(&gate_key) == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let status = engine.cancel_run(run.run_id, Some("ops")).await.expect("cancel accepted");
-    assert_eq!(status, RunStatus::Running, "a running run winds down cooperatively");
+    let status = engine
+        .cancel_run(run.run_id, Some("ops"))
+        .await
+        .expect("cancel accepted");
+    assert_eq!(
+        status,
+        RunStatus::Running,
+        "a running run winds down cooperatively"
+    );
     let done = wait_final(&engine, run.run_id, Duration::from_secs(10)).await;
     assert_eq!(done.summary.status, RunStatus::Cancelled);
     assert_eq!(done.steps[0].status, StepStatus::Cancelled);
@@ -340,11 +504,20 @@ async fn cancel_stops_a_running_step_and_a_queued_run() {
         )
         .await
         .expect("enqueued");
-    let status = engine.cancel_run(later.run_id, None).await.expect("cancel accepted");
+    let status = engine
+        .cancel_run(later.run_id, None)
+        .await
+        .expect("cancel accepted");
     assert_eq!(status, RunStatus::Cancelled);
-    let again = engine.cancel_run(later.run_id, None).await.expect_err("already cancelled");
+    let again = engine
+        .cancel_run(later.run_id, None)
+        .await
+        .expect_err("already cancelled");
     assert!(again.to_string().contains("already finished"), "{again}");
-    let missing = engine.cancel_run(uuid::Uuid::new_v4(), None).await.expect_err("unknown run");
+    let missing = engine
+        .cancel_run(uuid::Uuid::new_v4(), None)
+        .await
+        .expect_err("unknown run");
     assert!(matches!(missing, Error::RunNotFound(_)));
     worker.stop().await;
 }

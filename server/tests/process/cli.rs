@@ -1,0 +1,168 @@
+//! The `storeflow runs …` commands and configuration errors.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::{run_err, run_ok, storeflow};
+
+fn worker(url: &str) -> Child {
+    storeflow(url)
+        .args([
+            "worker",
+            "--poll-interval",
+            "100ms",
+            "--lease",
+            "5s",
+            "--shutdown-grace",
+            "1s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("worker starts")
+}
+
+fn show(url: &str, run: &str) -> Value {
+    serde_json::from_str(&run_ok(
+        storeflow(url).args(["runs", "show", run, "--json"]),
+    ))
+    .expect("json")
+}
+
+fn wait_status(url: &str, run: &str, want: &str) -> Value {
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let shown = show(url, run);
+        if shown["status"] == want {
+            return shown;
+        }
+        assert!(
+            Instant::now() < until,
+            "run {run} never became {want}: {shown}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn runs_commands_start_show_list_retry_and_cancel() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let db = runtime.block_on(storeflow_testkit::database());
+    let url = db.url.as_str();
+    assert!(run_ok(storeflow(url).arg("migrate")).contains("database schema is up to date"));
+
+    let key_run =
+        run_ok(storeflow(url).args(["runs", "start", "selftest", "--idempotency-key", "k1"]));
+    let again = storeflow(url)
+        .args(["runs", "start", "selftest", "--idempotency-key", "k1"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        key_run,
+        "same key, same run"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("existing run"));
+
+    let failing = run_ok(storeflow(url).args([
+        "runs",
+        "start",
+        "selftest",
+        "--input",
+        r#"{"steps": 3, "fail_step": 2, "fail_times": 5}"#,
+    ]));
+    let failing = failing.trim();
+    let mut child = worker(url);
+    let failed = wait_status(url, failing, "failed");
+    assert_eq!(failed["steps"][1]["status"], "failed");
+    assert_eq!(failed["steps"][1]["attempts"], 5);
+    assert_eq!(failed["steps"][2]["status"], "pending");
+    let human = run_ok(storeflow(url).args(["runs", "show", failing]));
+    assert!(human.contains("step-2"), "{human}");
+    assert!(human.contains("injected failure"), "{human}");
+
+    let listed: Value = serde_json::from_str(&run_ok(storeflow(url).args([
+        "runs",
+        "list",
+        "--status",
+        "failed",
+        "--workflow",
+        "selftest",
+        "--json",
+    ])))
+    .expect("json");
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    assert_eq!(listed[0]["id"], failing);
+
+    // retry-step: the budget resets, so fail_times (5, counted per budget) fails it again —
+    // which shows the step (and only that step) ran again.
+    let wrong = run_err(storeflow(url).args(["runs", "retry-step", failing, "step-1"]));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("the failed step is number 2"));
+    let out = run_ok(storeflow(url).args(["runs", "retry-step", failing, "2"]));
+    assert!(out.contains("will be retried"), "{out}");
+    let failed_again = wait_status(url, failing, "failed");
+    assert_eq!(failed_again["steps"][1]["attempts"], 10);
+    assert_eq!(failed_again["steps"][0]["attempts"], 1);
+
+    let slow = run_ok(storeflow(url).args([
+        "runs",
+        "start",
+        "selftest",
+        "--input",
+        r#"{"steps": 2, "delay_ms": 60000}"#,
+    ]));
+    let slow = slow.trim();
+    wait_status(url, slow, "running");
+    let out = run_ok(storeflow(url).args(["runs", "cancel", slow]));
+    assert!(out.contains("cancellation requested"), "{out}");
+    let cancelled = wait_status(url, slow, "cancelled");
+    assert_eq!(cancelled["steps"][0]["status"], "cancelled");
+
+    child.kill().expect("stop worker");
+    child.wait().expect("reaped");
+}
+
+#[test]
+fn configuration_and_input_errors_say_what_to_do() {
+    let missing = run_err(
+        std::process::Command::new(env!("CARGO_BIN_EXE_storeflow"))
+            .args(["runs", "list"])
+            .env_remove("DATABASE_URL"),
+    );
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("DATABASE_URL is not set"), "{stderr}");
+
+    let unreachable = run_err(
+        storeflow("postgres://storeflow:s3cret-pw@127.0.0.1:1/storeflow").args(["runs", "list"]),
+    );
+    let stderr = String::from_utf8_lossy(&unreachable.stderr);
+    assert!(
+        stderr.contains("cannot reach PostgreSQL at 127.0.0.1:1/storeflow"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("s3cret-pw"),
+        "the password is never printed: {stderr}"
+    );
+
+    let malformed = run_err(storeflow("mysql://nope").args(["runs", "list"]));
+    assert!(String::from_utf8_lossy(&malformed.stderr).contains("not a valid PostgreSQL URL"));
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let db = runtime.block_on(storeflow_testkit::database());
+    let bad_json =
+        run_err(storeflow(&db.url).args(["runs", "start", "selftest", "--input", "{steps:"]));
+    assert!(String::from_utf8_lossy(&bad_json.stderr).contains("--input is not valid JSON"));
+    let unknown = run_err(storeflow(&db.url).args(["runs", "start", "provision-nothing"]));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr)
+            .contains("workflow `provision-nothing` is not registered")
+    );
+    let not_found =
+        run_err(storeflow(&db.url).args(["runs", "show", "00000000-0000-0000-0000-000000000000"]));
+    assert!(String::from_utf8_lossy(&not_found.stderr).contains("not found"));
+    let bad_status = run_err(storeflow(&db.url).args(["runs", "list", "--status", "done"]));
+    assert!(String::from_utf8_lossy(&bad_status.stderr).contains("unknown run status `done`"));
+}
