@@ -55,7 +55,12 @@ impl Step for WaitSeconds {
 
 fn definition() -> Definition {
     Definition::new("hello", 1)
-        .step(StepDef::new("greet", Greet { greeting: "Hello".into() }))
+        .step(StepDef::new(
+            "greet",
+            Greet {
+                greeting: "Hello".into(),
+            },
+        ))
         .step(
             StepDef::new("wait", WaitSeconds { seconds: 2 })
                 .timeout(Duration::from_secs(60))
@@ -79,7 +84,8 @@ async fn main() -> anyhow::Result<()> {
     println!("enqueued run {}", run.run_id);
 
     let stop = CancellationToken::new();
-    let worker = tokio::spawn(Worker::new(engine.clone(), WorkerOptions::default()).run(stop.clone()));
+    let worker =
+        tokio::spawn(Worker::new(engine.clone(), WorkerOptions::default()).run(stop.clone()));
     loop {
         let detail = engine.get_run(run.run_id).await?;
         if detail.summary.status.is_final() {

@@ -262,7 +262,7 @@ async fn claim_loop(
     let options = &shared.options;
     let pool = shared.engine.pool();
     let rescue_interval = options.rescue_interval();
-    let depth_interval = Duration::from_secs(15);
+    let depth_interval = Duration::from_secs(30);
     let mut last_rescue: Option<Instant> = None;
     let mut last_depth: Option<Instant> = None;
     let mut saturated = false;

@@ -307,3 +307,41 @@ async fn shutdown_lets_an_in_flight_step_finish_within_the_grace_period() {
         "no released attempt for a step that never began"
     );
 }
+
+/// Counts the statements sqlx executes (it logs each under the `sqlx::query` target).
+struct QueryCounter(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for QueryCounter {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() == "sqlx::query" {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_idle_worker_with_its_scheduler_issues_about_one_query_per_second() {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let db = storeflow_testkit::database().await;
+    let engine = engine(&db, vec![]).await;
+    let queries = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let _counting = tracing::subscriber::set_default(
+        tracing_subscriber::registry().with(QueryCounter(queries.clone())),
+    );
+    // Default options: 1 s fallback poll, 30 s lease.
+    let worker = RunningWorker::start(&engine, WorkerOptions::default());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let scheduler = tokio::spawn(
+        storeflow_engine::Scheduler::new(engine.clone(), Default::default()).run(stop.clone()),
+    );
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let before = queries.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(before > 0, "the counter sees the worker's statements");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let idle = queries.load(std::sync::atomic::Ordering::SeqCst) - before;
+    assert!(idle <= 9, "{idle} statements in 6 s of idling");
+    stop.cancel();
+    scheduler.await.expect("joined").expect("scheduler ok");
+    worker.stop().await;
+}
