@@ -100,8 +100,13 @@ CREATE INDEX workflow_run_events_run ON workflow_run_events (run_id, id);
 -- Every batch of new events is announced once, with the highest new id, so progress
 -- streams wake up without polling. Listeners re-read by (run_id, id > last seen).
 CREATE FUNCTION workflow_run_events_announce() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    newest bigint := (SELECT max(id) FROM new_events);
 BEGIN
-    PERFORM pg_notify('storeflow_events', (SELECT max(id)::text FROM new_events));
+    -- Statement triggers fire for empty inserts too; announce only real events.
+    IF newest IS NOT NULL THEN
+        PERFORM pg_notify('storeflow_events', newest::text);
+    END IF;
     RETURN NULL;
 END;
 $$;

@@ -437,14 +437,24 @@ impl Engine {
                 ),
             });
         }
+        // A fresh retry budget, and a fresh deadline if the definition has one (the old one
+        // may be what failed the run); a cancellation that lost the race is void.
+        let deadline = self
+            .definition(&workflow, version)
+            .await?
+            .deadline
+            .map(|d| d.as_secs_f64());
         sqlx::query(
             r#"UPDATE workflow_runs SET
                    status = 'queued', attempt = attempt + 1, budget_from = attempt + 1,
                    pending_since = NULL, rescues = 0, error = NULL, finished_at = NULL,
+                   cancel_requested = false,
+                   deadline_at = now() + make_interval(secs => $2),
                    next_run_at = now(), updated_at = now()
                WHERE id = $1"#,
         )
         .bind(run_id)
+        .bind(deadline)
         .execute(&mut *tx)
         .await?;
         sqlx::query(

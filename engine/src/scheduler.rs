@@ -113,13 +113,25 @@ impl Engine {
         } else {
             spec.input.clone()
         };
+        if !input.is_object() {
+            return Err(Error::InvalidInput {
+                workflow: spec.workflow.clone(),
+                reason: format!(
+                    "the input of schedule `{}` must be a JSON object",
+                    spec.name
+                ),
+            });
+        }
         sqlx::query(
             r#"INSERT INTO workflow_schedules (name, cron, workflow, input, enabled)
                VALUES ($1, $2, $3, $4, $5)
                ON CONFLICT (name) DO UPDATE SET
                    cron = EXCLUDED.cron, workflow = EXCLUDED.workflow, input = EXCLUDED.input,
                    enabled = EXCLUDED.enabled,
-                   last_tick_at = CASE WHEN workflow_schedules.enabled THEN workflow_schedules.last_tick_at
+                   -- Ticks before a (re)enable or a new cron expression are not owed.
+                   last_tick_at = CASE WHEN workflow_schedules.enabled
+                                        AND workflow_schedules.cron = EXCLUDED.cron
+                                       THEN workflow_schedules.last_tick_at
                                        ELSE now() END,
                    updated_at = now()"#,
         )

@@ -113,6 +113,10 @@ pub(crate) struct NewEvent {
 pub(crate) struct Checkpoint {
     pub run_id: Uuid,
     pub token: i64,
+    /// Where the run must still be (step, attempt) for the write to apply, so a replayed
+    /// write (its first commit's acknowledgement was lost) cannot apply twice.
+    pub expected_step: i32,
+    pub expected_attempt: i32,
     pub status: RunStatus,
     pub current_step: i32,
     pub attempt: i32,
@@ -144,9 +148,11 @@ const CHECKPOINT_SQL: &str = r#"
 WITH cp AS (
     SELECT * FROM unnest($2::uuid[], $3::int8[], $4::text[], $5::int4[], $6::int4[], $7::int4[],
                          $8::timestamptz[], $9::timestamptz[], $10::text[], $11::jsonb[],
-                         $12::text[], $13::bool[], $14::bool[], $15::bool[])
+                         $12::text[], $13::bool[], $14::bool[], $15::bool[], $28::int4[],
+                         $29::int4[])
         AS t(run_id, token, status, current_step, attempt, budget_from, pending_since,
-             next_run_at, output_key, output, error, release, finished, step_started)
+             next_run_at, output_key, output, error, release, finished, step_started,
+             expected_step, expected_attempt)
 ), upd AS (
     UPDATE workflow_runs r SET
         status = (CASE WHEN r.cancel_requested AND NOT cp.finished THEN 'cancelled'
@@ -169,6 +175,7 @@ WITH cp AS (
         updated_at = now()
     FROM cp
     WHERE r.id = cp.run_id AND r.fencing_token = cp.token AND r.status = 'running'
+      AND r.current_step = cp.expected_step AND r.attempt = cp.expected_attempt
     RETURNING r.id, r.status, (r.cancel_requested AND NOT cp.finished) AS cancelled_now
 ), attempts AS (
     INSERT INTO workflow_step_attempts
@@ -183,7 +190,10 @@ WITH cp AS (
     SELECT e.run_id, e.kind, e.step_index, e.attempt, e.data
     FROM unnest($23::uuid[], $24::text[], $25::int4[], $26::int4[], $27::jsonb[])
          WITH ORDINALITY AS e(run_id, kind, step_index, attempt, data, ord)
-    JOIN upd ON upd.id = e.run_id AND NOT upd.cancelled_now
+    JOIN upd ON upd.id = e.run_id
+    -- A cancellation that overrides the continuation keeps what happened to this step
+    -- (succeeded/failed) but not what would have come next.
+    WHERE NOT upd.cancelled_now OR e.kind NOT IN ('step_started', 'retry_scheduled', 'pending')
     ORDER BY e.ord
 ), cancel_events AS (
     INSERT INTO workflow_run_events (run_id, kind, data)
@@ -204,8 +214,12 @@ pub(crate) async fn write_checkpoints(
     worker_id: Uuid,
     batch: &[&Checkpoint],
 ) -> Result<HashMap<Uuid, Committed>> {
+    let mut batch = batch.to_vec();
+    batch.sort_by_key(|cp| cp.run_id);
     let n = batch.len();
     let mut run_ids = Vec::with_capacity(n);
+    let mut expected_steps = Vec::with_capacity(n);
+    let mut expected_attempts = Vec::with_capacity(n);
     let mut tokens = Vec::with_capacity(n);
     let mut statuses = Vec::with_capacity(n);
     let mut current_steps = Vec::with_capacity(n);
@@ -234,8 +248,10 @@ pub(crate) async fn write_checkpoints(
     let mut e_attempt = Vec::new();
     let mut e_data: Vec<Option<&Value>> = Vec::new();
 
-    for cp in batch {
+    for cp in &batch {
         run_ids.push(cp.run_id);
+        expected_steps.push(cp.expected_step);
+        expected_attempts.push(cp.expected_attempt);
         tokens.push(cp.token);
         statuses.push(cp.status.as_str());
         current_steps.push(cp.current_step);
@@ -295,6 +311,8 @@ pub(crate) async fn write_checkpoints(
         .bind(&e_step)
         .bind(&e_attempt)
         .bind(&e_data)
+        .bind(&expected_steps)
+        .bind(&expected_attempts)
         .fetch_all(&mut *conn)
         .await?;
     let mut result: HashMap<Uuid, Committed> =
@@ -305,22 +323,6 @@ pub(crate) async fn write_checkpoints(
     Ok(result)
 }
 
-/// Locks the run for a database-only step if this worker still holds its lease.
-pub(crate) async fn lock_if_leased(
-    conn: &mut PgConnection,
-    run_id: Uuid,
-    token: i64,
-) -> Result<bool> {
-    let row: Option<(i32,)> = sqlx::query_as(
-        "SELECT 1 FROM workflow_runs WHERE id = $1 AND fencing_token = $2 AND status = 'running' FOR UPDATE",
-    )
-    .bind(run_id)
-    .bind(token)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.is_some())
-}
-
 /// Extends the leases this worker still holds; returns, for each, whether cancellation was
 /// requested. Runs missing from the result were taken over.
 pub(crate) async fn heartbeat(
@@ -328,6 +330,8 @@ pub(crate) async fn heartbeat(
     held: &[(Uuid, i64)],
     lease: Duration,
 ) -> Result<HashMap<Uuid, bool>> {
+    let mut held = held.to_vec();
+    held.sort();
     let ids: Vec<Uuid> = held.iter().map(|(id, _)| *id).collect();
     let tokens: Vec<i64> = held.iter().map(|(_, t)| *t).collect();
     let rows: Vec<(Uuid, bool)> = sqlx::query_as(
@@ -462,6 +466,8 @@ pub(crate) async fn release(
     worker_id: Uuid,
     runs: &[(Uuid, i64, bool)],
 ) -> Result<usize> {
+    let mut runs = runs.to_vec();
+    runs.sort();
     let ids: Vec<Uuid> = runs.iter().map(|r| r.0).collect();
     let tokens: Vec<i64> = runs.iter().map(|r| r.1).collect();
     let began: Vec<bool> = runs.iter().map(|r| r.2).collect();

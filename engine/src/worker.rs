@@ -114,7 +114,31 @@ impl ActiveRun {
 
 struct PendingCheckpoint {
     checkpoint: Arc<Checkpoint>,
-    reply: oneshot::Sender<std::result::Result<Committed, String>>,
+    reply: oneshot::Sender<std::result::Result<Committed, CheckpointFailure>>,
+}
+
+/// Why a checkpoint write failed.
+#[derive(Debug, Clone)]
+struct CheckpointFailure {
+    message: String,
+    /// The database rejected this checkpoint's content (e.g. an output it cannot store);
+    /// writing it again cannot succeed.
+    permanent: bool,
+}
+
+impl CheckpointFailure {
+    fn from_error(err: &crate::Error) -> Self {
+        let permanent = match err {
+            crate::Error::Database(sqlx::Error::Database(db)) => db
+                .code()
+                .is_some_and(|code| code.starts_with("22") || code.starts_with("23")),
+            _ => false,
+        };
+        CheckpointFailure {
+            message: err.to_string(),
+            permanent,
+        }
+    }
 }
 
 struct Shared {
@@ -376,30 +400,53 @@ async fn checkpoint_writer(
         };
         let started = Instant::now();
         let checkpoints: Vec<&Checkpoint> = batch.iter().map(|p| p.checkpoint.as_ref()).collect();
-        let result = async {
-            let mut conn = engine.pool().acquire().await?;
-            store::write_checkpoints(&mut conn, worker_id, &checkpoints).await
-        }
-        .await;
+        let result = write_batch(&engine, worker_id, &checkpoints).await;
         metrics::histogram!(m::CHECKPOINT_WRITE).record(started.elapsed().as_secs_f64());
         metrics::histogram!(m::CHECKPOINT_BATCH).record(batch.len() as f64);
         match result {
-            Ok(written) => {
+            Ok(written) => reply_all(batch, &written),
+            Err(err) if batch.len() == 1 => {
+                let failure = CheckpointFailure::from_error(&err);
                 for pending in batch {
-                    let committed = written
-                        .get(&pending.checkpoint.run_id)
-                        .copied()
-                        .unwrap_or(Committed::Fenced);
-                    let _ = pending.reply.send(Ok(committed));
+                    let _ = pending.reply.send(Err(failure.clone()));
                 }
             }
             Err(err) => {
-                let message = err.to_string();
+                // One bad checkpoint must not fail the others: write them one by one.
+                warn!(error = %err, size = batch.len(), "batched checkpoint write failed; writing one by one");
                 for pending in batch {
-                    let _ = pending.reply.send(Err(message.clone()));
+                    let answer = write_batch(&engine, worker_id, &[pending.checkpoint.as_ref()])
+                        .await
+                        .map(|written| {
+                            written
+                                .get(&pending.checkpoint.run_id)
+                                .copied()
+                                .unwrap_or(Committed::Fenced)
+                        })
+                        .map_err(|err| CheckpointFailure::from_error(&err));
+                    let _ = pending.reply.send(answer);
                 }
             }
         }
+    }
+}
+
+async fn write_batch(
+    engine: &Engine,
+    worker_id: Uuid,
+    checkpoints: &[&Checkpoint],
+) -> Result<HashMap<Uuid, Committed>> {
+    let mut conn = engine.pool().acquire().await?;
+    store::write_checkpoints(&mut conn, worker_id, checkpoints).await
+}
+
+fn reply_all(batch: Vec<PendingCheckpoint>, written: &HashMap<Uuid, Committed>) {
+    for pending in batch {
+        let committed = written
+            .get(&pending.checkpoint.run_id)
+            .copied()
+            .unwrap_or(Committed::Fenced);
+        let _ = pending.reply.send(Ok(committed));
     }
 }
 
@@ -471,7 +518,9 @@ async fn heartbeat(shared: Arc<Shared>, stop: CancellationToken) {
         let held: Vec<(Uuid, i64)> = shared
             .active()
             .iter()
-            .filter(|(_, run)| run.interruption.get().is_none())
+            .filter(|(_, run)| {
+                matches!(run.interruption.get(), None | Some(Interruption::Shutdown))
+            })
             .map(|(id, run)| (*id, run.token))
             .collect();
         if held.is_empty() {
@@ -561,7 +610,6 @@ async fn drive_run(shared: Arc<Shared>, claimed: ClaimedRun, _permit: OwnedSemap
         version = claimed.version,
         request_id = claimed.request_id.as_deref().unwrap_or(""),
     );
-    let run_id = claimed.id;
     let active = ActiveRun {
         token: claimed.fencing_token,
         cancel: CancellationToken::new(),
@@ -571,12 +619,41 @@ async fn drive_run(shared: Arc<Shared>, claimed: ClaimedRun, _permit: OwnedSemap
     let cancel = active.cancel.clone();
     let interruption = active.interruption.clone();
     let step_began = active.step_began.clone();
-    shared.active().insert(run_id, active);
+    let mut guard = ActiveGuard {
+        shared: shared.clone(),
+        run_id: claimed.id,
+        token: claimed.fencing_token,
+        keep_for_release: false,
+    };
+    shared.active().insert(claimed.id, active);
     let end = drive_steps(&shared, claimed, cancel, interruption, step_began)
         .instrument(span)
         .await;
-    if let RunEnd::Handed = end {
-        shared.active().remove(&run_id);
+    guard.keep_for_release = matches!(end, RunEnd::LeaveForRelease);
+}
+
+/// Removes the run from the active map when its task ends — also if it panics, so a broken
+/// run is not heartbeated forever — unless shutdown should release it. Only the entry of
+/// this claim (same fencing token) is removed: the run may already be claimed afresh.
+struct ActiveGuard {
+    shared: Arc<Shared>,
+    run_id: Uuid,
+    token: i64,
+    keep_for_release: bool,
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        if self.keep_for_release {
+            return;
+        }
+        let mut active = self.shared.active();
+        if active
+            .get(&self.run_id)
+            .is_some_and(|run| run.token == self.token)
+        {
+            active.remove(&self.run_id);
+        }
     }
 }
 
@@ -616,8 +693,10 @@ async fn drive_steps(
     let definition = match shared.engine.definition(&run.workflow, run.version).await {
         Ok(definition) => definition,
         Err(err) => {
-            warn!(error = %err, "cannot load the run's definition; failing the run");
-            let plan = plan_failure(&run, &progress, None, format!("{err}"), "failed");
+            // A database hiccup, or a run of a version this build does not know (a newer
+            // build's run during a rolling deploy): hand it back for later, do not fail it.
+            warn!(error = %err, "cannot load the run's definition; postponing the run");
+            let plan = plan_postpone(&run, &progress, Duration::from_secs(30), err.to_string());
             return commit_plan(shared, &run, plan).await;
         }
     };
@@ -657,7 +736,6 @@ async fn drive_steps(
                     }
                 }
                 InCheckpoint::NotCommitted(result) => result,
-                InCheckpoint::LeaseLost => return RunEnd::Handed,
             }
         } else {
             execute(shared, &run, step, &progress, &cancel)
@@ -677,7 +755,26 @@ async fn drive_steps(
         record_attempt_metrics(&run, step, &plan, started);
         drop(_entered);
         let checkpoint = Arc::new(plan.checkpoint.clone());
-        let committed = submit(shared, checkpoint, &interruption).await;
+        let mut committed = submit(shared, checkpoint, &interruption).await;
+        let mut plan = plan;
+        if let Err(failure) = &committed
+            && failure.permanent
+        {
+            // The database will never take this checkpoint (e.g. an output it cannot
+            // store): fail the run with the reason instead of retrying it forever.
+            warn!(error = %failure.message, "the database rejected the checkpoint; failing the run");
+            plan = plan_failure(
+                &run,
+                &progress,
+                Some(started_at),
+                format!(
+                    "the database rejected this step's result: {}",
+                    failure.message
+                ),
+                "failed",
+            );
+            committed = submit(shared, Arc::new(plan.checkpoint.clone()), &interruption).await;
+        }
         match after_commit(shared, &run, plan, committed) {
             Some(next) => {
                 progress = next;
@@ -708,7 +805,7 @@ fn after_commit(
     shared: &Arc<Shared>,
     run: &RunInfo,
     plan: Plan,
-    committed: std::result::Result<Committed, String>,
+    committed: std::result::Result<Committed, CheckpointFailure>,
 ) -> Option<Progress> {
     match committed {
         Ok(Committed::Written(RunStatus::Running)) => plan.next,
@@ -731,8 +828,8 @@ fn after_commit(
             );
             None
         }
-        Err(err) => {
-            warn!(error = %err, "could not write the checkpoint; the run is rescued when its lease expires");
+        Err(failure) => {
+            warn!(error = %failure.message, "could not write the checkpoint; the run is rescued when its lease expires");
             None
         }
     }
@@ -749,13 +846,13 @@ fn record_attempt_metrics(run: &RunInfo, step: &StepDef, plan: &Plan, started: I
     }
 }
 
-/// Queues a checkpoint for the group-commit writers; retries a failed write (the step's
-/// effect already happened) until the lease would have expired.
+/// Queues a checkpoint for the group-commit writers; retries a write that failed for a
+/// transient reason (the step's effect already happened) until the lease would have expired.
 async fn submit(
     shared: &Arc<Shared>,
     checkpoint: Arc<Checkpoint>,
     interruption: &Arc<OnceLock<Interruption>>,
-) -> std::result::Result<Committed, String> {
+) -> std::result::Result<Committed, CheckpointFailure> {
     let give_up = Instant::now() + shared.options.lease;
     let mut delay = Duration::from_millis(50);
     loop {
@@ -764,22 +861,27 @@ async fn submit(
             checkpoint: checkpoint.clone(),
             reply,
         };
+        let stopped = |what: &str| CheckpointFailure {
+            message: what.into(),
+            permanent: false,
+        };
         if shared.checkpoints.send(pending).await.is_err() {
-            return Err("the worker is stopping".into());
+            return Err(stopped("the worker is stopping"));
         }
         match answer.await {
             Ok(Ok(committed)) => return Ok(committed),
-            Ok(Err(err)) => {
-                if Instant::now() + delay > give_up
+            Ok(Err(failure)) => {
+                if failure.permanent
+                    || Instant::now() + delay > give_up
                     || interruption.get() == Some(&Interruption::LeaseLost)
                 {
-                    return Err(err);
+                    return Err(failure);
                 }
-                warn!(error = %err, retry_in = ?delay, "checkpoint write failed; retrying");
+                warn!(error = %failure.message, retry_in = ?delay, "checkpoint write failed; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
-            Err(_) => return Err("the checkpoint writer stopped".into()),
+            Err(_) => return Err(stopped("the checkpoint writer stopped")),
         }
     }
 }
@@ -852,25 +954,18 @@ async fn execute(
     };
     debug!("step attempt started");
     let mut cx = context(shared, run, step, progress, cancel);
-    tokio::select! {
-        biased;
-        _ = cancel.cancelled() => AttemptResult::Cancelled,
-        outcome = tokio::time::timeout(budget, step.action.run(&mut cx)) => match outcome {
-            Ok(outcome) => AttemptResult::Outcome(outcome),
-            Err(_) if limited_by_deadline => AttemptResult::DeadlineExceeded,
-            Err(_) => AttemptResult::TimedOut(step.timeout),
-        },
-    }
+    run_step(step, &mut cx, cancel, budget, limited_by_deadline).await
 }
 
 enum InCheckpoint {
     Committed(Box<Plan>, Committed),
     NotCommitted(AttemptResult),
-    LeaseLost,
 }
 
 /// Runs a database-only step inside the checkpoint transaction: its writes and the
-/// checkpoint commit together, or not at all.
+/// checkpoint commit together, or not at all. The run row is not locked while the step
+/// runs (heartbeats and operators are not blocked); the fenced checkpoint is the
+/// transaction's last statement, and a refused one rolls the step's writes back.
 async fn run_in_checkpoint(
     shared: &Shared,
     run: &RunInfo,
@@ -886,31 +981,23 @@ async fn run_in_checkpoint(
     let started_at = Utc::now();
     let attempt = async {
         let mut tx = shared.engine.pool().begin().await?;
-        if !store::lock_if_leased(&mut tx, run.id, run.token).await? {
-            return Ok::<_, crate::Error>(InCheckpoint::LeaseLost);
-        }
         let outcome = {
             let mut cx = context(shared, run, step, progress, cancel);
             cx.transaction = Some(&mut *tx);
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => AttemptResult::Cancelled,
-                outcome = tokio::time::timeout(budget, step.action.run(&mut cx)) => match outcome {
-                    Ok(outcome) => AttemptResult::Outcome(outcome),
-                    Err(_) if limited_by_deadline => AttemptResult::DeadlineExceeded,
-                    Err(_) => AttemptResult::TimedOut(step.timeout),
-                },
-            }
+            run_step(step, &mut cx, cancel, budget, limited_by_deadline).await
         };
         if !matches!(outcome, AttemptResult::Outcome(StepOutcome::Done(_))) {
             tx.rollback().await?;
-            return Ok(InCheckpoint::NotCommitted(outcome));
+            return Ok::<_, crate::Error>(InCheckpoint::NotCommitted(outcome));
         }
         let plan = plan_checkpoint(run, definition, progress, outcome, started_at);
         let written =
             store::write_checkpoints(&mut tx, shared.worker_id, &[&plan.checkpoint]).await?;
         let committed = written.get(&run.id).copied().unwrap_or(Committed::Fenced);
-        tx.commit().await?;
+        match committed {
+            Committed::Written(_) => tx.commit().await?,
+            Committed::Fenced => tx.rollback().await?,
+        }
         Ok(InCheckpoint::Committed(Box::new(plan), committed))
     };
     match attempt.await {
@@ -918,6 +1005,74 @@ async fn run_in_checkpoint(
         Err(err) => InCheckpoint::NotCommitted(AttemptResult::Outcome(StepOutcome::retry(
             format!("database error in checkpoint transaction: {err}"),
         ))),
+    }
+}
+
+/// Runs one attempt with its time budget, cancellable, turning a panic into a retryable
+/// failure (a panicking step must not take its run down with the task).
+async fn run_step(
+    step: &StepDef,
+    cx: &mut StepContext<'_>,
+    cancel: &CancellationToken,
+    budget: Duration,
+    limited_by_deadline: bool,
+) -> AttemptResult {
+    use futures::FutureExt;
+    let attempt = std::panic::AssertUnwindSafe(step.action.run(cx)).catch_unwind();
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => AttemptResult::Cancelled,
+        outcome = tokio::time::timeout(budget, attempt) => match outcome {
+            Ok(Ok(outcome)) => AttemptResult::Outcome(outcome),
+            Ok(Err(panic)) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic payload".into());
+                AttemptResult::Outcome(StepOutcome::retry(format!("the step panicked: {message}")))
+            }
+            Err(_) if limited_by_deadline => AttemptResult::DeadlineExceeded,
+            Err(_) => AttemptResult::TimedOut(step.timeout),
+        },
+    }
+}
+
+/// `now + delay`, saturating far in the future instead of overflowing.
+fn later(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
+    let capped = delay.min(Duration::from_secs(3650 * 24 * 3600));
+    chrono::Duration::from_std(capped)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(now)
+}
+
+/// PostgreSQL text cannot hold NUL; error text may come from anywhere (stderr, HTTP bodies).
+fn storable(message: String) -> String {
+    if message.contains('\0') {
+        message.replace('\0', "\u{FFFD}")
+    } else {
+        message
+    }
+}
+
+/// Hands the run back to run again after `delay` without counting an attempt.
+fn plan_postpone(run: &RunInfo, progress: &Progress, delay: Duration, reason: String) -> Plan {
+    let at = later(Utc::now(), delay);
+    let mut checkpoint = base_checkpoint(run, progress, RunStatus::Waiting);
+    checkpoint.pending_since = progress.pending_since;
+    checkpoint.next_run_at = Some(at);
+    checkpoint.events.push(NewEvent {
+        kind: "postponed",
+        step_index: Some(progress.current_step),
+        attempt: Some(progress.attempt),
+        data: Some(json!({ "reason": storable(reason), "until": at })),
+    });
+    Plan {
+        checkpoint,
+        next: None,
+        wake_at: Some(at),
+        outcome_label: "postponed",
     }
 }
 
@@ -946,6 +1101,8 @@ fn base_checkpoint(run: &RunInfo, progress: &Progress, status: RunStatus) -> Che
     Checkpoint {
         run_id: run.id,
         token: run.token,
+        expected_step: progress.current_step,
+        expected_attempt: progress.attempt,
         status,
         current_step: progress.current_step,
         attempt: progress.attempt,
@@ -971,6 +1128,7 @@ fn plan_failure(
     outcome: &'static str,
 ) -> Plan {
     let now = Utc::now();
+    let message = storable(message);
     let step = progress.current_step;
     let mut checkpoint = base_checkpoint(run, progress, RunStatus::Failed);
     checkpoint.finished = true;
@@ -1014,6 +1172,7 @@ fn plan_checkpoint(
     let step = &definition.steps[index as usize];
     let attempt_started = progress.pending_since.unwrap_or(started_at);
     let failure = |message: String, outcome: &'static str, retryable: bool| -> Plan {
+        let message = storable(message);
         let failures = (progress.attempt - progress.budget_from + 1).max(1) as u32;
         if !retryable || failures >= step.retry.max_attempts {
             let message = if retryable {
@@ -1029,7 +1188,8 @@ fn plan_checkpoint(
             return plan_failure(run, progress, Some(attempt_started), message, outcome);
         }
         let backoff = step.retry.backoff(failures, rand::random::<f64>());
-        let retry_at = now + chrono::Duration::from_std(backoff).unwrap_or_default();
+        // Never sleep past the run's deadline: the claim at the deadline fails the run.
+        let retry_at = later(now, backoff).min(run.deadline_at.unwrap_or(DateTime::<Utc>::MAX_UTC));
         warn!(error = %message, retry_in = ?backoff, "step attempt failed; retry scheduled");
         let mut checkpoint = base_checkpoint(run, progress, RunStatus::Waiting);
         checkpoint.attempt = progress.attempt + 1;
@@ -1123,7 +1283,11 @@ fn plan_checkpoint(
             }
         }
         AttemptResult::Outcome(StepOutcome::Pending { recheck_after }) => {
-            let recheck_at = now + chrono::Duration::from_std(recheck_after).unwrap_or_default();
+            // Look again no later than when the step times out or the run's deadline passes.
+            let polling_ends = later(attempt_started, step.timeout);
+            let recheck_at = later(now, recheck_after)
+                .min(polling_ends)
+                .min(run.deadline_at.unwrap_or(DateTime::<Utc>::MAX_UTC));
             debug!(?recheck_after, "step pending; released until recheck");
             let mut checkpoint = base_checkpoint(run, progress, RunStatus::Waiting);
             checkpoint.pending_since = Some(attempt_started);

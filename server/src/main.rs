@@ -82,6 +82,28 @@ struct WorkerArgs {
 }
 
 impl WorkerArgs {
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.concurrency == 0 {
+            anyhow::bail!("--concurrency (WORKER_CONCURRENCY) must be at least 1");
+        }
+        if self.lease < Duration::from_secs(1) {
+            anyhow::bail!(
+                "--lease (WORKER_LEASE) must be at least 1s: a worker renews its leases every lease/3, \
+                 and a shorter lease would be lost between heartbeats"
+            );
+        }
+        if self.poll_interval < Duration::from_millis(10) {
+            anyhow::bail!("--poll-interval (WORKER_POLL_INTERVAL) must be at least 10ms");
+        }
+        if self.db_connections < 4 {
+            anyhow::bail!(
+                "--db-connections (DATABASE_MAX_CONNECTIONS) must be at least 4: claims, checkpoints, \
+                 heartbeats and LISTEN each need a connection"
+            );
+        }
+        Ok(())
+    }
+
     fn options(&self) -> WorkerOptions {
         WorkerOptions {
             concurrency: self.concurrency,
@@ -151,9 +173,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             no_scheduler,
         } => {
             init_tracing("info");
-            if worker.concurrency == 0 {
-                anyhow::bail!("--concurrency (WORKER_CONCURRENCY) must be at least 1");
-            }
+            worker.validate()?;
             if let Some(addr) = metrics_listen {
                 metrics_exporter_prometheus::PrometheusBuilder::new()
                     .with_http_listener(addr)

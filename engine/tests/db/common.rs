@@ -299,3 +299,50 @@ impl Step for RecordEffect {
         true
     }
 }
+
+/// Panics (a bug in step code).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Panics {
+    pub key: String,
+}
+
+#[typetag::serde(name = "test_panics")]
+#[async_trait::async_trait]
+impl Step for Panics {
+    async fn run(&self, _cx: &mut StepContext<'_>) -> StepOutcome {
+        counter(&self.key).fetch_add(1, Ordering::SeqCst);
+        panic!("index out of bounds in step code");
+    }
+}
+
+/// Returns `value` after an optional delay; with `nul`, a string containing NUL instead.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EmitAfter {
+    pub millis: u64,
+    pub value: Value,
+    pub nul: bool,
+}
+
+#[typetag::serde(name = "test_emit_after")]
+#[async_trait::async_trait]
+impl Step for EmitAfter {
+    async fn run(&self, _cx: &mut StepContext<'_>) -> StepOutcome {
+        tokio::time::sleep(Duration::from_millis(self.millis)).await;
+        if self.nul {
+            return StepOutcome::Done(json!({ "log": format!("before{}after", '\0') }));
+        }
+        StepOutcome::Done(self.value.clone())
+    }
+}
+
+/// Pending with a recheck far beyond its timeout.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PendingForAnHour;
+
+#[typetag::serde(name = "test_pending_for_an_hour")]
+#[async_trait::async_trait]
+impl Step for PendingForAnHour {
+    async fn run(&self, _cx: &mut StepContext<'_>) -> StepOutcome {
+        StepOutcome::pending(Duration::from_secs(3600))
+    }
+}

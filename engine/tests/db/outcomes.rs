@@ -521,3 +521,164 @@ async fn cancel_stops_a_running_step_and_a_queued_run() {
     assert!(matches!(missing, Error::RunNotFound(_)));
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn a_panicking_step_is_a_failed_attempt_and_the_worker_carries_on() {
+    let db = storeflow_testkit::database().await;
+    let key = unique_key();
+    let definition = Definition::new("buggy", 1)
+        .step(StepDef::new("crash", Panics { key: key.clone() }).retry(quick_retry(2)));
+    let engine = engine(&db, vec![definition]).await;
+    let worker = RunningWorker::start(&engine, fast_options());
+    let run = engine
+        .enqueue_now(NewRun::new("buggy", json!({})))
+        .await
+        .expect("enqueued");
+    let done = wait_final(&engine, run.run_id, Duration::from_secs(20)).await;
+    assert_eq!(done.summary.status, RunStatus::Failed);
+    assert_eq!(count(&key), 2, "retried per its policy");
+    let error = done.summary.error.unwrap_or_default();
+    assert!(
+        error.contains("the step panicked: index out of bounds in step code"),
+        "{error}"
+    );
+    let healthy = engine
+        .enqueue_now(NewRun::new(selftest::WORKFLOW, json!({ "steps": 2 })))
+        .await
+        .expect("enqueued");
+    let healthy = wait_final(&engine, healthy.run_id, Duration::from_secs(20)).await;
+    assert_eq!(healthy.summary.status, RunStatus::Succeeded);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn an_output_the_database_cannot_store_fails_only_its_own_run() {
+    let db = storeflow_testkit::database().await;
+    // PostgreSQL's jsonb cannot hold \u0000.
+    let bad = Definition::new("bad-output", 1).step(StepDef::new(
+        "emit",
+        EmitAfter {
+            millis: 200,
+            value: json!(null),
+            nul: true,
+        },
+    ));
+    let good = Definition::new("good-output", 1).step(StepDef::new(
+        "emit",
+        EmitAfter {
+            millis: 200,
+            value: json!({ "ok": true }),
+            nul: false,
+        },
+    ));
+    let engine = engine(&db, vec![bad, good]).await;
+    let bad_run = engine
+        .enqueue_now(NewRun::new("bad-output", json!({})))
+        .await
+        .expect("enqueued");
+    let mut good_runs = Vec::new();
+    for _ in 0..10 {
+        good_runs.push(
+            engine
+                .enqueue_now(NewRun::new("good-output", json!({})))
+                .await
+                .expect("enqueued"),
+        );
+    }
+    // All eleven finish their step together, so their checkpoints share batches.
+    let worker = RunningWorker::start(&engine, fast_options());
+    let failed = wait_final(&engine, bad_run.run_id, Duration::from_secs(20)).await;
+    assert_eq!(failed.summary.status, RunStatus::Failed);
+    let error = failed.summary.error.unwrap_or_default();
+    assert!(
+        error.contains("the database rejected this step's result"),
+        "{error}"
+    );
+    for run in good_runs {
+        let done = wait_final(&engine, run.run_id, Duration::from_secs(20)).await;
+        assert_eq!(done.summary.status, RunStatus::Succeeded);
+        assert_eq!(done.steps[0].attempts, 1);
+    }
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_long_recheck_is_cut_short_by_the_step_timeout() {
+    let db = storeflow_testkit::database().await;
+    let definition = Definition::new("slow-poll", 1).step(
+        StepDef::new("wait-ready", PendingForAnHour)
+            .retry(RetryPolicy::no_retries())
+            .timeout(Duration::from_millis(300)),
+    );
+    let engine = engine(&db, vec![definition]).await;
+    let worker = RunningWorker::start(&engine, fast_options());
+    let run = engine
+        .enqueue_now(NewRun::new("slow-poll", json!({})))
+        .await
+        .expect("enqueued");
+    let done = wait_final(&engine, run.run_id, Duration::from_secs(10)).await;
+    worker.stop().await;
+    assert_eq!(done.summary.status, RunStatus::Failed);
+    assert!(
+        done.summary
+            .error
+            .unwrap_or_default()
+            .contains("still pending after 300ms")
+    );
+}
+
+#[tokio::test]
+async fn a_run_whose_definition_this_build_cannot_load_is_postponed_not_failed() {
+    let db = storeflow_testkit::database().await;
+    let engine = engine(&db, vec![]).await;
+    // A newer build stored version 1 of a workflow with a step type this build lacks.
+    sqlx::query(
+        r#"INSERT INTO workflow_definitions (name, version, content_hash, definition)
+           VALUES ('from-the-future', 1, 'x',
+                   '{"name": "from-the-future", "version": 1,
+                     "steps": [{"name": "s", "action": {"type": "quantum_install"}}]}');
+           "#,
+    )
+    .execute(engine.pool())
+    .await
+    .expect("definition");
+    sqlx::query(
+        "INSERT INTO workflow_definition_steps VALUES ('from-the-future', 1, 0, 's', 3, 60000)",
+    )
+    .execute(engine.pool())
+    .await
+    .expect("steps");
+    let run = engine
+        .enqueue_now(NewRun::new("from-the-future", json!({})).version(1))
+        .await;
+    // This build cannot even validate the input against it: enqueue says so clearly.
+    let err = run.expect_err("unloadable");
+    assert!(
+        err.to_string().contains("cannot be loaded by this build"),
+        "{err}"
+    );
+
+    // A run enqueued by the newer build is handed back, not failed.
+    let run_id = uuid::Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO workflow_runs (id, workflow, version, input, step_count) \
+         VALUES ($1, 'from-the-future', 1, '{}', 1)",
+    )
+    .bind(run_id)
+    .execute(engine.pool())
+    .await
+    .expect("run");
+    let worker = RunningWorker::start(&engine, fast_options());
+    let waiting = wait_status(&engine, run_id, Duration::from_secs(10), |s| {
+        s == RunStatus::Waiting
+    })
+    .await;
+    worker.stop().await;
+    assert!(
+        event_kinds(&waiting).contains(&"postponed".to_string()),
+        "{:?}",
+        event_kinds(&waiting)
+    );
+    assert!(waiting.summary.next_run_at > chrono::Utc::now() + chrono::Duration::seconds(20));
+    assert_eq!(waiting.steps[0].attempts, 0, "no attempt was consumed");
+}

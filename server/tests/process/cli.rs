@@ -166,3 +166,83 @@ fn configuration_and_input_errors_say_what_to_do() {
     let bad_status = run_err(storeflow(&db.url).args(["runs", "list", "--status", "done"]));
     assert!(String::from_utf8_lossy(&bad_status.stderr).contains("unknown run status `done`"));
 }
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to metrics listener");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    response
+}
+
+#[test]
+fn the_worker_exports_engine_metrics_for_prometheus() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let db = runtime.block_on(storeflow_testkit::database());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = storeflow(&db.url)
+        .args([
+            "worker",
+            "--poll-interval",
+            "100ms",
+            "--metrics-listen",
+            &addr,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("worker starts");
+    let run = run_ok(storeflow(&db.url).args([
+        "runs",
+        "start",
+        "selftest",
+        "--input",
+        r#"{"steps": 3, "fail_step": 2, "fail_times": 1}"#,
+    ]));
+    wait_status(&db.url, run.trim(), "succeeded");
+    let until = Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let body = std::net::TcpStream::connect(&addr).map(|_| http_get(&addr, "/metrics"));
+        if let Ok(body) = body
+            && body.contains("storeflow_runs_finished_total")
+        {
+            break body;
+        }
+        assert!(Instant::now() < until, "no metrics served on {addr}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    child.kill().expect("stop worker");
+    child.wait().expect("reaped");
+    let line = |prefix: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` in:\n{metrics}"))
+            .to_owned()
+    };
+    assert!(line("storeflow_runs_started_total{workflow=\"selftest\"}").ends_with(" 1"));
+    assert!(
+        line("storeflow_runs_finished_total{workflow=\"selftest\",status=\"succeeded\"}")
+            .ends_with(" 1")
+    );
+    assert!(
+        line("storeflow_step_retries_total{workflow=\"selftest\",step=\"step-2\"}").ends_with(" 1")
+    );
+    assert!(
+        metrics.contains("storeflow_step_duration_seconds"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("storeflow_claim_latency_seconds"),
+        "{metrics}"
+    );
+}
