@@ -65,9 +65,12 @@ CREATE TABLE workflow_runs (
     FOREIGN KEY (workflow, version) REFERENCES workflow_definitions (name, version)
 ) WITH (fillfactor = 70);
 
--- Claims read only these partial indexes, so finished history never slows a claim.
+-- Claims read only this partial index, so finished history never slows a claim.
 CREATE INDEX workflow_runs_runnable ON workflow_runs (next_run_at) WHERE status IN ('queued', 'waiting');
-CREATE INDEX workflow_runs_leased ON workflow_runs (lease_expires_at) WHERE status = 'running';
+-- Rescues range-scan expired leases; finished runs have no lease (NULL sorts last, outside
+-- the range). Deliberately not partial on status = 'running': the planner would then pick it
+-- for by-id updates of running runs (checkpoints, heartbeats) and scan every lease.
+CREATE INDEX workflow_runs_lease_expiry ON workflow_runs (lease_expires_at);
 CREATE UNIQUE INDEX workflow_runs_idempotency_key ON workflow_runs (idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX workflow_runs_created ON workflow_runs (created_at DESC, id);
 CREATE INDEX workflow_runs_subject ON workflow_runs (subject, created_at DESC) WHERE subject IS NOT NULL;
