@@ -3,6 +3,7 @@
 mod bench;
 mod config;
 mod runs_cli;
+mod schedules_cli;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -57,6 +58,13 @@ enum Command {
         db: DatabaseArgs,
         #[command(subcommand)]
         command: runs_cli::RunsCommand,
+    },
+    /// Manage cron schedules.
+    Schedules {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(subcommand)]
+        command: schedules_cli::SchedulesCommand,
     },
     /// Benchmark the engine against the configured database (build with --release).
     Bench(bench::BenchArgs),
@@ -202,6 +210,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = config::connect(db.database_url.as_deref(), 4).await?;
             let engine = start_engine(pool).await?;
             runs_cli::run(&engine, command).await
+        }
+        Command::Schedules { db, command } => {
+            init_tracing("warn");
+            let pool = config::connect(db.database_url.as_deref(), 4).await?;
+            let engine = start_engine(pool).await?;
+            schedules_cli::run(&engine, command).await
         }
         Command::Bench(args) => {
             init_tracing("warn");

@@ -246,3 +246,66 @@ fn the_worker_exports_engine_metrics_for_prometheus() {
         "{metrics}"
     );
 }
+
+#[test]
+fn schedules_can_be_set_listed_disabled_and_fire_from_a_worker() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let db = runtime.block_on(storeflow_testkit::database());
+    let url = db.url.as_str();
+    let bad = run_err(storeflow(url).args([
+        "schedules",
+        "set",
+        "oops",
+        "--cron",
+        "every minute",
+        "--workflow",
+        "selftest",
+    ]));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid cron expression"));
+    let out = run_ok(storeflow(url).args([
+        "schedules",
+        "set",
+        "tick",
+        "--cron",
+        "* * * * * *",
+        "--workflow",
+        "selftest",
+        "--input",
+        r#"{"steps": 1}"#,
+    ]));
+    assert!(out.contains("schedule tick saved"), "{out}");
+    let listed: Value = serde_json::from_str(&run_ok(storeflow(url).args([
+        "schedules",
+        "list",
+        "--json",
+    ])))
+    .expect("json");
+    assert_eq!(listed[0]["name"], "tick");
+    assert_eq!(listed[0]["enabled"], true);
+    assert!(listed[0]["next_tick_at"].is_string());
+
+    let mut child = worker(url);
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let runs: Value = serde_json::from_str(&run_ok(storeflow(url).args([
+            "runs",
+            "list",
+            "--subject",
+            "schedule:tick",
+            "--status",
+            "succeeded",
+            "--json",
+        ])))
+        .expect("json");
+        if runs.as_array().is_some_and(|r| !r.is_empty()) {
+            break;
+        }
+        assert!(Instant::now() < until, "the schedule never fired a run");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    child.kill().expect("stop worker");
+    child.wait().expect("reaped");
+    assert!(run_ok(storeflow(url).args(["schedules", "disable", "tick"])).contains("disabled"));
+    let listed = run_ok(storeflow(url).args(["schedules", "list"]));
+    assert!(listed.contains("false"), "{listed}");
+}
