@@ -203,30 +203,32 @@ impl Engine {
         }
     }
 
+    /// The version, normalized input and length of a run about to be enqueued.
+    async fn resolve(&self, run: &NewRun) -> Result<Resolved> {
+        let version = match run.version {
+            Some(v) => v,
+            None => *self
+                .inner
+                .latest
+                .get(&run.workflow)
+                .ok_or_else(|| self.unknown_workflow(&run.workflow, None))?,
+        };
+        let definition = self.definition(&run.workflow, version).await?;
+        let input = object_input(&run.workflow, &run.input)?;
+        Ok(Resolved {
+            version,
+            step_count: definition.step_count_for(&input)?,
+            deadline: definition.deadline,
+            input,
+        })
+    }
+
     /// Enqueues a run on `conn`, which may be inside the caller's transaction: the run
     /// exists only if that transaction commits, and workers are woken at commit.
     pub async fn enqueue(&self, conn: &mut PgConnection, run: NewRun) -> Result<Enqueued> {
-        let version = match run.version {
-            Some(v) => v,
-            None => match self.inner.latest.get(&run.workflow) {
-                Some(v) => *v,
-                None => return Err(self.unknown_workflow(&run.workflow, None)),
-            },
-        };
-        let definition = self.definition(&run.workflow, version).await?;
-        let input = if run.input.is_null() {
-            Value::Object(Default::default())
-        } else {
-            run.input
-        };
-        if !input.is_object() {
-            return Err(Error::InvalidInput {
-                workflow: run.workflow,
-                reason: "the input must be a JSON object".into(),
-            });
-        }
-        let step_count = definition.step_count_for(&input)?;
-        let deadline = definition.deadline;
+        let resolved = self.resolve(&run).await?;
+        let (version, input, step_count) = (resolved.version, resolved.input, resolved.step_count);
+        let deadline = resolved.deadline;
         let run_id = Uuid::now_v7();
         let inserted: Option<(Uuid,)> = sqlx::query_as(
             r#"
@@ -313,27 +315,11 @@ impl Engine {
                         reason: "enqueue_many does not take idempotency keys; use enqueue".into(),
                     });
                 }
-                let version = match run.version {
-                    Some(v) => v,
-                    None => *self
-                        .inner
-                        .latest
-                        .get(&run.workflow)
-                        .ok_or_else(|| self.unknown_workflow(&run.workflow, None))?,
-                };
-                let definition = self.definition(&run.workflow, version).await?;
-                let input = if run.input.is_null() {
-                    Value::Object(Default::default())
-                } else {
-                    run.input.clone()
-                };
-                if !input.is_object() {
-                    return Err(Error::InvalidInput {
-                        workflow: run.workflow.clone(),
-                        reason: "the input must be a JSON object".into(),
-                    });
-                }
-                step_counts.push(definition.step_count_for(&input)? as i32);
+                let resolved = self.resolve(run).await?;
+                let version = resolved.version;
+                step_counts.push(resolved.step_count as i32);
+                deadlines.push(resolved.deadline.map(|d| d.as_secs_f64()));
+                let input = resolved.input;
                 let id = Uuid::now_v7();
                 ids.push(id);
                 workflows.push(run.workflow.clone());
@@ -343,7 +329,6 @@ impl Engine {
                 tenants.push(run.tenant.clone());
                 request_ids.push(run.request_id.clone());
                 run_ats.push(run.run_at);
-                deadlines.push(definition.deadline.map(|d| d.as_secs_f64()));
                 enqueued.push(Enqueued {
                     run_id: id,
                     workflow: run.workflow.clone(),
@@ -395,6 +380,25 @@ impl Engine {
         let enqueued = self.enqueue(&mut tx, run).await?;
         tx.commit().await?;
         Ok(enqueued)
+    }
+}
+
+struct Resolved {
+    version: i32,
+    input: Value,
+    step_count: usize,
+    deadline: Option<std::time::Duration>,
+}
+
+/// A run's input: a JSON object (`null` means `{}`).
+pub(crate) fn object_input(workflow: &str, input: &Value) -> Result<Value> {
+    match input {
+        Value::Null => Ok(Value::Object(Default::default())),
+        Value::Object(_) => Ok(input.clone()),
+        _ => Err(Error::InvalidInput {
+            workflow: workflow.to_owned(),
+            reason: "the input must be a JSON object".into(),
+        }),
     }
 }
 

@@ -18,7 +18,7 @@ use tracing::{info, warn};
 use uuid::Uuid;
 
 use crate::definition::humantime_duration;
-use crate::engine::{Engine, NewRun};
+use crate::engine::{Engine, NewRun, object_input};
 use crate::error::{Error, Result};
 
 /// Parses a cron expression: 5 fields (minute precision) or 6–7 fields (seconds first,
@@ -108,20 +108,7 @@ impl Engine {
                 known: self.workflows().keys().cloned().collect(),
             });
         }
-        let input = if spec.input.is_null() {
-            Value::Object(Default::default())
-        } else {
-            spec.input.clone()
-        };
-        if !input.is_object() {
-            return Err(Error::InvalidInput {
-                workflow: spec.workflow.clone(),
-                reason: format!(
-                    "the input of schedule `{}` must be a JSON object",
-                    spec.name
-                ),
-            });
-        }
+        let input = object_input(&spec.workflow, &spec.input)?;
         sqlx::query(
             r#"INSERT INTO workflow_schedules (name, cron, workflow, input, enabled)
                VALUES ($1, $2, $3, $4, $5)
