@@ -12,7 +12,7 @@ use storeflow_engine::{EVENTS_CHANNEL, Engine, NewRun, Worker, WorkerOptions, se
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::config;
+use storeflow::config;
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {

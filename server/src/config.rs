@@ -93,3 +93,122 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|err| format!("invalid duration `{text}`: {err} (use e.g. 500ms, 30s, 10m)"))
 }
+
+/// Reads a duration given in milliseconds from `name` (the old platform's convention).
+fn env_millis(name: &str, default: Duration) -> anyhow::Result<Duration> {
+    match std::env::var(name) {
+        Ok(text) if !text.trim().is_empty() => text
+            .trim()
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| anyhow::anyhow!("{name} must be a number of milliseconds (got `{text}`)")),
+        _ => Ok(default),
+    }
+}
+
+fn env_number(
+    name: &str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> anyhow::Result<u32> {
+    match std::env::var(name) {
+        Ok(text) if !text.trim().is_empty() => match text.trim().parse::<u32>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => bail!(
+                "{name} must be a whole number from {} to {} (got `{text}`)",
+                range.start(),
+                range.end()
+            ),
+        },
+        _ => Ok(default),
+    }
+}
+
+/// Secrets that appear in examples and must never guard a real deployment.
+const KNOWN_DEFAULT_SECRETS: &[&str] = &[
+    "dev-jwt-secret-change-in-production",
+    "change-me",
+    "changeme",
+    "secret",
+    "your-secret-key",
+    "jwt-secret",
+];
+
+/// Whether this is a development installation (`STOREFLOW_ENV=development`).
+pub fn development() -> bool {
+    std::env::var("STOREFLOW_ENV").is_ok_and(|v| v == "development")
+}
+
+/// The token-signing secret from `JWT_SECRET`: at least 32 characters and not a known
+/// example value. In development an unset secret is replaced by a random one per process
+/// (tokens then do not survive a restart).
+pub fn jwt_secret() -> anyhow::Result<String> {
+    let secret = std::env::var("JWT_SECRET").unwrap_or_default();
+    if secret.is_empty() {
+        if development() {
+            tracing::warn!(
+                "JWT_SECRET is not set; using a random secret (tokens end with this process)"
+            );
+            let bytes: [u8; 32] = rand::random();
+            return Ok(bytes.iter().map(|b| format!("{b:02x}")).collect());
+        }
+        bail!(
+            "JWT_SECRET is not set: set it to a random string of at least 32 characters \
+             (e.g. `openssl rand -hex 32`), or set STOREFLOW_ENV=development to use a throwaway one"
+        );
+    }
+    if KNOWN_DEFAULT_SECRETS.contains(&secret.as_str()) {
+        bail!(
+            "JWT_SECRET is a well-known example value; set it to a random string of at least 32 characters"
+        );
+    }
+    if secret.chars().count() < 32 {
+        bail!(
+            "JWT_SECRET is too short ({} characters): use at least 32",
+            secret.chars().count()
+        );
+    }
+    Ok(secret)
+}
+
+/// API settings from the environment, validated.
+pub fn api_config() -> anyhow::Result<crate::api::ApiConfig> {
+    let defaults = crate::api::ApiConfig::default();
+    let token_ttl = match std::env::var("JWT_EXPIRES_IN") {
+        Ok(text) if !text.trim().is_empty() => {
+            parse_duration(text.trim()).map_err(|err| anyhow::anyhow!("JWT_EXPIRES_IN: {err}"))?
+        }
+        _ => defaults.token_ttl,
+    };
+    let cors_origins = std::env::var("CORS_ORIGIN")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok(crate::api::ApiConfig {
+        token_ttl,
+        login_rate_max: env_number("LOGIN_RATE_LIMIT_MAX", defaults.login_rate_max, 1..=10_000)?,
+        login_rate_window: env_millis("LOGIN_RATE_LIMIT_WINDOW_MS", defaults.login_rate_window)?,
+        register_rate_max: env_number(
+            "REGISTER_RATE_LIMIT_MAX",
+            defaults.register_rate_max,
+            1..=10_000,
+        )?,
+        register_rate_window: env_millis(
+            "REGISTER_RATE_LIMIT_WINDOW_MS",
+            defaults.register_rate_window,
+        )?,
+        lockout_max_attempts: env_number(
+            "ACCOUNT_LOCKOUT_MAX_ATTEMPTS",
+            defaults.lockout_max_attempts,
+            1..=1000,
+        )?,
+        lockout_duration: env_millis("ACCOUNT_LOCKOUT_DURATION_MS", defaults.lockout_duration)?,
+        request_timeout: env_millis("REQUEST_TIMEOUT_MS", defaults.request_timeout)?,
+        body_limit: defaults.body_limit,
+        cors_origins,
+        trust_proxy: std::env::var("TRUST_PROXY").is_ok_and(|v| v == "true" || v == "1"),
+    })
+}

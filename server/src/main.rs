@@ -1,7 +1,6 @@
 //! `storeflow`: the control plane's one binary.
 
 mod bench;
-mod config;
 mod runs_cli;
 mod schedules_cli;
 
@@ -10,6 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use storeflow::config;
 use storeflow_engine::{Engine, Scheduler, SchedulerOptions, Worker, WorkerOptions};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -51,6 +51,20 @@ enum Command {
         /// Do not run the cron scheduler in this process.
         #[arg(long)]
         no_scheduler: bool,
+    },
+    /// Serve the HTTP API until SIGTERM or SIGINT.
+    Serve {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Address to listen on.
+        #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+        host: String,
+        /// Port to listen on.
+        #[arg(long, env = "PORT", default_value_t = 3001)]
+        port: u16,
+        /// Database connections of this process.
+        #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+        db_connections: u32,
     },
     /// Inspect and operate workflow runs.
     Runs {
@@ -203,6 +217,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(scheduler) = scheduler {
                 scheduler.await??;
             }
+            Ok(())
+        }
+        Command::Serve {
+            db,
+            host,
+            port,
+            db_connections,
+        } => {
+            init_tracing("info");
+            let jwt_secret = config::jwt_secret()?;
+            let api_config = config::api_config()?;
+            let addr: SocketAddr = format!("{host}:{port}").parse().map_err(|_| {
+                anyhow::anyhow!("HOST/PORT `{host}:{port}` is not a valid listen address")
+            })?;
+            let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .install_recorder()
+                .map_err(|err| anyhow::anyhow!("cannot install the metrics recorder: {err}"))?;
+            storeflow_engine::metrics::describe();
+            let pool = config::connect(db.database_url.as_deref(), db_connections.max(2)).await?;
+            let engine = start_engine(pool).await?;
+            let state = storeflow::AppState::new(engine, &jwt_secret, api_config, Some(metrics));
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|err| {
+                anyhow::anyhow!(
+                    "cannot listen on {addr}: {err} (is another process using the port?)"
+                )
+            })?;
+            info!(%addr, "serving the API");
+            let shutdown = shutdown_on_signals();
+            axum::serve(
+                listener,
+                storeflow::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await?;
+            info!("API stopped");
             Ok(())
         }
         Command::Runs { db, command } => {

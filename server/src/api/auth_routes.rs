@@ -1,0 +1,405 @@
+//! `/api/v1/auth/*`: register, login, me, change password.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{ApiJson, AppState, ClientIp, current_request_id};
+use crate::auth::{self, Audit, AuthUser, Role, User};
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Debug, Deserialize)]
+pub struct RegisterBody {
+    email: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginBody {
+    email: Option<String>,
+    password: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordBody {
+    current_password: Option<String>,
+    new_password: Option<String>,
+}
+
+/// Collects field errors so one answer lists all of them.
+#[derive(Default)]
+struct Problems(Vec<Value>);
+
+impl Problems {
+    fn add(&mut self, field: &str, message: &str) {
+        self.0.push(json!({ "field": field, "message": message }));
+    }
+
+    fn into_result(self) -> ApiResult<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let message = self
+            .0
+            .iter()
+            .filter_map(|p| p["message"].as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Err(ApiError::validation(message, Value::Array(self.0)))
+    }
+}
+
+fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && email.len() <= 255
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !domain.contains('@')
+}
+
+fn check_password(problems: &mut Problems, field: &str, password: Option<&str>) {
+    match password {
+        None => problems.add(field, &format!("`{field}` is required.")),
+        Some(p) if p.chars().count() < 8 => {
+            problems.add(field, "Password must be at least 8 characters.")
+        }
+        Some(p) if p.chars().count() > 128 => {
+            problems.add(field, "Password must be at most 128 characters.")
+        }
+        Some(_) => {}
+    }
+}
+
+fn user_json(user: &User) -> Value {
+    json!(user)
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> ApiResult<impl IntoResponse> {
+    let mut problems = Problems::default();
+    let email = body
+        .email
+        .as_deref()
+        .map(normalize_email)
+        .unwrap_or_default();
+    if body.email.is_none() {
+        problems.add("email", "`email` is required.");
+    } else if !valid_email(&email) {
+        problems.add("email", "`email` must be a valid e-mail address.");
+    }
+    let username = body
+        .username
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    if body.username.is_none() {
+        problems.add("username", "`username` is required.");
+    } else if !(3..=128).contains(&username.len())
+        || !username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        problems.add(
+            "username",
+            "Username must be 3-128 letters, numbers, hyphens or underscores.",
+        );
+    }
+    check_password(&mut problems, "password", body.password.as_deref());
+    problems.into_result()?;
+    let password = body.password.unwrap_or_default();
+
+    let config = state.config();
+    if let Some(retry) = auth::rate_limit(
+        state.pool(),
+        &format!("register:{ip}"),
+        config.register_rate_max,
+        config.register_rate_window,
+    )
+    .await?
+    {
+        Audit {
+            category: "security",
+            action: "registration_rate_limited",
+            actor: None,
+            actor_email: Some(&email),
+            ip: Some(&ip),
+            subject: None,
+            data: json!({}),
+        }
+        .write(state.pool())
+        .await;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "REGISTRATION_RATE_LIMITED",
+            "Too many registrations from this address.",
+        )
+        .suggestion("Wait before creating another account from this network.")
+        .retry_after(retry));
+    }
+
+    let hash = auth::hash_password(password).await?;
+    let mut tx = state.pool().begin().await?;
+    // Registrations take turns, so exactly one first user becomes admin.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('storeflow:register'))")
+        .execute(&mut *tx)
+        .await?;
+    let (existing,): (i64,) = sqlx::query_as("SELECT count(*) FROM users")
+        .fetch_one(&mut *tx)
+        .await?;
+    let role = if existing == 0 {
+        Role::Admin
+    } else {
+        Role::Tenant
+    };
+    let inserted = sqlx::query_as::<_, User>(
+        "INSERT INTO users (id, email, username, password_hash, role) VALUES ($1, $2, $3, $4, $5) \
+         RETURNING id, email, username, role, created_at, token_version",
+    )
+    .bind(Uuid::now_v7())
+    .bind(&email)
+    .bind(&username)
+    .bind(&hash)
+    .bind(role)
+    .fetch_one(&mut *tx)
+    .await;
+    let user = match inserted {
+        Ok(user) => user,
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            let what = if db.constraint() == Some("users_username_key") {
+                "username"
+            } else {
+                "e-mail address"
+            };
+            return Err(ApiError::conflict(
+                "USER_EXISTS",
+                format!("A user with this {what} already exists."),
+            )
+            .suggestion(format!("Log in, or register with another {what}.")));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    tx.commit().await?;
+    Audit {
+        category: "security",
+        action: "registration",
+        actor: Some(&user),
+        actor_email: None,
+        ip: Some(&ip),
+        subject: None,
+        data: json!({ "role": user.role }),
+    }
+    .write(state.pool())
+    .await;
+    let token = state.tokens().issue(&user)?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(
+            json!({ "requestId": current_request_id(), "user": user_json(&user), "token": token }),
+        ),
+    ))
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<impl IntoResponse> {
+    let mut problems = Problems::default();
+    if body.email.is_none() {
+        problems.add("email", "`email` is required.");
+    }
+    if body.password.is_none() {
+        problems.add("password", "`password` is required.");
+    }
+    problems.into_result()?;
+    let email = normalize_email(body.email.as_deref().unwrap_or_default());
+    let password = body.password.unwrap_or_default();
+    let config = state.config();
+    let pool = state.pool();
+
+    if let Some(retry) = auth::rate_limit(
+        pool,
+        &format!("login:{ip}:{email}"),
+        config.login_rate_max,
+        config.login_rate_window,
+    )
+    .await?
+    {
+        Audit {
+            category: "security",
+            action: "login_rate_limited",
+            actor: None,
+            actor_email: Some(&email),
+            ip: Some(&ip),
+            subject: None,
+            data: json!({}),
+        }
+        .write(pool)
+        .await;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "LOGIN_RATE_LIMITED",
+            "Too many login attempts.",
+        )
+        .suggestion("Wait before trying again.")
+        .retry_after(retry));
+    }
+    if let Some(seconds) = auth::locked_for(pool, &email).await? {
+        return Err(locked(seconds));
+    }
+    let found = auth::user_by_email(pool, &email).await?;
+    let (user, stored, active) = match found {
+        Some(found) => found,
+        None => {
+            // Same work as a wrong password, so timing does not reveal which e-mails exist.
+            let _ = auth::verify_password(password, auth::decoy_hash().to_owned()).await;
+            return Err(failed_login(&state, &email, &ip).await);
+        }
+    };
+    if !auth::verify_password(password, stored).await? || !active {
+        return Err(failed_login(&state, &email, &ip).await);
+    }
+    auth::clear_failures(pool, &email).await?;
+    Audit {
+        category: "security",
+        action: "login_success",
+        actor: Some(&user),
+        actor_email: None,
+        ip: Some(&ip),
+        subject: None,
+        data: json!({}),
+    }
+    .write(pool)
+    .await;
+    let token = state.tokens().issue(&user)?;
+    Ok(axum::Json(
+        json!({ "requestId": current_request_id(), "user": user_json(&user), "token": token }),
+    ))
+}
+
+fn locked(seconds: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::LOCKED,
+        "ACCOUNT_LOCKED",
+        format!(
+            "Account temporarily locked after too many failed logins. Try again in {} minute(s).",
+            seconds.div_ceil(60)
+        ),
+    )
+    .suggestion("Wait for the lock to expire, then log in with the correct password.")
+    .retry_after(seconds)
+}
+
+async fn failed_login(state: &AppState, email: &str, ip: &str) -> ApiError {
+    let config = state.config();
+    let pool = state.pool();
+    Audit {
+        category: "security",
+        action: "login_failed",
+        actor: None,
+        actor_email: Some(email),
+        ip: Some(ip),
+        subject: None,
+        data: json!({}),
+    }
+    .write(pool)
+    .await;
+    match auth::record_failure(
+        pool,
+        email,
+        config.lockout_max_attempts,
+        config.lockout_duration,
+    )
+    .await
+    {
+        Ok(Some(seconds)) => {
+            Audit {
+                category: "security",
+                action: "account_locked",
+                actor: None,
+                actor_email: Some(email),
+                ip: Some(ip),
+                subject: None,
+                data: json!({ "seconds": seconds }),
+            }
+            .write(pool)
+            .await;
+            locked(seconds)
+        }
+        Ok(None) => {
+            ApiError::unauthorized("Invalid email or password.").with_code("INVALID_CREDENTIALS")
+        }
+        Err(err) => err.into(),
+    }
+}
+
+pub async fn me(AuthUser(user): AuthUser) -> impl IntoResponse {
+    axum::Json(json!({ "requestId": current_request_id(), "user": user_json(&user) }))
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AuthUser(user): AuthUser,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> ApiResult<impl IntoResponse> {
+    let mut problems = Problems::default();
+    if body.current_password.is_none() {
+        problems.add("currentPassword", "`currentPassword` is required.");
+    }
+    check_password(&mut problems, "newPassword", body.new_password.as_deref());
+    problems.into_result()?;
+    let (stored,): (String,) = sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user.id)
+        .fetch_one(state.pool())
+        .await?;
+    if !auth::verify_password(body.current_password.unwrap_or_default(), stored).await? {
+        return Err(ApiError::unauthorized("The current password is incorrect.")
+            .with_code("INVALID_PASSWORD")
+            .suggestion("Check the current password and try again."));
+    }
+    let hash = auth::hash_password(body.new_password.unwrap_or_default()).await?;
+    let updated: User = sqlx::query_as(
+        "UPDATE users SET password_hash = $2, token_version = token_version + 1, updated_at = now() \
+         WHERE id = $1 RETURNING id, email, username, role, created_at, token_version",
+    )
+    .bind(user.id)
+    .bind(&hash)
+    .fetch_one(state.pool())
+    .await?;
+    Audit {
+        category: "security",
+        action: "password_changed",
+        actor: Some(&updated),
+        actor_email: None,
+        ip: Some(&ip),
+        subject: None,
+        data: json!({}),
+    }
+    .write(state.pool())
+    .await;
+    let token = state.tokens().issue(&updated)?;
+    Ok(axum::Json(json!({
+        "requestId": current_request_id(),
+        "message": "Password changed. Earlier tokens no longer work; use the token in this answer.",
+        "token": token,
+    })))
+}

@@ -1,0 +1,558 @@
+//! The HTTP API: state, router, the cross-cutting middleware, and the route table that the
+//! router and the OpenAPI document are both built from.
+
+mod auth_routes;
+mod extract;
+mod ops;
+mod runs;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, patch, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use sqlx::PgPool;
+use storeflow_engine::Engine;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+pub use extract::{ApiJson, ApiQuery};
+
+use crate::auth::TokenKeys;
+use crate::error::ApiError;
+
+/// API settings (validated by `config::ApiSettings`).
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub token_ttl: Duration,
+    pub login_rate_max: u32,
+    pub login_rate_window: Duration,
+    pub register_rate_max: u32,
+    pub register_rate_window: Duration,
+    pub lockout_max_attempts: u32,
+    pub lockout_duration: Duration,
+    pub request_timeout: Duration,
+    pub body_limit: usize,
+    pub cors_origins: Vec<String>,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
+    pub trust_proxy: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            token_ttl: Duration::from_secs(24 * 3600),
+            login_rate_max: 10,
+            login_rate_window: Duration::from_secs(15 * 60),
+            register_rate_max: 5,
+            register_rate_window: Duration::from_secs(3600),
+            lockout_max_attempts: 5,
+            lockout_duration: Duration::from_secs(15 * 60),
+            request_timeout: Duration::from_secs(30),
+            body_limit: 256 * 1024,
+            cors_origins: Vec::new(),
+            trust_proxy: false,
+        }
+    }
+}
+
+/// Shared state of the API: cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    tokens: TokenKeys,
+    config: ApiConfig,
+    metrics: Option<PrometheusHandle>,
+    started: Instant,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(
+        engine: Engine,
+        jwt_secret: &str,
+        config: ApiConfig,
+        metrics: Option<PrometheusHandle>,
+    ) -> Self {
+        AppState {
+            inner: Arc::new(Inner {
+                tokens: TokenKeys::new(jwt_secret, config.token_ttl),
+                engine,
+                config,
+                metrics,
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        self.inner.engine.pool()
+    }
+
+    pub fn tokens(&self) -> &TokenKeys {
+        &self.inner.tokens
+    }
+
+    pub fn config(&self) -> &ApiConfig {
+        &self.inner.config
+    }
+
+    pub fn metrics(&self) -> Option<&PrometheusHandle> {
+        self.inner.metrics.as_ref()
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.inner.started.elapsed()
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    User,
+    Admin,
+}
+
+/// One route of the API, as documented.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteDoc {
+    pub method: &'static str,
+    /// axum path syntax, which is also OpenAPI's: `/api/v1/runs/{id}`.
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub tag: &'static str,
+    pub access: Access,
+    /// Status of a successful answer.
+    pub success: u16,
+}
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    tag: &'static str,
+    access: Access,
+    success: u16,
+) -> RouteDoc {
+    RouteDoc {
+        method,
+        path,
+        summary,
+        tag,
+        access,
+        success,
+    }
+}
+
+/// Every route the API serves. The router is built from this table, so a route cannot be
+/// served without being documented in the OpenAPI document.
+pub const ROUTES: &[RouteDoc] = &[
+    route(
+        "POST",
+        "/api/v1/auth/register",
+        "Register; the first user becomes admin",
+        "auth",
+        Access::Public,
+        201,
+    ),
+    route(
+        "POST",
+        "/api/v1/auth/login",
+        "Log in and get a token",
+        "auth",
+        Access::Public,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/auth/me",
+        "The caller",
+        "auth",
+        Access::User,
+        200,
+    ),
+    route(
+        "PATCH",
+        "/api/v1/auth/password",
+        "Change the password (revokes earlier tokens)",
+        "auth",
+        Access::User,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/runs",
+        "List workflow runs",
+        "runs",
+        Access::Admin,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/runs/{id}",
+        "A run with steps, attempt history and events",
+        "runs",
+        Access::Admin,
+        200,
+    ),
+    route(
+        "POST",
+        "/api/v1/runs/{id}/steps/{step}/retry",
+        "Retry the failed step of a failed run",
+        "runs",
+        Access::Admin,
+        202,
+    ),
+    route(
+        "POST",
+        "/api/v1/runs/{id}/cancel",
+        "Cancel a run",
+        "runs",
+        Access::Admin,
+        202,
+    ),
+    route(
+        "GET",
+        "/api/v1/workflows",
+        "Workflow definitions, versions and steps",
+        "runs",
+        Access::Admin,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/schedules",
+        "Cron schedules",
+        "runs",
+        Access::Admin,
+        200,
+    ),
+    route(
+        "PATCH",
+        "/api/v1/schedules/{name}",
+        "Enable or disable a schedule",
+        "runs",
+        Access::Admin,
+        200,
+    ),
+    route(
+        "POST",
+        "/api/v1/schedules/{name}/run",
+        "Run a schedule's workflow now",
+        "runs",
+        Access::Admin,
+        202,
+    ),
+    route(
+        "GET",
+        "/api/v1/audit",
+        "Audit events",
+        "operations",
+        Access::Admin,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/health",
+        "Health (details for admins)",
+        "operations",
+        Access::Public,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/health/live",
+        "Liveness",
+        "operations",
+        Access::Public,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/health/ready",
+        "Readiness (database reachable)",
+        "operations",
+        Access::Public,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/metrics",
+        "Prometheus metrics",
+        "operations",
+        Access::Admin,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/metrics/json",
+        "Process and queue figures",
+        "operations",
+        Access::Admin,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/openapi.json",
+        "This API's OpenAPI 3 document",
+        "operations",
+        Access::Public,
+        200,
+    ),
+];
+
+fn handler(doc: &RouteDoc) -> MethodRouter<AppState> {
+    match (doc.method, doc.path) {
+        ("POST", "/api/v1/auth/register") => post(auth_routes::register),
+        ("POST", "/api/v1/auth/login") => post(auth_routes::login),
+        ("GET", "/api/v1/auth/me") => get(auth_routes::me),
+        ("PATCH", "/api/v1/auth/password") => patch(auth_routes::change_password),
+        ("GET", "/api/v1/runs") => get(runs::list_runs),
+        ("GET", "/api/v1/runs/{id}") => get(runs::get_run),
+        ("POST", "/api/v1/runs/{id}/steps/{step}/retry") => post(runs::retry_step),
+        ("POST", "/api/v1/runs/{id}/cancel") => post(runs::cancel_run),
+        ("GET", "/api/v1/workflows") => get(runs::list_workflows),
+        ("GET", "/api/v1/schedules") => get(runs::list_schedules),
+        ("PATCH", "/api/v1/schedules/{name}") => patch(runs::set_schedule),
+        ("POST", "/api/v1/schedules/{name}/run") => post(runs::run_schedule),
+        ("GET", "/api/v1/audit") => get(ops::audit),
+        ("GET", "/api/v1/health") => get(ops::health),
+        ("GET", "/api/v1/health/live") => get(ops::live),
+        ("GET", "/api/v1/health/ready") => get(ops::ready),
+        ("GET", "/api/v1/metrics") => get(ops::prometheus),
+        ("GET", "/api/v1/metrics/json") => get(ops::metrics_json),
+        ("GET", "/api/v1/openapi.json") => get(ops::openapi),
+        (method, path) => unreachable_route(method, path),
+    }
+}
+
+#[allow(clippy::panic)]
+fn unreachable_route(method: &str, path: &str) -> MethodRouter<AppState> {
+    // A programming error caught by every test that builds the app.
+    panic!("route {method} {path} is documented in ROUTES but has no handler")
+}
+
+/// The API as a router; `main` serves it, tests call it in process.
+pub fn app(state: AppState) -> Router {
+    let mut router: Router<AppState> = Router::new();
+    for doc in ROUTES {
+        router = router.route(doc.path, handler(doc));
+    }
+    let config = state.config().clone();
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(config.body_limit))
+        .layer(middleware::from_fn_with_state(
+            config.request_timeout,
+            request_timeout,
+        ))
+        .layer(cors(&config))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal("a handler panicked").into_response()
+        }))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(request_context))
+        .with_state(state)
+}
+
+fn cors(config: &ApiConfig) -> CorsLayer {
+    let origins: Vec<HeaderValue> = config
+        .cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
+}
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served ("" outside a request).
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+fn acceptable_request_id(value: &str) -> bool {
+    (1..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+fn new_request_id() -> String {
+    let bytes: [u8; 6] = rand::random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("req_{hex}")
+}
+
+/// Gives every request an id (the client's `X-Request-ID` if sane), echoes it on the
+/// response, and logs the request in a span that carries it.
+async fn request_context(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable_request_id(v))
+        .map(str::to_owned)
+        .unwrap_or_else(new_request_id);
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    let mut response = REQUEST_ID
+        .scope(
+            id.clone(),
+            tracing::Instrument::instrument(next.run(request), span.clone()),
+        )
+        .await;
+    let status = response.status();
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::warn!(
+                status = status.as_u16(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "request failed"
+            );
+        } else {
+            tracing::debug!(
+                status = status.as_u16(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "request served"
+            );
+        }
+    });
+    metrics::counter!("storeflow_http_requests_total", "method" => method.to_string(), "status" => status.as_u16().to_string())
+        .increment(1);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        (
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        (
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        ),
+        ("cross-origin-opener-policy", "same-origin"),
+        ("cache-control", "no-store"),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// Answers 408 when a handler takes longer than the configured time. Streaming bodies
+/// (server-sent events) are not cut: the limit covers producing the response head.
+async fn request_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            format!("The request timed out after {} s.", limit.as_secs()),
+        )
+        .suggestion("Try again. If it keeps happening, the server is overloaded.")
+        .retryable()
+        .into_response(),
+    }
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(
+        "NOT_FOUND",
+        format!("Route {method} {} not found.", uri.path()),
+    )
+    .suggestion("See GET /api/v1/openapi.json for the routes this API serves.")
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("{method} is not allowed on {}.", uri.path()),
+    )
+    .suggestion("See GET /api/v1/openapi.json for the methods this route accepts.")
+}
+
+/// The client's address: the peer, or the first `X-Forwarded-For` hop behind a trusted proxy.
+pub fn client_ip(parts: &axum::http::request::Parts, trust_proxy: bool) -> String {
+    if trust_proxy
+        && let Some(forwarded) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    {
+        return forwarded.to_owned();
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The caller's address as an extractor.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl axum::extract::FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts, state.config().trust_proxy)))
+    }
+}

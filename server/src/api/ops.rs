@@ -1,0 +1,189 @@
+//! Health, metrics, audit and the OpenAPI document.
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{ApiQuery, AppState, current_request_id};
+use crate::auth::{AdminUser, MaybeUser, Role};
+use crate::error::{ApiError, ApiResult};
+
+async fn database_check(state: &AppState) -> (bool, Value) {
+    let started = Instant::now();
+    let result = sqlx::query("SELECT 1").execute(state.pool()).await;
+    let latency = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(_) => (true, json!({ "status": "healthy", "latencyMs": latency })),
+        Err(err) => {
+            tracing::warn!(error = %err, "health: database check failed");
+            (
+                false,
+                json!({ "status": "unhealthy", "message": "Cannot reach PostgreSQL.", "latencyMs": latency }),
+            )
+        }
+    }
+}
+
+/// Public: status only. Admins (valid admin token) also get the checks.
+pub async fn health(State(state): State<AppState>, MaybeUser(caller): MaybeUser) -> Response {
+    let (database_ok, database) = database_check(&state).await;
+    let status_code = if database_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let status = if database_ok { "healthy" } else { "degraded" };
+    let mut body =
+        json!({ "requestId": current_request_id(), "status": status, "timestamp": Utc::now() });
+    if caller.is_some_and(|user| user.role == Role::Admin) {
+        let queue: Result<(i64, i64, i64), sqlx::Error> = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE status IN ('queued', 'waiting') AND next_run_at <= now()), \
+                    count(*) FILTER (WHERE status = 'running'), \
+                    count(*) FILTER (WHERE status = 'waiting' AND next_run_at > now()) \
+             FROM workflow_runs WHERE status IN ('queued', 'waiting', 'running')",
+        )
+        .fetch_one(state.pool())
+        .await;
+        body["uptimeSeconds"] = json!(state.uptime().as_secs());
+        body["checks"] = json!({ "database": database });
+        if let Ok((runnable, running, delayed)) = queue {
+            body["runs"] = json!({ "runnable": runnable, "running": running, "delayed": delayed });
+        }
+    }
+    (status_code, axum::Json(body)).into_response()
+}
+
+pub async fn live() -> impl IntoResponse {
+    axum::Json(json!({ "status": "alive" }))
+}
+
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let (ok, _) = database_check(&state).await;
+    let body = json!({ "status": if ok { "ready" } else { "not-ready" }, "ready": ok, "timestamp": Utc::now() });
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, axum::Json(body)).into_response()
+}
+
+pub async fn prometheus(State(state): State<AppState>, _admin: AdminUser) -> ApiResult<Response> {
+    let Some(handle) = state.metrics() else {
+        return Err(ApiError::unavailable(
+            "This process does not record metrics (no Prometheus recorder is installed).",
+        ));
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok((headers, handle.render()).into_response())
+}
+
+pub async fn metrics_json(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+) -> ApiResult<impl IntoResponse> {
+    let by_status: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status::text, count(*) FROM workflow_runs GROUP BY status ORDER BY 1",
+    )
+    .fetch_all(state.pool())
+    .await?;
+    let runs: serde_json::Map<String, Value> =
+        by_status.into_iter().map(|(s, n)| (s, json!(n))).collect();
+    Ok(axum::Json(json!({
+        "requestId": current_request_id(),
+        "uptimeSeconds": state.uptime().as_secs(),
+        "memory": { "rssBytes": rss_bytes() },
+        "runsByStatus": runs,
+        "timestamp": Utc::now(),
+    })))
+}
+
+fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuditQuery {
+    category: Option<String>,
+    action: Option<String>,
+    subject: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+struct AuditRow {
+    id: i64,
+    at: DateTime<Utc>,
+    category: String,
+    action: String,
+    actor_id: Option<Uuid>,
+    actor_email: Option<String>,
+    ip_address: Option<String>,
+    subject: Option<String>,
+    request_id: Option<String>,
+    data: Value,
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let limit = query.limit.unwrap_or(100);
+    let offset = query.offset.unwrap_or(0);
+    if !(1..=500).contains(&limit) || offset < 0 {
+        return Err(ApiError::validation(
+            "`limit` must be 1-500 and `offset` at least 0.",
+            json!([{ "field": "limit" }, { "field": "offset" }]),
+        ));
+    }
+    let (total,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM audit_events WHERE ($1::text IS NULL OR category = $1) \
+         AND ($2::text IS NULL OR action = $2) AND ($3::text IS NULL OR subject = $3)",
+    )
+    .bind(&query.category)
+    .bind(&query.action)
+    .bind(&query.subject)
+    .fetch_one(state.pool())
+    .await?;
+    let events: Vec<AuditRow> = sqlx::query_as(
+        "SELECT id, at, category, action, actor_id, actor_email, ip_address, subject, request_id, data \
+         FROM audit_events WHERE ($1::text IS NULL OR category = $1) \
+         AND ($2::text IS NULL OR action = $2) AND ($3::text IS NULL OR subject = $3) \
+         ORDER BY at DESC, id DESC LIMIT $4 OFFSET $5",
+    )
+    .bind(&query.category)
+    .bind(&query.action)
+    .bind(&query.subject)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(state.pool())
+    .await?;
+    Ok(axum::Json(json!({
+        "requestId": current_request_id(),
+        "events": events,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    })))
+}
+
+pub async fn openapi() -> impl IntoResponse {
+    axum::Json(crate::openapi::document())
+}

@@ -1,0 +1,290 @@
+//! Admin routes over the engine: runs, workflows, schedules.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use storeflow_engine::{NewRun, RunFilter, RunStatus, StepRef};
+use uuid::Uuid;
+
+use super::{ApiJson, ApiQuery, AppState, current_request_id};
+use crate::auth::AdminUser;
+use crate::error::{ApiError, ApiResult};
+
+/// Keys whose values never leave the server in run input, state or events.
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "private_key",
+        "credential",
+    ]
+    .iter()
+    .any(|needle| key.contains(needle))
+}
+
+/// Replaces the values of secret-looking keys, at any depth.
+pub fn redact(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if is_secret_key(key) && !value.is_null() {
+                    *value = json!("[redacted]");
+                } else {
+                    redact(value);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+fn parse_run_id(id: &str) -> ApiResult<Uuid> {
+    id.parse().map_err(|_| {
+        ApiError::validation(
+            format!("`{id}` is not a run id (a UUID)."),
+            json!([{ "field": "id", "message": "must be a UUID" }]),
+        )
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunsQuery {
+    status: Option<String>,
+    workflow: Option<String>,
+    /// Runs about this subject (e.g. a store id).
+    subject: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+pub async fn list_runs(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiQuery(query): ApiQuery<RunsQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(s) => Some(
+            s.parse::<RunStatus>()
+                .map_err(|reason| ApiError::validation(reason, json!([{ "field": "status" }])))?,
+        ),
+    };
+    let limit = query.limit.unwrap_or(50);
+    let offset = query.offset.unwrap_or(0);
+    if !(1..=500).contains(&limit) || offset < 0 {
+        return Err(ApiError::validation(
+            "`limit` must be 1-500 and `offset` at least 0.",
+            json!([{ "field": "limit" }, { "field": "offset" }]),
+        ));
+    }
+    let runs = state
+        .engine()
+        .list_runs(&RunFilter {
+            status,
+            workflow: query.workflow,
+            subject: query.subject,
+            tenant: None,
+            limit: Some(limit),
+            offset: Some(offset),
+        })
+        .await?;
+    Ok(axum::Json(
+        json!({ "requestId": current_request_id(), "runs": runs, "limit": limit, "offset": offset }),
+    ))
+}
+
+pub async fn get_run(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let run = state.engine().get_run(parse_run_id(&id)?).await?;
+    let mut run = serde_json::to_value(run).map_err(ApiError::internal)?;
+    redact(&mut run);
+    Ok(axum::Json(
+        json!({ "requestId": current_request_id(), "run": run }),
+    ))
+}
+
+pub async fn retry_step(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path((id, step)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let run_id = parse_run_id(&id)?;
+    let step: StepRef = step.parse().unwrap_or(StepRef::Name(step));
+    state
+        .engine()
+        .retry_step(run_id, &step, Some(&format!("user:{}", admin.email)))
+        .await?;
+    crate::auth::Audit {
+        category: "run",
+        action: "step_retry_requested",
+        actor: Some(&admin),
+        actor_email: None,
+        ip: None,
+        subject: Some(&run_id.to_string()),
+        data: json!({ "step": step.to_string() }),
+    }
+    .write(state.pool())
+    .await;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(
+            json!({ "requestId": current_request_id(), "message": format!("Step {step} will be retried; the run resumes from it.") }),
+        ),
+    ))
+}
+
+pub async fn cancel_run(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let run_id = parse_run_id(&id)?;
+    let status = state
+        .engine()
+        .cancel_run(run_id, Some(&format!("user:{}", admin.email)))
+        .await?;
+    crate::auth::Audit {
+        category: "run",
+        action: "cancel_requested",
+        actor: Some(&admin),
+        actor_email: None,
+        ip: None,
+        subject: Some(&run_id.to_string()),
+        data: json!({}),
+    }
+    .write(state.pool())
+    .await;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "requestId": current_request_id(), "status": status })),
+    ))
+}
+
+pub async fn list_workflows(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+) -> ApiResult<impl IntoResponse> {
+    let rows: Vec<(String, i32, String, chrono::DateTime<chrono::Utc>, Value)> = sqlx::query_as(
+        r#"SELECT d.name, d.version, d.content_hash, d.registered_at,
+                  coalesce((SELECT jsonb_agg(jsonb_build_object(
+                        'index', s.step_index, 'name', s.step_name,
+                        'maxAttempts', s.max_attempts, 'timeoutMs', s.timeout_ms)
+                        ORDER BY s.step_index)
+                     FROM workflow_definition_steps s
+                     WHERE s.workflow = d.name AND s.version = d.version), '[]'::jsonb)
+           FROM workflow_definitions d ORDER BY d.name, d.version"#,
+    )
+    .fetch_all(state.pool())
+    .await?;
+    let latest = state.engine().workflows();
+    let workflows: Vec<Value> = rows
+        .into_iter()
+        .map(|(name, version, hash, registered_at, steps)| {
+            json!({
+                "name": name,
+                "version": version,
+                "latest": latest.get(&name) == Some(&version),
+                "contentHash": hash,
+                "registeredAt": registered_at,
+                "steps": steps,
+            })
+        })
+        .collect();
+    Ok(axum::Json(
+        json!({ "requestId": current_request_id(), "workflows": workflows }),
+    ))
+}
+
+pub async fn list_schedules(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+) -> ApiResult<impl IntoResponse> {
+    let schedules = state.engine().list_schedules().await?;
+    Ok(axum::Json(
+        json!({ "requestId": current_request_id(), "schedules": schedules }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleChange {
+    enabled: bool,
+}
+
+pub async fn set_schedule(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(name): Path<String>,
+    ApiJson(change): ApiJson<ScheduleChange>,
+) -> ApiResult<impl IntoResponse> {
+    let schedule = state
+        .engine()
+        .set_schedule_enabled(&name, change.enabled)
+        .await?;
+    crate::auth::Audit {
+        category: "schedule",
+        action: if change.enabled {
+            "enabled"
+        } else {
+            "disabled"
+        },
+        actor: Some(&admin),
+        actor_email: None,
+        ip: None,
+        subject: Some(&name),
+        data: json!({}),
+    }
+    .write(state.pool())
+    .await;
+    Ok(axum::Json(
+        json!({ "requestId": current_request_id(), "schedule": schedule }),
+    ))
+}
+
+pub async fn run_schedule(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(name): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let schedule = state
+        .engine()
+        .list_schedules()
+        .await?
+        .into_iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| ApiError::from(storeflow_engine::Error::ScheduleNotFound(name.clone())))?;
+    let run = state
+        .engine()
+        .enqueue_now(
+            NewRun::new(schedule.workflow.clone(), schedule.input.clone())
+                .subject(format!("schedule:{name}"))
+                .request_id(current_request_id()),
+        )
+        .await?;
+    crate::auth::Audit {
+        category: "schedule",
+        action: "run_now",
+        actor: Some(&admin),
+        actor_email: None,
+        ip: None,
+        subject: Some(&name),
+        data: json!({ "runId": run.run_id }),
+    }
+    .write(state.pool())
+    .await;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "requestId": current_request_id(), "run": run })),
+    ))
+}

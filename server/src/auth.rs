@@ -1,0 +1,362 @@
+//! Users, passwords, tokens, login protection and security audit.
+//!
+//! # Guarantees
+//! - Passwords are stored as Argon2id hashes; hashing runs off the async threads.
+//! - Tokens are HS256 JWTs verified with an explicit algorithm allow-list; each carries the
+//!   user's token version, so changing the password revokes every earlier token.
+//! - The login limiter and the lockout live in PostgreSQL: they hold across replicas and
+//!   restarts.
+
+use std::time::Duration;
+
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::api::AppState;
+use crate::error::{ApiError, ApiResult};
+
+/// A user as the API shows it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub username: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub token_version: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "user_role", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Tenant,
+}
+
+pub async fn hash_password(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Constant-time check of `password` against a stored hash.
+pub async fn verify_password(password: String, stored: String) -> ApiResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&stored).map_err(ApiError::internal)?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// A hash of a random password, verified against when the e-mail is unknown, so a login
+/// takes as long for an unknown e-mail as for a wrong password.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        Argon2::default()
+            .hash_password(Uuid::new_v4().to_string().as_bytes())
+            .map(|hash| hash.to_string())
+            .unwrap_or_default()
+    })
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: Uuid,
+    ver: i32,
+    iat: i64,
+    exp: i64,
+}
+
+/// Signs and verifies tokens with the configured secret.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenKeys")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenKeys {
+    pub fn new(secret: &str, ttl: Duration) -> Self {
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            ttl,
+        }
+    }
+
+    pub fn issue(&self, user: &User) -> ApiResult<String> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: user.id,
+            ver: user.token_version,
+            iat: now,
+            exp: now + self.ttl.as_secs() as i64,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(ApiError::internal)
+    }
+
+    fn verify(&self, token: &str) -> Option<Claims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+}
+
+/// The authenticated caller. Extracting it answers 401 for a missing, malformed, expired or
+/// revoked token, or a deactivated user.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub User);
+
+/// The caller if a valid token came with the request, else `None` (never rejects).
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<User>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(MaybeUser(
+            AuthUser::from_request_parts(parts, state)
+                .await
+                .ok()
+                .map(|AuthUser(u)| u),
+        ))
+    }
+}
+
+/// An authenticated admin; 403 for other roles.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub User);
+
+const USER_COLUMNS: &str = "id, email, username, role, created_at, token_version";
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let Some(token) = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        else {
+            return Err(ApiError::unauthorized(
+                "Authentication required. Send a valid Bearer token.",
+            ));
+        };
+        let invalid = || ApiError::unauthorized("Invalid or expired token.");
+        let claims = state.tokens().verify(token).ok_or_else(invalid)?;
+        let user: Option<(User, bool)> = sqlx::query_as::<_, UserWithActive>(sqlx::AssertSqlSafe(
+            format!("SELECT {USER_COLUMNS}, is_active FROM users WHERE id = $1"),
+        ))
+        .bind(claims.sub)
+        .fetch_optional(state.pool())
+        .await?
+        .map(|row| (row.user, row.is_active));
+        match user {
+            Some((user, true)) if user.token_version == claims.ver => Ok(AuthUser(user)),
+            _ => Err(invalid()),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UserWithActive {
+    #[sqlx(flatten)]
+    user: User,
+    is_active: bool,
+}
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let AuthUser(user) = AuthUser::from_request_parts(parts, state).await?;
+        if user.role != Role::Admin {
+            return Err(ApiError::forbidden("Access denied. Required role: admin."));
+        }
+        Ok(AdminUser(user))
+    }
+}
+
+pub async fn user_by_email(
+    pool: &PgPool,
+    email: &str,
+) -> sqlx::Result<Option<(User, String, bool)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: User,
+        password_hash: String,
+        is_active: bool,
+    }
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS}, password_hash, is_active FROM users WHERE email = $1"
+    )))
+    .bind(email)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| (r.user, r.password_hash, r.is_active)))
+}
+
+/// Counts a hit in the fixed window of `key`; returns the seconds until the window resets
+/// when the hit is over `max`.
+pub async fn rate_limit(
+    pool: &PgPool,
+    key: &str,
+    max: u32,
+    window: Duration,
+) -> sqlx::Result<Option<u64>> {
+    let (hits, resets_in): (i32, f64) = sqlx::query_as(
+        r#"INSERT INTO rate_limit_windows AS w (key, window_start, hits) VALUES ($1, now(), 1)
+           ON CONFLICT (key) DO UPDATE SET
+               window_start = CASE WHEN w.window_start + make_interval(secs => $2) <= now()
+                                   THEN now() ELSE w.window_start END,
+               hits = CASE WHEN w.window_start + make_interval(secs => $2) <= now()
+                           THEN 1 ELSE w.hits + 1 END
+           RETURNING hits,
+                     extract(epoch FROM window_start + make_interval(secs => $2) - now())::float8"#,
+    )
+    .bind(key)
+    .bind(window.as_secs_f64())
+    .fetch_one(pool)
+    .await?;
+    Ok((hits as u32 > max).then(|| resets_in.ceil().max(1.0) as u64))
+}
+
+/// Seconds the account stays locked, if it is.
+pub async fn locked_for(pool: &PgPool, email: &str) -> sqlx::Result<Option<u64>> {
+    let row: Option<(f64,)> = sqlx::query_as(
+        "SELECT extract(epoch FROM locked_until - now())::float8 FROM login_lockouts \
+         WHERE email = $1 AND locked_until > now()",
+    )
+    .bind(email)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(s,)| s.ceil().max(1.0) as u64))
+}
+
+/// Records a failed login; returns the lock length when this failure locks the account.
+/// Failures older than `duration` no longer count.
+pub async fn record_failure(
+    pool: &PgPool,
+    email: &str,
+    max_attempts: u32,
+    duration: Duration,
+) -> sqlx::Result<Option<u64>> {
+    let (locked,): (bool,) = sqlx::query_as(
+        r#"INSERT INTO login_lockouts AS l (email, failures, last_failure_at)
+           VALUES ($1, 1, now())
+           ON CONFLICT (email) DO UPDATE SET
+               failures = CASE WHEN l.last_failure_at + make_interval(secs => $3) <= now()
+                                 OR (l.locked_until IS NOT NULL AND l.locked_until <= now())
+                               THEN 1 ELSE l.failures + 1 END,
+               last_failure_at = now(),
+               locked_until = NULL
+           RETURNING failures >= $2"#,
+    )
+    .bind(email)
+    .bind(max_attempts as i32)
+    .bind(duration.as_secs_f64())
+    .fetch_one(pool)
+    .await?;
+    if !locked {
+        return Ok(None);
+    }
+    sqlx::query(
+        "UPDATE login_lockouts SET locked_until = now() + make_interval(secs => $2), failures = 0 \
+         WHERE email = $1",
+    )
+    .bind(email)
+    .bind(duration.as_secs_f64())
+    .execute(pool)
+    .await?;
+    Ok(Some(duration.as_secs()))
+}
+
+pub async fn clear_failures(pool: &PgPool, email: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_lockouts WHERE email = $1")
+        .bind(email)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// One audit row. Never fails the request: a failed audit write is logged.
+#[derive(Debug)]
+pub struct Audit<'a> {
+    pub category: &'a str,
+    pub action: &'a str,
+    pub actor: Option<&'a User>,
+    pub actor_email: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub data: Value,
+}
+
+impl Audit<'_> {
+    pub async fn write(self, pool: &PgPool) {
+        let result = sqlx::query(
+            "INSERT INTO audit_events (category, action, actor_id, actor_email, ip_address, subject, request_id, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(self.category)
+        .bind(self.action)
+        .bind(self.actor.map(|u| u.id))
+        .bind(self.actor.map(|u| u.email.as_str()).or(self.actor_email))
+        .bind(self.ip)
+        .bind(self.subject)
+        .bind(crate::api::current_request_id())
+        .bind(&self.data)
+        .execute(pool)
+        .await;
+        if let Err(err) = result {
+            tracing::warn!(error = %err, action = self.action, "writing an audit event failed");
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The one place errors become HTTP responses: stable machine codes, a JSON envelope
+//! `{requestId, error: {code, message, suggestion?, retryable, details?, retryAfterSeconds?}}`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::api::current_request_id;
+
+/// An error answer. Build with the constructors; never carries secrets.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub suggestion: Option<String>,
+    pub retryable: bool,
+    pub details: Option<Value>,
+    pub retry_after_seconds: Option<u64>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            suggestion: None,
+            retryable: false,
+            details: None,
+            retry_after_seconds: None,
+        }
+    }
+
+    /// The same error under another machine code.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+
+    pub fn suggestion(mut self, suggestion: impl Into<String>) -> Self {
+        self.suggestion = Some(suggestion.into());
+        self
+    }
+
+    pub fn retryable(mut self) -> Self {
+        self.retryable = true;
+        self
+    }
+
+    pub fn details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_seconds = Some(seconds.max(1));
+        self.retryable = true;
+        self
+    }
+
+    pub fn validation(message: impl Into<String>, details: Value) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
+            .suggestion("Check the request parameters and try again.")
+            .details(details)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message).suggestion(
+            "Log in again to get a fresh token, then send it as `Authorization: Bearer <token>`.",
+        )
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", message)
+    }
+
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// The server, not the client, failed: log the cause, answer without it.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "An unexpected error occurred.",
+        )
+        .suggestion(
+            "Try again later. If the problem persists, contact support with the request id.",
+        )
+        .retryable()
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            message,
+        )
+        .suggestion("Try again in a few seconds.")
+        .retryable()
+    }
+
+    fn body(&self) -> Value {
+        let mut error = json!({
+            "code": self.code,
+            "message": self.message,
+            "retryable": self.retryable,
+        });
+        if let Some(suggestion) = &self.suggestion {
+            error["suggestion"] = json!(suggestion);
+        }
+        if let Some(details) = &self.details {
+            error["details"] = details.clone();
+        }
+        if let Some(seconds) = self.retry_after_seconds {
+            error["retryAfterSeconds"] = json!(seconds);
+        }
+        json!({ "requestId": current_request_id(), "error": error })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body())).into_response();
+        if let Some(seconds) = self.retry_after_seconds
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                tracing::warn!(error = %err, "database unavailable");
+                ApiError::unavailable("The database is unavailable.")
+            }
+            _ => ApiError::internal(err),
+        }
+    }
+}
+
+impl From<storeflow_engine::Error> for ApiError {
+    fn from(err: storeflow_engine::Error) -> Self {
+        use storeflow_engine::Error as E;
+        let message = err.to_string();
+        match err {
+            E::Database(db) => ApiError::from(db),
+            E::RunNotFound(_) => ApiError::not_found("RUN_NOT_FOUND", message)
+                .suggestion("Check the run id; list runs with GET /api/v1/runs."),
+            E::StepNotFound { .. } => ApiError::not_found("STEP_NOT_FOUND", message).suggestion(
+                "Name the step by its name or its 1-based number, as GET /api/v1/runs/{id} shows.",
+            ),
+            E::InvalidRunState { .. } => ApiError::conflict("INVALID_RUN_STATE", message),
+            E::ScheduleNotFound(_) => ApiError::not_found("SCHEDULE_NOT_FOUND", message),
+            E::UnknownWorkflow { .. } => ApiError::not_found("WORKFLOW_NOT_FOUND", message),
+            E::InvalidInput { .. } | E::InvalidCron { .. } => {
+                ApiError::validation(message, Value::Null)
+            }
+            E::Migrate(_)
+            | E::DefinitionConflict { .. }
+            | E::InvalidDefinition { .. }
+            | E::UnloadableDefinition { .. } => ApiError::internal(message),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! storeflow's control plane: the HTTP API (this library, so tests call it in process) and
+//! the `storeflow` binary built on it.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod openapi;
+
+pub use api::{ApiConfig, AppState, app};

@@ -1,0 +1,128 @@
+//! Bad input gets a clear 4xx in the envelope, never a 500; headers on every answer.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use serde_json::json;
+
+use crate::*;
+
+#[tokio::test]
+async fn malformed_oversized_and_mistyped_bodies_are_client_errors() {
+    let api = TestApi::start().await;
+    let malformed = send(
+        &api.router,
+        Request::post("/api/v1/auth/login")
+            .header("content-type", "application/json")
+            .body(Body::from("{\"email\": "))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.code(), "MALFORMED_JSON");
+    assert_envelope(&malformed);
+
+    let huge = format!("{{\"email\": \"{}\"}}", "a".repeat(300 * 1024));
+    let oversized = send(
+        &api.router,
+        Request::post("/api/v1/auth/login")
+            .header("content-type", "application/json")
+            .body(Body::from(huge))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(oversized.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(oversized.code(), "PAYLOAD_TOO_LARGE");
+    assert_envelope(&oversized);
+
+    let text = send(
+        &api.router,
+        Request::post("/api/v1/auth/login")
+            .header("content-type", "text/plain")
+            .body(Body::from("email=a"))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(text.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(text.code(), "UNSUPPORTED_MEDIA_TYPE");
+    assert_envelope(&text);
+
+    let not_object = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!([1, 2])),
+        )
+        .await;
+    assert_eq!(not_object.status, StatusCode::BAD_REQUEST);
+    assert_envelope(&not_object);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_in_the_envelope() {
+    let api = TestApi::start().await;
+    let missing = api.call(Method::GET, "/api/v1/nope", None, None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.code(), "NOT_FOUND");
+    assert_envelope(&missing);
+    let wrong_method = api
+        .call(Method::DELETE, "/api/v1/auth/me", None, None)
+        .await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_envelope(&wrong_method);
+    let bad_query = {
+        let (_, token) = api.register("admin@example.com", "admin").await;
+        api.call(Method::GET, "/api/v1/runs?limit=lots", Some(&token), None)
+            .await
+    };
+    assert_eq!(bad_query.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad_query.code(), "VALIDATION_ERROR");
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_security_headers() {
+    let api = TestApi::start().await;
+    let mine = send(
+        &api.router,
+        Request::get("/api/v1/health/live")
+            .header("x-request-id", "trace-42")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(mine.headers["x-request-id"], "trace-42");
+    let generated = api.call(Method::GET, "/api/v1/nope", None, None).await;
+    let id = generated.headers["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(id.starts_with("req_") && id.len() == 16, "{id}");
+    assert_eq!(
+        generated.body["requestId"],
+        id.as_str(),
+        "the envelope carries the same id"
+    );
+    let hostile = send(
+        &api.router,
+        Request::get("/api/v1/health/live")
+            .header("x-request-id", "<script>alert(1)</script>")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert!(
+        hostile.headers["x-request-id"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("req_"),
+        "unsafe ids are replaced"
+    );
+    for header in [
+        "x-content-type-options",
+        "x-frame-options",
+        "content-security-policy",
+        "referrer-policy",
+    ] {
+        assert!(mine.headers.get(header).is_some(), "{header} missing");
+    }
+}
