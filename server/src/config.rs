@@ -210,5 +210,7 @@ pub fn api_config() -> anyhow::Result<crate::api::ApiConfig> {
         body_limit: defaults.body_limit,
         cors_origins,
         trust_proxy: std::env::var("TRUST_PROXY").is_ok_and(|v| v == "true" || v == "1"),
+        rate_limit_max: env_number("RATE_LIMIT_MAX", defaults.rate_limit_max, 1..=10_000_000)?,
+        rate_limit_window: env_millis("RATE_LIMIT_WINDOW_MS", defaults.rate_limit_window)?,
     })
 }

@@ -52,6 +52,22 @@ enum Command {
         #[arg(long)]
         no_scheduler: bool,
     },
+    /// Run the whole platform in one process: API, worker and scheduler. Without DATABASE_URL
+    /// it starts (and on later starts reuses) a private PostgreSQL in the data directory.
+    Up {
+        /// PostgreSQL URL; unset means the private database in --data-dir.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        /// Where the private database and the generated token secret live.
+        #[arg(long, env = "STOREFLOW_DATA_DIR", default_value = ".storeflow")]
+        data_dir: std::path::PathBuf,
+        #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+        host: String,
+        #[arg(long, env = "PORT", default_value_t = 3001)]
+        port: u16,
+        #[command(flatten)]
+        worker: WorkerArgs,
+    },
     /// Serve the HTTP API until SIGTERM or SIGINT.
     Serve {
         #[command(flatten)]
@@ -144,7 +160,8 @@ fn init_tracing(default_level: &str) {
         .unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
     } else {
@@ -172,6 +189,149 @@ fn shutdown_on_signals() -> CancellationToken {
         trigger.cancel();
     });
     token
+}
+
+/// The private database of `storeflow up`: a PostgreSQL cluster in `<data_dir>/postgres`,
+/// listening only on a Unix socket there.
+fn start_private_database(
+    data_dir: &std::path::Path,
+) -> anyhow::Result<(storeflow_pglocal::Cluster, String)> {
+    let cluster = storeflow_pglocal::Cluster::new(
+        data_dir.join("postgres"),
+        storeflow_pglocal::Listen::SocketOnly,
+        "storeflow",
+    )?;
+    let hint = "; as root, the data directory must be reachable by the `postgres` user (choose another with --data-dir)";
+    if cluster
+        .ensure_initialized()
+        .map_err(|err| anyhow::anyhow!("{err}{hint}"))?
+    {
+        info!(dir = %cluster.dir().display(), "created a private PostgreSQL cluster");
+    }
+    cluster
+        .start()
+        .map_err(|err| anyhow::anyhow!("{err}{hint}"))?;
+    Ok((cluster.clone(), cluster.url("postgres")))
+}
+
+/// `JWT_SECRET` if set; else a random secret kept in `<data_dir>/jwt-secret` (mode 0600),
+/// so tokens survive restarts of `storeflow up`.
+fn up_jwt_secret(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if std::env::var("JWT_SECRET").is_ok_and(|s| !s.is_empty()) {
+        return config::jwt_secret();
+    }
+    let path = data_dir.join("jwt-secret");
+    if let Ok(secret) = std::fs::read_to_string(&path) {
+        return Ok(secret.trim().to_owned());
+    }
+    let bytes: [u8; 32] = rand::random();
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|err| {
+            anyhow::anyhow!("cannot write the token secret to {}: {err}", path.display())
+        })?;
+    file.write_all(secret.as_bytes())?;
+    info!(path = %path.display(), "generated the token-signing secret");
+    Ok(secret)
+}
+
+async fn up(
+    database_url: Option<String>,
+    data_dir: std::path::PathBuf,
+    host: &str,
+    port: u16,
+    worker: WorkerArgs,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&data_dir).map_err(|err| {
+        anyhow::anyhow!(
+            "cannot create the data directory {}: {err}",
+            data_dir.display()
+        )
+    })?;
+    let data_dir = std::fs::canonicalize(&data_dir)?;
+    let addr: SocketAddr = format!("{host}:{port}")
+        .parse()
+        .map_err(|_| anyhow::anyhow!("HOST/PORT `{host}:{port}` is not a valid listen address"))?;
+    let api_config = config::api_config()?;
+    let jwt_secret = up_jwt_secret(&data_dir)?;
+    let (private, pool) = match database_url.filter(|u| !u.is_empty()) {
+        Some(url) => (
+            None,
+            config::connect(Some(&url), worker.db_connections).await?,
+        ),
+        None => {
+            let data = data_dir.clone();
+            let (cluster, admin_url) =
+                tokio::task::spawn_blocking(move || start_private_database(&data)).await??;
+            let admin = config::connect(Some(&admin_url), 1).await?;
+            let exists: Option<(i32,)> =
+                sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = 'storeflow'")
+                    .fetch_optional(&admin)
+                    .await?;
+            if exists.is_none() {
+                sqlx::query("CREATE DATABASE storeflow")
+                    .execute(&admin)
+                    .await?;
+            }
+            admin.close().await;
+            println!(
+                "database: private PostgreSQL in {} (kept between starts)",
+                cluster.dir().display()
+            );
+            (
+                Some(cluster.clone()),
+                config::connect(Some(&cluster.url("storeflow")), worker.db_connections).await?,
+            )
+        }
+    };
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|err| anyhow::anyhow!("cannot install the metrics recorder: {err}"))?;
+    storeflow_engine::metrics::describe();
+    let engine = start_engine(pool).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|err| {
+        anyhow::anyhow!("cannot listen on {addr}: {err} (is another process using the port?)")
+    })?;
+    println!(
+        "storeflow is up: API on http://{addr}/api/v1 (OpenAPI at /api/v1/openapi.json), worker and scheduler running"
+    );
+    let shutdown = shutdown_on_signals();
+    let state = storeflow::AppState::new(engine.clone(), &jwt_secret, api_config, Some(metrics));
+    let api = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                storeflow::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+        })
+    };
+    let scheduler = tokio::spawn(
+        Scheduler::new(engine.clone(), SchedulerOptions::default()).run(shutdown.clone()),
+    );
+    let worker_result = Worker::new(engine.clone(), worker.options())
+        .run(shutdown.clone())
+        .await;
+    shutdown.cancel();
+    let api_result = api.await;
+    let scheduler_result = scheduler.await;
+    engine.pool().close().await;
+    if let Some(cluster) = private {
+        tokio::task::spawn_blocking(move || cluster.stop(false)).await??;
+        info!("private PostgreSQL stopped");
+    }
+    worker_result?;
+    api_result??;
+    scheduler_result??;
+    Ok(())
 }
 
 pub(crate) async fn start_engine(pool: sqlx::PgPool) -> anyhow::Result<Engine> {
@@ -218,6 +378,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 scheduler.await??;
             }
             Ok(())
+        }
+        Command::Up {
+            database_url,
+            data_dir,
+            host,
+            port,
+            worker,
+        } => {
+            init_tracing("info");
+            worker.validate()?;
+            up(database_url, data_dir, &host, port, worker).await
         }
         Command::Serve {
             db,

@@ -8,13 +8,12 @@
 //! it exits. Every test gets a database of its own, migrated.
 
 use std::net::TcpListener;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
+use storeflow_pglocal::{Cluster, Listen};
 
 /// A database of its own for one test.
 #[derive(Debug, Clone)]
@@ -90,50 +89,6 @@ pub async fn database() -> TestDatabase {
     TestDatabase { url, name }
 }
 
-fn find_binary(name: &str) -> PathBuf {
-    if let Some(paths) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&paths) {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path().join("bin").join(name))
-                .collect()
-        })
-        .unwrap_or_default();
-    versions.retain(|p| p.is_file());
-    versions.sort();
-    versions.pop().unwrap_or_else(|| {
-        panic!(
-            "PostgreSQL server binary `{name}` not found on PATH or under /usr/lib/postgresql/*/bin: \
-             install the PostgreSQL server (e.g. `apt-get install postgresql`) or set DATABASE_URL"
-        )
-    })
-}
-
-fn running_as_root() -> bool {
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false)
-}
-
-/// Runs a PostgreSQL binary, as the `postgres` user when we are root.
-fn pg_command(binary: &Path, as_postgres: bool) -> Command {
-    if as_postgres {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(binary);
-        command
-    } else {
-        Command::new(binary)
-    }
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -142,58 +97,27 @@ fn free_port() -> u16 {
 }
 
 fn start_throwaway_cluster() -> Server {
-    let initdb = find_binary("initdb");
-    let pg_ctl = find_binary("pg_ctl");
-    let as_postgres = running_as_root();
     let base = std::env::temp_dir().join(format!(
         "storeflow-testpg-{}",
         uuid::Uuid::new_v4().simple()
     ));
-    std::fs::create_dir_all(&base)
-        .unwrap_or_else(|err| panic!("creating {}: {err}", base.display()));
-    if as_postgres {
-        let status = Command::new("chown")
-            .args(["postgres:postgres"])
-            .arg(&base)
-            .status()
-            .unwrap_or_else(|err| panic!("chown of the test cluster directory: {err}"));
-        assert!(status.success(), "chown postgres {} failed", base.display());
-    }
-    let data = base.join("data");
-    let output = pg_command(&initdb, as_postgres)
-        .arg("-D")
-        .arg(&data)
-        .args([
-            "-U",
-            "storeflow",
-            "--auth=trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-            "--locale=C",
-        ])
-        .output()
-        .unwrap_or_else(|err| panic!("running initdb: {err}"));
-    assert!(
-        output.status.success(),
-        "initdb failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let cluster = Cluster::new(&base, Listen::Loopback(free_port()), "storeflow")
+        .unwrap_or_else(|err| panic!("{err}"))
+        .initdb_no_sync()
+        .setting("fsync", "off")
+        .setting("synchronous_commit", "off")
+        .setting("full_page_writes", "off")
+        .setting("max_connections", "300")
+        .setting("shared_buffers", "128MB");
+    cluster
+        .ensure_initialized()
+        .unwrap_or_else(|err| panic!("creating the test cluster: {err}"));
 
     // The reaper outlives us by a moment: when our end of its stdin closes (we exited,
     // however), it stops the cluster and removes the directory.
-    let stop_line = format!(
-        "{}'{}' -D '{}' stop -m immediate",
-        if as_postgres {
-            "runuser -u postgres -- "
-        } else {
-            ""
-        },
-        pg_ctl.display(),
-        data.display()
-    );
     let script = format!(
-        "cat >/dev/null; {stop_line} >/dev/null 2>&1; rm -rf '{}'",
+        "cat >/dev/null; {} >/dev/null 2>&1; rm -rf '{}'",
+        cluster.stop_command_line(),
         base.display()
     );
     // Never waited on by design: it must outlive this process to clean up after it.
@@ -207,33 +131,11 @@ fn start_throwaway_cluster() -> Server {
         .spawn()
         .unwrap_or_else(|err| panic!("starting the test cluster reaper: {err}"));
     let reaper_stdin = reaper.stdin.take();
-
-    let port = free_port();
-    let options = format!(
-        "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='{}' \
-         -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-         -c max_connections=300 -c shared_buffers=128MB",
-        base.display()
-    );
-    let log = base.join("postgres.log");
-    let output = pg_command(&pg_ctl, as_postgres)
-        .arg("-D")
-        .arg(&data)
-        .arg("-o")
-        .arg(options)
-        .arg("-l")
-        .arg(&log)
-        .args(["-w", "-t", "60", "start"])
-        .output()
-        .unwrap_or_else(|err| panic!("running pg_ctl start: {err}"));
-    assert!(
-        output.status.success(),
-        "starting the test cluster failed: {}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
+    cluster
+        .start()
+        .unwrap_or_else(|err| panic!("starting the test cluster: {err}"));
     Server {
-        admin_url: format!("postgres://storeflow@127.0.0.1:{port}/postgres"),
+        admin_url: cluster.url("postgres"),
         _reaper: reaper_stdin,
     }
 }

@@ -42,6 +42,9 @@ pub struct ApiConfig {
     pub cors_origins: Vec<String>,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_proxy: bool,
+    /// Requests per client address per `rate_limit_window`, across all routes but health.
+    pub rate_limit_max: u32,
+    pub rate_limit_window: Duration,
 }
 
 impl Default for ApiConfig {
@@ -58,6 +61,8 @@ impl Default for ApiConfig {
             body_limit: 256 * 1024,
             cors_origins: Vec::new(),
             trust_proxy: false,
+            rate_limit_max: 1200,
+            rate_limit_window: Duration::from_secs(60),
         }
     }
 }
@@ -74,6 +79,8 @@ struct Inner {
     config: ApiConfig,
     metrics: Option<PrometheusHandle>,
     started: Instant,
+    /// Per-replica request counters per client address (fixed windows).
+    request_windows: std::sync::Mutex<std::collections::HashMap<String, (Instant, u32)>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -98,6 +105,7 @@ impl AppState {
                 config,
                 metrics,
                 started: Instant::now(),
+                request_windows: Default::default(),
             }),
         }
     }
@@ -370,6 +378,7 @@ pub fn app(state: AppState) -> Router {
             request_timeout,
         ))
         .layer(cors(&config))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("a handler panicked").into_response()
         }))
@@ -520,6 +529,53 @@ async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
         format!("{method} is not allowed on {}.", uri.path()),
     )
     .suggestion("See GET /api/v1/openapi.json for the methods this route accepts.")
+}
+
+/// The global limit per client address. Kept per replica in memory: it protects each
+/// process; the limits that must hold across replicas (login, registration) are in
+/// PostgreSQL. Health probes are not counted.
+async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/api/v1/health") {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let ip = client_ip(&parts, state.config().trust_proxy);
+    let request = Request::from_parts(parts, body);
+    let config = state.config();
+    let now = Instant::now();
+    let retry_after = {
+        let mut windows = state
+            .inner
+            .request_windows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if windows.len() > 100_000 {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < config.rate_limit_window);
+        }
+        let entry = windows.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= config.rate_limit_window {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        (entry.1 > config.rate_limit_max).then(|| {
+            (config
+                .rate_limit_window
+                .saturating_sub(now.duration_since(entry.0)))
+            .as_secs()
+                + 1
+        })
+    };
+    match retry_after {
+        Some(seconds) => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMIT_EXCEEDED",
+            "Too many requests from this address.",
+        )
+        .suggestion("Slow down and retry after the indicated time.")
+        .retry_after(seconds)
+        .into_response(),
+        None => next.run(request).await,
+    }
 }
 
 /// The client's address: the peer, or the first `X-Forwarded-For` hop behind a trusted proxy.

@@ -126,3 +126,33 @@ async fn every_answer_carries_a_request_id_and_security_headers() {
         assert!(mine.headers.get(header).is_some(), "{header} missing");
     }
 }
+
+#[tokio::test]
+async fn a_client_over_the_global_limit_gets_429_but_health_probes_pass() {
+    let config = storeflow::ApiConfig {
+        rate_limit_max: 3,
+        ..storeflow::ApiConfig::default()
+    };
+    let api = TestApi::with_config(config).await;
+    for _ in 0..3 {
+        assert_eq!(
+            api.call(Method::GET, "/api/v1/openapi.json", None, None)
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    let limited = api
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.code(), "RATE_LIMIT_EXCEEDED");
+    assert_envelope(&limited);
+    assert!(limited.headers.get("retry-after").is_some());
+    assert_eq!(
+        api.call(Method::GET, "/api/v1/health/live", None, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod crash;
+mod up;
 
 use std::process::{Command, Output};
 
