@@ -1,6 +1,7 @@
 //! `storeflow`: the control plane's one binary.
 
 mod bench;
+mod doctor;
 mod runs_cli;
 mod schedules_cli;
 
@@ -81,6 +82,12 @@ enum Command {
         /// Database connections of this process.
         #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
         db_connections: u32,
+    },
+    /// Check the database, the Kubernetes cluster, helm and the chart; say how to fix what
+    /// is missing.
+    Doctor {
+        #[command(flatten)]
+        db: DatabaseArgs,
     },
     /// Inspect and operate workflow runs.
     Runs {
@@ -430,6 +437,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = config::connect(db.database_url.as_deref(), 4).await?;
             let engine = start_engine(pool).await?;
             runs_cli::run(&engine, command).await
+        }
+        Command::Doctor { db } => {
+            init_tracing("error");
+            doctor::run(db.database_url.as_deref()).await
         }
         Command::Schedules { db, command } => {
             init_tracing("warn");

@@ -50,8 +50,22 @@ pub async fn health(State(state): State<AppState>, MaybeUser(caller): MaybeUser)
         )
         .fetch_one(state.pool())
         .await;
+        let cluster = storeflow_executors::cluster::probe(
+            storeflow_executors::cluster::ConfigSource::Infer,
+            std::time::Duration::from_secs(2),
+        )
+        .await;
         body["uptimeSeconds"] = json!(state.uptime().as_secs());
-        body["checks"] = json!({ "database": database });
+        body["checks"] = json!({
+            "database": database,
+            "kubernetes": {
+                "status": if cluster.reachable { "healthy" } else { "unavailable" },
+                "message": cluster.message,
+                "context": cluster.context,
+                "server": cluster.server,
+                "version": cluster.version,
+            },
+        });
         if let Ok((runnable, running, delayed)) = queue {
             body["runs"] = json!({ "runnable": runnable, "running": running, "delayed": delayed });
         }

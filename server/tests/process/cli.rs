@@ -309,3 +309,24 @@ fn schedules_can_be_set_listed_disabled_and_fire_from_a_worker() {
     let listed = run_ok(storeflow(url).args(["schedules", "list"]));
     assert!(listed.contains("false"), "{listed}");
 }
+
+#[test]
+fn doctor_lists_what_is_missing_and_how_to_fix_it() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let db = runtime.block_on(storeflow_testkit::database());
+    let output = storeflow(&db.url)
+        .arg("doctor")
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env("HELM_BIN", "/nonexistent/helm")
+        .env("HELM_CHART_PATH", "/nonexistent/chart")
+        .output()
+        .expect("doctor runs");
+    assert!(!output.status.success(), "missing pieces fail the doctor");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("ok   database"), "{stdout}");
+    assert!(stdout.contains("FAIL kubernetes"), "{stdout}");
+    assert!(stdout.contains("FAIL helm"), "{stdout}");
+    assert!(stdout.contains("set HELM_BIN"), "{stdout}");
+    assert!(stdout.contains("FAIL chart"), "{stdout}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("3 of 4 checks failed"));
+}

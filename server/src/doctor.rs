@@ -1,0 +1,162 @@
+//! `storeflow doctor`: checks what provisioning needs and says how to fix what is missing.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use storeflow_executors::cluster::{ConfigSource, probe};
+
+use storeflow::config;
+
+struct Check {
+    name: &'static str,
+    ok: bool,
+    detail: String,
+    fix: Option<String>,
+}
+
+fn on_path(binary: &str) -> Option<PathBuf> {
+    if binary.contains('/') {
+        let path = PathBuf::from(binary);
+        return path.is_file().then_some(path);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(binary))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+async fn helm_check(helm_bin: &str) -> Check {
+    let Some(path) = on_path(helm_bin) else {
+        return Check {
+            name: "helm",
+            ok: false,
+            detail: format!("`{helm_bin}` not found"),
+            fix: Some("install Helm 3 and put it on PATH, or set HELM_BIN to its path".into()),
+        };
+    };
+    match tokio::process::Command::new(&path)
+        .args(["version", "--short"])
+        .output()
+        .await
+    {
+        Ok(output) if output.status.success() => Check {
+            name: "helm",
+            ok: true,
+            detail: format!(
+                "{} ({})",
+                path.display(),
+                String::from_utf8_lossy(&output.stdout).trim()
+            ),
+            fix: None,
+        },
+        Ok(output) => Check {
+            name: "helm",
+            ok: false,
+            detail: format!(
+                "{} failed: {}",
+                path.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+            fix: Some("check that HELM_BIN points at a working Helm 3 binary".into()),
+        },
+        Err(err) => Check {
+            name: "helm",
+            ok: false,
+            detail: format!("cannot run {}: {err}", path.display()),
+            fix: Some("check the permissions of HELM_BIN".into()),
+        },
+    }
+}
+
+fn chart_check(chart: &Path) -> Check {
+    if chart.join("Chart.yaml").is_file() {
+        Check {
+            name: "chart",
+            ok: true,
+            detail: chart.display().to_string(),
+            fix: None,
+        }
+    } else {
+        Check {
+            name: "chart",
+            ok: false,
+            detail: format!("no Chart.yaml in {}", chart.display()),
+            fix: Some("set HELM_CHART_PATH to the ecommerce-store chart directory (charts/ecommerce-store in the repository)".into()),
+        }
+    }
+}
+
+/// Runs every check, prints them, and fails when any failed.
+pub async fn run(database_url: Option<&str>) -> anyhow::Result<()> {
+    let mut checks = Vec::new();
+    match config::connect(database_url, 1).await {
+        Ok(pool) => {
+            let applied: Result<(i64,), _> =
+                sqlx::query_as("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(&pool)
+                    .await;
+            let expected = storeflow_engine::MIGRATOR.iter().count() as i64;
+            match applied {
+                Ok((n,)) if n >= expected => checks.push(Check {
+                    name: "database",
+                    ok: true,
+                    detail: format!("reachable, schema up to date ({n} migrations)"),
+                    fix: None,
+                }),
+                _ => checks.push(Check {
+                    name: "database",
+                    ok: false,
+                    detail: "reachable, but the schema is not up to date".into(),
+                    fix: Some("run `storeflow migrate`".into()),
+                }),
+            }
+        }
+        Err(err) => checks.push(Check {
+            name: "database",
+            ok: false,
+            detail: format!("{err:#}"),
+            fix: Some("set DATABASE_URL to a reachable PostgreSQL server".into()),
+        }),
+    }
+    let cluster = probe(ConfigSource::Infer, Duration::from_secs(5)).await;
+    checks.push(Check {
+        name: "kubernetes",
+        ok: cluster.reachable,
+        detail: match (&cluster.context, &cluster.server) {
+            (Some(context), Some(server)) => format!("{} (context {context}, {server})", cluster.message),
+            (None, Some(server)) => format!("{} ({server})", cluster.message),
+            _ => cluster.message.clone(),
+        },
+        fix: (!cluster.reachable).then(|| {
+            "point KUBECONFIG at a reachable cluster (stores are provisioned into its current context)".into()
+        }),
+    });
+    let helm_bin = std::env::var("HELM_BIN").unwrap_or_else(|_| "helm".into());
+    checks.push(helm_check(&helm_bin).await);
+    let chart =
+        std::env::var("HELM_CHART_PATH").unwrap_or_else(|_| "charts/ecommerce-store".into());
+    checks.push(chart_check(Path::new(&chart)));
+
+    let mut failed = 0;
+    for check in &checks {
+        println!(
+            "{} {:<11} {}",
+            if check.ok { "ok  " } else { "FAIL" },
+            check.name,
+            check.detail
+        );
+        if let Some(fix) = &check.fix {
+            println!("     {:<11} fix: {fix}", "");
+        }
+        failed += usize::from(!check.ok);
+    }
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {} checks failed; see the fixes above",
+            checks.len()
+        );
+    }
+    println!("everything storeflow needs is in place");
+    Ok(())
+}
