@@ -2,6 +2,7 @@
 //! router and the OpenAPI document are both built from.
 
 mod auth_routes;
+mod events;
 mod extract;
 mod ops;
 mod runs;
@@ -79,6 +80,8 @@ struct Inner {
     config: ApiConfig,
     metrics: Option<PrometheusHandle>,
     started: Instant,
+    /// The `LISTEN` feed of new events, started by the first stream.
+    event_hub: std::sync::OnceLock<events::EventHub>,
     /// Per-replica request counters per client address (fixed windows).
     request_windows: std::sync::Mutex<std::collections::HashMap<String, (Instant, u32)>>,
 }
@@ -106,6 +109,7 @@ impl AppState {
                 metrics,
                 started: Instant::now(),
                 request_windows: Default::default(),
+                event_hub: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -128,6 +132,13 @@ impl AppState {
 
     pub fn metrics(&self) -> Option<&PrometheusHandle> {
         self.inner.metrics.as_ref()
+    }
+
+    /// The event feed (its `LISTEN` task starts on first use; call inside the runtime).
+    pub fn event_hub(&self) -> &events::EventHub {
+        self.inner
+            .event_hub
+            .get_or_init(|| events::EventHub::start(&self.inner.engine))
     }
 
     pub fn uptime(&self) -> Duration {
@@ -221,6 +232,14 @@ pub const ROUTES: &[RouteDoc] = &[
         "GET",
         "/api/v1/runs/{id}",
         "A run with steps, attempt history and events",
+        "runs",
+        Access::Admin,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/runs/{id}/events/stream",
+        "Run progress as Server-Sent Events; resume with Last-Event-ID",
         "runs",
         Access::Admin,
         200,
@@ -339,6 +358,7 @@ fn handler(doc: &RouteDoc) -> MethodRouter<AppState> {
         ("PATCH", "/api/v1/auth/password") => patch(auth_routes::change_password),
         ("GET", "/api/v1/runs") => get(runs::list_runs),
         ("GET", "/api/v1/runs/{id}") => get(runs::get_run),
+        ("GET", "/api/v1/runs/{id}/events/stream") => get(events::run_events),
         ("POST", "/api/v1/runs/{id}/steps/{step}/retry") => post(runs::retry_step),
         ("POST", "/api/v1/runs/{id}/cancel") => post(runs::cancel_run),
         ("GET", "/api/v1/workflows") => get(runs::list_workflows),

@@ -1,0 +1,190 @@
+//! Live progress: run events as Server-Sent Events, resumable with `Last-Event-ID`.
+//!
+//! One `LISTEN storeflow_events` connection per process feeds a watch channel with the
+//! highest announced event id; each stream re-reads its run's events after the last id it
+//! sent whenever that changes, so nothing is lost between a notification and a read, and a
+//! reconnecting client resumes exactly after the last event it saw.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use serde_json::json;
+use sqlx::postgres::PgListener;
+use storeflow_engine::{EVENTS_CHANNEL, Engine, RunEvent};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::{AppState, runs::redact};
+use crate::auth::AdminUser;
+use crate::error::{ApiError, ApiResult};
+
+/// The process-wide feed of "new events exist" signals.
+#[derive(Debug)]
+pub struct EventHub {
+    latest: watch::Sender<u64>,
+}
+
+impl EventHub {
+    /// Starts the `LISTEN` task (reconnecting on failure) and returns the hub.
+    pub fn start(engine: &Engine) -> EventHub {
+        let (latest, _) = watch::channel(0);
+        let sender = latest.clone();
+        let pool = engine.pool().clone();
+        tokio::spawn(async move {
+            loop {
+                match PgListener::connect_with(&pool).await {
+                    Ok(mut listener) => {
+                        if listener.listen(EVENTS_CHANNEL).await.is_ok() {
+                            // Anything announced while we were not listening: make streams look.
+                            sender.send_modify(|n| *n += 1);
+                            while let Ok(notification) = listener.recv().await {
+                                let _ = notification;
+                                sender.send_modify(|n| *n += 1);
+                                if sender.is_closed() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "event feed: LISTEN connection failed; retrying")
+                    }
+                }
+                if sender.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        EventHub { latest }
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.latest.subscribe()
+    }
+}
+
+fn last_event_id(headers: &HeaderMap) -> ApiResult<Option<i64>> {
+    match headers.get("last-event-id") {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|v| *v >= 0)
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::validation(
+                    "Last-Event-ID must be the id of an event this stream sent (a non-negative integer).",
+                    json!([{ "field": "Last-Event-ID" }]),
+                )
+            }),
+    }
+}
+
+struct StreamState {
+    engine: Engine,
+    run_id: Uuid,
+    after: i64,
+    changes: watch::Receiver<u64>,
+    buffer: VecDeque<RunEvent>,
+    finished: bool,
+}
+
+fn to_sse(event: &RunEvent) -> Event {
+    let mut value = serde_json::to_value(event).unwrap_or_default();
+    redact(&mut value);
+    Event::default()
+        .id(event.id.to_string())
+        .event(event.kind.clone())
+        .data(value.to_string())
+}
+
+/// Events of one run from `after` on, until the run's `finished` event.
+pub fn run_event_stream(
+    engine: Engine,
+    changes: watch::Receiver<u64>,
+    run_id: Uuid,
+    after: i64,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let state = StreamState {
+        engine,
+        run_id,
+        after,
+        changes,
+        buffer: VecDeque::new(),
+        finished: false,
+    };
+    futures::stream::unfold(state, |mut state| async move {
+        loop {
+            if let Some(event) = state.buffer.pop_front() {
+                state.after = event.id;
+                if event.kind == "finished" {
+                    state.finished = true;
+                    state.buffer.clear();
+                }
+                return Some((Ok(to_sse(&event)), state));
+            }
+            if state.finished {
+                return None;
+            }
+            state.changes.borrow_and_update();
+            match state
+                .engine
+                .run_events(state.run_id, Some(state.after), 500)
+                .await
+            {
+                Ok(events) if !events.is_empty() => {
+                    state.buffer.extend(events);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "event stream: reading events failed"),
+            }
+            tokio::select! {
+                changed = state.changes.changed() => {
+                    if changed.is_err() {
+                        return None;
+                    }
+                }
+                // A slow fallback in case a notification was missed.
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
+    })
+}
+
+pub async fn run_events(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let run_id: Uuid = id.parse().map_err(|_| {
+        ApiError::validation(
+            format!("`{id}` is not a run id (a UUID)."),
+            json!([{ "field": "id" }]),
+        )
+    })?;
+    let after = last_event_id(&headers)?.unwrap_or(0);
+    // 404 for an unknown run before the stream starts.
+    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM workflow_runs WHERE id = $1")
+        .bind(run_id)
+        .fetch_optional(state.pool())
+        .await?;
+    if exists.is_none() {
+        return Err(storeflow_engine::Error::RunNotFound(run_id).into());
+    }
+    let stream = run_event_stream(
+        state.engine().clone(),
+        state.event_hub().subscribe(),
+        run_id,
+        after,
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
