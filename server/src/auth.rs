@@ -339,7 +339,49 @@ pub struct Audit<'a> {
     pub data: Value,
 }
 
-impl Audit<'_> {
+impl<'a> Audit<'a> {
+    pub fn new(category: &'a str, action: &'a str) -> Self {
+        Audit {
+            category,
+            action,
+            actor: None,
+            actor_email: None,
+            ip: None,
+            subject: None,
+            data: Value::Object(Default::default()),
+        }
+    }
+
+    /// A security event (registration, logins, lockouts, password changes).
+    pub fn security(action: &'a str) -> Self {
+        Audit::new("security", action)
+    }
+
+    pub fn actor(mut self, user: &'a User) -> Self {
+        self.actor = Some(user);
+        self
+    }
+
+    pub fn email(mut self, email: &'a str) -> Self {
+        self.actor_email = Some(email);
+        self
+    }
+
+    pub fn ip(mut self, ip: &'a str) -> Self {
+        self.ip = Some(ip);
+        self
+    }
+
+    pub fn subject(mut self, subject: &'a str) -> Self {
+        self.subject = Some(subject);
+        self
+    }
+
+    pub fn data(mut self, data: Value) -> Self {
+        self.data = data;
+        self
+    }
+
     pub async fn write(self, pool: &PgPool) {
         let result = sqlx::query(
             "INSERT INTO audit_events (category, action, actor_id, actor_email, ip_address, subject, request_id, data) \

@@ -135,17 +135,11 @@ pub async fn register(
     )
     .await?
     {
-        Audit {
-            category: "security",
-            action: "registration_rate_limited",
-            actor: None,
-            actor_email: Some(&email),
-            ip: Some(&ip),
-            subject: None,
-            data: json!({}),
-        }
-        .write(state.pool())
-        .await;
+        Audit::security("registration_rate_limited")
+            .email(&email)
+            .ip(&ip)
+            .write(state.pool())
+            .await;
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "REGISTRATION_RATE_LIMITED",
@@ -197,17 +191,12 @@ pub async fn register(
         Err(err) => return Err(err.into()),
     };
     tx.commit().await?;
-    Audit {
-        category: "security",
-        action: "registration",
-        actor: Some(&user),
-        actor_email: None,
-        ip: Some(&ip),
-        subject: None,
-        data: json!({ "role": user.role }),
-    }
-    .write(state.pool())
-    .await;
+    Audit::security("registration")
+        .actor(&user)
+        .ip(&ip)
+        .data(json!({ "role": user.role }))
+        .write(state.pool())
+        .await;
     let token = state.tokens().issue(&user)?;
     Ok((
         StatusCode::CREATED,
@@ -243,17 +232,11 @@ pub async fn login(
     )
     .await?
     {
-        Audit {
-            category: "security",
-            action: "login_rate_limited",
-            actor: None,
-            actor_email: Some(&email),
-            ip: Some(&ip),
-            subject: None,
-            data: json!({}),
-        }
-        .write(pool)
-        .await;
+        Audit::security("login_rate_limited")
+            .email(&email)
+            .ip(&ip)
+            .write(pool)
+            .await;
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "LOGIN_RATE_LIMITED",
@@ -278,17 +261,11 @@ pub async fn login(
         return Err(failed_login(&state, &email, &ip).await);
     }
     auth::clear_failures(pool, &email).await?;
-    Audit {
-        category: "security",
-        action: "login_success",
-        actor: Some(&user),
-        actor_email: None,
-        ip: Some(&ip),
-        subject: None,
-        data: json!({}),
-    }
-    .write(pool)
-    .await;
+    Audit::security("login_success")
+        .actor(&user)
+        .ip(&ip)
+        .write(pool)
+        .await;
     let token = state.tokens().issue(&user)?;
     Ok(axum::Json(
         json!({ "requestId": current_request_id(), "user": user_json(&user), "token": token }),
@@ -311,17 +288,11 @@ fn locked(seconds: u64) -> ApiError {
 async fn failed_login(state: &AppState, email: &str, ip: &str) -> ApiError {
     let config = state.config();
     let pool = state.pool();
-    Audit {
-        category: "security",
-        action: "login_failed",
-        actor: None,
-        actor_email: Some(email),
-        ip: Some(ip),
-        subject: None,
-        data: json!({}),
-    }
-    .write(pool)
-    .await;
+    Audit::security("login_failed")
+        .email(email)
+        .ip(ip)
+        .write(pool)
+        .await;
     match auth::record_failure(
         pool,
         email,
@@ -331,17 +302,12 @@ async fn failed_login(state: &AppState, email: &str, ip: &str) -> ApiError {
     .await
     {
         Ok(Some(seconds)) => {
-            Audit {
-                category: "security",
-                action: "account_locked",
-                actor: None,
-                actor_email: Some(email),
-                ip: Some(ip),
-                subject: None,
-                data: json!({ "seconds": seconds }),
-            }
-            .write(pool)
-            .await;
+            Audit::security("account_locked")
+                .email(email)
+                .ip(ip)
+                .data(json!({ "seconds": seconds }))
+                .write(pool)
+                .await;
             locked(seconds)
         }
         Ok(None) => {
@@ -385,17 +351,11 @@ pub async fn change_password(
     .bind(&hash)
     .fetch_one(state.pool())
     .await?;
-    Audit {
-        category: "security",
-        action: "password_changed",
-        actor: Some(&updated),
-        actor_email: None,
-        ip: Some(&ip),
-        subject: None,
-        data: json!({}),
-    }
-    .write(state.pool())
-    .await;
+    Audit::security("password_changed")
+        .actor(&updated)
+        .ip(&ip)
+        .write(state.pool())
+        .await;
     let token = state.tokens().issue(&updated)?;
     Ok(axum::Json(json!({
         "requestId": current_request_id(),

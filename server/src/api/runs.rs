@@ -125,17 +125,12 @@ pub async fn retry_step(
         .engine()
         .retry_step(run_id, &step, Some(&format!("user:{}", admin.email)))
         .await?;
-    crate::auth::Audit {
-        category: "run",
-        action: "step_retry_requested",
-        actor: Some(&admin),
-        actor_email: None,
-        ip: None,
-        subject: Some(&run_id.to_string()),
-        data: json!({ "step": step.to_string() }),
-    }
-    .write(state.pool())
-    .await;
+    crate::auth::Audit::new("run", "step_retry_requested")
+        .actor(&admin)
+        .subject(&run_id.to_string())
+        .data(json!({ "step": step.to_string() }))
+        .write(state.pool())
+        .await;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(
@@ -154,17 +149,11 @@ pub async fn cancel_run(
         .engine()
         .cancel_run(run_id, Some(&format!("user:{}", admin.email)))
         .await?;
-    crate::auth::Audit {
-        category: "run",
-        action: "cancel_requested",
-        actor: Some(&admin),
-        actor_email: None,
-        ip: None,
-        subject: Some(&run_id.to_string()),
-        data: json!({}),
-    }
-    .write(state.pool())
-    .await;
+    crate::auth::Audit::new("run", "cancel_requested")
+        .actor(&admin)
+        .subject(&run_id.to_string())
+        .write(state.pool())
+        .await;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(json!({ "requestId": current_request_id(), "status": status })),
@@ -232,19 +221,16 @@ pub async fn set_schedule(
         .engine()
         .set_schedule_enabled(&name, change.enabled)
         .await?;
-    crate::auth::Audit {
-        category: "schedule",
-        action: if change.enabled {
+    crate::auth::Audit::new(
+        "schedule",
+        if change.enabled {
             "enabled"
         } else {
             "disabled"
         },
-        actor: Some(&admin),
-        actor_email: None,
-        ip: None,
-        subject: Some(&name),
-        data: json!({}),
-    }
+    )
+    .actor(&admin)
+    .subject(&name)
     .write(state.pool())
     .await;
     Ok(axum::Json(
@@ -272,17 +258,12 @@ pub async fn run_schedule(
                 .request_id(current_request_id()),
         )
         .await?;
-    crate::auth::Audit {
-        category: "schedule",
-        action: "run_now",
-        actor: Some(&admin),
-        actor_email: None,
-        ip: None,
-        subject: Some(&name),
-        data: json!({ "runId": run.run_id }),
-    }
-    .write(state.pool())
-    .await;
+    crate::auth::Audit::new("schedule", "run_now")
+        .actor(&admin)
+        .subject(&name)
+        .data(json!({ "runId": run.run_id }))
+        .write(state.pool())
+        .await;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(json!({ "requestId": current_request_id(), "run": run })),
