@@ -606,17 +606,21 @@ async fn resolve_step(
             .fetch_optional(&mut *conn)
             .await?
         }
-        StepRef::Number(n) => {
-            sqlx::query_as(
-                "SELECT step_index FROM workflow_definition_steps \
-             WHERE workflow = $1 AND version = $2 AND step_index = $3",
-            )
-            .bind(workflow)
-            .bind(version)
-            .bind(*n as i32 - 1)
-            .fetch_optional(&mut *conn)
-            .await?
-        }
+        // A number beyond i32 names no step (and must not wrap around to one).
+        StepRef::Number(n) => match i32::try_from(*n).ok().and_then(|n| n.checked_sub(1)) {
+            Some(index) => {
+                sqlx::query_as(
+                    "SELECT step_index FROM workflow_definition_steps \
+                     WHERE workflow = $1 AND version = $2 AND step_index = $3",
+                )
+                .bind(workflow)
+                .bind(version)
+                .bind(index)
+                .fetch_optional(&mut *conn)
+                .await?
+            }
+            None => None,
+        },
     };
     found.map(|(i,)| i).ok_or_else(|| Error::StepNotFound {
         run: run_id,

@@ -43,39 +43,63 @@ pub enum Role {
     Tenant,
 }
 
+/// Argon2 is deliberately expensive (about 19 MiB and tens of ms per call): at most one call
+/// per core runs at a time, so a flood of logins queues instead of exhausting the machine.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+async fn with_hashing_slot<T: Send + 'static>(
+    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let _slot = tokio::time::timeout(Duration::from_secs(10), hashing_slots().acquire())
+        .await
+        .map_err(|_| ApiError::unavailable("The server is busy verifying passwords."))?
+        .map_err(ApiError::internal)?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ApiError::internal)?
+}
+
 pub async fn hash_password(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || {
+    with_hashing_slot(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|hash| hash.to_string())
             .map_err(ApiError::internal)
     })
     .await
-    .map_err(ApiError::internal)?
 }
 
 /// Constant-time check of `password` against a stored hash.
 pub async fn verify_password(password: String, stored: String) -> ApiResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    with_hashing_slot(move || {
         let parsed = PasswordHash::new(&stored).map_err(ApiError::internal)?;
         Ok(Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok())
     })
     .await
-    .map_err(ApiError::internal)?
 }
 
 /// A hash of a random password, verified against when the e-mail is unknown, so a login
 /// takes as long for an unknown e-mail as for a wrong password.
-pub fn decoy_hash() -> &'static str {
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| {
-        Argon2::default()
-            .hash_password(Uuid::new_v4().to_string().as_bytes())
-            .map(|hash| hash.to_string())
-            .unwrap_or_default()
-    })
+pub async fn decoy_hash() -> String {
+    static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DECOY
+        .get_or_init(|| async {
+            hash_password(Uuid::new_v4().to_string())
+                .await
+                .unwrap_or_default()
+        })
+        .await
+        .clone()
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -281,42 +305,42 @@ pub async fn locked_for(pool: &PgPool, email: &str) -> sqlx::Result<Option<u64>>
     Ok(row.map(|(s,)| s.ceil().max(1.0) as u64))
 }
 
-/// Records a failed login; returns the lock length when this failure locks the account.
-/// Failures older than `duration` no longer count.
+/// Records a failed login; returns the lock length when the account is (now) locked.
+/// Failures older than `duration` no longer count. One statement, so concurrent failures
+/// can neither lose a count nor lift a lock another one just set.
 pub async fn record_failure(
     pool: &PgPool,
     email: &str,
     max_attempts: u32,
     duration: Duration,
 ) -> sqlx::Result<Option<u64>> {
-    let (locked,): (bool,) = sqlx::query_as(
-        r#"INSERT INTO login_lockouts AS l (email, failures, last_failure_at)
-           VALUES ($1, 1, now())
-           ON CONFLICT (email) DO UPDATE SET
-               failures = CASE WHEN l.last_failure_at + make_interval(secs => $3) <= now()
-                                 OR (l.locked_until IS NOT NULL AND l.locked_until <= now())
-                               THEN 1 ELSE l.failures + 1 END,
-               last_failure_at = now(),
-               locked_until = NULL
-           RETURNING failures >= $2"#,
+    let (locked_for,): (Option<f64>,) = sqlx::query_as(
+        r#"WITH counted AS (
+               INSERT INTO login_lockouts AS l (email, failures, last_failure_at, locked_until)
+               VALUES ($1, 1, now(), CASE WHEN 1 >= $2 THEN now() + make_interval(secs => $3) END)
+               ON CONFLICT (email) DO UPDATE SET
+                   failures = CASE
+                       WHEN l.locked_until > now() THEN l.failures
+                       WHEN l.last_failure_at + make_interval(secs => $3) <= now()
+                         OR l.locked_until IS NOT NULL THEN 1
+                       ELSE l.failures + 1 END,
+                   locked_until = CASE
+                       WHEN l.locked_until > now() THEN l.locked_until
+                       WHEN (CASE WHEN l.last_failure_at + make_interval(secs => $3) <= now()
+                                    OR l.locked_until IS NOT NULL THEN 1
+                                  ELSE l.failures + 1 END) >= $2
+                         THEN now() + make_interval(secs => $3)
+                       ELSE NULL END,
+                   last_failure_at = now()
+               RETURNING locked_until)
+           SELECT extract(epoch FROM locked_until - now())::float8 FROM counted"#,
     )
     .bind(email)
     .bind(max_attempts as i32)
     .bind(duration.as_secs_f64())
     .fetch_one(pool)
     .await?;
-    if !locked {
-        return Ok(None);
-    }
-    sqlx::query(
-        "UPDATE login_lockouts SET locked_until = now() + make_interval(secs => $2), failures = 0 \
-         WHERE email = $1",
-    )
-    .bind(email)
-    .bind(duration.as_secs_f64())
-    .execute(pool)
-    .await?;
-    Ok(Some(duration.as_secs()))
+    Ok(locked_for.filter(|s| *s > 0.0).map(|s| s.ceil() as u64))
 }
 
 pub async fn clear_failures(pool: &PgPool, email: &str) -> sqlx::Result<()> {

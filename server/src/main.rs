@@ -231,19 +231,35 @@ fn up_jwt_secret(data_dir: &std::path::Path) -> anyhow::Result<String> {
     }
     let path = data_dir.join("jwt-secret");
     if let Ok(secret) = std::fs::read_to_string(&path) {
-        return Ok(secret.trim().to_owned());
+        let secret = secret.trim().to_owned();
+        if secret.len() >= 32 {
+            return Ok(secret);
+        }
+        anyhow::bail!(
+            "the token secret in {} is damaged (shorter than 32 characters); delete the file to \
+             generate a new one (existing tokens stop working)",
+            path.display()
+        );
     }
     let bytes: [u8; 32] = rand::random();
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    // Written to a temporary file and renamed, so no reader ever sees a partial secret.
+    let temporary = data_dir.join(format!("jwt-secret.{}", std::process::id()));
     let mut file = std::fs::OpenOptions::new()
         .write(true)
-        .create_new(true)
+        .create(true)
+        .truncate(true)
         .mode(0o600)
-        .open(&path)
+        .open(&temporary)
         .map_err(|err| {
-            anyhow::anyhow!("cannot write the token secret to {}: {err}", path.display())
+            anyhow::anyhow!(
+                "cannot write the token secret to {}: {err}",
+                temporary.display()
+            )
         })?;
     file.write_all(secret.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, &path)?;
     info!(path = %path.display(), "generated the token-signing secret");
     Ok(secret)
 }
@@ -310,6 +326,7 @@ async fn up(
     );
     let shutdown = shutdown_on_signals();
     let state = storeflow::AppState::new(engine.clone(), &jwt_secret, api_config, Some(metrics));
+    let streams = state.shutdown_token();
     let api = {
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
@@ -317,7 +334,10 @@ async fn up(
                 listener,
                 storeflow::app(state).into_make_service_with_connect_info::<SocketAddr>(),
             )
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .with_graceful_shutdown(async move {
+                shutdown.cancelled().await;
+                streams.cancel();
+            })
             .await
         })
     };
@@ -416,6 +436,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = config::connect(db.database_url.as_deref(), db_connections.max(2)).await?;
             let engine = start_engine(pool).await?;
             let state = storeflow::AppState::new(engine, &jwt_secret, api_config, Some(metrics));
+            let streams = state.shutdown_token();
             let listener = tokio::net::TcpListener::bind(addr).await.map_err(|err| {
                 anyhow::anyhow!(
                     "cannot listen on {addr}: {err} (is another process using the port?)"
@@ -427,7 +448,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 listener,
                 storeflow::app(state).into_make_service_with_connect_info::<SocketAddr>(),
             )
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .with_graceful_shutdown(async move {
+                shutdown.cancelled().await;
+                streams.cancel();
+            })
             .await?;
             info!("API stopped");
             Ok(())

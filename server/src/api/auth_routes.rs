@@ -220,9 +220,38 @@ pub async fn login(
     }
     problems.into_result()?;
     let email = normalize_email(body.email.as_deref().unwrap_or_default());
+    if !valid_email(&email) {
+        return Err(ApiError::validation(
+            "`email` must be a valid e-mail address.",
+            json!([{ "field": "email", "message": "`email` must be a valid e-mail address." }]),
+        ));
+    }
     let password = body.password.unwrap_or_default();
     let config = state.config();
     let pool = state.pool();
+
+    // Per address across all e-mails (spraying), then per address and e-mail (guessing).
+    if let Some(retry) = auth::rate_limit(
+        pool,
+        &format!("login-ip:{ip}"),
+        config.login_rate_max.saturating_mul(10),
+        config.login_rate_window,
+    )
+    .await?
+    {
+        Audit::security("login_rate_limited")
+            .email(&email)
+            .ip(&ip)
+            .write(pool)
+            .await;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "LOGIN_RATE_LIMITED",
+            "Too many login attempts from this address.",
+        )
+        .suggestion("Wait before trying again.")
+        .retry_after(retry));
+    }
 
     if let Some(retry) = auth::rate_limit(
         pool,
@@ -253,12 +282,16 @@ pub async fn login(
         Some(found) => found,
         None => {
             // Same work as a wrong password, so timing does not reveal which e-mails exist.
-            let _ = auth::verify_password(password, auth::decoy_hash().to_owned()).await;
+            let _ = auth::verify_password(password, auth::decoy_hash().await).await;
             return Err(failed_login(&state, &email, &ip).await);
         }
     };
     if !auth::verify_password(password, stored).await? || !active {
         return Err(failed_login(&state, &email, &ip).await);
+    }
+    // A lock set by concurrent failures while this password was being checked still holds.
+    if let Some(seconds) = auth::locked_for(pool, &email).await? {
+        return Err(locked(seconds));
     }
     auth::clear_failures(pool, &email).await?;
     Audit::security("login_success")
@@ -333,6 +366,23 @@ pub async fn change_password(
     }
     check_password(&mut problems, "newPassword", body.new_password.as_deref());
     problems.into_result()?;
+    let config = state.config();
+    if let Some(retry) = auth::rate_limit(
+        state.pool(),
+        &format!("password:{}", user.id),
+        config.login_rate_max,
+        config.login_rate_window,
+    )
+    .await?
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "PASSWORD_CHANGE_RATE_LIMITED",
+            "Too many password change attempts.",
+        )
+        .suggestion("Wait before trying again.")
+        .retry_after(retry));
+    }
     let (stored,): (String,) = sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
         .bind(user.id)
         .fetch_one(state.pool())

@@ -9,9 +9,10 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use serde_json::json;
 use sqlx::postgres::PgListener;
@@ -19,7 +20,7 @@ use storeflow_engine::{EVENTS_CHANNEL, Engine, RunEvent};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::{AppState, runs::redact};
+use super::{ApiPath, AppState, runs::redact};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
 
@@ -42,12 +43,9 @@ impl EventHub {
                         if listener.listen(EVENTS_CHANNEL).await.is_ok() {
                             // Anything announced while we were not listening: make streams look.
                             sender.send_modify(|n| *n += 1);
-                            while let Ok(notification) = listener.recv().await {
-                                let _ = notification;
+                            // Runs for the life of the process: streams come and go.
+                            while listener.recv().await.is_ok() {
                                 sender.send_modify(|n| *n += 1);
-                                if sender.is_closed() {
-                                    return;
-                                }
                             }
                         }
                     }
@@ -87,7 +85,12 @@ fn last_event_id(headers: &HeaderMap) -> ApiResult<Option<i64>> {
     }
 }
 
+/// How long one stream may stay open; clients reconnect with `Last-Event-ID`.
+const MAX_STREAM_LIFETIME: Duration = Duration::from_secs(3600);
+
 struct StreamState {
+    stop: tokio_util::sync::CancellationToken,
+    deadline: tokio::time::Instant,
     engine: Engine,
     run_id: Uuid,
     after: i64,
@@ -105,14 +108,18 @@ fn to_sse(event: &RunEvent) -> Event {
         .data(value.to_string())
 }
 
-/// Events of one run from `after` on, until the run's `finished` event.
+/// Events of one run from `after` on, until the run's `finished` event, `stop`, or the
+/// maximum lifetime.
 pub fn run_event_stream(
     engine: Engine,
     changes: watch::Receiver<u64>,
+    stop: tokio_util::sync::CancellationToken,
     run_id: Uuid,
     after: i64,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let state = StreamState {
+        stop,
+        deadline: tokio::time::Instant::now() + MAX_STREAM_LIFETIME,
         engine,
         run_id,
         after,
@@ -147,6 +154,8 @@ pub fn run_event_stream(
                 Err(err) => tracing::warn!(error = %err, "event stream: reading events failed"),
             }
             tokio::select! {
+                _ = state.stop.cancelled() => return None,
+                _ = tokio::time::sleep_until(state.deadline) => return None,
                 changed = state.changes.changed() => {
                     if changed.is_err() {
                         return None;
@@ -162,9 +171,9 @@ pub fn run_event_stream(
 pub async fn run_events(
     State(state): State<AppState>,
     _admin: AdminUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
-) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+) -> ApiResult<Response> {
     let run_id: Uuid = id.parse().map_err(|_| {
         ApiError::validation(
             format!("`{id}` is not a run id (a UUID)."),
@@ -172,19 +181,33 @@ pub async fn run_events(
         )
     })?;
     let after = last_event_id(&headers)?.unwrap_or(0);
-    // 404 for an unknown run before the stream starts.
-    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM workflow_runs WHERE id = $1")
-        .bind(run_id)
-        .fetch_optional(state.pool())
-        .await?;
-    if exists.is_none() {
+    // 404 for an unknown run before the stream starts; 204 when the client has already seen
+    // the end of a finished run (EventSource then stops reconnecting).
+    let run: Option<(bool,)> =
+        sqlx::query_as("SELECT finished_at IS NOT NULL FROM workflow_runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_optional(state.pool())
+            .await?;
+    let Some((finished,)) = run else {
         return Err(storeflow_engine::Error::RunNotFound(run_id).into());
+    };
+    if finished
+        && state
+            .engine()
+            .run_events(run_id, Some(after), 1)
+            .await?
+            .is_empty()
+    {
+        return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let stream = run_event_stream(
         state.engine().clone(),
         state.event_hub().subscribe(),
+        state.shutdown_token(),
         run_id,
         after,
     );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }

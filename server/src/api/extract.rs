@@ -1,7 +1,7 @@
 //! Extractors whose rejections use the API's error envelope: malformed JSON is a 400, a
 //! body over the limit a 413, a wrong content type a 415 — never a 500.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -78,6 +78,29 @@ where
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
             Err(QueryRejection::FailedToDeserializeQueryString(err)) => Err(ApiError::validation(
                 format!("Invalid query parameters: {}", err.body_text()),
+                json!([{ "message": err.body_text() }]),
+            )),
+            Err(other) => Err(ApiError::validation(other.body_text(), json!([]))),
+        }
+    }
+}
+
+/// `Path<T>` with envelope rejections (e.g. a path segment that is not valid UTF-8).
+#[derive(Debug, Clone)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(err)) => Err(ApiError::validation(
+                format!("Invalid path: {}", err.body_text()),
                 json!([{ "message": err.body_text() }]),
             )),
             Err(other) => Err(ApiError::validation(other.body_text(), json!([]))),

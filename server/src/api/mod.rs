@@ -23,7 +23,7 @@ use storeflow_engine::Engine;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-pub use extract::{ApiJson, ApiQuery};
+pub use extract::{ApiJson, ApiPath, ApiQuery};
 
 use crate::auth::TokenKeys;
 use crate::error::ApiError;
@@ -80,6 +80,8 @@ struct Inner {
     config: ApiConfig,
     metrics: Option<PrometheusHandle>,
     started: Instant,
+    /// Cancelled when the process shuts down: long-lived streams end.
+    shutdown: tokio_util::sync::CancellationToken,
     /// The `LISTEN` feed of new events, started by the first stream.
     event_hub: std::sync::OnceLock<events::EventHub>,
     /// Per-replica request counters per client address (fixed windows).
@@ -110,6 +112,7 @@ impl AppState {
                 started: Instant::now(),
                 request_windows: Default::default(),
                 event_hub: std::sync::OnceLock::new(),
+                shutdown: tokio_util::sync::CancellationToken::new(),
             }),
         }
     }
@@ -139,6 +142,11 @@ impl AppState {
         self.inner
             .event_hub
             .get_or_init(|| events::EventHub::start(&self.inner.engine))
+    }
+
+    /// Ends long-lived answers (event streams) so a graceful shutdown can finish.
+    pub fn shutdown_token(&self) -> tokio_util::sync::CancellationToken {
+        self.inner.shutdown.clone()
     }
 
     pub fn uptime(&self) -> Duration {
@@ -397,11 +405,13 @@ pub fn app(state: AppState) -> Router {
             config.request_timeout,
             request_timeout,
         ))
-        .layer(cors(&config))
+        .layer(middleware::from_fn(reject_nul))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("a handler panicked").into_response()
         }))
+        // Outside the limiter and the panic catcher, so browsers can read those answers too.
+        .layer(cors(&config))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(request_context))
         .with_state(state)
@@ -485,12 +495,37 @@ async fn request_context(request: Request, next: Next) -> Response {
             );
         }
     });
-    metrics::counter!("storeflow_http_requests_total", "method" => method.to_string(), "status" => status.as_u16().to_string())
+    let method_label = match method {
+        Method::GET
+        | Method::POST
+        | Method::PATCH
+        | Method::PUT
+        | Method::DELETE
+        | Method::HEAD
+        | Method::OPTIONS => method.to_string(),
+        _ => "OTHER".to_owned(),
+    };
+    metrics::counter!("storeflow_http_requests_total", "method" => method_label, "status" => status.as_u16().to_string())
         .increment(1);
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+/// PostgreSQL text cannot hold NUL: refuse it in the path or query up front (400), so no
+/// route can turn it into a database error.
+async fn reject_nul(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let has_nul = |s: &str| s.to_ascii_lowercase().contains("%00");
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
+        return ApiError::validation(
+            "The path or query contains a NUL character (%00).",
+            serde_json::json!([]),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 async fn security_headers(request: Request, next: Next) -> Response {
@@ -555,7 +590,10 @@ async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
 /// process; the limits that must hold across replicas (login, registration) are in
 /// PostgreSQL. Health probes are not counted.
 async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.uri().path().starts_with("/api/v1/health") {
+    if matches!(
+        request.uri().path(),
+        "/api/v1/health/live" | "/api/v1/health/ready"
+    ) {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
@@ -571,6 +609,10 @@ async fn rate_limit(State(state): State<AppState>, request: Request, next: Next)
             .unwrap_or_else(|p| p.into_inner());
         if windows.len() > 100_000 {
             windows.retain(|_, (start, _)| now.duration_since(*start) < config.rate_limit_window);
+            if windows.len() > 100_000 {
+                // Still too many live windows: start over rather than grow without bound.
+                windows.clear();
+            }
         }
         let entry = windows.entry(ip).or_insert((now, 0));
         if now.duration_since(entry.0) >= config.rate_limit_window {
@@ -598,18 +640,19 @@ async fn rate_limit(State(state): State<AppState>, request: Request, next: Next)
     }
 }
 
-/// The client's address: the peer, or the first `X-Forwarded-For` hop behind a trusted proxy.
+/// The client's address: the peer, or — behind a trusted proxy — the right-most
+/// `X-Forwarded-For` hop (the one that proxy appended; hops to its left are whatever the
+/// client sent). Always a parsed IP address, so it is bounded and cannot be forged freely.
 pub fn client_ip(parts: &axum::http::request::Parts, trust_proxy: bool) -> String {
     if trust_proxy
         && let Some(forwarded) = parts
             .headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|hop| hop.trim().parse::<std::net::IpAddr>().ok())
     {
-        return forwarded.to_owned();
+        return forwarded.to_string();
     }
     parts
         .extensions

@@ -1,6 +1,6 @@
 //! Admin routes over the engine: runs, workflows, schedules.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -8,32 +8,65 @@ use serde_json::{Value, json};
 use storeflow_engine::{NewRun, RunFilter, RunStatus, StepRef};
 use uuid::Uuid;
 
-use super::{ApiJson, ApiQuery, AppState, current_request_id};
+use super::{ApiJson, ApiPath, ApiQuery, AppState, current_request_id};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
 
-/// Keys whose values never leave the server in run input, state or events.
+/// Keys whose values never leave the server in run input, state, events or schedules
+/// (compared without case, `_` or `-`).
 fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
+    let key: String = key
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect();
     [
         "password",
+        "passwd",
+        "pwd",
         "secret",
         "token",
         "apikey",
-        "api_key",
-        "private_key",
+        "privatekey",
         "credential",
+        "authorization",
+        "dsn",
+        "databaseurl",
+        "connectionstring",
     ]
     .iter()
     .any(|needle| key.contains(needle))
 }
 
-/// Replaces the values of secret-looking keys, at any depth.
+/// `scheme://user:password@host` → `scheme://user:[redacted]@host`.
+fn scrub_url_credentials(text: &str) -> Option<String> {
+    let scheme_end = text.find("://")? + 3;
+    let rest = &text[scheme_end..];
+    let at = rest.find('@')?;
+    let userinfo = &rest[..at];
+    if userinfo.contains('/') {
+        return None;
+    }
+    let colon = userinfo.find(':')?;
+    Some(format!(
+        "{}{}:[redacted]{}",
+        &text[..scheme_end],
+        &userinfo[..colon],
+        &rest[at..]
+    ))
+}
+
+/// Replaces secret values, at any depth: values under secret-looking keys, `value`s of
+/// `{"name": "DB_PASSWORD", "value": …}` pairs, and passwords inside URLs.
 pub fn redact(value: &mut Value) {
     match value {
         Value::Object(map) => {
+            let named_secret = map
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(is_secret_key);
             for (key, value) in map.iter_mut() {
-                if is_secret_key(key) && !value.is_null() {
+                if (is_secret_key(key) || (named_secret && key == "value")) && !value.is_null() {
                     *value = json!("[redacted]");
                 } else {
                     redact(value);
@@ -41,7 +74,35 @@ pub fn redact(value: &mut Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(redact),
+        Value::String(text) => {
+            if let Some(scrubbed) = scrub_url_credentials(text) {
+                *text = scrubbed;
+            }
+        }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_covers_key_spellings_pairs_and_urls() {
+        let mut value = json!({
+            "adminPassword": "a", "private_key": "b", "privateKey": "c", "DB-PASSWD": "d",
+            "env": [{ "name": "DB_PASSWORD", "value": "e" }, { "name": "REGION", "value": "eu" }],
+            "database": "postgres://shop:f@db:5432/shop",
+            "nested": { "apiToken": "g", "plain": "visible" }
+        });
+        redact(&mut value);
+        let text = value.to_string();
+        for secret in ["\"a\"", "\"b\"", "\"c\"", "\"d\"", "\"e\"", ":f@", "\"g\""] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert_eq!(value["env"][1]["value"], "eu");
+        assert_eq!(value["database"], "postgres://shop:[redacted]@db:5432/shop");
+        assert_eq!(value["nested"]["plain"], "visible");
     }
 }
 
@@ -104,7 +165,7 @@ pub async fn list_runs(
 pub async fn get_run(
     State(state): State<AppState>,
     _admin: AdminUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<impl IntoResponse> {
     let run = state.engine().get_run(parse_run_id(&id)?).await?;
     let mut run = serde_json::to_value(run).map_err(ApiError::internal)?;
@@ -117,7 +178,7 @@ pub async fn get_run(
 pub async fn retry_step(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
-    Path((id, step)): Path<(String, String)>,
+    ApiPath((id, step)): ApiPath<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     let run_id = parse_run_id(&id)?;
     let step: StepRef = step.parse().unwrap_or(StepRef::Name(step));
@@ -142,7 +203,7 @@ pub async fn retry_step(
 pub async fn cancel_run(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<impl IntoResponse> {
     let run_id = parse_run_id(&id)?;
     let status = state
@@ -214,7 +275,7 @@ pub struct ScheduleChange {
 pub async fn set_schedule(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(change): ApiJson<ScheduleChange>,
 ) -> ApiResult<impl IntoResponse> {
     let schedule = state
@@ -241,7 +302,7 @@ pub async fn set_schedule(
 pub async fn run_schedule(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> ApiResult<impl IntoResponse> {
     let schedule = state
         .engine()

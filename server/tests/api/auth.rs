@@ -370,3 +370,53 @@ async fn the_login_limiter_answers_429_with_retry_after() {
         ]
     );
 }
+
+#[tokio::test]
+async fn concurrent_failures_cannot_lift_the_lock_they_set() {
+    let config = ApiConfig {
+        login_rate_max: 100,
+        ..ApiConfig::default()
+    };
+    let api = TestApi::with_config(config).await;
+    api.register("a@example.com", "alice").await;
+    let mut attempts = Vec::new();
+    for _ in 0..8 {
+        let router = api.router.clone();
+        attempts.push(tokio::spawn(async move {
+            call(
+                &router,
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({ "email": "a@example.com", "password": "wrong password" })),
+            )
+            .await
+            .status
+        }));
+    }
+    for attempt in attempts {
+        let status = attempt.await.expect("joined");
+        assert!(
+            status == StatusCode::UNAUTHORIZED || status == StatusCode::LOCKED,
+            "{status}"
+        );
+    }
+    let right = json!({ "email": "a@example.com", "password": "correct horse battery" });
+    let after = api
+        .call(Method::POST, "/api/v1/auth/login", None, Some(right))
+        .await;
+    assert_eq!(
+        after.status,
+        StatusCode::LOCKED,
+        "the lock holds after a burst of failures"
+    );
+    let malformed = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": "a\u{0}b", "password": "x" })),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST, "{malformed:?}");
+}

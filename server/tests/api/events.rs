@@ -92,6 +92,24 @@ async fn run_progress_streams_in_order_and_resumes_after_last_event_id() {
     let resumed = read_stream(&api, &path, &admin, Some(live[3].0)).await;
     assert_eq!(resumed, live[4..].to_vec());
 
+    // Reconnecting after the end (as EventSource does) gets 204: nothing more will come.
+    let done = send(
+        &api.router,
+        Request::get(&path)
+            .header("authorization", format!("Bearer {admin}"))
+            .header(
+                "last-event-id",
+                live.last()
+                    .map(|(id, _)| *id)
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT);
+
     let unknown = api
         .call(
             Method::GET,

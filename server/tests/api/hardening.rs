@@ -156,3 +156,70 @@ async fn a_client_over_the_global_limit_gets_429_but_health_probes_pass() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn nul_bytes_in_paths_and_queries_are_refused_not_500() {
+    let api = TestApi::start().await;
+    let (_, admin) = api.register("admin@example.com", "admin").await;
+    for path in [
+        "/api/v1/runs?workflow=a%00b",
+        "/api/v1/audit?subject=%00",
+        "/api/v1/schedules/x%00y",
+    ] {
+        let method = if path.starts_with("/api/v1/schedules/") {
+            Method::PATCH
+        } else {
+            Method::GET
+        };
+        let body = (method == Method::PATCH).then(|| json!({ "enabled": true }));
+        let reply = api.call(method, path, Some(&admin), body).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}: {reply:?}");
+        assert_envelope(&reply);
+    }
+    let bad_utf8 = api
+        .call(
+            Method::GET,
+            "/api/v1/runs/%FF/events/stream",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(bad_utf8.status, StatusCode::BAD_REQUEST);
+    assert_envelope(&bad_utf8);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_right_most_forwarded_hop_is_the_client() {
+    let config = storeflow::ApiConfig {
+        rate_limit_max: 2,
+        trust_proxy: true,
+        ..storeflow::ApiConfig::default()
+    };
+    let api = TestApi::with_config(config).await;
+    let from = |forwarded: &'static str| {
+        Request::get("/api/v1/openapi.json")
+            .header("x-forwarded-for", forwarded)
+            .body(Body::empty())
+            .expect("request")
+    };
+    // The client controls the left part; the proxy appended 203.0.113.7.
+    assert_eq!(
+        send(&api.router, from("1.1.1.1, 203.0.113.7")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&api.router, from("2.2.2.2, 203.0.113.7")).await.status,
+        StatusCode::OK
+    );
+    let third = send(&api.router, from("3.3.3.3, 203.0.113.7")).await;
+    assert_eq!(
+        third.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "spoofed left hops do not reset the limit"
+    );
+    assert_eq!(
+        send(&api.router, from("198.51.100.9")).await.status,
+        StatusCode::OK,
+        "another client"
+    );
+}
