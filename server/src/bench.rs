@@ -14,8 +14,17 @@ use uuid::Uuid;
 
 use storeflow::config;
 
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchMode {
+    /// HTTP load against the API on loopback (fixed rate, then maximum throughput).
+    Api(crate::bench_api::ApiBenchArgs),
+}
+
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    mode: Option<BenchMode>,
     /// PostgreSQL URL of the database to benchmark against (it is migrated).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
@@ -43,6 +52,9 @@ pub struct BenchArgs {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(BenchMode::Api(api)) = args.mode {
+        return crate::bench_api::run(api).await;
+    }
     if args.steps == 0 || args.steps > selftest::MAX_STEPS {
         bail!("--steps must be between 1 and {}", selftest::MAX_STEPS);
     }

@@ -1,6 +1,7 @@
 //! `storeflow`: the control plane's one binary.
 
 mod bench;
+mod bench_api;
 mod doctor;
 mod runs_cli;
 mod schedules_cli;
@@ -103,7 +104,8 @@ enum Command {
         #[command(subcommand)]
         command: schedules_cli::SchedulesCommand,
     },
-    /// Benchmark the engine against the configured database (build with --release).
+    /// Benchmark the engine (or, with `api`, the HTTP API) against the configured database
+    /// (build with --release).
     Bench(bench::BenchArgs),
 }
 

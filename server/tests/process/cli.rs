@@ -330,3 +330,41 @@ fn doctor_lists_what_is_missing_and_how_to_fix_it() {
     assert!(stdout.contains("FAIL chart"), "{stdout}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("3 of 4 checks failed"));
 }
+
+#[test]
+fn the_benchmarks_run_and_check_their_own_results() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let db = runtime.block_on(storeflow_testkit::database());
+    let engine = run_ok(storeflow(&db.url).args([
+        "bench",
+        "--runs",
+        "20",
+        "--steps",
+        "3",
+        "--concurrency",
+        "8",
+    ]));
+    assert!(
+        engine.contains("check: 20/20 runs succeeded; 60 step completions recorded, 60 distinct"),
+        "{engine}"
+    );
+    assert!(engine.contains("steps/s"), "{engine}");
+    let latency =
+        run_ok(storeflow(&db.url).args(["bench", "--runs", "3", "--steps", "2", "--latency"]));
+    assert!(latency.contains("enqueue->finish per run"), "{latency}");
+    let api = run_ok(storeflow(&db.url).args([
+        "bench",
+        "api",
+        "--rate",
+        "40",
+        "--duration",
+        "1s",
+        "--connections",
+        "2",
+        "--seed-runs",
+        "10",
+    ]));
+    assert!(api.contains("fixed rate 40 req/s"), "{api}");
+    assert!(api.contains(", 0 failed,"), "{api}");
+    assert!(api.contains("maximum throughput"), "{api}");
+}
