@@ -6,5 +6,8 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod openapi;
+pub mod sealing;
+pub mod store_rules;
+pub mod tenancy;
 
 pub use api::{ApiConfig, AppState, app};

@@ -57,7 +57,7 @@ async fn enqueue_is_idempotent_by_key_even_when_racing() {
 async fn enqueue_joins_the_callers_transaction() {
     let db = storeflow_testkit::database().await;
     let engine = engine(&db, vec![]).await;
-    sqlx::query("CREATE TABLE stores (id serial PRIMARY KEY, run_id uuid)")
+    sqlx::query("CREATE TABLE caller_rows (id serial PRIMARY KEY, run_id uuid)")
         .execute(engine.pool())
         .await
         .expect("table");
@@ -70,7 +70,7 @@ async fn enqueue_joins_the_callers_transaction() {
         )
         .await
         .expect("enqueued");
-    sqlx::query("INSERT INTO stores (run_id) VALUES ($1)")
+    sqlx::query("INSERT INTO caller_rows (run_id) VALUES ($1)")
         .bind(run.run_id)
         .execute(&mut *tx)
         .await

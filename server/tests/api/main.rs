@@ -4,6 +4,7 @@ mod auth;
 mod events;
 mod hardening;
 mod operations;
+mod tenancy;
 
 use axum::Router;
 use axum::body::Body;
