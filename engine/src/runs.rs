@@ -143,6 +143,8 @@ pub struct StepView {
     pub finished_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<i64>,
     pub error: Option<String>,
+    /// While the step is polling: what it waits for, as the step last said.
+    pub waiting_for: Option<String>,
     pub history: Vec<AttemptView>,
 }
 
@@ -345,7 +347,20 @@ impl Engine {
                     StepStatus::Failed if index == run.current_step => run.error.clone(),
                     _ => history.last().and_then(|a| a.error.clone()),
                 };
+                let waiting_for = (status == StepStatus::Polling)
+                    .then(|| {
+                        events
+                            .iter()
+                            .rev()
+                            .find(|e| e.kind == "pending" && e.step_index == Some(index))
+                            .and_then(|e| e.data.as_ref())
+                            .and_then(|d| d.get("waiting_for"))
+                            .and_then(|w| w.as_str())
+                            .map(str::to_owned)
+                    })
+                    .flatten();
                 StepView {
+                    waiting_for,
                     index,
                     name,
                     status,

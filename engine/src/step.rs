@@ -40,8 +40,12 @@ pub enum StepOutcome {
     /// The step finished; its output is stored in the run's state under the step's name.
     Done(Value),
     /// Not finished yet (e.g. waiting for pods): release the run and look again after
-    /// `recheck_after`. Consumes no attempt; bounded by the step's timeout.
-    Pending { recheck_after: Duration },
+    /// `recheck_after`. Consumes no attempt; bounded by the step's timeout. `waiting_for`
+    /// tells operators what is awaited ("deployment app: 0/1 available").
+    Pending {
+        recheck_after: Duration,
+        waiting_for: Option<String>,
+    },
     /// A transient failure: counts an attempt and retries after backoff while attempts remain.
     Retry(StepError),
     /// A permanent failure: the run fails now.
@@ -61,7 +65,18 @@ impl StepOutcome {
 
     /// `Pending` rechecking after `recheck_after`.
     pub fn pending(recheck_after: Duration) -> Self {
-        StepOutcome::Pending { recheck_after }
+        StepOutcome::Pending {
+            recheck_after,
+            waiting_for: None,
+        }
+    }
+
+    /// `Pending`, saying what is awaited (shown in the run's events and step view).
+    pub fn pending_on(recheck_after: Duration, waiting_for: impl Into<String>) -> Self {
+        StepOutcome::Pending {
+            recheck_after,
+            waiting_for: Some(waiting_for.into()),
+        }
     }
 }
 

@@ -1282,7 +1282,10 @@ fn plan_checkpoint(
                 outcome_label: "succeeded",
             }
         }
-        AttemptResult::Outcome(StepOutcome::Pending { recheck_after }) => {
+        AttemptResult::Outcome(StepOutcome::Pending {
+            recheck_after,
+            waiting_for,
+        }) => {
             // Look again no later than when the step times out or the run's deadline passes.
             let polling_ends = later(attempt_started, step.timeout);
             let recheck_at = later(now, recheck_after)
@@ -1296,7 +1299,12 @@ fn plan_checkpoint(
                 "pending",
                 index,
                 progress.attempt,
-                Some(json!({ "recheck_at": recheck_at })),
+                Some(match &waiting_for {
+                    Some(what) => {
+                        json!({ "recheck_at": recheck_at, "waiting_for": storable(what.clone()) })
+                    }
+                    None => json!({ "recheck_at": recheck_at }),
+                }),
             ));
             Plan {
                 checkpoint,

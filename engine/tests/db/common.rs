@@ -259,7 +259,10 @@ impl Step for PollUntil {
         if seen > self.polls {
             StepOutcome::Done(json!({ "polls": seen }))
         } else {
-            StepOutcome::pending(Duration::from_millis(self.recheck_ms))
+            StepOutcome::pending_on(
+                Duration::from_millis(self.recheck_ms),
+                format!("poll {seen} of {}", self.polls),
+            )
         }
     }
 }

@@ -270,6 +270,16 @@ async fn pending_repolls_without_consuming_attempts() {
     assert_eq!(done.steps[0].attempts, 1, "polls consume no attempts");
     let kinds = event_kinds(&done);
     assert_eq!(kinds.iter().filter(|k| *k == "pending").count(), 4);
+    let said: Vec<&str> = done
+        .events
+        .iter()
+        .filter(|e| e.kind == "pending")
+        .filter_map(|e| e.data.as_ref()?.get("waiting_for")?.as_str())
+        .collect();
+    assert_eq!(
+        said,
+        ["poll 1 of 4", "poll 2 of 4", "poll 3 of 4", "poll 4 of 4"]
+    );
     // The run was released between polls: each poll was a fresh claim.
     assert_eq!(kinds.iter().filter(|k| *k == "step_started").count(), 1);
 }
@@ -302,6 +312,13 @@ async fn pending_is_bounded_by_the_step_timeout() {
     let error = done.summary.error.unwrap_or_default();
     assert!(error.contains("still pending after 400ms"), "{error}");
     assert!(count(&key) >= 3, "it polled several times before giving up");
+    assert!(
+        done.events
+            .iter()
+            .any(|e| e.kind == "pending"
+                && e.data.as_ref().and_then(|d| d.get("waiting_for")).is_some()),
+        "pending events say what the step waited for"
+    );
 }
 
 #[tokio::test]
@@ -681,4 +698,38 @@ async fn a_run_whose_definition_this_build_cannot_load_is_postponed_not_failed()
     );
     assert!(waiting.summary.next_run_at > chrono::Utc::now() + chrono::Duration::seconds(20));
     assert_eq!(waiting.steps[0].attempts, 0, "no attempt was consumed");
+}
+
+#[tokio::test]
+async fn a_polling_step_shows_what_it_waits_for() {
+    let db = storeflow_testkit::database().await;
+    let key = unique_key();
+    let definition = Definition::new("visible-wait", 1).step(
+        StepDef::new(
+            "wait-ready",
+            PollUntil {
+                key: key.clone(),
+                polls: 1000,
+                recheck_ms: 60_000,
+            },
+        )
+        .retry(RetryPolicy::no_retries())
+        .timeout(Duration::from_secs(600)),
+    );
+    let engine = engine(&db, vec![definition]).await;
+    let worker = RunningWorker::start(&engine, fast_options());
+    let run = engine
+        .enqueue_now(NewRun::new("visible-wait", json!({})))
+        .await
+        .expect("enqueued");
+    let waiting = wait_status(&engine, run.run_id, Duration::from_secs(10), |s| {
+        s == RunStatus::Waiting
+    })
+    .await;
+    worker.stop().await;
+    assert_eq!(waiting.steps[0].status, StepStatus::Polling);
+    assert_eq!(
+        waiting.steps[0].waiting_for.as_deref(),
+        Some("poll 1 of 1000")
+    );
 }
