@@ -34,6 +34,36 @@ pub trait Step: Send + Sync + fmt::Debug {
     }
 }
 
+/// Shared clients handed to steps (one value per type), set up once per worker.
+#[derive(Default, Clone)]
+pub struct Resources {
+    values: std::collections::HashMap<
+        std::any::TypeId,
+        std::sync::Arc<dyn std::any::Any + Send + Sync>,
+    >,
+}
+
+impl fmt::Debug for Resources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resources")
+            .field("count", &self.values.len())
+            .finish()
+    }
+}
+
+impl Resources {
+    pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.values
+            .insert(std::any::TypeId::of::<T>(), std::sync::Arc::new(value));
+    }
+
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.values
+            .get(&std::any::TypeId::of::<T>())
+            .and_then(|value| value.downcast_ref::<T>())
+    }
+}
+
 /// The result of one attempt, as a value; the engine decides what happens next.
 #[derive(Debug)]
 pub enum StepOutcome {
@@ -119,6 +149,7 @@ pub struct StepContext<'a> {
     pub tenant: Option<&'a str>,
     pub request_id: Option<&'a str>,
     pub worker_id: Uuid,
+    pub(crate) resources: &'a Resources,
     pub(crate) pool: &'a PgPool,
     pub(crate) cancel: CancellationToken,
     pub(crate) transaction: Option<&'a mut PgConnection>,
@@ -157,6 +188,18 @@ impl StepContext<'_> {
 
     pub fn is_cancelled(&self) -> bool {
         self.cancel.is_cancelled()
+    }
+
+    /// A shared client the worker was given with [`crate::Worker::with_resource`] (e.g. the
+    /// Kubernetes client), or an error naming what is missing.
+    pub fn resource<T: Send + Sync + 'static>(&self) -> Result<&T, StepError> {
+        self.resources.get::<T>().ok_or_else(|| {
+            StepError::new(format!(
+                "step `{}` needs a {} but this worker was started without one",
+                self.step_name,
+                std::any::type_name::<T>()
+            ))
+        })
     }
 
     /// The connection pool, for steps that keep their own records outside the checkpoint.

@@ -35,7 +35,7 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::metrics as m;
 use crate::runs::RunStatus;
-use crate::step::{StepContext, StepOutcome};
+use crate::step::{Resources, StepContext, StepOutcome};
 use crate::store::{self, AttemptRecord, Checkpoint, ClaimedRun, Committed, NewEvent};
 use crate::{CANCEL_CHANNEL, WORK_CHANNEL};
 
@@ -88,6 +88,7 @@ pub struct Worker {
     engine: Engine,
     options: WorkerOptions,
     id: Uuid,
+    resources: Resources,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +143,7 @@ impl CheckpointFailure {
 }
 
 struct Shared {
+    resources: Resources,
     engine: Engine,
     worker_id: Uuid,
     options: WorkerOptions,
@@ -196,7 +198,14 @@ impl Worker {
             engine,
             options,
             id: Uuid::new_v4(),
+            resources: Resources::default(),
         }
+    }
+
+    /// Gives steps a shared client (one per type), read with [`StepContext::resource`].
+    pub fn with_resource<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.resources.insert(value);
+        self
     }
 
     /// This worker's id (fresh per process), recorded on leases and attempts.
@@ -210,6 +219,7 @@ impl Worker {
         let concurrency = options.concurrency.max(1);
         let (sender, receiver) = mpsc::channel(concurrency * 2);
         let shared = Arc::new(Shared {
+            resources: self.resources.clone(),
             engine: self.engine.clone(),
             worker_id: self.id,
             options: options.clone(),
@@ -935,6 +945,7 @@ fn context<'a>(
         tenant: run.tenant.as_deref(),
         request_id: run.request_id.as_deref(),
         worker_id: shared.worker_id,
+        resources: &shared.resources,
         pool: shared.engine.pool(),
         cancel: cancel.clone(),
         transaction: None,

@@ -1,0 +1,267 @@
+//! The Kubernetes steps, run by the real engine and worker with the real kube-rs client
+//! against the in-process fake API server.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use storeflow_engine::{
+    Definition, Engine, NewRun, RetryPolicy, RunDetail, RunStatus, StepDef, StepStatus, Worker,
+    WorkerOptions,
+};
+use storeflow_executors::kubernetes::{
+    DeleteNamespace, EnsureNamespace, WaitNamespaceGone, WaitReady,
+};
+use storeflow_fakecluster::FakeCluster;
+use tokio_util::sync::CancellationToken;
+
+const FAST: Duration = Duration::from_millis(100);
+
+fn definitions() -> Vec<Definition> {
+    vec![
+        Definition::new("test-provision-frame", 1)
+            .step(
+                StepDef::new("ensure-namespace", EnsureNamespace { recheck: FAST })
+                    .timeout(Duration::from_secs(60)),
+            )
+            .step(
+                StepDef::new("wait-ready", WaitReady { recheck: FAST })
+                    .retry(RetryPolicy::no_retries())
+                    .timeout(Duration::from_secs(60)),
+            ),
+        Definition::new("test-teardown-frame", 1)
+            .step(StepDef::new("delete-namespace", DeleteNamespace {}))
+            .step(
+                StepDef::new("wait-namespace-gone", WaitNamespaceGone { recheck: FAST })
+                    .timeout(Duration::from_secs(60)),
+            ),
+    ]
+}
+
+struct Harness {
+    engine: Engine,
+    cluster: FakeCluster,
+    stop: CancellationToken,
+    worker: tokio::task::JoinHandle<storeflow_engine::Result<()>>,
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        let db = storeflow_testkit::database().await;
+        let engine = Engine::start(db.pool(10).await, definitions())
+            .await
+            .expect("engine");
+        let cluster = FakeCluster::start().await;
+        let config = kube::Config::new(cluster.url().parse().expect("url"));
+        let client = kube::Client::try_from(config).expect("client");
+        let stop = CancellationToken::new();
+        let options = WorkerOptions {
+            poll_interval: Duration::from_millis(50),
+            ..WorkerOptions::default()
+        };
+        let worker = tokio::spawn(
+            Worker::new(engine.clone(), options)
+                .with_resource(client)
+                .run(stop.clone()),
+        );
+        Harness {
+            engine,
+            cluster,
+            stop,
+            worker,
+        }
+    }
+
+    async fn run(&self, workflow: &str, namespace: &str) -> uuid::Uuid {
+        let input = json!({ "store_id": namespace, "namespace": namespace, "engine": "medusa", "tenant": "t-1" });
+        self.engine
+            .enqueue_now(NewRun::new(workflow, input))
+            .await
+            .expect("enqueued")
+            .run_id
+    }
+
+    async fn wait(&self, run: uuid::Uuid, done: impl Fn(&RunDetail) -> bool) -> RunDetail {
+        let until = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let detail = self.engine.get_run(run).await.expect("run");
+            if done(&detail) {
+                return detail;
+            }
+            assert!(
+                tokio::time::Instant::now() < until,
+                "condition not reached: {detail:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        self.worker.await.expect("joined").expect("worker");
+    }
+}
+
+fn deployment(name: &str, available: i32) -> Value {
+    json!({ "metadata": { "name": name }, "spec": { "replicas": 1 }, "status": { "availableReplicas": available } })
+}
+
+#[tokio::test]
+async fn a_store_namespace_is_created_labelled_and_readiness_is_awaited() {
+    let h = Harness::start().await;
+    h.cluster
+        .put("deployments", "store-0000aaaa", deployment("medusa", 0));
+    let run = h.run("test-provision-frame", "store-0000aaaa").await;
+    let polling = h
+        .wait(run, |d| d.steps[1].status == StepStatus::Polling)
+        .await;
+    assert_eq!(
+        polling.steps[1].waiting_for.as_deref(),
+        Some("deployment medusa: 0/1 available")
+    );
+    let namespace = h
+        .cluster
+        .get("namespaces", "", "store-0000aaaa")
+        .expect("namespace created");
+    let labels = &namespace["metadata"]["labels"];
+    assert_eq!(labels["app.kubernetes.io/managed-by"], "storeflow");
+    assert_eq!(labels["storeflow.io/store-id"], "store-0000aaaa");
+    assert_eq!(labels["storeflow.io/engine"], "medusa");
+    assert_eq!(labels["storeflow.io/tenant"], "t-1");
+
+    h.cluster
+        .update("deployments", "store-0000aaaa", "medusa", |d| {
+            d["status"]["availableReplicas"] = json!(1)
+        });
+    let done = h.wait(run, |d| d.summary.status.is_final()).await;
+    assert_eq!(done.summary.status, RunStatus::Succeeded);
+    assert_eq!(
+        done.state["wait-ready"]["ready"],
+        json!(["deployment/medusa"])
+    );
+
+    // Applying again converges: same namespace, labels kept.
+    let again = h.run("test-provision-frame", "store-0000aaaa").await;
+    let again = h.wait(again, |d| d.summary.status.is_final()).await;
+    assert_eq!(again.summary.status, RunStatus::Succeeded);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_terminating_namespace_is_waited_for_not_reused() {
+    let h = Harness::start().await;
+    h.cluster.hold_namespace_deletion(true);
+    h.cluster.put(
+        "namespaces",
+        "",
+        json!({ "metadata": { "name": "store-0000bbbb" } }),
+    );
+    let client = kube::Client::try_from(kube::Config::new(h.cluster.url().parse().expect("url")))
+        .expect("client");
+    kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(client)
+        .delete("store-0000bbbb", &Default::default())
+        .await
+        .expect("delete accepted");
+    h.cluster.put("statefulsets", "store-0000bbbb", json!({ "metadata": { "name": "db" }, "spec": { "replicas": 1 }, "status": { "readyReplicas": 1 } }));
+    let run = h.run("test-provision-frame", "store-0000bbbb").await;
+    let waiting = h
+        .wait(run, |d| d.steps[0].status == StepStatus::Polling)
+        .await;
+    assert!(
+        waiting.steps[0]
+            .waiting_for
+            .as_deref()
+            .unwrap_or("")
+            .contains("still terminating")
+    );
+    h.cluster.finish_namespace_deletion("store-0000bbbb");
+    let waiting_ready = h
+        .wait(run, |d| d.steps[1].status == StepStatus::Polling)
+        .await;
+    assert!(
+        waiting_ready.steps[1]
+            .waiting_for
+            .as_deref()
+            .unwrap_or("")
+            .contains("no deployments or statefulsets")
+    );
+    let fresh = h
+        .cluster
+        .get("namespaces", "", "store-0000bbbb")
+        .expect("created again");
+    assert_eq!(fresh["status"]["phase"], "Active");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn an_image_that_cannot_be_pulled_fails_fast_with_the_reason() {
+    let h = Harness::start().await;
+    h.cluster.put(
+        "deployments",
+        "store-0000cccc",
+        deployment("woocommerce", 0),
+    );
+    h.cluster.put(
+        "pods",
+        "store-0000cccc",
+        json!({
+            "metadata": { "name": "woocommerce-7d9f" },
+            "status": { "containerStatuses": [{
+                "name": "wordpress", "image": "wordpress:nope", "imageID": "", "ready": false, "restartCount": 0,
+                "state": { "waiting": { "reason": "ImagePullBackOff", "message": "Back-off pulling image \"wordpress:nope\"" } }
+            }] }
+        }),
+    );
+    let started = std::time::Instant::now();
+    let run = h.run("test-provision-frame", "store-0000cccc").await;
+    let failed = h.wait(run, |d| d.summary.status.is_final()).await;
+    assert_eq!(failed.summary.status, RunStatus::Failed);
+    let error = failed.summary.error.unwrap_or_default();
+    assert!(
+        error.contains("pod woocommerce-7d9f container wordpress cannot start: ImagePullBackOff"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "failed fast, not at the 60 s timeout"
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn teardown_deletes_the_namespace_and_reports_what_holds_it() {
+    let h = Harness::start().await;
+    h.cluster.hold_namespace_deletion(true);
+    h.cluster.put(
+        "namespaces",
+        "",
+        json!({ "metadata": { "name": "store-0000dddd", "finalizers": ["example.com/volume-protection"] } }),
+    );
+    h.cluster.put(
+        "secrets",
+        "store-0000dddd",
+        json!({ "metadata": { "name": "db" } }),
+    );
+    let run = h.run("test-teardown-frame", "store-0000dddd").await;
+    let waiting = h
+        .wait(run, |d| d.steps[1].status == StepStatus::Polling)
+        .await;
+    assert!(
+        waiting.steps[1]
+            .waiting_for
+            .as_deref()
+            .unwrap_or("")
+            .contains("finalizers: example.com/volume-protection"),
+        "{:?}",
+        waiting.steps[1].waiting_for
+    );
+    h.cluster.finish_namespace_deletion("store-0000dddd");
+    let done = h.wait(run, |d| d.summary.status.is_final()).await;
+    assert_eq!(done.summary.status, RunStatus::Succeeded);
+    assert!(h.cluster.get("secrets", "store-0000dddd", "db").is_none());
+    // Deleting what is already gone is fine (a retried teardown).
+    let again = h.run("test-teardown-frame", "store-0000dddd").await;
+    let again = h.wait(again, |d| d.summary.status.is_final()).await;
+    assert_eq!(again.summary.status, RunStatus::Succeeded);
+    assert_eq!(again.state["delete-namespace"]["already_gone"], true);
+    h.stop().await;
+}

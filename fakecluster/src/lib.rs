@@ -1,0 +1,416 @@
+//! A fake Kubernetes API server over HTTP, for tests that run the real kube-rs client.
+//!
+//! It keeps objects as JSON and answers the way the API server does for what storeflow's
+//! executors use: get, list (with equality label selectors), create, server-side apply,
+//! replace and delete of namespaces, secrets, services, pods, deployments, statefulsets and
+//! ingresses; `Status` errors with reasons; namespaces that stay `Terminating` while the test
+//! holds their deletion. Tests drive object status (pods becoming Ready, image-pull errors)
+//! through [`FakeCluster::update`].
+//!
+//! # Caveats
+//! - Server-side apply merges labels and annotations and replaces the other top-level fields;
+//!   it does not track field managers.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// (resource, namespace or "", name)
+type Key = (String, String, String);
+
+#[derive(Default)]
+struct Store {
+    objects: BTreeMap<Key, Value>,
+    resource_version: u64,
+    /// Namespaces are deleted at once unless this is set; then they stay Terminating until
+    /// [`FakeCluster::finish_namespace_deletion`].
+    hold_namespace_deletion: bool,
+    requests: Vec<String>,
+}
+
+/// A running fake API server on loopback.
+#[derive(Clone)]
+pub struct FakeCluster {
+    store: Arc<Mutex<Store>>,
+    addr: SocketAddr,
+}
+
+impl std::fmt::Debug for FakeCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeCluster")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// apiVersion and kind of a resource name.
+fn type_of(resource: &str) -> (&'static str, &'static str) {
+    match resource {
+        "namespaces" => ("v1", "Namespace"),
+        "secrets" => ("v1", "Secret"),
+        "services" => ("v1", "Service"),
+        "pods" => ("v1", "Pod"),
+        "configmaps" => ("v1", "ConfigMap"),
+        "deployments" => ("apps/v1", "Deployment"),
+        "statefulsets" => ("apps/v1", "StatefulSet"),
+        "ingresses" => ("networking.k8s.io/v1", "Ingress"),
+        "networkpolicies" => ("networking.k8s.io/v1", "NetworkPolicy"),
+        _ => ("v1", "Unknown"),
+    }
+}
+
+fn status_error(code: StatusCode, reason: &str, message: String) -> Response {
+    (
+        code,
+        axum::Json(json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code.as_u16()
+        })),
+    )
+        .into_response()
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl FakeCluster {
+    /// Starts the server on a free loopback port.
+    pub async fn start() -> FakeCluster {
+        let store = Arc::new(Mutex::new(Store::default()));
+        let app = Router::new().fallback(handle).with_state(store.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|err| panic!("binding the fake API server: {err}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|err| panic!("fake API server address: {err}"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        FakeCluster { store, addr }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Writes a kubeconfig whose current context is this cluster; returns its path.
+    pub fn write_kubeconfig(&self, dir: &Path) -> PathBuf {
+        let path = dir.join("kubeconfig");
+        let text = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\n\
+             clusters:\n- name: fake\n  cluster:\n    server: {}\n\
+             contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n\
+             users:\n- name: fake\n  user:\n    token: fake-token\n",
+            self.url()
+        );
+        std::fs::write(&path, text).unwrap_or_else(|err| panic!("writing the kubeconfig: {err}"));
+        path
+    }
+
+    /// The object, if it exists. `namespace` is "" for cluster-scoped resources.
+    pub fn get(&self, resource: &str, namespace: &str, name: &str) -> Option<Value> {
+        lock(&self.store)
+            .objects
+            .get(&(resource.into(), namespace.into(), name.into()))
+            .cloned()
+    }
+
+    /// Creates or replaces an object as a controller would (fills in metadata).
+    pub fn put(&self, resource: &str, namespace: &str, mut object: Value) {
+        let mut store = lock(&self.store);
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        fill_metadata(&mut store, resource, namespace, &mut object);
+        store
+            .objects
+            .insert((resource.into(), namespace.into(), name), object);
+    }
+
+    /// Changes an object in place (e.g. its status); returns false if it does not exist.
+    pub fn update(
+        &self,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+        change: impl FnOnce(&mut Value),
+    ) -> bool {
+        let mut store = lock(&self.store);
+        store.resource_version += 1;
+        let version = store.resource_version.to_string();
+        match store
+            .objects
+            .get_mut(&(resource.into(), namespace.into(), name.into()))
+        {
+            Some(object) => {
+                change(object);
+                object["metadata"]["resourceVersion"] = json!(version);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Keeps deleted namespaces Terminating (as finalizers would) until released.
+    pub fn hold_namespace_deletion(&self, hold: bool) {
+        lock(&self.store).hold_namespace_deletion = hold;
+    }
+
+    /// Completes the deletion of a Terminating namespace and everything in it.
+    pub fn finish_namespace_deletion(&self, name: &str) {
+        let mut store = lock(&self.store);
+        store.objects.retain(|(resource, namespace, object), _| {
+            !(namespace == name || (resource == "namespaces" && object == name))
+        });
+    }
+
+    /// Method and path of every request served, in order.
+    pub fn requests(&self) -> Vec<String> {
+        lock(&self.store).requests.clone()
+    }
+}
+
+fn fill_metadata(store: &mut Store, resource: &str, namespace: &str, object: &mut Value) {
+    store.resource_version += 1;
+    let (api_version, kind) = type_of(resource);
+    object["apiVersion"] = json!(api_version);
+    object["kind"] = json!(kind);
+    let metadata = &mut object["metadata"];
+    if metadata.get("uid").is_none() {
+        metadata["uid"] = json!(uuid::Uuid::new_v4().to_string());
+        metadata["creationTimestamp"] =
+            json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    }
+    metadata["resourceVersion"] = json!(store.resource_version.to_string());
+    if !namespace.is_empty() {
+        metadata["namespace"] = json!(namespace);
+    }
+    if resource == "namespaces" && object.get("status").is_none() {
+        object["status"] = json!({ "phase": "Active" });
+    }
+}
+
+fn matches_selector(object: &Value, selector: Option<&String>) -> bool {
+    let Some(selector) = selector.filter(|s| !s.is_empty()) else {
+        return true;
+    };
+    selector.split(',').all(|term| match term.split_once('=') {
+        Some((key, value)) => {
+            let key = key.trim_end_matches('=').trim_end_matches('!');
+            object["metadata"]["labels"][key].as_str() == Some(value.trim_start_matches('='))
+        }
+        None => object["metadata"]["labels"].get(term).is_some(),
+    })
+}
+
+/// Parses `/api/v1/...` and `/apis/{group}/{version}/...` into (namespace, resource, name).
+fn route(path: &str) -> Option<(String, String, Option<String>)> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let rest: &[&str] = match segments.as_slice() {
+        ["api", "v1", rest @ ..] => rest,
+        ["apis", _group, _version, rest @ ..] => rest,
+        _ => return None,
+    };
+    match rest {
+        ["namespaces"] => Some((String::new(), "namespaces".into(), None)),
+        ["namespaces", name] => Some((String::new(), "namespaces".into(), Some((*name).into()))),
+        ["namespaces", ns, resource] => Some(((*ns).into(), (*resource).into(), None)),
+        ["namespaces", ns, resource, name] => {
+            Some(((*ns).into(), (*resource).into(), Some((*name).into())))
+        }
+        [resource] => Some((String::new(), (*resource).into(), None)),
+        _ => None,
+    }
+}
+
+async fn handle(
+    State(store): State<Arc<Mutex<Store>>>,
+    method: Method,
+    uri: Uri,
+    Query(query): Query<BTreeMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    lock(&store)
+        .requests
+        .push(format!("{method} {}", uri.path()));
+    if uri.path() == "/version" {
+        return axum::Json(json!({
+            "major": "1", "minor": "33", "gitVersion": "v1.33.0-fake", "gitCommit": "fake",
+            "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24",
+            "compiler": "gc", "platform": "linux/amd64"
+        }))
+        .into_response();
+    }
+    let Some((namespace, resource, name)) = route(uri.path()) else {
+        return status_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!(
+                "the server could not find the requested resource ({})",
+                uri.path()
+            ),
+        );
+    };
+    let mut store = lock(&store);
+    let key = |name: &str| (resource.clone(), namespace.clone(), name.to_owned());
+    match (method, name) {
+        (Method::GET, None) => {
+            let selector = query.get("labelSelector");
+            let items: Vec<Value> = store
+                .objects
+                .iter()
+                .filter(|((r, ns, _), object)| {
+                    r == &resource
+                        && (namespace.is_empty() || ns == &namespace)
+                        && matches_selector(object, selector)
+                })
+                .map(|(_, object)| object.clone())
+                .collect();
+            let (api_version, kind) = type_of(&resource);
+            axum::Json(json!({
+                "apiVersion": api_version, "kind": format!("{kind}List"),
+                "metadata": { "resourceVersion": store.resource_version.to_string() },
+                "items": items
+            }))
+            .into_response()
+        }
+        (Method::GET, Some(name)) => match store.objects.get(&key(&name)) {
+            Some(object) => axum::Json(object.clone()).into_response(),
+            None => status_error(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("{resource} \"{name}\" not found"),
+            ),
+        },
+        (Method::POST, None) => {
+            let Ok(mut object) = serde_json::from_slice::<Value>(&body) else {
+                return status_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "the body is not JSON".into(),
+                );
+            };
+            let name = object["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if let Some(existing) = store.objects.get(&key(&name)) {
+                let _ = existing;
+                return status_error(
+                    StatusCode::CONFLICT,
+                    "AlreadyExists",
+                    format!("{resource} \"{name}\" already exists"),
+                );
+            }
+            if !namespace.is_empty() && terminating(&store, &namespace) {
+                return status_error(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    format!(
+                        "unable to create new content in namespace {namespace} because it is being terminated"
+                    ),
+                );
+            }
+            fill_metadata(&mut store, &resource, &namespace, &mut object);
+            store.objects.insert(key(&name), object.clone());
+            (StatusCode::CREATED, axum::Json(object)).into_response()
+        }
+        (Method::PATCH | Method::PUT, Some(name)) => {
+            let Ok(patch) = serde_json::from_slice::<Value>(&body) else {
+                return status_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "the body is not JSON".into(),
+                );
+            };
+            if !namespace.is_empty() && terminating(&store, &namespace) {
+                return status_error(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    format!(
+                        "unable to create new content in namespace {namespace} because it is being terminated"
+                    ),
+                );
+            }
+            let mut object = match store.objects.get(&key(&name)) {
+                Some(existing) => {
+                    let mut merged = existing.clone();
+                    for (field, value) in patch.as_object().into_iter().flatten() {
+                        match field.as_str() {
+                            "metadata" => {
+                                for part in ["labels", "annotations"] {
+                                    if let Some(map) = value.get(part).and_then(Value::as_object) {
+                                        for (k, v) in map {
+                                            merged["metadata"][part][k] = v.clone();
+                                        }
+                                    }
+                                }
+                            }
+                            "status" | "apiVersion" | "kind" => {}
+                            _ => merged[field] = value.clone(),
+                        }
+                    }
+                    merged
+                }
+                None => patch,
+            };
+            object["metadata"]["name"] = json!(name);
+            fill_metadata(&mut store, &resource, &namespace, &mut object);
+            store.objects.insert(key(&name), object.clone());
+            axum::Json(object).into_response()
+        }
+        (Method::DELETE, Some(name)) => {
+            let Some(object) = store.objects.get(&key(&name)).cloned() else {
+                return status_error(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    format!("{resource} \"{name}\" not found"),
+                );
+            };
+            if resource == "namespaces" {
+                let held = store.hold_namespace_deletion
+                    || object["spec"]["finalizers"]
+                        .as_array()
+                        .is_some_and(|f| !f.is_empty());
+                if held {
+                    let mut terminating = object;
+                    terminating["status"]["phase"] = json!("Terminating");
+                    if terminating["metadata"].get("deletionTimestamp").is_none() {
+                        terminating["metadata"]["deletionTimestamp"] = json!(
+                            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        );
+                    }
+                    store.objects.insert(key(&name), terminating.clone());
+                    return axum::Json(terminating).into_response();
+                }
+                store
+                    .objects
+                    .retain(|(r, ns, n), _| !(ns == &name || (r == "namespaces" && n == &name)));
+                return axum::Json(object).into_response();
+            }
+            store.objects.remove(&key(&name));
+            axum::Json(object).into_response()
+        }
+        (method, _) => status_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            format!("{method} is not supported here"),
+        ),
+    }
+}
+
+fn terminating(store: &Store, namespace: &str) -> bool {
+    store
+        .objects
+        .get(&("namespaces".into(), String::new(), namespace.into()))
+        .is_some_and(|ns| ns["status"]["phase"] == "Terminating")
+}
