@@ -8,4 +8,5 @@
 //! transaction across an external call.
 
 pub mod cluster;
+pub mod helm;
 pub mod kubernetes;
