@@ -149,6 +149,9 @@ pub struct StepContext<'a> {
     pub tenant: Option<&'a str>,
     pub request_id: Option<&'a str>,
     pub worker_id: Uuid,
+    /// How long this attempt may still take (the step timeout, shortened by the run's
+    /// deadline). Steps that call tools with their own timeouts pass them less than this.
+    pub time_left: Duration,
     pub(crate) resources: &'a Resources,
     pub(crate) pool: &'a PgPool,
     pub(crate) cancel: CancellationToken,

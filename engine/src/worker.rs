@@ -930,8 +930,10 @@ fn context<'a>(
     step: &'a StepDef,
     progress: &'a Progress,
     cancel: &CancellationToken,
+    time_left: Duration,
 ) -> StepContext<'a> {
     StepContext {
+        time_left,
         run_id: run.id,
         workflow: &run.workflow,
         version: run.version,
@@ -964,7 +966,7 @@ async fn execute(
         Err(result) => return result,
     };
     debug!("step attempt started");
-    let mut cx = context(shared, run, step, progress, cancel);
+    let mut cx = context(shared, run, step, progress, cancel, budget);
     run_step(step, &mut cx, cancel, budget, limited_by_deadline).await
 }
 
@@ -993,7 +995,7 @@ async fn run_in_checkpoint(
     let attempt = async {
         let mut tx = shared.engine.pool().begin().await?;
         let outcome = {
-            let mut cx = context(shared, run, step, progress, cancel);
+            let mut cx = context(shared, run, step, progress, cancel, budget);
             cx.transaction = Some(&mut *tx);
             run_step(step, &mut cx, cancel, budget, limited_by_deadline).await
         };

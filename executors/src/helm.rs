@@ -2,12 +2,15 @@
 //! CLI.
 //!
 //! # Guarantees
-//! - Values go to helm in a file created with mode 0600 and removed afterwards; nothing
-//!   secret is ever put in argv (store secrets live in the store's own Kubernetes Secret,
-//!   which the chart references).
-//! - A release stuck in `pending-*` (a helm process died mid-operation) is repaired before
-//!   installing: a pending first install is uninstalled, a pending upgrade or rollback is
-//!   rolled back.
+//! - Values go to helm in a file created with mode 0600 and removed afterwards, never in
+//!   argv. Values must not carry secrets at all (they come from a step's output, which is
+//!   stored with the run): store secrets live in the store's own Kubernetes Secret, which the
+//!   chart references by name.
+//! - A release stuck in `pending-*` or `uninstalling` for longer than helm could still be
+//!   working on it is repaired before installing: a pending first install is uninstalled, a
+//!   pending upgrade or rollback is rolled back to the newest deployed revision.
+//! - helm's `--timeout` is kept below the attempt's remaining time, so helm finishes and
+//!   records its outcome instead of being killed mid-operation.
 //! - `install-chart` does not `--wait`: readiness is awaited by `wait-ready` with durable
 //!   polling, so no worker slot is held for minutes.
 
@@ -82,20 +85,29 @@ async fn helm(settings: &HelmSettings, args: &[&str]) -> Result<HelmOutput, Step
 }
 
 /// Helm failures caused by the cluster being unreachable or busy are retried; the rest
-/// (template errors, invalid values, refused objects) are permanent.
+/// (template errors, invalid values, refused objects) are permanent. The message keeps at
+/// most the first 1,000 characters of helm's stderr.
 fn helm_failure(doing: &str, stderr: &str) -> StepOutcome {
     let transient = [
         "connection refused",
+        "connection reset",
         "i/o timeout",
-        "timeout",
+        "context deadline exceeded",
+        "timed out waiting",
+        "request timed out",
+        "unexpected eof",
+        "no such host",
+        "client connection lost",
         "kubernetes cluster unreachable",
+        "the server is currently unable to handle the request",
         "another operation (install/upgrade/rollback) is in progress",
         "tls handshake",
         "service unavailable",
         "too many requests",
     ];
     let lower = stderr.to_lowercase();
-    let message = format!("{doing} failed: {stderr}");
+    let shown: String = stderr.chars().take(1000).collect();
+    let message = format!("{doing} failed: {shown}");
     if transient.iter().any(|t| lower.contains(t)) {
         StepOutcome::retry(message)
     } else {
@@ -103,6 +115,11 @@ fn helm_failure(doing: &str, stderr: &str) -> StepOutcome {
             "{message}; fix the chart or its values, then retry this step"
         ))
     }
+}
+
+/// helm's answer when the release does not exist.
+fn release_not_found(stderr: &str) -> bool {
+    stderr.to_lowercase().contains("release: not found")
 }
 
 /// A values file that exists (mode 0600) for as long as this value lives.
@@ -118,8 +135,10 @@ impl ValuesFile {
             .create_new(true)
             .mode(0o600)
             .open(&path)?;
+        // From here on the file is removed however this ends (a failed write included).
+        let guard = ValuesFile(path);
         file.write_all(values.to_string().as_bytes())?;
-        Ok(ValuesFile(path))
+        Ok(guard)
     }
 
     fn path(&self) -> &Path {
@@ -181,45 +200,16 @@ impl storeflow_engine::Step for InstallChart {
             },
             None => json!({}),
         };
-        values["storeId"] = json!(store);
-        values["engine"] = json!(engine);
+        let Some(object) = values.as_object_mut() else {
+            return StepOutcome::fatal("the chart values must be a JSON object");
+        };
+        object.insert("storeId".into(), json!(store));
+        object.insert("engine".into(), json!(engine));
 
         // Repair a release left pending by a helm process that died mid-operation.
-        let status = match helm(
-            &settings,
-            &["status", namespace, "--namespace", namespace, "-o", "json"],
-        )
-        .await
-        {
-            Ok(output) => output,
+        match repair_pending(&settings, namespace).await {
+            Ok(()) => {}
             Err(outcome) => return outcome,
-        };
-        if status.success {
-            let state = serde_json::from_str::<Value>(&status.stdout)
-                .ok()
-                .and_then(|v| v["info"]["status"].as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let repair: Option<Vec<&str>> = match state.as_str() {
-                "pending-install" => Some(vec!["uninstall", namespace, "--namespace", namespace]),
-                "pending-upgrade" | "pending-rollback" => {
-                    Some(vec!["rollback", namespace, "--namespace", namespace])
-                }
-                _ => None,
-            };
-            if let Some(args) = repair {
-                match helm(&settings, &args).await {
-                    Ok(output) if output.success => {}
-                    Ok(output) => {
-                        return helm_failure(
-                            &format!("repairing release {namespace} ({state})"),
-                            &output.stderr,
-                        );
-                    }
-                    Err(outcome) => return outcome,
-                }
-            }
-        } else if !status.stderr.to_lowercase().contains("not found") {
-            return helm_failure(&format!("reading release {namespace}"), &status.stderr);
         }
 
         let file = match ValuesFile::write(&values) {
@@ -227,7 +217,13 @@ impl storeflow_engine::Step for InstallChart {
             Err(err) => return StepOutcome::retry(format!("writing the values file: {err}")),
         };
         let chart = settings.chart.to_string_lossy().into_owned();
-        let timeout = format!("{}s", settings.timeout.as_secs().max(1));
+        // helm must finish (and record the outcome) before this attempt's time runs out,
+        // or it would be killed mid-operation and leave the release pending.
+        let budget = cx
+            .time_left
+            .saturating_sub(Duration::from_secs(15))
+            .max(Duration::from_secs(1));
+        let timeout = format!("{}s", settings.timeout.min(budget).as_secs().max(1));
         let mut args: Vec<String> = vec![
             "upgrade".into(),
             "--install".into(),
@@ -259,6 +255,88 @@ impl storeflow_engine::Step for InstallChart {
     }
 }
 
+/// How long after its last change a pending release is taken for abandoned (a helm process
+/// still running elsewhere must not be interrupted).
+const PENDING_GRACE: Duration = Duration::from_secs(600);
+
+/// Brings a release out of `pending-*` / `uninstalling` if the operation that left it there
+/// is dead: a pending first install is uninstalled; a pending upgrade or rollback is rolled
+/// back to the newest revision that was deployed (or uninstalled if there is none).
+async fn repair_pending(settings: &HelmSettings, release: &str) -> Result<(), StepOutcome> {
+    let status = helm(
+        settings,
+        &["status", release, "--namespace", release, "-o", "json"],
+    )
+    .await?;
+    if !status.success {
+        if release_not_found(&status.stderr) {
+            return Ok(());
+        }
+        return Err(helm_failure(
+            &format!("reading release {release}"),
+            &status.stderr,
+        ));
+    }
+    let parsed: Value = serde_json::from_str(&status.stdout).unwrap_or_default();
+    let state = parsed["info"]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if !(state.starts_with("pending-") || state == "uninstalling") {
+        return Ok(());
+    }
+    let changed = parsed["info"]["last_deployed"]
+        .as_str()
+        .and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok());
+    let age = changed.map(|t| k8s_openapi::jiff::Timestamp::now().as_second() - t.as_second());
+    if age.is_some_and(|age| {
+        age >= 0 && (age as u64) < PENDING_GRACE.as_secs() + settings.timeout.as_secs()
+    }) {
+        return Err(StepOutcome::retry(format!(
+            "release {release} is {state} and changed {} s ago; another helm operation may still be running",
+            age.unwrap_or_default()
+        )));
+    }
+    let target = if state == "pending-install" || state == "uninstalling" {
+        None
+    } else {
+        let history = helm(
+            settings,
+            &["history", release, "--namespace", release, "-o", "json"],
+        )
+        .await?;
+        if !history.success {
+            return Err(helm_failure(
+                &format!("reading the history of release {release}"),
+                &history.stderr,
+            ));
+        }
+        serde_json::from_str::<Vec<Value>>(&history.stdout)
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| matches!(r["status"].as_str(), Some("deployed" | "superseded")))
+            .filter_map(|r| r["revision"].as_i64())
+            .max()
+    };
+    let revision;
+    let args: Vec<&str> = match target {
+        Some(found) => {
+            revision = found.to_string();
+            vec!["rollback", release, &revision, "--namespace", release]
+        }
+        None => vec!["uninstall", release, "--namespace", release],
+    };
+    let output = helm(settings, &args).await?;
+    if output.success || (args[0] == "uninstall" && release_not_found(&output.stderr)) {
+        Ok(())
+    } else {
+        Err(helm_failure(
+            &format!("repairing release {release} ({state})"),
+            &output.stderr,
+        ))
+    }
+}
+
 /// `helm uninstall` of the store's release; a release that is already gone counts as done.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct UninstallChart {}
@@ -282,7 +360,7 @@ impl storeflow_engine::Step for UninstallChart {
         .await
         {
             Ok(output) if output.success => StepOutcome::Done(json!({ "release": namespace })),
-            Ok(output) if output.stderr.to_lowercase().contains("not found") => {
+            Ok(output) if release_not_found(&output.stderr) => {
                 StepOutcome::Done(json!({ "release": namespace, "already_gone": true }))
             }
             Ok(output) => {

@@ -6,6 +6,8 @@
 //!
 //! # Guarantees
 //! - Every step is idempotent: re-running it after a crash converges to the same state.
+//! - A namespace is only created, relabelled or deleted if it is this store's (labelled by
+//!   storeflow with this store id); anything else is refused.
 //! - A cluster that cannot be reached is a retryable failure; a refusal (403, invalid object)
 //!   is permanent and says what was refused.
 
@@ -20,6 +22,21 @@ use storeflow_engine::{StepContext, StepOutcome, humantime_duration};
 
 /// Label every namespace storeflow manages carries (what the orphan reaper looks for).
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "storeflow");
+/// Label naming the store a namespace belongs to.
+pub const STORE_ID_LABEL: &str = "storeflow.io/store-id";
+
+/// Waiting reasons that mean a container will not start by itself.
+const HOPELESS: &[&str] = &[
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+];
+/// A crash loop counts as one only after this many restarts (an app that exits once while
+/// its database starts is normal).
+const CRASH_LOOP_RESTARTS: i32 = 3;
+/// An unschedulable pod counts as stuck only after this many seconds (an autoscaler may be
+/// adding a node).
+const UNSCHEDULABLE_GRACE_SECONDS: i64 = 120;
 
 fn default_recheck() -> Duration {
     Duration::from_secs(5)
@@ -30,13 +47,19 @@ fn input_str<'a>(cx: &'a StepContext<'_>, field: &str) -> Result<&'a str, StepOu
         .get(field)
         .and_then(|v| v.as_str())
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| StepOutcome::fatal(format!("the run input has no `{field}` (a store run needs store_id, namespace, engine, tenant)")))
+        .ok_or_else(|| {
+            StepOutcome::fatal(format!(
+                "the run input has no `{field}` (a store run needs store_id, namespace, engine, tenant)"
+            ))
+        })
 }
 
+/// A worker without a Kubernetes client is misconfigured, not the run: retry (a correctly
+/// started worker may take it) rather than fail it for good.
 fn client(cx: &StepContext<'_>) -> Result<kube::Client, StepOutcome> {
     cx.resource::<kube::Client>()
         .cloned()
-        .map_err(StepOutcome::Fatal)
+        .map_err(StepOutcome::Retry)
 }
 
 /// Turns a kube error into an outcome: unreachable or overloaded → retry; refused → fatal.
@@ -56,8 +79,34 @@ pub fn classify(err: kube::Error, doing: &str) -> StepOutcome {
     }
 }
 
+/// Whether an existing namespace is this store's (labelled by storeflow for this store id).
+fn owned_by(namespace: &Namespace, store: &str) -> bool {
+    let label = |key: &str| {
+        namespace
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|labels| labels.get(key))
+            .map(String::as_str)
+    };
+    label(MANAGED_BY.0) == Some(MANAGED_BY.1) && label(STORE_ID_LABEL) == Some(store)
+}
+
+fn foreign_namespace(namespace: &str) -> StepOutcome {
+    StepOutcome::fatal(format!(
+        "namespace {namespace} exists but is not this store's (it lacks storeflow's labels for this \
+         store id); refusing to take it over or delete it"
+    ))
+}
+
+fn terminating(namespace: &Namespace) -> bool {
+    namespace.metadata.deletion_timestamp.is_some()
+        || namespace.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Terminating")
+}
+
 /// Creates (server-side apply) the store's namespace with storeflow's labels. A namespace of
-/// the same name that is still terminating is waited for, never reused.
+/// the same name that is still terminating is waited for, never reused; one that belongs to
+/// something else is refused.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnsureNamespace {
     #[serde(with = "humantime_duration", default = "default_recheck")]
@@ -90,17 +139,16 @@ impl storeflow_engine::Step for EnsureNamespace {
         };
         let api: Api<Namespace> = Api::all(client);
         match api.get_opt(namespace).await {
-            Ok(Some(existing))
-                if existing.metadata.deletion_timestamp.is_some()
-                    || existing.status.as_ref().and_then(|s| s.phase.as_deref())
-                        == Some("Terminating") =>
-            {
+            Ok(Some(existing)) if terminating(&existing) => {
                 return StepOutcome::pending_on(
                     self.recheck,
                     format!(
                         "namespace {namespace} is still terminating; waiting until it is gone before creating it again"
                     ),
                 );
+            }
+            Ok(Some(existing)) if !owned_by(&existing, store) => {
+                return foreign_namespace(namespace);
             }
             Ok(_) => {}
             Err(err) => return classify(err, &format!("reading namespace {namespace}")),
@@ -112,7 +160,7 @@ impl storeflow_engine::Step for EnsureNamespace {
                 "name": namespace,
                 "labels": {
                     MANAGED_BY.0: MANAGED_BY.1,
-                    "storeflow.io/store-id": store,
+                    STORE_ID_LABEL: store,
                     "storeflow.io/engine": engine,
                     "storeflow.io/tenant": tenant,
                 }
@@ -132,9 +180,10 @@ impl storeflow_engine::Step for EnsureNamespace {
     }
 }
 
-/// Durable polling until every Deployment and StatefulSet in the namespace is available;
-/// fails at once on what waiting cannot fix (image pull errors, crash loops, pods that
-/// cannot be scheduled), naming the pod, container and reason.
+/// Durable polling until every Deployment and StatefulSet in the namespace has rolled out its
+/// current revision and is available; fails at once on what waiting cannot fix (image pull
+/// errors, persistent crash loops, pods that stay unschedulable), naming the pod, container
+/// and reason.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WaitReady {
     #[serde(with = "humantime_duration", default = "default_recheck")]
@@ -149,16 +198,11 @@ impl Default for WaitReady {
     }
 }
 
-/// Waiting reasons that mean the pod will not become ready by itself.
-const HOPELESS: &[&str] = &[
-    "ImagePullBackOff",
-    "ErrImagePull",
-    "InvalidImageName",
-    "CreateContainerConfigError",
-    "CrashLoopBackOff",
-];
-
-fn pod_problem(pod: &Pod) -> Option<String> {
+fn pod_problem(pod: &Pod, now_seconds: i64) -> Option<String> {
+    // Pods being deleted (replaced, old revisions) say nothing about the new ones.
+    if pod.metadata.deletion_timestamp.is_some() {
+        return None;
+    }
     let name = pod.metadata.name.as_deref().unwrap_or("?");
     let status = pod.status.as_ref()?;
     for condition in status.conditions.iter().flatten() {
@@ -166,10 +210,17 @@ fn pod_problem(pod: &Pod) -> Option<String> {
             && condition.status == "False"
             && condition.reason.as_deref() == Some("Unschedulable")
         {
-            return Some(format!(
-                "pod {name} cannot be scheduled: {}",
-                condition.message.as_deref().unwrap_or("no node fits")
-            ));
+            let stuck_for = condition
+                .last_transition_time
+                .as_ref()
+                .map(|t| now_seconds - t.0.as_second())
+                .unwrap_or(i64::MAX);
+            if stuck_for >= UNSCHEDULABLE_GRACE_SECONDS {
+                return Some(format!(
+                    "pod {name} cannot be scheduled: {}",
+                    condition.message.as_deref().unwrap_or("no node fits")
+                ));
+            }
         }
     }
     let containers = status
@@ -182,9 +233,11 @@ fn pod_problem(pod: &Pod) -> Option<String> {
             continue;
         };
         let reason = waiting.reason.as_deref().unwrap_or("");
-        if HOPELESS.contains(&reason) {
+        let crash_looping =
+            reason == "CrashLoopBackOff" && container.restart_count >= CRASH_LOOP_RESTARTS;
+        if HOPELESS.contains(&reason) || crash_looping {
             let detail = waiting.message.as_deref().unwrap_or("");
-            let restarts = if reason == "CrashLoopBackOff" {
+            let restarts = if crash_looping {
                 format!(" (restarted {} times)", container.restart_count)
             } else {
                 String::new()
@@ -200,6 +253,53 @@ fn pod_problem(pod: &Pod) -> Option<String> {
         }
     }
     None
+}
+
+/// A workload's observed rollout.
+struct Rollout<'a> {
+    kind: &'a str,
+    name: &'a str,
+    generation: Option<i64>,
+    observed_generation: Option<i64>,
+    want: i32,
+    updated: Option<i32>,
+    total: Option<i32>,
+    ready: i32,
+    ready_word: &'a str,
+}
+
+impl Rollout<'_> {
+    /// What keeps the workload from being ready: the current generation must be observed and
+    /// rolled out (no old replicas left) and enough replicas ready.
+    fn gap(&self) -> Option<String> {
+        let Rollout {
+            kind,
+            name,
+            want,
+            ready,
+            ready_word,
+            ..
+        } = self;
+        if let Some(generation) = self.generation
+            && self.observed_generation.unwrap_or(0) < generation
+        {
+            return Some(format!("{kind} {name}: new revision not observed yet"));
+        }
+        if let Some(updated) = self.updated
+            && updated < *want
+        {
+            return Some(format!("{kind} {name}: {updated}/{want} updated"));
+        }
+        if let Some(total) = self.total
+            && total > *want
+        {
+            return Some(format!(
+                "{kind} {name}: {} old replica(s) still terminating",
+                total - want
+            ));
+        }
+        (ready < want).then(|| format!("{kind} {name}: {ready}/{want} {ready_word}"))
+    }
 }
 
 #[typetag::serde(name = "wait-ready")]
@@ -218,7 +318,8 @@ impl storeflow_engine::Step for WaitReady {
             Ok(pods) => pods,
             Err(err) => return classify(err, &format!("listing pods in {namespace}")),
         };
-        if let Some(problem) = pods.items.iter().find_map(pod_problem) {
+        let now = k8s_openapi::jiff::Timestamp::now().as_second();
+        if let Some(problem) = pods.items.iter().find_map(|pod| pod_problem(pod, now)) {
             return StepOutcome::fatal(format!(
                 "{problem}; fix the image or configuration, then retry this step"
             ));
@@ -247,38 +348,57 @@ impl storeflow_engine::Step for WaitReady {
         let mut ready = Vec::new();
         for deployment in &deployments {
             let name = deployment.metadata.name.clone().unwrap_or_default();
-            let want = deployment
-                .spec
-                .as_ref()
-                .and_then(|s| s.replicas)
-                .unwrap_or(1);
-            let have = deployment
-                .status
-                .as_ref()
-                .and_then(|s| s.available_replicas)
-                .unwrap_or(0);
-            if have >= want {
-                ready.push(format!("deployment/{name}"));
-            } else {
-                waiting.push(format!("deployment {name}: {have}/{want} available"));
+            let status = deployment.status.clone().unwrap_or_default();
+            let rollout = Rollout {
+                kind: "deployment",
+                name: &name,
+                generation: deployment.metadata.generation,
+                observed_generation: status.observed_generation,
+                want: deployment
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.replicas)
+                    .unwrap_or(1),
+                updated: status.updated_replicas,
+                total: status.replicas,
+                ready: status.available_replicas.unwrap_or(0),
+                ready_word: "available",
+            };
+            match rollout.gap() {
+                Some(gap) => waiting.push(gap),
+                None => ready.push(format!("deployment/{name}")),
             }
         }
         for statefulset in &statefulsets {
             let name = statefulset.metadata.name.clone().unwrap_or_default();
-            let want = statefulset
-                .spec
-                .as_ref()
-                .and_then(|s| s.replicas)
-                .unwrap_or(1);
-            let have = statefulset
-                .status
-                .as_ref()
-                .and_then(|s| s.ready_replicas)
-                .unwrap_or(0);
-            if have >= want {
-                ready.push(format!("statefulset/{name}"));
+            let status = statefulset.status.clone().unwrap_or_default();
+            let revisions_differ = matches!(
+                (&status.current_revision, &status.update_revision),
+                (Some(current), Some(update)) if current != update
+            );
+            let rollout = Rollout {
+                kind: "statefulset",
+                name: &name,
+                generation: statefulset.metadata.generation,
+                observed_generation: status.observed_generation,
+                want: statefulset
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.replicas)
+                    .unwrap_or(1),
+                updated: status.updated_replicas,
+                total: Some(status.replicas),
+                ready: status.ready_replicas.unwrap_or(0),
+                ready_word: "ready",
+            };
+            let gap = if revisions_differ {
+                Some(format!("statefulset {name}: update not rolled out yet"))
             } else {
-                waiting.push(format!("statefulset {name}: {have}/{want} ready"));
+                rollout.gap()
+            };
+            match gap {
+                Some(gap) => waiting.push(gap),
+                None => ready.push(format!("statefulset/{name}")),
             }
         }
         if waiting.is_empty() {
@@ -289,7 +409,8 @@ impl storeflow_engine::Step for WaitReady {
     }
 }
 
-/// Deletes the store's namespace (already gone or terminating counts as done).
+/// Deletes the store's namespace; one already gone or terminating counts as done, one that
+/// is not this store's is refused.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DeleteNamespace {}
 
@@ -297,17 +418,40 @@ pub struct DeleteNamespace {}
 #[async_trait::async_trait]
 impl storeflow_engine::Step for DeleteNamespace {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        let (client, namespace) = match (client(cx), input_str(cx, "namespace")) {
-            (Ok(client), Ok(namespace)) => (client, namespace.to_owned()),
-            (Err(outcome), _) | (_, Err(outcome)) => return outcome,
+        let (client, namespace, store) = match (
+            client(cx),
+            input_str(cx, "namespace"),
+            input_str(cx, "store_id"),
+        ) {
+            (Ok(client), Ok(namespace), Ok(store)) => {
+                (client, namespace.to_owned(), store.to_owned())
+            }
+            (Err(outcome), _, _) | (_, Err(outcome), _) | (_, _, Err(outcome)) => return outcome,
         };
-        match Api::<Namespace>::all(client)
-            .delete(&namespace, &DeleteParams::default())
-            .await
-        {
+        let api = Api::<Namespace>::all(client);
+        match api.get_opt(&namespace).await {
+            Ok(None) => {
+                return StepOutcome::Done(json!({ "deleted": namespace, "already_gone": true }));
+            }
+            Ok(Some(existing)) if !owned_by(&existing, &store) => {
+                return foreign_namespace(&namespace);
+            }
+            Ok(Some(existing)) if terminating(&existing) => {
+                return StepOutcome::Done(
+                    json!({ "deleted": namespace, "already_terminating": true }),
+                );
+            }
+            Ok(Some(_)) => {}
+            Err(err) => return classify(err, &format!("reading namespace {namespace}")),
+        }
+        match api.delete(&namespace, &DeleteParams::default()).await {
             Ok(_) => StepOutcome::Done(json!({ "deleted": namespace })),
             Err(kube::Error::Api(status)) if status.code == 404 => {
                 StepOutcome::Done(json!({ "deleted": namespace, "already_gone": true }))
+            }
+            // A namespace already being deleted answers 409 ("ensuring all content is removed").
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                StepOutcome::Done(json!({ "deleted": namespace, "already_terminating": true }))
             }
             Err(err) => classify(err, &format!("deleting namespace {namespace}")),
         }

@@ -21,8 +21,13 @@ d='{dir}'
 printf '%s\n' "$*" >> "$d/argv.log"
 case "$1" in
   status)
-    if [ -f "$d/status" ]; then printf '{{"info":{{"status":"%s"}},"version":3}}' "$(cat "$d/status")"; exit 0; fi
+    if [ -f "$d/status" ]; then
+      last=$(cat "$d/last_deployed" 2>/dev/null || echo 2020-01-01T00:00:00Z)
+      printf '{{"info":{{"status":"%s","last_deployed":"%s"}},"version":3}}' "$(cat "$d/status")" "$last"; exit 0
+    fi
     echo 'Error: release: not found' >&2; exit 1 ;;
+  history)
+    printf '[{{"revision":1,"status":"superseded"}},{{"revision":2,"status":"failed"}},{{"revision":3,"status":"pending-upgrade"}}]'; exit 0 ;;
   upgrade)
     if [ -f "$d/fail-upgrade" ]; then cat "$d/fail-upgrade" >&2; exit 1; fi
     while [ $# -gt 0 ]; do
@@ -33,7 +38,7 @@ case "$1" in
     printf '{{"name":"release","version":4,"info":{{"status":"deployed"}}}}'; exit 0 ;;
   uninstall)
     if [ -f "$d/status" ]; then rm -f "$d/status"; echo 'release uninstalled'; exit 0; fi
-    echo 'Error: uninstall: Release not loaded: release: not found' >&2; exit 1 ;;
+    echo 'Error: uninstall: Release not loaded: store: release: not found' >&2; exit 1 ;;
   rollback)
     echo deployed > "$d/status"; echo 'Rollback was a success!'; exit 0 ;;
 esac
@@ -50,6 +55,14 @@ echo "unexpected helm call: $*" >&2; exit 2
         .expect("chmod");
     assert!(status.success());
     path
+}
+
+fn chrono_now() -> String {
+    let output = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .expect("date");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 fn temp_dir() -> PathBuf {
@@ -88,7 +101,9 @@ impl Harness {
                         max_backoff: Duration::from_millis(50),
                         multiplier: 1.0,
                         jitter: 0.0,
-                    }),
+                    })
+                    // Long enough that helm's own 300 s timeout fits in the attempt.
+                    .timeout(Duration::from_secs(600)),
                 ),
             Definition::new("test-uninstall", 1)
                 .step(StepDef::new("uninstall-chart", UninstallChart {})),
@@ -155,8 +170,8 @@ impl Harness {
     }
 }
 
-/// A step that renders chart values with a secret-looking field, to prove the secret travels
-/// only in the 0600 values file.
+/// A step that renders chart values with a marker, to prove values travel only in the 0600
+/// values file.
 mod storeflow_executors_test_values {
     use serde::{Deserialize, Serialize};
     use serde_json::json;
@@ -253,7 +268,33 @@ async fn a_release_stuck_pending_is_repaired_before_installing() {
     assert!(
         h.argv()
             .iter()
-            .any(|l| l.starts_with("rollback store-0000abcd"))
+            .any(|l| l.starts_with("rollback store-0000abcd 1 ")),
+        "rolled back to the newest good revision, not the failed one: {:?}",
+        h.argv()
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_release_that_only_just_went_pending_is_left_to_the_helm_still_working_on_it() {
+    let h = Harness::start().await;
+    std::fs::write(h.dir.join("status"), "pending-upgrade").expect("status");
+    std::fs::write(h.dir.join("last_deployed"), chrono_now()).expect("time");
+    let failed = h.run("test-install").await;
+    assert_eq!(
+        failed.summary.status,
+        RunStatus::Failed,
+        "retried, then out of attempts"
+    );
+    let error = failed.summary.error.unwrap_or_default();
+    assert!(
+        error.contains("another helm operation may still be running"),
+        "{error}"
+    );
+    assert!(
+        h.argv()
+            .iter()
+            .all(|l| !l.starts_with("rollback") && !l.starts_with("uninstall"))
     );
     h.stop().await;
 }

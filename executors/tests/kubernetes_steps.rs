@@ -227,15 +227,20 @@ async fn an_image_that_cannot_be_pulled_fails_fast_with_the_reason() {
     h.stop().await;
 }
 
+fn owned_namespace(name: &str) -> Value {
+    json!({ "metadata": {
+        "name": name,
+        "labels": { "app.kubernetes.io/managed-by": "storeflow", "storeflow.io/store-id": name },
+        "finalizers": ["example.com/volume-protection"]
+    } })
+}
+
 #[tokio::test]
 async fn teardown_deletes_the_namespace_and_reports_what_holds_it() {
     let h = Harness::start().await;
     h.cluster.hold_namespace_deletion(true);
-    h.cluster.put(
-        "namespaces",
-        "",
-        json!({ "metadata": { "name": "store-0000dddd", "finalizers": ["example.com/volume-protection"] } }),
-    );
+    h.cluster
+        .put("namespaces", "", owned_namespace("store-0000dddd"));
     h.cluster.put(
         "secrets",
         "store-0000dddd",
@@ -254,14 +259,101 @@ async fn teardown_deletes_the_namespace_and_reports_what_holds_it() {
         "{:?}",
         waiting.steps[1].waiting_for
     );
+    // A second teardown while the first waits (a retry, a crash replay): the namespace is
+    // already terminating, which counts as deleted.
+    let second = h.run("test-teardown-frame", "store-0000dddd").await;
+    let second_waiting = h
+        .wait(second, |d| d.steps[1].status == StepStatus::Polling)
+        .await;
+    assert_eq!(
+        second_waiting.state["delete-namespace"]["already_terminating"],
+        true
+    );
+
     h.cluster.finish_namespace_deletion("store-0000dddd");
-    let done = h.wait(run, |d| d.summary.status.is_final()).await;
-    assert_eq!(done.summary.status, RunStatus::Succeeded);
+    for run in [run, second] {
+        let done = h.wait(run, |d| d.summary.status.is_final()).await;
+        assert_eq!(done.summary.status, RunStatus::Succeeded);
+    }
     assert!(h.cluster.get("secrets", "store-0000dddd", "db").is_none());
-    // Deleting what is already gone is fine (a retried teardown).
     let again = h.run("test-teardown-frame", "store-0000dddd").await;
     let again = h.wait(again, |d| d.summary.status.is_final()).await;
     assert_eq!(again.summary.status, RunStatus::Succeeded);
     assert_eq!(again.state["delete-namespace"]["already_gone"], true);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_namespace_that_is_not_this_stores_is_neither_taken_over_nor_deleted() {
+    let h = Harness::start().await;
+    h.cluster.put(
+        "namespaces",
+        "",
+        json!({ "metadata": { "name": "store-0000eeee", "labels": { "team": "payments" } } }),
+    );
+    let provision = h.run("test-provision-frame", "store-0000eeee").await;
+    let refused = h.wait(provision, |d| d.summary.status.is_final()).await;
+    assert_eq!(refused.summary.status, RunStatus::Failed);
+    assert!(
+        refused
+            .summary
+            .error
+            .unwrap_or_default()
+            .contains("is not this store's")
+    );
+    let teardown = h.run("test-teardown-frame", "store-0000eeee").await;
+    let refused = h.wait(teardown, |d| d.summary.status.is_final()).await;
+    assert_eq!(refused.summary.status, RunStatus::Failed);
+    let namespace = h
+        .cluster
+        .get("namespaces", "", "store-0000eeee")
+        .expect("still there");
+    assert_eq!(
+        namespace["metadata"]["labels"]["team"], "payments",
+        "untouched"
+    );
+    assert!(
+        namespace["metadata"]["labels"]
+            .get("storeflow.io/store-id")
+            .is_none()
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_rollout_in_progress_or_a_first_crash_is_waited_for_not_failed() {
+    let h = Harness::start().await;
+    h.cluster.put(
+        "deployments",
+        "store-0000ffff",
+        json!({ "metadata": { "name": "app", "generation": 2 }, "spec": { "replicas": 1 },
+                "status": { "observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "availableReplicas": 1 } }),
+    );
+    h.cluster.put(
+        "pods",
+        "store-0000ffff",
+        json!({ "metadata": { "name": "app-new" }, "status": { "containerStatuses": [{
+            "name": "app", "image": "app:2", "imageID": "", "ready": false, "restartCount": 1,
+            "state": { "waiting": { "reason": "CrashLoopBackOff", "message": "back-off 10s" } } }] } }),
+    );
+    let run = h.run("test-provision-frame", "store-0000ffff").await;
+    let waiting = h
+        .wait(run, |d| d.steps[1].status == StepStatus::Polling)
+        .await;
+    assert_eq!(
+        waiting.steps[1].waiting_for.as_deref(),
+        Some("deployment app: 1 old replica(s) still terminating"),
+        "one crash is not a crash loop, and an old replica is not the new revision"
+    );
+    h.cluster
+        .update("deployments", "store-0000ffff", "app", |d| {
+            d["status"]["replicas"] = json!(1)
+        });
+    h.cluster.update("pods", "store-0000ffff", "app-new", |p| {
+        p["status"]["containerStatuses"][0]["state"] = json!({ "running": {} });
+        p["status"]["containerStatuses"][0]["ready"] = json!(true);
+    });
+    let done = h.wait(run, |d| d.summary.status.is_final()).await;
+    assert_eq!(done.summary.status, RunStatus::Succeeded);
     h.stop().await;
 }

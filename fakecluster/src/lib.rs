@@ -199,17 +199,31 @@ fn fill_metadata(store: &mut Store, resource: &str, namespace: &str, object: &mu
     }
 }
 
-fn matches_selector(object: &Value, selector: Option<&String>) -> bool {
+/// Equality-based label selectors (`a=b`, `a==b`, `a!=b`, `a`, `!a`); `None` for the
+/// set-based forms this fake does not support (the caller answers 400, not a silent
+/// mismatch).
+fn matches_selector(object: &Value, selector: Option<&String>) -> Option<bool> {
     let Some(selector) = selector.filter(|s| !s.is_empty()) else {
-        return true;
+        return Some(true);
     };
-    selector.split(',').all(|term| match term.split_once('=') {
-        Some((key, value)) => {
-            let key = key.trim_end_matches('=').trim_end_matches('!');
-            object["metadata"]["labels"][key].as_str() == Some(value.trim_start_matches('='))
+    let labels = &object["metadata"]["labels"];
+    let mut all = true;
+    for term in selector.split(',').map(str::trim) {
+        if term.contains(" in ") || term.contains(" notin ") || term.contains('(') {
+            return None;
         }
-        None => object["metadata"]["labels"].get(term).is_some(),
-    })
+        let matched = if let Some((key, value)) = term.split_once("!=") {
+            labels[key].as_str() != Some(value)
+        } else if let Some((key, value)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            labels[key].as_str() == Some(value)
+        } else if let Some(key) = term.strip_prefix('!') {
+            labels.get(key).is_none()
+        } else {
+            labels.get(term).is_some()
+        };
+        all &= matched;
+    }
+    Some(all)
 }
 
 /// Parses `/api/v1/...` and `/apis/{group}/{version}/...` into (namespace, resource, name).
@@ -236,6 +250,7 @@ async fn handle(
     State(store): State<Arc<Mutex<Store>>>,
     method: Method,
     uri: Uri,
+    headers: axum::http::HeaderMap,
     Query(query): Query<BTreeMap<String, String>>,
     body: Bytes,
 ) -> Response {
@@ -260,21 +275,53 @@ async fn handle(
             ),
         );
     };
+    if type_of(&resource).1 == "Unknown" {
+        return status_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("the fake cluster does not serve {resource}"),
+        );
+    }
     let mut store = lock(&store);
     let key = |name: &str| (resource.clone(), namespace.clone(), name.to_owned());
+    let namespace_missing = !namespace.is_empty()
+        && !store
+            .objects
+            .contains_key(&("namespaces".into(), String::new(), namespace.clone()));
+    let server_side_apply = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/apply-patch"));
+    let body_object = || -> Result<Value, Box<Response>> {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(value) if value.is_object() => Ok(value),
+            _ => Err(Box::new(status_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "the body is not a JSON object".into(),
+            ))),
+        }
+    };
     match (method, name) {
         (Method::GET, None) => {
             let selector = query.get("labelSelector");
-            let items: Vec<Value> = store
-                .objects
-                .iter()
-                .filter(|((r, ns, _), object)| {
-                    r == &resource
-                        && (namespace.is_empty() || ns == &namespace)
-                        && matches_selector(object, selector)
-                })
-                .map(|(_, object)| object.clone())
-                .collect();
+            let mut items = Vec::new();
+            for ((r, ns, _), object) in &store.objects {
+                if r != &resource || !(namespace.is_empty() || ns == &namespace) {
+                    continue;
+                }
+                match matches_selector(object, selector) {
+                    Some(true) => items.push(object.clone()),
+                    Some(false) => {}
+                    None => {
+                        return status_error(
+                            StatusCode::BAD_REQUEST,
+                            "BadRequest",
+                            "set-based label selectors are not supported by the fake".into(),
+                        );
+                    }
+                }
+            }
             let (api_version, kind) = type_of(&resource);
             axum::Json(json!({
                 "apiVersion": api_version, "kind": format!("{kind}List"),
@@ -292,13 +339,17 @@ async fn handle(
             ),
         },
         (Method::POST, None) => {
-            let Ok(mut object) = serde_json::from_slice::<Value>(&body) else {
-                return status_error(
-                    StatusCode::BAD_REQUEST,
-                    "BadRequest",
-                    "the body is not JSON".into(),
-                );
+            let mut object = match body_object() {
+                Ok(object) => object,
+                Err(response) => return *response,
             };
+            if namespace_missing {
+                return status_error(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    format!("namespaces \"{namespace}\" not found"),
+                );
+            }
             let name = object["metadata"]["name"]
                 .as_str()
                 .unwrap_or_default()
@@ -325,14 +376,27 @@ async fn handle(
             (StatusCode::CREATED, axum::Json(object)).into_response()
         }
         (Method::PATCH | Method::PUT, Some(name)) => {
-            let Ok(patch) = serde_json::from_slice::<Value>(&body) else {
-                return status_error(
-                    StatusCode::BAD_REQUEST,
-                    "BadRequest",
-                    "the body is not JSON".into(),
-                );
+            let patch = match body_object() {
+                Ok(patch) => patch,
+                Err(response) => return *response,
             };
-            if !namespace.is_empty() && terminating(&store, &namespace) {
+            if namespace_missing {
+                return status_error(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    format!("namespaces \"{namespace}\" not found"),
+                );
+            }
+            let exists = store.objects.contains_key(&key(&name));
+            if !exists && !server_side_apply {
+                return status_error(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    format!("{resource} \"{name}\" not found"),
+                );
+            }
+            // Only creating new objects is forbidden in a terminating namespace.
+            if !exists && !namespace.is_empty() && terminating(&store, &namespace) {
                 return status_error(
                     StatusCode::FORBIDDEN,
                     "Forbidden",
@@ -377,6 +441,15 @@ async fn handle(
                 );
             };
             if resource == "namespaces" {
+                if object["status"]["phase"] == "Terminating" {
+                    return status_error(
+                        StatusCode::CONFLICT,
+                        "Conflict",
+                        format!(
+                            "Operation cannot be fulfilled on namespaces \"{name}\": The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system."
+                        ),
+                    );
+                }
                 let held = store.hold_namespace_deletion
                     || object["spec"]["finalizers"]
                         .as_array()
