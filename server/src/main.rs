@@ -328,21 +328,7 @@ async fn up(
     );
     let shutdown = shutdown_on_signals();
     let state = storeflow::AppState::new(engine.clone(), &jwt_secret, api_config, Some(metrics));
-    let streams = state.shutdown_token();
-    let api = {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                storeflow::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                shutdown.cancelled().await;
-                streams.cancel();
-            })
-            .await
-        })
-    };
+    let api = tokio::spawn(serve_api(listener, state, shutdown.clone()));
     let scheduler = tokio::spawn(
         Scheduler::new(engine.clone(), SchedulerOptions::default()).run(shutdown.clone()),
     );
@@ -361,6 +347,25 @@ async fn up(
     api_result??;
     scheduler_result??;
     Ok(())
+}
+
+/// Serves the API until `shutdown`; then ends event streams so the graceful shutdown can
+/// finish.
+async fn serve_api(
+    listener: tokio::net::TcpListener,
+    state: storeflow::AppState,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let streams = state.shutdown_token();
+    axum::serve(
+        listener,
+        storeflow::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.cancelled().await;
+        streams.cancel();
+    })
+    .await
 }
 
 pub(crate) async fn start_engine(pool: sqlx::PgPool) -> anyhow::Result<Engine> {
@@ -438,23 +443,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = config::connect(db.database_url.as_deref(), db_connections.max(2)).await?;
             let engine = start_engine(pool).await?;
             let state = storeflow::AppState::new(engine, &jwt_secret, api_config, Some(metrics));
-            let streams = state.shutdown_token();
             let listener = tokio::net::TcpListener::bind(addr).await.map_err(|err| {
                 anyhow::anyhow!(
                     "cannot listen on {addr}: {err} (is another process using the port?)"
                 )
             })?;
             info!(%addr, "serving the API");
-            let shutdown = shutdown_on_signals();
-            axum::serve(
-                listener,
-                storeflow::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                shutdown.cancelled().await;
-                streams.cancel();
-            })
-            .await?;
+            serve_api(listener, state, shutdown_on_signals()).await?;
             info!("API stopped");
             Ok(())
         }

@@ -231,48 +231,33 @@ pub async fn login(
     let pool = state.pool();
 
     // Per address across all e-mails (spraying), then per address and e-mail (guessing).
-    if let Some(retry) = auth::rate_limit(
-        pool,
-        &format!("login-ip:{ip}"),
-        config.login_rate_max.saturating_mul(10),
-        config.login_rate_window,
-    )
-    .await?
-    {
-        Audit::security("login_rate_limited")
-            .email(&email)
-            .ip(&ip)
-            .write(pool)
-            .await;
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "LOGIN_RATE_LIMITED",
+    let limits = [
+        (
+            format!("login-ip:{ip}"),
+            config.login_rate_max.saturating_mul(10),
             "Too many login attempts from this address.",
-        )
-        .suggestion("Wait before trying again.")
-        .retry_after(retry));
-    }
-
-    if let Some(retry) = auth::rate_limit(
-        pool,
-        &format!("login:{ip}:{email}"),
-        config.login_rate_max,
-        config.login_rate_window,
-    )
-    .await?
-    {
-        Audit::security("login_rate_limited")
-            .email(&email)
-            .ip(&ip)
-            .write(pool)
-            .await;
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "LOGIN_RATE_LIMITED",
+        ),
+        (
+            format!("login:{ip}:{email}"),
+            config.login_rate_max,
             "Too many login attempts.",
-        )
-        .suggestion("Wait before trying again.")
-        .retry_after(retry));
+        ),
+    ];
+    for (key, max, message) in limits {
+        if let Some(retry) = auth::rate_limit(pool, &key, max, config.login_rate_window).await? {
+            Audit::security("login_rate_limited")
+                .email(&email)
+                .ip(&ip)
+                .write(pool)
+                .await;
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "LOGIN_RATE_LIMITED",
+                message,
+            )
+            .suggestion("Wait before trying again.")
+            .retry_after(retry));
+        }
     }
     if let Some(seconds) = auth::locked_for(pool, &email).await? {
         return Err(locked(seconds));
