@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use storeflow_engine::{StepContext, StepOutcome};
 
+use crate::breaker::{Breakers, guarded};
+
 /// Where helm and the chart are; given to workers with `Worker::with_resource`.
 #[derive(Debug, Clone)]
 pub struct HelmSettings {
@@ -181,6 +183,13 @@ pub struct InstallChart {
 #[async_trait::async_trait]
 impl storeflow_engine::Step for InstallChart {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.helm), self.body(cx)).await
+    }
+}
+
+impl InstallChart {
+    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
         let settings = match cx.resource::<HelmSettings>() {
             Ok(settings) => settings.clone(),
             Err(err) => return StepOutcome::Fatal(err),
@@ -345,6 +354,13 @@ pub struct UninstallChart {}
 #[async_trait::async_trait]
 impl storeflow_engine::Step for UninstallChart {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.helm), self.body(cx)).await
+    }
+}
+
+impl UninstallChart {
+    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
         let settings = match cx.resource::<HelmSettings>() {
             Ok(settings) => settings.clone(),
             Err(err) => return StepOutcome::Fatal(err),

@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use storeflow_engine::{StepContext, StepOutcome, humantime_duration};
 
+use crate::breaker::{Breakers, guarded};
+
 /// Label every namespace storeflow manages carries (what the orphan reaper looks for).
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "storeflow");
 /// Label naming the store a namespace belongs to.
@@ -125,6 +127,13 @@ impl Default for EnsureNamespace {
 #[async_trait::async_trait]
 impl storeflow_engine::Step for EnsureNamespace {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), self.body(cx)).await
+    }
+}
+
+impl EnsureNamespace {
+    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
         let (client, namespace, store, engine, tenant) = match (|| {
             Ok::<_, StepOutcome>((
                 client(cx)?,
@@ -306,6 +315,13 @@ impl Rollout<'_> {
 #[async_trait::async_trait]
 impl storeflow_engine::Step for WaitReady {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), self.body(cx)).await
+    }
+}
+
+impl WaitReady {
+    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
         let (client, namespace) = match (client(cx), input_str(cx, "namespace")) {
             (Ok(client), Ok(namespace)) => (client, namespace.to_owned()),
             (Err(outcome), _) | (_, Err(outcome)) => return outcome,
@@ -418,6 +434,13 @@ pub struct DeleteNamespace {}
 #[async_trait::async_trait]
 impl storeflow_engine::Step for DeleteNamespace {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), self.body(cx)).await
+    }
+}
+
+impl DeleteNamespace {
+    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
         let (client, namespace, store) = match (
             client(cx),
             input_str(cx, "namespace"),
@@ -478,6 +501,13 @@ impl Default for WaitNamespaceGone {
 #[async_trait::async_trait]
 impl storeflow_engine::Step for WaitNamespaceGone {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), self.body(cx)).await
+    }
+}
+
+impl WaitNamespaceGone {
+    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
         let (client, namespace) = match (client(cx), input_str(cx, "namespace")) {
             (Ok(client), Ok(namespace)) => (client, namespace.to_owned()),
             (Err(outcome), _) | (_, Err(outcome)) => return outcome,

@@ -7,6 +7,7 @@
 //! Architecture Invariant: executors never write engine tables and never hold a database
 //! transaction across an external call.
 
+pub mod breaker;
 pub mod cluster;
 pub mod helm;
 pub mod kubernetes;

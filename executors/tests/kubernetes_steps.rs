@@ -8,6 +8,7 @@ use storeflow_engine::{
     Definition, Engine, NewRun, RetryPolicy, RunDetail, RunStatus, StepDef, StepStatus, Worker,
     WorkerOptions,
 };
+use storeflow_executors::breaker::{Breakers, CircuitBreaker};
 use storeflow_executors::kubernetes::{
     DeleteNamespace, EnsureNamespace, WaitNamespaceGone, WaitReady,
 };
@@ -46,23 +47,29 @@ struct Harness {
 
 impl Harness {
     async fn start() -> Harness {
+        let cluster = FakeCluster::start().await;
+        let url = cluster.url();
+        Self::start_with(cluster, &url, None).await
+    }
+
+    /// A harness whose client talks to `url` (which may be unreachable), with breakers.
+    async fn start_with(cluster: FakeCluster, url: &str, breakers: Option<Breakers>) -> Harness {
         let db = storeflow_testkit::database().await;
         let engine = Engine::start(db.pool(10).await, definitions())
             .await
             .expect("engine");
-        let cluster = FakeCluster::start().await;
-        let config = kube::Config::new(cluster.url().parse().expect("url"));
+        let config = kube::Config::new(url.parse().expect("url"));
         let client = kube::Client::try_from(config).expect("client");
         let stop = CancellationToken::new();
         let options = WorkerOptions {
             poll_interval: Duration::from_millis(50),
             ..WorkerOptions::default()
         };
-        let worker = tokio::spawn(
-            Worker::new(engine.clone(), options)
-                .with_resource(client)
-                .run(stop.clone()),
-        );
+        let mut worker = Worker::new(engine.clone(), options).with_resource(client);
+        if let Some(breakers) = breakers {
+            worker = worker.with_resource(breakers);
+        }
+        let worker = tokio::spawn(worker.run(stop.clone()));
         Harness {
             engine,
             cluster,
@@ -355,5 +362,43 @@ async fn a_rollout_in_progress_or_a_first_crash_is_waited_for_not_failed() {
     });
     let done = h.wait(run, |d| d.summary.status.is_final()).await;
     assert_eq!(done.summary.status, RunStatus::Succeeded);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_cluster_outage_parks_steps_instead_of_burning_their_retries() {
+    let breakers = Breakers {
+        kubernetes: CircuitBreaker::new("the Kubernetes API", 2, Duration::from_secs(60)),
+        helm: CircuitBreaker::new("helm", 2, Duration::from_secs(60)),
+    };
+    // Nothing listens on port 1: every call is refused.
+    let h = Harness::start_with(
+        FakeCluster::start().await,
+        "http://127.0.0.1:1",
+        Some(breakers),
+    )
+    .await;
+    let runs = [
+        h.run("test-provision-frame", "store-00001111").await,
+        h.run("test-provision-frame", "store-00002222").await,
+        h.run("test-provision-frame", "store-00003333").await,
+    ];
+    for run in runs {
+        let parked = h
+            .wait(run, |d| {
+                d.steps[0].status == StepStatus::Polling
+                    && d.steps[0]
+                        .waiting_for
+                        .as_deref()
+                        .unwrap_or("")
+                        .contains("circuit open")
+            })
+            .await;
+        assert_eq!(parked.summary.status, RunStatus::Waiting);
+        assert!(
+            parked.steps[0].attempts <= 2,
+            "the outage used at most the attempts before the breaker opened"
+        );
+    }
     h.stop().await;
 }
