@@ -327,14 +327,22 @@ async fn up(
         "storeflow is up: API on http://{addr}/api/v1 (OpenAPI at /api/v1/openapi.json), worker and scheduler running"
     );
     let shutdown = shutdown_on_signals();
+    let worker_instance =
+        match with_executor_resources(Worker::new(engine.clone(), worker.options())).await {
+            Ok(worker) => worker,
+            Err(err) => {
+                if let Some(cluster) = private {
+                    let _ = tokio::task::spawn_blocking(move || cluster.stop(false)).await;
+                }
+                return Err(err);
+            }
+        };
     let state = storeflow::AppState::new(engine.clone(), &jwt_secret, api_config, Some(metrics));
     let api = tokio::spawn(serve_api(listener, state, shutdown.clone()));
     let scheduler = tokio::spawn(
         Scheduler::new(engine.clone(), SchedulerOptions::default()).run(shutdown.clone()),
     );
-    let worker_result = Worker::new(engine.clone(), worker.options())
-        .run(shutdown.clone())
-        .await;
+    let worker_result = worker_instance.run(shutdown.clone()).await;
     shutdown.cancel();
     let api_result = api.await;
     let scheduler_result = scheduler.await;
@@ -366,6 +374,31 @@ async fn serve_api(
         streams.cancel();
     })
     .await
+}
+
+/// Hands the store-engine steps their clients: the Kubernetes client of the current
+/// kubeconfig context or in-cluster config (when there is one), the helm settings, and the
+/// circuit breakers. Without a cluster the worker still runs; steps that need it wait and
+/// retry with a message that says so.
+async fn with_executor_resources(worker: Worker) -> anyhow::Result<Worker> {
+    let helm =
+        storeflow_executors::helm::HelmSettings::from_env().map_err(|err| anyhow::anyhow!(err))?;
+    let worker = worker
+        .with_resource(helm)
+        .with_resource(storeflow_executors::breaker::Breakers::default());
+    match kube::Config::infer().await {
+        Ok(config) => match kube::Client::try_from(config) {
+            Ok(client) => Ok(worker.with_resource(client)),
+            Err(err) => {
+                tracing::warn!(error = %err, "the Kubernetes configuration cannot be used; store steps will wait");
+                Ok(worker)
+            }
+        },
+        Err(err) => {
+            tracing::warn!(error = %err, "no Kubernetes configuration; store steps will wait until a worker has one");
+            Ok(worker)
+        }
+    }
 }
 
 pub(crate) async fn start_engine(pool: sqlx::PgPool) -> anyhow::Result<Engine> {
@@ -407,7 +440,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .run(shutdown.clone()),
                 )
             });
-            Worker::new(engine, worker.options()).run(shutdown).await?;
+            with_executor_resources(Worker::new(engine, worker.options()))
+                .await?
+                .run(shutdown)
+                .await?;
             if let Some(scheduler) = scheduler {
                 scheduler.await??;
             }

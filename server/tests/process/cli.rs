@@ -163,6 +163,12 @@ fn configuration_and_input_errors_say_what_to_do() {
     let not_found =
         run_err(storeflow(&db.url).args(["runs", "show", "00000000-0000-0000-0000-000000000000"]));
     assert!(String::from_utf8_lossy(&not_found.stderr).contains("not found"));
+    let bad_helm = run_err(storeflow(&db.url).arg("worker").env("HELM_TIMEOUT", "soon"));
+    assert!(
+        String::from_utf8_lossy(&bad_helm.stderr).contains("HELM_TIMEOUT `soon` is not a duration"),
+        "{}",
+        String::from_utf8_lossy(&bad_helm.stderr)
+    );
     let bad_status = run_err(storeflow(&db.url).args(["runs", "list", "--status", "done"]));
     assert!(String::from_utf8_lossy(&bad_status.stderr).contains("unknown run status `done`"));
 }
