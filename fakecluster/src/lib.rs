@@ -302,6 +302,14 @@ async fn handle(
             ))),
         }
     };
+    // Writing into a namespace that does not exist is refused, as by the real API server.
+    if namespace_missing && matches!(method, Method::POST | Method::PATCH | Method::PUT) {
+        return status_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("namespaces \"{namespace}\" not found"),
+        );
+    }
     match (method, name) {
         (Method::GET, None) => {
             let selector = query.get("labelSelector");
@@ -343,13 +351,6 @@ async fn handle(
                 Ok(object) => object,
                 Err(response) => return *response,
             };
-            if namespace_missing {
-                return status_error(
-                    StatusCode::NOT_FOUND,
-                    "NotFound",
-                    format!("namespaces \"{namespace}\" not found"),
-                );
-            }
             let name = object["metadata"]["name"]
                 .as_str()
                 .unwrap_or_default()
@@ -380,13 +381,6 @@ async fn handle(
                 Ok(patch) => patch,
                 Err(response) => return *response,
             };
-            if namespace_missing {
-                return status_error(
-                    StatusCode::NOT_FOUND,
-                    "NotFound",
-                    format!("namespaces \"{namespace}\" not found"),
-                );
-            }
             let exists = store.objects.contains_key(&key(&name));
             if !exists && !server_side_apply {
                 return status_error(
