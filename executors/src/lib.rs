@@ -8,6 +8,9 @@
 //! transaction across an external call.
 
 pub mod breaker;
+pub mod chart;
 pub mod cluster;
 pub mod helm;
 pub mod kubernetes;
+pub mod sealing;
+pub mod store_state;

@@ -406,8 +406,9 @@ impl<'a> Audit<'a> {
         self
     }
 
-    pub async fn write(self, pool: &PgPool) {
-        let result = sqlx::query(
+    /// Writes the event inside the caller's transaction (it commits or rolls back with it).
+    pub async fn write_in(self, conn: &mut sqlx::PgConnection) -> sqlx::Result<()> {
+        sqlx::query(
             "INSERT INTO audit_events (category, action, actor_id, actor_email, ip_address, subject, request_id, data) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -419,10 +420,20 @@ impl<'a> Audit<'a> {
         .bind(self.subject)
         .bind(crate::api::current_request_id())
         .bind(&self.data)
-        .execute(pool)
-        .await;
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Writes the event on its own; a failure is logged, never fatal to the request.
+    pub async fn write(self, pool: &PgPool) {
+        let action = self.action;
+        let result = match pool.acquire().await {
+            Ok(mut conn) => self.write_in(&mut conn).await,
+            Err(err) => Err(err),
+        };
         if let Err(err) = result {
-            tracing::warn!(error = %err, action = self.action, "writing an audit event failed");
+            tracing::warn!(error = %err, action, "writing an audit event failed");
         }
     }
 }

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::json;
 use storeflow::auth::{Role, TokenKeys, User};
-use storeflow_engine::{NewRun, selftest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use uuid::Uuid;
@@ -30,9 +29,9 @@ pub struct ApiBenchArgs {
     /// Concurrent keep-alive connections.
     #[arg(long, default_value_t = 16)]
     connections: usize,
-    /// Runs to create so the listing has something to list.
+    /// Stores the tenant creates (through the API) so the listing has something to list (1-100).
     #[arg(long, default_value_t = 100)]
-    seed_runs: usize,
+    seed_stores: usize,
     /// Database connections of the API under test.
     #[arg(long, default_value_t = 16)]
     db_connections: u32,
@@ -56,8 +55,8 @@ impl Connection {
         })
     }
 
-    /// Sends one GET and reads the whole answer; returns the status.
-    async fn get(&mut self, request: &[u8]) -> anyhow::Result<u16> {
+    /// Sends one request (its raw bytes) and reads the whole answer; returns the status.
+    async fn send(&mut self, request: &[u8]) -> anyhow::Result<u16> {
         self.stream.write_all(request).await?;
         self.buffer.clear();
         let header_end = loop {
@@ -112,7 +111,10 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
     let pool = config::connect(args.database_url.as_deref(), args.db_connections).await?;
     let engine = crate::start_engine(pool.clone()).await?;
 
-    // An admin to call with, and runs to list (queued: no worker runs here).
+    if !(1..=100).contains(&args.seed_stores) {
+        bail!("--seed-stores must be 1 to 100 (one page of the listing)");
+    }
+    // A tenant to call with: the listing then goes through row-level security.
     let secret: String = (0..4)
         .map(|_| Uuid::new_v4().simple().to_string())
         .collect();
@@ -121,7 +123,7 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
     let hash = storeflow::auth::hash_password(Uuid::new_v4().to_string())
         .await
         .map_err(|err| anyhow::anyhow!("hashing: {}", err.message))?;
-    let admin: User = sqlx::query_as(
+    let tenant: User = sqlx::query_as(
         "INSERT INTO users (id, email, username, password_hash, role) VALUES ($1, $2, $3, $4, $5) \
          RETURNING id, email, username, role, created_at, token_version",
     )
@@ -129,23 +131,21 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
     .bind(format!("bench-{}@bench.invalid", id.simple()))
     .bind(format!("bench-{}", id.simple()))
     .bind(&hash)
-    .bind(Role::Admin)
+    .bind(Role::Tenant)
     .fetch_one(&pool)
     .await?;
     let token = tokens
-        .issue(&admin)
+        .issue(&tenant)
         .map_err(|err| anyhow::anyhow!("token: {}", err.message))?;
-    let subject = format!("bench-api:{}", id.simple());
-    let runs = (0..args.seed_runs)
-        .map(|_| NewRun::new(selftest::WORKFLOW, json!({})).subject(&subject))
-        .collect();
-    let mut tx = pool.begin().await?;
-    engine.enqueue_many(&mut tx, runs).await?;
-    tx.commit().await?;
 
     // The API under test, on loopback, with limits that do not throttle the benchmark.
     let config = storeflow::ApiConfig {
         rate_limit_max: u32::MAX / 2,
+        stores: storeflow::api::StoreSettings {
+            max_per_user: 100,
+            creation_cooldown: Duration::ZERO,
+            ..storeflow::api::StoreSettings::default()
+        },
         ..storeflow::ApiConfig::default()
     };
     let state = storeflow::AppState::new(engine.clone(), &secret, config, None);
@@ -159,24 +159,38 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
         .await
     });
 
-    let path = format!(
-        "/api/v1/runs?subject={subject}&limit={}",
-        args.seed_runs.clamp(1, 500)
-    );
+    // The stores, created the way a tenant creates them (each enqueues its provisioning
+    // run; no worker runs here, so they stay requested).
+    let mut seeder = Connection::open(addr).await?;
+    for i in 0..args.seed_stores {
+        let body = json!({ "name": format!("bench-{i:03}"), "engine": if i % 2 == 0 { "woocommerce" } else { "medusa" } })
+            .to_string();
+        let request = format!(
+            "POST /api/v1/stores HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let status = seeder.send(request.as_bytes()).await?;
+        if status != 202 {
+            bail!("creating seed store {i} answered {status}");
+        }
+    }
+
+    let path = format!("/api/v1/stores?limit={}", args.seed_stores);
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n")
             .into_bytes();
     println!(
-        "api: GET {} listing {} runs, as an admin, over {} keep-alive connections on loopback",
+        "api: GET {} listing {} stores, as their tenant (row-level security), over {} keep-alive connections on loopback",
         path.split('?').next().unwrap_or(&path),
-        args.seed_runs,
+        args.seed_stores,
         args.connections
     );
     // Warm up every connection.
     let mut connections = Vec::new();
     for _ in 0..args.connections {
         let mut connection = Connection::open(addr).await?;
-        let status = connection.get(&request).await?;
+        let status = connection.send(&request).await?;
         if status != 200 {
             bail!("warm-up request answered {status}");
         }
@@ -197,7 +211,7 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
             let mut failures = 0usize;
             while let Ok(scheduled) = receiver.recv().await {
                 tokio::time::sleep_until(scheduled.into()).await;
-                match connection.get(&request).await {
+                match connection.send(&request).await {
                     Ok(200) => latencies.push(scheduled.elapsed().as_secs_f64() * 1000.0),
                     _ => failures += 1,
                 }
@@ -241,7 +255,7 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
             let mut latencies = Vec::new();
             while Instant::now() < until {
                 let sent = Instant::now();
-                if let Ok(200) = connection.get(&request).await {
+                if let Ok(200) = connection.send(&request).await {
                     latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
                 }
             }
@@ -264,10 +278,22 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
     );
 
     server.abort();
-    sqlx::query("DELETE FROM users WHERE id = $1")
-        .bind(admin.id)
-        .execute(&pool)
-        .await?;
+    // Leave the database as it was: the tenant, its stores, their runs and audit rows.
+    let mut tx = pool.begin().await?;
+    for statement in [
+        "DELETE FROM workflow_run_events WHERE run_id IN \
+           (SELECT r.id FROM workflow_runs r JOIN stores s ON s.id = r.subject WHERE s.owner_id = $1)",
+        "DELETE FROM workflow_runs WHERE subject IN (SELECT id FROM stores WHERE owner_id = $1)",
+        "DELETE FROM audit_events WHERE subject IN (SELECT id FROM stores WHERE owner_id = $1)",
+        "DELETE FROM stores WHERE owner_id = $1",
+        "DELETE FROM users WHERE id = $1",
+    ] {
+        sqlx::query(statement)
+            .bind(tenant.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

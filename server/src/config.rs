@@ -212,5 +212,96 @@ pub fn api_config() -> anyhow::Result<crate::api::ApiConfig> {
         trust_proxy: std::env::var("TRUST_PROXY").is_ok_and(|v| v == "true" || v == "1"),
         rate_limit_max: env_number("RATE_LIMIT_MAX", defaults.rate_limit_max, 1..=10_000_000)?,
         rate_limit_window: env_millis("RATE_LIMIT_WINDOW_MS", defaults.rate_limit_window)?,
+        stores: store_settings()?,
+        sealer: defaults.sealer,
     })
+}
+
+fn env_text(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// Store guardrails and addressing from the environment, validated.
+pub fn store_settings() -> anyhow::Result<crate::api::StoreSettings> {
+    let defaults = crate::api::StoreSettings::default();
+    let domain_suffix = env_text("STORE_DOMAIN_SUFFIX").unwrap_or(defaults.domain_suffix);
+    let labels_ok = domain_suffix.len() <= 200
+        && domain_suffix.starts_with('.')
+        && domain_suffix[1..].split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    if !labels_ok {
+        bail!(
+            "STORE_DOMAIN_SUFFIX must be a DNS suffix starting with a dot, in lowercase,              e.g. `.localhost` or `.shops.example.com` (got `{domain_suffix}`)"
+        );
+    }
+    let ingress_port = match env_text("INGRESS_PORT") {
+        None => None,
+        Some(text) => match text.parse::<u16>() {
+            Ok(80 | 443) => None,
+            Ok(port) if port > 0 => Some(port),
+            _ => bail!("INGRESS_PORT must be a port number (got `{text}`)"),
+        },
+    };
+    let ingress_controller =
+        env_text("STORE_INGRESS_CONTROLLER").unwrap_or(defaults.ingress_controller);
+    if !matches!(ingress_controller.as_str(), "nginx" | "traefik") {
+        bail!("STORE_INGRESS_CONTROLLER must be `nginx` or `traefik` (got `{ingress_controller}`)");
+    }
+    let ingress_class =
+        env_text("STORE_INGRESS_CLASS").unwrap_or_else(|| ingress_controller.clone());
+    let name_ok = |v: &str| {
+        !v.is_empty()
+            && v.len() <= 253
+            && v.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    };
+    if !name_ok(&ingress_class) {
+        bail!("STORE_INGRESS_CLASS must be a Kubernetes name (got `{ingress_class}`)");
+    }
+    let tls_secret = env_text("STORE_TLS_SECRET");
+    if let Some(secret) = &tls_secret
+        && !name_ok(secret)
+    {
+        bail!("STORE_TLS_SECRET must name a Kubernetes Secret (got `{secret}`)");
+    }
+    Ok(crate::api::StoreSettings {
+        max_per_user: env_number("MAX_STORES_PER_USER", defaults.max_per_user, 1..=100)?,
+        creation_cooldown: env_millis("STORE_CREATION_COOLDOWN_MS", defaults.creation_cooldown)?,
+        max_retries: env_number("PROVISIONING_MAX_RETRIES", defaults.max_retries, 0..=10)?,
+        domain_suffix,
+        ingress_port,
+        ingress_class,
+        ingress_controller,
+        tls_secret,
+    })
+}
+
+/// The key that seals store credentials, from `STOREFLOW_ENCRYPTION_KEY` (64 hex digits).
+/// In development an unset key is replaced by a random one per process (credentials sealed
+/// by an earlier process then cannot be shown).
+pub fn encryption_key() -> anyhow::Result<crate::sealing::Sealer> {
+    match env_text("STOREFLOW_ENCRYPTION_KEY") {
+        Some(key) => crate::sealing::Sealer::from_hex(&key).map_err(|err| anyhow::anyhow!("{err}")),
+        None if development() => {
+            tracing::warn!(
+                "STOREFLOW_ENCRYPTION_KEY is not set; using a random key (store credentials sealed now cannot be read after a restart)"
+            );
+            Ok(crate::sealing::Sealer::random())
+        }
+        None => bail!(
+            "STOREFLOW_ENCRYPTION_KEY is not set: set it to 64 hex digits (e.g. `openssl rand -hex 32`); \
+             it encrypts store credentials at rest, so keep it as safe as the database backups \
+             (or set STOREFLOW_ENV=development to use a throwaway one)"
+        ),
+    }
 }

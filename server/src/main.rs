@@ -226,27 +226,52 @@ fn start_private_database(
 /// `JWT_SECRET` if set; else a random secret kept in `<data_dir>/jwt-secret` (mode 0600),
 /// so tokens survive restarts of `storeflow up`.
 fn up_jwt_secret(data_dir: &std::path::Path) -> anyhow::Result<String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     if std::env::var("JWT_SECRET").is_ok_and(|s| !s.is_empty()) {
         return config::jwt_secret();
     }
-    let path = data_dir.join("jwt-secret");
+    persistent_secret(data_dir, "jwt-secret", "token-signing secret")
+}
+
+/// `STOREFLOW_ENCRYPTION_KEY` if set; else a random key kept in `<data_dir>/encryption-key`
+/// (mode 0600), so store credentials stay readable across restarts of `storeflow up`.
+fn up_encryption_key(data_dir: &std::path::Path) -> anyhow::Result<storeflow::sealing::Sealer> {
+    if std::env::var("STOREFLOW_ENCRYPTION_KEY").is_ok_and(|s| !s.trim().is_empty()) {
+        return config::encryption_key();
+    }
+    let key = persistent_secret(data_dir, "encryption-key", "credential encryption key")?;
+    storeflow::sealing::Sealer::from_hex(&key).map_err(|err| {
+        anyhow::anyhow!(
+            "the key in {} is damaged ({err}); restore it from a backup (deleting it makes existing store credentials unreadable)",
+            data_dir.join("encryption-key").display()
+        )
+    })
+}
+
+/// 32 random bytes as hex, generated once into `<data_dir>/<file>` (mode 0600) and read
+/// from there afterwards.
+fn persistent_secret(
+    data_dir: &std::path::Path,
+    file_name: &str,
+    what: &str,
+) -> anyhow::Result<String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data_dir.join(file_name);
     if let Ok(secret) = std::fs::read_to_string(&path) {
         let secret = secret.trim().to_owned();
         if secret.len() >= 32 {
             return Ok(secret);
         }
         anyhow::bail!(
-            "the token secret in {} is damaged (shorter than 32 characters); delete the file to \
-             generate a new one (existing tokens stop working)",
+            "the {what} in {} is damaged (shorter than 32 characters); restore it or delete the \
+             file to generate a new one",
             path.display()
         );
     }
     let bytes: [u8; 32] = rand::random();
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     // Written to a temporary file and renamed, so no reader ever sees a partial secret.
-    let temporary = data_dir.join(format!("jwt-secret.{}", std::process::id()));
+    let temporary = data_dir.join(format!("{file_name}.{}", std::process::id()));
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -254,15 +279,12 @@ fn up_jwt_secret(data_dir: &std::path::Path) -> anyhow::Result<String> {
         .mode(0o600)
         .open(&temporary)
         .map_err(|err| {
-            anyhow::anyhow!(
-                "cannot write the token secret to {}: {err}",
-                temporary.display()
-            )
+            anyhow::anyhow!("cannot write the {what} to {}: {err}", temporary.display())
         })?;
     file.write_all(secret.as_bytes())?;
     file.sync_all()?;
     std::fs::rename(&temporary, &path)?;
-    info!(path = %path.display(), "generated the token-signing secret");
+    info!(path = %path.display(), "generated the {what}");
     Ok(secret)
 }
 
@@ -283,8 +305,9 @@ async fn up(
     let addr: SocketAddr = format!("{host}:{port}")
         .parse()
         .map_err(|_| anyhow::anyhow!("HOST/PORT `{host}:{port}` is not a valid listen address"))?;
-    let api_config = config::api_config()?;
+    let mut api_config = config::api_config()?;
     let jwt_secret = up_jwt_secret(&data_dir)?;
+    api_config.sealer = up_encryption_key(&data_dir)?;
     let (private, pool) = match database_url.filter(|u| !u.is_empty()) {
         Some(url) => (
             None,
@@ -468,7 +491,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_tracing("info");
             let jwt_secret = config::jwt_secret()?;
-            let api_config = config::api_config()?;
+            let mut api_config = config::api_config()?;
+            api_config.sealer = config::encryption_key()?;
             let addr: SocketAddr = format!("{host}:{port}").parse().map_err(|_| {
                 anyhow::anyhow!("HOST/PORT `{host}:{port}` is not a valid listen address")
             })?;

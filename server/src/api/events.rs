@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::{ApiPath, AppState, runs::redact};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
+use crate::tenancy::{self, Scope};
 
 /// The process-wide feed of "new events exist" signals.
 #[derive(Debug)]
@@ -67,7 +68,7 @@ impl EventHub {
     }
 }
 
-fn last_event_id(headers: &HeaderMap) -> ApiResult<Option<i64>> {
+pub(super) fn last_event_id(headers: &HeaderMap) -> ApiResult<Option<i64>> {
     match headers.get("last-event-id") {
         None => Ok(None),
         Some(value) => value
@@ -88,11 +89,64 @@ fn last_event_id(headers: &HeaderMap) -> ApiResult<Option<i64>> {
 /// How long one stream may stay open; clients reconnect with `Last-Event-ID`.
 const MAX_STREAM_LIFETIME: Duration = Duration::from_secs(3600);
 
+/// Where a stream's events come from.
+enum Source {
+    /// One run; the stream ends after the run's `finished` event.
+    Run { engine: Engine, run_id: Uuid },
+    /// Every run of a store, read with the viewer's row-level security; a store gets new
+    /// runs (retry, teardown), so the stream stays open.
+    Store {
+        pool: sqlx::PgPool,
+        scope: Scope,
+        store_id: String,
+    },
+}
+
+impl Source {
+    async fn events_after(&self, after: i64) -> Result<Vec<RunEvent>, String> {
+        match self {
+            Source::Run { engine, run_id } => engine
+                .run_events(*run_id, Some(after), 500)
+                .await
+                .map_err(|err| err.to_string()),
+            Source::Store {
+                pool,
+                scope,
+                store_id,
+            } => {
+                let read = async {
+                    let mut tx = tenancy::begin(pool, *scope).await?;
+                    let events: Vec<RunEvent> = sqlx::query_as(
+                        r#"SELECT e.id, e.run_id, e.at, e.kind, e.step_index,
+                                  (SELECT s.step_name FROM workflow_definition_steps s
+                                    WHERE s.workflow = r.workflow AND s.version = r.version
+                                      AND s.step_index = e.step_index) AS step_name,
+                                  e.attempt, e.data
+                           FROM workflow_run_events e JOIN workflow_runs r ON r.id = e.run_id
+                           WHERE r.subject = $1 AND e.id > $2
+                           ORDER BY e.id LIMIT 500"#,
+                    )
+                    .bind(store_id)
+                    .bind(after)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>(events)
+                };
+                read.await.map_err(|err| err.to_string())
+            }
+        }
+    }
+
+    fn ends_at_finish(&self) -> bool {
+        matches!(self, Source::Run { .. })
+    }
+}
+
 struct StreamState {
     stop: tokio_util::sync::CancellationToken,
     deadline: tokio::time::Instant,
-    engine: Engine,
-    run_id: Uuid,
+    source: Source,
     after: i64,
     changes: watch::Receiver<u64>,
     buffer: VecDeque<RunEvent>,
@@ -117,11 +171,41 @@ pub fn run_event_stream(
     run_id: Uuid,
     after: i64,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
+    event_stream(Source::Run { engine, run_id }, changes, stop, after)
+}
+
+/// Events of every run of a store from `after` on, as `scope` may see them, until `stop` or
+/// the maximum lifetime.
+pub fn store_event_stream(
+    pool: sqlx::PgPool,
+    scope: Scope,
+    changes: watch::Receiver<u64>,
+    stop: tokio_util::sync::CancellationToken,
+    store_id: String,
+    after: i64,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    event_stream(
+        Source::Store {
+            pool,
+            scope,
+            store_id,
+        },
+        changes,
+        stop,
+        after,
+    )
+}
+
+fn event_stream(
+    source: Source,
+    changes: watch::Receiver<u64>,
+    stop: tokio_util::sync::CancellationToken,
+    after: i64,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     let state = StreamState {
         stop,
         deadline: tokio::time::Instant::now() + MAX_STREAM_LIFETIME,
-        engine,
-        run_id,
+        source,
         after,
         changes,
         buffer: VecDeque::new(),
@@ -131,7 +215,7 @@ pub fn run_event_stream(
         loop {
             if let Some(event) = state.buffer.pop_front() {
                 state.after = event.id;
-                if event.kind == "finished" {
+                if event.kind == "finished" && state.source.ends_at_finish() {
                     state.finished = true;
                     state.buffer.clear();
                 }
@@ -141,11 +225,7 @@ pub fn run_event_stream(
                 return None;
             }
             state.changes.borrow_and_update();
-            match state
-                .engine
-                .run_events(state.run_id, Some(state.after), 500)
-                .await
-            {
+            match state.source.events_after(state.after).await {
                 Ok(events) if !events.is_empty() => {
                     state.buffer.extend(events);
                     continue;

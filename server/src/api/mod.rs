@@ -6,6 +6,7 @@ mod events;
 mod extract;
 mod ops;
 mod runs;
+mod stores;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use storeflow_engine::Engine;
@@ -46,6 +47,48 @@ pub struct ApiConfig {
     /// Requests per client address per `rate_limit_window`, across all routes but health.
     pub rate_limit_max: u32,
     pub rate_limit_window: Duration,
+    /// Guardrails and addressing of stores.
+    pub stores: StoreSettings,
+    /// Seals store credentials at rest (`STOREFLOW_ENCRYPTION_KEY`).
+    pub sealer: crate::sealing::Sealer,
+}
+
+/// How stores are limited and addressed.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    /// Stores a user may have that are neither deleted nor failed (`MAX_STORES_PER_USER`).
+    pub max_per_user: u32,
+    /// Time a tenant waits between two store creations (`STORE_CREATION_COOLDOWN_MS`);
+    /// admins are exempt.
+    pub creation_cooldown: Duration,
+    /// Retries of a failed store (`PROVISIONING_MAX_RETRIES`).
+    pub max_retries: u32,
+    /// Stores are reached at `<store id><suffix>` (`STORE_DOMAIN_SUFFIX`, e.g. `.localhost`).
+    pub domain_suffix: String,
+    /// Port in store URLs when the ingress does not listen on 80/443 (`INGRESS_PORT`).
+    pub ingress_port: Option<u16>,
+    /// `ingressClassName` of store Ingresses (`STORE_INGRESS_CLASS`).
+    pub ingress_class: String,
+    /// `nginx` or `traefik`: whom store NetworkPolicies admit (`STORE_INGRESS_CONTROLLER`).
+    pub ingress_controller: String,
+    /// Secret of a wildcard TLS certificate for the store domain (`STORE_TLS_SECRET`);
+    /// with it store URLs are `https`.
+    pub tls_secret: Option<String>,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            max_per_user: 5,
+            creation_cooldown: Duration::from_secs(300),
+            max_retries: 3,
+            domain_suffix: ".localhost".into(),
+            ingress_port: None,
+            ingress_class: "nginx".into(),
+            ingress_controller: "nginx".into(),
+            tls_secret: None,
+        }
+    }
 }
 
 impl Default for ApiConfig {
@@ -64,6 +107,9 @@ impl Default for ApiConfig {
             trust_proxy: false,
             rate_limit_max: 1200,
             rate_limit_window: Duration::from_secs(60),
+            stores: StoreSettings::default(),
+            // A key for this process only; real deployments configure one (see config.rs).
+            sealer: crate::sealing::Sealer::random(),
         }
     }
 }
@@ -229,6 +275,62 @@ pub const ROUTES: &[RouteDoc] = &[
         200,
     ),
     route(
+        "POST",
+        "/api/v1/stores",
+        "Create a store (enqueues its provisioning run); honours Idempotency-Key",
+        "stores",
+        Access::User,
+        202,
+    ),
+    route(
+        "GET",
+        "/api/v1/stores",
+        "List stores (own stores; admins all, filter by ownerId)",
+        "stores",
+        Access::User,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/stores/{id}",
+        "A store with its current run's progress",
+        "stores",
+        Access::User,
+        200,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/stores/{id}",
+        "Delete a ready or failed store (enqueues its teardown run)",
+        "stores",
+        Access::User,
+        202,
+    ),
+    route(
+        "POST",
+        "/api/v1/stores/{id}/retry",
+        "Retry a failed store: resumes the failed run at its failed step",
+        "stores",
+        Access::User,
+        202,
+    ),
+    route(
+        "GET",
+        "/api/v1/stores/{id}/events",
+        "The store's timeline: run events and audit events",
+        "stores",
+        Access::User,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/stores/{id}/events/stream",
+        "The store's run progress as Server-Sent Events; resume with Last-Event-ID",
+        "stores",
+        Access::User,
+        200,
+    ),
+    route(
         "GET",
         "/api/v1/runs",
         "List workflow runs",
@@ -303,9 +405,9 @@ pub const ROUTES: &[RouteDoc] = &[
     route(
         "GET",
         "/api/v1/audit",
-        "Audit events",
+        "Audit events (admins: everything; tenants: their stores')",
         "operations",
-        Access::Admin,
+        Access::User,
         200,
     ),
     route(
@@ -364,6 +466,13 @@ fn handler(doc: &RouteDoc) -> MethodRouter<AppState> {
         ("POST", "/api/v1/auth/login") => post(auth_routes::login),
         ("GET", "/api/v1/auth/me") => get(auth_routes::me),
         ("PATCH", "/api/v1/auth/password") => patch(auth_routes::change_password),
+        ("POST", "/api/v1/stores") => post(stores::create_store),
+        ("GET", "/api/v1/stores") => get(stores::list_stores),
+        ("GET", "/api/v1/stores/{id}") => get(stores::get_store),
+        ("DELETE", "/api/v1/stores/{id}") => delete(stores::delete_store),
+        ("POST", "/api/v1/stores/{id}/retry") => post(stores::retry_store),
+        ("GET", "/api/v1/stores/{id}/events") => get(stores::store_events),
+        ("GET", "/api/v1/stores/{id}/events/stream") => get(stores::store_event_stream_route),
         ("GET", "/api/v1/runs") => get(runs::list_runs),
         ("GET", "/api/v1/runs/{id}") => get(runs::get_run),
         ("GET", "/api/v1/runs/{id}/events/stream") => get(events::run_events),

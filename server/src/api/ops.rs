@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{ApiQuery, AppState, current_request_id};
-use crate::auth::{AdminUser, MaybeUser, Role};
+use crate::auth::{AdminUser, AuthUser, MaybeUser, Role};
 use crate::error::{ApiError, ApiResult};
+use crate::tenancy::{self, Scope};
 
 async fn database_check(state: &AppState) -> (bool, Value) {
     let started = Instant::now();
@@ -156,7 +157,7 @@ struct AuditRow {
 
 pub async fn audit(
     State(state): State<AppState>,
-    _admin: AdminUser,
+    AuthUser(user): AuthUser,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let limit = query.limit.unwrap_or(100);
@@ -167,6 +168,12 @@ pub async fn audit(
             json!([{ "field": "limit" }, { "field": "offset" }]),
         ));
     }
+    // Row-level security scopes tenants to their stores' events (never security events).
+    let scope = match user.role {
+        Role::Admin => Scope::All,
+        Role::Tenant => Scope::Tenant(user.id),
+    };
+    let mut tx = tenancy::begin(state.pool(), scope).await?;
     let (total,): (i64,) = sqlx::query_as(
         "SELECT count(*) FROM audit_events WHERE ($1::text IS NULL OR category = $1) \
          AND ($2::text IS NULL OR action = $2) AND ($3::text IS NULL OR subject = $3)",
@@ -174,7 +181,7 @@ pub async fn audit(
     .bind(&query.category)
     .bind(&query.action)
     .bind(&query.subject)
-    .fetch_one(state.pool())
+    .fetch_one(&mut *tx)
     .await?;
     let events: Vec<AuditRow> = sqlx::query_as(
         "SELECT id, at, category, action, actor_id, actor_email, ip_address, subject, request_id, data \
@@ -187,8 +194,9 @@ pub async fn audit(
     .bind(&query.subject)
     .bind(limit)
     .bind(offset)
-    .fetch_all(state.pool())
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(axum::Json(json!({
         "requestId": current_request_id(),
         "events": events,

@@ -4,6 +4,7 @@ mod auth;
 mod events;
 mod hardening;
 mod operations;
+mod stores;
 mod tenancy;
 
 use axum::Router;

@@ -367,7 +367,7 @@ fn the_benchmarks_run_and_check_their_own_results() {
         "1s",
         "--connections",
         "2",
-        "--seed-runs",
+        "--seed-stores",
         "10",
     ]));
     assert!(api.contains("fixed rate 40 req/s"), "{api}");

@@ -39,6 +39,14 @@ impl Sealer {
         })
     }
 
+    /// A fresh random key (tests, throwaway development processes).
+    pub fn random() -> Sealer {
+        let bytes: [u8; 32] = rand::random();
+        Sealer {
+            cipher: Aes256Gcm::new(&Key::<Aes256Gcm>::from(bytes)),
+        }
+    }
+
     pub fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
         let nonce_bytes: [u8; 12] = rand::random();
         let nonce = Nonce::from(nonce_bytes);

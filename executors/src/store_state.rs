@@ -1,0 +1,211 @@
+//! Database steps that move a store through its lifecycle. They run inside the engine's
+//! checkpoint transaction, so a status change and the step's completion commit together,
+//! exactly once.
+//!
+//! # Guarantees
+//! - Every write is conditional on the status the store is expected to have *and* on the
+//!   store still pointing at this run (`current_run_id`): a superseded run can never
+//!   overwrite the status a newer run set. A refused transition fails the run with a message
+//!   that names the store's actual status.
+//! - `failed` is not a step: the `stores_follow_lifecycle_run` trigger marks the store failed
+//!   in the same transaction in which its run fails or is cancelled (see ARCHITECTURE.md).
+
+use serde::{Deserialize, Serialize};
+use storeflow_engine::{StepContext, StepOutcome};
+
+/// The statuses a store may have (PostgreSQL enum `store_status`).
+pub const STORE_STATUSES: &[&str] = &[
+    "requested",
+    "provisioning",
+    "ready",
+    "failed",
+    "deleting",
+    "deleted",
+];
+
+fn store_id<'a>(cx: &'a StepContext<'_>) -> Result<&'a str, StepOutcome> {
+    cx.input
+        .get("store_id")
+        .and_then(|v| v.as_str())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| StepOutcome::fatal("the run input has no `store_id`"))
+}
+
+/// Moves the store from one of `from` to `to` if it still belongs to this run; `extra` is a
+/// SQL fragment of further assignments (constants and `$3`-bound text only).
+async fn transition(
+    cx: &mut StepContext<'_>,
+    from: &[&str],
+    to: &'static str,
+    extra: &'static str,
+    extra_value: Option<String>,
+) -> StepOutcome {
+    let store = match store_id(cx) {
+        Ok(id) => id.to_owned(),
+        Err(outcome) => return outcome,
+    };
+    let run_id = cx.run_id;
+    let conn = match cx.transaction() {
+        Ok(conn) => conn,
+        Err(err) => return StepOutcome::Fatal(err),
+    };
+    let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
+    // Only this module's constants are spliced in (`to`, `extra` are `'static`); values are bound.
+    let sql = format!(
+        "WITH old AS (SELECT status FROM stores WHERE id = $1 FOR UPDATE) \
+         UPDATE stores s SET status = '{to}', updated_at = now(){extra} \
+         FROM old \
+         WHERE s.id = $1 AND s.current_run_id = $2 AND s.status::text = ANY($4) \
+         RETURNING old.status::text, $3::text"
+    );
+    let updated: Result<Option<(String, Option<String>)>, sqlx::Error> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&store)
+            .bind(run_id)
+            .bind(extra_value)
+            .bind(&from)
+            .fetch_optional(&mut *conn)
+            .await;
+    match updated {
+        Ok(Some((previous, _))) => {
+            let recorded = sqlx::query(
+                "INSERT INTO audit_events (category, action, subject, data) \
+                 VALUES ('store', 'status_changed', $1, \
+                         jsonb_build_object('from', $2::text, 'to', $3::text, 'runId', $4::uuid))",
+            )
+            .bind(&store)
+            .bind(&previous)
+            .bind(to)
+            .bind(run_id)
+            .execute(&mut *conn)
+            .await;
+            match recorded {
+                Ok(_) => StepOutcome::Done(
+                    serde_json::json!({ "store": store, "from": previous, "to": to }),
+                ),
+                Err(err) => {
+                    StepOutcome::retry(format!("recording the status change failed: {err}"))
+                }
+            }
+        }
+        Ok(None) => {
+            let actual: Result<Option<(String, Option<uuid::Uuid>)>, sqlx::Error> =
+                sqlx::query_as("SELECT status::text, current_run_id FROM stores WHERE id = $1")
+                    .bind(&store)
+                    .fetch_optional(&mut *conn)
+                    .await;
+            match actual {
+                Ok(None) => StepOutcome::fatal(format!("store {store} does not exist")),
+                Ok(Some((status, current))) if current != Some(run_id) => {
+                    StepOutcome::fatal(format!(
+                        "store {store} is now handled by another run ({}); this run stops without touching it (status {status})",
+                        current
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "none".into())
+                    ))
+                }
+                Ok(Some((status, _))) => StepOutcome::fatal(format!(
+                    "store {store} is {status}; it cannot become {to} (expected {})",
+                    from.join(" or ")
+                )),
+                Err(err) => StepOutcome::retry(format!("reading store {store} failed: {err}")),
+            }
+        }
+        Err(err) => StepOutcome::retry(format!("updating store {store} failed: {err}")),
+    }
+}
+
+/// `requested → provisioning` (also accepted when already provisioning).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MarkProvisioning {}
+
+#[typetag::serde(name = "mark-provisioning")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for MarkProvisioning {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        transition(cx, &["requested", "provisioning"], "provisioning", "", None).await
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+/// `provisioning → ready`, with the store's URLs (from the run input's `urls`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MarkReady {}
+
+#[typetag::serde(name = "mark-ready")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for MarkReady {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let urls = cx.input.get("urls").cloned().unwrap_or_default();
+        let url = |key: &str| {
+            urls.get(key)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+                .filter(|v| !v.is_empty())
+        };
+        let (Some(storefront), Some(admin)) = (url("storefront"), url("admin")) else {
+            return StepOutcome::fatal(
+                "the run input has no `urls.storefront` and `urls.admin` (the API sets them when it creates the store)",
+            );
+        };
+        // Two values, one bind: `$3` carries both URLs separated by a newline (URLs cannot
+        // contain one).
+        transition(
+            cx,
+            &["provisioning"],
+            "ready",
+            ", storefront_url = split_part($3, E'\\n', 1), admin_url = split_part($3, E'\\n', 2), \
+             ready_at = coalesce(s.ready_at, now()), \
+             failure_reason = NULL, failed_step = NULL",
+            Some(format!("{storefront}\n{admin}")),
+        )
+        .await
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+/// `ready | failed → deleting` (for teardowns started by schedules; the API sets `deleting`
+/// itself in the transaction that enqueues the teardown).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MarkDeleting {}
+
+#[typetag::serde(name = "mark-deleting")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for MarkDeleting {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        transition(cx, &["ready", "failed", "deleting"], "deleting", "", None).await
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+/// `deleting → deleted`: the store's name becomes free again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MarkDeleted {}
+
+#[typetag::serde(name = "mark-deleted")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for MarkDeleted {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        transition(
+            cx,
+            &["deleting"],
+            "deleted",
+            ", deleted_at = now(), credentials = NULL, failure_reason = NULL, failed_step = NULL",
+            None,
+        )
+        .await
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}

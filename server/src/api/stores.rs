@@ -1,0 +1,1240 @@
+//! Store routes: the server writes intent (a store row and the workflow run that acts on
+//! it, in one transaction) and reads progress; it never calls Kubernetes or helm itself.
+//!
+//! # Guarantees
+//! - Creating a store writes the store row, its provisioning run and the audit row in one
+//!   transaction, serialized per user by an advisory lock, so the per-user cap, the
+//!   cooldown and `Idempotency-Key` hold exactly under any concurrency and across replicas.
+//! - Every status write is conditional on the status the caller saw; an illegal transition
+//!   is a 409 naming the actual status.
+//! - Reads run in a tenant-scoped transaction: PostgreSQL's row-level security decides which
+//!   stores, runs and events are visible. A foreign store is a 404, like an unknown one.
+//! - Credentials are sealed at rest; only the store's owner sees the password.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, Postgres, Transaction};
+use storeflow_engine::{NewRun, RunStatus, StepRef};
+use storeflow_workflows::{TEARDOWN_STORE, provision_workflow};
+use uuid::Uuid;
+
+use super::events::{last_event_id, store_event_stream};
+use super::{ApiJson, ApiPath, ApiQuery, AppState, ClientIp, StoreSettings, current_request_id};
+use crate::auth::{Audit, AuthUser, Role, User};
+use crate::error::{ApiError, ApiResult};
+use crate::store_rules::{is_store_id, name_problems, new_store_id};
+use crate::tenancy::{self, Scope};
+
+const MASK: &str = "••••••••";
+
+/// The scope a user reads stores in.
+fn scope_of(user: &User) -> Scope {
+    match user.role {
+        Role::Admin => Scope::All,
+        Role::Tenant => Scope::Tenant(user.id),
+    }
+}
+
+fn parse_store_id(id: &str) -> ApiResult<&str> {
+    if is_store_id(id) {
+        Ok(id)
+    } else {
+        Err(ApiError::validation(
+            "Store ID must match format: store-XXXXXXXX (8 hex characters).",
+            json!([{ "field": "id", "message": "must look like store-1a2b3c4d" }]),
+        ))
+    }
+}
+
+fn store_not_found(id: &str) -> ApiError {
+    ApiError::not_found("STORE_NOT_FOUND", format!("Store {id} was not found."))
+        .suggestion("Check the store id; list your stores with GET /api/v1/stores.")
+}
+
+/// A store row with what the API shows about its current run.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoreRow {
+    pub id: String,
+    pub owner_id: Uuid,
+    pub owner_username: Option<String>,
+    pub name: String,
+    pub engine: String,
+    pub theme: Option<String>,
+    pub status: String,
+    pub namespace: String,
+    pub storefront_url: Option<String>,
+    pub admin_url: Option<String>,
+    pub credentials: Option<Vec<u8>>,
+    pub failure_reason: Option<String>,
+    pub failed_step: Option<String>,
+    pub current_run_id: Option<Uuid>,
+    pub current_operation: Option<String>,
+    pub provision_run_id: Option<Uuid>,
+    pub retry_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub ready_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub run_status: Option<String>,
+    pub run_workflow: Option<String>,
+    pub run_current_step: Option<i32>,
+    pub run_step_count: Option<i32>,
+    pub run_step_name: Option<String>,
+    pub run_next_at: Option<DateTime<Utc>>,
+}
+
+const STORE_COLUMNS: &str = r#"
+    s.id, s.owner_id, u.username AS owner_username, s.name, s.engine::text AS engine, s.theme,
+    s.status::text AS status, s.namespace, s.storefront_url, s.admin_url, s.credentials,
+    s.failure_reason, s.failed_step, s.current_run_id, s.current_operation, s.provision_run_id,
+    s.retry_count, s.created_at, s.updated_at, s.ready_at, s.deleted_at,
+    r.status::text AS run_status, r.workflow AS run_workflow, r.current_step AS run_current_step,
+    r.step_count AS run_step_count,
+    (SELECT d.step_name FROM workflow_definition_steps d
+      WHERE d.workflow = r.workflow AND d.version = r.version AND d.step_index = r.current_step)
+      AS run_step_name,
+    r.next_run_at AS run_next_at
+"#;
+
+const STORE_FROM: &str = "FROM stores s JOIN users u ON u.id = s.owner_id \
+                          LEFT JOIN workflow_runs r ON r.id = s.current_run_id";
+
+/// Admin credentials of a store, as sealed at rest.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Credentials {
+    username: String,
+    email: String,
+    password: String,
+}
+
+fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let keep: String = local.chars().take(2).collect();
+            format!("{keep}****@{domain}")
+        }
+        None => MASK.into(),
+    }
+}
+
+impl StoreRow {
+    /// The store as the API shows it to `viewer` (credentials only if the row carries them:
+    /// single-store answers do, lists do not). Serialized straight into the response.
+    pub fn view<'a>(&'a self, state: &AppState, viewer: &User) -> StoreView<'a> {
+        let owner = viewer.id == self.owner_id;
+        let credentials = self.credentials.as_ref().map(|sealed| {
+            match state
+                .config()
+                .sealer
+                .open(sealed)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<Credentials>(&bytes).ok())
+            {
+                Some(c) if owner => json!({
+                    "username": c.username, "email": c.email, "password": c.password,
+                    "loginUrl": self.admin_url,
+                }),
+                Some(c) => json!({
+                    "username": c.username, "email": mask_email(&c.email), "password": MASK,
+                    "loginUrl": self.admin_url,
+                }),
+                None => json!({
+                    "unavailable": "The credentials cannot be decrypted with this server's STOREFLOW_ENCRYPTION_KEY.",
+                }),
+            }
+        });
+        let percent = match (
+            self.run_status.as_deref(),
+            self.run_current_step,
+            self.run_step_count,
+        ) {
+            (Some("succeeded"), _, _) => 100,
+            (Some(_), Some(current), Some(count)) if count > 0 => {
+                current.clamp(0, count) * 100 / count
+            }
+            _ => 0,
+        };
+        StoreView {
+            id: &self.id,
+            name: &self.name,
+            engine: &self.engine,
+            theme: self.theme.as_deref(),
+            status: &self.status,
+            namespace: &self.namespace,
+            owner_id: self.owner_id,
+            owner_username: (viewer.role == Role::Admin)
+                .then_some(self.owner_username.as_deref())
+                .flatten(),
+            urls: Urls {
+                storefront: self.storefront_url.as_deref(),
+                admin: self.admin_url.as_deref(),
+            },
+            admin_credentials: credentials,
+            is_credential_owner: owner,
+            failure_reason: self.failure_reason.as_deref(),
+            failed_step: self.failed_step.as_deref(),
+            retry_count: self.retry_count,
+            provisioning_duration_ms: self
+                .ready_at
+                .map(|at| (at - self.created_at).num_milliseconds()),
+            current_run: self.current_run_id.map(|id| CurrentRun {
+                id,
+                operation: self.current_operation.as_deref(),
+                workflow: self.run_workflow.as_deref(),
+                status: self.run_status.as_deref(),
+                percent,
+                step: self.run_step_name.as_deref(),
+                step_number: self.run_current_step.map(|s| s + 1),
+                step_count: self.run_step_count,
+                next_attempt_at: match self.run_status.as_deref() {
+                    Some("queued") | Some("waiting") => {
+                        self.run_next_at.filter(|at| *at > Utc::now())
+                    }
+                    _ => None,
+                },
+            }),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            ready_at: self.ready_at,
+            deleted_at: self.deleted_at,
+        }
+    }
+
+    /// [`StoreRow::view`] as a JSON value (for answers that add to it).
+    pub fn to_json(&self, state: &AppState, viewer: &User) -> Value {
+        serde_json::to_value(self.view(state, viewer)).unwrap_or_default()
+    }
+}
+
+/// A store as the API shows it.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreView<'a> {
+    id: &'a str,
+    name: &'a str,
+    engine: &'a str,
+    theme: Option<&'a str>,
+    status: &'a str,
+    namespace: &'a str,
+    owner_id: Uuid,
+    /// Admins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner_username: Option<&'a str>,
+    urls: Urls<'a>,
+    /// Single-store answers only: in clear for the owner, masked for anyone else.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    admin_credentials: Option<Value>,
+    is_credential_owner: bool,
+    failure_reason: Option<&'a str>,
+    failed_step: Option<&'a str>,
+    retry_count: i32,
+    provisioning_duration_ms: Option<i64>,
+    current_run: Option<CurrentRun<'a>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    ready_at: Option<DateTime<Utc>>,
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Urls<'a> {
+    storefront: Option<&'a str>,
+    admin: Option<&'a str>,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CurrentRun<'a> {
+    id: Uuid,
+    operation: Option<&'a str>,
+    workflow: Option<&'a str>,
+    status: Option<&'a str>,
+    percent: i32,
+    step: Option<&'a str>,
+    step_number: Option<i32>,
+    step_count: Option<i32>,
+    next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// Reads one store in `scope` (row-level security applies), optionally locking it.
+async fn load_store(tx: &mut PgConnection, id: &str, lock: bool) -> ApiResult<Option<StoreRow>> {
+    let sql = format!(
+        "SELECT {STORE_COLUMNS} {STORE_FROM} WHERE s.id = $1{}",
+        if lock { " FOR UPDATE OF s" } else { "" }
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?)
+}
+
+/// A transaction in which `user` can see exactly the stores row-level security allows;
+/// after [`visible_store`] it continues with the owner's rights for writes.
+async fn scoped(state: &AppState, user: &User) -> ApiResult<Transaction<'static, Postgres>> {
+    Ok(tenancy::begin(state.pool(), scope_of(user)).await?)
+}
+
+/// The store if `user` may see it (404 otherwise), locked for update; the transaction then
+/// leaves the tenant role so the caller can write runs and audit rows.
+async fn visible_store(tx: &mut Transaction<'static, Postgres>, id: &str) -> ApiResult<StoreRow> {
+    let store = load_store(tx, id, true)
+        .await?
+        .ok_or_else(|| store_not_found(id))?;
+    sqlx::query("RESET ROLE").execute(&mut **tx).await?;
+    Ok(store)
+}
+
+// ---------------------------------------------------------------------------------------
+// Create
+
+#[derive(Debug, Deserialize)]
+pub struct CreateStore {
+    name: Option<Value>,
+    engine: Option<Value>,
+    theme: Option<Value>,
+    password: Option<Value>,
+}
+
+struct ValidCreate {
+    name: String,
+    engine: &'static str,
+    theme: Option<String>,
+    password: Option<String>,
+}
+
+fn validate_create(body: CreateStore) -> ApiResult<ValidCreate> {
+    let mut problems: Vec<Value> = Vec::new();
+    let mut problem = |field: &str, message: &str| {
+        problems.push(json!({ "field": field, "message": message }));
+    };
+    let name = match body.name {
+        Some(Value::String(name)) => name,
+        Some(_) => {
+            problem("name", "Store name must be a string.");
+            String::new()
+        }
+        None => {
+            problem("name", "Store name is required.");
+            String::new()
+        }
+    };
+    let engine = match body.engine.as_ref().and_then(Value::as_str) {
+        Some("woocommerce") => Some("woocommerce"),
+        Some("medusa") => Some("medusa"),
+        Some(_) | None if body.engine.is_some() => {
+            problem("engine", "Engine must be one of: woocommerce, medusa.");
+            None
+        }
+        _ => {
+            problem("engine", "Engine is required (woocommerce or medusa).");
+            None
+        }
+    };
+    let theme = match (&body.theme, engine) {
+        (None | Some(Value::Null), Some("woocommerce")) => Some("storefront".to_owned()),
+        (None | Some(Value::Null), _) => None,
+        (Some(_), Some("medusa")) => {
+            problem("theme", "Theme is only applicable to WooCommerce stores.");
+            None
+        }
+        (Some(Value::String(theme)), _) if theme == "storefront" || theme == "astra" => {
+            Some(theme.clone())
+        }
+        (Some(_), _) => {
+            problem("theme", "Theme must be one of: storefront, astra.");
+            None
+        }
+    };
+    let password = match &body.password {
+        None | Some(Value::Null) => None,
+        Some(Value::String(password)) => {
+            let length = password.chars().count();
+            if !(8..=128).contains(&length) {
+                problem("password", "Password must be 8 to 128 characters.");
+            } else if password.chars().any(char::is_control) {
+                problem("password", "Password must not contain control characters.");
+            }
+            Some(password.clone())
+        }
+        Some(_) => {
+            problem("password", "Password must be a string.");
+            None
+        }
+    };
+    if !name.is_empty() || problems.iter().all(|p| p["field"] != "name") {
+        problems.extend(name_problems(&name));
+    }
+    match engine {
+        Some(engine) if problems.is_empty() => Ok(ValidCreate {
+            name,
+            engine,
+            theme,
+            password,
+        }),
+        _ => Err(ApiError::validation(
+            problems
+                .first()
+                .and_then(|p| p["message"].as_str())
+                .unwrap_or("The store request is invalid.")
+                .to_owned(),
+            Value::Array(problems),
+        )),
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|v| (1..=255).contains(&v.len()) && v.bytes().all(|b| (0x21..0x7f).contains(&b)))
+            .map(|v| Some(v.to_owned()))
+            .ok_or_else(|| {
+                ApiError::validation(
+                    "Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID works well).",
+                    json!([{ "field": "Idempotency-Key" }]),
+                )
+            }),
+    }
+}
+
+fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    (0..20)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Where a store is reached, by its id (names are unique per owner only).
+fn store_urls(settings: &StoreSettings, store_id: &str, engine: &str) -> (String, String, String) {
+    let host = format!("{store_id}{}", settings.domain_suffix);
+    let scheme = if settings.tls_secret.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let port = settings
+        .ingress_port
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+    let base = format!("{scheme}://{host}{port}");
+    let admin = match engine {
+        "woocommerce" => format!("{base}/wp-admin/"),
+        _ => format!("{base}/app/"),
+    };
+    (host, format!("{base}/"), admin)
+}
+
+/// The run input of every lifecycle run of a store (no secrets).
+fn run_input(settings: &StoreSettings, store: &StoreRow) -> Value {
+    let (host, storefront, admin) = store_urls(settings, &store.id, &store.engine);
+    json!({
+        "store_id": store.id,
+        "namespace": store.namespace,
+        "engine": store.engine,
+        "tenant": store.owner_id,
+        "name": store.name,
+        "theme": store.theme,
+        "host": host,
+        "urls": { "storefront": storefront, "admin": admin },
+        "ingress": {
+            "className": settings.ingress_class,
+            "controller": settings.ingress_controller,
+            "tlsSecretName": settings.tls_secret.clone().unwrap_or_default(),
+        },
+    })
+}
+
+fn fingerprint(valid: &ValidCreate) -> String {
+    let mut hash = Sha256::new();
+    hash.update(valid.name.as_bytes());
+    hash.update([0]);
+    hash.update(valid.engine.as_bytes());
+    hash.update([0]);
+    hash.update(valid.theme.as_deref().unwrap_or("").as_bytes());
+    hex::encode(hash.finalize())
+}
+
+fn run_json(run_id: Option<Uuid>, workflow: Option<&str>, status: &str) -> Value {
+    json!({ "id": run_id, "workflow": workflow, "status": status })
+}
+
+pub async fn create_store(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreateStore>,
+) -> ApiResult<Response> {
+    let key = idempotency_key(&headers)?;
+    let valid = validate_create(body)?;
+    let settings = &state.config().stores;
+    let print = fingerprint(&valid);
+    let mut tx = state.pool().begin().await?;
+    // One creation at a time per user, across replicas: the cap, the cooldown and the
+    // idempotency key are then exact.
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('storeflow:create-store:' || $1::text, 0))",
+    )
+    .bind(user.id)
+    .execute(&mut *tx)
+    .await?;
+
+    if let Some(key) = &key {
+        let earlier: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT id, request_fingerprint FROM stores WHERE owner_id = $1 AND idempotency_key = $2",
+        )
+        .bind(user.id)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((id, earlier_print)) = earlier {
+            if earlier_print.as_deref() != Some(print.as_str()) {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "IDEMPOTENCY_KEY_REUSED",
+                    "This Idempotency-Key was already used for a different store request.",
+                )
+                .suggestion("Use a new Idempotency-Key for a new request."));
+            }
+            let store = load_store(&mut tx, &id, false)
+                .await?
+                .ok_or_else(|| store_not_found(&id))?;
+            tx.commit().await?;
+            let run = run_json(
+                store.provision_run_id,
+                provision_workflow(&store.engine),
+                if store.provision_run_id == store.current_run_id {
+                    store.run_status.as_deref().unwrap_or("queued")
+                } else {
+                    "superseded"
+                },
+            );
+            let mut response = (
+                StatusCode::ACCEPTED,
+                axum::Json(json!({
+                    "requestId": current_request_id(),
+                    "message": "Store creation was already requested with this Idempotency-Key.",
+                    "store": store.to_json(&state, &user),
+                    "run": run,
+                })),
+            )
+                .into_response();
+            response.headers_mut().insert(
+                "idempotent-replayed",
+                axum::http::HeaderValue::from_static("true"),
+            );
+            return Ok(response);
+        }
+    }
+
+    let live: Option<(String, String)> = sqlx::query_as(
+        "SELECT id, status::text FROM stores WHERE owner_id = $1 AND name = $2 AND status <> 'deleted'",
+    )
+    .bind(user.id)
+    .bind(&valid.name)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((id, status)) = live {
+        return Err(ApiError::conflict(
+            "STORE_NAME_TAKEN",
+            format!(
+                "A store named '{}' already exists (status: {status}).",
+                valid.name
+            ),
+        )
+        .suggestion("Use a different name, or delete the existing store first.")
+        .details(json!({ "storeId": id, "status": status })));
+    }
+
+    let (active,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM stores WHERE owner_id = $1 AND status NOT IN ('deleted', 'failed')",
+    )
+    .bind(user.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if active >= i64::from(settings.max_per_user) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "STORE_LIMIT_EXCEEDED",
+            format!(
+                "You have {active} active stores; the limit is {}.",
+                settings.max_per_user
+            ),
+        )
+        .suggestion("Delete a store you no longer need, then try again.")
+        .details(json!({ "active": active, "limit": settings.max_per_user })));
+    }
+
+    if user.role != Role::Admin && !settings.creation_cooldown.is_zero() {
+        // The database's clock, so every replica agrees.
+        let (wait_ms,): (Option<f64>,) = sqlx::query_as(
+            "SELECT (extract(epoch FROM (max(created_at) + make_interval(secs => $2) - now())) * 1000)::float8 \
+             FROM stores WHERE owner_id = $1",
+        )
+        .bind(user.id)
+        .bind(settings.creation_cooldown.as_secs_f64())
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(wait_ms) = wait_ms.filter(|ms| *ms > 0.0) {
+            let seconds = (wait_ms / 1000.0).ceil() as u64;
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "CREATION_COOLDOWN",
+                format!("Please wait {seconds} seconds before creating another store."),
+            )
+            .suggestion(format!("Wait {seconds} seconds before retrying."))
+            .retry_after(seconds));
+        }
+    }
+
+    let credentials = Credentials {
+        username: "admin".into(),
+        email: user.email.clone(),
+        password: valid.password.clone().unwrap_or_else(random_password),
+    };
+    let sealed = state
+        .config()
+        .sealer
+        .seal(&serde_json::to_vec(&credentials).map_err(ApiError::internal)?);
+    // Ids are 32 random bits: on the rare collision, draw again.
+    let mut id = new_store_id();
+    for _ in 0..5 {
+        let taken: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM stores WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_none() {
+            break;
+        }
+        id = new_store_id();
+    }
+    sqlx::query(
+        "INSERT INTO stores (id, owner_id, name, engine, theme, status, namespace, credentials, \
+                             idempotency_key, request_fingerprint, current_operation) \
+         VALUES ($1, $2, $3, $4::store_engine, $5, 'requested', $1, $6, $7, $8, 'provision')",
+    )
+    .bind(&id)
+    .bind(user.id)
+    .bind(&valid.name)
+    .bind(valid.engine)
+    .bind(&valid.theme)
+    .bind(&sealed)
+    .bind(&key)
+    .bind(&print)
+    .execute(&mut *tx)
+    .await?;
+    let store = load_store(&mut tx, &id, false)
+        .await?
+        .ok_or_else(|| ApiError::internal("the new store row is not readable"))?;
+    let workflow = provision_workflow(valid.engine).unwrap_or_default();
+    let run = state
+        .engine()
+        .enqueue(
+            &mut tx,
+            NewRun::new(workflow, run_input(settings, &store))
+                .subject(&id)
+                .tenant(user.id.to_string())
+                .request_id(current_request_id()),
+        )
+        .await?;
+    sqlx::query("UPDATE stores SET current_run_id = $2, provision_run_id = $2 WHERE id = $1")
+        .bind(&id)
+        .bind(run.run_id)
+        .execute(&mut *tx)
+        .await?;
+    Audit::new("store", "store_created")
+        .actor(&user)
+        .ip(&ip)
+        .subject(&id)
+        .data(json!({ "name": valid.name, "engine": valid.engine, "theme": valid.theme, "runId": run.run_id }))
+        .write_in(&mut tx)
+        .await?;
+    let store = load_store(&mut tx, &id, false)
+        .await?
+        .ok_or_else(|| ApiError::internal("the new store row is not readable"))?;
+    tx.commit().await?;
+    metrics::counter!("storeflow_stores_created_total", "engine" => valid.engine).increment(1);
+    tracing::info!(store = %id, engine = valid.engine, run = %run.run_id, "store requested");
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({
+            "requestId": current_request_id(),
+            "message": "Store creation initiated. Provisioning is in progress.",
+            "store": store.to_json(&state, &user),
+            "run": run_json(Some(run.run_id), Some(workflow), "queued"),
+        })),
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------------------------------
+// Read
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<String>,
+    engine: Option<String>,
+    owner_id: Option<String>,
+    /// Part of the name.
+    q: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+pub async fn list_stores(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Response> {
+    let mut problems = Vec::new();
+    if let Some(status) = &query.status
+        && !storeflow_executors::store_state::STORE_STATUSES.contains(&status.as_str())
+    {
+        problems.push(json!({ "field": "status", "message": "must be one of requested, provisioning, ready, failed, deleting, deleted" }));
+    }
+    if let Some(engine) = &query.engine
+        && engine != "woocommerce"
+        && engine != "medusa"
+    {
+        problems.push(json!({ "field": "engine", "message": "must be woocommerce or medusa" }));
+    }
+    let owner: Option<Uuid> = match &query.owner_id {
+        None => None,
+        Some(text) => match text.parse() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                problems.push(json!({ "field": "ownerId", "message": "must be a user id (UUID)" }));
+                None
+            }
+        },
+    };
+    let limit = query.limit.unwrap_or(50);
+    let offset = query.offset.unwrap_or(0);
+    if !(1..=100).contains(&limit) {
+        problems.push(json!({ "field": "limit", "message": "must be 1 to 100" }));
+    }
+    if offset < 0 {
+        problems.push(json!({ "field": "offset", "message": "must be at least 0" }));
+    }
+    if query.q.as_ref().is_some_and(|q| q.chars().count() > 63) {
+        problems.push(json!({ "field": "q", "message": "must be at most 63 characters" }));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::validation(
+            "The list query is invalid.",
+            Value::Array(problems),
+        ));
+    }
+    // Tenants see their own stores whatever they ask for (row-level security); an admin may
+    // narrow the list to one owner.
+    let owner = if user.role == Role::Admin {
+        owner
+    } else {
+        None
+    };
+    let pattern = query.q.as_ref().map(|q| {
+        format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
+    let mut tx = scoped(&state, &user).await?;
+    // Lists never carry credentials (shown per store only).
+    let columns = STORE_COLUMNS.replace("s.credentials", "NULL::bytea AS credentials");
+    let sql = format!(
+        "SELECT {columns}, count(*) OVER () AS total {STORE_FROM} \
+         WHERE ($1::text IS NULL OR s.status::text = $1) AND ($1::text IS NOT NULL OR s.status <> 'deleted') \
+           AND ($2::text IS NULL OR s.engine::text = $2) AND ($3::uuid IS NULL OR s.owner_id = $3) \
+           AND ($4::text IS NULL OR s.name LIKE $4) \
+         ORDER BY s.created_at DESC, s.id LIMIT $5 OFFSET $6"
+    );
+    let rows: Vec<ListRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&query.status)
+        .bind(&query.engine)
+        .bind(owner)
+        .bind(&pattern)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *tx)
+        .await?;
+    let total = match rows.first() {
+        Some(row) => row.total,
+        None if offset > 0 => {
+            let (total,): (i64,) = sqlx::query_as(
+                "SELECT count(*) FROM stores s \
+                 WHERE ($1::text IS NULL OR s.status::text = $1) AND ($1::text IS NOT NULL OR s.status <> 'deleted') \
+                   AND ($2::text IS NULL OR s.engine::text = $2) AND ($3::uuid IS NULL OR s.owner_id = $3) \
+                   AND ($4::text IS NULL OR s.name LIKE $4)",
+            )
+            .bind(&query.status)
+            .bind(&query.engine)
+            .bind(owner)
+            .bind(&pattern)
+            .fetch_one(&mut *tx)
+            .await?;
+            total
+        }
+        None => 0,
+    };
+    tx.commit().await?;
+    let stores: Vec<StoreView<'_>> = rows
+        .iter()
+        .map(|row| row.store.view(&state, &user))
+        .collect();
+    Ok(axum::Json(StoreList {
+        request_id: current_request_id(),
+        stores,
+        total,
+        limit,
+        offset,
+    })
+    .into_response())
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StoreList<'a> {
+    request_id: String,
+    stores: Vec<StoreView<'a>>,
+    total: i64,
+    limit: i64,
+    offset: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ListRow {
+    #[sqlx(flatten)]
+    store: StoreRow,
+    total: i64,
+}
+
+/// A run of a store, as listed with the store.
+#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+struct StoreRun {
+    id: Uuid,
+    workflow: String,
+    status: String,
+    created_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+pub async fn get_store(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<impl IntoResponse> {
+    let id = parse_store_id(&id)?;
+    let mut tx = scoped(&state, &user).await?;
+    let store = load_store(&mut tx, id, false)
+        .await?
+        .ok_or_else(|| store_not_found(id))?;
+    let runs: Vec<StoreRun> = sqlx::query_as(
+        "SELECT id, workflow, status::text AS status, created_at, finished_at FROM workflow_runs \
+         WHERE subject = $1 ORDER BY created_at DESC LIMIT 50",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let mut body = store.to_json(&state, &user);
+    if let Some(run_id) = store.current_run_id {
+        // Visible through the store row above; the run's detail is read with the engine's view.
+        let run = state.engine().get_run(run_id).await?;
+        let steps: Vec<Value> = run
+            .steps
+            .iter()
+            .map(|step| {
+                let mut step = json!({
+                    "number": step.index + 1,
+                    "name": step.name,
+                    "status": step.status,
+                    "attempt": step.attempts,
+                    "maxAttempts": step.max_attempts,
+                    "startedAt": step.started_at,
+                    "finishedAt": step.finished_at,
+                    "durationMs": step.duration_ms,
+                    "error": step.error,
+                    "waitingFor": step.waiting_for,
+                });
+                super::runs::redact(&mut step);
+                step
+            })
+            .collect();
+        body["progress"] = json!({
+            "runId": run.summary.id,
+            "workflow": run.summary.workflow,
+            "version": run.summary.version,
+            "status": run.summary.status,
+            "percent": run.progress,
+            "error": run.summary.error,
+            "startedAt": run.summary.started_at,
+            "finishedAt": run.summary.finished_at,
+            "nextAttemptAt": match run.summary.status {
+                RunStatus::Queued | RunStatus::Waiting if run.summary.next_run_at > Utc::now() => {
+                    Some(run.summary.next_run_at)
+                }
+                _ => None,
+            },
+            "steps": steps,
+        });
+    }
+    body["runs"] = json!(runs);
+    Ok(axum::Json(
+        json!({ "requestId": current_request_id(), "store": body }),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Delete and retry
+
+fn state_conflict(store: &StoreRow, action: &str, allowed: &str) -> ApiError {
+    let reason = match store.status.as_str() {
+        "deleted" => "Store is already deleted.".to_owned(),
+        "deleting" => "Store is already being deleted.".to_owned(),
+        "requested" | "provisioning" => {
+            "Store is currently provisioning. Wait for it to finish or fail, or ask an operator to cancel the run."
+                .to_owned()
+        }
+        other => format!("Cannot {action} a store in '{other}' state."),
+    };
+    ApiError::conflict("INVALID_STORE_STATE", reason)
+        .suggestion(format!(
+            "Only {allowed} stores can be {action}d; wait for the current operation to complete."
+        ))
+        .details(json!({ "status": store.status }))
+}
+
+pub async fn delete_store(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let id = parse_store_id(&id)?;
+    let mut tx = scoped(&state, &user).await?;
+    let store = visible_store(&mut tx, id).await?;
+    if store.status != "ready" && store.status != "failed" {
+        return Err(state_conflict(&store, "delete", "ready or failed"));
+    }
+    let run = state
+        .engine()
+        .enqueue(
+            &mut tx,
+            NewRun::new(TEARDOWN_STORE, run_input(&state.config().stores, &store))
+                .subject(id)
+                .tenant(store.owner_id.to_string())
+                .request_id(current_request_id()),
+        )
+        .await?;
+    let moved = sqlx::query(
+        "UPDATE stores SET status = 'deleting', current_run_id = $3, current_operation = 'teardown', \
+                           failure_reason = NULL, failed_step = NULL, updated_at = now() \
+         WHERE id = $1 AND status::text = $2",
+    )
+    .bind(id)
+    .bind(&store.status)
+    .bind(run.run_id)
+    .execute(&mut *tx)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Err(ApiError::conflict(
+            "INVALID_STORE_STATE",
+            "Store status changed concurrently. Aborting deletion.",
+        )
+        .suggestion("Refresh and try again."));
+    }
+    Audit::new("store", "store_delete_requested")
+        .actor(&user)
+        .ip(&ip)
+        .subject(id)
+        .data(json!({ "from": store.status, "runId": run.run_id }))
+        .write_in(&mut tx)
+        .await?;
+    let store = load_store(&mut tx, id, false)
+        .await?
+        .ok_or_else(|| store_not_found(id))?;
+    tx.commit().await?;
+    tracing::info!(store = %id, run = %run.run_id, "store deletion requested");
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({
+            "requestId": current_request_id(),
+            "message": "Store deletion initiated.",
+            "store": store.to_json(&state, &user),
+            "run": run_json(Some(run.run_id), Some(TEARDOWN_STORE), "queued"),
+        })),
+    )
+        .into_response())
+}
+
+pub async fn retry_store(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let id = parse_store_id(&id)?;
+    let settings = &state.config().stores;
+    let mut tx = scoped(&state, &user).await?;
+    let store = visible_store(&mut tx, id).await?;
+    if store.status != "failed" {
+        return Err(ApiError::conflict(
+            "INVALID_STORE_STATE",
+            format!(
+                "Only failed stores can be retried. Current status: '{}'.",
+                store.status
+            ),
+        )
+        .suggestion("Only failed stores can be retried.")
+        .details(json!({ "status": store.status })));
+    }
+    if store.retry_count >= settings.max_retries as i32 {
+        return Err(ApiError::conflict(
+            "RETRY_LIMIT_REACHED",
+            format!("Maximum retry count ({}) reached.", settings.max_retries),
+        )
+        .suggestion(
+            "Look at the failed step's error with an operator, or delete and recreate the store.",
+        ));
+    }
+    let operation = store
+        .current_operation
+        .clone()
+        .unwrap_or_else(|| "provision".into());
+    let workflow = if operation == "teardown" {
+        TEARDOWN_STORE
+    } else {
+        provision_workflow(&store.engine).unwrap_or_default()
+    };
+    let actor = format!("{} (store retry)", user.email);
+    let run_id = match (store.current_run_id, store.run_status.as_deref()) {
+        // A failed run resumes at its failed step: finished steps never run again. The
+        // engine moves the run in its own transaction; the store follows it by trigger.
+        (Some(run_id), Some("failed")) => {
+            sqlx::query("UPDATE stores SET retry_count = retry_count + 1 WHERE id = $1 AND status = 'failed'")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            Audit::new("store", "store_retry_requested")
+                .actor(&user)
+                .ip(&ip)
+                .subject(id)
+                .data(json!({ "runId": run_id, "operation": operation, "resumeAt": store.run_step_name }))
+                .write_in(&mut tx)
+                .await?;
+            tx.commit().await?;
+            let step = StepRef::Number(store.run_current_step.unwrap_or(0) as usize + 1);
+            state
+                .engine()
+                .retry_step(run_id, &step, Some(&actor))
+                .await
+                .map_err(|err| match err {
+                    storeflow_engine::Error::InvalidRunState { .. } => ApiError::conflict(
+                        "INVALID_STORE_STATE",
+                        "The store's run changed concurrently; it is no longer failed.",
+                    )
+                    .suggestion("Refresh and try again."),
+                    other => other.into(),
+                })?;
+            run_id
+        }
+        // A cancelled (or missing) run cannot resume: start the operation again. Every step
+        // is idempotent, so work already done is recognised, not repeated.
+        _ => {
+            let run = state
+                .engine()
+                .enqueue(
+                    &mut tx,
+                    NewRun::new(workflow, run_input(settings, &store))
+                        .subject(id)
+                        .tenant(store.owner_id.to_string())
+                        .request_id(current_request_id()),
+                )
+                .await?;
+            let next = if operation == "teardown" {
+                "deleting"
+            } else {
+                "provisioning"
+            };
+            sqlx::query(
+                "UPDATE stores SET status = $2::store_status, current_run_id = $3, retry_count = retry_count + 1, \
+                                   failure_reason = NULL, failed_step = NULL, updated_at = now() \
+                 WHERE id = $1 AND status = 'failed'",
+            )
+            .bind(id)
+            .bind(next)
+            .bind(run.run_id)
+            .execute(&mut *tx)
+            .await?;
+            Audit::new("store", "store_retry_requested")
+                .actor(&user)
+                .ip(&ip)
+                .subject(id)
+                .data(json!({ "runId": run.run_id, "operation": operation, "restarted": true }))
+                .write_in(&mut tx)
+                .await?;
+            tx.commit().await?;
+            run.run_id
+        }
+    };
+    let mut tx = scoped(&state, &user).await?;
+    let store = load_store(&mut tx, id, false)
+        .await?
+        .ok_or_else(|| store_not_found(id))?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({
+            "requestId": current_request_id(),
+            "message": if operation == "teardown" {
+                "Store deletion retry initiated."
+            } else {
+                "Store retry initiated. Provisioning resumes at the failed step."
+            },
+            "store": store.to_json(&state, &user),
+            "run": run_json(Some(run_id), Some(workflow), store.run_status.as_deref().unwrap_or("queued")),
+        })),
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------------------------------
+// Timeline and live progress
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventsQuery {
+    limit: Option<i64>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct TimelineRow {
+    source: String,
+    id: i64,
+    at: DateTime<Utc>,
+    kind: String,
+    run_id: Option<Uuid>,
+    workflow: Option<String>,
+    step: Option<String>,
+    attempt: Option<i32>,
+    actor: Option<String>,
+    data: Option<Value>,
+}
+
+pub async fn store_events(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let id = parse_store_id(&id)?;
+    let limit = query.limit.unwrap_or(500);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::validation(
+            "`limit` must be 1 to 1000.",
+            json!([{ "field": "limit" }]),
+        ));
+    }
+    let mut tx = scoped(&state, &user).await?;
+    if load_store(&mut tx, id, false).await?.is_none() {
+        return Err(store_not_found(id));
+    }
+    // Both sources are filtered by row-level security as well as by the store id.
+    let rows: Vec<TimelineRow> = sqlx::query_as(
+        r#"SELECT * FROM (
+             SELECT 'run' AS source, e.id, e.at, e.kind, e.run_id, r.workflow,
+                    (SELECT d.step_name FROM workflow_definition_steps d
+                      WHERE d.workflow = r.workflow AND d.version = r.version
+                        AND d.step_index = e.step_index) AS step,
+                    e.attempt, e.data->>'by' AS actor, e.data
+             FROM workflow_run_events e JOIN workflow_runs r ON r.id = e.run_id
+             WHERE r.subject = $1
+             UNION ALL
+             SELECT 'audit', a.id, a.at, a.action, NULL, NULL, NULL, NULL, a.actor_email, a.data
+             FROM audit_events a WHERE a.subject = $1
+           ) t ORDER BY at DESC, id DESC LIMIT $2"#,
+    )
+    .bind(id)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let events: Vec<Value> = rows
+        .into_iter()
+        .rev()
+        .map(|row| {
+            let mut event = json!({
+                "id": format!("{}-{}", row.source, row.id),
+                "source": row.source,
+                "at": row.at,
+                "kind": row.kind,
+                "runId": row.run_id,
+                "workflow": row.workflow,
+                "step": row.step,
+                "attempt": row.attempt,
+                "actor": row.actor,
+                "data": row.data,
+            });
+            super::runs::redact(&mut event);
+            event
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "requestId": current_request_id(),
+        "storeId": id,
+        "events": events,
+    })))
+}
+
+pub async fn store_event_stream_route(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = parse_store_id(&id)?.to_owned();
+    let after = last_event_id(&headers)?.unwrap_or(0);
+    let mut tx = scoped(&state, &user).await?;
+    let store = load_store(&mut tx, &id, false)
+        .await?
+        .ok_or_else(|| store_not_found(&id))?;
+    tx.commit().await?;
+    // A deleted store's history is complete: a client that has seen all of it is told to
+    // stop reconnecting.
+    if store.status == "deleted" {
+        let (newest,): (Option<i64>,) = sqlx::query_as(
+            "SELECT max(e.id) FROM workflow_run_events e JOIN workflow_runs r ON r.id = e.run_id \
+             WHERE r.subject = $1",
+        )
+        .bind(&id)
+        .fetch_one(state.pool())
+        .await?;
+        if newest.is_none_or(|newest| newest <= after) {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+    }
+    let stream = store_event_stream(
+        state.pool().clone(),
+        scope_of(&user),
+        state.event_hub().subscribe(),
+        state.shutdown_token(),
+        id,
+        after,
+    );
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
