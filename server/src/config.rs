@@ -214,7 +214,31 @@ pub fn api_config() -> anyhow::Result<crate::api::ApiConfig> {
         rate_limit_window: env_millis("RATE_LIMIT_WINDOW_MS", defaults.rate_limit_window)?,
         stores: store_settings()?,
         sealer: defaults.sealer,
+        dashboard_dir: dashboard_dir()?,
     })
+}
+
+/// The dashboard's built files: `STOREFLOW_DASHBOARD_DIR`, else `dashboard/dist` under the
+/// working directory if it has been built; `None` serves the API alone.
+pub fn dashboard_dir() -> anyhow::Result<Option<std::path::PathBuf>> {
+    use crate::api::dashboard::is_built;
+    match env_text("STOREFLOW_DASHBOARD_DIR") {
+        Some(dir) => {
+            let dir = std::path::PathBuf::from(dir);
+            if !is_built(&dir) {
+                bail!(
+                    "STOREFLOW_DASHBOARD_DIR is {} but it has no index.html; build the dashboard \
+                     (cd dashboard && npm ci && npm run build) and point it at dashboard/dist",
+                    dir.display()
+                );
+            }
+            Ok(Some(dir))
+        }
+        None => {
+            let dir = std::path::PathBuf::from("dashboard/dist");
+            Ok(is_built(&dir).then_some(dir))
+        }
+    }
 }
 
 fn env_text(name: &str) -> Option<String> {

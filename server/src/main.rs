@@ -349,6 +349,12 @@ async fn up(
     println!(
         "storeflow is up: API on http://{addr}/api/v1 (OpenAPI at /api/v1/openapi.json), worker and scheduler running"
     );
+    match &api_config.dashboard_dir {
+        Some(dir) => println!("dashboard: http://{addr}/ (files from {})", dir.display()),
+        None => println!(
+            "dashboard: not built, so not served (cd dashboard && npm ci && npm run build, then restart; or set STOREFLOW_DASHBOARD_DIR)"
+        ),
+    }
     let shutdown = shutdown_on_signals();
     let worker_instance =
         match with_executor_resources(Worker::new(engine.clone(), worker.options())).await {

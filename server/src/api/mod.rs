@@ -2,6 +2,7 @@
 //! router and the OpenAPI document are both built from.
 
 mod auth_routes;
+pub mod dashboard;
 mod events;
 mod extract;
 mod ops;
@@ -51,6 +52,9 @@ pub struct ApiConfig {
     pub stores: StoreSettings,
     /// Seals store credentials at rest (`STOREFLOW_ENCRYPTION_KEY`).
     pub sealer: crate::sealing::Sealer,
+    /// The dashboard's built files, served at `/` (same origin as the API) with history
+    /// fallback to `index.html`.
+    pub dashboard_dir: Option<std::path::PathBuf>,
 }
 
 /// How stores are limited and addressed.
@@ -110,6 +114,7 @@ impl Default for ApiConfig {
             stores: StoreSettings::default(),
             // A key for this process only; real deployments configure one (see config.rs).
             sealer: crate::sealing::Sealer::random(),
+            dashboard_dir: None,
         }
     }
 }
@@ -506,8 +511,11 @@ pub fn app(state: AppState) -> Router {
         router = router.route(doc.path, handler(doc));
     }
     let config = state.config().clone();
+    let router = match &config.dashboard_dir {
+        Some(dir) => router.fallback(dashboard::handler(dir)),
+        None => router.fallback(not_found),
+    };
     router
-        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(config.body_limit))
         .layer(middleware::from_fn_with_state(
@@ -678,7 +686,7 @@ async fn request_timeout(State(limit): State<Duration>, request: Request, next: 
     }
 }
 
-async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+pub(crate) async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(
         "NOT_FOUND",
         format!("Route {method} {} not found.", uri.path()),
@@ -686,7 +694,7 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
     .suggestion("See GET /api/v1/openapi.json for the routes this API serves.")
 }
 
-async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+pub(crate) async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "METHOD_NOT_ALLOWED",
