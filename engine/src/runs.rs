@@ -431,8 +431,22 @@ impl Engine {
         actor: Option<&str>,
     ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        let (status, current_step, workflow, version) = lock_run(&mut tx, run_id).await?;
-        let index = resolve_step(&mut tx, run_id, &workflow, version, step).await?;
+        self.retry_step_in(&mut tx, run_id, step, actor).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// [`Engine::retry_step`] inside the caller's transaction (e.g. one that also updates the
+    /// record the run works on); workers are woken when it commits.
+    pub async fn retry_step_in(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        run_id: Uuid,
+        step: &StepRef,
+        actor: Option<&str>,
+    ) -> Result<()> {
+        let (status, current_step, workflow, version) = lock_run(&mut *tx, run_id).await?;
+        let index = resolve_step(&mut *tx, run_id, &workflow, version, step).await?;
         if status != RunStatus::Failed {
             return Err(Error::InvalidRunState {
                 run: run_id,
@@ -484,7 +498,6 @@ impl Engine {
         sqlx::query("SELECT pg_notify('storeflow_work', '')")
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 pub mod breaker;
 pub mod chart;
 pub mod cluster;
+pub mod credentials;
 pub mod helm;
 pub mod kubernetes;
 pub mod sealing;

@@ -2,7 +2,7 @@
 //! (`STOREFLOW_ENCRYPTION_KEY`, 64 hex digits). A sealed value is `nonce (12 bytes) ||
 //! ciphertext+tag`; a wrong key or any tampering fails to open instead of yielding garbage.
 
-use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 
 /// Why a key or a sealed value was refused. Never contains key material or plaintext.
@@ -48,22 +48,48 @@ impl Sealer {
     }
 
     pub fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
+        self.seal_for(plaintext, b"")
+    }
+
+    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+        self.open_for(sealed, b"")
+    }
+
+    /// Seals `plaintext` bound to `context` (e.g. the store id): it opens only with the same
+    /// context, so a sealed value copied onto another record is useless.
+    pub fn seal_for(&self, plaintext: &[u8], context: &[u8]) -> Vec<u8> {
         let nonce_bytes: [u8; 12] = rand::random();
         let nonce = Nonce::from(nonce_bytes);
         let mut sealed = nonce_bytes.to_vec();
         // Encryption with a valid key and a 12-byte nonce cannot fail.
-        sealed.extend(self.cipher.encrypt(&nonce, plaintext).unwrap_or_default());
+        sealed.extend(
+            self.cipher
+                .encrypt(
+                    &nonce,
+                    Payload {
+                        msg: plaintext,
+                        aad: context,
+                    },
+                )
+                .unwrap_or_default(),
+        );
         sealed
     }
 
-    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+    pub fn open_for(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, SealError> {
         if sealed.len() < 12 + 16 {
             return Err(SealError::CannotOpen);
         }
         let (nonce, ciphertext) = sealed.split_at(12);
         let nonce: [u8; 12] = nonce.try_into().map_err(|_| SealError::CannotOpen)?;
         self.cipher
-            .decrypt(&Nonce::from(nonce), ciphertext)
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: context,
+                },
+            )
             .map_err(|_| SealError::CannotOpen)
     }
 }
@@ -91,6 +117,15 @@ mod tests {
         let other = Sealer::from_hex(&KEY.replace("00", "ff")).expect("key");
         assert!(other.open(&sealed).is_err());
         assert!(sealer.open(b"short").is_err());
+        let bound = sealer.seal_for(secret, b"store-00000001");
+        assert_eq!(
+            sealer.open_for(&bound, b"store-00000001").expect("opens"),
+            secret
+        );
+        assert!(
+            sealer.open_for(&bound, b"store-00000002").is_err(),
+            "bound to its record"
+        );
     }
 
     #[test]

@@ -49,6 +49,15 @@ async fn transition(
         Ok(conn) => conn,
         Err(err) => return StepOutcome::Fatal(err),
     };
+    // Locks in the order the engine and the store trigger use (run, then store), so this step
+    // and a concurrent rescue of the same run cannot deadlock.
+    if let Err(err) = sqlx::query("SELECT 1 FROM workflow_runs WHERE id = $1 FOR UPDATE")
+        .bind(run_id)
+        .execute(&mut *conn)
+        .await
+    {
+        return StepOutcome::retry(format!("locking run {run_id} failed: {err}"));
+    }
     let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
     // Only this module's constants are spliced in (`to`, `extra` are `'static`); values are bound.
     let sql = format!(

@@ -7,14 +7,25 @@
 //! holds their deletion. Tests drive object status (pods becoming Ready, image-pull errors)
 //! through [`FakeCluster::update`].
 //!
+//! Beyond storage it fakes what storeflow reaches through the API server: `pods/exec` over
+//! WebSocket ([`exec`]), with a simulated WordPress site answering WP-CLI ([`wpcli`]); the
+//! service proxy ([`proxy`]) to real HTTP servers or the simulated site; and, when started with
+//! [`Options::auto_ready`], controllers that roll workloads out (pods Ready) after a delay,
+//! unless a failure such as an image-pull back-off was injected for the namespace.
+//!
 //! # Caveats
 //! - Server-side apply merges labels and annotations and replaces the other top-level fields;
 //!   it does not track field managers.
+
+pub mod exec;
+pub mod proxy;
+pub mod wpcli;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -34,6 +45,32 @@ struct Store {
     /// [`FakeCluster::finish_namespace_deletion`].
     hold_namespace_deletion: bool,
     requests: Vec<String>,
+    exec_handler: Option<exec::ExecHandler>,
+    exec_log: Vec<exec::ExecRequest>,
+    /// The simulated WordPress site of each namespace (created by its first `wp` command).
+    sites: BTreeMap<String, wpcli::Site>,
+    /// (namespace, service) → base URL of a real server behind the service proxy.
+    proxies: BTreeMap<(String, String), String>,
+    /// Roll workloads out this long after they are written (simulated controllers).
+    auto_ready: Option<Duration>,
+    /// Failures injected per namespace, and one waiting for the next namespace created.
+    failures: BTreeMap<String, Failure>,
+    fail_next: Option<Failure>,
+}
+
+/// What can go wrong with a store's pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Every pod's first container waits in `ImagePullBackOff`.
+    ImagePull,
+}
+
+/// How the fake behaves.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Simulated controllers: Deployments and StatefulSets become available (with Ready pods)
+    /// this long after they are written. `None`: tests set status themselves.
+    pub auto_ready: Option<Duration>,
 }
 
 /// A running fake API server on loopback.
@@ -85,9 +122,36 @@ fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
 impl FakeCluster {
     /// Starts the server on a free loopback port.
     pub async fn start() -> FakeCluster {
-        let store = Arc::new(Mutex::new(Store::default()));
-        let app = Router::new().fallback(handle).with_state(store.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        FakeCluster::start_with(Options::default()).await
+    }
+
+    /// Starts the server with `options`, on `port` (0: a free one).
+    pub async fn start_with(options: Options) -> FakeCluster {
+        FakeCluster::start_on(options, 0).await
+    }
+
+    /// Starts the server with `options` on loopback `port` (0: a free one).
+    pub async fn start_on(options: Options, port: u16) -> FakeCluster {
+        let store = Arc::new(Mutex::new(Store {
+            auto_ready: options.auto_ready,
+            ..Store::default()
+        }));
+        let app = Router::new()
+            .route(
+                "/api/v1/namespaces/{namespace}/pods/{pod}/exec",
+                axum::routing::any(exec::exec),
+            )
+            .route(
+                "/api/v1/namespaces/{namespace}/services/{service}/proxy",
+                axum::routing::any(proxy::proxy_root),
+            )
+            .route(
+                "/api/v1/namespaces/{namespace}/services/{service}/proxy/{*rest}",
+                axum::routing::any(proxy::proxy_path),
+            )
+            .fallback(handle)
+            .with_state(store.clone());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap_or_else(|err| panic!("binding the fake API server: {err}"));
         let addr = listener
@@ -177,6 +241,164 @@ impl FakeCluster {
     pub fn requests(&self) -> Vec<String> {
         lock(&self.store).requests.clone()
     }
+
+    /// Scripts exec answers; the handler returns `None` to leave a call to the built-in
+    /// behaviour (WP-CLI against the simulated site).
+    pub fn set_exec_handler(&self, handler: exec::ExecHandler) {
+        lock(&self.store).exec_handler = Some(handler);
+    }
+
+    /// Every exec call served, in order.
+    pub fn exec_log(&self) -> Vec<exec::ExecRequest> {
+        lock(&self.store).exec_log.clone()
+    }
+
+    /// Sends the service proxy of `namespace/service` to a real server at `base_url`.
+    pub fn route_service(&self, namespace: &str, service: &str, base_url: &str) {
+        lock(&self.store)
+            .proxies
+            .insert((namespace.into(), service.into()), base_url.into());
+    }
+
+    /// The simulated WordPress site of `namespace`, if a `wp` command created it.
+    pub fn site(&self, namespace: &str) -> Option<wpcli::Site> {
+        lock(&self.store).sites.get(namespace).cloned()
+    }
+
+    /// Injects `failure` into `namespace`'s pods (applied at the next rollout or at once).
+    pub fn fail_workloads(&self, namespace: &str, failure: Failure) {
+        lock(&self.store).failures.insert(namespace.into(), failure);
+        reconcile(&self.store, namespace);
+    }
+
+    /// Injects `failure` into the next namespace that is created.
+    pub fn fail_next_namespace(&self, failure: Failure) {
+        lock(&self.store).fail_next = Some(failure);
+    }
+
+    /// Removes injected failures from `namespace` and rolls its workloads out.
+    pub fn heal(&self, namespace: &str) {
+        lock(&self.store).failures.remove(namespace);
+        reconcile(&self.store, namespace);
+    }
+
+    /// Rolls every workload of `namespace` out now (as the controllers would).
+    pub fn roll_out(&self, namespace: &str) {
+        reconcile(&self.store, namespace);
+    }
+
+    /// Names of the namespaces that exist.
+    pub fn namespaces(&self) -> Vec<String> {
+        lock(&self.store)
+            .objects
+            .keys()
+            .filter(|(resource, _, _)| resource == "namespaces")
+            .map(|(_, _, name)| name.clone())
+            .collect()
+    }
+}
+
+/// What the controllers do: pods for every Deployment and StatefulSet of `namespace`, Ready
+/// unless a failure is injected, and the workloads' status to match.
+fn reconcile(store: &Mutex<Store>, namespace: &str) {
+    let mut store = lock(store);
+    let failure = store.failures.get(namespace).copied();
+    let workloads: Vec<(String, Value)> = store
+        .objects
+        .iter()
+        .filter(|((resource, ns, _), _)| {
+            ns == namespace && (resource == "deployments" || resource == "statefulsets")
+        })
+        .map(|((resource, _, _), object)| (resource.clone(), object.clone()))
+        .collect();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    for (resource, workload) in workloads {
+        let name = workload["metadata"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        let want = workload["spec"]["replicas"].as_i64().unwrap_or(1);
+        let template = &workload["spec"]["template"];
+        let containers: Vec<Value> = template["spec"]["containers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let ready = failure.is_none();
+        let statuses: Vec<Value> = containers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let state = if !ready && i == 0 {
+                    json!({ "waiting": { "reason": "ImagePullBackOff", "message": format!("Back-off pulling image \"{}\"", c["image"].as_str().unwrap_or("")) } })
+                } else {
+                    json!({ "running": { "startedAt": now } })
+                };
+                json!({ "name": c["name"], "image": c["image"], "ready": ready, "restartCount": 0, "state": state })
+            })
+            .collect();
+        for index in 0..want {
+            let pod_name = if resource == "statefulsets" {
+                format!("{name}-{index}")
+            } else {
+                format!("{name}-7d9f8b6c4-{index:05}")
+            };
+            let mut pod = json!({
+                "metadata": { "name": pod_name, "labels": template["metadata"]["labels"].clone() },
+                "spec": template["spec"].clone(),
+                "status": {
+                    "phase": if ready { "Running" } else { "Pending" },
+                    "conditions": [
+                        { "type": "PodScheduled", "status": "True" },
+                        { "type": "Ready", "status": if ready { "True" } else { "False" } }
+                    ],
+                    "containerStatuses": statuses.clone(),
+                }
+            });
+            fill_metadata(&mut store, "pods", namespace, &mut pod);
+            store
+                .objects
+                .insert(("pods".into(), namespace.into(), pod_name), pod);
+        }
+        let ready_count = if ready { want } else { 0 };
+        let status = if resource == "statefulsets" {
+            json!({ "observedGeneration": 1, "replicas": want, "updatedReplicas": want,
+                    "readyReplicas": ready_count, "availableReplicas": ready_count,
+                    "currentRevision": format!("{name}-1"), "updateRevision": format!("{name}-1") })
+        } else {
+            json!({ "observedGeneration": 1, "replicas": want, "updatedReplicas": want,
+                    "readyReplicas": ready_count, "availableReplicas": ready_count })
+        };
+        if let Some(object) = store
+            .objects
+            .get_mut(&(resource.clone(), namespace.into(), name))
+        {
+            object["status"] = status;
+        }
+    }
+}
+
+/// After a write: roll workloads out later, as controllers would; give a new namespace the
+/// failure waiting for it.
+fn after_write(store: &Arc<Mutex<Store>>, resource: &str, namespace: &str, name: &str) {
+    let delay = {
+        let mut guard = lock(store);
+        if resource == "namespaces"
+            && let Some(failure) = guard.fail_next.take()
+        {
+            guard.failures.insert(name.to_owned(), failure);
+        }
+        guard.auto_ready
+    };
+    if let Some(delay) = delay
+        && (resource == "deployments" || resource == "statefulsets")
+    {
+        let store = store.clone();
+        let namespace = namespace.to_owned();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            reconcile(&store, &namespace);
+        });
+    }
 }
 
 fn fill_metadata(store: &mut Store, resource: &str, namespace: &str, object: &mut Value) {
@@ -257,6 +479,9 @@ async fn handle(
     lock(&store)
         .requests
         .push(format!("{method} {}", uri.path()));
+    if let Some(control) = uri.path().strip_prefix("/fake/") {
+        return control_request(&store, control, &body);
+    }
     if uri.path() == "/version" {
         return axum::Json(json!({
             "major": "1", "minor": "33", "gitVersion": "v1.33.0-fake", "gitCommit": "fake",
@@ -282,6 +507,7 @@ async fn handle(
             format!("the fake cluster does not serve {resource}"),
         );
     }
+    let shared = store.clone();
     let mut store = lock(&store);
     let key = |name: &str| (resource.clone(), namespace.clone(), name.to_owned());
     let namespace_missing = !namespace.is_empty()
@@ -374,6 +600,8 @@ async fn handle(
             }
             fill_metadata(&mut store, &resource, &namespace, &mut object);
             store.objects.insert(key(&name), object.clone());
+            drop(store);
+            after_write(&shared, &resource, &namespace, &name);
             (StatusCode::CREATED, axum::Json(object)).into_response()
         }
         (Method::PATCH | Method::PUT, Some(name)) => {
@@ -424,6 +652,8 @@ async fn handle(
             object["metadata"]["name"] = json!(name);
             fill_metadata(&mut store, &resource, &namespace, &mut object);
             store.objects.insert(key(&name), object.clone());
+            drop(store);
+            after_write(&shared, &resource, &namespace, &name);
             axum::Json(object).into_response()
         }
         (Method::DELETE, Some(name)) => {
@@ -471,6 +701,59 @@ async fn handle(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
             format!("{method} is not supported here"),
+        ),
+    }
+}
+
+/// `/fake/...`: the control interface of a fake started as a process (tests in the same
+/// process call [`FakeCluster`] directly).
+fn control_request(store: &Arc<Mutex<Store>>, path: &str, body: &[u8]) -> Response {
+    let request: Value = serde_json::from_slice(body).unwrap_or_default();
+    let namespace = request["namespace"].as_str().unwrap_or("").to_owned();
+    let failure = match request["failure"].as_str() {
+        Some("image-pull") | None => Failure::ImagePull,
+        Some(other) => {
+            return status_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("unknown failure `{other}` (known: image-pull)"),
+            );
+        }
+    };
+    match path {
+        "fail-next" => {
+            lock(store).fail_next = Some(failure);
+            axum::Json(json!({ "ok": true })).into_response()
+        }
+        "fail" if !namespace.is_empty() => {
+            lock(store).failures.insert(namespace.clone(), failure);
+            reconcile(store, &namespace);
+            axum::Json(json!({ "ok": true })).into_response()
+        }
+        "heal" if !namespace.is_empty() => {
+            lock(store).failures.remove(&namespace);
+            reconcile(store, &namespace);
+            axum::Json(json!({ "ok": true })).into_response()
+        }
+        "state" => {
+            let store = lock(store);
+            let namespaces: Vec<&String> = store
+                .objects
+                .keys()
+                .filter(|(r, _, _)| r == "namespaces")
+                .map(|(_, _, n)| n)
+                .collect();
+            axum::Json(json!({
+                "namespaces": namespaces,
+                "failures": store.failures.keys().collect::<Vec<_>>(),
+                "execCalls": store.exec_log.len(),
+            }))
+            .into_response()
+        }
+        _ => status_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("unknown control /fake/{path} (known: fail-next, fail, heal, state)"),
         ),
     }
 }

@@ -142,6 +142,33 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &err {
+            match db.code().as_deref() {
+                // Raised by the store triggers: an action on a run that no longer drives its store.
+                Some("SF409") => {
+                    return ApiError::conflict("RUN_SUPERSEDED", db.message().to_owned())
+                        .suggestion("Act on the store instead (retry or delete it).");
+                }
+                // Text PostgreSQL cannot store (NUL, invalid encoding) that got past validation.
+                Some("22021") | Some("22P05") => {
+                    return ApiError::validation(
+                        "The request contains characters that cannot be stored (e.g. NUL).",
+                        Value::Array(vec![]),
+                    );
+                }
+                // A lock wait gave up (lock_timeout): busy, not broken.
+                Some("55P03") => {
+                    return ApiError::new(
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "BUSY",
+                        "Another request on the same records is still in progress.",
+                    )
+                    .suggestion("Retry in a few seconds.")
+                    .retryable();
+                }
+                _ => {}
+            }
+        }
         match &err {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                 tracing::warn!(error = %err, "database unavailable");

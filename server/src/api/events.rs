@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::postgres::PgListener;
 use storeflow_engine::{EVENTS_CHANNEL, Engine, RunEvent};
 use tokio::sync::watch;
@@ -131,6 +131,15 @@ impl Source {
                     .fetch_all(&mut *tx)
                     .await?;
                     tx.commit().await?;
+                    let mut events = events;
+                    // Tenants do not learn which operator acted.
+                    if matches!(scope, Scope::Tenant(_)) {
+                        for event in &mut events {
+                            if let Some(Value::Object(map)) = &mut event.data {
+                                map.remove("by");
+                            }
+                        }
+                    }
                     Ok::<_, sqlx::Error>(events)
                 };
                 read.await.map_err(|err| err.to_string())

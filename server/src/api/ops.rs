@@ -162,6 +162,21 @@ pub async fn audit(
 ) -> ApiResult<impl IntoResponse> {
     let limit = query.limit.unwrap_or(100);
     let offset = query.offset.unwrap_or(0);
+    for (field, value) in [
+        ("category", &query.category),
+        ("action", &query.action),
+        ("subject", &query.subject),
+    ] {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.chars().count() > 128 || v.chars().any(char::is_control))
+        {
+            return Err(ApiError::validation(
+                format!("`{field}` must be at most 128 characters, without control characters."),
+                json!([{ "field": field }]),
+            ));
+        }
+    }
     if !(1..=500).contains(&limit) || offset < 0 {
         return Err(ApiError::validation(
             "`limit` must be 1-500 and `offset` at least 0.",
@@ -183,8 +198,15 @@ pub async fn audit(
     .bind(&query.subject)
     .fetch_one(&mut *tx)
     .await?;
+    // Tenants see who acted only when it was themselves; operators stay "operator", and no
+    // address is shown.
     let events: Vec<AuditRow> = sqlx::query_as(
-        "SELECT id, at, category, action, actor_id, actor_email, ip_address, subject, request_id, data \
+        "SELECT id, at, category, action, \
+                CASE WHEN $6::uuid IS NULL OR actor_id = $6 THEN actor_id END AS actor_id, \
+                CASE WHEN $6::uuid IS NULL OR actor_id = $6 THEN actor_email \
+                     WHEN actor_id IS NULL AND actor_email IS NULL THEN NULL ELSE 'operator' END AS actor_email, \
+                CASE WHEN $6::uuid IS NULL THEN ip_address END AS ip_address, \
+                subject, request_id, data \
          FROM audit_events WHERE ($1::text IS NULL OR category = $1) \
          AND ($2::text IS NULL OR action = $2) AND ($3::text IS NULL OR subject = $3) \
          ORDER BY at DESC, id DESC LIMIT $4 OFFSET $5",
@@ -194,6 +216,10 @@ pub async fn audit(
     .bind(&query.subject)
     .bind(limit)
     .bind(offset)
+    .bind(match scope {
+        Scope::Tenant(me) => Some(me),
+        Scope::All => None,
+    })
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -30,6 +30,7 @@ use crate::auth::{Audit, AuthUser, Role, User};
 use crate::error::{ApiError, ApiResult};
 use crate::store_rules::{is_store_id, name_problems, new_store_id};
 use crate::tenancy::{self, Scope};
+use storeflow_executors::credentials::{StoreCredentials, random_password};
 
 const MASK: &str = "••••••••";
 
@@ -105,14 +106,6 @@ const STORE_COLUMNS: &str = r#"
 const STORE_FROM: &str = "FROM stores s JOIN users u ON u.id = s.owner_id \
                           LEFT JOIN workflow_runs r ON r.id = s.current_run_id";
 
-/// Admin credentials of a store, as sealed at rest.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct Credentials {
-    username: String,
-    email: String,
-    password: String,
-}
-
 fn mask_email(email: &str) -> String {
     match email.split_once('@') {
         Some((local, domain)) => {
@@ -129,13 +122,7 @@ impl StoreRow {
     pub fn view<'a>(&'a self, state: &AppState, viewer: &User) -> StoreView<'a> {
         let owner = viewer.id == self.owner_id;
         let credentials = self.credentials.as_ref().map(|sealed| {
-            match state
-                .config()
-                .sealer
-                .open(sealed)
-                .ok()
-                .and_then(|bytes| serde_json::from_slice::<Credentials>(&bytes).ok())
-            {
+            match StoreCredentials::open(&state.config().sealer, &self.id, sealed).ok() {
                 Some(c) if owner => json!({
                     "username": c.username, "email": c.email, "password": c.password,
                     "loginUrl": self.admin_url,
@@ -177,7 +164,7 @@ impl StoreRow {
             },
             admin_credentials: credentials,
             is_credential_owner: owner,
-            failure_reason: self.failure_reason.as_deref(),
+            failure_reason: self.failure_reason.as_deref().map(scrub),
             failed_step: self.failed_step.as_deref(),
             retry_count: self.retry_count,
             provisioning_duration_ms: self
@@ -231,7 +218,7 @@ pub struct StoreView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     admin_credentials: Option<Value>,
     is_credential_owner: bool,
-    failure_reason: Option<&'a str>,
+    failure_reason: Option<String>,
     failed_step: Option<&'a str>,
     retry_count: i32,
     provisioning_duration_ms: Option<i64>,
@@ -260,6 +247,13 @@ struct CurrentRun<'a> {
     step_number: Option<i32>,
     step_count: Option<i32>,
     next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// Error text from tools may quote a connection string: never show its password.
+fn scrub(text: &str) -> String {
+    let mut value = Value::String(text.to_owned());
+    super::runs::redact(&mut value);
+    value.as_str().unwrap_or_default().to_owned()
 }
 
 /// Reads one store in `scope` (row-level security applies), optionally locking it.
@@ -406,13 +400,6 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     }
 }
 
-fn random_password() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    (0..20)
-        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
-        .collect()
-}
-
 /// Where a store is reached, by its id (names are unique per owner only).
 fn store_urls(settings: &StoreSettings, store_id: &str, engine: &str) -> (String, String, String) {
     let host = format!("{store_id}{}", settings.domain_suffix);
@@ -480,7 +467,11 @@ pub async fn create_store(
     let print = fingerprint(&valid);
     let mut tx = state.pool().begin().await?;
     // One creation at a time per user, across replicas: the cap, the cooldown and the
-    // idempotency key are then exact.
+    // idempotency key are then exact. A burst of parallel creates waits its turn but gives up
+    // (503, retryable) rather than holding pool connections indefinitely.
+    sqlx::query("SET LOCAL lock_timeout = '5s'")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "SELECT pg_advisory_xact_lock(hashtextextended('storeflow:create-store:' || $1::text, 0))",
     )
@@ -555,22 +546,21 @@ pub async fn create_store(
         .details(json!({ "storeId": id, "status": status })));
     }
 
-    let (active,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM stores WHERE owner_id = $1 AND status NOT IN ('deleted', 'failed')",
-    )
-    .bind(user.id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let (active,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM stores WHERE owner_id = $1 AND status <> 'deleted'")
+            .bind(user.id)
+            .fetch_one(&mut *tx)
+            .await?;
     if active >= i64::from(settings.max_per_user) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "STORE_LIMIT_EXCEEDED",
             format!(
-                "You have {active} active stores; the limit is {}.",
+                "You have {active} stores (failed ones included: they still hold cluster resources); the limit is {}.",
                 settings.max_per_user
             ),
         )
-        .suggestion("Delete a store you no longer need, then try again.")
+        .suggestion("Delete a store you no longer need (or a failed one), then try again.")
         .details(json!({ "active": active, "limit": settings.max_per_user })));
     }
 
@@ -596,15 +586,6 @@ pub async fn create_store(
         }
     }
 
-    let credentials = Credentials {
-        username: "admin".into(),
-        email: user.email.clone(),
-        password: valid.password.clone().unwrap_or_else(random_password),
-    };
-    let sealed = state
-        .config()
-        .sealer
-        .seal(&serde_json::to_vec(&credentials).map_err(ApiError::internal)?);
     // Ids are 32 random bits: on the rare collision, draw again.
     let mut id = new_store_id();
     for _ in 0..5 {
@@ -617,6 +598,15 @@ pub async fn create_store(
         }
         id = new_store_id();
     }
+    let credentials = StoreCredentials {
+        username: "admin".into(),
+        email: user.email.clone(),
+        password: valid
+            .password
+            .clone()
+            .unwrap_or_else(|| random_password(20)),
+    };
+    let sealed = credentials.seal(&state.config().sealer, &id);
     sqlx::query(
         "INSERT INTO stores (id, owner_id, name, engine, theme, status, namespace, credentials, \
                              idempotency_key, request_fingerprint, current_operation) \
@@ -726,8 +716,12 @@ pub async fn list_stores(
     if offset < 0 {
         problems.push(json!({ "field": "offset", "message": "must be at least 0" }));
     }
-    if query.q.as_ref().is_some_and(|q| q.chars().count() > 63) {
-        problems.push(json!({ "field": "q", "message": "must be at most 63 characters" }));
+    if query
+        .q
+        .as_ref()
+        .is_some_and(|q| q.chars().count() > 63 || q.chars().any(char::is_control))
+    {
+        problems.push(json!({ "field": "q", "message": "must be at most 63 characters, without control characters" }));
     }
     if !problems.is_empty() {
         return Err(ApiError::validation(
@@ -852,44 +846,51 @@ pub async fn get_store(
     let mut body = store.to_json(&state, &user);
     if let Some(run_id) = store.current_run_id {
         // Visible through the store row above; the run's detail is read with the engine's view.
-        let run = state.engine().get_run(run_id).await?;
-        let steps: Vec<Value> = run
-            .steps
-            .iter()
-            .map(|step| {
-                let mut step = json!({
-                    "number": step.index + 1,
-                    "name": step.name,
-                    "status": step.status,
-                    "attempt": step.attempts,
-                    "maxAttempts": step.max_attempts,
-                    "startedAt": step.started_at,
-                    "finishedAt": step.finished_at,
-                    "durationMs": step.duration_ms,
-                    "error": step.error,
-                    "waitingFor": step.waiting_for,
-                });
-                super::runs::redact(&mut step);
-                step
-            })
-            .collect();
-        body["progress"] = json!({
-            "runId": run.summary.id,
-            "workflow": run.summary.workflow,
-            "version": run.summary.version,
-            "status": run.summary.status,
-            "percent": run.progress,
-            "error": run.summary.error,
-            "startedAt": run.summary.started_at,
-            "finishedAt": run.summary.finished_at,
-            "nextAttemptAt": match run.summary.status {
-                RunStatus::Queued | RunStatus::Waiting if run.summary.next_run_at > Utc::now() => {
-                    Some(run.summary.next_run_at)
-                }
-                _ => None,
-            },
-            "steps": steps,
-        });
+        // A run pruned from history leaves the store without progress, not without a page.
+        let run = match state.engine().get_run(run_id).await {
+            Ok(run) => Some(run),
+            Err(storeflow_engine::Error::RunNotFound(_)) => None,
+            Err(err) => return Err(err.into()),
+        };
+        if let Some(run) = run {
+            let steps: Vec<Value> = run
+                .steps
+                .iter()
+                .map(|step| {
+                    let mut step = json!({
+                        "number": step.index + 1,
+                        "name": step.name,
+                        "status": step.status,
+                        "attempt": step.attempts,
+                        "maxAttempts": step.max_attempts,
+                        "startedAt": step.started_at,
+                        "finishedAt": step.finished_at,
+                        "durationMs": step.duration_ms,
+                        "error": step.error,
+                        "waitingFor": step.waiting_for,
+                    });
+                    super::runs::redact(&mut step);
+                    step
+                })
+                .collect();
+            body["progress"] = json!({
+                "runId": run.summary.id,
+                "workflow": run.summary.workflow,
+                "version": run.summary.version,
+                "status": run.summary.status,
+                "percent": run.progress,
+                "error": run.summary.error.as_deref().map(scrub),
+                "startedAt": run.summary.started_at,
+                "finishedAt": run.summary.finished_at,
+                "nextAttemptAt": match run.summary.status {
+                    RunStatus::Queued | RunStatus::Waiting if run.summary.next_run_at > Utc::now() => {
+                        Some(run.summary.next_run_at)
+                    }
+                    _ => None,
+                },
+                "steps": steps,
+            });
+        }
     }
     body["runs"] = json!(runs);
     Ok(axum::Json(
@@ -1021,10 +1022,24 @@ pub async fn retry_store(
     };
     let actor = format!("{} (store retry)", user.email);
     let run_id = match (store.current_run_id, store.run_status.as_deref()) {
-        // A failed run resumes at its failed step: finished steps never run again. The
-        // engine moves the run in its own transaction; the store follows it by trigger.
+        // A failed run resumes at its failed step: finished steps never run again. All in
+        // this transaction, which holds the store: no delete can slip in between, and the
+        // trigger moves the store back to provisioning/deleting as the run is requeued.
         (Some(run_id), Some("failed")) => {
-            sqlx::query("UPDATE stores SET retry_count = retry_count + 1 WHERE id = $1 AND status = 'failed'")
+            let step = StepRef::Number(store.run_current_step.unwrap_or(0) as usize + 1);
+            state
+                .engine()
+                .retry_step_in(&mut tx, run_id, &step, Some(&actor))
+                .await
+                .map_err(|err| match err {
+                    storeflow_engine::Error::InvalidRunState { .. } => ApiError::conflict(
+                        "INVALID_STORE_STATE",
+                        "The store's run changed concurrently; it is no longer failed.",
+                    )
+                    .suggestion("Refresh and try again."),
+                    other => other.into(),
+                })?;
+            sqlx::query("UPDATE stores SET retry_count = retry_count + 1 WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -1036,19 +1051,6 @@ pub async fn retry_store(
                 .write_in(&mut tx)
                 .await?;
             tx.commit().await?;
-            let step = StepRef::Number(store.run_current_step.unwrap_or(0) as usize + 1);
-            state
-                .engine()
-                .retry_step(run_id, &step, Some(&actor))
-                .await
-                .map_err(|err| match err {
-                    storeflow_engine::Error::InvalidRunState { .. } => ApiError::conflict(
-                        "INVALID_STORE_STATE",
-                        "The store's run changed concurrently; it is no longer failed.",
-                    )
-                    .suggestion("Refresh and try again."),
-                    other => other.into(),
-                })?;
             run_id
         }
         // A cancelled (or missing) run cannot resume: start the operation again. Every step
@@ -1176,6 +1178,17 @@ pub async fn store_events(
         .into_iter()
         .rev()
         .map(|row| {
+            // Tenants see who acted only when it was themselves.
+            let actor = match (&row.actor, user.role) {
+                (Some(actor), Role::Tenant) if !actor.starts_with(&user.email) => {
+                    Some("operator".to_owned())
+                }
+                (actor, _) => actor.clone(),
+            };
+            let mut data = row.data;
+            if let (Some(Value::Object(map)), Role::Tenant) = (&mut data, user.role) {
+                map.remove("by");
+            }
             let mut event = json!({
                 "id": format!("{}-{}", row.source, row.id),
                 "source": row.source,
@@ -1185,8 +1198,8 @@ pub async fn store_events(
                 "workflow": row.workflow,
                 "step": row.step,
                 "attempt": row.attempt,
-                "actor": row.actor,
-                "data": row.data,
+                "actor": actor,
+                "data": data,
             });
             super::runs::redact(&mut event);
             event

@@ -228,7 +228,11 @@ async fn behind_a_trusted_proxy_the_right_most_forwarded_hop_is_the_client() {
 async fn the_dashboard_is_served_beside_the_api_with_history_fallback() {
     let dir = std::env::temp_dir().join(format!("storeflow-dashboard-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("assets")).expect("dir");
-    std::fs::write(dir.join("index.html"), "<!doctype html><title>storeflow</title>").expect("index");
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>storeflow</title>",
+    )
+    .expect("index");
     std::fs::write(dir.join("assets/app-1a2b3c.js"), "console.log('hi')").expect("asset");
     let api = TestApi::with_config(ApiConfig {
         dashboard_dir: Some(dir.clone()),
@@ -240,12 +244,29 @@ async fn the_dashboard_is_served_beside_the_api_with_history_fallback() {
         assert_eq!(reply.status, StatusCode::OK, "{path}");
         assert!(reply.text.contains("<title>storeflow</title>"), "{path}");
         assert_eq!(reply.headers["cache-control"], "no-cache");
-        assert!(reply.headers["content-security-policy"].to_str().expect("csp").contains("script-src 'self'"));
+        assert!(
+            reply.headers["content-security-policy"]
+                .to_str()
+                .expect("csp")
+                .contains("script-src 'self'")
+        );
     }
-    let asset = api.call(Method::GET, "/assets/app-1a2b3c.js", None, None).await;
+    let asset = api
+        .call(Method::GET, "/assets/app-1a2b3c.js", None, None)
+        .await;
     assert_eq!(asset.status, StatusCode::OK);
-    assert!(asset.headers["cache-control"].to_str().expect("cc").contains("immutable"));
-    assert!(asset.headers["content-type"].to_str().expect("ct").contains("javascript"));
+    assert!(
+        asset.headers["cache-control"]
+            .to_str()
+            .expect("cc")
+            .contains("immutable")
+    );
+    assert!(
+        asset.headers["content-type"]
+            .to_str()
+            .expect("ct")
+            .contains("javascript")
+    );
     // The API keeps its JSON answers; the page never stands in for an API route.
     let missing = api.call(Method::GET, "/api/v1/nope", None, None).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);

@@ -401,7 +401,8 @@ async fn fifty_parallel_creates_never_exceed_the_cap() {
         .expect("count");
     assert_eq!(rows, 5);
 
-    // A failed store does not count against the cap (nor does a deleted one).
+    // A failed store still counts (it holds cluster resources until deleted); a deleted one
+    // does not.
     let (id,): (String,) = sqlx::query_as("SELECT id FROM stores LIMIT 1")
         .fetch_one(&api.pool)
         .await
@@ -420,7 +421,60 @@ async fn fifty_parallel_creates_never_exceed_the_cap() {
         None,
     )
     .await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{reply:?}");
+    sqlx::query("UPDATE stores SET status = 'deleted' WHERE id = $1")
+        .bind(&id)
+        .execute(&api.pool)
+        .await
+        .expect("deleted");
+    let reply = create(
+        &api,
+        &token,
+        json!({ "name": "one-more", "engine": "medusa" }),
+        None,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
+}
+
+#[tokio::test]
+async fn parallel_creates_during_a_cooldown_create_exactly_one_store() {
+    let api = TestApi::with_config(ApiConfig {
+        register_rate_max: 1000,
+        stores: StoreSettings {
+            creation_cooldown: Duration::from_secs(60),
+            ..StoreSettings::default()
+        },
+        ..ApiConfig::default()
+    })
+    .await;
+    let (_, _admin) = api.register("admin@example.com", "admin").await;
+    let (_, token) = api.register("alice@example.com", "alice").await;
+    let replies: Vec<Reply> = futures::future::join_all((0..20).map(|i| {
+        let token = token.clone();
+        let api = &api;
+        async move {
+            create(
+                api,
+                &token,
+                json!({ "name": format!("shop-{i}"), "engine": "medusa" }),
+                None,
+            )
+            .await
+        }
+    }))
+    .await;
+    let created = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::ACCEPTED)
+        .count();
+    assert_eq!(created, 1, "{replies:?}");
+    assert!(
+        replies
+            .iter()
+            .filter(|r| r.status != StatusCode::ACCEPTED)
+            .all(|r| r.code() == "CREATION_COOLDOWN" && r.headers.contains_key("retry-after"))
+    );
 }
 
 #[tokio::test]

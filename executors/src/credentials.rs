@@ -1,0 +1,46 @@
+//! A store's admin credentials: generated (or chosen by the tenant) when the store is
+//! created, sealed at rest bound to the store id, opened by the API for the owner and by the
+//! setup steps that apply them to the store.
+
+use serde::{Deserialize, Serialize};
+
+use crate::sealing::{SealError, Sealer};
+
+/// What a store's admin signs in with.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoreCredentials {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for StoreCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreCredentials")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreCredentials {
+    pub fn seal(&self, sealer: &Sealer, store_id: &str) -> Vec<u8> {
+        // Serializing three strings cannot fail.
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        sealer.seal_for(&json, store_id.as_bytes())
+    }
+
+    pub fn open(sealer: &Sealer, store_id: &str, sealed: &[u8]) -> Result<Self, SealError> {
+        let json = sealer.open_for(sealed, store_id.as_bytes())?;
+        serde_json::from_slice(&json).map_err(|_| SealError::CannotOpen)
+    }
+}
+
+/// A random password of `length` characters from an alphabet without look-alikes; also
+/// URL-safe and shell-inert, so it can sit in a connection string.
+pub fn random_password(length: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    (0..length)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
