@@ -72,3 +72,9 @@ CREATE POLICY users_tenant_scope ON users FOR SELECT TO storeflow_tenant
 
 -- How long after its creation a store took its first (verification) order.
 ALTER TABLE stores ADD COLUMN first_order_ms bigint;
+
+-- While a credential rotation runs: the admin credentials it replaces (sealed like the
+-- current ones), so a step can sign in with them to set the new password.
+ALTER TABLE stores ADD COLUMN previous_credentials bytea;
+-- The rotation run in progress (a store's lifecycle run stays its current_run_id).
+ALTER TABLE stores ADD COLUMN rotation_run_id uuid;

@@ -1,6 +1,6 @@
-//! The store chart's values, computed from the run input (contract in
-//! `charts/ecommerce-store/README.md`). No secret is ever a value: the chart reads them from
-//! the store's own Secret, [`STORE_SECRET`].
+//! The store chart's values, computed from the run input and the engine's contribution
+//! (contract in `charts/ecommerce-store/README.md`). No secret is ever a value: the chart
+//! reads them from the store's own Secret, [`STORE_SECRET`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -15,10 +15,59 @@ pub const STORE_SECRET: &str = "store-secrets";
 pub struct StoreValues {
     #[serde(default)]
     pub expose: bool,
+    /// The engine's own values, merged over the common ones.
+    #[serde(default)]
+    pub values: Value,
+    /// `(from, to)` copies: `input.<path>` or `output.<step>.<path>` → a dotted values path.
+    #[serde(default)]
+    pub copies: Vec<(String, String)>,
 }
 
-/// The values for one store, from the run input.
-pub fn store_values(input: &Value, expose: bool) -> Result<Value, String> {
+fn merge(base: &mut Value, overlay: &Value) {
+    match (base, overlay) {
+        (Value::Object(base), Value::Object(overlay)) => {
+            for (key, value) in overlay {
+                merge(base.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+        (base, overlay) => *base = overlay.clone(),
+    }
+}
+
+fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(root, |value, key| value.get(key))
+        .filter(|v| !v.is_null())
+}
+
+fn set(root: &mut Value, path: &str, value: Value) {
+    let mut target = root;
+    for key in path.split('.') {
+        if !target.is_object() {
+            *target = json!({});
+        }
+        target = target
+            .as_object_mut()
+            .map(|map| map.entry(key.to_owned()).or_insert(Value::Null))
+            .unwrap_or_else(|| unreachable_object());
+    }
+    *target = value;
+}
+
+#[allow(clippy::panic)]
+fn unreachable_object() -> &'static mut Value {
+    // `target` was made an object just above.
+    panic!("values path target is not an object")
+}
+
+/// The values for one store: common ones from the run input, then the engine's.
+pub fn store_values(
+    input: &Value,
+    expose: bool,
+    engine_values: &Value,
+    copies: &[(String, String)],
+    outputs: &serde_json::Map<String, Value>,
+) -> Result<Value, String> {
     let text = |field: &str| {
         input
             .get(field)
@@ -26,13 +75,12 @@ pub fn store_values(input: &Value, expose: bool) -> Result<Value, String> {
             .filter(|v| !v.is_empty())
             .ok_or_else(|| format!("the run input has no `{field}`"))
     };
-    let engine = text("engine")?;
     let ingress = input.get("ingress").cloned().unwrap_or_else(|| json!({}));
     let setting = |key: &str| ingress.get(key).and_then(Value::as_str).unwrap_or("");
     let tls_secret = setting("tlsSecretName");
     let mut values = json!({
         "storeId": text("store_id")?,
-        "engine": engine,
+        "engine": text("engine")?,
         "storeName": text("name")?,
         "existingSecret": STORE_SECRET,
         "ingress": {
@@ -43,10 +91,14 @@ pub fn store_values(input: &Value, expose: bool) -> Result<Value, String> {
             "tls": { "enabled": !tls_secret.is_empty(), "secretName": tls_secret },
         },
     });
-    if engine == "woocommerce"
-        && let Some(theme) = input.get("theme").and_then(Value::as_str)
-    {
-        values["wordpress"] = json!({ "theme": theme });
+    if engine_values.is_object() {
+        merge(&mut values, engine_values);
+    }
+    let sources = json!({ "input": input, "output": Value::Object(outputs.clone()) });
+    for (from, to) in copies {
+        if let Some(value) = lookup(&sources, from) {
+            set(&mut values, to, value.clone());
+        }
     }
     Ok(values)
 }
@@ -55,7 +107,7 @@ pub fn store_values(input: &Value, expose: bool) -> Result<Value, String> {
 #[async_trait::async_trait]
 impl storeflow_engine::Step for StoreValues {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        match store_values(cx.input, self.expose) {
+        match store_values(cx.input, self.expose, &self.values, &self.copies, cx.state) {
             Ok(values) => StepOutcome::Done(json!({ "values": values })),
             Err(message) => StepOutcome::fatal(message),
         }
@@ -67,31 +119,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_follow_the_input_and_hold_no_secret() {
+    fn values_follow_the_input_and_the_engine_and_hold_no_secret() {
         let input = json!({
             "store_id": "store-0a1b2c3d", "namespace": "store-0a1b2c3d", "engine": "woocommerce",
             "name": "shop", "theme": "astra", "host": "store-0a1b2c3d.example.com",
+            "urls": { "storefront": "https://store-0a1b2c3d.example.com/" },
             "ingress": { "className": "traefik", "controller": "traefik", "tlsSecretName": "wildcard-tls" }
         });
-        let values = store_values(&input, false).expect("values");
+        let copies = vec![("input.theme".to_owned(), "wordpress.theme".to_owned())];
+        let outputs = serde_json::Map::new();
+        let values = store_values(&input, false, &json!({}), &copies, &outputs).expect("values");
         assert_eq!(values["ingress"]["enabled"], false);
         assert_eq!(values["ingress"]["tls"]["secretName"], "wildcard-tls");
         assert_eq!(values["ingress"]["className"], "traefik");
         assert_eq!(values["existingSecret"], STORE_SECRET);
         assert_eq!(values["wordpress"]["theme"], "astra");
-        assert_eq!(
-            store_values(&input, true).expect("values")["ingress"]["enabled"],
-            true
-        );
-        let text = values.to_string().to_lowercase();
-        assert!(!text.contains("password"), "{text}");
+        assert!(!values.to_string().to_lowercase().contains("password"));
 
-        let bare = json!({ "store_id": "store-0a1b2c3d", "engine": "medusa", "name": "shop", "host": "h" });
-        let values = store_values(&bare, true).expect("values");
-        assert_eq!(values["ingress"]["tls"]["enabled"], false);
-        assert_eq!(values["ingress"]["className"], "nginx");
-        assert!(values.get("wordpress").is_none());
-        let err = store_values(&json!({ "engine": "medusa" }), true).expect_err("incomplete");
+        let mut outputs = serde_json::Map::new();
+        outputs.insert("medusa-setup".into(), json!({ "publishableKey": "pk_123" }));
+        let medusa = json!({ "medusa": { "storefront": { "enabled": true } } });
+        let copies = vec![
+            (
+                "output.medusa-setup.publishableKey".to_owned(),
+                "medusa.storefront.publishableKey".to_owned(),
+            ),
+            (
+                "input.urls.storefront".to_owned(),
+                "medusa.storeCors".to_owned(),
+            ),
+            ("output.absent.value".to_owned(), "medusa.absent".to_owned()),
+        ];
+        let values = store_values(&input, true, &medusa, &copies, &outputs).expect("values");
+        assert_eq!(values["medusa"]["storefront"]["enabled"], true);
+        assert_eq!(values["medusa"]["storefront"]["publishableKey"], "pk_123");
+        assert_eq!(
+            values["medusa"]["storeCors"],
+            "https://store-0a1b2c3d.example.com/"
+        );
+        assert!(
+            values["medusa"].get("absent").is_none(),
+            "missing sources are skipped"
+        );
+        let err = store_values(
+            &json!({ "engine": "medusa" }),
+            true,
+            &json!({}),
+            &[],
+            &outputs,
+        )
+        .expect_err("incomplete");
         assert!(err.contains("store_id"), "{err}");
     }
 }

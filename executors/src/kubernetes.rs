@@ -44,7 +44,7 @@ fn default_recheck() -> Duration {
     Duration::from_secs(5)
 }
 
-fn input_str<'a>(cx: &'a StepContext<'_>, field: &str) -> Result<&'a str, StepOutcome> {
+pub(crate) fn input_str<'a>(cx: &'a StepContext<'_>, field: &str) -> Result<&'a str, StepOutcome> {
     cx.input
         .get(field)
         .and_then(|v| v.as_str())
@@ -58,7 +58,7 @@ fn input_str<'a>(cx: &'a StepContext<'_>, field: &str) -> Result<&'a str, StepOu
 
 /// A worker without a Kubernetes client is misconfigured, not the run: retry (a correctly
 /// started worker may take it) rather than fail it for good.
-fn client(cx: &StepContext<'_>) -> Result<kube::Client, StepOutcome> {
+pub(crate) fn client(cx: &StepContext<'_>) -> Result<kube::Client, StepOutcome> {
     cx.resource::<kube::Client>()
         .cloned()
         .map_err(StepOutcome::Retry)

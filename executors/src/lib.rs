@@ -1,8 +1,10 @@
 //! Step implementations for store engines and the clients they use (Kubernetes, Helm,
 //! WP-CLI, Medusa Admin API).
 //!
-//! So far: the cluster probe and the Kubernetes steps (namespaces, readiness); helm, the
-//! engine setups and verification arrive with the rest of the store-engines issue. The engine's built-in `selftest` step lives in `storeflow-engine`.
+//! [`engines::StoreEngine`] is what an engine author implements ([`woocommerce`], [`medusa`]);
+//! the other modules are the step kinds every engine's workflows are built from (namespaces,
+//! the store Secret, helm, readiness, exec, the service proxy, store status) and the clients
+//! they use.
 //!
 //! Architecture Invariant: executors never write engine tables and never hold a database
 //! transaction across an external call.
@@ -11,7 +13,13 @@ pub mod breaker;
 pub mod chart;
 pub mod cluster;
 pub mod credentials;
+pub mod engines;
 pub mod helm;
 pub mod kubernetes;
+pub mod medusa;
+pub mod pod_exec;
 pub mod sealing;
+pub mod secrets;
+pub mod service_proxy;
 pub mod store_state;
+pub mod woocommerce;

@@ -140,9 +140,14 @@ impl storeflow_engine::Step for MarkProvisioning {
     }
 }
 
-/// `provisioning → ready`, with the store's URLs (from the run input's `urls`).
+/// `provisioning → ready`, with the store's URLs (from the run input's `urls`) and, from the
+/// output of the verification step `first_order_from` (its `orderedAt`), how long after its
+/// creation the store took its first order.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct MarkReady {}
+pub struct MarkReady {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_order_from: Option<String>,
+}
 
 #[typetag::serde(name = "mark-ready")]
 #[async_trait::async_trait]
@@ -160,16 +165,25 @@ impl storeflow_engine::Step for MarkReady {
                 "the run input has no `urls.storefront` and `urls.admin` (the API sets them when it creates the store)",
             );
         };
-        // Two values, one bind: `$3` carries both URLs separated by a newline (URLs cannot
-        // contain one).
+        let ordered_at = self
+            .first_order_from
+            .as_deref()
+            .and_then(|step| cx.output_of(step))
+            .and_then(|output| output["orderedAt"].as_str())
+            .unwrap_or("")
+            .to_owned();
+        // Three values, one bind: `$3` carries them separated by newlines (URLs and a
+        // timestamp cannot contain one).
         transition(
             cx,
             &["provisioning"],
             "ready",
             ", storefront_url = split_part($3, E'\\n', 1), admin_url = split_part($3, E'\\n', 2), \
              ready_at = coalesce(s.ready_at, now()), \
+             first_order_ms = coalesce(s.first_order_ms, (extract(epoch FROM \
+                 (nullif(split_part($3, E'\\n', 3), '')::timestamptz - s.created_at)) * 1000)::bigint), \
              failure_reason = NULL, failed_step = NULL",
-            Some(format!("{storefront}\n{admin}")),
+            Some(format!("{storefront}\n{admin}\n{ordered_at}")),
         )
         .await
     }
@@ -212,6 +226,59 @@ impl storeflow_engine::Step for MarkDeleted {
             None,
         )
         .await
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+/// Ends a credential rotation: the replaced credentials are forgotten (the store's apps no
+/// longer accept them) and the store points back at no running operation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FinishRotation {}
+
+#[typetag::serde(name = "finish-rotation")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for FinishRotation {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let store = match store_id(cx) {
+            Ok(id) => id.to_owned(),
+            Err(outcome) => return outcome,
+        };
+        let run_id = cx.run_id;
+        let conn = match cx.transaction() {
+            Ok(conn) => conn,
+            Err(err) => return StepOutcome::Fatal(err),
+        };
+        let result = async {
+            sqlx::query("SELECT 1 FROM workflow_runs WHERE id = $1 FOR UPDATE")
+                .bind(run_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                "UPDATE stores SET previous_credentials = NULL, updated_at = now() \
+                 WHERE id = $1 AND rotation_run_id = $2",
+            )
+            .bind(&store)
+            .bind(run_id)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "INSERT INTO audit_events (category, action, subject, data) \
+                 VALUES ('store', 'credentials_rotated', $1, jsonb_build_object('runId', $2::uuid))",
+            )
+            .bind(&store)
+            .bind(run_id)
+            .execute(&mut *conn)
+            .await?;
+            Ok::<_, sqlx::Error>(())
+        }
+        .await;
+        match result {
+            Ok(()) => StepOutcome::Done(serde_json::json!({ "store": store, "rotated": true })),
+            Err(err) => StepOutcome::retry(format!("finishing the rotation of {store}: {err}")),
+        }
     }
 
     fn runs_in_checkpoint(&self) -> bool {

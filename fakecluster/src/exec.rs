@@ -27,6 +27,7 @@ pub struct ExecRequest {
 }
 
 /// Answers exec calls a test wants to script; `None` falls through to the built-in behaviour.
+/// Runs on a blocking thread, so it may block (e.g. hold a command "running").
 pub type ExecHandler = Arc<dyn Fn(&ExecRequest) -> Option<Output> + Send + Sync>;
 
 fn percent_decode(text: &str) -> String {
@@ -181,7 +182,17 @@ async fn serve(
             }
         }
     }
-    let output = run(&store, &request);
+    // Handlers may block (scripted delays, running a real program): off the async threads.
+    let output = {
+        let (store, request) = (store.clone(), request.clone());
+        tokio::task::spawn_blocking(move || run(&store, &request))
+            .await
+            .unwrap_or_else(|_| Output {
+                stderr: "the fake's exec handler panicked\n".into(),
+                code: 1,
+                ..Output::default()
+            })
+    };
     lock(&store).exec_log.push(request.clone());
     for (channel, text) in [(1u8, &output.stdout), (2u8, &output.stderr)] {
         if !text.is_empty() {

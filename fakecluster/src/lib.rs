@@ -18,6 +18,7 @@
 //!   it does not track field managers.
 
 pub mod exec;
+pub mod helm;
 pub mod proxy;
 pub mod wpcli;
 
@@ -323,12 +324,39 @@ fn reconcile(store: &Mutex<Store>, namespace: &str) {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        let ready = failure.is_none();
+        // A referenced Secret (or key) that does not exist keeps the container from starting,
+        // as the kubelet does.
+        let missing_secret = containers.iter().find_map(|c| {
+            c["env"].as_array().into_iter().flatten().find_map(|env| {
+                let reference = &env["valueFrom"]["secretKeyRef"];
+                let secret = reference["name"].as_str()?;
+                let key = reference["key"].as_str().unwrap_or("");
+                let object =
+                    store
+                        .objects
+                        .get(&("secrets".into(), namespace.into(), secret.into()));
+                match object {
+                    None => Some(format!("secret \"{secret}\" not found")),
+                    Some(object)
+                        if object["data"].get(key).is_none()
+                            && object["stringData"].get(key).is_none() =>
+                    {
+                        Some(format!(
+                            "couldn't find key {key} in Secret {namespace}/{secret}"
+                        ))
+                    }
+                    Some(_) => None,
+                }
+            })
+        });
+        let ready = failure.is_none() && missing_secret.is_none();
         let statuses: Vec<Value> = containers
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let state = if !ready && i == 0 {
+                let state = if let Some(problem) = &missing_secret {
+                    json!({ "waiting": { "reason": "CreateContainerConfigError", "message": problem } })
+                } else if !ready && i == 0 {
                     json!({ "waiting": { "reason": "ImagePullBackOff", "message": format!("Back-off pulling image \"{}\"", c["image"].as_str().unwrap_or("")) } })
                 } else {
                     json!({ "running": { "startedAt": now } })
@@ -695,6 +723,18 @@ async fn handle(
                 return axum::Json(object).into_response();
             }
             store.objects.remove(&key(&name));
+            // The garbage collector removes a workload's pods with it.
+            if resource == "deployments" || resource == "statefulsets" {
+                let owned = &object["spec"]["template"]["metadata"]["labels"];
+                store.objects.retain(|(r, ns, _), pod| {
+                    !(r == "pods"
+                        && ns == &namespace
+                        && pod["metadata"]["labels"]["app.kubernetes.io/name"]
+                            == owned["app.kubernetes.io/name"]
+                        && pod["metadata"]["labels"]["app.kubernetes.io/instance"]
+                            == owned["app.kubernetes.io/instance"])
+                });
+            }
             axum::Json(object).into_response()
         }
         (method, _) => status_error(

@@ -356,16 +356,20 @@ async fn up(
         ),
     }
     let shutdown = shutdown_on_signals();
-    let worker_instance =
-        match with_executor_resources(Worker::new(engine.clone(), worker.options())).await {
-            Ok(worker) => worker,
-            Err(err) => {
-                if let Some(cluster) = private {
-                    let _ = tokio::task::spawn_blocking(move || cluster.stop(false)).await;
-                }
-                return Err(err);
+    let worker_instance = match with_executor_resources(
+        Worker::new(engine.clone(), worker.options()),
+        api_config.sealer.clone(),
+    )
+    .await
+    {
+        Ok(worker) => worker,
+        Err(err) => {
+            if let Some(cluster) = private {
+                let _ = tokio::task::spawn_blocking(move || cluster.stop(false)).await;
             }
-        };
+            return Err(err);
+        }
+    };
     let state = storeflow::AppState::new(engine.clone(), &jwt_secret, api_config, Some(metrics));
     let api = tokio::spawn(serve_api(listener, state, shutdown.clone()));
     let scheduler = tokio::spawn(
@@ -409,11 +413,15 @@ async fn serve_api(
 /// kubeconfig context or in-cluster config (when there is one), the helm settings, and the
 /// circuit breakers. Without a cluster the worker still runs; steps that need it wait and
 /// retry with a message that says so.
-async fn with_executor_resources(worker: Worker) -> anyhow::Result<Worker> {
+async fn with_executor_resources(
+    worker: Worker,
+    sealer: storeflow::sealing::Sealer,
+) -> anyhow::Result<Worker> {
     let helm =
         storeflow_executors::helm::HelmSettings::from_env().map_err(|err| anyhow::anyhow!(err))?;
     let worker = worker
         .with_resource(helm)
+        .with_resource(sealer)
         .with_resource(storeflow_executors::breaker::Breakers::default());
     match kube::Config::infer().await {
         Ok(config) => match kube::Client::try_from(config) {
@@ -469,10 +477,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .run(shutdown.clone()),
                 )
             });
-            with_executor_resources(Worker::new(engine, worker.options()))
-                .await?
-                .run(shutdown)
-                .await?;
+            with_executor_resources(
+                Worker::new(engine, worker.options()),
+                config::encryption_key()?,
+            )
+            .await?
+            .run(shutdown)
+            .await?;
             if let Some(scheduler) = scheduler {
                 scheduler.await??;
             }

@@ -8,18 +8,21 @@
 //! released; a change is a new version added beside the old one, which stays registered
 //! so runs pinned to it can finish.
 
-mod store;
+pub mod store;
 
 use storeflow_engine::{Definition, selftest};
 
-pub use store::{PROVISION_MEDUSA, PROVISION_WOOCOMMERCE, TEARDOWN_STORE, provision_workflow};
+pub use store::{ROTATE_CREDENTIALS, TEARDOWN_STORE, provision_workflow};
 
 /// Every workflow definition of this build, all versions.
 pub fn registry() -> Vec<Definition> {
-    vec![
+    let mut definitions = vec![
         selftest::definition(),
-        store::provision_woocommerce_v1(),
-        store::provision_medusa_v1(),
         store::teardown_store_v1(),
-    ]
+        store::rotate_credentials_v1(),
+    ];
+    for engine in storeflow_executors::engines::registry() {
+        definitions.push(store::provision_v1(engine));
+    }
+    definitions
 }

@@ -1,4 +1,5 @@
-//! Store lifecycle workflows: provisioning per engine and teardown.
+//! Store lifecycle workflows, built from the store engines: provisioning per engine,
+//! teardown, and credential rotation.
 //!
 //! Run input (written by the API when it creates the store): `store_id`, `namespace`,
 //! `engine`, `tenant`, `name`, `theme` (WooCommerce), `host`, `urls {storefront, admin}` and
@@ -8,23 +9,20 @@ use std::time::Duration;
 
 use storeflow_engine::{Definition, RetryPolicy, StepDef};
 use storeflow_executors::chart::StoreValues;
+use storeflow_executors::engines::{SetAdminPassword, StoreEngine};
 use storeflow_executors::helm::{InstallChart, UninstallChart};
 use storeflow_executors::kubernetes::{
     DeleteNamespace, EnsureNamespace, WaitNamespaceGone, WaitReady,
 };
-use storeflow_executors::store_state::{MarkDeleted, MarkProvisioning, MarkReady};
+use storeflow_executors::secrets::EnsureStoreSecret;
+use storeflow_executors::store_state::{FinishRotation, MarkDeleted, MarkProvisioning, MarkReady};
 
-pub const PROVISION_WOOCOMMERCE: &str = "provision-woocommerce";
-pub const PROVISION_MEDUSA: &str = "provision-medusa";
 pub const TEARDOWN_STORE: &str = "teardown-store";
+pub const ROTATE_CREDENTIALS: &str = "rotate-credentials";
 
 /// The provisioning workflow for an engine name (`woocommerce`, `medusa`).
 pub fn provision_workflow(engine: &str) -> Option<&'static str> {
-    match engine {
-        "woocommerce" => Some(PROVISION_WOOCOMMERCE),
-        "medusa" => Some(PROVISION_MEDUSA),
-        _ => None,
-    }
+    storeflow_executors::engines::find(engine).map(|e| e.provision_workflow())
 }
 
 /// Calls to the cluster or helm: a few quick retries; outages are parked by the circuit
@@ -39,16 +37,46 @@ fn cluster_retry() -> RetryPolicy {
     }
 }
 
-fn provision(name: &str) -> Definition {
-    Definition::new(name, 1)
-        .deadline(Duration::from_secs(45 * 60))
+fn values_step(name: &str, engine: &dyn StoreEngine, published: bool) -> StepDef {
+    let contribution = engine.chart_values(published);
+    StepDef::new(
+        name,
+        StoreValues {
+            expose: published,
+            values: contribution.values,
+            copies: contribution.copies,
+        },
+    )
+}
+
+/// Provisioning, version 1: the namespace and the store's Secret, a first install with no
+/// Ingress, readiness, the engine's setup, then publication (the Ingress, and for Medusa the
+/// storefront with its publishable key), readiness again, the engine's verification (a test
+/// order through the public API), and `ready`.
+pub fn provision_v1(engine: &dyn StoreEngine) -> Definition {
+    let mut definition = Definition::new(engine.provision_workflow(), 1)
+        .deadline(Duration::from_secs(60 * 60))
         .step(StepDef::new("mark-provisioning", MarkProvisioning {}))
         .step(
             StepDef::new("ensure-namespace", EnsureNamespace::default())
                 .retry(cluster_retry())
                 .timeout(Duration::from_secs(5 * 60)),
         )
-        .step(StepDef::new("chart-values", StoreValues { expose: true }))
+        .step(
+            StepDef::new(
+                "ensure-store-secret",
+                EnsureStoreSecret {
+                    keys: engine
+                        .secret_keys()
+                        .iter()
+                        .map(|k| (*k).to_owned())
+                        .collect(),
+                },
+            )
+            .retry(cluster_retry())
+            .timeout(Duration::from_secs(2 * 60)),
+        )
+        .step(values_step("chart-values", engine, false))
         .step(
             StepDef::new(
                 "install-chart",
@@ -63,18 +91,40 @@ fn provision(name: &str) -> Definition {
             StepDef::new("wait-ready", WaitReady::default())
                 .retry(cluster_retry())
                 .timeout(Duration::from_secs(15 * 60)),
+        );
+    for step in engine.setup_steps() {
+        definition = definition.step(step);
+    }
+    definition = definition
+        .step(values_step("publish-values", engine, true))
+        .step(
+            StepDef::new(
+                "publish-chart",
+                InstallChart {
+                    values_from: Some("publish-values".into()),
+                },
+            )
+            .retry(cluster_retry())
+            .timeout(Duration::from_secs(15 * 60)),
         )
-        .step(StepDef::new("mark-ready", MarkReady {}))
+        .step(
+            StepDef::new("wait-published", WaitReady::default())
+                .retry(cluster_retry())
+                .timeout(Duration::from_secs(15 * 60)),
+        );
+    for step in engine.verify_steps() {
+        definition = definition.step(step);
+    }
+    definition.step(StepDef::new(
+        "mark-ready",
+        MarkReady {
+            first_order_from: Some("verify-storefront".into()),
+        },
+    ))
 }
 
-pub fn provision_woocommerce_v1() -> Definition {
-    provision(PROVISION_WOOCOMMERCE)
-}
-
-pub fn provision_medusa_v1() -> Definition {
-    provision(PROVISION_MEDUSA)
-}
-
+/// Teardown, version 1: the release, then the namespace (and with it the store's Secret and
+/// volumes), waiting until it is gone, then `deleted`.
 pub fn teardown_store_v1() -> Definition {
     Definition::new(TEARDOWN_STORE, 1)
         .deadline(Duration::from_secs(30 * 60))
@@ -94,4 +144,18 @@ pub fn teardown_store_v1() -> Definition {
                 .timeout(Duration::from_secs(15 * 60)),
         )
         .step(StepDef::new("mark-deleted", MarkDeleted {}))
+}
+
+/// Credential rotation, version 1: the API has sealed the new password on the store row
+/// (keeping the previous one while this runs); the store's engine applies it; then the
+/// previous one is forgotten.
+pub fn rotate_credentials_v1() -> Definition {
+    Definition::new(ROTATE_CREDENTIALS, 1)
+        .deadline(Duration::from_secs(30 * 60))
+        .step(
+            StepDef::new("set-admin-password", SetAdminPassword {})
+                .retry(cluster_retry())
+                .timeout(Duration::from_secs(5 * 60)),
+        )
+        .step(StepDef::new("finish-rotation", FinishRotation {}))
 }

@@ -600,7 +600,7 @@ async fn delete_and_retry_only_from_the_states_that_allow_them() {
     fail_run(&api, run, 2, "helm: chart not found; set HELM_CHART_PATH").await;
     let store = api.call(Method::GET, &path, Some(&token), None).await;
     assert_eq!(store.body["store"]["status"], "failed");
-    assert_eq!(store.body["store"]["failedStep"], "chart-values");
+    assert_eq!(store.body["store"]["failedStep"], "ensure-store-secret");
     assert!(
         store.body["store"]["failureReason"]
             .as_str()

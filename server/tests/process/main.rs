@@ -2,6 +2,7 @@
 
 mod cli;
 mod crash;
+mod provisioning;
 mod up;
 
 use std::process::{Command, Output};
@@ -10,6 +11,7 @@ pub fn storeflow(database_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_storeflow"));
     command
         .env("DATABASE_URL", database_url)
+        .env("STOREFLOW_ENCRYPTION_KEY", provisioning::KEY)
         .env_remove("RUST_LOG")
         .env_remove("STOREFLOW_LOG");
     command

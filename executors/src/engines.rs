@@ -1,0 +1,73 @@
+//! Store engines: what makes a WooCommerce store different from a Medusa store, behind one
+//! trait. An engine author implements [`StoreEngine`] (name, the keys of the store Secret its
+//! chart reads, its chart values, its setup, verification and credential-rotation steps) and
+//! adds it to [`registry`]; the workflows crate builds the provisioning and rotation
+//! workflows from it. Nothing in the workflow engine changes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use storeflow_engine::{Step, StepContext, StepDef, StepOutcome};
+
+/// Chart values an engine adds to the common ones, and values copied in at run time.
+#[derive(Debug, Clone, Default)]
+pub struct EngineValues {
+    /// Merged over the common values (`storeId`, `engine`, `ingress`, `existingSecret`, ...).
+    pub values: Value,
+    /// `(from, to)`: `from` is `input.<field>` (the run input) or `output.<step>.<field>` (a
+    /// finished step's output); `to` a dotted path in the values. Missing sources are skipped.
+    pub copies: Vec<(String, String)>,
+}
+
+/// One kind of store.
+pub trait StoreEngine: Send + Sync + 'static {
+    /// The engine's name in the API (`engine` of a store) and in chart values.
+    fn name(&self) -> &'static str;
+
+    /// The provisioning workflow's name.
+    fn provision_workflow(&self) -> &'static str;
+
+    /// Keys of the store Secret (`store-secrets`) the chart reads; generated once per store.
+    fn secret_keys(&self) -> &'static [&'static str];
+
+    /// Chart values for a first install (`published` false: no Ingress yet) and for
+    /// publication once setup is done (`published` true).
+    fn chart_values(&self, published: bool) -> EngineValues;
+
+    /// Steps run once the store's pods are ready, before it is reachable from outside.
+    fn setup_steps(&self) -> Vec<StepDef>;
+
+    /// Steps that prove the published store works: the catalogue is visible and a test order
+    /// goes through (then is cancelled).
+    fn verify_steps(&self) -> Vec<StepDef>;
+
+    /// The step that sets the store admin's password to the one sealed on the store row (the
+    /// rotation's previous credentials are available to it). Run by `set-admin-password`.
+    fn set_admin_password(&self) -> Box<dyn Step>;
+}
+
+/// Every engine of this build. The one place engines are registered.
+pub fn registry() -> Vec<&'static dyn StoreEngine> {
+    vec![&crate::woocommerce::WooCommerce, &crate::medusa::Medusa]
+}
+
+/// The engine named `name`.
+pub fn find(name: &str) -> Option<&'static dyn StoreEngine> {
+    registry().into_iter().find(|engine| engine.name() == name)
+}
+
+/// Sets the admin password of the store's engine (the engine is in the run input), so one
+/// `rotate-credentials` workflow serves every engine.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SetAdminPassword {}
+
+#[typetag::serde(name = "set-admin-password")]
+#[async_trait::async_trait]
+impl Step for SetAdminPassword {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let name = cx.input["engine"].as_str().unwrap_or("").to_owned();
+        match find(&name) {
+            Some(engine) => engine.set_admin_password().run(cx).await,
+            None => StepOutcome::fatal(format!("no store engine named `{name}` is registered")),
+        }
+    }
+}

@@ -1,0 +1,666 @@
+//! MedusaJS v1 (Node + PostgreSQL): the admin user through `medusa user` in the `medusa`
+//! container (the password on standard input of a fixed script, never in argv), then the
+//! store's region, shipping, collection, products and publishable key through the Admin API
+//! reached via the Kubernetes service proxy; verification is a guest checkout through the
+//! public Store API, cancelled afterwards through the Admin API.
+//!
+//! Every object is looked up before it is created (region and shipping option by name,
+//! collection and products by handle, publishable key by title), so setup can run any number
+//! of times and creates each thing once.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use storeflow_engine::{RetryPolicy, StepContext, StepDef, StepOutcome};
+
+use crate::breaker::{Breakers, guarded};
+use crate::credentials::{self, StoreCredentials};
+use crate::engines::{EngineValues, StoreEngine};
+use crate::kubernetes::{client, input_str};
+use crate::pod_exec;
+use crate::service_proxy::{self, Reply, Service};
+
+/// The Medusa engine.
+#[derive(Debug, Clone, Copy)]
+pub struct Medusa;
+
+/// Creates the admin user with the password read from stdin; `$1` is the e-mail. A fixed
+/// script: no input is ever spliced into it.
+pub const ADMIN_USER_SCRIPT: &str =
+    r#"IFS= read -r password && exec ./node_modules/.bin/medusa user -e "$1" -p "$password""#;
+
+const REGION_NAME: &str = "North America";
+const SHIPPING_NAME: &str = "Standard Shipping";
+const KEY_TITLE: &str = "Storefront";
+
+fn setup_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 5,
+        initial_backoff: Duration::from_secs(3),
+        max_backoff: Duration::from_secs(60),
+        multiplier: 2.0,
+        jitter: 0.2,
+    }
+}
+
+impl StoreEngine for Medusa {
+    fn name(&self) -> &'static str {
+        "medusa"
+    }
+
+    fn provision_workflow(&self) -> &'static str {
+        "provision-medusa"
+    }
+
+    fn secret_keys(&self) -> &'static [&'static str] {
+        &["postgres-password", "jwt-secret", "cookie-secret"]
+    }
+
+    fn chart_values(&self, published: bool) -> EngineValues {
+        EngineValues {
+            values: json!({ "medusa": { "storefront": { "enabled": published } } }),
+            copies: vec![
+                ("input.urls.storefront".into(), "medusa.storeCors".into()),
+                (
+                    "output.medusa-setup.publishableKey".into(),
+                    "medusa.storefront.publishableKey".into(),
+                ),
+            ],
+        }
+    }
+
+    fn setup_steps(&self) -> Vec<StepDef> {
+        vec![
+            StepDef::new("medusa-admin-user", MedusaAdminUser {})
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(5 * 60)),
+            StepDef::new("medusa-setup", MedusaSetup::default())
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(10 * 60)),
+        ]
+    }
+
+    fn verify_steps(&self) -> Vec<StepDef> {
+        vec![
+            StepDef::new("verify-storefront", MedusaVerify {})
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(5 * 60)),
+        ]
+    }
+
+    fn set_admin_password(&self) -> Box<dyn storeflow_engine::Step> {
+        Box::new(MedusaSetAdminPassword {})
+    }
+}
+
+fn outcome<T>(result: Result<T, StepOutcome>, done: impl FnOnce(T) -> StepOutcome) -> StepOutcome {
+    match result {
+        Ok(value) => done(value),
+        Err(outcome) => outcome,
+    }
+}
+
+/// The Medusa backend of the store, through the service proxy.
+pub fn backend(cx: &StepContext<'_>) -> Result<Service, StepOutcome> {
+    Ok(Service {
+        client: client(cx)?,
+        namespace: input_str(cx, "namespace")?.to_owned(),
+        name: "medusa".into(),
+        port: 9000,
+    })
+}
+
+/// An Admin API session.
+pub struct Admin {
+    service: Service,
+    token: String,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Signs in; `Ok(None)` when Medusa refuses the credentials (401).
+pub async fn sign_in(
+    service: &Service,
+    credentials: &StoreCredentials,
+) -> Result<Option<Admin>, StepOutcome> {
+    let reply = service
+        .call(
+            "POST",
+            "/admin/auth/token",
+            &[],
+            Some(&json!({ "email": credentials.email, "password": credentials.password })),
+        )
+        .await?;
+    match reply.status {
+        200 => match reply.body["access_token"].as_str() {
+            Some(token) => Ok(Some(Admin {
+                service: service.clone(),
+                token: token.to_owned(),
+            })),
+            None => Err(StepOutcome::fatal(
+                "Medusa's /admin/auth/token answered without an access_token (is this Medusa v1.20?)",
+            )),
+        },
+        400 | 401 => Ok(None),
+        _ => Err(service_proxy::failure(
+            "signing in to the Medusa Admin API",
+            &reply,
+        )),
+    }
+}
+
+impl Admin {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, StepOutcome> {
+        let bearer = format!("Bearer {}", self.token);
+        let reply = self
+            .service
+            .call(method, path, &[("authorization", &bearer)], body)
+            .await?;
+        if reply.ok() {
+            Ok(reply)
+        } else {
+            Err(service_proxy::failure(&format!("{method} {path}"), &reply))
+        }
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, StepOutcome> {
+        Ok(self.call("GET", path, None).await?.body)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Result<Value, StepOutcome> {
+        Ok(self.call("POST", path, Some(&body)).await?.body)
+    }
+}
+
+fn find_by<'a>(list: &'a Value, key: &str, field: &str, value: &str) -> Option<&'a Value> {
+    list[key]
+        .as_array()?
+        .iter()
+        .find(|item| item[field] == value)
+}
+
+fn id_of(value: &Value) -> Result<String, StepOutcome> {
+    value["id"].as_str().map(str::to_owned).ok_or_else(|| {
+        StepOutcome::fatal(format!("Medusa answered an object without an id: {value}"))
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// The store's admin user, unless signing in with the store's credentials already works.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MedusaAdminUser {}
+
+/// argv of the admin-user command (the e-mail is `$1`; the password comes on stdin).
+pub fn admin_user_argv(email: &str) -> Vec<String> {
+    vec![
+        "sh".into(),
+        "-c".into(),
+        ADMIN_USER_SCRIPT.into(),
+        "medusa-admin-user".into(),
+        email.into(),
+    ]
+}
+
+#[typetag::serde(name = "medusa-admin-user")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for MedusaAdminUser {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(
+            breakers.map(|b| &b.kubernetes),
+            async {
+                outcome(
+                    async {
+                        let credentials = credentials::load(cx).await?;
+                        let service = backend(cx)?;
+                        if sign_in(&service, &credentials).await?.is_some() {
+                            return Ok(json!({ "email": credentials.email, "created": false }));
+                        }
+                        let target = pod_exec::store_target(cx, "medusa", "medusa")?;
+                        let stdin = format!("{}\n", credentials.password);
+                        let output = pod_exec::run(
+                            client(cx)?,
+                            &target,
+                            &admin_user_argv(&credentials.email),
+                            Some(stdin.as_bytes()),
+                            cx.time_left,
+                        )
+                        .await?;
+                        if !output.success() {
+                            return Err(StepOutcome::retry(format!(
+                                "`medusa user` exited with {}: {}",
+                                output.code,
+                                output.summary()
+                            )));
+                        }
+                        if sign_in(&service, &credentials).await?.is_none() {
+                            return Err(StepOutcome::fatal(format!(
+                                "Medusa refuses the store's admin credentials for {} although the user exists; \
+                                 rotate the store's credentials to reset the password",
+                                credentials.email
+                            )));
+                        }
+                        Ok(json!({ "email": credentials.email, "created": true }))
+                    }
+                    .await,
+                    StepOutcome::Done,
+                )
+            },
+        )
+        .await
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// One starter product with its variants (one option, e.g. Size).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MedusaProduct {
+    pub title: String,
+    pub handle: String,
+    pub option: String,
+    /// (option value, sku, price in cents)
+    pub variants: Vec<(String, String, u64)>,
+}
+
+/// Region, shipping option, collection, products (published, in the default sales channel)
+/// and a publishable key linked to that channel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MedusaSetup {
+    pub currency: String,
+    pub countries: Vec<String>,
+    pub shipping_amount: u64,
+    pub products: Vec<MedusaProduct>,
+}
+
+impl Default for MedusaSetup {
+    fn default() -> Self {
+        let sizes = |sku: &str, price| {
+            ["S", "M", "L"]
+                .iter()
+                .map(|size| ((*size).to_owned(), format!("{sku}-{size}"), price))
+                .collect()
+        };
+        MedusaSetup {
+            currency: "usd".into(),
+            countries: vec!["us".into(), "ca".into()],
+            shipping_amount: 500,
+            products: vec![
+                MedusaProduct {
+                    title: "Classic T-Shirt".into(),
+                    handle: "classic-t-shirt".into(),
+                    option: "Size".into(),
+                    variants: sizes("TSHIRT", 2499),
+                },
+                MedusaProduct {
+                    title: "Hoodie".into(),
+                    handle: "hoodie".into(),
+                    option: "Size".into(),
+                    variants: sizes("HOODIE", 5999),
+                },
+                MedusaProduct {
+                    title: "Leather Wallet".into(),
+                    handle: "leather-wallet".into(),
+                    option: "Color".into(),
+                    variants: vec![
+                        ("Brown".into(), "WALLET-BROWN".into(), 3999),
+                        ("Black".into(), "WALLET-BLACK".into(), 3999),
+                    ],
+                },
+            ],
+        }
+    }
+}
+
+#[typetag::serde(name = "medusa-setup")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for MedusaSetup {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), async {
+            outcome(self.apply(cx).await, StepOutcome::Done)
+        })
+        .await
+    }
+}
+
+impl MedusaSetup {
+    async fn apply(&self, cx: &StepContext<'_>) -> Result<Value, StepOutcome> {
+        let credentials = credentials::load(cx).await?;
+        let service = backend(cx)?;
+        let admin = sign_in(&service, &credentials).await?.ok_or_else(|| {
+            StepOutcome::fatal(format!(
+                "Medusa refuses the store's admin credentials for {}; run medusa-admin-user first",
+                credentials.email
+            ))
+        })?;
+        self.apply_with(&admin).await
+    }
+
+    /// Applies the setup with an Admin API session (also what tests against a real Medusa
+    /// call).
+    pub async fn apply_with(&self, admin: &Admin) -> Result<Value, StepOutcome> {
+        let mut created = Vec::new();
+        let regions = admin.get("/admin/regions?limit=100").await?;
+        let region_id = match find_by(&regions, "regions", "name", REGION_NAME) {
+            Some(region) => id_of(region)?,
+            None => {
+                created.push("region");
+                let body = admin
+                    .post(
+                        "/admin/regions",
+                        json!({
+                            "name": REGION_NAME, "currency_code": self.currency, "tax_rate": 0,
+                            "payment_providers": ["manual"], "fulfillment_providers": ["manual"],
+                            "countries": self.countries,
+                        }),
+                    )
+                    .await?;
+                id_of(&body["region"])?
+            }
+        };
+        let options = admin
+            .get(&format!("/admin/shipping-options?region_id={region_id}"))
+            .await?;
+        if find_by(&options, "shipping_options", "name", SHIPPING_NAME).is_none() {
+            created.push("shipping-option");
+            admin
+                .post(
+                    "/admin/shipping-options",
+                    json!({
+                        "name": SHIPPING_NAME, "region_id": region_id, "provider_id": "manual",
+                        "data": { "id": "manual-fulfillment" }, "price_type": "flat_rate",
+                        "amount": self.shipping_amount,
+                    }),
+                )
+                .await?;
+        }
+        let collections = admin.get("/admin/collections?handle=featured").await?;
+        let collection_id = match find_by(&collections, "collections", "handle", "featured") {
+            Some(collection) => id_of(collection)?,
+            None => {
+                created.push("collection");
+                let body = admin
+                    .post(
+                        "/admin/collections",
+                        json!({ "title": "Featured", "handle": "featured" }),
+                    )
+                    .await?;
+                id_of(&body["collection"])?
+            }
+        };
+        let channels = admin.get("/admin/sales-channels?limit=100").await?;
+        let channel = channels["sales_channels"]
+            .as_array()
+            .and_then(|list| {
+                list.iter()
+                    .find(|c| c["name"] == "Default Sales Channel")
+                    .or_else(|| list.first())
+            })
+            .ok_or_else(|| {
+                StepOutcome::fatal("Medusa has no sales channel (migrations incomplete?)")
+            })?;
+        let channel_id = id_of(channel)?;
+        for product in &self.products {
+            let existing = admin
+                .get(&format!("/admin/products?handle={}", product.handle))
+                .await?;
+            if find_by(&existing, "products", "handle", &product.handle).is_some() {
+                continue;
+            }
+            created.push("product");
+            let variants: Vec<Value> = product
+                .variants
+                .iter()
+                .map(|(value, sku, amount)| {
+                    json!({
+                        "title": value, "sku": sku, "manage_inventory": false,
+                        "inventory_quantity": 1000,
+                        "prices": [{ "currency_code": self.currency, "amount": amount }],
+                        "options": [{ "value": value }],
+                    })
+                })
+                .collect();
+            admin
+                .post(
+                    "/admin/products",
+                    json!({
+                        "title": product.title, "handle": product.handle, "status": "published",
+                        "collection_id": collection_id,
+                        "sales_channels": [{ "id": channel_id }],
+                        "options": [{ "title": product.option }],
+                        "variants": variants,
+                    }),
+                )
+                .await?;
+        }
+        let keys = admin.get("/admin/publishable-api-keys?limit=100").await?;
+        let key_id = match find_by(&keys, "publishable_api_keys", "title", KEY_TITLE) {
+            Some(key) => id_of(key)?,
+            None => {
+                created.push("publishable-key");
+                let body = admin
+                    .post("/admin/publishable-api-keys", json!({ "title": KEY_TITLE }))
+                    .await?;
+                id_of(&body["publishable_api_key"])?
+            }
+        };
+        // Linking is idempotent in Medusa (an existing link is kept).
+        admin
+            .post(
+                &format!("/admin/publishable-api-keys/{key_id}/sales-channels/batch"),
+                json!({ "sales_channel_ids": [{ "id": channel_id }] }),
+            )
+            .await?;
+        Ok(json!({
+            "regionId": region_id,
+            "salesChannelId": channel_id,
+            "publishableKey": key_id,
+            "created": created,
+        }))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// A guest checkout through the public Store API with the publishable key (manual payment),
+/// then the order is cancelled through the Admin API.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MedusaVerify {}
+
+#[typetag::serde(name = "medusa-verify")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for MedusaVerify {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), async {
+            outcome(
+                async {
+                    let credentials = credentials::load(cx).await?;
+                    let service = backend(cx)?;
+                    let key = cx
+                        .output_of("medusa-setup")
+                        .and_then(|o| o["publishableKey"].as_str())
+                        .unwrap_or("")
+                        .to_owned();
+                    let host = input_str(cx, "host")?.to_owned();
+                    let admin = sign_in(&service, &credentials).await?.ok_or_else(|| {
+                        StepOutcome::fatal("Medusa refuses the store's admin credentials")
+                    })?;
+                    checkout_and_cancel(&service, &admin, &key, &format!("verify@{host}")).await
+                }
+                .await,
+                StepOutcome::Done,
+            )
+        })
+        .await
+    }
+}
+
+/// The storefront's checkout, step by step; returns the order (cancelled afterwards).
+pub async fn checkout_and_cancel(
+    service: &Service,
+    admin: &Admin,
+    publishable_key: &str,
+    email: &str,
+) -> Result<Value, StepOutcome> {
+    let mut headers: Vec<(&str, &str)> = Vec::new();
+    if !publishable_key.is_empty() {
+        headers.push(("x-publishable-api-key", publishable_key));
+    }
+    let store = |method: &'static str, path: String, body: Option<Value>| {
+        let headers = headers.clone();
+        async move {
+            let reply = service.call(method, &path, &headers, body.as_ref()).await?;
+            if reply.ok() {
+                Ok(reply.body)
+            } else {
+                Err(service_proxy::failure(&format!("{method} {path}"), &reply))
+            }
+        }
+    };
+    let regions = store("GET", "/store/regions".into(), None).await?;
+    let region = regions["regions"]
+        .as_array()
+        .and_then(|r| r.first())
+        .cloned()
+        .ok_or_else(|| StepOutcome::retry("the Store API lists no region yet"))?;
+    let country = region["countries"][0]["iso_2"]
+        .as_str()
+        .unwrap_or("us")
+        .to_owned();
+    let products = store("GET", "/store/products?limit=20".into(), None).await?;
+    let catalogue = products["products"].as_array().cloned().unwrap_or_default();
+    let variant = catalogue
+        .iter()
+        .flat_map(|p| p["variants"].as_array().cloned().unwrap_or_default())
+        .next()
+        .ok_or_else(|| StepOutcome::retry("the catalogue is empty through the Store API"))?;
+    let cart = store(
+        "POST",
+        "/store/carts".into(),
+        Some(json!({ "region_id": region["id"] })),
+    )
+    .await?;
+    let cart_id = id_of(&cart["cart"])?;
+    store(
+        "POST",
+        format!("/store/carts/{cart_id}/line-items"),
+        Some(json!({ "variant_id": variant["id"], "quantity": 1 })),
+    )
+    .await?;
+    let address = json!({
+        "first_name": "Storeflow", "last_name": "Verification", "address_1": "123 Main St",
+        "city": "Anytown", "postal_code": "90210", "country_code": country, "phone": "5550100",
+    });
+    store(
+        "POST",
+        format!("/store/carts/{cart_id}"),
+        Some(json!({ "email": email, "shipping_address": address, "billing_address": address })),
+    )
+    .await?;
+    let options = store("GET", format!("/store/shipping-options/{cart_id}"), None).await?;
+    let option = options["shipping_options"]
+        .as_array()
+        .and_then(|o| o.first())
+        .cloned()
+        .ok_or_else(|| StepOutcome::fatal("no shipping option for the cart's region"))?;
+    store(
+        "POST",
+        format!("/store/carts/{cart_id}/shipping-methods"),
+        Some(json!({ "option_id": option["id"] })),
+    )
+    .await?;
+    store(
+        "POST",
+        format!("/store/carts/{cart_id}/payment-sessions"),
+        None,
+    )
+    .await?;
+    store(
+        "POST",
+        format!("/store/carts/{cart_id}/payment-session"),
+        Some(json!({ "provider_id": "manual" })),
+    )
+    .await?;
+    let completed = store("POST", format!("/store/carts/{cart_id}/complete"), None).await?;
+    if completed["type"] != "order" {
+        return Err(StepOutcome::fatal(format!(
+            "completing the cart did not produce an order (type {})",
+            completed["type"]
+        )));
+    }
+    let ordered_at = k8s_openapi::jiff::Timestamp::now().to_string();
+    let order_id = id_of(&completed["data"])?;
+    admin
+        .post(&format!("/admin/orders/{order_id}/cancel"), json!({}))
+        .await?;
+    Ok(json!({
+        "catalogue": catalogue.len(),
+        "orderId": order_id,
+        "displayId": completed["data"]["display_id"],
+        "orderedAt": ordered_at,
+        "cancelled": true,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Sets the Medusa admin's password to the one now sealed on the store row, through the
+/// Admin API signed in with the previous one (from the rotation's first step).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MedusaSetAdminPassword {}
+
+#[typetag::serde(name = "medusa-set-admin-password")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for MedusaSetAdminPassword {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), async {
+            outcome(
+                async {
+                    let credentials = credentials::load(cx).await?;
+                    let service = backend(cx)?;
+                    // Already applied (a retry after success): nothing to do.
+                    if sign_in(&service, &credentials).await?.is_some() {
+                        return Ok(json!({ "email": credentials.email, "updated": false }));
+                    }
+                    let previous = credentials::load_previous(cx).await?;
+                    let admin = sign_in(&service, &previous).await?.ok_or_else(|| {
+                        StepOutcome::fatal(
+                            "Medusa accepts neither the new nor the previous admin password; reset it by hand",
+                        )
+                    })?;
+                    let me = admin.get("/admin/auth").await?;
+                    let user_id = id_of(&me["user"])?;
+                    admin
+                        .post(
+                            &format!("/admin/users/{user_id}"),
+                            json!({ "password": credentials.password }),
+                        )
+                        .await?;
+                    if sign_in(&service, &credentials).await?.is_none() {
+                        return Err(StepOutcome::retry("Medusa does not accept the new password yet"));
+                    }
+                    Ok(json!({ "email": credentials.email, "updated": true }))
+                }
+                .await,
+                StepOutcome::Done,
+            )
+        })
+        .await
+    }
+}

@@ -1,0 +1,152 @@
+//! The store's own Secret (`store-secrets`): the passwords its apps use (database passwords,
+//! Medusa's JWT and cookie secrets), generated once and kept. A retry or a reinstall finds the
+//! Secret and reuses it, so an app never meets an old volume with a new password. Values never
+//! leave the cluster: not in helm values, run state, events or logs.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use storeflow_engine::{StepContext, StepOutcome};
+
+use crate::breaker::{Breakers, guarded};
+use crate::chart::STORE_SECRET;
+use crate::credentials::random_password;
+use crate::kubernetes::{MANAGED_BY, STORE_ID_LABEL, classify, client, input_str};
+
+/// Creates `store-secrets` with `keys` (the engine's [`crate::engines::StoreEngine::secret_keys`]),
+/// or adds the keys an existing one lacks; existing values are never changed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EnsureStoreSecret {
+    pub keys: Vec<String>,
+}
+
+#[typetag::serde(name = "ensure-store-secret")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for EnsureStoreSecret {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), body(cx, &self.keys)).await
+    }
+}
+
+async fn body(cx: &StepContext<'_>, keys: &[String]) -> StepOutcome {
+    let (client, namespace, store) = match (|| {
+        Ok::<_, StepOutcome>((
+            client(cx)?,
+            input_str(cx, "namespace")?,
+            input_str(cx, "store_id")?,
+        ))
+    })() {
+        Ok(values) => values,
+        Err(outcome) => return outcome,
+    };
+    if keys.is_empty() {
+        return StepOutcome::fatal("ensure-store-secret needs at least one key");
+    }
+    let api: Api<Secret> = Api::namespaced(client, namespace);
+    for _ in 0..3 {
+        let existing = match api.get_opt(STORE_SECRET).await {
+            Ok(existing) => existing,
+            Err(err) => {
+                return classify(err, &format!("reading secret {namespace}/{STORE_SECRET}"));
+            }
+        };
+        match existing {
+            Some(secret) => {
+                let mut data = secret.data.clone().unwrap_or_default();
+                let missing: Vec<&str> = keys
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|k| !data.contains_key(*k))
+                    .collect();
+                if missing.is_empty() {
+                    return StepOutcome::Done(
+                        json!({ "secret": STORE_SECRET, "keys": keys, "created": false }),
+                    );
+                }
+                for key in &missing {
+                    data.insert(
+                        (*key).to_owned(),
+                        ByteString(random_password(32).into_bytes()),
+                    );
+                }
+                let desired = json!({
+                    "apiVersion": "v1", "kind": "Secret",
+                    "metadata": { "name": STORE_SECRET, "labels": labels(store) },
+                    "type": "Opaque",
+                    "data": data,
+                });
+                return match api
+                    .patch(
+                        STORE_SECRET,
+                        &PatchParams::apply("storeflow").force(),
+                        &Patch::Apply(&desired),
+                    )
+                    .await
+                {
+                    Ok(_) => StepOutcome::Done(
+                        json!({ "secret": STORE_SECRET, "keys": keys, "added": missing }),
+                    ),
+                    Err(err) => classify(
+                        err,
+                        &format!("adding keys to secret {namespace}/{STORE_SECRET}"),
+                    ),
+                };
+            }
+            None => {
+                let data: BTreeMap<String, ByteString> = keys
+                    .iter()
+                    .map(|k| {
+                        (
+                            (*k).to_owned(),
+                            ByteString(random_password(32).into_bytes()),
+                        )
+                    })
+                    .collect();
+                let secret = Secret {
+                    metadata: ObjectMeta {
+                        name: Some(STORE_SECRET.into()),
+                        labels: Some(
+                            labels(store)
+                                .as_object()
+                                .into_iter()
+                                .flatten()
+                                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+                                .collect(),
+                        ),
+                        ..ObjectMeta::default()
+                    },
+                    type_: Some("Opaque".into()),
+                    data: Some(data),
+                    ..Secret::default()
+                };
+                match api.create(&PostParams::default(), &secret).await {
+                    Ok(_) => {
+                        return StepOutcome::Done(
+                            json!({ "secret": STORE_SECRET, "keys": keys, "created": true }),
+                        );
+                    }
+                    // Created by an attempt that raced this one: read it again.
+                    Err(kube::Error::Api(status)) if status.code == 409 => continue,
+                    Err(err) => {
+                        return classify(
+                            err,
+                            &format!("creating secret {namespace}/{STORE_SECRET}"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    StepOutcome::retry(format!(
+        "secret {namespace}/{STORE_SECRET} keeps changing under us"
+    ))
+}
+
+fn labels(store: &str) -> serde_json::Value {
+    json!({ MANAGED_BY.0: MANAGED_BY.1, STORE_ID_LABEL: store })
+}

@@ -1,0 +1,601 @@
+//! WooCommerce (WordPress + MariaDB): setup through WP-CLI in the `wp-cli` container of the
+//! WordPress pod (the official `wordpress:cli` image, sharing the document root), and
+//! verification through the WooCommerce Store API behind the service proxy.
+//!
+//! Every command is an argv with `--path=/var/www/html`; every `wp wc` command carries
+//! `--user=<admin>`. The admin password reaches WP-CLI on standard input (`--prompt=`), never
+//! in argv. Each step is idempotent: state is read before it is changed (is-installed,
+//! is-active, products by SKU), so a retried or re-run step changes nothing twice.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use storeflow_engine::{RetryPolicy, StepContext, StepDef, StepOutcome};
+
+use crate::breaker::{Breakers, guarded};
+use crate::credentials;
+use crate::engines::{EngineValues, StoreEngine};
+use crate::kubernetes::{client, input_str};
+use crate::pod_exec::{self, ExecOutput, Target};
+use crate::service_proxy::{self, Service};
+
+/// WordPress's document root in both containers of the pod.
+pub const DOCROOT: &str = "/var/www/html";
+/// The pinned WooCommerce release.
+pub const WOOCOMMERCE_VERSION: &str = "9.5.2";
+
+/// The WooCommerce engine.
+#[derive(Debug, Clone, Copy)]
+pub struct WooCommerce;
+
+fn setup_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 5,
+        initial_backoff: Duration::from_secs(3),
+        max_backoff: Duration::from_secs(60),
+        multiplier: 2.0,
+        jitter: 0.2,
+    }
+}
+
+impl StoreEngine for WooCommerce {
+    fn name(&self) -> &'static str {
+        "woocommerce"
+    }
+
+    fn provision_workflow(&self) -> &'static str {
+        "provision-woocommerce"
+    }
+
+    fn secret_keys(&self) -> &'static [&'static str] {
+        &["mariadb-root-password", "mariadb-password"]
+    }
+
+    fn chart_values(&self, _published: bool) -> EngineValues {
+        EngineValues {
+            values: json!({}),
+            copies: vec![("input.theme".into(), "wordpress.theme".into())],
+        }
+    }
+
+    fn setup_steps(&self) -> Vec<StepDef> {
+        vec![
+            StepDef::new("wp-core-install", WpCoreInstall {})
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(5 * 60)),
+            StepDef::new("woocommerce-configure", WooConfigure::default())
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(10 * 60)),
+            StepDef::new("woocommerce-products", WooProducts::default())
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(5 * 60)),
+        ]
+    }
+
+    fn verify_steps(&self) -> Vec<StepDef> {
+        vec![
+            StepDef::new("verify-storefront", WooVerify {})
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(5 * 60)),
+        ]
+    }
+
+    fn set_admin_password(&self) -> Box<dyn storeflow_engine::Step> {
+        Box::new(WpSetAdminPassword {})
+    }
+}
+
+/// `wp <args…> --path=/var/www/html`.
+pub fn wp(args: &[&str]) -> Vec<String> {
+    let mut argv = vec!["wp".to_owned()];
+    argv.extend(args.iter().map(|a| (*a).to_owned()));
+    argv.push(format!("--path={DOCROOT}"));
+    argv
+}
+
+/// Runs WP-CLI commands in the store's `wp-cli` container.
+struct WpCli<'a> {
+    client: kube::Client,
+    target: Target<'a>,
+    time_left: Duration,
+}
+
+impl<'a> WpCli<'a> {
+    fn new(cx: &'a StepContext<'_>) -> Result<WpCli<'a>, StepOutcome> {
+        Ok(WpCli {
+            client: client(cx)?,
+            target: pod_exec::store_target(cx, "wordpress", "wp-cli")?,
+            time_left: cx.time_left,
+        })
+    }
+
+    async fn run(&self, argv: &[String], stdin: Option<&[u8]>) -> Result<ExecOutput, StepOutcome> {
+        pod_exec::run(
+            self.client.clone(),
+            &self.target,
+            argv,
+            stdin,
+            self.time_left,
+        )
+        .await
+    }
+
+    /// Runs a command that must succeed; a failure says which command and what it printed.
+    async fn must(&self, argv: &[String]) -> Result<ExecOutput, StepOutcome> {
+        let output = self.run(argv, None).await?;
+        if output.success() {
+            Ok(output)
+        } else {
+            Err(StepOutcome::retry(format!(
+                "`{}` exited with {}: {}",
+                argv.join(" "),
+                output.code,
+                output.summary()
+            )))
+        }
+    }
+}
+
+fn outcome<T>(result: Result<T, StepOutcome>, done: impl FnOnce(T) -> StepOutcome) -> StepOutcome {
+    match result {
+        Ok(value) => done(value),
+        Err(outcome) => outcome,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// `wp core install` unless WordPress is installed; the admin password on stdin.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WpCoreInstall {}
+
+#[typetag::serde(name = "wp-core-install")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for WpCoreInstall {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), core_install(cx)).await
+    }
+}
+
+/// The argv of the install (no secret in it; the password comes on stdin).
+pub fn core_install_argv(
+    url: &str,
+    title: &str,
+    admin_user: &str,
+    admin_email: &str,
+) -> Vec<String> {
+    wp(&[
+        "core",
+        "install",
+        &format!("--url={url}"),
+        &format!("--title={title}"),
+        &format!("--admin_user={admin_user}"),
+        &format!("--admin_email={admin_email}"),
+        "--skip-email",
+        "--prompt=admin_password",
+    ])
+}
+
+async fn core_install(cx: &StepContext<'_>) -> StepOutcome {
+    outcome(
+        async {
+            let wp_cli = WpCli::new(cx)?;
+            let installed = wp_cli.run(&wp(&["core", "is-installed"]), None).await?;
+            if installed.success() {
+                return Ok(json!({ "installed": false, "already": true }));
+            }
+            let credentials = credentials::load(cx).await?;
+            let url = cx.input["urls"]["storefront"]
+                .as_str()
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .ok_or_else(|| StepOutcome::fatal("the run input has no `urls.storefront`"))?;
+            let title = input_str(cx, "name")?;
+            let argv = core_install_argv(&url, title, &credentials.username, &credentials.email);
+            let stdin = format!("{}\n", credentials.password);
+            let output = wp_cli.run(&argv, Some(stdin.as_bytes())).await?;
+            if !output.success() {
+                return Err(StepOutcome::retry(format!(
+                    "`wp core install` exited with {}: {}",
+                    output.code,
+                    output.summary()
+                )));
+            }
+            Ok(json!({ "installed": true, "url": url }))
+        }
+        .await,
+        StepOutcome::Done,
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// WooCommerce itself and the store's settings: the pinned plugin, the theme, permalinks,
+/// the shop pages, store options (currency, country, guest checkout, no tracking, no setup
+/// wizard, **coming-soon off**), cash on delivery, and a flat-rate shipping method.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WooConfigure {
+    pub woocommerce_version: String,
+    pub currency: String,
+    /// `COUNTRY:STATE`, e.g. `US:CA`.
+    pub default_country: String,
+}
+
+impl Default for WooConfigure {
+    fn default() -> Self {
+        WooConfigure {
+            woocommerce_version: WOOCOMMERCE_VERSION.into(),
+            currency: "USD".into(),
+            default_country: "US:CA".into(),
+        }
+    }
+}
+
+#[typetag::serde(name = "woocommerce-configure")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for WooConfigure {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), self.body(cx)).await
+    }
+}
+
+impl WooConfigure {
+    /// The option updates, in order (each idempotent).
+    pub fn option_commands(&self, admin: &str) -> Vec<Vec<String>> {
+        let user = format!("--user={admin}");
+        let mut commands: Vec<Vec<String>> = [
+            ("woocommerce_currency", self.currency.as_str()),
+            ("woocommerce_default_country", self.default_country.as_str()),
+            ("woocommerce_calc_taxes", "no"),
+            ("woocommerce_enable_guest_checkout", "yes"),
+            ("woocommerce_allow_tracking", "no"),
+            ("woocommerce_store_address", "123 Main St"),
+            ("woocommerce_store_city", "Anytown"),
+            ("woocommerce_store_postcode", "90210"),
+            // Off, or shoppers (and verification) see a placeholder page (WooCommerce ≥ 9.1).
+            ("woocommerce_coming_soon", "no"),
+        ]
+        .iter()
+        .map(|(name, value)| wp(&["option", "update", name, value]))
+        .collect();
+        commands.push(wp(&[
+            "option",
+            "update",
+            "woocommerce_onboarding_profile",
+            r#"{"skipped":true}"#,
+            "--format=json",
+        ]));
+        commands.push(wp(&["transient", "delete", "_wc_activation_redirect"]));
+        commands.push(wp(&[
+            "wc",
+            "payment_gateway",
+            "update",
+            "cod",
+            "--enabled=true",
+            &user,
+        ]));
+        commands
+    }
+
+    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
+        outcome(
+            async {
+                let wp_cli = WpCli::new(cx)?;
+                let admin = credentials::load(cx).await?.username;
+                let user = format!("--user={admin}");
+                let mut changed = Vec::new();
+                if !wp_cli.run(&wp(&["plugin", "is-active", "woocommerce"]), None).await?.success() {
+                    wp_cli
+                        .must(&wp(&[
+                            "plugin",
+                            "install",
+                            "woocommerce",
+                            &format!("--version={}", self.woocommerce_version),
+                            "--activate",
+                        ]))
+                        .await?;
+                    changed.push("woocommerce");
+                }
+                let theme = cx.input["theme"].as_str().unwrap_or("storefront");
+                let active = wp_cli
+                    .must(&wp(&["theme", "list", "--status=active", "--field=name"]))
+                    .await?;
+                if active.stdout.trim() != theme {
+                    wp_cli.must(&wp(&["theme", "install", theme, "--activate"])).await?;
+                    changed.push("theme");
+                }
+                wp_cli.must(&wp(&["rewrite", "structure", "/%postname%/"])).await?;
+                wp_cli.must(&wp(&["rewrite", "flush"])).await?;
+                wp_cli
+                    .must(&wp(&["wc", "tool", "run", "install_pages", &user]))
+                    .await?;
+                for command in self.option_commands(&admin) {
+                    wp_cli.must(&command).await?;
+                }
+                // Zone 0 ("Locations not covered by your other zones"): one flat rate.
+                let methods = wp_cli
+                    .must(&wp(&["wc", "shipping_zone_method", "list", "0", "--field=method_id", &user]))
+                    .await?;
+                if !methods.stdout.lines().any(|m| m.trim() == "flat_rate") {
+                    wp_cli
+                        .must(&wp(&[
+                            "wc",
+                            "shipping_zone_method",
+                            "create",
+                            "0",
+                            "--method_id=flat_rate",
+                            &user,
+                        ]))
+                        .await?;
+                    changed.push("shipping");
+                }
+                Ok(json!({ "woocommerce": self.woocommerce_version, "theme": theme, "changed": changed }))
+            }
+            .await,
+            StepOutcome::Done,
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// One product of the starter catalogue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProductSeed {
+    pub name: String,
+    pub sku: String,
+    pub regular_price: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sale_price: Option<String>,
+    pub stock: u32,
+}
+
+/// The starter catalogue, created once: each product is looked up by SKU first, so a retry
+/// or a re-run never duplicates one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WooProducts {
+    pub products: Vec<ProductSeed>,
+}
+
+impl Default for WooProducts {
+    fn default() -> Self {
+        let product = |name: &str, sku: &str, price: &str, sale: Option<&str>, stock| ProductSeed {
+            name: name.into(),
+            sku: sku.into(),
+            regular_price: price.into(),
+            sale_price: sale.map(str::to_owned),
+            stock,
+        };
+        WooProducts {
+            products: vec![
+                product("Classic T-Shirt", "TSHIRT-001", "24.99", None, 50),
+                product(
+                    "Wireless Headphones",
+                    "HEADPHONES-001",
+                    "79.99",
+                    Some("59.99"),
+                    30,
+                ),
+                product("Leather Wallet", "WALLET-001", "39.99", None, 100),
+            ],
+        }
+    }
+}
+
+impl WooProducts {
+    /// The create command of one product.
+    pub fn create_argv(product: &ProductSeed, admin: &str) -> Vec<String> {
+        let mut args = vec![
+            "wc".to_owned(),
+            "product".into(),
+            "create".into(),
+            format!("--name={}", product.name),
+            "--type=simple".into(),
+            format!("--regular_price={}", product.regular_price),
+        ];
+        if let Some(sale) = &product.sale_price {
+            args.push(format!("--sale_price={sale}"));
+        }
+        args.extend([
+            format!("--sku={}", product.sku),
+            "--manage_stock=true".into(),
+            format!("--stock_quantity={}", product.stock),
+            "--status=publish".into(),
+            format!("--user={admin}"),
+            "--porcelain".into(),
+        ]);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        wp(&refs)
+    }
+}
+
+#[typetag::serde(name = "woocommerce-products")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for WooProducts {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), self.body(cx)).await
+    }
+}
+
+impl WooProducts {
+    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
+        outcome(
+            async {
+                let wp_cli = WpCli::new(cx)?;
+                let admin = credentials::load(cx).await?.username;
+                let user = format!("--user={admin}");
+                let mut ids = Vec::new();
+                let mut created = 0;
+                for product in &self.products {
+                    let sku = format!("--sku={}", product.sku);
+                    let found = wp_cli
+                        .must(&wp(&["wc", "product", "list", &sku, "--format=ids", &user]))
+                        .await?;
+                    let existing = found.stdout.split_whitespace().next().map(str::to_owned);
+                    let id = match existing {
+                        Some(id) => id,
+                        None => {
+                            created += 1;
+                            wp_cli
+                                .must(&Self::create_argv(product, &admin))
+                                .await?
+                                .stdout
+                                .trim()
+                                .to_owned()
+                        }
+                    };
+                    ids.push(json!({ "sku": product.sku, "id": id }));
+                }
+                Ok(json!({ "products": ids, "created": created }))
+            }
+            .await,
+            StepOutcome::Done,
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Through the cluster (service proxy → WordPress): the catalogue is visible, a cash-on-
+/// delivery order goes through the public Store API, and is then cancelled with WP-CLI so the
+/// tenant never sees it. Records when the first order went through.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WooVerify {}
+
+#[typetag::serde(name = "woocommerce-verify")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for WooVerify {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), verify(cx)).await
+    }
+}
+
+async fn verify(cx: &StepContext<'_>) -> StepOutcome {
+    outcome(
+        async {
+            let namespace = input_str(cx, "namespace")?;
+            let host = input_str(cx, "host")?;
+            let site = Service {
+                client: client(cx)?,
+                namespace: namespace.to_owned(),
+                name: "wordpress".into(),
+                port: 80,
+            };
+            let base = "/wp-json/wc/store/v1";
+            let products = site.call("GET", &format!("{base}/products"), &[], None).await?;
+            if !products.ok() {
+                return Err(service_proxy::failure("listing the catalogue", &products));
+            }
+            let catalogue = products.body.as_array().cloned().unwrap_or_default();
+            let Some(first) = catalogue.first().and_then(|p| p["id"].as_u64()) else {
+                return Err(StepOutcome::retry(
+                    "the catalogue is empty through the Store API (products not published yet?)",
+                ));
+            };
+            let cart = site.call("GET", &format!("{base}/cart"), &[], None).await?;
+            let Some(token) = cart.header("cart-token").map(str::to_owned) else {
+                return Err(service_proxy::failure("opening a cart (no Cart-Token)", &cart));
+            };
+            let added = site
+                .call(
+                    "POST",
+                    &format!("{base}/cart/add-item"),
+                    &[("cart-token", &token)],
+                    Some(&json!({ "id": first, "quantity": 1 })),
+                )
+                .await?;
+            if !added.ok() {
+                return Err(service_proxy::failure("adding a product to the cart", &added));
+            }
+            let address = json!({
+                "first_name": "Storeflow", "last_name": "Verification", "address_1": "123 Main St",
+                "city": "Anytown", "state": "CA", "postcode": "90210", "country": "US",
+                "email": format!("verify@{host}"), "phone": "5550100",
+            });
+            let order = site
+                .call(
+                    "POST",
+                    &format!("{base}/checkout"),
+                    &[("cart-token", &token)],
+                    Some(&json!({ "billing_address": address, "shipping_address": address, "payment_method": "cod" })),
+                )
+                .await?;
+            if !order.ok() {
+                return Err(service_proxy::failure("placing the test order", &order));
+            }
+            let ordered_at = chrono_now();
+            let order_id = order.body["order_id"].as_u64().unwrap_or(0).to_string();
+            let wp_cli = WpCli::new(cx)?;
+            let admin = credentials::load(cx).await?.username;
+            wp_cli
+                .must(&wp(&[
+                    "wc",
+                    "shop_order",
+                    "update",
+                    &order_id,
+                    "--status=cancelled",
+                    &format!("--user={admin}"),
+                ]))
+                .await?;
+            Ok(json!({
+                "catalogue": catalogue.len(),
+                "orderId": order_id,
+                "orderedAt": ordered_at,
+                "cancelled": true,
+            }))
+        }
+        .await,
+        StepOutcome::Done,
+    )
+}
+
+fn chrono_now() -> Value {
+    json!(k8s_openapi::jiff::Timestamp::now().to_string())
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Sets the WordPress admin's password to the one sealed on the store row (after
+/// rotate-credentials sealed a new one): on stdin, never in argv.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WpSetAdminPassword {}
+
+#[typetag::serde(name = "wp-set-admin-password")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for WpSetAdminPassword {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), async {
+            outcome(
+                async {
+                    let wp_cli = WpCli::new(cx)?;
+                    let credentials = credentials::load(cx).await?;
+                    let argv = wp(&[
+                        "user",
+                        "update",
+                        &credentials.username,
+                        "--skip-email",
+                        "--prompt=user_pass",
+                    ]);
+                    let stdin = format!("{}\n", credentials.password);
+                    let output = wp_cli.run(&argv, Some(stdin.as_bytes())).await?;
+                    if !output.success() {
+                        return Err(StepOutcome::retry(format!(
+                            "`wp user update` exited with {}: {}",
+                            output.code,
+                            output.summary()
+                        )));
+                    }
+                    Ok(json!({ "user": credentials.username, "updated": true }))
+                }
+                .await,
+                StepOutcome::Done,
+            )
+        })
+        .await
+    }
+}

@@ -1,0 +1,637 @@
+//! A fake `helm` (the `storeflow-fakecluster` binary run under the name `helm`): it speaks
+//! the subset of the helm CLI that storeflow uses — `upgrade --install`, `status`, `history`,
+//! `rollback`, `uninstall`, `version` — against the API server named by `KUBECONFIG`, and
+//! creates the objects the store chart would create (names, labels, containers and secret
+//! references as in `charts/ecommerce-store/README.md`), keeping release records as Secrets
+//! the way helm does. Every invocation's argv is appended to `$FAKE_HELM_LOG` (one JSON array
+//! per line) so tests can check what storeflow ran.
+
+use std::path::Path;
+
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+/// What one invocation prints and returns.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+fn error(message: impl Into<String>) -> Outcome {
+    Outcome {
+        stderr: format!("Error: {}\n", message.into()),
+        code: 1,
+        ..Outcome::default()
+    }
+}
+
+struct Api {
+    base: String,
+}
+
+impl Api {
+    fn from_kubeconfig() -> Result<Api, String> {
+        let path = std::env::var("KUBECONFIG")
+            .map_err(|_| "Kubernetes cluster unreachable: KUBECONFIG is not set".to_owned())?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|err| format!("Kubernetes cluster unreachable: reading {path}: {err}"))?;
+        let server = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("server:"))
+            .map(|s| s.trim().to_owned())
+            .ok_or_else(|| format!("Kubernetes cluster unreachable: no server in {path}"))?;
+        Ok(Api { base: server })
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), String> {
+        let client = Client::builder(TokioExecutor::new()).build_http();
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{}", self.base, path));
+        let bytes = match body {
+            Some(body) => {
+                request = request.header(
+                    "content-type",
+                    if method == "PATCH" {
+                        "application/apply-patch+yaml"
+                    } else {
+                        "application/json"
+                    },
+                );
+                body.to_string()
+            }
+            None => String::new(),
+        };
+        let request = request
+            .body(http_body_util::Full::new(axum::body::Bytes::from(bytes)))
+            .map_err(|err| err.to_string())?;
+        let response = client
+            .request(request)
+            .await
+            .map_err(|err| format!("Kubernetes cluster unreachable: {err}: connection refused"))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    }
+}
+
+fn api_path(resource: &str, namespace: &str, name: Option<&str>) -> String {
+    let group = match resource {
+        "deployments" | "statefulsets" => "/apis/apps/v1",
+        "ingresses" | "networkpolicies" => "/apis/networking.k8s.io/v1",
+        _ => "/api/v1",
+    };
+    match name {
+        Some(name) => format!("{group}/namespaces/{namespace}/{resource}/{name}"),
+        None => format!("{group}/namespaces/{namespace}/{resource}"),
+    }
+}
+
+/// Parsed flags and positional arguments.
+struct Args {
+    positional: Vec<String>,
+    namespace: Option<String>,
+    values: Vec<String>,
+    output_json: bool,
+}
+
+fn parse(args: &[String]) -> Args {
+    let mut parsed = Args {
+        positional: Vec::new(),
+        namespace: None,
+        values: Vec::new(),
+        output_json: false,
+    };
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--namespace" | "-n" => parsed.namespace = iter.next().cloned(),
+            "--values" | "-f" => parsed.values.extend(iter.next().cloned()),
+            "-o" | "--output" => parsed.output_json = iter.next().is_some_and(|o| o == "json"),
+            "--timeout" => {
+                iter.next();
+            }
+            flag if flag.starts_with("--") => {}
+            _ => parsed.positional.push(arg.clone()),
+        }
+    }
+    parsed
+}
+
+/// Runs one helm invocation.
+pub async fn run(argv: &[String]) -> Outcome {
+    if let Ok(log) = std::env::var("FAKE_HELM_LOG") {
+        use std::io::Write;
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let _ = writeln!(file, "{}", json!(argv));
+        }
+    }
+    let args = parse(argv);
+    let command: Vec<&str> = args.positional.iter().map(String::as_str).collect();
+    if command.first() == Some(&"version") {
+        return Outcome {
+            stdout: "version.BuildInfo{Version:\"v3.16.0-fake\"}\n".into(),
+            ..Outcome::default()
+        };
+    }
+    let api = match Api::from_kubeconfig() {
+        Ok(api) => api,
+        Err(message) => return error(message),
+    };
+    let namespace = args.namespace.clone().unwrap_or_else(|| "default".into());
+    let result = match command.as_slice() {
+        ["upgrade", release, chart] => upgrade(&api, release, chart, &namespace, &args).await,
+        ["status", release] => status(&api, release, &namespace).await,
+        ["history", release] => history(&api, release, &namespace).await,
+        ["rollback", release, revision] => rollback(&api, release, revision, &namespace).await,
+        ["uninstall", release] => uninstall(&api, release, &namespace).await,
+        _ => Err(format!(
+            "unknown command {:?} for \"helm\" (the fake knows upgrade --install, status, history, rollback, uninstall, version)",
+            args.positional
+        )),
+    };
+    result.unwrap_or_else(error)
+}
+
+async fn releases(api: &Api, release: &str, namespace: &str) -> Result<Vec<Value>, String> {
+    let path = format!(
+        "{}?labelSelector=owner%3Dhelm,name%3D{release}",
+        api_path("secrets", namespace, None)
+    );
+    let (status, list) = api.call("GET", &path, None).await?;
+    if status != 200 {
+        return Ok(Vec::new());
+    }
+    let mut items = list["items"].as_array().cloned().unwrap_or_default();
+    items.sort_by_key(version_of);
+    Ok(items)
+}
+
+fn version_of(secret: &Value) -> i64 {
+    secret["metadata"]["labels"]["version"]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn summary(release: &str, namespace: &str, secret: &Value) -> Value {
+    json!({
+        "name": release,
+        "namespace": namespace,
+        "version": version_of(secret),
+        "info": {
+            "status": secret["metadata"]["labels"]["status"],
+            "last_deployed": secret["metadata"]["annotations"]["last-deployed"],
+        }
+    })
+}
+
+async fn record(
+    api: &Api,
+    release: &str,
+    namespace: &str,
+    version: i64,
+    status: &str,
+    objects: &[String],
+) -> Result<(), String> {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {
+            "name": format!("sh.helm.release.v1.{release}.v{version}"),
+            "labels": { "owner": "helm", "name": release, "status": status, "version": version.to_string() },
+            "annotations": { "last-deployed": now, "objects": objects.join(",") },
+        },
+        "type": "helm.sh/release.v1",
+    });
+    let name = format!("sh.helm.release.v1.{release}.v{version}");
+    let (code, body) = api
+        .call(
+            "PATCH",
+            &api_path("secrets", namespace, Some(&name)),
+            Some(&secret),
+        )
+        .await?;
+    if code >= 300 {
+        return Err(format!(
+            "create: failed to create: {}",
+            body["message"].as_str().unwrap_or("?")
+        ));
+    }
+    Ok(())
+}
+
+async fn set_status(
+    api: &Api,
+    namespace: &str,
+    secret: &Value,
+    status: &str,
+) -> Result<(), String> {
+    let name = secret["metadata"]["name"].as_str().unwrap_or_default();
+    let mut patch = json!({ "metadata": { "labels": { "status": status } } });
+    patch["apiVersion"] = json!("v1");
+    patch["kind"] = json!("Secret");
+    api.call(
+        "PATCH",
+        &api_path("secrets", namespace, Some(name)),
+        Some(&patch),
+    )
+    .await
+    .map(|_| ())
+}
+
+fn merged_values(files: &[String]) -> Result<Value, String> {
+    let mut values = json!({});
+    for file in files {
+        let text = std::fs::read_to_string(file).map_err(|err| format!("open {file}: {err}"))?;
+        // storeflow writes its values as JSON; other values files (YAML) only set defaults
+        // the fake does not model.
+        if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) {
+            for (k, v) in map {
+                values[k] = v;
+            }
+        }
+    }
+    Ok(values)
+}
+
+fn labels(release: &str, name: &str, component: &str, values: &Value) -> Value {
+    json!({
+        "app.kubernetes.io/managed-by": "Helm",
+        "app.kubernetes.io/instance": release,
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": "storeflow",
+        "storeflow.io/store-id": values["storeId"],
+        "storeflow.io/engine": values["engine"],
+    })
+}
+
+fn secret_env(env: &str, secret: &str, key: &str) -> Value {
+    json!({ "name": env, "valueFrom": { "secretKeyRef": { "name": secret, "key": key } } })
+}
+
+fn workload(
+    kind: &str,
+    release: &str,
+    name: &str,
+    component: &str,
+    values: &Value,
+    containers: Value,
+) -> (String, Value) {
+    let selector = json!({
+        "app.kubernetes.io/instance": release,
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/component": component,
+    });
+    let resource = if kind == "Deployment" {
+        "deployments"
+    } else {
+        "statefulsets"
+    };
+    (
+        resource.into(),
+        json!({
+            "apiVersion": "apps/v1", "kind": kind,
+            "metadata": { "name": name, "labels": labels(release, name, component, values) },
+            "spec": {
+                "replicas": 1,
+                "selector": { "matchLabels": selector },
+                "template": {
+                    "metadata": { "labels": labels(release, name, component, values) },
+                    "spec": { "containers": containers },
+                },
+            },
+        }),
+    )
+}
+
+fn service(
+    release: &str,
+    name: &str,
+    component: &str,
+    port: u16,
+    values: &Value,
+) -> (String, Value) {
+    (
+        "services".into(),
+        json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": { "name": name, "labels": labels(release, name, component, values) },
+            "spec": {
+                "selector": { "app.kubernetes.io/instance": release, "app.kubernetes.io/name": name, "app.kubernetes.io/component": component },
+                "ports": [{ "name": "http", "port": port, "targetPort": "http" }],
+            },
+        }),
+    )
+}
+
+fn ingress(release: &str, name: &str, values: &Value, paths: Value) -> (String, Value) {
+    let host = values["ingress"]["host"].as_str().unwrap_or_default();
+    let mut spec = json!({
+        "ingressClassName": values["ingress"]["className"],
+        "rules": [{ "host": host, "http": { "paths": paths } }],
+    });
+    if values["ingress"]["tls"]["enabled"] == true {
+        spec["tls"] =
+            json!([{ "hosts": [host], "secretName": values["ingress"]["tls"]["secretName"] }]);
+    }
+    (
+        "ingresses".into(),
+        json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": { "name": name, "labels": labels(release, name, "ingress", values) },
+            "spec": spec,
+        }),
+    )
+}
+
+fn backend(service: &str, path: &str) -> Value {
+    json!({ "path": path, "pathType": "Prefix", "backend": { "service": { "name": service, "port": { "name": "http" } } } })
+}
+
+/// What the store chart renders for `values` (the objects the executors depend on).
+fn render(release: &str, values: &Value) -> Result<Vec<(String, Value)>, String> {
+    let secret = values["existingSecret"].as_str().unwrap_or_default();
+    if secret.is_empty() {
+        return Err("execution error at (ecommerce-store/templates/_helpers.tpl): existingSecret is required: the Secret holding this store's generated passwords".into());
+    }
+    if values["storeId"].as_str() != Some(release) {
+        return Err("execution error at (ecommerce-store/templates/_helpers.tpl): storeId must equal the release name".into());
+    }
+    let exposed = values["ingress"]["enabled"] == true;
+    if exposed && values["ingress"]["host"].as_str().is_none_or(str::is_empty) {
+        return Err("execution error at (ecommerce-store/templates/_helpers.tpl): ingress.host is required when ingress.enabled is true".into());
+    }
+    let mut objects = Vec::new();
+    match values["engine"].as_str() {
+        Some("woocommerce") => {
+            let db_env = json!([
+                { "name": "WORDPRESS_DB_HOST", "value": "mariadb" },
+                { "name": "WORDPRESS_DB_USER", "value": "wordpress" },
+                secret_env("WORDPRESS_DB_PASSWORD", secret, "mariadb-password"),
+                { "name": "WORDPRESS_DB_NAME", "value": "wordpress" },
+            ]);
+            objects.push(workload("Deployment", release, "wordpress", "frontend", values, json!([
+                { "name": "wordpress", "image": "wordpress:6.7-php8.2-apache", "ports": [{ "name": "http", "containerPort": 80 }], "env": db_env },
+                { "name": "wp-cli", "image": "wordpress:cli-2.11-php8.2", "env": db_env },
+            ])));
+            objects.push(workload(
+                "StatefulSet",
+                release,
+                "mariadb",
+                "database",
+                values,
+                json!([
+                    { "name": "mariadb", "image": "mariadb:11.4", "env": [
+                        secret_env("MARIADB_ROOT_PASSWORD", secret, "mariadb-root-password"),
+                        secret_env("MARIADB_PASSWORD", secret, "mariadb-password"),
+                    ] },
+                ]),
+            ));
+            objects.push(service(release, "wordpress", "frontend", 80, values));
+            objects.push(service(release, "mariadb", "database", 3306, values));
+            if exposed {
+                objects.push(ingress(
+                    release,
+                    "wordpress",
+                    values,
+                    json!([backend("wordpress", "/")]),
+                ));
+            }
+        }
+        Some("medusa") => {
+            objects.push(workload("Deployment", release, "medusa", "backend", values, json!([
+                { "name": "medusa", "image": "storeflow/medusa-backend:1.20.10", "ports": [{ "name": "http", "containerPort": 9000 }], "env": [
+                    secret_env("POSTGRES_PASSWORD", secret, "postgres-password"),
+                    secret_env("JWT_SECRET", secret, "jwt-secret"),
+                    secret_env("COOKIE_SECRET", secret, "cookie-secret"),
+                ] },
+            ])));
+            objects.push(workload("StatefulSet", release, "medusa-postgres", "database", values, json!([
+                { "name": "postgres", "image": "postgres:15.10-alpine", "env": [secret_env("POSTGRES_PASSWORD", secret, "postgres-password")] },
+            ])));
+            objects.push(service(release, "medusa", "backend", 9000, values));
+            objects.push(service(
+                release,
+                "medusa-postgres",
+                "database",
+                5432,
+                values,
+            ));
+            let storefront = values["medusa"]["storefront"]["enabled"] == true;
+            if storefront {
+                objects.push(workload("Deployment", release, "storefront", "storefront", values, json!([
+                    { "name": "storefront", "image": "storeflow/storefront-medusa:1.0.0", "ports": [{ "name": "http", "containerPort": 8080 }], "env": [
+                        { "name": "STORE_NAME", "value": values["storeName"] },
+                        { "name": "MEDUSA_PUBLISHABLE_KEY", "value": values["medusa"]["storefront"]["publishableKey"] },
+                        { "name": "MEDUSA_UPSTREAM", "value": "http://medusa:9000" },
+                    ] },
+                ])));
+                objects.push(service(release, "storefront", "storefront", 80, values));
+            }
+            if exposed {
+                let paths = if storefront {
+                    json!([backend("medusa", "/store"), backend("storefront", "/")])
+                } else {
+                    json!([backend("medusa", "/store")])
+                };
+                objects.push(ingress(release, "medusa", values, paths));
+            }
+        }
+        other => {
+            return Err(format!(
+                "execution error at (ecommerce-store/templates/_helpers.tpl): engine must be woocommerce or medusa (got {other:?})"
+            ));
+        }
+    }
+    Ok(objects)
+}
+
+async fn upgrade(
+    api: &Api,
+    release: &str,
+    chart: &str,
+    namespace: &str,
+    args: &Args,
+) -> Result<Outcome, String> {
+    if !Path::new(chart).join("Chart.yaml").is_file() {
+        return Err(format!("path \"{chart}\" not found"));
+    }
+    let (code, _) = api
+        .call("GET", &format!("/api/v1/namespaces/{namespace}"), None)
+        .await?;
+    if code == 404 {
+        return Err(format!(
+            "create: failed to create: namespaces \"{namespace}\" not found"
+        ));
+    }
+    let history = releases(api, release, namespace).await?;
+    if let Some(last) = history.last() {
+        let status = last["metadata"]["labels"]["status"].as_str().unwrap_or("");
+        if status.starts_with("pending-") {
+            return Err("another operation (install/upgrade/rollback) is in progress".into());
+        }
+    }
+    let values = merged_values(&args.values)?;
+    let objects = render(release, &values)?;
+    let version = history.last().map(version_of).unwrap_or(0) + 1;
+    let names: Vec<String> = objects
+        .iter()
+        .map(|(resource, object)| {
+            format!(
+                "{resource}/{}",
+                object["metadata"]["name"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    for (resource, object) in &objects {
+        let name = object["metadata"]["name"].as_str().unwrap_or("");
+        let (code, body) = api
+            .call(
+                "PATCH",
+                &api_path(resource, namespace, Some(name)),
+                Some(object),
+            )
+            .await?;
+        if code >= 300 {
+            return Err(format!(
+                "failed to create resource: {}",
+                body["message"].as_str().unwrap_or("refused")
+            ));
+        }
+    }
+    // Objects of the previous revision that this one no longer renders are deleted.
+    if let Some(last) = history.last() {
+        let before = last["metadata"]["annotations"]["objects"]
+            .as_str()
+            .unwrap_or("");
+        for stale in before
+            .split(',')
+            .filter(|o| !o.is_empty() && !names.contains(&o.to_string()))
+        {
+            if let Some((resource, name)) = stale.split_once('/') {
+                api.call("DELETE", &api_path(resource, namespace, Some(name)), None)
+                    .await?;
+            }
+        }
+        set_status(api, namespace, last, "superseded").await?;
+    }
+    record(api, release, namespace, version, "deployed", &names).await?;
+    let latest = releases(api, release, namespace).await?;
+    let summary = latest
+        .last()
+        .map(|s| summary(release, namespace, s))
+        .unwrap_or(Value::Null);
+    Ok(Outcome {
+        stdout: if args.output_json {
+            summary.to_string()
+        } else {
+            format!("Release \"{release}\" has been upgraded. Happy Helming!\n")
+        },
+        ..Outcome::default()
+    })
+}
+
+async fn status(api: &Api, release: &str, namespace: &str) -> Result<Outcome, String> {
+    match releases(api, release, namespace).await?.last() {
+        Some(last) => Ok(Outcome {
+            stdout: summary(release, namespace, last).to_string(),
+            ..Outcome::default()
+        }),
+        None => Err("release: not found".into()),
+    }
+}
+
+async fn history(api: &Api, release: &str, namespace: &str) -> Result<Outcome, String> {
+    let all = releases(api, release, namespace).await?;
+    if all.is_empty() {
+        return Err("release: not found".into());
+    }
+    let entries: Vec<Value> = all
+        .iter()
+        .map(|s| json!({ "revision": version_of(s), "status": s["metadata"]["labels"]["status"] }))
+        .collect();
+    Ok(Outcome {
+        stdout: Value::Array(entries).to_string(),
+        ..Outcome::default()
+    })
+}
+
+async fn rollback(
+    api: &Api,
+    release: &str,
+    revision: &str,
+    namespace: &str,
+) -> Result<Outcome, String> {
+    let all = releases(api, release, namespace).await?;
+    let Some(last) = all.last() else {
+        return Err("release: not found".into());
+    };
+    let version = version_of(last) + 1;
+    let objects = all
+        .iter()
+        .find(|s| version_of(s).to_string() == revision)
+        .and_then(|s| s["metadata"]["annotations"]["objects"].as_str())
+        .unwrap_or("")
+        .to_owned();
+    set_status(api, namespace, last, "superseded").await?;
+    let names: Vec<String> = objects
+        .split(',')
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned)
+        .collect();
+    record(api, release, namespace, version, "deployed", &names).await?;
+    Ok(Outcome {
+        stdout: "Rollback was a success! Happy Helming!\n".into(),
+        ..Outcome::default()
+    })
+}
+
+async fn uninstall(api: &Api, release: &str, namespace: &str) -> Result<Outcome, String> {
+    let all = releases(api, release, namespace).await?;
+    let Some(last) = all.last() else {
+        return Err(format!(
+            "uninstall: Release not loaded: {release}: release: not found"
+        ));
+    };
+    let objects = last["metadata"]["annotations"]["objects"]
+        .as_str()
+        .unwrap_or("");
+    for object in objects.split(',').filter(|o| !o.is_empty()) {
+        if let Some((resource, name)) = object.split_once('/') {
+            api.call("DELETE", &api_path(resource, namespace, Some(name)), None)
+                .await?;
+        }
+    }
+    for secret in &all {
+        let name = secret["metadata"]["name"].as_str().unwrap_or("");
+        api.call("DELETE", &api_path("secrets", namespace, Some(name)), None)
+            .await?;
+    }
+    Ok(Outcome {
+        stdout: format!("release \"{release}\" uninstalled\n"),
+        ..Outcome::default()
+    })
+}

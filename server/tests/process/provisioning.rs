@@ -1,0 +1,623 @@
+//! Whole store lifecycles end to end: the API (in process) creates stores; real `storeflow
+//! worker` processes run `provision-woocommerce`, `provision-medusa` and `teardown-store`
+//! with the real kube-rs client against the fake Kubernetes API server (exec over WebSocket,
+//! service proxy, simulated controllers) and the fake helm. Workers are SIGKILLed in the
+//! middle of `wait-ready` and of a WP-CLI step; the runs still complete, with nothing
+//! duplicated. No secret reaches argv, logs or events.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use storeflow::{ApiConfig, AppState, api::StoreSettings, app};
+use storeflow_engine::Engine;
+use storeflow_fakecluster::wpcli::Output;
+use storeflow_fakecluster::{FakeCluster, Options};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+use crate::storeflow;
+
+pub const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+const JWT: &str = "provisioning-test-secret-0123456789abcdef";
+
+pub struct Platform {
+    pub db: storeflow_testkit::TestDatabase,
+    pub pool: PgPool,
+    pub router: Router,
+    pub cluster: FakeCluster,
+    pub dir: PathBuf,
+    pub helm_log: PathBuf,
+    pub kubeconfig: PathBuf,
+    pub helm: PathBuf,
+    workers: Vec<Child>,
+}
+
+impl Platform {
+    pub async fn start(options: Options) -> Platform {
+        let db = storeflow_testkit::database().await;
+        let pool = db.pool(8).await;
+        let engine = Engine::start(pool.clone(), storeflow_workflows::registry())
+            .await
+            .expect("engine");
+        let config = ApiConfig {
+            register_rate_max: 1000,
+            sealer: storeflow::sealing::Sealer::from_hex(KEY).expect("key"),
+            stores: StoreSettings {
+                creation_cooldown: Duration::ZERO,
+                ..StoreSettings::default()
+            },
+            ..ApiConfig::default()
+        };
+        let router = app(AppState::new(engine.clone(), JWT, config, None));
+        let cluster = FakeCluster::start_with(options).await;
+        let dir = std::env::temp_dir().join(format!("storeflow-e2e-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let kubeconfig = cluster.write_kubeconfig(&dir);
+        let helm = dir.join("helm");
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_storeflow-fakecluster"), &helm)
+            .expect("fake helm");
+        Platform {
+            db,
+            pool,
+            router,
+            cluster,
+            helm_log: dir.join("helm.log"),
+            kubeconfig,
+            helm,
+            dir,
+            workers: Vec::new(),
+        }
+    }
+
+    fn chart() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/ecommerce-store")
+    }
+
+    /// Starts a `storeflow worker` process; its log goes to `<dir>/worker-<n>.log`.
+    pub fn start_worker(&mut self) -> usize {
+        let n = self.workers.len();
+        let log = std::fs::File::create(self.dir.join(format!("worker-{n}.log"))).expect("log");
+        let child = storeflow(&self.db.url)
+            .args([
+                "worker",
+                "--lease",
+                "3s",
+                "--poll-interval",
+                "100ms",
+                "--shutdown-grace",
+                "1s",
+            ])
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HELM_BIN", &self.helm)
+            .env("HELM_CHART_PATH", Self::chart())
+            .env("FAKE_HELM_LOG", &self.helm_log)
+            .env("STOREFLOW_ENCRYPTION_KEY", KEY)
+            .env("STOREFLOW_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("worker starts");
+        self.workers.push(child);
+        n
+    }
+
+    /// SIGKILLs worker `n` (no shutdown of any kind).
+    pub fn kill_worker(&mut self, n: usize) {
+        let _ = self.workers[n].kill();
+        let _ = self.workers[n].wait();
+    }
+
+    pub fn worker_logs(&self) -> String {
+        (0..self.workers.len())
+            .map(|n| {
+                std::fs::read_to_string(self.dir.join(format!("worker-{n}.log")))
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .expect("request");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn register(&self, email: &str, username: &str) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/register",
+                None,
+                Some(json!({ "email": email, "username": username, "password": "correct horse battery" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn create_store(&self, token: &str, body: Value) -> String {
+        let (status, reply) = self
+            .call(Method::POST, "/api/v1/stores", Some(token), Some(body))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{reply}");
+        reply["store"]["id"].as_str().expect("id").to_owned()
+    }
+
+    pub async fn store(&self, token: &str, id: &str) -> Value {
+        let (status, body) = self
+            .call(
+                Method::GET,
+                &format!("/api/v1/stores/{id}"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["store"].clone()
+    }
+
+    /// Waits until the store has `status`; fails with the store's progress otherwise.
+    pub async fn wait_status(
+        &self,
+        token: &str,
+        id: &str,
+        status: &str,
+        within: Duration,
+    ) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let store = self.store(token, id).await;
+            if store["status"] == status {
+                return store;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "store {id} did not become {status} within {within:?}: {}\nworker log tail:\n{}",
+                    serde_json::to_string_pretty(&store).unwrap_or_default(),
+                    tail(&self.worker_logs(), 40)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the store's current run is at `step` (by name).
+    pub async fn wait_step(&self, id: &str, step: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let at: Option<(Option<String>,)> = sqlx::query_as(
+                "SELECT d.step_name FROM stores s JOIN workflow_runs r ON r.id = s.current_run_id \
+                 LEFT JOIN workflow_definition_steps d ON d.workflow = r.workflow AND d.version = r.version \
+                   AND d.step_index = r.current_step WHERE s.id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .expect("progress");
+            if at.and_then(|(s,)| s).as_deref() == Some(step) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "store {id} never reached step {step}:\n{}",
+                tail(&self.worker_logs(), 40)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Every text a secret must never appear in: helm argv, exec argv, run events and state,
+    /// worker logs.
+    pub async fn public_texts(&self) -> String {
+        let helm = std::fs::read_to_string(&self.helm_log).unwrap_or_default();
+        let exec: Vec<String> = self
+            .cluster
+            .exec_log()
+            .iter()
+            .map(|e| e.command.join(" "))
+            .collect();
+        let (events,): (Option<String>,) = sqlx::query_as(
+            "SELECT string_agg(coalesce(data::text, ''), ' ') FROM workflow_run_events",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .expect("events");
+        let (state,): (Option<String>,) =
+            sqlx::query_as("SELECT string_agg(input::text || state::text || coalesce(error, ''), ' ') FROM workflow_runs")
+                .fetch_one(&self.pool)
+                .await
+                .expect("runs");
+        let (attempts,): (Option<String>,) = sqlx::query_as(
+            "SELECT string_agg(coalesce(error, ''), ' ') FROM workflow_step_attempts",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .expect("attempts");
+        format!(
+            "{helm}\n{}\n{}\n{}\n{}\n{}",
+            exec.join("\n"),
+            events.unwrap_or_default(),
+            state.unwrap_or_default(),
+            attempts.unwrap_or_default(),
+            self.worker_logs()
+        )
+    }
+
+    /// The values of the store's Secret, decoded.
+    pub fn store_secret_values(&self, namespace: &str) -> Vec<String> {
+        let secret = self
+            .cluster
+            .get("secrets", namespace, "store-secrets")
+            .expect("store secret exists");
+        secret["data"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, v)| v.as_str().and_then(base64_decode))
+            .collect()
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        for child in &mut self.workers {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Standard base64 (what the API server stores Secret data as).
+fn base64_decode(text: &str) -> Option<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for byte in text.bytes().filter(|b| *b != b'=') {
+        let value = ALPHABET.iter().position(|c| *c == byte)? as u32;
+        bits = (bits << 6) | value;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn assert_no_secret(texts: &str, secrets: &[String]) {
+    for secret in secrets {
+        assert!(secret.len() >= 8, "secret too short to check: {secret}");
+        assert!(
+            !texts.contains(secret.as_str()),
+            "a secret leaked into argv, logs or events"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_woocommerce_store_is_provisioned_verified_and_torn_down() {
+    let mut platform = Platform::start(Options {
+        auto_ready: Some(Duration::from_millis(200)),
+    })
+    .await;
+    let _admin = platform.register("admin@example.com", "admin").await;
+    let tenant = platform.register("alice@example.com", "alice").await;
+    let password = "Tenant-Chosen-Pass-42";
+    let id = platform
+        .create_store(&tenant, json!({ "name": "alice-shop", "engine": "woocommerce", "theme": "astra", "password": password }))
+        .await;
+    platform.start_worker();
+    let started = Instant::now();
+    let store = platform
+        .wait_status(&tenant, &id, "ready", Duration::from_secs(90))
+        .await;
+    eprintln!(
+        "provision-woocommerce on the fake cluster: ready after {:?}",
+        started.elapsed()
+    );
+
+    // What the API shows.
+    assert_eq!(
+        store["urls"]["storefront"],
+        format!("http://{id}.localhost/")
+    );
+    assert_eq!(
+        store["urls"]["admin"],
+        format!("http://{id}.localhost/wp-admin/")
+    );
+    assert_eq!(store["adminCredentials"]["password"], password);
+    assert_eq!(store["progress"]["percent"], 100);
+    let (first_order_ms,): (Option<i64>,) =
+        sqlx::query_as("SELECT first_order_ms FROM stores WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&platform.pool)
+            .await
+            .expect("store");
+    assert!(
+        first_order_ms.is_some_and(|ms| ms > 0),
+        "time to first order recorded"
+    );
+
+    // The site as WP-CLI left it.
+    let site = platform.cluster.site(&id).expect("the site was set up");
+    assert!(site.installed);
+    assert_eq!(
+        site.admin_password, password,
+        "the tenant's password, applied through stdin"
+    );
+    assert_eq!(site.url, format!("http://{id}.localhost"));
+    assert_eq!(
+        site.plugins.get("woocommerce"),
+        Some(&("9.5.2".to_owned(), true))
+    );
+    assert_eq!(site.active_theme, "astra");
+    assert_eq!(
+        site.options
+            .get("woocommerce_coming_soon")
+            .map(String::as_str),
+        Some("no")
+    );
+    assert!(site.options["woocommerce_cod_settings"].contains("\"enabled\":\"yes\""));
+    assert!(site.pages_installed);
+    assert_eq!(
+        site.shipping_zone_methods.get(&0),
+        Some(&vec!["flat_rate".to_owned()])
+    );
+    let skus: Vec<&str> = site.products.iter().map(|p| p.sku.as_str()).collect();
+    assert_eq!(skus, ["TSHIRT-001", "HEADPHONES-001", "WALLET-001"]);
+    assert_eq!(site.orders.len(), 1);
+    assert_eq!(
+        site.orders[0].status, "cancelled",
+        "the verification order is cancelled"
+    );
+
+    // Exact WP-CLI argv: every command has the docroot; core install takes the password on stdin.
+    let log = platform.cluster.exec_log();
+    assert!(log.iter().all(|e| e.container == "wp-cli"
+        && e.command[0] == "wp"
+        && e.command.last().map(String::as_str) == Some("--path=/var/www/html")));
+    let install = log
+        .iter()
+        .find(|e| e.command[1] == "core" && e.command[2] == "install")
+        .expect("core install");
+    assert_eq!(
+        install.command,
+        [
+            "wp",
+            "core",
+            "install",
+            &format!("--url=http://{id}.localhost"),
+            "--title=alice-shop",
+            "--admin_user=admin",
+            "--admin_email=alice@example.com",
+            "--skip-email",
+            "--prompt=admin_password",
+            "--path=/var/www/html"
+        ]
+    );
+    assert_eq!(install.stdin, format!("{password}\n").as_bytes());
+    assert!(
+        log.iter()
+            .filter(|e| e.command[1] == "wc")
+            .all(|e| e.command.iter().any(|a| a == "--user=admin"))
+    );
+    // The Ingress exists only after the install (published at the end).
+    let ingress = platform
+        .cluster
+        .get("ingresses", &id, "wordpress")
+        .expect("published");
+    assert_eq!(
+        ingress["spec"]["rules"][0]["host"],
+        format!("{id}.localhost")
+    );
+    let helm = std::fs::read_to_string(&platform.helm_log).expect("helm log");
+    let calls: Vec<Value> = helm
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    // Before each install, the release's status (a pending release would be repaired first).
+    assert!(
+        calls
+            .iter()
+            .filter(|c| c[0] == "status")
+            .all(|c| c == &json!(["status", id, "--namespace", id, "-o", "json"]))
+    );
+    let installs: Vec<&Value> = calls.iter().filter(|c| c[0] == "upgrade").collect();
+    assert_eq!(
+        installs.len(),
+        2,
+        "one install without Ingress, one publication: {helm}"
+    );
+    for argv in installs {
+        let argv: Vec<&str> = argv
+            .as_array()
+            .expect("argv")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(
+            &argv[..6],
+            [
+                "upgrade",
+                "--install",
+                &id,
+                &Platform::chart().to_string_lossy(),
+                "--namespace",
+                &id
+            ]
+        );
+        assert_eq!(argv[6], "--values");
+        assert!(argv[7].contains("storeflow-values-") && argv[7].ends_with(".json"));
+        assert!(!Path::new(argv[7]).exists(), "the values file is removed");
+        assert_eq!(&argv[8..], ["--timeout", argv[9], "-o", "json"]);
+    }
+
+    // No secret anywhere public.
+    let mut secrets = platform.store_secret_values(&id);
+    assert_eq!(
+        secrets.len(),
+        2,
+        "mariadb-root-password and mariadb-password"
+    );
+    secrets.push(password.to_owned());
+    assert_no_secret(&platform.public_texts().await, &secrets);
+
+    // Teardown.
+    let (status, body) = platform
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/stores/{id}"),
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    platform
+        .wait_status(&tenant, &id, "deleted", Duration::from_secs(60))
+        .await;
+    assert!(
+        !platform.cluster.namespaces().contains(&id),
+        "the namespace is gone"
+    );
+    let helm = std::fs::read_to_string(&platform.helm_log).expect("helm log");
+    assert!(
+        helm.lines().any(|l| l.starts_with("[\"uninstall\"")),
+        "{helm}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killed_workers_in_wait_ready_and_in_wp_cli_leave_a_complete_store_without_duplicates() {
+    // No controllers: pods become ready only when the test says so.
+    let mut platform = Platform::start(Options { auto_ready: None }).await;
+    let _admin = platform.register("admin@example.com", "admin").await;
+    let tenant = platform.register("alice@example.com", "alice").await;
+    let id = platform
+        .create_store(
+            &tenant,
+            json!({ "name": "crash-shop", "engine": "woocommerce" }),
+        )
+        .await;
+
+    // 1. Killed while durably polling in wait-ready.
+    let first = platform.start_worker();
+    platform
+        .wait_step(&id, "wait-ready", Duration::from_secs(60))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    platform.kill_worker(first);
+    platform.cluster.roll_out(&id);
+
+    // 2. Killed while `wp wc product create` for the second product is running in the pod.
+    let gate = Arc::new(AtomicBool::new(true));
+    let entered = Arc::new(AtomicBool::new(false));
+    {
+        let (gate, entered) = (gate.clone(), entered.clone());
+        platform.cluster.set_exec_handler(Arc::new(move |request| {
+            let creating_second = request.command.iter().any(|a| a == "create")
+                && request.command.iter().any(|a| a == "--sku=HEADPHONES-001");
+            if creating_second {
+                entered.store(true, Ordering::SeqCst);
+                // The command keeps running in the pod while the worker dies, then completes.
+                while gate.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            None::<Output>
+        }));
+    }
+    let second = platform.start_worker();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !entered.load(Ordering::SeqCst) {
+        assert!(
+            Instant::now() < deadline,
+            "never reached the product step:\n{}",
+            tail(&platform.worker_logs(), 40)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    platform.kill_worker(second);
+    gate.store(false, Ordering::SeqCst);
+
+    platform.start_worker();
+    platform
+        .wait_status(&tenant, &id, "ready", Duration::from_secs(90))
+        .await;
+
+    let site = platform.cluster.site(&id).expect("site");
+    let mut skus: Vec<&str> = site.products.iter().map(|p| p.sku.as_str()).collect();
+    skus.sort_unstable();
+    assert_eq!(
+        skus,
+        ["HEADPHONES-001", "TSHIRT-001", "WALLET-001"],
+        "no product twice"
+    );
+    let installs = platform
+        .cluster
+        .exec_log()
+        .iter()
+        .filter(|e| e.command[1] == "core" && e.command[2] == "install")
+        .count();
+    assert_eq!(installs, 1, "WordPress installed once");
+    let (rescues,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM workflow_step_attempts a JOIN stores s ON s.current_run_id = a.run_id \
+         WHERE s.id = $1 AND a.outcome = 'rescued'",
+    )
+    .bind(&id)
+    .fetch_one(&platform.pool)
+    .await
+    .expect("attempts");
+    assert!(
+        rescues >= 1,
+        "the in-flight product step was rescued after the kill"
+    );
+}
