@@ -1,0 +1,154 @@
+"""What the linter's self-test plants, and what it must catch.
+
+Two kinds of planted defects:
+- FIXTURES: small charts under fixtures/ that are broken on purpose (a template that does not
+  parse; a chart that renders but breaks every structural rule). Each value set lists the
+  check ids that must report.
+- MUTATIONS: one-line edits of a copy of charts/ecommerce-store that reintroduce the old
+  chart's defects (or break the executors' contract). Each must be caught by the named checks
+  on the named value set. A mutation whose text no longer occurs in the chart fails the
+  self-test too, so these stay in step with the chart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FIXTURES: dict[str, dict[str, list[str]]] = {
+    "broken-template": {"ci/default.yaml": ["helm-lint", "render"]},
+    "insecure": {
+        "ci/default.yaml": [
+            "metadata", "images", "resources", "security-context", "pod-security", "volumes", "probes",
+            "secrets", "selectors", "network-policy", "storage", "ingress", "quota", "notes", "schema",
+        ],
+        "ci/invalid/renders-anyway.yaml": ["expect-error"],
+    },
+}
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    file: str  # relative to the chart
+    old: str
+    new: str
+    value_set: str  # ci file that must now fail
+    expect: tuple[str, ...]  # check ids that must report
+
+
+MUTATIONS: list[Mutation] = [
+    Mutation(
+        "WordPress volume on wp-content only (core files lost on restart)",
+        "templates/wordpress/deployment.yaml",
+        "          volumeMounts:\n            - name: docroot\n              mountPath: /var/www/html\n          # A static",
+        "          volumeMounts:\n            - name: docroot\n              mountPath: /var/www/html/wp-content\n          # A static",
+        "ci/woocommerce-local.yaml", ("contract",),
+    ),
+    Mutation(
+        "WordPress probes on /wp-login.php (never Ready before wp core install)",
+        "templates/wordpress/deployment.yaml",
+        "          readinessProbe:\n            httpGet:\n              path: /wp-includes/images/blank.gif",
+        "          readinessProbe:\n            httpGet:\n              path: /wp-login.php",
+        "ci/woocommerce-first-install.yaml", ("contract",),
+    ),
+    Mutation(
+        "Medusa's selector also matches its PostgreSQL pod",
+        "templates/medusa/postgres-statefulset.yaml",
+        '{{- $ctx := dict "ctx" . "name" "medusa-postgres" "component" "database" }}',
+        '{{- $ctx := dict "ctx" . "name" "medusa" "component" "backend" }}',
+        "ci/medusa-api-only.yaml", ("selectors", "contract"),
+    ),
+    Mutation(
+        "DATABASE_URL pointing elsewhere",
+        "templates/medusa/deployment.yaml",
+        "@medusa-postgres:5432/medusa",
+        "@localhost:5432/medusa",
+        "ci/medusa-api-only.yaml", ("contract",),
+    ),
+    Mutation(
+        "A literal default database password",
+        "templates/mariadb/statefulset.yaml",
+        "            - name: MARIADB_ROOT_PASSWORD\n              valueFrom:\n                secretKeyRef:\n"
+        "                  name: {{ .Values.existingSecret }}\n                  key: mariadb-root-password\n",
+        "            - name: MARIADB_ROOT_PASSWORD\n              value: changeme-root\n",
+        "ci/woocommerce-local.yaml", ("secrets",),
+    ),
+    Mutation(
+        "Egress to the cloud metadata service",
+        "values.yaml",
+        "      - 169.254.0.0/16\n",
+        "",
+        "ci/woocommerce-local.yaml", ("network-policy",),
+    ),
+    Mutation(
+        "NetworkPolicy admitting the controller only on port 80 (Medusa's 9000 blocked)",
+        "templates/medusa/network-policy.yaml",
+        "      ports:\n        - protocol: TCP\n          port: 9000\n  egress:",
+        "      ports:\n        - protocol: TCP\n          port: 80\n  egress:",
+        "ci/medusa-local-storefront.yaml", ("network-policy", "contract"),
+    ),
+    Mutation(
+        "Unset storage class rendered as storageClassName: \"\"",
+        "templates/_helpers.tpl",
+        '{{- if eq $class "-" -}}',
+        '{{- if or (eq $class "-") (eq $class "") -}}',
+        "ci/woocommerce-local.yaml", ("storage", "contract"),
+    ),
+    Mutation(
+        "WordPress installer public before `wp core install` (Ingress ignores ingress.enabled)",
+        "templates/wordpress/ingress.yaml",
+        '{{- if and (eq .Values.engine "woocommerce") .Values.ingress.enabled }}',
+        '{{- if eq .Values.engine "woocommerce" }}',
+        "ci/woocommerce-first-install.yaml", ("ingress", "contract"),
+    ),
+    Mutation(
+        "Medusa Admin API routed publicly",
+        "templates/medusa/ingress.yaml",
+        "          - path: /store\n",
+        "          - path: /admin\n            pathType: Prefix\n            backend:\n              service:\n"
+        "                name: medusa\n                port:\n                  name: http\n          - path: /store\n",
+        "ci/medusa-api-only.yaml", ("contract",),
+    ),
+    Mutation(
+        "WP-CLI without the database environment",
+        "templates/wordpress/deployment.yaml",
+        "          env:\n            {{- include \"store.wordpressDbEnv\" . | nindent 12 }}\n            - name: HOME",
+        "          env:\n            - name: HOME",
+        "ci/woocommerce-local.yaml", ("contract",),
+    ),
+    Mutation(
+        "Privilege escalation allowed",
+        "templates/_helpers.tpl",
+        "allowPrivilegeEscalation: false",
+        "allowPrivilegeEscalation: true",
+        "ci/medusa-vps-storefront.yaml", ("security-context",),
+    ),
+    Mutation(
+        "Quota too small for the store's own pods",
+        "values-local.yaml",
+        "  limitsMemory: 2Gi\n",
+        "  limitsMemory: 1Gi\n",
+        "ci/woocommerce-local.yaml", ("quota",),
+    ),
+    Mutation(
+        "Missing store label on a pod template",
+        "templates/_helpers.tpl",
+        "storeflow.io/engine: {{ .Values.engine }}\n{{- end -}}",
+        "{{- end -}}",
+        "ci/medusa-api-only.yaml", ("contract",),
+    ),
+    Mutation(
+        "Chart version in a StatefulSet's (immutable) volumeClaimTemplates",
+        "templates/mariadb/statefulset.yaml",
+        '{{- include "store.podLabels" $ctx | nindent 10 }}',
+        '{{- include "store.componentLabels" $ctx | nindent 10 }}',
+        "ci/woocommerce-local.yaml", ("storage",),
+    ),
+    Mutation(
+        "A misspelt Kubernetes field",
+        "templates/storefront/deployment.yaml",
+        "      automountServiceAccountToken: false",
+        "      automountServiceAccountTokens: false",
+        "ci/medusa-local-storefront.yaml", ("schema",),
+    ),
+]

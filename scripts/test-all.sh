@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Every test of the repository, in one command (the one README.md and CI run):
+#   1. Rust: unit, database (real PostgreSQL), in-process API, process and executor tests;
+#   2. the Helm charts' lint (Helm's Go library through helm-sdkpy, offline);
+#   3. the Medusa storefront: unit tests, end to end in Chromium against a real Medusa v1, and
+#      its image's nginx configuration.
+# Missing tools are installed where that needs no privileges (npm packages, a Python virtual
+# environment under target/); what needs root (PostgreSQL server binaries, Chromium) is named
+# with the command that installs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+section() { printf '\n==== %s\n' "$*"; }
+need() {
+    if ! command -v "$1" >/dev/null 2>&1; then
+        echo "error: $1 is not installed; $2" >&2
+        exit 2
+    fi
+}
+
+section "Rust: cargo test --workspace"
+cargo test --workspace
+
+section "Helm charts: lint"
+python=python3
+if ! python3 -c 'import helm_sdkpy' >/dev/null 2>&1; then
+    venv="$root/target/chart-lint-venv"
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import helm_sdkpy' >/dev/null 2>&1; then
+        echo "installing the chart linter (helm-sdkpy) into $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check --ignore-requires-python \
+            -r charts/lint/requirements.txt
+    fi
+    python="$venv/bin/python"
+fi
+"$python" charts/lint/lint_charts.py
+
+section "Medusa storefront: unit and end-to-end tests"
+need node "install Node.js 20 (Debian: apt-get install nodejs npm)"
+need npm "install npm"
+if [ ! -x /usr/bin/chromium ]; then
+    echo "error: the browser tests drive /usr/bin/chromium; install it (Debian, as root: apt-get install chromium)" >&2
+    exit 2
+fi
+for dir in charts/medusa-backend storefront-medusa; do
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        echo "npm ci in $dir"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+done
+(cd storefront-medusa && npm test && npm run e2e)
+if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
+    (cd storefront-medusa && npm run test:nginx)
+else
+    echo "error: the storefront image's nginx configuration is checked with nginx; install it (Debian, as root: apt-get install nginx)" >&2
+    exit 2
+fi
+
+section "all tests passed"
