@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Every test of the repository, in one command (the one README.md and CI run):
-#   1. Rust: unit, database (real PostgreSQL), in-process API, process and executor tests;
+#   1. Rust: unit, database (real PostgreSQL), in-process API, executor and process tests —
+#      including whole store lifecycles against the fake Kubernetes API and fake helm, and the
+#      Medusa steps against a real Medusa;
 #   2. the Helm charts' lint (Helm's Go library through helm-sdkpy, offline);
 #   3. the Medusa storefront: unit tests, end to end in Chromium against a real Medusa v1, and
-#      its image's nginx configuration.
+#      its image's nginx configuration;
+#   4. the dashboard: unit tests, production build (size budget), end to end in Chromium
+#      against the real storeflow server with the fake cluster.
 # Missing tools are installed where that needs no privileges (npm packages, a Python virtual
-# environment under target/); what needs root (PostgreSQL server binaries, Chromium) is named
-# with the command that installs it.
+# environment under target/); what needs root (PostgreSQL server binaries, Chromium, nginx) is
+# named with the command that installs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -18,6 +22,28 @@ need() {
         exit 2
     fi
 }
+
+section "Prerequisites"
+need cargo "install Rust (https://rustup.rs)"
+need python3 "install Python 3.11 or newer"
+need node "install Node.js 20 (Debian: apt-get install nodejs npm)"
+need npm "install npm"
+if [ ! -x /usr/bin/chromium ]; then
+    echo "error: the browser tests drive /usr/bin/chromium; install it (Debian, as root: apt-get install chromium)" >&2
+    exit 2
+fi
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    echo "error: the storefront image's nginx configuration is checked with nginx; install it (Debian, as root: apt-get install nginx)" >&2
+    exit 2
+fi
+# The Medusa backend package is what the Rust tests and the storefront tests start as a real
+# Medusa; the web apps need their own packages.
+for dir in charts/medusa-backend storefront-medusa dashboard; do
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        echo "npm ci in $dir"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+done
 
 section "Rust: cargo test --workspace"
 cargo test --workspace
@@ -36,25 +62,11 @@ if ! python3 -c 'import helm_sdkpy' >/dev/null 2>&1; then
 fi
 "$python" charts/lint/lint_charts.py
 
-section "Medusa storefront: unit and end-to-end tests"
-need node "install Node.js 20 (Debian: apt-get install nodejs npm)"
-need npm "install npm"
-if [ ! -x /usr/bin/chromium ]; then
-    echo "error: the browser tests drive /usr/bin/chromium; install it (Debian, as root: apt-get install chromium)" >&2
-    exit 2
-fi
-for dir in charts/medusa-backend storefront-medusa; do
-    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-        echo "npm ci in $dir"
-        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-    fi
-done
-(cd storefront-medusa && npm test && npm run e2e)
-if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
-    (cd storefront-medusa && npm run test:nginx)
-else
-    echo "error: the storefront image's nginx configuration is checked with nginx; install it (Debian, as root: apt-get install nginx)" >&2
-    exit 2
-fi
+section "Medusa storefront: unit, end-to-end and nginx tests"
+(cd storefront-medusa && npm test && npm run e2e && npm run test:nginx)
+
+section "Dashboard: unit tests, build, end-to-end tests"
+# `cargo test` built target/debug/storeflow and target/debug/storeflow-fakecluster.
+(cd dashboard && npm test && npm run build && npm run e2e)
 
 section "all tests passed"

@@ -56,12 +56,16 @@ pub(crate) fn input_str<'a>(cx: &'a StepContext<'_>, field: &str) -> Result<&'a 
         })
 }
 
-/// A worker without a Kubernetes client is misconfigured, not the run: retry (a correctly
-/// started worker may take it) rather than fail it for good.
+/// A worker without a Kubernetes client cannot do the step yet: wait (no attempt is spent;
+/// a worker that has a cluster may take the run, and the step timeout bounds the wait).
 pub(crate) fn client(cx: &StepContext<'_>) -> Result<kube::Client, StepOutcome> {
-    cx.resource::<kube::Client>()
-        .cloned()
-        .map_err(StepOutcome::Retry)
+    cx.resource::<kube::Client>().cloned().map_err(|_| {
+        // Waiting costs no attempt; the step's timeout bounds it.
+        StepOutcome::pending_on(
+            Duration::from_secs(15),
+            "no Kubernetes cluster is configured for this worker (set KUBECONFIG, or run it in the cluster)",
+        )
+    })
 }
 
 /// Turns a kube error into an outcome: unreachable or overloaded → retry; refused → fatal.

@@ -1,8 +1,13 @@
-//! MedusaJS v1 (Node + PostgreSQL): the admin user through `medusa user` in the `medusa`
-//! container (the password on standard input of a fixed script, never in argv), then the
-//! store's region, shipping, collection, products and publishable key through the Admin API
-//! reached via the Kubernetes service proxy; verification is a guest checkout through the
-//! public Store API, cancelled afterwards through the Admin API.
+//! MedusaJS v1 (Node + PostgreSQL): the admin user through a fixed script in the `medusa`
+//! container (password and API token on its standard input, never in argv), then the store's
+//! region, shipping, collection, products and publishable key through the Admin API reached via
+//! the Kubernetes service proxy; verification is a guest checkout through the public Store
+//! API, cancelled afterwards through the Admin API.
+//!
+//! The Admin API is called with the admin user's API token (`x-medusa-access-token`), not a
+//! bearer token: the API server consumes the `Authorization` header of proxied requests (it
+//! authenticates the caller to Kubernetes), so it never reaches the app. The token is a store
+//! secret, generated once in the store's Secret (`medusa-admin-token`).
 //!
 //! Every object is looked up before it is created (region and shipping option by name,
 //! collection and products by handle, publishable key by title), so setup can run any number
@@ -25,10 +30,36 @@ use crate::service_proxy::{self, Reply, Service};
 #[derive(Debug, Clone, Copy)]
 pub struct Medusa;
 
-/// Creates the admin user with the password read from stdin; `$1` is the e-mail. A fixed
-/// script: no input is ever spliced into it.
-pub const ADMIN_USER_SCRIPT: &str =
-    r#"IFS= read -r password && exec ./node_modules/.bin/medusa user -e "$1" -p "$password""#;
+/// Creates the admin user if it does not exist (with `medusa user` and a throwaway password),
+/// then sets its password hash (scrypt, as Medusa does) and API token — both read from stdin,
+/// the e-mail is `$1`. A fixed script: no input is ever spliced into it. Also what rotation
+/// runs to set a new password.
+pub const ADMIN_USER_SCRIPT: &str = r#"IFS= read -r password && IFS= read -r token && STOREFLOW_ADMIN_PASSWORD="$password" STOREFLOW_ADMIN_TOKEN="$token" exec node -e '
+const { execFileSync } = require("child_process");
+const { randomBytes } = require("crypto");
+const { Client } = require("pg");
+const Scrypt = require("scrypt-kdf");
+(async () => {
+  const email = process.argv[1];
+  const password = process.env.STOREFLOW_ADMIN_PASSWORD;
+  const token = process.env.STOREFLOW_ADMIN_TOKEN;
+  if (!email || !password || !token) throw new Error("e-mail, password and token are required");
+  const db = new Client({ connectionString: process.env.DATABASE_URL });
+  await db.connect();
+  const found = await db.query(`SELECT id FROM "user" WHERE email = $1 AND deleted_at IS NULL`, [email]);
+  if (found.rowCount === 0) {
+    execFileSync("./node_modules/.bin/medusa", ["user", "-e", email, "-p", randomBytes(24).toString("hex")], { stdio: ["ignore", "ignore", "inherit"], timeout: 120000 });
+  }
+  const hash = (await Scrypt.kdf(password, { logN: 1, r: 1, p: 1 })).toString("base64");
+  const updated = await db.query(`UPDATE "user" SET password_hash = $1, api_token = $2, updated_at = now() WHERE email = $3 AND deleted_at IS NULL`, [hash, token, email]);
+  await db.end();
+  if (updated.rowCount !== 1) throw new Error("no admin user " + email);
+  console.log("admin user ready: " + email);
+})().catch((err) => { console.error(err.message); process.exit(1); });
+' "$1""#;
+
+/// The key of the store Secret holding the admin user's Admin API token.
+pub const ADMIN_TOKEN_KEY: &str = "medusa-admin-token";
 
 const REGION_NAME: &str = "North America";
 const SHIPPING_NAME: &str = "Standard Shipping";
@@ -54,7 +85,12 @@ impl StoreEngine for Medusa {
     }
 
     fn secret_keys(&self) -> &'static [&'static str] {
-        &["postgres-password", "jwt-secret", "cookie-secret"]
+        &[
+            "postgres-password",
+            "jwt-secret",
+            "cookie-secret",
+            ADMIN_TOKEN_KEY,
+        ]
     }
 
     fn chart_values(&self, published: bool) -> EngineValues {
@@ -111,7 +147,8 @@ pub fn backend(cx: &StepContext<'_>) -> Result<Service, StepOutcome> {
     })
 }
 
-/// An Admin API session.
+/// An Admin API client authenticated with the admin user's API token.
+#[derive(Clone)]
 pub struct Admin {
     service: Service,
     token: String,
@@ -125,48 +162,74 @@ impl std::fmt::Debug for Admin {
     }
 }
 
-/// Signs in; `Ok(None)` when Medusa refuses the credentials (401).
-pub async fn sign_in(
-    service: &Service,
-    credentials: &StoreCredentials,
-) -> Result<Option<Admin>, StepOutcome> {
-    let reply = service
-        .call(
-            "POST",
-            "/admin/auth/token",
-            &[],
-            Some(&json!({ "email": credentials.email, "password": credentials.password })),
-        )
-        .await?;
-    match reply.status {
-        200 => match reply.body["access_token"].as_str() {
-            Some(token) => Ok(Some(Admin {
-                service: service.clone(),
-                token: token.to_owned(),
-            })),
-            None => Err(StepOutcome::fatal(
-                "Medusa's /admin/auth/token answered without an access_token (is this Medusa v1.20?)",
-            )),
-        },
-        400 | 401 => Ok(None),
-        _ => Err(service_proxy::failure(
-            "signing in to the Medusa Admin API",
-            &reply,
-        )),
-    }
+/// The store's Admin API token, from its Secret (through the Kubernetes API).
+pub async fn admin_token(cx: &StepContext<'_>) -> Result<String, StepOutcome> {
+    use k8s_openapi::api::core::v1::Secret;
+    let namespace = input_str(cx, "namespace")?;
+    let api: kube::Api<Secret> = kube::Api::namespaced(client(cx)?, namespace);
+    let secret = api
+        .get_opt(crate::chart::STORE_SECRET)
+        .await
+        .map_err(|err| {
+            crate::kubernetes::classify(err, &format!("reading the store secret of {namespace}"))
+        })?
+        .ok_or_else(|| {
+            StepOutcome::fatal(format!(
+                "the store secret of {namespace} is missing; retry from ensure-store-secret"
+            ))
+        })?;
+    secret
+        .data
+        .as_ref()
+        .and_then(|data| data.get(ADMIN_TOKEN_KEY))
+        .and_then(|value| String::from_utf8(value.0.clone()).ok())
+        .ok_or_else(|| {
+            StepOutcome::fatal(format!(
+                "the store secret of {namespace} has no {ADMIN_TOKEN_KEY}; retry from ensure-store-secret"
+            ))
+        })
 }
 
 impl Admin {
+    pub fn new(service: Service, token: String) -> Admin {
+        Admin { service, token }
+    }
+
+    /// Whether Medusa accepts the token (the admin user exists with it).
+    pub async fn works(&self) -> Result<bool, StepOutcome> {
+        let reply = self
+            .service
+            .call(
+                "GET",
+                "/admin/users",
+                &[("x-medusa-access-token", &self.token)],
+                None,
+            )
+            .await?;
+        match reply.status {
+            200 => Ok(true),
+            401 | 403 => Ok(false),
+            _ => Err(service_proxy::failure(
+                "checking the Medusa admin token",
+                &reply,
+            )),
+        }
+    }
+
     async fn call(
         &self,
         method: &str,
         path: &str,
         body: Option<&Value>,
     ) -> Result<Reply, StepOutcome> {
-        let bearer = format!("Bearer {}", self.token);
         let reply = self
             .service
-            .call(method, path, &[("authorization", &bearer)], body)
+            .call(
+                method,
+                path,
+                &[("x-medusa-access-token", &self.token)],
+                body,
+            )
             .await?;
         if reply.ok() {
             Ok(reply)
@@ -175,11 +238,11 @@ impl Admin {
         }
     }
 
-    async fn get(&self, path: &str) -> Result<Value, StepOutcome> {
+    pub async fn get(&self, path: &str) -> Result<Value, StepOutcome> {
         Ok(self.call("GET", path, None).await?.body)
     }
 
-    async fn post(&self, path: &str, body: Value) -> Result<Value, StepOutcome> {
+    pub async fn post(&self, path: &str, body: Value) -> Result<Value, StepOutcome> {
         Ok(self.call("POST", path, Some(&body)).await?.body)
     }
 }
@@ -199,11 +262,12 @@ fn id_of(value: &Value) -> Result<String, StepOutcome> {
 
 // ---------------------------------------------------------------------------------------
 
-/// The store's admin user, unless signing in with the store's credentials already works.
+/// The store's admin user with the store's password and API token, unless the token already
+/// works.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct MedusaAdminUser {}
 
-/// argv of the admin-user command (the e-mail is `$1`; the password comes on stdin).
+/// argv of the admin-user script (the e-mail is `$1`; password and token come on stdin).
 pub fn admin_user_argv(email: &str) -> Vec<String> {
     vec![
         "sh".into(),
@@ -214,52 +278,58 @@ pub fn admin_user_argv(email: &str) -> Vec<String> {
     ]
 }
 
+/// Runs the admin-user script in the store's `medusa` container.
+async fn apply_admin_user(
+    cx: &StepContext<'_>,
+    credentials: &StoreCredentials,
+    token: &str,
+) -> Result<(), StepOutcome> {
+    let target = pod_exec::store_target(cx, "medusa", "medusa")?;
+    let stdin = format!("{}\n{}\n", credentials.password, token);
+    let output = pod_exec::run(
+        client(cx)?,
+        &target,
+        &admin_user_argv(&credentials.email),
+        Some(stdin.as_bytes()),
+        cx.time_left,
+    )
+    .await?;
+    if output.success() {
+        Ok(())
+    } else {
+        Err(StepOutcome::retry(format!(
+            "setting up the Medusa admin user exited with {}: {}",
+            output.code,
+            output.summary()
+        )))
+    }
+}
+
 #[typetag::serde(name = "medusa-admin-user")]
 #[async_trait::async_trait]
 impl storeflow_engine::Step for MedusaAdminUser {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
         let breakers = cx.resource::<Breakers>().ok();
-        guarded(
-            breakers.map(|b| &b.kubernetes),
-            async {
-                outcome(
-                    async {
-                        let credentials = credentials::load(cx).await?;
-                        let service = backend(cx)?;
-                        if sign_in(&service, &credentials).await?.is_some() {
-                            return Ok(json!({ "email": credentials.email, "created": false }));
-                        }
-                        let target = pod_exec::store_target(cx, "medusa", "medusa")?;
-                        let stdin = format!("{}\n", credentials.password);
-                        let output = pod_exec::run(
-                            client(cx)?,
-                            &target,
-                            &admin_user_argv(&credentials.email),
-                            Some(stdin.as_bytes()),
-                            cx.time_left,
-                        )
-                        .await?;
-                        if !output.success() {
-                            return Err(StepOutcome::retry(format!(
-                                "`medusa user` exited with {}: {}",
-                                output.code,
-                                output.summary()
-                            )));
-                        }
-                        if sign_in(&service, &credentials).await?.is_none() {
-                            return Err(StepOutcome::fatal(format!(
-                                "Medusa refuses the store's admin credentials for {} although the user exists; \
-                                 rotate the store's credentials to reset the password",
-                                credentials.email
-                            )));
-                        }
-                        Ok(json!({ "email": credentials.email, "created": true }))
+        guarded(breakers.map(|b| &b.kubernetes), async {
+            outcome(
+                async {
+                    let credentials = credentials::load(cx).await?;
+                    let admin = Admin::new(backend(cx)?, admin_token(cx).await?);
+                    if admin.works().await? {
+                        return Ok(json!({ "email": credentials.email, "created": false }));
                     }
-                    .await,
-                    StepOutcome::Done,
-                )
-            },
-        )
+                    apply_admin_user(cx, &credentials, &admin.token).await?;
+                    if !admin.works().await? {
+                        return Err(StepOutcome::retry(
+                            "Medusa does not accept the admin token yet",
+                        ));
+                    }
+                    Ok(json!({ "email": credentials.email, "created": true }))
+                }
+                .await,
+                StepOutcome::Done,
+            )
+        })
         .await
     }
 }
@@ -339,14 +409,7 @@ impl storeflow_engine::Step for MedusaSetup {
 
 impl MedusaSetup {
     async fn apply(&self, cx: &StepContext<'_>) -> Result<Value, StepOutcome> {
-        let credentials = credentials::load(cx).await?;
-        let service = backend(cx)?;
-        let admin = sign_in(&service, &credentials).await?.ok_or_else(|| {
-            StepOutcome::fatal(format!(
-                "Medusa refuses the store's admin credentials for {}; run medusa-admin-user first",
-                credentials.email
-            ))
-        })?;
+        let admin = Admin::new(backend(cx)?, admin_token(cx).await?);
         self.apply_with(&admin).await
     }
 
@@ -489,17 +552,14 @@ impl storeflow_engine::Step for MedusaVerify {
         guarded(breakers.map(|b| &b.kubernetes), async {
             outcome(
                 async {
-                    let credentials = credentials::load(cx).await?;
                     let service = backend(cx)?;
+                    let admin = Admin::new(service.clone(), admin_token(cx).await?);
                     let key = cx
                         .output_of("medusa-setup")
                         .and_then(|o| o["publishableKey"].as_str())
                         .unwrap_or("")
                         .to_owned();
                     let host = input_str(cx, "host")?.to_owned();
-                    let admin = sign_in(&service, &credentials).await?.ok_or_else(|| {
-                        StepOutcome::fatal("Medusa refuses the store's admin credentials")
-                    })?;
                     checkout_and_cancel(&service, &admin, &key, &format!("verify@{host}")).await
                 }
                 .await,
@@ -619,8 +679,8 @@ pub async fn checkout_and_cancel(
 
 // ---------------------------------------------------------------------------------------
 
-/// Sets the Medusa admin's password to the one now sealed on the store row, through the
-/// Admin API signed in with the previous one (from the rotation's first step).
+/// Sets the Medusa admin's password to the one now sealed on the store row (the same script as
+/// the admin user's creation: the previous password stops working).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct MedusaSetAdminPassword {}
 
@@ -633,28 +693,8 @@ impl storeflow_engine::Step for MedusaSetAdminPassword {
             outcome(
                 async {
                     let credentials = credentials::load(cx).await?;
-                    let service = backend(cx)?;
-                    // Already applied (a retry after success): nothing to do.
-                    if sign_in(&service, &credentials).await?.is_some() {
-                        return Ok(json!({ "email": credentials.email, "updated": false }));
-                    }
-                    let previous = credentials::load_previous(cx).await?;
-                    let admin = sign_in(&service, &previous).await?.ok_or_else(|| {
-                        StepOutcome::fatal(
-                            "Medusa accepts neither the new nor the previous admin password; reset it by hand",
-                        )
-                    })?;
-                    let me = admin.get("/admin/auth").await?;
-                    let user_id = id_of(&me["user"])?;
-                    admin
-                        .post(
-                            &format!("/admin/users/{user_id}"),
-                            json!({ "password": credentials.password }),
-                        )
-                        .await?;
-                    if sign_in(&service, &credentials).await?.is_none() {
-                        return Err(StepOutcome::retry("Medusa does not accept the new password yet"));
-                    }
+                    let token = admin_token(cx).await?;
+                    apply_admin_user(cx, &credentials, &token).await?;
                     Ok(json!({ "email": credentials.email, "updated": true }))
                 }
                 .await,

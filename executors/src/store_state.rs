@@ -76,6 +76,9 @@ async fn transition(
             .fetch_optional(&mut *conn)
             .await;
     match updated {
+        Ok(Some((previous, _))) if previous == to => {
+            StepOutcome::Done(serde_json::json!({ "store": store, "from": previous, "to": to }))
+        }
         Ok(Some((previous, _))) => {
             let recorded = sqlx::query(
                 "INSERT INTO audit_events (category, action, subject, data) \

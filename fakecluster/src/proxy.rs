@@ -15,16 +15,24 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::{Store, lock, status_error};
 
-/// Headers passed through to the backend and back.
-const PASSED: &[&str] = &[
-    "content-type",
+/// Headers the proxy does not pass on: hop-by-hop ones, and `Authorization`, which the real
+/// API server consumes to authenticate the caller (so a proxied app never sees it).
+const DROPPED: &[&str] = &[
     "authorization",
-    "cookie",
-    "set-cookie",
-    "x-publishable-api-key",
-    "cart-token",
-    "location",
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "trailer",
+    "content-length",
 ];
+
+fn passed(name: &axum::http::HeaderName) -> bool {
+    !DROPPED.contains(&name.as_str())
+}
 
 /// `[scheme:]name[:port]` → name.
 fn service_name(spec: &str) -> &str {
@@ -114,10 +122,8 @@ async fn forward(
             uri.query().map(|q| format!("?{q}")).unwrap_or_default()
         );
         let mut request = axum::http::Request::builder().method(method).uri(&target);
-        for name in PASSED {
-            for value in headers.get_all(*name) {
-                request = request.header(*name, value);
-            }
+        for (name, value) in headers.iter().filter(|(name, _)| passed(name)) {
+            request = request.header(name, value);
         }
         let Ok(request) = request.body(http_body_util::Full::new(body)) else {
             return status_error(
@@ -136,10 +142,8 @@ async fn forward(
                     .map(|b| b.to_bytes())
                     .unwrap_or_default();
                 let mut answer = Response::builder().status(parts.status);
-                for name in PASSED {
-                    for value in parts.headers.get_all(*name) {
-                        answer = answer.header(*name, value);
-                    }
+                for (name, value) in parts.headers.iter().filter(|(name, _)| passed(name)) {
+                    answer = answer.header(name, value);
                 }
                 answer
                     .body(Body::from(bytes))

@@ -1021,6 +1021,7 @@ pub async fn retry_store(
         provision_workflow(&store.engine).unwrap_or_default()
     };
     let actor = format!("{} (store retry)", user.email);
+    let resumed = store.run_status.as_deref() == Some("failed") && store.current_run_id.is_some();
     let run_id = match (store.current_run_id, store.run_status.as_deref()) {
         // A failed run resumes at its failed step: finished steps never run again. All in
         // this transaction, which holds the store: no delete can slip in between, and the
@@ -1101,10 +1102,11 @@ pub async fn retry_store(
         StatusCode::ACCEPTED,
         axum::Json(json!({
             "requestId": current_request_id(),
-            "message": if operation == "teardown" {
-                "Store deletion retry initiated."
-            } else {
-                "Store retry initiated. Provisioning resumes at the failed step."
+            "message": match (operation.as_str(), resumed) {
+                ("teardown", true) => "Store deletion retry initiated: the teardown resumes at its failed step.",
+                ("teardown", false) => "Store deletion retry initiated: the teardown starts again.",
+                (_, true) => "Store retry initiated. Provisioning resumes at the failed step.",
+                (_, false) => "Store retry initiated. Provisioning starts again; work already done is recognised, not repeated.",
             },
             "store": store.to_json(&state, &user),
             "run": run_json(Some(run_id), Some(workflow), store.run_status.as_deref().unwrap_or("queued")),

@@ -284,6 +284,18 @@ impl Platform {
         )
     }
 
+    /// One value of the store's Secret, decoded.
+    pub fn store_secret(&self, key: &str, namespace: &str) -> String {
+        let secret = self
+            .cluster
+            .get("secrets", namespace, "store-secrets")
+            .expect("store secret exists");
+        secret["data"][key]
+            .as_str()
+            .and_then(base64_decode)
+            .expect("key present")
+    }
+
     /// The values of the store's Secret, decoded.
     pub fn store_secret_values(&self, namespace: &str) -> Vec<String> {
         let secret = self
@@ -305,7 +317,12 @@ impl Drop for Platform {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // A failed test keeps its logs (helm argv, worker logs) for a look.
+        if std::thread::panicking() {
+            eprintln!("logs kept in {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -620,4 +637,203 @@ async fn killed_workers_in_wait_ready_and_in_wp_cli_leave_a_complete_store_witho
         rescues >= 1,
         "the in-flight product step was rescued after the kill"
     );
+}
+
+/// A real Medusa v1.20 with a private PostgreSQL, from `charts/medusa-backend/harness.mjs`;
+/// stopped when dropped.
+struct RealMedusa {
+    child: Child,
+    url: String,
+    database_url: String,
+}
+
+impl RealMedusa {
+    fn start() -> RealMedusa {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/medusa-backend");
+        assert!(
+            dir.join("node_modules/.bin/medusa").exists(),
+            "the real-Medusa tests need the Medusa backend package: run `npm ci` in charts/medusa-backend (scripts/test-all.sh does)"
+        );
+        let mut child = std::process::Command::new("node")
+            .arg(dir.join("harness.mjs"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node runs the Medusa harness");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("harness output");
+        let ready: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|_| panic!("the harness did not start Medusa: {line:?}"));
+        RealMedusa {
+            child,
+            url: ready["url"].as_str().expect("url").to_owned(),
+            database_url: ready["databaseUrl"]
+                .as_str()
+                .expect("databaseUrl")
+                .to_owned(),
+        }
+    }
+}
+
+impl Drop for RealMedusa {
+    fn drop(&mut self) {
+        // Closing its stdin stops Medusa and PostgreSQL and removes their directory.
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs what a step execs in the `medusa` container on this machine, in the Medusa package
+/// directory with the real Medusa's database: the same program the image would run.
+fn run_in_medusa(database_url: String) -> storeflow_fakecluster::exec::ExecHandler {
+    Arc::new(move |request| {
+        if request.container != "medusa" {
+            return None;
+        }
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/medusa-backend");
+        let mut child = std::process::Command::new(&request.command[0])
+            .args(&request.command[1..])
+            .current_dir(dir)
+            .env("DATABASE_URL", &database_url)
+            .env("MEDUSA_DISABLE_TELEMETRY", "true")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .ok()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write;
+            let _ = stdin.write_all(&request.stdin);
+        }
+        let output = child.wait_with_output().ok()?;
+        Some(Output {
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            code: output.status.code().unwrap_or(1),
+        })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_medusa_store_is_set_up_and_verified_against_a_real_medusa() {
+    use storeflow_executors::medusa::{Admin, MedusaSetup};
+    use storeflow_executors::service_proxy::Service;
+
+    let medusa = tokio::task::spawn_blocking(RealMedusa::start)
+        .await
+        .expect("harness");
+    let mut platform = Platform::start(Options {
+        auto_ready: Some(Duration::from_millis(200)),
+    })
+    .await;
+    let _admin = platform.register("admin@example.com", "admin").await;
+    let tenant = platform.register("alice@example.com", "alice").await;
+    let id = platform
+        .create_store(&tenant, json!({ "name": "tea-house", "engine": "medusa" }))
+        .await;
+    // The store's `medusa` Service leads to the real Medusa; its container runs real commands.
+    platform.cluster.route_service(&id, "medusa", &medusa.url);
+    platform
+        .cluster
+        .set_exec_handler(run_in_medusa(medusa.database_url.clone()));
+    platform.start_worker();
+    let store = platform
+        .wait_status(&tenant, &id, "ready", Duration::from_secs(180))
+        .await;
+    let email = store["adminCredentials"]["email"]
+        .as_str()
+        .expect("email")
+        .to_owned();
+    let password = store["adminCredentials"]["password"]
+        .as_str()
+        .expect("password")
+        .to_owned();
+
+    // Timings of the Medusa steps against the real Medusa.
+    let timings: Vec<(String, f64)> = sqlx::query_as(
+        "SELECT d.step_name, extract(epoch FROM a.finished_at - a.started_at)::float8 \
+         FROM workflow_step_attempts a JOIN stores s ON s.current_run_id = a.run_id \
+         JOIN workflow_runs r ON r.id = a.run_id \
+         JOIN workflow_definition_steps d ON d.workflow = r.workflow AND d.version = r.version AND d.step_index = a.step_index \
+         WHERE s.id = $1 AND a.outcome = 'succeeded' AND d.step_name IN ('medusa-admin-user', 'medusa-setup', 'verify-storefront') \
+         ORDER BY a.step_index",
+    )
+    .bind(&id)
+    .fetch_all(&platform.pool)
+    .await
+    .expect("timings");
+    eprintln!("Medusa steps against the real Medusa: {timings:?}");
+    assert_eq!(timings.len(), 3);
+
+    // Through the cluster's service proxy, as the executors see it: the Store API lists the
+    // products; the verification order exists and is cancelled.
+    let client = kube::Client::try_from(kube::Config::new(
+        platform.cluster.url().parse().expect("url"),
+    ))
+    .expect("client");
+    let service = Service {
+        client,
+        namespace: id.clone(),
+        name: "medusa".into(),
+        port: 9000,
+    };
+    let products = service
+        .call("GET", "/store/products", &[], None)
+        .await
+        .expect("products");
+    let titles: Vec<&str> = products.body["products"]
+        .as_array()
+        .expect("products")
+        .iter()
+        .filter_map(|p| p["title"].as_str())
+        .collect();
+    assert_eq!(titles.len(), 3, "{titles:?}");
+    let token = platform.store_secret("medusa-admin-token", &id);
+    let admin = Admin::new(service.clone(), token);
+    let orders = admin.get("/admin/orders").await.expect("orders");
+    let orders = orders["orders"].as_array().cloned().unwrap_or_default();
+    assert_eq!(orders.len(), 1, "one verification order");
+    assert_eq!(orders[0]["status"], "canceled");
+
+    // Setup again duplicates nothing.
+    let again = MedusaSetup::default()
+        .apply_with(&admin)
+        .await
+        .expect("setup again");
+    assert_eq!(again["created"], json!([]), "{again}");
+    let products = service
+        .call("GET", "/store/products", &[], None)
+        .await
+        .expect("products");
+    assert_eq!(products.body["products"].as_array().map(Vec::len), Some(3));
+    // The storefront was published with the publishable key setup created.
+    let storefront = platform
+        .cluster
+        .get("deployments", &id, "storefront")
+        .expect("storefront published");
+    let env = storefront["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+    assert!(
+        env.contains(again["publishableKey"].as_str().expect("key")),
+        "{env}"
+    );
+
+    // The store's owner signs in to the Medusa admin with the credentials the API shows.
+    let signed_in = service
+        .call(
+            "POST",
+            "/admin/auth/token",
+            &[],
+            Some(&json!({ "email": email, "password": password })),
+        )
+        .await
+        .expect("sign in");
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+
+    let mut secrets = platform.store_secret_values(&id);
+    assert_eq!(secrets.len(), 4);
+    secrets.push(password.clone());
+    assert_no_secret(&platform.public_texts().await, &secrets);
 }

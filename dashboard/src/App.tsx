@@ -1,0 +1,85 @@
+import { Route, Routes } from "react-router";
+
+import { AuthProvider } from "./auth/AuthContext";
+import { GuestOnly, RequireAdmin, RequireAuth } from "./components/Layout";
+import { Toaster } from "./components/Toaster";
+import { AccountPage } from "./pages/Account";
+import { AuditPage } from "./pages/Audit";
+import { CreateStorePage } from "./pages/CreateStore";
+import { LoginPage, RegisterPage } from "./pages/Auth";
+import { NotFoundPage } from "./pages/NotFound";
+import { OverviewPage } from "./pages/Overview";
+import { RunDetailPage } from "./pages/RunDetail";
+import { RunsPage } from "./pages/Runs";
+import { SchedulesPage } from "./pages/Schedules";
+import { StoreDetailPage } from "./pages/StoreDetail";
+import { StoresPage } from "./pages/Stores";
+import { WorkflowsPage } from "./pages/Workflows";
+
+export function App() {
+  return (
+    <Toaster>
+      <AuthProvider>
+        <Routes>
+          <Route
+            path="/login"
+            element={
+              <GuestOnly>
+                <LoginPage />
+              </GuestOnly>
+            }
+          />
+          <Route
+            path="/register"
+            element={
+              <GuestOnly>
+                <RegisterPage />
+              </GuestOnly>
+            }
+          />
+          <Route element={<RequireAuth />}>
+            <Route index element={<OverviewPage />} />
+            <Route path="stores" element={<StoresPage />} />
+            <Route path="stores/new" element={<CreateStorePage />} />
+            <Route path="stores/:id" element={<StoreDetailPage />} />
+            <Route path="audit" element={<AuditPage />} />
+            <Route path="account" element={<AccountPage />} />
+            <Route
+              path="runs"
+              element={
+                <RequireAdmin>
+                  <RunsPage />
+                </RequireAdmin>
+              }
+            />
+            <Route
+              path="runs/:id"
+              element={
+                <RequireAdmin>
+                  <RunDetailPage />
+                </RequireAdmin>
+              }
+            />
+            <Route
+              path="workflows"
+              element={
+                <RequireAdmin>
+                  <WorkflowsPage />
+                </RequireAdmin>
+              }
+            />
+            <Route
+              path="schedules"
+              element={
+                <RequireAdmin>
+                  <SchedulesPage />
+                </RequireAdmin>
+              }
+            />
+            <Route path="*" element={<NotFoundPage />} />
+          </Route>
+        </Routes>
+      </AuthProvider>
+    </Toaster>
+  );
+}

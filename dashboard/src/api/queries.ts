@@ -1,0 +1,269 @@
+// TanStack Query keys and hooks over the API. Keys start with the resource, so a mutation can
+// invalidate everything about it at once.
+
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+
+import { api } from "./client";
+import type {
+  AuditList,
+  Health,
+  Metrics,
+  RunDetail,
+  RunStatus,
+  RunSummary,
+  Schedule,
+  Store,
+  StoreDetail,
+  StoreList,
+  StoreStatus,
+  TimelineEvent,
+  Workflow,
+} from "./types";
+
+export const keys = {
+  stores: ["stores"] as const,
+  storeList: (params: StoreListParams) => ["stores", "list", params] as const,
+  storeCounts: ["stores", "counts"] as const,
+  store: (id: string) => ["stores", "detail", id] as const,
+  storeEvents: (id: string) => ["stores", "events", id] as const,
+  runs: ["runs"] as const,
+  runList: (params: RunListParams) => ["runs", "list", params] as const,
+  run: (id: string) => ["runs", "detail", id] as const,
+  workflows: ["workflows"] as const,
+  schedules: ["schedules"] as const,
+  audit: (params: AuditParams) => ["audit", params] as const,
+  health: ["health"] as const,
+  metrics: ["metrics"] as const,
+};
+
+export interface StoreListParams {
+  status?: StoreStatus;
+  engine?: string;
+  q?: string;
+  ownerId?: string;
+  limit: number;
+  offset: number;
+}
+
+const ACTIVE: StoreStatus[] = ["requested", "provisioning", "deleting"];
+
+export function isActiveStatus(status: StoreStatus): boolean {
+  return ACTIVE.includes(status);
+}
+
+export function useStoreList(params: StoreListParams) {
+  return useQuery({
+    queryKey: keys.storeList(params),
+    queryFn: ({ signal }) => api<StoreList>("/stores", { query: { ...params }, signal }),
+    placeholderData: keepPreviousData,
+    // Stores in progress move on their own: follow them while any is on screen.
+    refetchInterval: (query) => (query.state.data?.stores.some((s) => isActiveStatus(s.status)) ? 5000 : 30_000),
+  });
+}
+
+export type StoreCounts = Record<StoreStatus | "all", number>;
+
+/** Stores per status, from the list's `total` (one small request per status). */
+export function useStoreCounts() {
+  return useQuery({
+    queryKey: keys.storeCounts,
+    queryFn: async ({ signal }) => {
+      const statuses: (StoreStatus | "all")[] = ["all", "requested", "provisioning", "ready", "failed", "deleting"];
+      const totals = await Promise.all(
+        statuses.map((status) =>
+          api<StoreList>("/stores", {
+            query: { status: status === "all" ? undefined : status, limit: 1 },
+            signal,
+          }).then((answer) => answer.total),
+        ),
+      );
+      const counts = { deleted: 0 } as StoreCounts;
+      statuses.forEach((status, i) => (counts[status] = totals[i]));
+      return counts;
+    },
+    refetchInterval: 15_000,
+  });
+}
+
+export function useStore(id: string, options: { live: boolean }) {
+  return useQuery({
+    queryKey: keys.store(id),
+    queryFn: ({ signal }) => api<{ store: StoreDetail }>(`/stores/${id}`, { signal }).then((a) => a.store),
+    // Live updates come from the event stream; without it, poll while something is moving.
+    refetchInterval: (query) => {
+      if (options.live) return false;
+      const store = query.state.data;
+      return store && isActiveStatus(store.status) ? 5000 : false;
+    },
+  });
+}
+
+export function useStoreTimeline(id: string, enabled = true) {
+  return useQuery({
+    queryKey: keys.storeEvents(id),
+    queryFn: ({ signal }) =>
+      api<{ events: TimelineEvent[] }>(`/stores/${id}/events`, { query: { limit: 200 }, signal }).then((a) => a.events),
+    enabled,
+  });
+}
+
+export interface CreateStoreBody {
+  name: string;
+  engine: "woocommerce" | "medusa";
+  theme?: "storefront" | "astra";
+  password?: string;
+}
+
+export function useCreateStore() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ body, idempotencyKey }: { body: CreateStoreBody; idempotencyKey: string }) =>
+      api<{ store: Store; message: string; run: { id: string } }>("/stores", {
+        method: "POST",
+        body,
+        headers: { "Idempotency-Key": idempotencyKey },
+      }),
+    onSuccess: () => client.invalidateQueries({ queryKey: keys.stores }),
+  });
+}
+
+export function useStoreAction(action: "retry" | "delete") {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) =>
+      api<{ store: Store; message: string }>(action === "retry" ? `/stores/${id}/retry` : `/stores/${id}`, {
+        method: action === "retry" ? "POST" : "DELETE",
+      }),
+    onSuccess: (_answer, id) => {
+      client.invalidateQueries({ queryKey: keys.stores });
+      client.invalidateQueries({ queryKey: keys.store(id) });
+      client.invalidateQueries({ queryKey: keys.runs });
+    },
+  });
+}
+
+export interface RunListParams {
+  status?: RunStatus;
+  workflow?: string;
+  subject?: string;
+  limit: number;
+  offset: number;
+}
+
+export function useRunList(params: RunListParams) {
+  return useQuery({
+    queryKey: keys.runList(params),
+    queryFn: ({ signal }) =>
+      api<{ runs: RunSummary[]; limit: number; offset: number }>("/runs", { query: { ...params }, signal }),
+    placeholderData: keepPreviousData,
+    refetchInterval: 3000,
+  });
+}
+
+export function useRun(id: string, options: { live: boolean }) {
+  return useQuery({
+    queryKey: keys.run(id),
+    queryFn: ({ signal }) => api<{ run: RunDetail }>(`/runs/${id}`, { signal }).then((a) => a.run),
+    refetchInterval: (query) => {
+      if (options.live) return false;
+      const status = query.state.data?.status;
+      return status && !["succeeded", "failed", "cancelled"].includes(status) ? 5000 : false;
+    },
+  });
+}
+
+export interface RunActionAnswer {
+  /** Cancel: the run's status after the request. */
+  status?: RunStatus;
+  /** Retry: what happens now. */
+  message?: string;
+}
+
+export function useRunAction() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (action: { kind: "cancel"; runId: string } | { kind: "retry-step"; runId: string; step: number }) =>
+      action.kind === "cancel"
+        ? api<RunActionAnswer>(`/runs/${action.runId}/cancel`, { method: "POST" })
+        : api<RunActionAnswer>(`/runs/${action.runId}/steps/${action.step}/retry`, { method: "POST" }),
+    onSuccess: (_answer, action) => {
+      client.invalidateQueries({ queryKey: keys.run(action.runId) });
+      client.invalidateQueries({ queryKey: keys.runs });
+      client.invalidateQueries({ queryKey: keys.stores });
+    },
+  });
+}
+
+export function useWorkflows() {
+  return useQuery({
+    queryKey: keys.workflows,
+    queryFn: ({ signal }) => api<{ workflows: Workflow[] }>("/workflows", { signal }).then((a) => a.workflows),
+    staleTime: 60_000,
+  });
+}
+
+export function useSchedules() {
+  return useQuery({
+    queryKey: keys.schedules,
+    queryFn: ({ signal }) => api<{ schedules: Schedule[] }>("/schedules", { signal }).then((a) => a.schedules),
+    refetchInterval: 15_000,
+  });
+}
+
+export interface ScheduleActionAnswer {
+  schedule?: Schedule;
+  run?: { run_id: string };
+}
+
+export function useScheduleAction() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (action: { kind: "toggle"; name: string; enabled: boolean } | { kind: "run"; name: string }) =>
+      action.kind === "toggle"
+        ? api<ScheduleActionAnswer>(`/schedules/${encodeURIComponent(action.name)}`, {
+            method: "PATCH",
+            body: { enabled: action.enabled },
+          })
+        : api<ScheduleActionAnswer>(`/schedules/${encodeURIComponent(action.name)}/run`, { method: "POST" }),
+    onSuccess: () => {
+      client.invalidateQueries({ queryKey: keys.schedules });
+      client.invalidateQueries({ queryKey: keys.runs });
+    },
+  });
+}
+
+export interface AuditParams {
+  category?: string;
+  action?: string;
+  subject?: string;
+  limit: number;
+  offset: number;
+}
+
+export function useAudit(params: AuditParams) {
+  return useQuery({
+    queryKey: keys.audit(params),
+    queryFn: ({ signal }) => api<AuditList>("/audit", { query: { ...params }, signal }),
+    placeholderData: keepPreviousData,
+    refetchInterval: 15_000,
+  });
+}
+
+export function useHealth() {
+  return useQuery({
+    queryKey: keys.health,
+    queryFn: ({ signal }) => api<Health>("/health", { signal, answerStatuses: [503] }),
+    refetchInterval: 30_000,
+    // A degraded platform answers 503 with the same body; show it rather than an error.
+    retry: false,
+  });
+}
+
+export function useMetrics(enabled: boolean) {
+  return useQuery({
+    queryKey: keys.metrics,
+    queryFn: ({ signal }) => api<Metrics>("/metrics/json", { signal }),
+    enabled,
+    refetchInterval: 15_000,
+  });
+}

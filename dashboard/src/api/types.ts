@@ -1,0 +1,278 @@
+// The API's JSON shapes, as server/src/api/*.rs writes them. Store routes use camelCase; the
+// engine's run, step, event and schedule views are snake_case.
+
+export type Role = "admin" | "tenant";
+
+export interface User {
+  id: string;
+  email: string;
+  username: string;
+  role: Role;
+  createdAt: string;
+}
+
+export interface AuthAnswer {
+  user: User;
+  token: string;
+}
+
+export type StoreStatus = "requested" | "provisioning" | "ready" | "failed" | "deleting" | "deleted";
+export const STORE_STATUSES: StoreStatus[] = ["requested", "provisioning", "ready", "failed", "deleting", "deleted"];
+
+export type Engine = "woocommerce" | "medusa";
+export type Theme = "storefront" | "astra";
+
+export type RunStatus = "queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled";
+export const RUN_STATUSES: RunStatus[] = ["queued", "running", "waiting", "succeeded", "failed", "cancelled"];
+
+export type StepStatus =
+  | "pending"
+  | "running"
+  | "retrying"
+  | "polling"
+  | "queued"
+  | "succeeded"
+  | "failed"
+  | "cancelled";
+
+export interface CurrentRun {
+  id: string;
+  operation: string | null;
+  workflow: string | null;
+  status: RunStatus | null;
+  percent: number;
+  step: string | null;
+  stepNumber: number | null;
+  stepCount: number | null;
+  nextAttemptAt: string | null;
+}
+
+/** In clear for the owner, masked for anyone else, or why they cannot be read. */
+export interface Credentials {
+  username?: string;
+  email?: string;
+  password?: string;
+  loginUrl?: string | null;
+  unavailable?: string;
+}
+
+export interface Store {
+  id: string;
+  name: string;
+  engine: Engine;
+  theme: Theme | null;
+  status: StoreStatus;
+  namespace: string;
+  ownerId: string;
+  /** Admins only. */
+  ownerUsername?: string;
+  urls: { storefront: string | null; admin: string | null };
+  /** Single-store answers only. */
+  adminCredentials?: Credentials;
+  isCredentialOwner: boolean;
+  failureReason: string | null;
+  failedStep: string | null;
+  retryCount: number;
+  provisioningDurationMs: number | null;
+  currentRun: CurrentRun | null;
+  createdAt: string;
+  updatedAt: string;
+  readyAt: string | null;
+  deletedAt: string | null;
+}
+
+export interface ProgressStep {
+  number: number;
+  name: string;
+  status: StepStatus;
+  attempt: number;
+  maxAttempts: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  error: string | null;
+  waitingFor: string | null;
+}
+
+export interface Progress {
+  runId: string;
+  workflow: string;
+  version: number;
+  status: RunStatus;
+  percent: number;
+  error: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  nextAttemptAt: string | null;
+  steps: ProgressStep[];
+}
+
+export interface StoreRunRef {
+  id: string;
+  workflow: string;
+  status: RunStatus;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface StoreDetail extends Store {
+  progress?: Progress;
+  runs: StoreRunRef[];
+}
+
+export interface StoreList {
+  stores: Store[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface TimelineEvent {
+  id: string;
+  source: "run" | "audit";
+  at: string;
+  kind: string;
+  runId: string | null;
+  workflow: string | null;
+  step: string | null;
+  attempt: number | null;
+  actor: string | null;
+  data: Record<string, unknown> | null;
+}
+
+export interface RunSummary {
+  id: string;
+  workflow: string;
+  version: number;
+  status: RunStatus;
+  current_step: number;
+  current_step_name: string | null;
+  step_count: number;
+  subject: string | null;
+  tenant: string | null;
+  request_id: string | null;
+  error: string | null;
+  next_run_at: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
+export interface AttemptView {
+  attempt: number;
+  outcome: string;
+  error: string | null;
+  worker_id: string | null;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+}
+
+export interface StepView {
+  index: number;
+  name: string;
+  status: StepStatus;
+  attempts: number;
+  max_attempts: number;
+  timeout_ms: number;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  error: string | null;
+  waiting_for: string | null;
+  history: AttemptView[];
+}
+
+export interface RunEvent {
+  id: number;
+  run_id: string;
+  at: string;
+  kind: string;
+  step_index: number | null;
+  step_name: string | null;
+  attempt: number | null;
+  data: Record<string, unknown> | null;
+}
+
+export interface RunDetail extends RunSummary {
+  input: unknown;
+  state: Record<string, unknown> | null;
+  cancel_requested: boolean;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  deadline_at: string | null;
+  progress: number;
+  steps: StepView[];
+  events: RunEvent[];
+}
+
+export interface WorkflowStep {
+  index: number;
+  name: string;
+  maxAttempts: number;
+  timeoutMs: number;
+}
+
+export interface Workflow {
+  name: string;
+  version: number;
+  latest: boolean;
+  contentHash: string;
+  registeredAt: string;
+  steps: WorkflowStep[];
+}
+
+export interface Schedule {
+  name: string;
+  cron: string;
+  workflow: string;
+  input: unknown;
+  enabled: boolean;
+  last_tick_at: string;
+  last_run_id: string | null;
+  next_tick_at: string | null;
+}
+
+export interface AuditEvent {
+  id: number;
+  at: string;
+  category: string;
+  action: string;
+  actorId: string | null;
+  actorEmail: string | null;
+  ipAddress: string | null;
+  subject: string | null;
+  requestId: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface AuditList {
+  events: AuditEvent[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface HealthCheck {
+  status: string;
+  message?: string | null;
+  latencyMs?: number;
+  context?: string | null;
+  server?: string | null;
+  version?: string | null;
+}
+
+export interface Health {
+  status: "healthy" | "degraded";
+  timestamp: string;
+  uptimeSeconds?: number;
+  checks?: { database: HealthCheck; kubernetes: HealthCheck };
+  runs?: { runnable: number; running: number; delayed: number };
+}
+
+export interface Metrics {
+  uptimeSeconds: number;
+  memory: { rssBytes: number | null };
+  runsByStatus: Partial<Record<RunStatus, number>>;
+}

@@ -1,0 +1,123 @@
+// Confirmation dialogs on the native <dialog>: modal, focus kept inside, Escape closes, focus
+// returns to the button that opened it.
+
+import { useEffect, useId, useRef, useState, type ReactNode } from "react";
+
+import { Button, ApiErrorAlert, Input } from "./ui";
+
+export interface ConfirmDialogProps {
+  open: boolean;
+  title: string;
+  children?: ReactNode;
+  confirmLabel: string;
+  tone?: "danger" | "primary";
+  /** The person must type this text to enable the confirmation (irreversible actions). */
+  confirmText?: string;
+  onConfirm: () => Promise<unknown> | void;
+  onClose: () => void;
+}
+
+export function ConfirmDialog({
+  open,
+  title,
+  children,
+  confirmLabel,
+  tone = "primary",
+  confirmText,
+  onConfirm,
+  onClose,
+}: ConfirmDialogProps) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  const inputId = useId();
+  const [pending, setPending] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [typed, setTyped] = useState("");
+
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) {
+      setError(null);
+      setTyped("");
+      setPending(false);
+      if (typeof dialog.showModal === "function") dialog.showModal();
+      else dialog.setAttribute("open", "");
+    } else if (!open && dialog.open) {
+      dialog.close();
+    }
+  }, [open]);
+
+  const confirm = async () => {
+    setPending(true);
+    setError(null);
+    try {
+      await onConfirm();
+      onClose();
+    } catch (cause) {
+      setError(cause);
+    } finally {
+      setPending(false);
+    }
+  };
+
+  const blocked = confirmText !== undefined && typed.trim() !== confirmText;
+
+  return (
+    <dialog
+      ref={ref}
+      aria-labelledby={titleId}
+      onClose={onClose}
+      onCancel={(event) => {
+        if (pending) event.preventDefault();
+      }}
+      className="m-auto w-[min(28rem,calc(100vw-2rem))] rounded-xl bg-white p-0 text-slate-900 shadow-2xl ring-1 ring-slate-900/10 backdrop:bg-slate-950/40"
+    >
+      {open ? (
+        <form
+          method="dialog"
+          className="p-5"
+          onSubmit={(event) => {
+            event.preventDefault();
+            if (!blocked && !pending) void confirm();
+          }}
+        >
+          <h2 id={titleId} className="text-base font-semibold">
+            {title}
+          </h2>
+          <div className="mt-2 space-y-2 text-sm text-slate-600">{children}</div>
+          {confirmText !== undefined ? (
+            <div className="mt-4">
+              <label htmlFor={inputId} className="text-sm text-slate-700">
+                Type <span className="font-mono font-semibold text-slate-900">{confirmText}</span> to confirm
+              </label>
+              <Input
+                id={inputId}
+                className="mt-1.5"
+                value={typed}
+                onChange={(event) => setTyped(event.target.value)}
+                autoComplete="off"
+                spellCheck={false}
+                autoFocus
+              />
+            </div>
+          ) : null}
+          {error ? <ApiErrorAlert error={error} className="mt-4" /> : null}
+          <div className="mt-5 flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
+            <Button onClick={onClose} disabled={pending} autoFocus={confirmText === undefined}>
+              Cancel
+            </Button>
+            <Button
+              type="submit"
+              variant={tone === "danger" ? "danger" : "primary"}
+              loading={pending}
+              disabled={blocked}
+            >
+              {confirmLabel}
+            </Button>
+          </div>
+        </form>
+      ) : null}
+    </dialog>
+  );
+}

@@ -1,0 +1,108 @@
+// Durations, dates and labels, written the same way on every page.
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return "—";
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const totalSeconds = Math.round(seconds);
+  const minutes = Math.floor(totalSeconds / 60);
+  if (minutes < 60) {
+    const rest = totalSeconds % 60;
+    return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
+  }
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) {
+    const rest = minutes % 60;
+    return rest ? `${hours} h ${rest} min` : `${hours} h`;
+  }
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
+const dateTimeThisYear = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
+const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+export function formatDateTime(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "—";
+  return date.getFullYear() === new Date().getFullYear() ? dateTimeThisYear.format(date) : dateTime.format(date);
+}
+
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? "—" : timeOnly.format(date);
+}
+
+/** Like formatRelative, for things that already happened: a clock a little ahead of ours
+ * (the server's, or a `now` that ticks only every few seconds) still reads as the past. */
+export function formatAgo(iso: string | null | undefined, now: number = Date.now()): string {
+  if (!iso) return "—";
+  const at = new Date(iso).getTime();
+  if (Number.isNaN(at)) return "—";
+  if (at - now > -1500) return "just now";
+  return formatRelative(iso, now);
+}
+
+/** "12 s ago", "in 5 min", "just now". */
+export function formatRelative(iso: string | null | undefined, now: number = Date.now()): string {
+  if (!iso) return "—";
+  const at = new Date(iso).getTime();
+  if (Number.isNaN(at)) return "—";
+  const delta = at - now;
+  const seconds = Math.abs(delta) / 1000;
+  if (seconds < 1.5) return delta >= 0 ? "now" : "just now";
+  let text: string;
+  if (seconds < 60) text = `${Math.round(seconds)} s`;
+  else if (seconds < 3600) text = `${Math.round(seconds / 60)} min`;
+  else if (seconds < 48 * 3600) text = `${Math.round(seconds / 3600)} h`;
+  else text = `${Math.round(seconds / 86400)} d`;
+  return delta > 0 ? `in ${text}` : `${text} ago`;
+}
+
+export function shortId(id: string | null | undefined): string {
+  if (!id) return "—";
+  return id.length > 13 ? id.slice(0, 8) : id;
+}
+
+export const ENGINE_LABELS: Record<string, string> = {
+  woocommerce: "WooCommerce",
+  medusa: "MedusaJS",
+};
+
+export const THEME_LABELS: Record<string, string> = {
+  storefront: "Storefront",
+  astra: "Astra",
+};
+
+export function capitalize(text: string): string {
+  return text ? text[0].toUpperCase() + text.slice(1) : text;
+}
+
+/** `step_retry_requested` → "Step retry requested". */
+export function humanize(text: string): string {
+  return capitalize(text.replace(/[_-]+/g, " ").trim());
+}
+
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined) return "—";
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}

@@ -1,0 +1,69 @@
+// Small hooks shared by the pages.
+
+import { useCallback, useEffect, useRef, useState } from "react";
+
+/** `value`, once it has stopped changing for `delay` ms (filters do not request per keystroke). */
+export function useDebounced<T>(value: T, delay = 350): T {
+  const [debounced, setDebounced] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setDebounced(value), delay);
+    return () => clearTimeout(timer);
+  }, [value, delay]);
+  return debounced;
+}
+
+/** The current time, re-rendering every `interval` ms while `active` (countdowns, elapsed). */
+export function useNow(interval = 1000, active = true): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), interval);
+    return () => clearInterval(timer);
+  }, [interval, active]);
+  return now;
+}
+
+/**
+ * A function that calls `fn` at most once per `wait` ms: the first call runs at once, calls
+ * during the wait are folded into one trailing call. Bursts of stream events cost one refetch.
+ */
+export function useCoalesced(fn: () => void, wait = 300): () => void {
+  const fnRef = useRef(fn);
+  fnRef.current = fn;
+  const state = useRef<{ timer: ReturnType<typeof setTimeout> | null; pending: boolean }>({
+    timer: null,
+    pending: false,
+  });
+  useEffect(
+    () => () => {
+      if (state.current.timer) clearTimeout(state.current.timer);
+    },
+    [],
+  );
+  return useCallback(() => {
+    const s = state.current;
+    if (s.timer) {
+      s.pending = true;
+      return;
+    }
+    fnRef.current();
+    const tick = () => {
+      if (s.pending) {
+        s.pending = false;
+        fnRef.current();
+        s.timer = setTimeout(tick, wait);
+      } else {
+        s.timer = null;
+      }
+    };
+    s.timer = setTimeout(tick, wait);
+  }, [wait]);
+}
+
+/** Sets the document title for a page. */
+export function useTitle(title: string): void {
+  useEffect(() => {
+    document.title = title ? `${title} · storeflow` : "storeflow";
+  }, [title]);
+}

@@ -1,0 +1,558 @@
+// One store: live provisioning progress over the store's event stream, URLs, credentials,
+// retry and delete, its runs and its timeline.
+
+import { useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { Link, useParams } from "react-router";
+
+import { ApiError } from "../api/client";
+import { isActiveStatus, keys, useStore, useStoreAction, useStoreTimeline } from "../api/queries";
+import type { StoreDetail, TimelineEvent } from "../api/types";
+import { useAuth } from "../auth/AuthContext";
+import { ConfirmDialog } from "../components/Dialog";
+import {
+  IconChevronLeft,
+  IconExternal,
+  IconEye,
+  IconEyeOff,
+  IconRefresh,
+  IconSearch,
+  IconTrash,
+} from "../components/icons";
+import { LiveIndicator, ProgressBar, StepTimeline } from "../components/Progress";
+import { EngineBadge, isFinalRun, RunStatusBadge, StoreStatusBadge, ThemeBadge } from "../components/status";
+import { useToast } from "../components/Toaster";
+import {
+  Alert,
+  ApiErrorAlert,
+  Button,
+  ButtonLink,
+  Card,
+  CopyButton,
+  cx,
+  Details,
+  EmptyState,
+  LoadingBlock,
+  Mono,
+  PageHeader,
+  Skeleton,
+} from "../components/ui";
+import { groupEvents } from "../lib/events";
+import {
+  formatAgo,
+  formatDateTime,
+  formatDuration,
+  formatRelative,
+  formatTime,
+  humanize,
+  shortId,
+} from "../lib/format";
+import { useCoalesced, useNow, useTitle } from "../lib/hooks";
+import { isStoreId } from "../lib/storeRules";
+import { useEventStream } from "../lib/useEventStream";
+
+function ProgressCard({
+  store,
+  live,
+  now,
+}: {
+  store: StoreDetail;
+  live: ReturnType<typeof useEventStream>;
+  now: number;
+}) {
+  const progress = store.progress;
+  const run = store.currentRun;
+  const teardown = run?.operation === "teardown";
+  const title = teardown ? "Deletion" : "Provisioning";
+  const percent = progress?.percent ?? run?.percent ?? 0;
+  const current = progress?.steps.find((s) => ["running", "retrying", "polling", "queued"].includes(s.status));
+  const stepCount = progress?.steps.length ?? run?.stepCount ?? 0;
+  const started = progress?.startedAt ?? store.createdAt;
+  const finished = progress?.finishedAt;
+  const elapsed = (finished ? new Date(finished).getTime() : now) - new Date(started).getTime();
+
+  let summary: string;
+  if (!progress) summary = "No run yet.";
+  else if (progress.status === "succeeded")
+    summary = teardown ? "The store's resources are removed." : "The store is provisioned.";
+  else if (progress.status === "failed") summary = "The run failed.";
+  else if (progress.status === "cancelled") summary = "The run was cancelled.";
+  else if (progress.status === "queued" && !progress.startedAt) summary = "Queued: waiting for a worker to pick it up.";
+  else if (current) summary = `Step ${current.number} of ${stepCount}: ${current.name}`;
+  else summary = "In progress.";
+
+  return (
+    <Card
+      title={title}
+      description={progress ? `${progress.workflow} v${progress.version}` : undefined}
+      actions={<LiveIndicator state={live.state} />}
+    >
+      <div className="space-y-2" data-testid="progress">
+        <div className="flex items-baseline justify-between gap-3">
+          <p className="text-sm font-medium text-slate-900" data-testid="progress-summary">
+            {summary}
+          </p>
+          <p
+            className="text-2xl font-semibold tracking-tight text-slate-900 tabular-nums"
+            data-testid="progress-percent"
+          >
+            {percent}%
+          </p>
+        </div>
+        <ProgressBar percent={percent} status={progress?.status ?? run?.status} label={`${title} progress`} />
+        <p className="flex flex-wrap gap-x-3 text-xs text-slate-500">
+          {progress ? <RunStatusBadge status={progress.status} /> : null}
+          <span className="self-center">
+            {finished ? `Took ${formatDuration(elapsed)}` : `Running for ${formatDuration(elapsed)}`}
+          </span>
+          {progress?.nextAttemptAt && !finished ? (
+            <span className="self-center">· next activity {formatRelative(progress.nextAttemptAt, now)}</span>
+          ) : null}
+        </p>
+      </div>
+      {live.state === "failed" && live.error ? (
+        <Alert tone="warning" className="mt-4">
+          Live updates stopped: {live.error.message} The page still refreshes every few seconds.
+        </Alert>
+      ) : null}
+      {progress ? (
+        <div className="mt-6">
+          <StepTimeline
+            steps={progress.steps}
+            runStatus={progress.status}
+            nextAttemptAt={progress.nextAttemptAt}
+            now={now}
+          />
+        </div>
+      ) : null}
+    </Card>
+  );
+}
+
+function FailureCard({ store, onRetry, retrying }: { store: StoreDetail; onRetry: () => void; retrying: boolean }) {
+  return (
+    <Alert
+      tone="danger"
+      role="alert"
+      title={store.currentRun?.operation === "teardown" ? "Deletion failed" : "Provisioning failed"}
+      action={
+        <Button
+          size="sm"
+          variant="danger"
+          onClick={onRetry}
+          loading={retrying}
+          icon={<IconRefresh className="size-3.5" />}
+        >
+          Retry
+        </Button>
+      }
+    >
+      <p data-testid="failure-reason">{store.failureReason ?? "The run did not finish."}</p>
+      {store.failedStep ? (
+        <p className="mt-1">
+          Failed at <span className="font-mono text-xs">{store.failedStep}</span>. Retry resumes at that step; steps
+          that finished are not repeated.
+        </p>
+      ) : null}
+      {store.retryCount > 0 ? (
+        <p className="mt-1">
+          Retried {store.retryCount} time{store.retryCount > 1 ? "s" : ""} so far.
+        </p>
+      ) : null}
+    </Alert>
+  );
+}
+
+function LinkRow({ label, href }: { label: string; href: string | null }) {
+  return (
+    <div className="py-2 first:pt-0 last:pb-0">
+      <p className="text-xs font-medium text-slate-500">{label}</p>
+      {href ? (
+        <div className="mt-0.5 flex items-center gap-1">
+          <a
+            href={href}
+            target="_blank"
+            rel="noreferrer noopener"
+            className="inline-flex min-w-0 items-center gap-1 text-sm font-medium break-all text-indigo-700 hover:text-indigo-600"
+          >
+            {href}
+            <IconExternal className="size-3.5 shrink-0" />
+          </a>
+          <CopyButton value={href} label={`Copy ${label.toLowerCase()}`} />
+        </div>
+      ) : (
+        <p className="mt-0.5 text-sm text-slate-500">Available once the store is ready</p>
+      )}
+    </div>
+  );
+}
+
+function CredentialsCard({ store }: { store: StoreDetail }) {
+  const [revealed, setRevealed] = useState(false);
+  const credentials = store.adminCredentials;
+  const owner = store.isCredentialOwner;
+  return (
+    <Card
+      title="Admin credentials"
+      description={owner ? "Visible only to you, the store's owner." : "Masked: only the store's owner sees them."}
+    >
+      {!credentials ? (
+        <p className="text-sm text-slate-500">No credentials for this store.</p>
+      ) : credentials.unavailable ? (
+        <Alert tone="warning">{credentials.unavailable}</Alert>
+      ) : (
+        <dl className="space-y-3 text-sm" data-testid="credentials" data-owner={owner}>
+          <div>
+            <dt className="text-xs font-medium text-slate-500">Username</dt>
+            <dd className="mt-0.5 flex items-center gap-1 font-mono text-slate-900">
+              {credentials.username}
+              {owner && credentials.username ? <CopyButton value={credentials.username} label="Copy username" /> : null}
+            </dd>
+          </div>
+          <div>
+            <dt className="text-xs font-medium text-slate-500">E-mail</dt>
+            <dd className="mt-0.5 font-mono break-all text-slate-900" data-testid="credential-email">
+              {credentials.email}
+            </dd>
+          </div>
+          <div>
+            <dt className="text-xs font-medium text-slate-500">Password</dt>
+            <dd className="mt-0.5 flex items-center gap-1">
+              <span className="font-mono break-all text-slate-900" data-testid="credential-password">
+                {owner ? (revealed ? credentials.password : "••••••••••••") : credentials.password}
+              </span>
+              {owner && credentials.password ? (
+                <>
+                  <Button
+                    size="sm"
+                    variant="ghost"
+                    className="px-2"
+                    onClick={() => setRevealed((r) => !r)}
+                    aria-pressed={revealed}
+                    aria-label={revealed ? "Hide password" : "Reveal password"}
+                    icon={revealed ? <IconEyeOff className="size-3.5" /> : <IconEye className="size-3.5" />}
+                  />
+                  <CopyButton value={credentials.password} label="Copy password" />
+                </>
+              ) : null}
+            </dd>
+          </div>
+          {credentials.loginUrl ? (
+            <div>
+              <dt className="text-xs font-medium text-slate-500">Sign in at</dt>
+              <dd className="mt-0.5">
+                <a
+                  href={credentials.loginUrl}
+                  target="_blank"
+                  rel="noreferrer noopener"
+                  className="text-sm font-medium break-all text-indigo-700 hover:text-indigo-600"
+                >
+                  {credentials.loginUrl}
+                </a>
+              </dd>
+            </div>
+          ) : null}
+        </dl>
+      )}
+    </Card>
+  );
+}
+
+const DOT: Record<string, string> = {
+  gray: "bg-slate-300",
+  blue: "bg-sky-500",
+  green: "bg-emerald-500",
+  red: "bg-rose-500",
+  amber: "bg-amber-500",
+};
+
+function ActivityCard({
+  storeId,
+  events,
+  loading,
+  error,
+  onRetry,
+}: {
+  storeId: string;
+  events: TimelineEvent[] | undefined;
+  loading: boolean;
+  error: unknown;
+  onRetry: () => void;
+}) {
+  const [all, setAll] = useState(false);
+  const now = useNow(10_000);
+  const groups = groupEvents(events ? [...events].reverse() : []);
+  const shown = all ? groups : groups.slice(0, 12);
+  return (
+    <Card
+      title="Activity"
+      description="Run events and audit entries of this store, newest first."
+      id={`activity-${storeId}`}
+    >
+      {loading ? (
+        <LoadingBlock rows={4} />
+      ) : error ? (
+        <ApiErrorAlert error={error} onRetry={onRetry} />
+      ) : groups.length === 0 ? (
+        <p className="text-sm text-slate-500">Nothing happened yet.</p>
+      ) : (
+        <>
+          <ol className="space-y-3" data-testid="activity">
+            {shown.map(({ event, text, count, since }) => (
+              <li key={event.id} className="flex gap-3 text-sm">
+                <span className={cx("mt-1.5 size-2 shrink-0 rounded-full", DOT[text.tone])} aria-hidden="true" />
+                <div className="min-w-0 flex-1">
+                  <div className="flex flex-wrap items-baseline justify-between gap-x-3">
+                    <p className="font-medium text-slate-800" data-kind={event.kind}>
+                      {text.title}
+                      {count > 1 ? (
+                        <span
+                          className="ml-2 rounded-full bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-600"
+                          title={`${count} times since ${formatDateTime(since)}`}
+                        >
+                          ×{count}
+                        </span>
+                      ) : null}
+                    </p>
+                    <time className="text-xs text-slate-500" dateTime={event.at} title={formatDateTime(event.at)}>
+                      {formatAgo(event.at, now)}
+                    </time>
+                  </div>
+                  {text.detail ? <p className="mt-0.5 text-xs break-words text-slate-600">{text.detail}</p> : null}
+                  {event.actor && event.source === "audit" ? (
+                    <p className="mt-0.5 text-xs text-slate-500">by {event.actor}</p>
+                  ) : null}
+                </div>
+              </li>
+            ))}
+          </ol>
+          {groups.length > 12 ? (
+            <Button size="sm" variant="ghost" className="mt-3" onClick={() => setAll((a) => !a)}>
+              {all ? "Show fewer" : `Show all ${groups.length}`}
+            </Button>
+          ) : null}
+        </>
+      )}
+    </Card>
+  );
+}
+
+function NotFound({ id }: { id: string }) {
+  return (
+    <EmptyState
+      icon={<IconSearch className="size-5" />}
+      title="Store not found"
+      action={
+        <ButtonLink to="/stores" variant="primary">
+          Back to your stores
+        </ButtonLink>
+      }
+    >
+      <span data-testid="store-not-found">
+        There is no store <span className="font-mono">{id}</span> that you can see. It may not exist, or it belongs to
+        someone else.
+      </span>
+    </EmptyState>
+  );
+}
+
+export function StoreDetailPage() {
+  const { id = "" } = useParams();
+  const validId = isStoreId(id);
+  const { isAdmin } = useAuth();
+  const toast = useToast();
+  const queryClient = useQueryClient();
+  const [confirm, setConfirm] = useState<"retry" | "delete" | null>(null);
+  const retry = useStoreAction("retry");
+  const remove = useStoreAction("delete");
+
+  // Every event means the store moved: refetch it (and its timeline), at most a few times a second.
+  const refresh = useCoalesced(() => {
+    queryClient.invalidateQueries({ queryKey: keys.store(id), exact: true }, { cancelRefetch: false });
+    queryClient.invalidateQueries({ queryKey: keys.storeEvents(id), exact: true }, { cancelRefetch: false });
+  }, 400);
+  const live = useEventStream(validId ? `/api/v1/stores/${id}/events/stream` : null, {
+    onEvent: refresh,
+    // After a reconnection, catch up with whatever the missed seconds changed.
+    onOpen: (reconnected) => {
+      if (reconnected) refresh();
+    },
+  });
+  const query = useStore(id, { live: live.state === "open" });
+  const timeline = useStoreTimeline(id, validId && query.isSuccess);
+  const store = query.data;
+  useTitle(store ? store.name : "Store");
+  const active = !!store && (isActiveStatus(store.status) || !isFinalRun(store.progress?.status));
+  const now = useNow(active ? 1000 : 15_000);
+
+  if (!validId) return <NotFound id={id} />;
+  if (query.isPending) {
+    return (
+      <div role="status" aria-label="Loading the store" className="space-y-6">
+        <Skeleton className="h-8 w-64" />
+        <div className="grid gap-6 lg:grid-cols-3">
+          <Skeleton className="h-80 lg:col-span-2" />
+          <Skeleton className="h-80" />
+        </div>
+      </div>
+    );
+  }
+  if (query.isError) {
+    const error = query.error;
+    if (error instanceof ApiError && (error.status === 404 || error.status === 400)) return <NotFound id={id} />;
+    return <ApiErrorAlert error={error} title="The store could not be loaded" onRetry={() => query.refetch()} />;
+  }
+  const s = query.data;
+
+  const doRetry = async () => {
+    const answer = await retry.mutateAsync(s.id);
+    toast.show(answer.message);
+  };
+  const doDelete = async () => {
+    const answer = await remove.mutateAsync(s.id);
+    toast.show(answer.message);
+  };
+  const canRetry = s.status === "failed";
+  const canDelete = s.status === "ready" || s.status === "failed";
+
+  return (
+    <>
+      <PageHeader
+        back={
+          <ButtonLink to="/stores" variant="ghost" size="sm" icon={<IconChevronLeft />} className="-ml-2">
+            Stores
+          </ButtonLink>
+        }
+        title={s.name}
+        badges={<StoreStatusBadge status={s.status} />}
+        description={
+          <span className="flex flex-wrap items-center gap-x-2 gap-y-1">
+            <Mono>{s.id}</Mono>
+            <span aria-hidden="true">·</span>
+            <EngineBadge engine={s.engine} />
+            <ThemeBadge theme={s.theme} />
+            <span aria-hidden="true">·</span>
+            <span>created {formatAgo(s.createdAt, now)}</span>
+            {isAdmin && s.ownerUsername ? (
+              <>
+                <span aria-hidden="true">·</span>
+                <span>owner {s.ownerUsername}</span>
+              </>
+            ) : null}
+          </span>
+        }
+        actions={
+          <>
+            {canRetry ? (
+              <Button variant="primary" onClick={() => setConfirm("retry")} icon={<IconRefresh />}>
+                Retry
+              </Button>
+            ) : null}
+            {canDelete ? (
+              <Button variant="danger-outline" onClick={() => setConfirm("delete")} icon={<IconTrash />}>
+                Delete
+              </Button>
+            ) : null}
+          </>
+        }
+      />
+
+      <div className="grid gap-6 lg:grid-cols-3">
+        <div className="min-w-0 space-y-6 lg:col-span-2">
+          {s.status === "failed" ? (
+            <FailureCard store={s} onRetry={() => setConfirm("retry")} retrying={retry.isPending} />
+          ) : null}
+          {s.status === "deleted" ? (
+            <Alert tone="info" title="This store is deleted">
+              Its namespace and everything in it were removed {formatAgo(s.deletedAt, now)}.
+            </Alert>
+          ) : null}
+          <ProgressCard store={s} live={live} now={now} />
+          <ActivityCard
+            storeId={s.id}
+            events={timeline.data}
+            loading={timeline.isPending}
+            error={timeline.error}
+            onRetry={() => timeline.refetch()}
+          />
+        </div>
+
+        <div className="min-w-0 space-y-6">
+          <Card title="Access">
+            <div className="divide-y divide-slate-100">
+              <LinkRow label="Storefront" href={s.urls.storefront} />
+              <LinkRow label="Admin" href={s.urls.admin} />
+            </div>
+          </Card>
+          <CredentialsCard store={s} />
+          <Card title="Details">
+            <Details
+              items={[
+                { label: "Namespace", value: <Mono>{s.namespace}</Mono> },
+                { label: "Owner", value: s.ownerUsername, hidden: !isAdmin || !s.ownerUsername },
+                { label: "Created", value: formatDateTime(s.createdAt) },
+                { label: "Ready", value: formatDateTime(s.readyAt), hidden: !s.readyAt },
+                {
+                  label: "Provisioned in",
+                  value: formatDuration(s.provisioningDurationMs),
+                  hidden: s.provisioningDurationMs === null,
+                },
+                { label: "Updated", value: formatDateTime(s.updatedAt) },
+                { label: "Retries", value: s.retryCount },
+                { label: "Deleted", value: formatDateTime(s.deletedAt), hidden: !s.deletedAt },
+              ]}
+            />
+          </Card>
+          {s.runs.length ? (
+            <Card title="Runs" bodyClassName="px-0 py-1">
+              <ul className="divide-y divide-slate-100">
+                {s.runs.map((run) => (
+                  <li key={run.id} className="flex items-center justify-between gap-3 px-5 py-2.5 text-sm">
+                    <div className="min-w-0">
+                      {isAdmin ? (
+                        <Link to={`/runs/${run.id}`} className="font-medium text-indigo-700 hover:text-indigo-600">
+                          {humanize(run.workflow)}
+                        </Link>
+                      ) : (
+                        <span className="font-medium text-slate-800">{humanize(run.workflow)}</span>
+                      )}
+                      <p className="text-xs text-slate-500">
+                        <Mono className="text-xs">{shortId(run.id)}</Mono> · {formatTime(run.createdAt)}
+                      </p>
+                    </div>
+                    <RunStatusBadge status={run.status} />
+                  </li>
+                ))}
+              </ul>
+            </Card>
+          ) : null}
+        </div>
+      </div>
+
+      <ConfirmDialog
+        open={confirm === "retry"}
+        title={`Retry ${s.name}?`}
+        confirmLabel="Retry"
+        onConfirm={doRetry}
+        onClose={() => setConfirm(null)}
+      >
+        <p>
+          {s.progress?.status === "failed" && s.failedStep
+            ? `${s.currentRun?.operation === "teardown" ? "Deletion" : "Provisioning"} resumes at ${s.failedStep}; the steps that finished are not repeated.`
+            : "A new run starts from the first step; work already done is recognised, not repeated."}
+        </p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={confirm === "delete"}
+        title={`Delete ${s.name}?`}
+        confirmLabel="Delete store"
+        tone="danger"
+        confirmText={s.name}
+        onConfirm={doDelete}
+        onClose={() => setConfirm(null)}
+      >
+        <p>The store's namespace, its database and all its data are removed. This cannot be undone.</p>
+      </ConfirmDialog>
+    </>
+  );
+}

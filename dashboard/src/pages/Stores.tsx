@@ -1,0 +1,368 @@
+// The store list: status filter, name search (debounced), engine filter, real pagination.
+
+import { useEffect, useState } from "react";
+import { Link, useSearchParams } from "react-router";
+
+import { isActiveStatus, useStoreList } from "../api/queries";
+import { STORE_STATUSES, type Store, type StoreStatus } from "../api/types";
+import { useAuth } from "../auth/AuthContext";
+import { IconPlus, IconSearch, IconStore, IconX } from "../components/icons";
+import { Pagination } from "../components/Pagination";
+import { EngineBadge, StoreStatusBadge, storeStatusLabel, ThemeBadge } from "../components/status";
+import {
+  ApiErrorAlert,
+  Button,
+  ButtonLink,
+  Card,
+  cx,
+  EmptyState,
+  Input,
+  LoadingBlock,
+  Mono,
+  PageHeader,
+  Select,
+  Spinner,
+} from "../components/ui";
+import { formatAgo, formatDuration } from "../lib/format";
+import { useDebounced, useNow, useTitle } from "../lib/hooks";
+import { offsetOf, parsePage } from "../lib/pagination";
+
+const PAGE_SIZES = [10, 20, 50, 100];
+
+export function MiniProgress({ percent, label }: { percent: number; label: string }) {
+  return (
+    <div className="w-full max-w-44">
+      <div
+        className="h-1.5 overflow-hidden rounded-full bg-slate-100"
+        role="progressbar"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={percent}
+        aria-label={label}
+      >
+        <div
+          className="h-full rounded-full bg-sky-500 transition-[width] duration-500"
+          style={{ width: `${percent}%` }}
+        />
+      </div>
+    </div>
+  );
+}
+
+function StoreProgress({ store, now }: { store: Store; now: number }) {
+  const run = store.currentRun;
+  if (isActiveStatus(store.status)) {
+    const percent = run?.percent ?? 0;
+    const step = run?.step ? `${run.step} (${run.stepNumber ?? "?"}/${run.stepCount ?? "?"})` : "queued";
+    return (
+      <div className="space-y-1">
+        <MiniProgress percent={percent} label={`${store.name}: ${percent}%`} />
+        <p className="text-xs text-slate-500">
+          <span className="font-medium text-slate-700 tabular-nums">{percent}%</span> · {step} ·{" "}
+          {formatDuration(now - new Date(store.createdAt).getTime())}
+        </p>
+      </div>
+    );
+  }
+  if (store.status === "ready") {
+    return (
+      <p className="text-sm text-slate-700">
+        Ready in <span className="tabular-nums">{formatDuration(store.provisioningDurationMs)}</span>
+      </p>
+    );
+  }
+  if (store.status === "failed") {
+    return (
+      <p className="text-sm text-rose-700" title={store.failureReason ?? undefined}>
+        Failed{store.failedStep ? ` at ${store.failedStep}` : ""}
+      </p>
+    );
+  }
+  if (store.status === "deleted") {
+    return <p className="text-sm text-slate-500">Deleted {formatAgo(store.deletedAt, now)}</p>;
+  }
+  return null;
+}
+
+export function StoresPage() {
+  useTitle("Stores");
+  const { isAdmin } = useAuth();
+  const [params, setParams] = useSearchParams();
+  const status = (STORE_STATUSES as string[]).includes(params.get("status") ?? "")
+    ? (params.get("status") as StoreStatus)
+    : undefined;
+  const engine = ["woocommerce", "medusa"].includes(params.get("engine") ?? "") ? params.get("engine")! : undefined;
+  const ownerId = isAdmin ? (params.get("owner") ?? undefined) : undefined;
+  const page = parsePage(params.get("page"));
+  const size = PAGE_SIZES.includes(Number(params.get("size"))) ? Number(params.get("size")) : 20;
+  const q = params.get("q") ?? "";
+
+  // The search box writes to the URL (and so to the query) once typing pauses.
+  const [search, setSearch] = useState(q);
+  const debouncedSearch = useDebounced(search.trim().slice(0, 63), 350);
+  useEffect(() => setSearch(q), [q]);
+  const update = (changes: Record<string, string | undefined>, resetPage = true) => {
+    setParams(
+      (current) => {
+        const next = new URLSearchParams(current);
+        for (const [key, value] of Object.entries(changes)) {
+          if (value === undefined || value === "") next.delete(key);
+          else next.set(key, value);
+        }
+        if (resetPage) next.delete("page");
+        return next;
+      },
+      { replace: true },
+    );
+  };
+  useEffect(() => {
+    if (debouncedSearch !== q) update({ q: debouncedSearch || undefined });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [debouncedSearch]);
+
+  const list = useStoreList({
+    status,
+    engine,
+    ownerId,
+    q: q || undefined,
+    limit: size,
+    offset: offsetOf(page, size),
+  });
+  const now = useNow(1000, !!list.data?.stores.some((s) => isActiveStatus(s.status)));
+  const data = list.data;
+  const filtered = !!(status || engine || q || ownerId);
+  const ownerName = ownerId ? data?.stores.find((s) => s.ownerId === ownerId)?.ownerUsername : undefined;
+
+  // A page past the end (stores deleted meanwhile): go to the last one.
+  useEffect(() => {
+    if (data && data.stores.length === 0 && data.total > 0 && page > 1) {
+      update({ page: String(Math.max(1, Math.ceil(data.total / size))) }, false);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [data, page, size]);
+
+  return (
+    <>
+      <PageHeader
+        title="Stores"
+        description={isAdmin ? "Every tenant's stores." : "Your WooCommerce and MedusaJS stores."}
+        actions={
+          <ButtonLink to="/stores/new" variant="primary" icon={<IconPlus />}>
+            New store
+          </ButtonLink>
+        }
+      />
+
+      <div className="mb-4 flex flex-col gap-3">
+        <div role="group" aria-label="Filter by status" className="-mx-1 flex gap-1 overflow-x-auto px-1 pb-1">
+          {[undefined, ...STORE_STATUSES].map((s) => {
+            const active = s === status;
+            return (
+              <button
+                key={s ?? "all"}
+                type="button"
+                aria-pressed={active}
+                onClick={() => update({ status: s })}
+                className={cx(
+                  "rounded-full px-3 py-1.5 text-sm font-medium whitespace-nowrap transition-colors focus-visible:outline-2 focus-visible:outline-offset-1 focus-visible:outline-indigo-600",
+                  active
+                    ? "bg-slate-900 text-white"
+                    : "bg-white text-slate-700 ring-1 ring-slate-200 ring-inset hover:bg-slate-50",
+                )}
+              >
+                {s ? storeStatusLabel(s) : "All"}
+              </button>
+            );
+          })}
+        </div>
+        <div className="flex flex-col gap-3 sm:flex-row sm:items-center">
+          <div className="relative flex-1 sm:max-w-xs">
+            <label htmlFor="store-search" className="sr-only">
+              Search stores by name
+            </label>
+            <IconSearch className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-slate-400" />
+            <Input
+              id="store-search"
+              type="search"
+              placeholder="Search by name"
+              value={search}
+              maxLength={63}
+              onChange={(e) => setSearch(e.target.value)}
+              className="pl-9"
+            />
+          </div>
+          <div className="flex items-center gap-2">
+            <label htmlFor="engine-filter" className="sr-only">
+              Engine
+            </label>
+            <Select
+              id="engine-filter"
+              value={engine ?? ""}
+              onChange={(e) => update({ engine: e.target.value || undefined })}
+              className="w-auto"
+            >
+              <option value="">All engines</option>
+              <option value="woocommerce">WooCommerce</option>
+              <option value="medusa">MedusaJS</option>
+            </Select>
+            <label htmlFor="page-size" className="sr-only">
+              Stores per page
+            </label>
+            <Select
+              id="page-size"
+              value={size}
+              onChange={(e) => update({ size: e.target.value === "20" ? undefined : e.target.value })}
+              className="w-auto"
+            >
+              {PAGE_SIZES.map((n) => (
+                <option key={n} value={n}>
+                  {n} per page
+                </option>
+              ))}
+            </Select>
+            {list.isFetching && !list.isPending ? (
+              <Spinner className="size-4 text-slate-400" label="Refreshing" />
+            ) : null}
+          </div>
+          {ownerId ? (
+            <Button
+              size="sm"
+              variant="secondary"
+              onClick={() => update({ owner: undefined })}
+              icon={<IconX className="size-3.5" />}
+            >
+              Owner: {ownerName ?? ownerId.slice(0, 8)}
+            </Button>
+          ) : null}
+        </div>
+      </div>
+
+      <Card bodyClassName="p-0">
+        {list.isPending ? (
+          <div className="p-5">
+            <LoadingBlock rows={6} label="Loading stores" />
+          </div>
+        ) : list.isError ? (
+          <div className="p-5">
+            <ApiErrorAlert error={list.error} onRetry={() => list.refetch()} />
+          </div>
+        ) : data!.stores.length === 0 ? (
+          filtered ? (
+            <EmptyState
+              icon={<IconSearch className="size-5" />}
+              title="No stores match"
+              action={
+                <Button onClick={() => setParams(new URLSearchParams(), { replace: true })}>Clear filters</Button>
+              }
+            >
+              Nothing matches these filters.
+            </EmptyState>
+          ) : (
+            <EmptyState
+              icon={<IconStore className="size-5" />}
+              title="No stores yet"
+              action={
+                <ButtonLink to="/stores/new" variant="primary" icon={<IconPlus />}>
+                  Create a store
+                </ButtonLink>
+              }
+            >
+              Your stores will show up here while they are provisioned and once they are ready.
+            </EmptyState>
+          )
+        ) : (
+          <>
+            <div className="overflow-x-auto">
+              <table className="min-w-full text-sm">
+                <caption className="sr-only">Stores</caption>
+                <thead className="border-b border-slate-200 bg-slate-50/80 text-left text-xs font-medium tracking-wide text-slate-500 uppercase">
+                  <tr>
+                    <th scope="col" className="px-5 py-3">
+                      Store
+                    </th>
+                    <th scope="col" className="px-3 py-3">
+                      Status
+                    </th>
+                    <th scope="col" className="hidden px-3 py-3 md:table-cell">
+                      Engine
+                    </th>
+                    <th scope="col" className="hidden px-3 py-3 sm:table-cell">
+                      Progress
+                    </th>
+                    {isAdmin ? (
+                      <th scope="col" className="hidden px-3 py-3 lg:table-cell">
+                        Owner
+                      </th>
+                    ) : null}
+                    <th scope="col" className="hidden px-5 py-3 text-right xl:table-cell">
+                      Created
+                    </th>
+                  </tr>
+                </thead>
+                <tbody className="divide-y divide-slate-100">
+                  {data!.stores.map((store) => (
+                    <tr key={store.id} className="align-middle hover:bg-slate-50/70" data-store-row={store.id}>
+                      <td className="px-5 py-3.5">
+                        <Link
+                          to={`/stores/${store.id}`}
+                          className="font-medium text-slate-900 hover:text-indigo-700 focus-visible:rounded"
+                        >
+                          {store.name}
+                        </Link>
+                        <div className="mt-0.5">
+                          <Mono className="text-xs text-slate-500">{store.id}</Mono>
+                        </div>
+                        <div className="mt-1.5 flex flex-wrap gap-1 md:hidden">
+                          <EngineBadge engine={store.engine} />
+                        </div>
+                        <div className="mt-2 sm:hidden">
+                          <StoreProgress store={store} now={now} />
+                        </div>
+                      </td>
+                      <td className="px-3 py-3.5">
+                        <StoreStatusBadge status={store.status} title={store.failureReason ?? undefined} />
+                      </td>
+                      <td className="hidden px-3 py-3.5 md:table-cell">
+                        <div className="flex flex-wrap gap-1">
+                          <EngineBadge engine={store.engine} />
+                          <ThemeBadge theme={store.theme} />
+                        </div>
+                      </td>
+                      <td className="hidden min-w-52 px-3 py-3.5 sm:table-cell">
+                        <StoreProgress store={store} now={now} />
+                      </td>
+                      {isAdmin ? (
+                        <td className="hidden px-3 py-3.5 lg:table-cell">
+                          <button
+                            type="button"
+                            className="rounded text-slate-700 hover:text-indigo-700 hover:underline"
+                            onClick={() => update({ owner: store.ownerId })}
+                            title="Show this owner's stores"
+                          >
+                            {store.ownerUsername ?? store.ownerId.slice(0, 8)}
+                          </button>
+                        </td>
+                      ) : null}
+                      <td className="hidden px-5 py-3.5 text-right whitespace-nowrap text-slate-500 xl:table-cell">
+                        <time dateTime={store.createdAt} title={new Date(store.createdAt).toLocaleString()}>
+                          {formatAgo(store.createdAt, now)}
+                        </time>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <Pagination
+              total={data!.total}
+              limit={data!.limit}
+              offset={data!.offset}
+              noun={data!.total === 1 ? "store" : "stores"}
+              onPage={(p) => update({ page: p > 1 ? String(p) : undefined }, false)}
+            />
+          </>
+        )}
+      </Card>
+    </>
+  );
+}
