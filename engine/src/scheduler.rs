@@ -156,6 +156,32 @@ impl Engine {
     }
 
     /// All schedules with their next tick.
+    /// Creates the schedule unless one of that name exists: defaults shipped with a build never
+    /// override what an operator changed (cron, input, enabled). Returns whether it was created.
+    pub async fn ensure_schedule(&self, spec: &ScheduleSpec) -> Result<bool> {
+        parse_cron(&spec.cron)?;
+        if !self.workflows().contains_key(&spec.workflow) {
+            return Err(Error::UnknownWorkflow {
+                name: spec.workflow.clone(),
+                version: None,
+                known: self.workflows().keys().cloned().collect(),
+            });
+        }
+        let input = object_input(&spec.workflow, &spec.input)?;
+        let created = sqlx::query(
+            "INSERT INTO workflow_schedules (name, cron, workflow, input, enabled) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&spec.name)
+        .bind(&spec.cron)
+        .bind(&spec.workflow)
+        .bind(&input)
+        .bind(spec.enabled)
+        .execute(self.pool())
+        .await?;
+        Ok(created.rows_affected() == 1)
+    }
+
     pub async fn list_schedules(&self) -> Result<Vec<Schedule>> {
         let mut schedules: Vec<Schedule> = sqlx::query_as(
             "SELECT name, cron, workflow, input, enabled, last_tick_at, last_run_id, \

@@ -74,37 +74,3 @@ pub async fn load(
         ))
     })
 }
-
-/// The sealing context of the credentials a rotation replaces.
-pub fn previous_context(store_id: &str) -> String {
-    format!("{store_id}:previous")
-}
-
-/// The admin credentials a running rotation replaces.
-pub async fn load_previous(
-    cx: &storeflow_engine::StepContext<'_>,
-) -> Result<StoreCredentials, storeflow_engine::StepOutcome> {
-    use storeflow_engine::StepOutcome;
-    let sealer = cx.resource::<Sealer>().map_err(StepOutcome::Fatal)?;
-    let store = cx
-        .input
-        .get("store_id")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| StepOutcome::fatal("the run input has no `store_id`"))?;
-    let sealed: Option<(Option<Vec<u8>>,)> =
-        sqlx::query_as("SELECT previous_credentials FROM stores WHERE id = $1")
-            .bind(store)
-            .fetch_optional(cx.pool())
-            .await
-            .map_err(|err| StepOutcome::retry(format!("reading store {store}: {err}")))?;
-    let Some((Some(sealed),)) = sealed else {
-        return Err(StepOutcome::fatal(format!(
-            "store {store} has no previous credentials: no rotation is in progress"
-        )));
-    };
-    StoreCredentials::open(sealer, &previous_context(store), &sealed).map_err(|err| {
-        StepOutcome::fatal(format!(
-            "the previous credentials of store {store} cannot be opened: {err}"
-        ))
-    })
-}

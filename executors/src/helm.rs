@@ -365,9 +365,9 @@ impl UninstallChart {
             Ok(settings) => settings.clone(),
             Err(err) => return StepOutcome::Fatal(err),
         };
-        let namespace = match store_input(cx) {
-            Ok((_, namespace, _)) => namespace,
-            Err(outcome) => return outcome,
+        // Only the namespace (= release) is needed: orphan namespaces have no store row.
+        let Some(namespace) = cx.input["namespace"].as_str().filter(|n| !n.is_empty()) else {
+            return StepOutcome::fatal("the run input has no `namespace`");
         };
         match helm(
             &settings,

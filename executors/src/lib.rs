@@ -6,11 +6,12 @@
 //! the store Secret, helm, readiness, exec, the service proxy, store status) and the clients
 //! they use.
 //!
-//! Architecture Invariant: executors never write engine tables and never hold a database
-//! transaction across an external call.
+//! Architecture Invariant: executors write engine tables only through the engine's API
+//! (enqueueing runs), and never hold a database transaction across an external call.
 
 pub mod breaker;
 pub mod chart;
+pub mod cleanup;
 pub mod cluster;
 pub mod credentials;
 pub mod engines;

@@ -704,3 +704,29 @@ impl storeflow_engine::Step for MedusaSetAdminPassword {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_admin_user_command_takes_only_the_email_as_an_argument() {
+        let argv = admin_user_argv("owner@example.com");
+        assert_eq!(argv[..2], ["sh", "-c"]);
+        assert_eq!(argv[2], ADMIN_USER_SCRIPT);
+        assert_eq!(argv[3..], ["medusa-admin-user", "owner@example.com"]);
+        // The script reads the password and the token from stdin and never echoes them; it
+        // has no single quote inside its single-quoted program.
+        assert!(ADMIN_USER_SCRIPT.starts_with("IFS= read -r password && IFS= read -r token"));
+        let program = ADMIN_USER_SCRIPT
+            .split_once("node -e '")
+            .and_then(|(_, rest)| rest.rsplit_once("' \"$1\""))
+            .map(|(program, _)| program)
+            .expect("a quoted program");
+        assert!(!program.contains('\''));
+        assert!(
+            !ADMIN_USER_SCRIPT.contains("console.log(password")
+                && !ADMIN_USER_SCRIPT.contains("console.log(token")
+        );
+    }
+}

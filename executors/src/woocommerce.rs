@@ -599,3 +599,161 @@ impl storeflow_engine::Step for WpSetAdminPassword {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn every_wp_cli_command_is_an_exact_argv_with_the_docroot_and_no_secret() {
+        assert_eq!(
+            core_install_argv(
+                "http://store-1.localhost",
+                "My Shop",
+                "admin",
+                "a@b.example"
+            ),
+            argv(&[
+                "wp",
+                "core",
+                "install",
+                "--url=http://store-1.localhost",
+                "--title=My Shop",
+                "--admin_user=admin",
+                "--admin_email=a@b.example",
+                "--skip-email",
+                "--prompt=admin_password",
+                "--path=/var/www/html",
+            ])
+        );
+        let configure = WooConfigure::default().option_commands("admin");
+        let expected: Vec<Vec<String>> = vec![
+            argv(&[
+                "wp",
+                "option",
+                "update",
+                "woocommerce_currency",
+                "USD",
+                "--path=/var/www/html",
+            ]),
+            argv(&[
+                "wp",
+                "option",
+                "update",
+                "woocommerce_default_country",
+                "US:CA",
+                "--path=/var/www/html",
+            ]),
+            argv(&[
+                "wp",
+                "option",
+                "update",
+                "woocommerce_calc_taxes",
+                "no",
+                "--path=/var/www/html",
+            ]),
+            argv(&[
+                "wp",
+                "option",
+                "update",
+                "woocommerce_enable_guest_checkout",
+                "yes",
+                "--path=/var/www/html",
+            ]),
+            argv(&[
+                "wp",
+                "option",
+                "update",
+                "woocommerce_allow_tracking",
+                "no",
+                "--path=/var/www/html",
+            ]),
+            argv(&[
+                "wp",
+                "option",
+                "update",
+                "woocommerce_store_address",
+                "123 Main St",
+                "--path=/var/www/html",
+            ]),
+            argv(&[
+                "wp",
+                "option",
+                "update",
+                "woocommerce_store_city",
+                "Anytown",
+                "--path=/var/www/html",
+            ]),
+            argv(&[
+                "wp",
+                "option",
+                "update",
+                "woocommerce_store_postcode",
+                "90210",
+                "--path=/var/www/html",
+            ]),
+            argv(&[
+                "wp",
+                "option",
+                "update",
+                "woocommerce_coming_soon",
+                "no",
+                "--path=/var/www/html",
+            ]),
+            argv(&[
+                "wp",
+                "option",
+                "update",
+                "woocommerce_onboarding_profile",
+                r#"{"skipped":true}"#,
+                "--format=json",
+                "--path=/var/www/html",
+            ]),
+            argv(&[
+                "wp",
+                "transient",
+                "delete",
+                "_wc_activation_redirect",
+                "--path=/var/www/html",
+            ]),
+            argv(&[
+                "wp",
+                "wc",
+                "payment_gateway",
+                "update",
+                "cod",
+                "--enabled=true",
+                "--user=admin",
+                "--path=/var/www/html",
+            ]),
+        ];
+        assert_eq!(configure, expected);
+        let products = WooProducts::default();
+        assert_eq!(
+            WooProducts::create_argv(&products.products[1], "admin"),
+            argv(&[
+                "wp",
+                "wc",
+                "product",
+                "create",
+                "--name=Wireless Headphones",
+                "--type=simple",
+                "--regular_price=79.99",
+                "--sale_price=59.99",
+                "--sku=HEADPHONES-001",
+                "--manage_stock=true",
+                "--stock_quantity=30",
+                "--status=publish",
+                "--user=admin",
+                "--porcelain",
+                "--path=/var/www/html",
+            ])
+        );
+        let skus: Vec<&str> = products.products.iter().map(|p| p.sku.as_str()).collect();
+        assert_eq!(skus, ["TSHIRT-001", "HEADPHONES-001", "WALLET-001"]);
+    }
+}

@@ -358,6 +358,7 @@ async fn up(
     let shutdown = shutdown_on_signals();
     let worker_instance = match with_executor_resources(
         Worker::new(engine.clone(), worker.options()),
+        engine.clone(),
         api_config.sealer.clone(),
     )
     .await
@@ -415,12 +416,15 @@ async fn serve_api(
 /// retry with a message that says so.
 async fn with_executor_resources(
     worker: Worker,
+    engine: Engine,
     sealer: storeflow::sealing::Sealer,
 ) -> anyhow::Result<Worker> {
     let helm =
         storeflow_executors::helm::HelmSettings::from_env().map_err(|err| anyhow::anyhow!(err))?;
     let worker = worker
         .with_resource(helm)
+        // The cleanup steps enqueue teardowns through the engine.
+        .with_resource(engine)
         .with_resource(sealer)
         .with_resource(storeflow_executors::breaker::Breakers::default());
     match kube::Config::infer().await {
@@ -440,7 +444,14 @@ async fn with_executor_resources(
 
 pub(crate) async fn start_engine(pool: sqlx::PgPool) -> anyhow::Result<Engine> {
     config::migrate(&pool).await?;
-    Ok(Engine::start(pool, storeflow_workflows::registry()).await?)
+    let engine = Engine::start(pool, storeflow_workflows::registry()).await?;
+    // The cleanup schedules exist from the first start; an operator's changes are kept.
+    for schedule in storeflow_workflows::default_schedules() {
+        if engine.ensure_schedule(&schedule).await? {
+            info!(schedule = %schedule.name, cron = %schedule.cron, "created the default schedule");
+        }
+    }
+    Ok(engine)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -478,7 +489,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
             });
             with_executor_resources(
-                Worker::new(engine, worker.options()),
+                Worker::new(engine.clone(), worker.options()),
+                engine,
                 config::encryption_key()?,
             )
             .await?

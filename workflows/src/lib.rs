@@ -8,10 +8,12 @@
 //! released; a change is a new version added beside the old one, which stays registered
 //! so runs pinned to it can finish.
 
+pub mod cleanup;
 pub mod store;
 
 use storeflow_engine::{Definition, selftest};
 
+pub use cleanup::default_schedules;
 pub use store::{ROTATE_CREDENTIALS, TEARDOWN_STORE, provision_workflow};
 
 /// Every workflow definition of this build, all versions.
@@ -20,6 +22,10 @@ pub fn registry() -> Vec<Definition> {
         selftest::definition(),
         store::teardown_store_v1(),
         store::rotate_credentials_v1(),
+        store::reap_orphan_namespace_v1(),
+        cleanup::reap_failed_stores_v1(),
+        cleanup::reap_orphans_v1(),
+        cleanup::prune_history_v1(),
     ];
     for engine in storeflow_executors::engines::registry() {
         definitions.push(store::provision_v1(engine));

@@ -159,3 +159,25 @@ pub fn rotate_credentials_v1() -> Definition {
         )
         .step(StepDef::new("finish-rotation", FinishRotation {}))
 }
+
+/// Removing a namespace labelled as storeflow's that no live store owns (found by
+/// `reap-orphans`): the release, then the namespace. No store row is touched.
+pub fn reap_orphan_namespace_v1() -> Definition {
+    Definition::new(storeflow_executors::cleanup::ORPHAN_WORKFLOW, 1)
+        .deadline(Duration::from_secs(30 * 60))
+        .step(
+            StepDef::new("uninstall-chart", UninstallChart {})
+                .retry(cluster_retry())
+                .timeout(Duration::from_secs(10 * 60)),
+        )
+        .step(
+            StepDef::new("delete-namespace", DeleteNamespace {})
+                .retry(cluster_retry())
+                .timeout(Duration::from_secs(5 * 60)),
+        )
+        .step(
+            StepDef::new("wait-namespace-gone", WaitNamespaceGone::default())
+                .retry(cluster_retry())
+                .timeout(Duration::from_secs(15 * 60)),
+        )
+}

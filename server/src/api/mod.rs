@@ -320,6 +320,14 @@ pub const ROUTES: &[RouteDoc] = &[
         202,
     ),
     route(
+        "POST",
+        "/api/v1/stores/{id}/rotate-credentials",
+        "Set a new store admin password (optional `password`; enqueues the rotation run)",
+        "stores",
+        Access::User,
+        202,
+    ),
+    route(
         "GET",
         "/api/v1/stores/{id}/events",
         "The store's timeline: run events and audit events",
@@ -476,6 +484,7 @@ fn handler(doc: &RouteDoc) -> MethodRouter<AppState> {
         ("GET", "/api/v1/stores/{id}") => get(stores::get_store),
         ("DELETE", "/api/v1/stores/{id}") => delete(stores::delete_store),
         ("POST", "/api/v1/stores/{id}/retry") => post(stores::retry_store),
+        ("POST", "/api/v1/stores/{id}/rotate-credentials") => post(stores::rotate_credentials),
         ("GET", "/api/v1/stores/{id}/events") => get(stores::store_events),
         ("GET", "/api/v1/stores/{id}/events/stream") => get(stores::store_event_stream_route),
         ("GET", "/api/v1/runs") => get(runs::list_runs),

@@ -122,6 +122,8 @@ pub struct RunsQuery {
     workflow: Option<String>,
     /// Runs about this subject (e.g. a store id).
     subject: Option<String>,
+    /// Runs of this store (the same as `subject` with a store id).
+    store: Option<String>,
     limit: Option<i64>,
     offset: Option<i64>,
 }
@@ -151,7 +153,7 @@ pub async fn list_runs(
         .list_runs(&RunFilter {
             status,
             workflow: query.workflow,
-            subject: query.subject,
+            subject: query.subject.or(query.store),
             tenant: None,
             limit: Some(limit),
             offset: Some(offset),

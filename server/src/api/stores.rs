@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Postgres, Transaction};
 use storeflow_engine::{NewRun, RunStatus, StepRef};
-use storeflow_workflows::{TEARDOWN_STORE, provision_workflow};
+use storeflow_workflows::{ROTATE_CREDENTIALS, TEARDOWN_STORE, provision_workflow};
 use uuid::Uuid;
 
 use super::events::{last_event_id, store_event_stream};
@@ -88,6 +88,8 @@ pub struct StoreRow {
     pub run_step_count: Option<i32>,
     pub run_step_name: Option<String>,
     pub run_next_at: Option<DateTime<Utc>>,
+    pub rotation_run_id: Option<Uuid>,
+    pub rotation_status: Option<String>,
 }
 
 const STORE_COLUMNS: &str = r#"
@@ -100,7 +102,9 @@ const STORE_COLUMNS: &str = r#"
     (SELECT d.step_name FROM workflow_definition_steps d
       WHERE d.workflow = r.workflow AND d.version = r.version AND d.step_index = r.current_step)
       AS run_step_name,
-    r.next_run_at AS run_next_at
+    r.next_run_at AS run_next_at,
+    s.rotation_run_id,
+    (SELECT rr.status::text FROM workflow_runs rr WHERE rr.id = s.rotation_run_id) AS rotation_status
 "#;
 
 const STORE_FROM: &str = "FROM stores s JOIN users u ON u.id = s.owner_id \
@@ -186,6 +190,14 @@ impl StoreRow {
                     _ => None,
                 },
             }),
+            rotation: match (self.rotation_run_id, self.rotation_status.as_deref()) {
+                (Some(run_id), Some(status))
+                    if !matches!(status, "succeeded" | "failed" | "cancelled") =>
+                {
+                    Some(json!({ "runId": run_id, "status": status }))
+                }
+                _ => None,
+            },
             created_at: self.created_at,
             updated_at: self.updated_at,
             ready_at: self.ready_at,
@@ -223,6 +235,9 @@ pub struct StoreView<'a> {
     retry_count: i32,
     provisioning_duration_ms: Option<i64>,
     current_run: Option<CurrentRun<'a>>,
+    /// A credential rotation still running: the new password works once it finishes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation: Option<Value>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     ready_at: Option<DateTime<Utc>>,
@@ -1110,6 +1125,141 @@ pub async fn retry_store(
             },
             "store": store.to_json(&state, &user),
             "run": run_json(Some(run_id), Some(workflow), store.run_status.as_deref().unwrap_or("queued")),
+        })),
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------------------------------
+// Credential rotation
+
+#[derive(Debug, Deserialize)]
+pub struct RotateBody {
+    password: Option<Value>,
+}
+
+pub async fn rotate_credentials(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let id = parse_store_id(&id)?;
+    // The body is optional: without one, a password is generated.
+    let chosen = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let parsed: RotateBody = serde_json::from_slice(&body).map_err(|err| {
+            ApiError::validation(
+                format!("The request body is not valid JSON: {err}."),
+                json!([{ "field": "body" }]),
+            )
+        })?;
+        match parsed.password {
+            None | Some(Value::Null) => None,
+            Some(Value::String(password))
+                if (8..=128).contains(&password.chars().count())
+                    && !password.chars().any(char::is_control) =>
+            {
+                Some(password)
+            }
+            Some(_) => {
+                return Err(ApiError::validation(
+                    "Password must be a string of 8 to 128 characters without control characters.",
+                    json!([{ "field": "password", "message": "8 to 128 characters" }]),
+                ));
+            }
+        }
+    };
+    let mut tx = scoped(&state, &user).await?;
+    let store = visible_store(&mut tx, id).await?;
+    if store.status != "ready" {
+        return Err(ApiError::conflict(
+            "INVALID_STORE_STATE",
+            format!(
+                "Credentials can be rotated on ready stores only. Current status: '{}'.",
+                store.status
+            ),
+        )
+        .suggestion("Wait until the store is ready.")
+        .details(json!({ "status": store.status })));
+    }
+    let running: Option<(Uuid, String)> = sqlx::query_as(
+        "SELECT r.id, r.status::text FROM stores s JOIN workflow_runs r ON r.id = s.rotation_run_id \
+         WHERE s.id = $1 AND r.finished_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((run_id, status)) = running {
+        return Err(ApiError::conflict(
+            "ROTATION_IN_PROGRESS",
+            format!("A credential rotation of this store is still {status}."),
+        )
+        .suggestion("Wait for it to finish, then rotate again if needed.")
+        .details(json!({ "runId": run_id })));
+    }
+    let sealer = &state.config().sealer;
+    let current = store
+        .credentials
+        .as_deref()
+        .and_then(|sealed| StoreCredentials::open(sealer, id, sealed).ok())
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "CREDENTIALS_UNAVAILABLE",
+                "The store's credentials cannot be decrypted with this server's STOREFLOW_ENCRYPTION_KEY.",
+            )
+            .suggestion("Give this server the encryption key the store was created with.")
+        })?;
+    let next = StoreCredentials {
+        password: chosen.unwrap_or_else(|| random_password(20)),
+        ..current
+    };
+    let run = state
+        .engine()
+        .enqueue(
+            &mut tx,
+            NewRun::new(
+                ROTATE_CREDENTIALS,
+                run_input(&state.config().stores, &store),
+            )
+            .subject(id)
+            .tenant(store.owner_id.to_string())
+            .request_id(current_request_id()),
+        )
+        .await?;
+    // The password the apps accept now is kept until the rotation has applied the new one.
+    sqlx::query(
+        "UPDATE stores SET previous_credentials = credentials, credentials = $2, \
+                           rotation_run_id = $3, updated_at = now() \
+         WHERE id = $1 AND status = 'ready'",
+    )
+    .bind(id)
+    .bind(next.seal(sealer, id))
+    .bind(run.run_id)
+    .execute(&mut *tx)
+    .await?;
+    Audit::new("store", "credentials_rotation_requested")
+        .actor(&user)
+        .ip(&ip)
+        .subject(id)
+        .data(
+            json!({ "runId": run.run_id, "chosen": body.iter().any(|b| !b.is_ascii_whitespace()) }),
+        )
+        .write_in(&mut tx)
+        .await?;
+    let store = load_store(&mut tx, id, false)
+        .await?
+        .ok_or_else(|| store_not_found(id))?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({
+            "requestId": current_request_id(),
+            "message": "Credential rotation initiated: the new password works once the run finishes; until then the previous one does.",
+            "store": store.to_json(&state, &user),
+            "run": run_json(Some(run.run_id), Some(ROTATE_CREDENTIALS), "queued"),
         })),
     )
         .into_response())

@@ -1206,3 +1206,105 @@ async fn every_store_route_is_in_the_openapi_document() {
         );
     }
 }
+
+#[tokio::test]
+async fn credentials_rotate_on_ready_stores_and_roll_back_when_the_rotation_fails() {
+    let api = TestApi::with_config(relaxed()).await;
+    let (_, _admin) = api.register("admin@example.com", "admin").await;
+    let (_, owner) = api.register("alice@example.com", "alice").await;
+    let (_, other) = api.register("bob@example.com", "bob").await;
+    let reply = create(
+        &api,
+        &owner,
+        json!({ "name": "alice-shop", "engine": "woocommerce", "password": "first-password-1" }),
+        None,
+    )
+    .await;
+    let id = reply.body["store"]["id"].as_str().expect("id").to_owned();
+    let run: Uuid = reply.body["run"]["id"]
+        .as_str()
+        .expect("run")
+        .parse()
+        .expect("uuid");
+    let rotate = format!("/api/v1/stores/{id}/rotate-credentials");
+
+    // Only ready stores; only their owner or an admin.
+    let early = api.call(Method::POST, &rotate, Some(&owner), None).await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{early:?}");
+    finish_run(&api, run, &id, "ready").await;
+    let foreign = api.call(Method::POST, &rotate, Some(&other), None).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    let short = api
+        .call(
+            Method::POST,
+            &rotate,
+            Some(&owner),
+            Some(json!({ "password": "short" })),
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+
+    let reply = api
+        .call(
+            Method::POST,
+            &rotate,
+            Some(&owner),
+            Some(json!({ "password": "second-password-2" })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
+    assert_eq!(reply.body["run"]["workflow"], "rotate-credentials");
+    assert_eq!(
+        reply.body["store"]["adminCredentials"]["password"],
+        "second-password-2"
+    );
+    assert_eq!(reply.body["store"]["rotation"]["status"], "queued");
+    let rotation: Uuid = reply.body["run"]["id"]
+        .as_str()
+        .expect("run")
+        .parse()
+        .expect("uuid");
+    let (input,): (Value,) = sqlx::query_as("SELECT input FROM workflow_runs WHERE id = $1")
+        .bind(rotation)
+        .fetch_one(&api.pool)
+        .await
+        .expect("run");
+    assert!(
+        !input.to_string().contains("second-password-2"),
+        "no secret in the run input"
+    );
+    let again = api.call(Method::POST, &rotate, Some(&owner), None).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.code(), "ROTATION_IN_PROGRESS");
+
+    // The rotation fails: the password the apps still accept is shown again.
+    api.engine
+        .cancel_run(rotation, Some("ops@example.com"))
+        .await
+        .expect("cancelled");
+    let store = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/stores/{id}"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(
+        store.body["store"]["adminCredentials"]["password"],
+        "first-password-1"
+    );
+    assert!(store.body["store"].get("rotation").is_none());
+    assert_eq!(
+        store.body["store"]["status"], "ready",
+        "a failed rotation does not fail the store"
+    );
+    // A generated password when none is given.
+    let reply = api.call(Method::POST, &rotate, Some(&owner), None).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
+    let generated = reply.body["store"]["adminCredentials"]["password"]
+        .as_str()
+        .expect("password");
+    assert_eq!(generated.len(), 20);
+    assert_ne!(generated, "first-password-1");
+}

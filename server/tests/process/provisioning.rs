@@ -222,6 +222,46 @@ impl Platform {
         }
     }
 
+    /// Rotates the store's admin password to `password` and waits until the rotation run
+    /// applied it.
+    pub async fn rotate(&self, token: &str, id: &str, password: &str) {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/stores/{id}/rotate-credentials"),
+                Some(token),
+                Some(json!({ "password": password })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let run: Uuid = body["run"]["id"]
+            .as_str()
+            .expect("run")
+            .parse()
+            .expect("uuid");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (status,): (String,) =
+                sqlx::query_as("SELECT status::text FROM workflow_runs WHERE id = $1")
+                    .bind(run)
+                    .fetch_one(&self.pool)
+                    .await
+                    .expect("run");
+            if status == "succeeded" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline && status != "failed",
+                "the rotation run is {status}:\n{}",
+                tail(&self.worker_logs(), 40)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let store = self.store(token, id).await;
+        assert_eq!(store["adminCredentials"]["password"], password);
+        assert!(store.get("rotation").is_none(), "{store}");
+    }
+
     /// Waits until the store's current run is at `step` (by name).
     pub async fn wait_step(&self, id: &str, step: &str, within: Duration) {
         let deadline = Instant::now() + within;
@@ -377,9 +417,21 @@ async fn a_woocommerce_store_is_provisioned_verified_and_torn_down() {
     let store = platform
         .wait_status(&tenant, &id, "ready", Duration::from_secs(90))
         .await;
+    // Orchestration overhead: the provisioning time not spent waiting for the (fake) cluster
+    // to roll workloads out.
+    let total = store["provisioningDurationMs"].as_i64().expect("duration");
+    let waiting: i64 = store["progress"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["name"] == "wait-ready" || s["name"] == "wait-published")
+        .filter_map(|s| s["durationMs"].as_i64())
+        .sum();
     eprintln!(
-        "provision-woocommerce on the fake cluster: ready after {:?}",
-        started.elapsed()
+        "provision-woocommerce on the fake cluster: ready after {:?}; {total} ms from creation, \
+         {waiting} ms waiting for rollouts, orchestration overhead {} ms",
+        started.elapsed(),
+        total - waiting
     );
 
     // What the API shows.
@@ -527,6 +579,34 @@ async fn a_woocommerce_store_is_provisioned_verified_and_torn_down() {
     );
     secrets.push(password.to_owned());
     assert_no_secret(&platform.public_texts().await, &secrets);
+
+    // Rotation: the new password reaches WP-CLI on stdin; the old one stops working.
+    platform.rotate(&tenant, &id, "Rotated-Pass-77").await;
+    let site = platform.cluster.site(&id).expect("site");
+    assert_eq!(site.admin_password, "Rotated-Pass-77");
+    let update = platform
+        .cluster
+        .exec_log()
+        .into_iter()
+        .find(|e| e.command.get(1).map(String::as_str) == Some("user"))
+        .expect("wp user update");
+    assert_eq!(
+        update.command,
+        [
+            "wp",
+            "user",
+            "update",
+            "admin",
+            "--skip-email",
+            "--prompt=user_pass",
+            "--path=/var/www/html"
+        ]
+    );
+    assert_eq!(update.stdin, b"Rotated-Pass-77\n");
+    assert_no_secret(
+        &platform.public_texts().await,
+        &["Rotated-Pass-77".to_owned()],
+    );
 
     // Teardown.
     let (status, body) = platform
@@ -832,8 +912,132 @@ async fn a_medusa_store_is_set_up_and_verified_against_a_real_medusa() {
         .expect("sign in");
     assert_eq!(signed_in.status, 200, "{}", signed_in.text);
 
+    // Rotation: the new password signs in, the old one no longer does.
+    platform.rotate(&tenant, &id, "Rotated-Medusa-99").await;
+    let sign_in = |password: &str| {
+        let body = json!({ "email": email, "password": password });
+        let service = service.clone();
+        async move {
+            service
+                .call("POST", "/admin/auth/token", &[], Some(&body))
+                .await
+                .expect("sign in")
+                .status
+        }
+    };
+    assert_eq!(sign_in("Rotated-Medusa-99").await, 200);
+    assert_eq!(sign_in(&password).await, 401);
+
     let mut secrets = platform.store_secret_values(&id);
     assert_eq!(secrets.len(), 4);
     secrets.push(password.clone());
     assert_no_secret(&platform.public_texts().await, &secrets);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cleanup_schedules_reap_failed_stores_orphan_namespaces_and_old_history() {
+    let mut platform = Platform::start(Options {
+        auto_ready: Some(Duration::from_millis(100)),
+    })
+    .await;
+    let admin = platform.register("admin@example.com", "admin").await;
+    let tenant = platform.register("alice@example.com", "alice").await;
+    // A store that failed long ago...
+    let failed = platform
+        .create_store(
+            &tenant,
+            json!({ "name": "old-failure", "engine": "medusa" }),
+        )
+        .await;
+    sqlx::query(
+        "UPDATE workflow_runs SET status = 'failed', current_step = 1, error = 'cluster gone', \
+         finished_at = now() WHERE subject = $1",
+    )
+    .bind(&failed)
+    .execute(&platform.pool)
+    .await
+    .expect("failed run");
+    sqlx::query("UPDATE stores SET updated_at = now() - interval '8 days' WHERE id = $1")
+        .bind(&failed)
+        .execute(&platform.pool)
+        .await
+        .expect("aged");
+    // ...a namespace labelled as ours that no store owns, and one of a live store.
+    let label = |store: &str| {
+        json!({ "metadata": { "name": store, "labels": {
+        "app.kubernetes.io/managed-by": "storeflow", "storeflow.io/store-id": store } } })
+    };
+    platform
+        .cluster
+        .put("namespaces", "", label("store-0dead0ff"));
+    let live = platform
+        .create_store(&tenant, json!({ "name": "alive", "engine": "woocommerce" }))
+        .await;
+    // Old history next to recent history.
+    sqlx::query(
+        "INSERT INTO audit_events (at, category, action) VALUES (now() - interval '40 days', 'store', 'ancient'), (now(), 'store', 'recent')",
+    )
+    .execute(&platform.pool)
+    .await
+    .expect("audit");
+
+    platform.start_worker();
+    platform
+        .wait_status(&tenant, &live, "ready", Duration::from_secs(60))
+        .await;
+    for schedule in ["reap-failed-stores", "reap-orphans", "prune-history"] {
+        let (status, body) = platform
+            .call(
+                Method::POST,
+                &format!("/api/v1/schedules/{schedule}/run"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{schedule}: {body}");
+    }
+    platform
+        .wait_status(&tenant, &failed, "deleted", Duration::from_secs(60))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while platform
+        .cluster
+        .namespaces()
+        .contains(&"store-0dead0ff".to_owned())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the orphan namespace was not removed:\n{}",
+            tail(&platform.worker_logs(), 30)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        platform.cluster.namespaces().contains(&live),
+        "a live store's namespace is never touched"
+    );
+    assert_eq!(platform.store(&tenant, &live).await["status"], "ready");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (ancient, recent): (i64, i64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE action = 'ancient'), count(*) FILTER (WHERE action = 'recent') FROM audit_events",
+        )
+        .fetch_one(&platform.pool)
+        .await
+        .expect("audit");
+        if ancient == 0 {
+            assert_eq!(recent, 1, "recent history is kept");
+            break;
+        }
+        assert!(Instant::now() < deadline, "prune-history did not run");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (reaped,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM audit_events WHERE subject = $1 AND action = 'store_reaped'",
+    )
+    .bind(&failed)
+    .fetch_one(&platform.pool)
+    .await
+    .expect("audit");
+    assert_eq!(reaped, 1);
 }

@@ -1,0 +1,314 @@
+//! The steps of the cleanup schedules: tearing down stores that stayed failed too long,
+//! namespaces labelled as storeflow's that no live store owns, and pruning old history.
+//!
+//! Teardowns are enqueued through the engine (a worker resource) inside the step's checkpoint
+//! transaction, together with the store's move to `deleting`: a reaper that crashes halfway
+//! either did all of a store or none of it.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ListParams};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use storeflow_engine::{Engine, NewRun, StepContext, StepOutcome, humantime_duration};
+
+use crate::breaker::{Breakers, guarded};
+use crate::kubernetes::{MANAGED_BY, STORE_ID_LABEL, classify, client};
+
+/// The workflow that tears a store down (see the workflows crate).
+pub const TEARDOWN_WORKFLOW: &str = "teardown-store";
+/// The workflow that removes a namespace no store owns.
+pub const ORPHAN_WORKFLOW: &str = "reap-orphan-namespace";
+
+fn engine<'a>(cx: &'a StepContext<'_>) -> Result<&'a Engine, StepOutcome> {
+    cx.resource::<Engine>().map_err(StepOutcome::Fatal)
+}
+
+/// Stores `failed` for longer than `older_than` are torn down (at most `limit` per run).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReapFailedStores {
+    #[serde(with = "humantime_duration")]
+    pub older_than: Duration,
+    pub limit: i64,
+}
+
+impl Default for ReapFailedStores {
+    fn default() -> Self {
+        ReapFailedStores {
+            older_than: Duration::from_secs(7 * 24 * 3600),
+            limit: 50,
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct FailedStore {
+    id: String,
+    owner_id: uuid::Uuid,
+    name: String,
+    engine: String,
+    theme: Option<String>,
+    namespace: String,
+    current_run_id: Option<uuid::Uuid>,
+    teardown_input: Option<Value>,
+}
+
+#[typetag::serde(name = "reap-failed-stores")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for ReapFailedStores {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        // The age may come from the schedule's input (`older_than`, e.g. "3d").
+        let older_than = match cx.input.get("older_than").and_then(Value::as_str) {
+            Some(text) => match humantime::parse_duration(text) {
+                Ok(age) => age,
+                Err(err) => {
+                    return StepOutcome::fatal(format!(
+                        "the schedule's older_than `{text}` is not a duration ({err}); use e.g. 7d"
+                    ));
+                }
+            },
+            None => self.older_than,
+        };
+        let engine = match engine(cx) {
+            Ok(engine) => engine.clone(),
+            Err(outcome) => return outcome,
+        };
+        let request_id = cx.request_id.map(str::to_owned);
+        let conn = match cx.transaction() {
+            Ok(conn) => conn,
+            Err(err) => return StepOutcome::Fatal(err),
+        };
+        let stores: Vec<FailedStore> = match sqlx::query_as(
+            "SELECT s.id, s.owner_id, s.name, s.engine::text AS engine, s.theme, s.namespace, \
+                    s.current_run_id, r.input AS teardown_input \
+             FROM stores s LEFT JOIN workflow_runs r ON r.id = s.current_run_id \
+             WHERE s.status = 'failed' AND s.updated_at < now() - make_interval(secs => $1) \
+             ORDER BY s.updated_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED",
+        )
+        .bind(older_than.as_secs_f64())
+        .bind(self.limit)
+        .fetch_all(&mut *conn)
+        .await
+        {
+            Ok(stores) => stores,
+            Err(err) => return StepOutcome::retry(format!("listing failed stores: {err}")),
+        };
+        let mut reaped = Vec::new();
+        for store in stores {
+            // The store's own run input has everything a teardown needs; older rows fall
+            // back to the identifying fields.
+            let input = store.teardown_input.clone().unwrap_or_else(|| {
+                json!({
+                    "store_id": store.id, "namespace": store.namespace, "engine": store.engine,
+                    "tenant": store.owner_id, "name": store.name, "theme": store.theme,
+                })
+            });
+            let mut run = NewRun::new(TEARDOWN_WORKFLOW, input)
+                .subject(&store.id)
+                .tenant(store.owner_id.to_string())
+                // One teardown per failure (identified by the run that failed).
+                .idempotency_key(format!(
+                    "reap-failed:{}:{}",
+                    store.id,
+                    store
+                        .current_run_id
+                        .map(|id| id.to_string())
+                        .unwrap_or_default()
+                ));
+            if let Some(request_id) = &request_id {
+                run = run.request_id(request_id.clone());
+            }
+            let enqueued = match engine.enqueue(&mut *conn, run).await {
+                Ok(enqueued) => enqueued,
+                Err(err) => {
+                    return StepOutcome::retry(format!(
+                        "enqueuing the teardown of {}: {err}",
+                        store.id
+                    ));
+                }
+            };
+            let moved = sqlx::query(
+                "UPDATE stores SET status = 'deleting', current_run_id = $2, current_operation = 'teardown', \
+                        failure_reason = NULL, failed_step = NULL, updated_at = now() \
+                 WHERE id = $1 AND status = 'failed'",
+            )
+            .bind(&store.id)
+            .bind(enqueued.run_id)
+            .execute(&mut *conn)
+            .await;
+            let audited = sqlx::query(
+                "INSERT INTO audit_events (category, action, subject, data) \
+                 VALUES ('store', 'store_reaped', $1, jsonb_build_object('reason', 'failed for too long', 'runId', $2::uuid))",
+            )
+            .bind(&store.id)
+            .bind(enqueued.run_id)
+            .execute(&mut *conn)
+            .await;
+            if let Err(err) = moved.and(audited) {
+                return StepOutcome::retry(format!("marking {} for teardown: {err}", store.id));
+            }
+            reaped.push(json!({ "store": store.id, "run": enqueued.run_id }));
+        }
+        StepOutcome::Done(
+            json!({ "reaped": reaped, "olderThan": humantime::format_duration(older_than).to_string() }),
+        )
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+/// Namespaces labelled as storeflow's whose store does not exist or is deleted are removed
+/// (their release uninstalled, the namespace deleted). A failed listing is retried, never taken
+/// for "nothing exists"; namespaces of stores that live are never touched.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ReapOrphans {}
+
+#[typetag::serde(name = "reap-orphans")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for ReapOrphans {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), reap_orphans(cx)).await
+    }
+}
+
+async fn reap_orphans(cx: &StepContext<'_>) -> StepOutcome {
+    let (client, engine) = match (client(cx), engine(cx)) {
+        (Ok(client), Ok(engine)) => (client, engine.clone()),
+        (Err(outcome), _) | (_, Err(outcome)) => return outcome,
+    };
+    let selector = format!("{}={}", MANAGED_BY.0, MANAGED_BY.1);
+    let namespaces = match Api::<Namespace>::all(client)
+        .list(&ListParams::default().labels(&selector))
+        .await
+    {
+        Ok(list) => list.items,
+        Err(err) => return classify(err, "listing storeflow's namespaces"),
+    };
+    let mut candidates = Vec::new();
+    for namespace in &namespaces {
+        let name = namespace.metadata.name.clone().unwrap_or_default();
+        let store = namespace
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(STORE_ID_LABEL))
+            .cloned()
+            .unwrap_or_default();
+        let terminating = namespace.metadata.deletion_timestamp.is_some();
+        if !store.is_empty() && !terminating {
+            candidates.push((name, store));
+        }
+    }
+    if candidates.is_empty() {
+        return StepOutcome::Done(json!({ "namespaces": namespaces.len(), "reaped": [] }));
+    }
+    let ids: Vec<String> = candidates.iter().map(|(_, store)| store.clone()).collect();
+    // Stores that live (any status but deleted) keep their namespaces, whatever they look like.
+    let live: Vec<(String,)> =
+        match sqlx::query_as("SELECT id FROM stores WHERE id = ANY($1) AND status <> 'deleted'")
+            .bind(&ids)
+            .fetch_all(cx.pool())
+            .await
+        {
+            Ok(rows) => rows,
+            Err(err) => return StepOutcome::retry(format!("reading stores: {err}")),
+        };
+    let mut reaped = Vec::new();
+    for (namespace, store) in candidates {
+        if live.iter().any(|(id,)| id == &store) || namespace != store {
+            continue;
+        }
+        let run = NewRun::new(
+            ORPHAN_WORKFLOW,
+            json!({ "store_id": store, "namespace": namespace }),
+        )
+        .subject(format!("orphan:{namespace}"))
+        .idempotency_key(format!("reap-orphan:{namespace}:{}", cx.run_id));
+        match engine.enqueue_now(run).await {
+            Ok(enqueued) => reaped.push(json!({ "namespace": namespace, "run": enqueued.run_id })),
+            Err(err) => {
+                return StepOutcome::retry(format!("enqueuing the removal of {namespace}: {err}"));
+            }
+        }
+    }
+    StepOutcome::Done(json!({ "namespaces": namespaces.len(), "reaped": reaped }))
+}
+
+/// Deletes finished runs (with their attempts and events), audit rows, and expired limiter and
+/// lockout rows older than the retention (default 30 days; the schedule's input may set
+/// `retention`, e.g. "90d").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PruneHistory {
+    #[serde(with = "humantime_duration")]
+    pub retention: Duration,
+}
+
+impl Default for PruneHistory {
+    fn default() -> Self {
+        PruneHistory {
+            retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+#[typetag::serde(name = "prune-history")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for PruneHistory {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let retention = match cx.input.get("retention").and_then(Value::as_str) {
+            Some(text) => match humantime::parse_duration(text) {
+                Ok(age) if age >= Duration::from_secs(3600) => age,
+                Ok(_) => return StepOutcome::fatal("the schedule's retention must be at least 1h"),
+                Err(err) => {
+                    return StepOutcome::fatal(format!(
+                        "the schedule's retention `{text}` is not a duration ({err}); use e.g. 30d"
+                    ));
+                }
+            },
+            None => self.retention,
+        };
+        let engine = match engine(cx) {
+            Ok(engine) => engine.clone(),
+            Err(outcome) => return outcome,
+        };
+        let before = chrono::Utc::now()
+            - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(30));
+        let runs = match engine.prune_finished_runs(before).await {
+            Ok(runs) => runs,
+            Err(err) => return StepOutcome::retry(format!("pruning finished runs: {err}")),
+        };
+        let pruned = async {
+            let audit = sqlx::query("DELETE FROM audit_events WHERE at < $1")
+                .bind(before)
+                .execute(cx.pool())
+                .await?
+                .rows_affected();
+            let windows = sqlx::query(
+                "DELETE FROM rate_limit_windows WHERE window_start < now() - interval '1 day'",
+            )
+            .execute(cx.pool())
+            .await?
+            .rows_affected();
+            let lockouts = sqlx::query(
+                "DELETE FROM login_lockouts WHERE last_failure_at < now() - interval '1 day' \
+                 AND (locked_until IS NULL OR locked_until < now())",
+            )
+            .execute(cx.pool())
+            .await?
+            .rows_affected();
+            Ok::<_, sqlx::Error>((audit, windows, lockouts))
+        }
+        .await;
+        match pruned {
+            Ok((audit, windows, lockouts)) => StepOutcome::Done(json!({
+                "before": before, "runs": runs, "auditEvents": audit,
+                "rateLimitWindows": windows, "loginLockouts": lockouts,
+            })),
+            Err(err) => StepOutcome::retry(format!("pruning history: {err}")),
+        }
+    }
+}
