@@ -3,7 +3,8 @@
 #   1. Rust: unit, database (real PostgreSQL), in-process API, executor and process tests —
 #      including whole store lifecycles against the fake Kubernetes API and fake helm, and the
 #      Medusa steps against a real Medusa;
-#   2. the Helm charts' lint (Helm's Go library through helm-sdkpy, offline);
+#   2. the Helm charts' lint (Helm's Go library through helm-sdkpy, offline), with the control
+#      plane's RBAC checked against every kind the store chart creates;
 #   3. the Medusa storefront: unit tests, end to end in Chromium against a real Medusa v1, and
 #      its image's nginx configuration;
 #   4. the dashboard: unit tests, production build (size budget), end to end in Chromium
@@ -50,9 +51,9 @@ cargo test --workspace
 
 section "Helm charts: lint"
 python=python3
-if ! python3 -c 'import helm_sdkpy' >/dev/null 2>&1; then
+if ! python3 -c 'import helm_sdkpy, celpy' >/dev/null 2>&1; then
     venv="$root/target/chart-lint-venv"
-    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import helm_sdkpy' >/dev/null 2>&1; then
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import helm_sdkpy, celpy' >/dev/null 2>&1; then
         echo "installing the chart linter (helm-sdkpy) into $venv"
         python3 -m venv "$venv"
         "$venv/bin/pip" install --quiet --disable-pip-version-check --ignore-requires-python \

@@ -8,8 +8,9 @@ the manifest and NOTES, which the linter then checks.
 
 Guarantees:
 - Listens on 127.0.0.1 on an ephemeral port only; nothing leaves the machine.
-- Serves discovery for the built-in API groups listed in RESOURCES; a kind outside them makes
-  helm fail with "no matches for kind", as an API server without that kind would.
+- Serves discovery for the built-in API groups listed in RESOURCES, plus the CRD kinds a value
+  set declares (`reset(api_versions=...)`); any other kind makes helm fail with "no matches for
+  kind", as an API server without that kind would.
 - Stores objects in memory per path (GET/POST/PUT/PATCH/DELETE, lists) so helm's
   create-then-read flow works; `reset()` empties it between installs.
 
@@ -74,9 +75,12 @@ RESOURCES: dict[str, list[tuple[str, str, bool]]] = {
     "scheduling.k8s.io/v1": [("priorityclasses", "PriorityClass", False)],
     "storage.k8s.io/v1": [("storageclasses", "StorageClass", False)],
     "coordination.k8s.io/v1": [("leases", "Lease", True)],
+    "admissionregistration.k8s.io/v1": [
+        ("validatingadmissionpolicies", "ValidatingAdmissionPolicy", False),
+        ("validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding", False),
+    ],
 }
 
-_KINDS = {plural: kind for rs in RESOURCES.values() for plural, kind, _ in rs}
 
 _PATH = re.compile(
     r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
@@ -84,7 +88,7 @@ _PATH = re.compile(
 )
 
 
-def _resource_list(group_version: str) -> dict:
+def _resource_list(resources: dict, group_version: str) -> dict:
     return {
         "kind": "APIResourceList",
         "apiVersion": "v1",
@@ -97,14 +101,14 @@ def _resource_list(group_version: str) -> dict:
                 "kind": kind,
                 "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
             }
-            for plural, kind, namespaced in RESOURCES[group_version]
+            for plural, kind, namespaced in resources[group_version]
         ],
     }
 
 
-def _group_list() -> dict:
+def _group_list(resources: dict) -> dict:
     groups = []
-    for gv in RESOURCES:
+    for gv in resources:
         if gv == "v1":
             continue
         group, version = gv.split("/")
@@ -133,6 +137,9 @@ class FakeKube:
         self.workdir = Path(workdir)
         self.objects: dict[str, dict] = {}
         self.requests: list[str] = []
+        # Kinds served on top of RESOURCES for the next install (CRDs a value set declares with
+        # `# lint: api-versions=group/version/Kind`), as on a cluster with those CRDs installed.
+        self.extra: dict[str, list[tuple[str, str, bool]]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -194,10 +201,23 @@ class FakeKube:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def reset(self) -> None:
+    def reset(self, api_versions: tuple[str, ...] = ()) -> None:
+        """Forget every object; serve exactly the built-in kinds plus `api_versions`
+        ("group/version/Kind", namespaced; plural = lowercase kind + "s")."""
+        extra: dict[str, list[tuple[str, str, bool]]] = {}
+        for item in api_versions:
+            group, version, kind = item.rsplit("/", 2)
+            extra.setdefault(f"{group}/{version}", []).append((kind.lower() + "s", kind, True))
         with self._lock:
             self.objects.clear()
             self.requests.clear()
+            self.extra = extra
+
+    def resources(self) -> dict[str, list[tuple[str, str, bool]]]:
+        merged = {gv: list(rs) for gv, rs in RESOURCES.items()}
+        for gv, rs in self.extra.items():
+            merged.setdefault(gv, []).extend(rs)
+        return merged
 
     # -- request handling ------------------------------------------------------------------
     def _send(self, handler: BaseHTTPRequestHandler, code: int, body: dict) -> None:
@@ -236,15 +256,17 @@ class FakeKube:
         if method == "GET" and path == "/api":
             return self._send(handler, 200, {"kind": "APIVersions", "versions": ["v1"],
                                              "serverAddressByClientCIDRs": []})
+        resources = self.resources()
+        kinds = {plural: kind for rs in resources.values() for plural, kind, _ in rs}
         if method == "GET" and path == "/apis":
-            return self._send(handler, 200, _group_list())
+            return self._send(handler, 200, _group_list(resources))
         if method == "GET" and path == "/api/v1":
-            return self._send(handler, 200, _resource_list("v1"))
+            return self._send(handler, 200, _resource_list(resources, "v1"))
         m = re.match(r"^/apis/([^/]+)/([^/]+)$", path)
         if method == "GET" and m:
             gv = f"{m.group(1)}/{m.group(2)}"
-            if gv in RESOURCES:
-                return self._send(handler, 200, _resource_list(gv))
+            if gv in resources:
+                return self._send(handler, 200, _resource_list(resources, gv))
             return self._status(handler, 404, "NotFound", f"the server could not find {gv}")
 
         if "/secrets" in path and "owner%3Dhelm" in handler.path:
@@ -252,7 +274,7 @@ class FakeKube:
                                 "helm keeps its release records in the fake cluster: start the process with "
                                 "HELM_DRIVER=memory in its environment (lint_charts.py re-executes itself so)")
         m = _PATH.match(path)
-        if not m or m.group("res") not in _KINDS:
+        if not m or m.group("res") not in kinds:
             return self._status(handler, 404, "NotFound", f"the server could not find {path}")
         res, name, ns = m.group("res"), m.group("name"), m.group("ns")
         if m.group("sub"):
@@ -265,7 +287,7 @@ class FakeKube:
         if method == "GET" and not name:
             with self._lock:
                 items = [o for k, o in self.objects.items() if k.rsplit("/", 1)[0] == collection]
-            return self._send(handler, 200, {"kind": f"{_KINDS[res]}List", "apiVersion": "v1",
+            return self._send(handler, 200, {"kind": f"{kinds[res]}List", "apiVersion": "v1",
                                              "metadata": {"resourceVersion": "1"}, "items": items})
         if method == "GET":
             with self._lock:

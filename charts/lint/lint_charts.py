@@ -11,6 +11,10 @@ file; comment lines at its top starting with `# lint:` add directives:
     # lint: values=values-local.yaml      chart values files applied before this one (comma-separated)
     # lint: namespace=store-0a1b2c3d      release namespace (default: the chart name)
     # lint: release=store-0a1b2c3d        release name (default: the namespace)
+    # lint: api-versions=monitoring.coreos.com/v1/ServiceMonitor
+                                          CRD kinds the (fake) cluster serves for this value set,
+                                          like `helm template --api-versions` (comma-separated);
+                                          their objects are not schema-validated
     # lint: expect-error=storeId is required   (ci/invalid/*.yaml only: the install must fail
                                                with a message containing this text)
 
@@ -21,14 +25,18 @@ For every valid value set:
      loopback only; release records in memory): renders the chart with the real release name
      and namespace, honours `required`/`fail` and values.schema.json.
   3. Structural checks on the rendered objects (checks.py) and, for charts with a contract,
-     the contract checks (store_contract.py).
+     the contract checks (store_contract.py, storeflow_contract.py). For charts/storeflow, when
+     charts/ecommerce-store exists: the RBAC coverage and namespace-fence checks
+     (rbac_coverage.py) against every ci value set of the store chart.
   4. Strict Kubernetes schema validation of every object (kubernetes-validate) for the oldest
      Kubernetes version the chart's kubeVersion allows and for the newest known one.
 For every ci/invalid/*.yaml value set, the install must fail with the expected message.
 
 Before the charts, a self-test plants defects -- the broken fixture charts in
-charts/lint/fixtures/ and one-line mutations of a copy of charts/ecommerce-store (selftest.py) --
-and fails unless every one is caught, so the lint cannot pass silently.
+charts/lint/fixtures/ and one-line mutations of copies of charts/ecommerce-store and
+charts/storeflow, among them the RBAC coverage's negative cases (a store role missing a kind or a
+verb; the store chart creating a kind the role lacks) (selftest.py) -- and fails unless every one
+is caught, so the lint cannot pass silently.
 
 Options: --chart NAME, --variant TEXT, --self-test (only the self-test), --no-self-test,
 --dump DIR (rendered manifests and NOTES), --verbose (the Go library's log), --charts-dir DIR.
@@ -80,8 +88,15 @@ import yaml  # noqa: E402
 import checks  # noqa: E402
 from checks import Problem, Rendered  # noqa: E402
 from fakekube import FakeKube  # noqa: E402
+import rbac_coverage  # noqa: E402
 import selftest  # noqa: E402
-from store_contract import CONTRACTS  # noqa: E402
+import store_contract  # noqa: E402
+import storeflow_contract  # noqa: E402
+
+CONTRACTS = {**store_contract.CONTRACTS, **storeflow_contract.CONTRACTS}
+# The chart whose RBAC must cover what the store chart creates, and that store chart.
+CONTROL_PLANE_CHART = "storeflow"
+STORE_CHART = "ecommerce-store"
 
 SEVERITY = {0: "UNKNOWN", 1: "INFO", 2: "WARNING", 3: "ERROR"}
 
@@ -166,6 +181,7 @@ class Variant:
     namespace: str
     release: str
     expect_error: str | None = None
+    api_versions: tuple[str, ...] = ()
 
     @property
     def chart(self) -> str:
@@ -190,7 +206,7 @@ def directives(path: Path) -> dict[str, str]:
             if not sep:
                 raise ValueError(f"{path}: malformed lint directive {item!r} (want key=value)")
             found[key] = value
-    unknown = set(found) - {"values", "namespace", "release", "expect-error"}
+    unknown = set(found) - {"values", "namespace", "release", "expect-error", "api-versions"}
     if unknown:
         raise ValueError(f"{path}: unknown lint directive(s) {sorted(unknown)}")
     return found
@@ -216,8 +232,12 @@ def discover_variants(chart_dir: Path) -> list[Variant]:
             raise ValueError(f"{path}: a value set under ci/invalid/ needs '# lint: expect-error=<message>'")
         if expect and not is_invalid:
             raise ValueError(f"{path}: expect-error belongs under ci/invalid/")
+        api_versions = tuple(a for a in d.get("api-versions", "").split(",") if a)
+        for item in api_versions:
+            if item.count("/") < 2:
+                raise ValueError(f"{path}: api-versions entry {item!r} must be group/version/Kind")
         variants.append(Variant(chart_dir, str(path.relative_to(chart_dir)), base + [path], namespace,
-                                d.get("release", namespace), expect))
+                                d.get("release", namespace), expect, api_versions))
     return variants
 
 
@@ -252,6 +272,10 @@ class Helm:
         self.workdir = workdir
         self.fake = FakeKube(workdir / "fakekube").start()
         self.log: list[str] = []
+        # The store chart the control plane's RBAC is checked against (main() and the
+        # self-test set it), and its rendered value sets, per chart directory.
+        self.store_chart_dir: Path | None = None
+        self._store_renders: dict[str, rbac_coverage.StoreRenders] = {}
 
     def close(self) -> None:
         self.fake.stop()
@@ -262,15 +286,45 @@ class Helm:
         except Exception:  # version string is informative only
             return f"helm-sdkpy {self.sdk.__version__}"
 
+    def store_renders(self, chart_dir: Path) -> "rbac_coverage.StoreRenders":
+        """Every valid ci value set of a store chart, rendered once per chart directory."""
+        key = str(chart_dir.resolve())
+        if key not in self._store_renders:
+            renders = rbac_coverage.StoreRenders(chart_dir.name)
+            try:
+                variants = discover_variants(chart_dir)
+            except ValueError as err:
+                renders.errors.append(str(err))
+                variants = []
+            for variant in variants:
+                if variant.expect_error is not None:
+                    continue
+                try:
+                    user: dict = {}
+                    for f in variant.files:
+                        user = merge_user(user, load_yaml(f))
+                    release = self.render(chart_dir, variant.release, variant.namespace, user, variant.api_versions)
+                    manifest = release.get("manifest") or ""
+                    for hook in release.get("hooks") or []:
+                        manifest += "\n---\n" + (hook.get("manifest") or "")
+                    objects, _ = parse_manifest(manifest)
+                except (self.sdk.HelmError, ValueError, yaml.YAMLError) as err:
+                    renders.errors.append(f"{variant.label}: {' '.join(str(err).split())[:300]}")
+                    continue
+                renders.add(variant.label, objects)
+            self._store_renders[key] = renders
+        return self._store_renders[key]
+
     def lint(self, chart_path: Path, namespace: str) -> list[dict]:
         cfg = self.sdk.Configuration(namespace=namespace, kubeconfig=str(self.fake.kubeconfig))
         with captured_stderr(self.log):
             result = asyncio.run(self.sdk.Lint(cfg).run(str(chart_path)))
         return list(result.get("Messages") or [])
 
-    def render(self, chart_path: Path, release: str, namespace: str, values: dict) -> dict:
+    def render(self, chart_path: Path, release: str, namespace: str, values: dict,
+               api_versions: tuple[str, ...] = ()) -> dict:
         """Install into the fake API; returns helm's release (manifest, info.notes, hooks)."""
-        self.fake.reset()
+        self.fake.reset(api_versions)
         cfg = self.sdk.Configuration(namespace=namespace, kubeconfig=str(self.fake.kubeconfig))
         with captured_stderr(self.log):
             result = asyncio.run(self.sdk.Install(cfg).run(
@@ -318,7 +372,7 @@ def lint_variant(helm: Helm, variant: Variant, scratch: Path, dump: Path | None 
 
     if variant.expect_error is not None:
         try:
-            helm.render(chart_dir, variant.release, variant.namespace, user)
+            helm.render(chart_dir, variant.release, variant.namespace, user, variant.api_versions)
         except helm.sdk.HelmError as err:
             message = " ".join(str(err).split())
             if variant.expect_error not in message:
@@ -349,7 +403,7 @@ def lint_variant(helm: Helm, variant: Variant, scratch: Path, dump: Path | None 
 
     # 2. render through a real install into the fake API.
     try:
-        release = helm.render(chart_dir, variant.release, variant.namespace, user)
+        release = helm.render(chart_dir, variant.release, variant.namespace, user, variant.api_versions)
     except helm.sdk.HelmError as err:
         result.problems.append(Problem("render", str(err)))
         result.seconds = time.monotonic() - started
@@ -380,8 +434,14 @@ def lint_variant(helm: Helm, variant: Variant, scratch: Path, dump: Path | None 
     contract = CONTRACTS.get(variant.chart)
     if contract:
         result.problems.extend(contract(rendered))
+    coverage = ""
+    if variant.chart == CONTROL_PLANE_CHART and helm.store_chart_dir is not None:
+        store = helm.store_renders(helm.store_chart_dir)
+        result.problems.extend(rbac_coverage.check(rendered, store))
+        coverage = f"; RBAC and fence vs {store.chart} ({len(store.value_sets)} value sets, {len(store.kinds)} kinds)"
     versions = checks.schema_versions(min_kube_version(chart_dir))
-    result.problems.extend(checks.check_schema(rendered, versions))
+    crd_kinds = {item.rsplit("/", 1)[1] for item in variant.api_versions}
+    result.problems.extend(checks.check_schema(rendered, versions, skip_kinds=crd_kinds))
 
     kinds: dict[str, int] = {}
     for obj in objects:
@@ -389,8 +449,9 @@ def lint_variant(helm: Helm, variant: Variant, scratch: Path, dump: Path | None 
     result.summary = (
         f"lint {counts.get(3, 0)} error(s) {counts.get(2, 0)} warning(s) {counts.get(1, 0)} info; "
         f"{len(objects)} objects ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}); "
-        f"{len(checks.GENERIC_CHECKS)} structural checks{' + contract' if contract else ''}; "
+        f"{len(checks.GENERIC_CHECKS)} structural checks{' + contract' if contract else ''}{coverage}; "
         f"schemas k8s {', '.join(versions)}"
+        + (f" (CRD kinds not schema-checked: {', '.join(sorted(crd_kinds))})" if crd_kinds else "")
     )
     result.seconds = time.monotonic() - started
     return result
@@ -454,22 +515,41 @@ def self_test(helm: Helm, charts_dir: Path, out) -> tuple[int, int]:
             for label, wanted in expectations.items():
                 good, why = _caught(results.get(label), wanted)
                 record(good, f"fixtures/{fixture}/{label}: {why}")
-        store = charts_dir / "ecommerce-store"
-        if not store.is_dir():
-            print("  SKIP  mutations of ecommerce-store: chart not found", file=out)
-            return tally[0], tally[1]
+        store = charts_dir / STORE_CHART
+        skipped: set[tuple[str, str]] = set()
+        saved_store_dir = helm.store_chart_dir
         for mutation in selftest.MUTATIONS:
+            # The mutated chart, and the chart whose value set must now fail (the same one, or
+            # charts/storeflow when a store-chart change must trip its RBAC coverage).
+            source = charts_dir / mutation.chart
+            linted = mutation.linted or mutation.chart
+            missing = [c for c in {mutation.chart, linted} | ({STORE_CHART} if linted == CONTROL_PLANE_CHART else set())
+                       if not (charts_dir / c).is_dir()]
+            if missing:
+                if (mutation.chart, linted) not in skipped:
+                    skipped.add((mutation.chart, linted))
+                    print(f"  SKIP  mutations of {mutation.chart} (linting {linted}): {', '.join(missing)} not found", file=out)
+                continue
             with tempfile.TemporaryDirectory(prefix="chart-lint-mutant-", dir=helm.workdir) as tmp:
-                mutant = Path(tmp) / "ecommerce-store"
-                shutil.copytree(store, mutant, ignore=shutil.ignore_patterns("node_modules", ".git"))
+                mutant = Path(tmp) / mutation.chart
+                shutil.copytree(source, mutant, ignore=shutil.ignore_patterns("node_modules", ".git"))
                 target = mutant / mutation.file
                 text = target.read_text() if target.is_file() else ""
                 if text.count(mutation.old) != 1:
                     record(False, f"mutation '{mutation.name}': its text occurs {text.count(mutation.old)} times in "
-                                  f"{mutation.file}; update selftest.py")
+                                  f"{mutation.chart}/{mutation.file}; update selftest.py")
                     continue
                 target.write_text(text.replace(mutation.old, mutation.new))
-                results = {r.variant.label: r for r in lint_chart(helm, mutant, mutation.value_set, sink)}
+                if linted == mutation.chart:
+                    helm.store_chart_dir = store
+                    chart_to_lint = mutant
+                else:
+                    helm.store_chart_dir = mutant
+                    chart_to_lint = charts_dir / linted
+                try:
+                    results = {r.variant.label: r for r in lint_chart(helm, chart_to_lint, mutation.value_set, sink)}
+                finally:
+                    helm.store_chart_dir = saved_store_dir
                 good, why = _caught(results.get(mutation.value_set), mutation.expect)
                 record(good, f"mutation '{mutation.name}': {why}")
     return tally[0], tally[1]
@@ -497,6 +577,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cannot load helm-sdkpy: {err}\n  pip install --ignore-requires-python -r charts/lint/requirements.txt", file=out)
             return 2
         print(f"chart lint with {helm.version()}", file=out)
+        store_chart = args.charts_dir / STORE_CHART
+        helm.store_chart_dir = store_chart if (store_chart / "Chart.yaml").is_file() else None
+        if helm.store_chart_dir is None and (args.charts_dir / CONTROL_PLANE_CHART / "Chart.yaml").is_file():
+            print(f"note: {STORE_CHART} not found: the RBAC of {CONTROL_PLANE_CHART} is not checked against it", file=out)
         passed = failed = 0
         if not args.no_self_test:
             caught, missed = self_test(helm, args.charts_dir, out)

@@ -5,9 +5,12 @@ Two kinds of planted defects:
   parse; a chart that renders but breaks every structural rule). Each value set lists the
   check ids that must report.
 - MUTATIONS: one-line edits of a copy of charts/ecommerce-store that reintroduce the old
-  chart's defects (or break the executors' contract). Each must be caught by the named checks
-  on the named value set. A mutation whose text no longer occurs in the chart fails the
-  self-test too, so these stay in step with the chart.
+  chart's defects (or break the executors' contract), and of a copy of charts/storeflow that
+  break its RBAC, its namespace fence or its contract with the binary. Each must be caught by
+  the named checks on the named value set. A store-chart mutation may be checked on
+  charts/storeflow (`linted`): a kind the store chart starts to create must fail the control
+  plane's RBAC coverage. A mutation whose text no longer occurs in the chart fails the
+  self-test too, so these stay in step with the charts.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class Mutation:
     new: str
     value_set: str  # ci file that must now fail
     expect: tuple[str, ...]  # check ids that must report
+    chart: str = "ecommerce-store"  # the chart that is mutated
+    linted: str | None = None  # the chart whose value set must fail (default: the mutated one)
 
 
 MUTATIONS: list[Mutation] = [
@@ -150,5 +155,106 @@ MUTATIONS: list[Mutation] = [
         "      automountServiceAccountToken: false",
         "      automountServiceAccountTokens: false",
         "ci/medusa-local-storefront.yaml", ("schema",),
+    ),
+    # --- charts/storeflow: RBAC coverage, least privilege, namespace fence, contract --------
+    Mutation(
+        "Store role without NetworkPolicies (helm could not install any store)",
+        "templates/rbac.yaml",
+        'resources: ["ingresses", "networkpolicies"]',
+        'resources: ["ingresses"]',
+        "ci/external-db.yaml", ("rbac",), chart="storeflow",
+    ),
+    Mutation(
+        "Store role without patch (helm upgrade would fail)",
+        "templates/rbac.yaml",
+        '$helmVerbs := list "get" "list" "watch" "create" "update" "patch" "delete"',
+        '$helmVerbs := list "get" "list" "watch" "create" "update" "delete"',
+        "ci/external-db.yaml", ("rbac",), chart="storeflow",
+    ),
+    Mutation(
+        "A wildcard in the store role",
+        "templates/rbac.yaml",
+        'resources: ["pods/log"]',
+        'resources: ["*"]',
+        "ci/bundled-db.yaml", ("rbac",), chart="storeflow",
+    ),
+    Mutation(
+        "Every Secret readable (store-secrets no longer the only name)",
+        "templates/rbac.yaml",
+        '    resourceNames: ["store-secrets"]\n    verbs: ["get", "patch"]',
+        '    verbs: ["get", "patch"]',
+        "ci/external-db.yaml", ("rbac",), chart="storeflow",
+    ),
+    Mutation(
+        "The API runs as the workers' service account",
+        "templates/api.yaml",
+        'serviceAccountName: {{ include "storeflow.apiServiceAccount" . }}',
+        'serviceAccountName: {{ include "storeflow.workerServiceAccount" . }}',
+        "ci/external-db.yaml", ("rbac",), chart="storeflow",
+    ),
+    Mutation(
+        "The fence forgets the service proxy",
+        "templates/admission-policy.yaml",
+        "          - pods/exec\n          - services/proxy\n",
+        "          - pods/exec\n",
+        "ci/external-db.yaml", ("admission",), chart="storeflow",
+    ),
+    Mutation(
+        "The fence admits any namespace name",
+        "templates/admission-policy.yaml",
+        'matches("^store-[a-f0-9]{8}$")',
+        'matches("^.*$")',
+        "ci/bundled-db.yaml", ("admission",), chart="storeflow",
+    ),
+    Mutation(
+        "The fence admits namespaces another tool manages",
+        "templates/admission-policy.yaml",
+        'namespaceObject.metadata.labels["app.kubernetes.io/managed-by"] == "storeflow"',
+        'namespaceObject.metadata.labels["app.kubernetes.io/managed-by"] != ""',
+        "ci/external-db.yaml", ("admission",), chart="storeflow",
+    ),
+    Mutation(
+        "A fence expression that does not compile",
+        "templates/admission-policy.yaml",
+        "expression: 'request.operation == \"DELETE\" ? oldObject : object'",
+        "expression: 'request.operation == \"DELETE\" ? oldObject'",
+        "ci/external-db.yaml", ("admission",), chart="storeflow",
+    ),
+    Mutation(
+        "Workers killed before they release their leases",
+        "templates/worker.yaml",
+        "terminationGracePeriodSeconds: {{ add $w.shutdownGraceSeconds 20 }}",
+        "terminationGracePeriodSeconds: {{ $w.shutdownGraceSeconds }}",
+        "ci/external-db.yaml", ("contract",), chart="storeflow",
+    ),
+    Mutation(
+        "Migrations no longer run before the binary",
+        "templates/_helpers.tpl",
+        "  args:\n    - migrate\n",
+        "  args:\n    - doctor\n",
+        "ci/bundled-db.yaml", ("contract",), chart="storeflow",
+    ),
+    Mutation(
+        "HELM_DRIVER not passed (helm would keep records as Secrets the RBAC cannot read)",
+        "templates/configmaps.yaml",
+        "  HELM_DRIVER: {{ $s.helmDriver | quote }}\n",
+        "",
+        "ci/external-db.yaml", ("contract",), chart="storeflow",
+    ),
+    Mutation(
+        "A misspelt store chart value (every install-chart step would fail)",
+        "ci/ingress-tls.yaml",
+        "    storageClass: local-path\n",
+        "    storageclass: local-path\n",
+        "ci/ingress-tls.yaml", ("contract",), chart="storeflow",
+    ),
+    # --- charts/ecommerce-store checked by charts/storeflow's RBAC coverage ------------------
+    Mutation(
+        "The store chart starts creating a kind the control plane's RBAC does not cover",
+        "templates/common/limit-range.yaml",
+        "        storage: {{ $l.minStorage | quote }}\n{{- end }}",
+        "        storage: {{ $l.minStorage | quote }}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n"
+        "  name: store-runner\n  labels:\n    {{- include \"store.labels\" . | nindent 4 }}\n{{- end }}",
+        "ci/external-db.yaml", ("rbac",), linted="storeflow",
     ),
 ]

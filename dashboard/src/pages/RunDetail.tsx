@@ -140,7 +140,7 @@ export function RunDetailPage() {
   const action = useRunAction();
   const [confirm, setConfirm] = useState<{ kind: "cancel" } | { kind: "retry"; step: StepView } | null>(null);
   const refresh = useCoalesced(() => {
-    queryClient.invalidateQueries({ queryKey: keys.run(id), exact: true }, { cancelRefetch: false });
+    queryClient.invalidateQueries({ queryKey: keys.run(id), exact: true }, { cancelRefetch: true });
   }, 400);
   const validId = /^[0-9a-f-]{36}$/i.test(id);
   const live = useEventStream(validId ? `/api/v1/runs/${id}/events/stream` : null, {

@@ -367,9 +367,11 @@ export function StoreDetailPage() {
   const remove = useStoreAction("delete");
 
   // Every event means the store moved: refetch it (and its timeline), at most a few times a second.
+  // A fetch already in flight may have been answered before this event's change committed, so it
+  // is replaced by a new one rather than reused (reusing it left the page one step behind).
   const refresh = useCoalesced(() => {
-    queryClient.invalidateQueries({ queryKey: keys.store(id), exact: true }, { cancelRefetch: false });
-    queryClient.invalidateQueries({ queryKey: keys.storeEvents(id), exact: true }, { cancelRefetch: false });
+    queryClient.invalidateQueries({ queryKey: keys.store(id), exact: true }, { cancelRefetch: true });
+    queryClient.invalidateQueries({ queryKey: keys.storeEvents(id), exact: true }, { cancelRefetch: true });
   }, 400);
   const live = useEventStream(validId ? `/api/v1/stores/${id}/events/stream` : null, {
     onEvent: refresh,

@@ -1,0 +1,249 @@
+"""The contract between charts/storeflow and the `storeflow` binary (server/src/main.rs,
+server/src/config.rs, executors/src/helm.rs), checked on every rendered value set.
+
+The binary reads its settings from flags and environment variables and refuses to start
+without the ones it needs; these checks fail the lint when a template change would hand it
+something it does not understand, or take away what an upgrade relies on (migrations first,
+workers draining within their grace period, secrets kept).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+from checks import Problem, Rendered, pod_template, ref, selector_matches, value_at
+
+# The store chart the workers install (charts/ecommerce-store), for the store values checks.
+STORE_CHART_DIR = Path(__file__).resolve().parent.parent / "ecommerce-store"
+
+API_LIVE = "/api/v1/health/live"
+API_READY = "/api/v1/health/ready"
+
+
+def _storeflow_deployments(r: Rendered) -> dict[str, tuple[dict, dict]]:
+    """command (serve / worker) -> (Deployment, its storeflow container)."""
+    found = {}
+    for obj in r.of_kind("Deployment"):
+        tpl = pod_template(obj) or {}
+        for c in (tpl.get("spec") or {}).get("containers") or []:
+            args = [str(a) for a in c.get("args") or []]
+            if args and args[0] in ("serve", "worker"):
+                found[args[0]] = (obj, c)
+    return found
+
+
+def _env(container: dict) -> list[dict]:
+    return container.get("env") or []
+
+
+def _env_map(container: dict) -> dict[str, dict]:
+    return {e.get("name"): e for e in _env(container)}
+
+
+def _flag(container: dict, name: str) -> str | None:
+    for arg in container.get("args") or []:
+        if str(arg).startswith(f"--{name}="):
+            return str(arg).split("=", 1)[1]
+    return None
+
+
+def _config_data(r: Rendered, container: dict) -> dict[str, str]:
+    data: dict[str, str] = {}
+    for source in container.get("envFrom") or []:
+        name = (source.get("configMapRef") or {}).get("name")
+        cm = r.get("ConfigMap", name) if name else None
+        if cm is not None:
+            data.update({k: str(v) for k, v in (cm.get("data") or {}).items()})
+    return data
+
+
+def _database_url(r: Rendered, where: str, container: dict) -> list[Problem]:
+    v = r.values
+    env = _env(container)
+    names = [e.get("name") for e in env]
+    by_name = _env_map(container)
+    url = by_name.get("DATABASE_URL")
+    if url is None:
+        return [Problem("contract", f"{where} has no DATABASE_URL")]
+    if v["database"]["mode"] == "external":
+        key_ref = ((url.get("valueFrom") or {}).get("secretKeyRef")) or {}
+        want = (v["database"]["external"]["existingSecret"], v["database"]["external"]["key"])
+        if (key_ref.get("name"), key_ref.get("key")) != want:
+            return [Problem("contract", f"{where} DATABASE_URL must come from key {want[1]} of Secret {want[0]}")]
+        return []
+    service = f"{_fullname_of(r)}-postgresql"
+    expected = f"postgres://storeflow:$(STOREFLOW_DB_PASSWORD)@{service}:5432/storeflow"
+    problems = []
+    if url.get("value") != expected:
+        problems.append(Problem("contract", f"{where} DATABASE_URL is {url.get('value')!r}, expected {expected!r}"))
+    if "STOREFLOW_DB_PASSWORD" not in names or names.index("STOREFLOW_DB_PASSWORD") > names.index("DATABASE_URL"):
+        problems.append(Problem("contract", f"{where} must define STOREFLOW_DB_PASSWORD before DATABASE_URL (Kubernetes interpolates only earlier variables)"))
+    svc = r.get("Service", service)
+    if svc is None or not any(p.get("port") == 5432 for p in (svc.get("spec") or {}).get("ports") or []):
+        problems.append(Problem("contract", f"Service {service} with port 5432 (the bundled PostgreSQL) is missing"))
+    return problems
+
+
+def _fullname_of(r: Rendered) -> str:
+    for obj in r.of_kind("Deployment"):
+        name = (obj.get("metadata") or {}).get("name") or ""
+        if name.endswith("-api"):
+            return name[: -len("-api")]
+    return r.release
+
+
+def _secret_ref(r: Rendered, where: str, container: dict, var: str, key_value: str) -> list[Problem]:
+    entry = _env_map(container).get(var)
+    key_ref = (((entry or {}).get("valueFrom") or {}).get("secretKeyRef")) or {}
+    want_name = r.values["secrets"]["existingSecret"] or f"{_fullname_of(r)}-secrets"
+    want_key = r.values["secrets"][key_value]
+    if (key_ref.get("name"), key_ref.get("key")) != (want_name, want_key):
+        return [Problem("contract", f"{where} {var} must come from key {want_key} of Secret {want_name}")]
+    return []
+
+
+def _migrations_first(where: str, obj: dict) -> list[Problem]:
+    spec = (pod_template(obj) or {}).get("spec") or {}
+    inits = spec.get("initContainers") or []
+    migrate = [c for c in inits if [str(a) for a in c.get("args") or []] == ["migrate"]]
+    if not migrate:
+        return [Problem("contract", f"{where} does not run `storeflow migrate` as an init container (migrations must run before the binary starts)")]
+    main_image = ((spec.get("containers") or [{}])[0]).get("image")
+    if migrate[0].get("image") != main_image:
+        return [Problem("contract", f"{where} migrates with image {migrate[0].get('image')!r}, not the binary it starts ({main_image!r})")]
+    return []
+
+
+def check_contract(r: Rendered) -> list[Problem]:
+    p: list[Problem] = []
+    v = r.values
+    found = _storeflow_deployments(r)
+    for command in ("serve", "worker"):
+        if command not in found:
+            p.append(Problem("contract", f"no Deployment runs `storeflow {command}`"))
+    if p:
+        return p
+    api, api_c = found["serve"]
+    worker, worker_c = found["worker"]
+
+    # Replicas, migrations, database, secrets.
+    for obj, key in ((api, "api.replicas"), (worker, "worker.replicas")):
+        if (obj.get("spec") or {}).get("replicas") != value_at(v, key):
+            p.append(Problem("contract", f"{ref(obj)} replicas must follow {key}"))
+    for obj, c in ((api, api_c), (worker, worker_c)):
+        p.extend(_migrations_first(ref(obj), obj))
+        p.extend(_database_url(r, f"{ref(obj)} container {c.get('name')}", c))
+        p.extend(_secret_ref(r, f"{ref(obj)}", c, "STOREFLOW_ENCRYPTION_KEY", "encryptionKeyKey"))
+        for init in ((pod_template(obj) or {}).get("spec") or {}).get("initContainers") or []:
+            p.extend(_database_url(r, f"{ref(obj)} init container {init.get('name')}", init))
+    p.extend(_secret_ref(r, ref(api), api_c, "JWT_SECRET", "jwtSecretKey"))
+    if not v["secrets"]["existingSecret"]:
+        secret = r.get("Secret", f"{_fullname_of(r)}-secrets")
+        if secret is None:
+            p.append(Problem("contract", "the generated Secret with the JWT secret and the encryption key is missing"))
+        else:
+            data = {k: base64.b64decode(str(x)).decode("utf-8", "replace") for k, x in (secret.get("data") or {}).items()}
+            if len(data.get(v["secrets"]["jwtSecretKey"], "")) < 32:
+                p.append(Problem("contract", "the generated JWT secret is shorter than 32 characters (storeflow refuses it)"))
+            if not re.fullmatch(r"[0-9a-f]{64}", data.get(v["secrets"]["encryptionKeyKey"], "")):
+                p.append(Problem("contract", "the generated encryption key is not 64 hex digits (storeflow refuses it)"))
+            if ((secret.get("metadata") or {}).get("annotations") or {}).get("helm.sh/resource-policy") != "keep":
+                p.append(Problem("contract", f"{ref(secret)} must carry helm.sh/resource-policy: keep (an uninstall would destroy the encryption key)"))
+
+    # The API: port, probes, settings.
+    port = value_at(v, "api.port")
+    if _flag(api_c, "port") != str(port) or not any(x.get("containerPort") == port and x.get("name") == "http" for x in api_c.get("ports") or []):
+        p.append(Problem("contract", f"{ref(api)} must serve --port={port} as container port http"))
+    for probe, path in (("startupProbe", API_LIVE), ("livenessProbe", API_LIVE), ("readinessProbe", API_READY)):
+        got = ((api_c.get(probe) or {}).get("httpGet") or {}).get("path")
+        if got != path:
+            p.append(Problem("contract", f"{ref(api)} {probe} must GET {path}, not {got!r}"))
+    api_config = _config_data(r, api_c)
+    for var, key in (("STORE_DOMAIN_SUFFIX", "stores.domainSuffix"), ("STORE_INGRESS_CONTROLLER", "stores.ingressController")):
+        if api_config.get(var) != str(value_at(v, key)):
+            p.append(Problem("contract", f"{ref(api)} {var} must be {key} ({value_at(v, key)!r}), got {api_config.get(var)!r}"))
+    tls = value_at(v, "stores.tlsSecret") or None
+    if api_config.get("STORE_TLS_SECRET") != tls:
+        p.append(Problem("contract", f"{ref(api)} STORE_TLS_SECRET must be stores.tlsSecret ({tls!r}), got {api_config.get('STORE_TLS_SECRET')!r}"))
+
+    # The worker: helm settings match the RBAC's assumptions; draining fits the grace period.
+    worker_config = _config_data(r, worker_c)
+    driver = value_at(v, "stores.helmDriver")
+    if worker_config.get("HELM_DRIVER") != driver:
+        p.append(Problem("contract", f"{ref(worker)} HELM_DRIVER must be stores.helmDriver ({driver!r}): the RBAC is granted for it"))
+    values_file = worker_config.get("HELM_VALUES_FILE")
+    mounts = [m.get("mountPath") for m in worker_c.get("volumeMounts") or []]
+    if value_at(v, "stores.chartValues") and not (values_file and any(values_file.startswith(f"{m}/") for m in mounts)):
+        p.append(Problem("contract", f"{ref(worker)} HELM_VALUES_FILE {values_file!r} is not inside a mounted volume"))
+    grace = _flag(worker_c, "shutdown-grace")
+    pod_grace = ((pod_template(worker) or {}).get("spec") or {}).get("terminationGracePeriodSeconds")
+    m = re.fullmatch(r"(\d+)s", grace or "")
+    if not m or not isinstance(pod_grace, int) or pod_grace <= int(m.group(1)):
+        p.append(Problem("contract", f"{ref(worker)} terminationGracePeriodSeconds ({pod_grace}) must exceed --shutdown-grace ({grace}): "
+                                     "the kubelet would kill workers before they release their leases"))
+    if value_at(v, "metrics.enabled"):
+        listen = _flag(worker_c, "metrics-listen") or ""
+        mport = value_at(v, "metrics.port")
+        if listen != f"0.0.0.0:{mport}":
+            p.append(Problem("contract", f"{ref(worker)} must pass --metrics-listen=0.0.0.0:{mport} (a loopback address is unreachable for Prometheus)"))
+        annotations = ((pod_template(worker) or {}).get("metadata") or {}).get("annotations") or {}
+        if value_at(v, "metrics.podAnnotations") and annotations.get("prometheus.io/port") != str(mport):
+            p.append(Problem("contract", f"{ref(worker)} prometheus.io/port must be {mport}"))
+        worker_labels = ((pod_template(worker) or {}).get("metadata") or {}).get("labels") or {}
+        metric_services = [s for s in r.of_kind("Service")
+                           if selector_matches((s.get("spec") or {}).get("selector") or {"-": "-"}, worker_labels)]
+        if not metric_services:
+            p.append(Problem("contract", "no Service selects the worker pods' metrics port"))
+        for sm in r.of_kind("ServiceMonitor"):
+            spec = sm.get("spec") or {}
+            selected = [s for s in metric_services
+                        if selector_matches((spec.get("selector") or {}).get("matchLabels") or {"-": "-"},
+                                            (s.get("metadata") or {}).get("labels") or {})]
+            if not selected:
+                p.append(Problem("contract", f"{ref(sm)} selects no Service of the worker metrics"))
+            for endpoint in spec.get("endpoints") or []:
+                if not any(endpoint.get("port") == port_.get("name") for s in selected for port_ in (s.get("spec") or {}).get("ports") or []):
+                    p.append(Problem("contract", f"{ref(sm)} endpoint port {endpoint.get('port')!r} is not a port of the metrics Service"))
+    elif _flag(worker_c, "metrics-listen"):
+        p.append(Problem("contract", f"{ref(worker)} serves metrics although metrics.enabled is false"))
+
+    p.extend(_store_values(v))
+
+    # Disruption budgets select exactly their pods.
+    for pdb in r.of_kind("PodDisruptionBudget"):
+        selector = (((pdb.get("spec") or {}).get("selector") or {}).get("matchLabels")) or {}
+        matched = [o for o in (api, worker) if selector and selector_matches(selector, ((pod_template(o) or {}).get("metadata") or {}).get("labels") or {})]
+        if len(matched) != 1:
+            p.append(Problem("contract", f"{ref(pdb)} must select the pods of exactly one of the API and the workers"))
+    return p
+
+
+def _store_values(v: dict) -> list[Problem]:
+    """stores.chartValuesFile names a file of the store chart (in the image it is the same
+    directory); stores.chartValues passes the store chart's schema, which refuses unknown keys:
+    a typo here would make every install-chart step fail."""
+    if not (STORE_CHART_DIR / "Chart.yaml").is_file():
+        return []
+    p: list[Problem] = []
+    name = value_at(v, "stores.chartValuesFile")
+    if name and not (STORE_CHART_DIR / name).is_file():
+        p.append(Problem("contract", f"stores.chartValuesFile {name!r} is not a file of {STORE_CHART_DIR.name}"))
+    values = value_at(v, "stores.chartValues")
+    schema_file = STORE_CHART_DIR / "values.schema.json"
+    if values and schema_file.is_file():
+        import jsonschema
+
+        validator = jsonschema.Draft7Validator(json.loads(schema_file.read_text()))
+        for err in validator.iter_errors(values):
+            if err.validator == "required":  # storeflow adds storeId, engine, … per store
+                continue
+            where = "/".join(str(x) for x in err.absolute_path) or "(top)"
+            p.append(Problem("contract", f"stores.chartValues at {where}: {err.message[:200]} ({STORE_CHART_DIR.name}'s schema)"))
+    return p
+
+
+# Charts with a contract: chart name -> check.
+CONTRACTS = {"storeflow": check_contract}
