@@ -23,12 +23,13 @@ enum State {
 }
 
 /// One dependency's breaker.
-#[derive(Debug)]
+/// Clones share one state (a worker's steps and its health reporter see the same breaker).
+#[derive(Debug, Clone)]
 pub struct CircuitBreaker {
     name: &'static str,
     threshold: u32,
     reset_after: Duration,
-    state: Mutex<State>,
+    state: std::sync::Arc<Mutex<State>>,
 }
 
 impl CircuitBreaker {
@@ -37,7 +38,7 @@ impl CircuitBreaker {
             name,
             threshold: threshold.max(1),
             reset_after,
-            state: Mutex::new(State::Closed { failures: 0 }),
+            state: std::sync::Arc::new(Mutex::new(State::Closed { failures: 0 })),
         }
     }
 
@@ -117,7 +118,7 @@ impl CircuitBreaker {
 }
 
 /// The breakers a worker shares between its steps (give with `Worker::with_resource`).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Breakers {
     pub kubernetes: CircuitBreaker,
     pub helm: CircuitBreaker,
@@ -134,6 +135,39 @@ impl Default for Breakers {
 
 /// Runs a step body behind `breaker` (if the worker has breakers): refuses while open, and
 /// turns transient failures into `Pending` once the breaker opens.
+impl Breakers {
+    /// (dependency key, open) of every breaker, as health reports them.
+    pub fn states(&self) -> [(&'static str, bool); 2] {
+        [
+            ("kubernetes", self.kubernetes.is_open()),
+            ("helm", self.helm.is_open()),
+        ]
+    }
+
+    /// Records this worker's breaker states in PostgreSQL, where the API's health reads them
+    /// (workers are other processes); rows of workers silent for a day are dropped.
+    pub async fn report(&self, pool: &sqlx::PgPool, worker: uuid::Uuid) -> sqlx::Result<()> {
+        let states = self.states();
+        let keys: Vec<&str> = states.iter().map(|(key, _)| *key).collect();
+        let open: Vec<bool> = states.iter().map(|(_, open)| *open).collect();
+        sqlx::query(
+            "INSERT INTO worker_dependencies (worker_id, dependency, open, reported_at) \
+             SELECT $1, d, o, now() FROM unnest($2::text[], $3::bool[]) AS t(d, o) \
+             ON CONFLICT (worker_id, dependency) DO UPDATE \
+             SET open = EXCLUDED.open, reported_at = EXCLUDED.reported_at",
+        )
+        .bind(worker)
+        .bind(&keys)
+        .bind(&open)
+        .execute(pool)
+        .await?;
+        sqlx::query("DELETE FROM worker_dependencies WHERE reported_at < now() - interval '1 day'")
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+}
+
 pub(crate) async fn guarded<F>(breaker: Option<&CircuitBreaker>, body: F) -> StepOutcome
 where
     F: std::future::Future<Output = StepOutcome>,

@@ -61,7 +61,12 @@ impl storeflow_engine::Step for ReapFailedStores {
         // The age may come from the schedule's input (`older_than`, e.g. "3d").
         let older_than = match cx.input.get("older_than").and_then(Value::as_str) {
             Some(text) => match humantime::parse_duration(text) {
-                Ok(age) => age,
+                Ok(age) if age >= Duration::from_secs(3600) => age,
+                Ok(_) => {
+                    return StepOutcome::fatal(
+                        "the schedule's older_than must be at least 1h (a failed store gets time to be looked at)",
+                    );
+                }
                 Err(err) => {
                     return StepOutcome::fatal(format!(
                         "the schedule's older_than `{text}` is not a duration ({err}); use e.g. 7d"
@@ -160,9 +165,10 @@ impl storeflow_engine::Step for ReapFailedStores {
     }
 }
 
-/// Namespaces labelled as storeflow's whose store does not exist or is deleted are removed
-/// (their release uninstalled, the namespace deleted). A failed listing is retried, never taken
-/// for "nothing exists"; namespaces of stores that live are never touched.
+/// Namespaces labelled as storeflow's whose store this installation knows as deleted are
+/// removed (their release uninstalled, the namespace deleted). A failed listing is retried,
+/// never taken for "nothing exists"; namespaces of live stores, and of store ids this database
+/// does not know, are never touched.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ReapOrphans {}
 
@@ -207,19 +213,25 @@ async fn reap_orphans(cx: &StepContext<'_>) -> StepOutcome {
         return StepOutcome::Done(json!({ "namespaces": namespaces.len(), "reaped": [] }));
     }
     let ids: Vec<String> = candidates.iter().map(|(_, store)| store.clone()).collect();
-    // Stores that live (any status but deleted) keep their namespaces, whatever they look like.
-    let live: Vec<(String,)> =
-        match sqlx::query_as("SELECT id FROM stores WHERE id = ANY($1) AND status <> 'deleted'")
-            .bind(&ids)
-            .fetch_all(cx.pool())
-            .await
-        {
-            Ok(rows) => rows,
-            Err(err) => return StepOutcome::retry(format!("reading stores: {err}")),
-        };
+    // Only namespaces of stores this installation knows as deleted are orphans. A store id
+    // without a row here may belong to another control plane sharing the cluster, or to a
+    // store created after the backup this database was restored from: never touched. Neither
+    // is a namespace whose removal is already under way.
+    let deleted: Vec<(String,)> = match sqlx::query_as(
+        "SELECT s.id FROM stores s WHERE s.id = ANY($1) AND s.status = 'deleted' \
+           AND NOT EXISTS (SELECT 1 FROM workflow_runs r \
+                           WHERE r.subject = 'orphan:' || s.id AND r.finished_at IS NULL)",
+    )
+    .bind(&ids)
+    .fetch_all(cx.pool())
+    .await
+    {
+        Ok(rows) => rows,
+        Err(err) => return StepOutcome::retry(format!("reading stores: {err}")),
+    };
     let mut reaped = Vec::new();
     for (namespace, store) in candidates {
-        if live.iter().any(|(id,)| id == &store) || namespace != store {
+        if !deleted.iter().any(|(id,)| id == &store) || namespace != store {
             continue;
         }
         let run = NewRun::new(

@@ -421,12 +421,24 @@ async fn with_executor_resources(
 ) -> anyhow::Result<Worker> {
     let helm =
         storeflow_executors::helm::HelmSettings::from_env().map_err(|err| anyhow::anyhow!(err))?;
+    let breakers = storeflow_executors::breaker::Breakers::default();
+    let pool = engine.pool().clone();
     let worker = worker
         .with_resource(helm)
         // The cleanup steps enqueue teardowns through the engine.
         .with_resource(engine)
         .with_resource(sealer)
-        .with_resource(storeflow_executors::breaker::Breakers::default());
+        .with_resource(breakers.clone());
+    // Health (in the API processes) reads what each worker's breakers say.
+    let reporter = uuid::Uuid::new_v4();
+    tokio::spawn(async move {
+        loop {
+            if let Err(err) = breakers.report(&pool, reporter).await {
+                tracing::debug!(error = %err, "reporting the circuit breakers failed");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+    });
     match kube::Config::infer().await {
         Ok(config) => match kube::Client::try_from(config) {
             Ok(client) => Ok(worker.with_resource(client)),

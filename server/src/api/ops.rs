@@ -70,6 +70,30 @@ pub async fn health(State(state): State<AppState>, MaybeUser(caller): MaybeUser)
         if let Ok((runnable, running, delayed)) = queue {
             body["runs"] = json!({ "runnable": runnable, "running": running, "delayed": delayed });
         }
+        // What the workers' circuit breakers say (reported by each worker every 5 s).
+        let circuits: Result<Vec<(String, i64, i64)>, sqlx::Error> = sqlx::query_as(
+            "SELECT dependency, count(*) FILTER (WHERE open), count(*) FROM worker_dependencies \
+             WHERE reported_at > now() - interval '30 seconds' GROUP BY dependency ORDER BY dependency",
+        )
+        .fetch_all(state.pool())
+        .await;
+        if let Ok(circuits) = circuits {
+            let mut map = serde_json::Map::new();
+            for (dependency, open, workers) in circuits {
+                map.insert(
+                    dependency,
+                    json!({
+                        "status": if open > 0 { "open" } else { "closed" },
+                        "openOnWorkers": open,
+                        "workers": workers,
+                    }),
+                );
+            }
+            if map.values().any(|c| c["status"] == "open") && body["status"] == "healthy" {
+                body["status"] = json!("degraded");
+            }
+            body["checks"]["circuits"] = Value::Object(map);
+        }
     }
     (status_code, axum::Json(body)).into_response()
 }

@@ -269,6 +269,54 @@ async fn health_is_public_but_details_are_for_admins() {
     assert_eq!(audit.status, StatusCode::OK);
     assert_eq!(audit.body["total"], 2, "two registrations");
     assert_eq!(audit.body["events"][0]["action"], "registration");
+    // The workers' circuit breakers: one worker sees the Kubernetes API as down.
+    sqlx::query(
+        "INSERT INTO worker_dependencies (worker_id, dependency, open) VALUES \
+         (gen_random_uuid(), 'kubernetes', true), (gen_random_uuid(), 'kubernetes', false), \
+         (gen_random_uuid(), 'helm', false)",
+    )
+    .execute(&api.pool)
+    .await
+    .expect("reports");
+    let health = api
+        .call(Method::GET, "/api/v1/health", Some(&admin), None)
+        .await;
+    assert_eq!(health.body["status"], "degraded", "{health:?}");
+    let circuits = &health.body["checks"]["circuits"];
+    assert_eq!(circuits["kubernetes"]["status"], "open");
+    assert_eq!(circuits["kubernetes"]["openOnWorkers"], 1);
+    assert_eq!(circuits["kubernetes"]["workers"], 2);
+    assert_eq!(circuits["helm"]["status"], "closed");
+    let public = api.call(Method::GET, "/api/v1/health", None, None).await;
+    assert!(
+        public.body.get("checks").is_none(),
+        "details are for admins"
+    );
+    // What a worker reports: its breakers' states, upserted under its id.
+    let breakers = storeflow_executors::breaker::Breakers::default();
+    for _ in 0..5 {
+        let _ = breakers
+            .helm
+            .failed(storeflow_engine::StepOutcome::retry("connection refused"));
+    }
+    let worker = uuid::Uuid::new_v4();
+    breakers.report(&api.pool, worker).await.expect("report");
+    breakers
+        .report(&api.pool, worker)
+        .await
+        .expect("report again");
+    let rows: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT dependency, open FROM worker_dependencies WHERE worker_id = $1 ORDER BY dependency",
+    )
+    .bind(worker)
+    .fetch_all(&api.pool)
+    .await
+    .expect("rows");
+    assert_eq!(
+        rows,
+        [("helm".to_owned(), true), ("kubernetes".to_owned(), false)]
+    );
+
     // Tenants read the audit log of their own stores only: no security events.
     let theirs = api
         .call(Method::GET, "/api/v1/audit", Some(&tenant), None)

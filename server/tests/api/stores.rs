@@ -1299,6 +1299,47 @@ async fn credentials_rotate_on_ready_stores_and_roll_back_when_the_rotation_fail
         store.body["store"]["status"], "ready",
         "a failed rotation does not fail the store"
     );
+    // A rotation that fails after its set-admin-password step succeeded already changed the
+    // password in the store: the new one stays.
+    let reply = api
+        .call(
+            Method::POST,
+            &rotate,
+            Some(&owner),
+            Some(json!({ "password": "third-password-3" })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
+    let applied: Uuid = reply.body["run"]["id"]
+        .as_str()
+        .expect("run")
+        .parse()
+        .expect("uuid");
+    sqlx::query(
+        "INSERT INTO workflow_step_attempts (run_id, step_index, attempt, outcome, started_at, finished_at) \
+         VALUES ($1, 0, 1, 'succeeded', now(), now())",
+    )
+    .bind(applied)
+    .execute(&api.pool)
+    .await
+    .expect("attempt");
+    api.engine
+        .cancel_run(applied, Some("ops@example.com"))
+        .await
+        .expect("cancelled");
+    let store = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/stores/{id}"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(
+        store.body["store"]["adminCredentials"]["password"],
+        "third-password-3"
+    );
+
     // A generated password when none is given.
     let reply = api.call(Method::POST, &rotate, Some(&owner), None).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
@@ -1307,4 +1348,5 @@ async fn credentials_rotate_on_ready_stores_and_roll_back_when_the_rotation_fail
         .expect("password");
     assert_eq!(generated.len(), 20);
     assert_ne!(generated, "first-password-1");
+    assert_ne!(generated, "third-password-3");
 }

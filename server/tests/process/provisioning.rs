@@ -962,7 +962,8 @@ async fn cleanup_schedules_reap_failed_stores_orphan_namespaces_and_old_history(
         .execute(&platform.pool)
         .await
         .expect("aged");
-    // ...a namespace labelled as ours that no store owns, and one of a live store.
+    // ...the namespace of a store deleted here whose teardown left it behind, one of a store id
+    // this database does not know (another installation's: never touched), and a live store's.
     let label = |store: &str| {
         json!({ "metadata": { "name": store, "labels": {
         "app.kubernetes.io/managed-by": "storeflow", "storeflow.io/store-id": store } } })
@@ -970,6 +971,18 @@ async fn cleanup_schedules_reap_failed_stores_orphan_namespaces_and_old_history(
     platform
         .cluster
         .put("namespaces", "", label("store-0dead0ff"));
+    platform
+        .cluster
+        .put("namespaces", "", label("store-0e1sewhe"));
+    sqlx::query(
+        "INSERT INTO stores (id, owner_id, name, engine, namespace, status, deleted_at) \
+         SELECT 'store-0dead0ff', owner_id, 'gone', 'medusa', 'store-0dead0ff', 'deleted', now() \
+         FROM stores WHERE id = $1",
+    )
+    .bind(&failed)
+    .execute(&platform.pool)
+    .await
+    .expect("deleted store");
     let live = platform
         .create_store(&tenant, json!({ "name": "alive", "engine": "woocommerce" }))
         .await;
@@ -1015,6 +1028,13 @@ async fn cleanup_schedules_reap_failed_stores_orphan_namespaces_and_old_history(
     assert!(
         platform.cluster.namespaces().contains(&live),
         "a live store's namespace is never touched"
+    );
+    assert!(
+        platform
+            .cluster
+            .namespaces()
+            .contains(&"store-0e1sewhe".to_owned()),
+        "a namespace of a store this database does not know is never touched"
     );
     assert_eq!(platform.store(&tenant, &live).await["status"], "ready");
     let deadline = Instant::now() + Duration::from_secs(30);
