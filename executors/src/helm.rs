@@ -32,6 +32,11 @@ pub struct HelmSettings {
     pub values_files: Vec<PathBuf>,
     /// Passed to helm as `--timeout` (its own API calls; readiness is not awaited).
     pub timeout: Duration,
+    /// When storeflow reaches the cluster through its pod's service account, helm is pointed
+    /// at the same API server with the same CA and token (`HELM_KUBEAPISERVER`,
+    /// `HELM_KUBECAFILE`, `HELM_KUBETOKEN`), so both always act on one cluster as one
+    /// identity. `None`: helm reads `KUBECONFIG` like storeflow did.
+    pub in_cluster: Option<crate::cluster::InClusterCredentials>,
 }
 
 impl HelmSettings {
@@ -55,6 +60,7 @@ impl HelmSettings {
                 .into_iter()
                 .collect(),
             timeout,
+            in_cluster: None,
         })
     }
 }
@@ -67,7 +73,23 @@ struct HelmOutput {
 }
 
 async fn helm(settings: &HelmSettings, args: &[&str]) -> Result<HelmOutput, StepOutcome> {
-    let output = tokio::process::Command::new(&settings.bin)
+    let mut command = tokio::process::Command::new(&settings.bin);
+    if let Some(credentials) = &settings.in_cluster {
+        // Read for every invocation: the kubelet rotates projected tokens. The token goes to
+        // helm in its environment (readable only by this user), never in argv.
+        let token = std::fs::read_to_string(&credentials.token_file).map_err(|err| {
+            StepOutcome::retry(format!(
+                "cannot read the service-account token {} for helm: {err}",
+                credentials.token_file.display()
+            ))
+        })?;
+        command
+            .env_remove("KUBECONFIG")
+            .env("HELM_KUBEAPISERVER", &credentials.server)
+            .env("HELM_KUBECAFILE", &credentials.ca_file)
+            .env("HELM_KUBETOKEN", token.trim());
+    }
+    let output = command
         .args(args)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)

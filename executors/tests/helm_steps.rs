@@ -117,6 +117,7 @@ impl Harness {
             chart: PathBuf::from("/charts/ecommerce-store"),
             values_files: vec![PathBuf::from("/charts/ecommerce-store/values-local.yaml")],
             timeout: Duration::from_secs(300),
+            in_cluster: None,
         };
         let stop = CancellationToken::new();
         let options = WorkerOptions {

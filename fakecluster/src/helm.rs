@@ -1,6 +1,7 @@
 //! A fake `helm` (the `storeflow-fakecluster` binary run under the name `helm`): it speaks
 //! the subset of the helm CLI that storeflow uses — `upgrade --install`, `status`, `history`,
-//! `rollback`, `uninstall`, `version` — against the API server named by `KUBECONFIG`, and
+//! `rollback`, `uninstall`, `version` — against the API server named by `HELM_KUBEAPISERVER`
+//! (with `HELM_KUBECAFILE` and `HELM_KUBETOKEN`, as helm reads them) or by `KUBECONFIG`, and
 //! creates the objects the store chart would create (names, labels, containers and secret
 //! references as in `charts/ecommerce-store/README.md`), keeping release records as Secrets
 //! the way helm does. Every invocation's argv is appended to `$FAKE_HELM_LOG` (one JSON array
@@ -29,22 +30,60 @@ fn error(message: impl Into<String>) -> Outcome {
     }
 }
 
+/// How to reach the API server, found the way helm finds it: the `HELM_KUBEAPISERVER`,
+/// `HELM_KUBECAFILE` and `HELM_KUBETOKEN` environment variables first (what storeflow sets
+/// when it runs in a pod), else the `server`, `certificate-authority` and `token` of the
+/// kubeconfig named by `KUBECONFIG`.
 struct Api {
     base: String,
+    /// PEM of the CA to trust for `https://` servers.
+    ca_pem: Option<Vec<u8>>,
+    token: Option<String>,
 }
 
 impl Api {
-    fn from_kubeconfig() -> Result<Api, String> {
+    fn from_environment() -> Result<Api, String> {
+        if let Some(server) = std::env::var("HELM_KUBEAPISERVER")
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
+            let ca_pem = match std::env::var("HELM_KUBECAFILE") {
+                Ok(path) if !path.is_empty() => Some(std::fs::read(&path).map_err(|err| {
+                    format!("Kubernetes cluster unreachable: reading {path}: {err}")
+                })?),
+                _ => None,
+            };
+            return Ok(Api {
+                base: server,
+                ca_pem,
+                token: std::env::var("HELM_KUBETOKEN")
+                    .ok()
+                    .filter(|t| !t.is_empty()),
+            });
+        }
         let path = std::env::var("KUBECONFIG")
             .map_err(|_| "Kubernetes cluster unreachable: KUBECONFIG is not set".to_owned())?;
         let text = std::fs::read_to_string(&path)
             .map_err(|err| format!("Kubernetes cluster unreachable: reading {path}: {err}"))?;
-        let server = text
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("server:"))
-            .map(|s| s.trim().to_owned())
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix(name))
+                .map(|s| s.trim().to_owned())
+        };
+        let server = field("server:")
             .ok_or_else(|| format!("Kubernetes cluster unreachable: no server in {path}"))?;
-        Ok(Api { base: server })
+        let ca_pem =
+            match field("certificate-authority:") {
+                Some(ca) => Some(std::fs::read(&ca).map_err(|err| {
+                    format!("Kubernetes cluster unreachable: reading {ca}: {err}")
+                })?),
+                None => None,
+            };
+        Ok(Api {
+            base: server,
+            ca_pem,
+            token: field("token:"),
+        })
     }
 
     async fn call(
@@ -53,10 +92,12 @@ impl Api {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(u16, Value), String> {
-        let client = Client::builder(TokioExecutor::new()).build_http();
         let mut request = axum::http::Request::builder()
             .method(method)
             .uri(format!("{}{}", self.base, path));
+        if let Some(token) = &self.token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
         let bytes = match body {
             Some(body) => {
                 request = request.header(
@@ -74,11 +115,41 @@ impl Api {
         let request = request
             .body(http_body_util::Full::new(axum::body::Bytes::from(bytes)))
             .map_err(|err| err.to_string())?;
-        let response = client
-            .request(request)
-            .await
-            .map_err(|err| format!("Kubernetes cluster unreachable: {err}: connection refused"))?;
+        let response = if self.base.starts_with("https://") {
+            let tls = self.tls_config()?;
+            let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(tls)
+                .https_only()
+                .enable_http1()
+                .build();
+            Client::builder(TokioExecutor::new())
+                .build(connector)
+                .request(request)
+                .await
+        } else {
+            Client::builder(TokioExecutor::new())
+                .build_http()
+                .request(request)
+                .await
+        }
+        .map_err(|err| {
+            let mut message = err.to_string();
+            let mut source = std::error::Error::source(&err);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            format!("Kubernetes cluster unreachable: {message}")
+        })?;
         let status = response.status().as_u16();
+        if status == 401 {
+            // What helm prints when the API server refuses its credentials.
+            return Err(
+                "Kubernetes cluster unreachable: the server has asked for the client \
+                        to provide credentials"
+                    .into(),
+            );
+        }
         let bytes = response
             .into_body()
             .collect()
@@ -89,6 +160,31 @@ impl Api {
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         ))
+    }
+
+    /// Trusts only the configured CA, as helm does with a CA file.
+    fn tls_config(&self) -> Result<rustls::ClientConfig, String> {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        let pem = self.ca_pem.as_deref().ok_or_else(|| {
+            "Kubernetes cluster unreachable: x509: certificate signed by unknown authority \
+             (no CA file configured)"
+                .to_owned()
+        })?;
+        for certificate in CertificateDer::pem_slice_iter(pem) {
+            let certificate = certificate
+                .map_err(|err| format!("Kubernetes cluster unreachable: reading the CA: {err}"))?;
+            roots
+                .add(certificate)
+                .map_err(|err| format!("Kubernetes cluster unreachable: the CA: {err}"))?;
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        Ok(rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|err| err.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth())
     }
 }
 
@@ -155,7 +251,7 @@ pub async fn run(argv: &[String]) -> Outcome {
             ..Outcome::default()
         };
     }
-    let api = match Api::from_kubeconfig() {
+    let api = match Api::from_environment() {
         Ok(api) => api,
         Err(message) => return error(message),
     };

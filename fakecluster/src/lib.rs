@@ -20,6 +20,7 @@
 pub mod exec;
 pub mod helm;
 pub mod proxy;
+mod tls;
 pub mod wpcli;
 
 use std::collections::BTreeMap;
@@ -72,6 +73,10 @@ pub struct Options {
     /// Simulated controllers: Deployments and StatefulSets become available (with Ready pods)
     /// this long after they are written. `None`: tests set status themselves.
     pub auto_ready: Option<Duration>,
+    /// Serve HTTPS with a CA generated for this fake and accept only API requests carrying
+    /// this bearer token, as the API server does for a pod's service account (see
+    /// [`FakeCluster::write_service_account`]). `None`: plain HTTP, no authentication.
+    pub service_account_token: Option<String>,
 }
 
 /// A running fake API server on loopback.
@@ -79,6 +84,8 @@ pub struct Options {
 pub struct FakeCluster {
     store: Arc<Mutex<Store>>,
     addr: SocketAddr,
+    /// With [`Options::service_account_token`]: the CA certificate (PEM) and the token.
+    secure: Option<Arc<(String, String)>>,
 }
 
 impl std::fmt::Debug for FakeCluster {
@@ -158,22 +165,85 @@ impl FakeCluster {
         let addr = listener
             .local_addr()
             .unwrap_or_else(|err| panic!("fake API server address: {err}"));
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        FakeCluster { store, addr }
+        let secure = match options.service_account_token {
+            Some(token) => {
+                let authority = tls::authority();
+                let app = tls::require_token(app, token.clone());
+                tokio::spawn(tls::serve(listener, app, authority.server_config));
+                Some(Arc::new((authority.ca_pem, token)))
+            }
+            None => {
+                tokio::spawn(async move { axum::serve(listener, app).await });
+                None
+            }
+        };
+        FakeCluster {
+            store,
+            addr,
+            secure,
+        }
     }
 
+    /// `http://127.0.0.1:port`, or `https://` when serving TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.secure.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The CA certificate (PEM) a client must trust, when serving TLS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.secure.as_deref().map(|(ca, _)| ca.as_str())
+    }
+
+    /// Writes what the kubelet mounts into a pod at
+    /// `/var/run/secrets/kubernetes.io/serviceaccount` — `token`, `ca.crt`, `namespace` —
+    /// into `dir`. A pod reaches the API server at `KUBERNETES_SERVICE_HOST` = `127.0.0.1`
+    /// and `KUBERNETES_SERVICE_PORT` = [`FakeCluster::port`]. Panics unless the fake was
+    /// started with [`Options::service_account_token`].
+    pub fn write_service_account(&self, dir: &Path, namespace: &str) {
+        let (ca, token) = self
+            .secure
+            .as_deref()
+            .expect("a service account needs a fake started with service_account_token");
+        std::fs::create_dir_all(dir).unwrap_or_else(|err| panic!("creating {dir:?}: {err}"));
+        for (name, content) in [
+            ("token", token.as_str()),
+            ("ca.crt", ca),
+            ("namespace", namespace),
+        ] {
+            std::fs::write(dir.join(name), content)
+                .unwrap_or_else(|err| panic!("writing the service account's {name}: {err}"));
+        }
     }
 
     /// Writes a kubeconfig whose current context is this cluster; returns its path.
     pub fn write_kubeconfig(&self, dir: &Path) -> PathBuf {
         let path = dir.join("kubeconfig");
+        let (authority, token) = match self.secure.as_deref() {
+            Some((ca, token)) => {
+                let ca_file = dir.join("fake-cluster-ca.crt");
+                std::fs::write(&ca_file, ca)
+                    .unwrap_or_else(|err| panic!("writing the CA certificate: {err}"));
+                (
+                    format!("\n    certificate-authority: {}", ca_file.display()),
+                    token.as_str(),
+                )
+            }
+            None => (String::new(), "fake-token"),
+        };
         let text = format!(
             "apiVersion: v1\nkind: Config\ncurrent-context: fake\n\
-             clusters:\n- name: fake\n  cluster:\n    server: {}\n\
+             clusters:\n- name: fake\n  cluster:\n    server: {}{authority}\n\
              contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n\
-             users:\n- name: fake\n  user:\n    token: fake-token\n",
+             users:\n- name: fake\n  user:\n    token: {token}\n",
             self.url()
         );
         std::fs::write(&path, text).unwrap_or_else(|err| panic!("writing the kubeconfig: {err}"));

@@ -81,6 +81,7 @@ fn main() {
         let cluster = FakeCluster::start_on(
             Options {
                 auto_ready: Some(ready_after),
+                service_account_token: None,
             },
             port,
         )

@@ -123,13 +123,21 @@ pub async fn run(database_url: Option<&str>) -> anyhow::Result<()> {
     checks.push(Check {
         name: "kubernetes",
         ok: cluster.reachable,
-        detail: match (&cluster.context, &cluster.server) {
-            (Some(context), Some(server)) => format!("{} (context {context}, {server})", cluster.message),
+        detail: match (&cluster.source, &cluster.server) {
+            (Some(source), Some(server)) => format!("{} ({source}, {server})", cluster.message),
             (None, Some(server)) => format!("{} ({server})", cluster.message),
             _ => cluster.message.clone(),
         },
         fix: (!cluster.reachable).then(|| {
-            "point KUBECONFIG at a reachable cluster (stores are provisioned into its current context)".into()
+            if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+                "in a pod: check the service account's token mount and that the API server is \
+                 reachable from this namespace (NetworkPolicy)"
+                    .into()
+            } else {
+                "point KUBECONFIG at a reachable cluster (stores are provisioned into its current \
+                 context), or run storeflow in the cluster"
+                    .into()
+            }
         }),
     });
     let helm_bin = std::env::var("HELM_BIN").unwrap_or_else(|_| "helm".into());

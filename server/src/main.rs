@@ -424,7 +424,6 @@ async fn with_executor_resources(
     let breakers = storeflow_executors::breaker::Breakers::default();
     let pool = engine.pool().clone();
     let worker = worker
-        .with_resource(helm)
         // The cleanup steps enqueue teardowns through the engine.
         .with_resource(engine)
         .with_resource(sealer)
@@ -439,17 +438,30 @@ async fn with_executor_resources(
             tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         }
     });
-    match kube::Config::infer().await {
-        Ok(config) => match kube::Client::try_from(config) {
-            Ok(client) => Ok(worker.with_resource(client)),
+    match storeflow_executors::cluster::load(storeflow_executors::cluster::ConfigSource::Infer)
+        .await
+    {
+        Ok(loaded) => match kube::Client::try_from(loaded.config.clone()) {
+            Ok(client) => {
+                info!(
+                    cluster = %loaded.config.cluster_url,
+                    from = %loaded.describe(),
+                    "store steps use this Kubernetes cluster"
+                );
+                let helm = storeflow_executors::helm::HelmSettings {
+                    in_cluster: loaded.in_cluster,
+                    ..helm
+                };
+                Ok(worker.with_resource(client).with_resource(helm))
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "the Kubernetes configuration cannot be used; store steps will wait");
-                Ok(worker)
+                Ok(worker.with_resource(helm))
             }
         },
         Err(err) => {
             tracing::warn!(error = %err, "no Kubernetes configuration; store steps will wait until a worker has one");
-            Ok(worker)
+            Ok(worker.with_resource(helm))
         }
     }
 }

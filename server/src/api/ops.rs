@@ -63,6 +63,7 @@ pub async fn health(State(state): State<AppState>, MaybeUser(caller): MaybeUser)
                 "status": if cluster.reachable { "healthy" } else { "unavailable" },
                 "message": cluster.message,
                 "context": cluster.context,
+                "source": cluster.source,
                 "server": cluster.server,
                 "version": cluster.version,
             },

@@ -359,6 +359,83 @@ fn doctor_lists_what_is_missing_and_how_to_fix_it() {
 }
 
 #[test]
+fn doctor_in_a_pod_uses_the_service_account_and_finds_everything_in_place() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let db = runtime.block_on(storeflow_testkit::database());
+    // An API server that serves HTTPS with its own CA and accepts only this token.
+    let cluster = runtime.block_on(storeflow_fakecluster::FakeCluster::start_with(
+        storeflow_fakecluster::Options {
+            service_account_token: Some("doctor-service-account-token".into()),
+            ..Default::default()
+        },
+    ));
+    let dir = std::env::temp_dir().join(format!("storeflow-doctor-{}", uuid::Uuid::new_v4()));
+    let service_account = dir.join("serviceaccount");
+    cluster.write_service_account(&service_account, "storeflow-system");
+    let helm = dir.join("helm");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_storeflow-fakecluster"), &helm)
+        .expect("fake helm");
+    let chart = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/ecommerce-store");
+    let output = storeflow(&db.url)
+        .arg("doctor")
+        .env_remove("KUBECONFIG")
+        .env("HOME", &dir)
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", cluster.port().to_string())
+        .env("STOREFLOW_SERVICE_ACCOUNT_DIR", &service_account)
+        .env("HELM_BIN", &helm)
+        .env("HELM_CHART_PATH", &chart)
+        .output()
+        .expect("doctor runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    eprintln!("storeflow doctor in a pod:\n{stdout}");
+    let kubernetes = stdout
+        .lines()
+        .find(|l| l.contains("kubernetes"))
+        .expect("a kubernetes line");
+    assert_eq!(
+        kubernetes,
+        format!(
+            "ok   kubernetes  Kubernetes v1.33.0-fake reachable (in-cluster service account \
+             (namespace storeflow-system), https://127.0.0.1:{}/)",
+            cluster.port()
+        )
+    );
+    assert!(
+        stdout.contains("everything storeflow needs is in place"),
+        "{stdout}"
+    );
+
+    // The same pod with a token the API server refuses: the doctor says what to check.
+    std::fs::write(service_account.join("token"), "revoked-token").expect("token");
+    let output = storeflow(&db.url)
+        .arg("doctor")
+        .env_remove("KUBECONFIG")
+        .env("HOME", &dir)
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", cluster.port().to_string())
+        .env("STOREFLOW_SERVICE_ACCOUNT_DIR", &service_account)
+        .env("HELM_BIN", &helm)
+        .env("HELM_CHART_PATH", &chart)
+        .output()
+        .expect("doctor runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success());
+    assert!(stdout.contains("FAIL kubernetes"), "{stdout}");
+    assert!(
+        stdout.contains("refused storeflow's credentials (401"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("service account's token mount"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn the_benchmarks_run_and_check_their_own_results() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let db = runtime.block_on(storeflow_testkit::database());

@@ -82,11 +82,36 @@ impl Platform {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/ecommerce-store")
     }
 
-    /// Starts a `storeflow worker` process; its log goes to `<dir>/worker-<n>.log`.
+    /// Starts a `storeflow worker` process with the kubeconfig of the fake; its log goes to
+    /// `<dir>/worker-<n>.log`.
     pub fn start_worker(&mut self) -> usize {
+        let mut command = storeflow(&self.db.url);
+        command.env("KUBECONFIG", &self.kubeconfig);
+        self.spawn_worker(command)
+    }
+
+    /// Starts a `storeflow worker` process as it runs in a pod: no kubeconfig anywhere, the
+    /// API server at `KUBERNETES_SERVICE_HOST`/`PORT`, the service account's files mounted
+    /// (at `STOREFLOW_SERVICE_ACCOUNT_DIR` instead of /var/run/secrets/...). The fake must
+    /// have been started with `Options::service_account_token`.
+    pub fn start_worker_in_pod(&mut self) -> usize {
+        let service_account = self.dir.join("serviceaccount");
+        self.cluster
+            .write_service_account(&service_account, "storeflow-system");
+        let mut command = storeflow(&self.db.url);
+        command
+            .env_remove("KUBECONFIG")
+            .env("HOME", &self.dir)
+            .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+            .env("KUBERNETES_SERVICE_PORT", self.cluster.port().to_string())
+            .env("STOREFLOW_SERVICE_ACCOUNT_DIR", &service_account);
+        self.spawn_worker(command)
+    }
+
+    fn spawn_worker(&mut self, mut command: std::process::Command) -> usize {
         let n = self.workers.len();
         let log = std::fs::File::create(self.dir.join(format!("worker-{n}.log"))).expect("log");
-        let child = storeflow(&self.db.url)
+        let child = command
             .args([
                 "worker",
                 "--lease",
@@ -96,7 +121,6 @@ impl Platform {
                 "--shutdown-grace",
                 "1s",
             ])
-            .env("KUBECONFIG", &self.kubeconfig)
             .env("HELM_BIN", &self.helm)
             .env("HELM_CHART_PATH", Self::chart())
             .env("FAKE_HELM_LOG", &self.helm_log)
@@ -404,6 +428,7 @@ fn assert_no_secret(texts: &str, secrets: &[String]) {
 async fn a_woocommerce_store_is_provisioned_verified_and_torn_down() {
     let mut platform = Platform::start(Options {
         auto_ready: Some(Duration::from_millis(200)),
+        ..Options::default()
     })
     .await;
     let _admin = platform.register("admin@example.com", "admin").await;
@@ -633,9 +658,77 @@ async fn a_woocommerce_store_is_provisioned_verified_and_torn_down() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_in_a_pod_provisions_and_tears_down_through_its_service_account() {
+    // The fake serves HTTPS with its own CA and refuses any other bearer token, like an API
+    // server reached from a pod.
+    const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.service-account-of-storeflow";
+    let mut platform = Platform::start(Options {
+        auto_ready: Some(Duration::from_millis(200)),
+        service_account_token: Some(TOKEN.to_owned()),
+    })
+    .await;
+    let _admin = platform.register("admin@example.com", "admin").await;
+    let tenant = platform.register("alice@example.com", "alice").await;
+    let id = platform
+        .create_store(
+            &tenant,
+            json!({ "name": "pod-shop", "engine": "woocommerce" }),
+        )
+        .await;
+    platform.start_worker_in_pod();
+    let store = platform
+        .wait_status(&tenant, &id, "ready", Duration::from_secs(90))
+        .await;
+    assert_eq!(store["progress"]["percent"], 100);
+    let logs = platform.worker_logs();
+    assert!(
+        logs.contains("in-cluster service account (namespace storeflow-system)")
+            && logs.contains(&format!("https://127.0.0.1:{}", platform.cluster.port())),
+        "the worker says which cluster it uses:\n{}",
+        tail(&logs, 20)
+    );
+    // helm reached the same API server with the same identity: its objects and release
+    // records exist (the fake refuses requests without the token).
+    assert!(
+        platform
+            .cluster
+            .get("deployments", &id, "wordpress")
+            .is_some()
+    );
+    let helm = std::fs::read_to_string(&platform.helm_log).expect("helm log");
+    assert_eq!(
+        helm.lines()
+            .filter(|l| l.starts_with("[\"upgrade\""))
+            .count(),
+        2,
+        "{helm}"
+    );
+    // WP-CLI ran over exec through the service account too.
+    let site = platform.cluster.site(&id).expect("the site was set up");
+    assert!(site.installed);
+
+    let (status, body) = platform
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/stores/{id}"),
+            Some(&tenant),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    platform
+        .wait_status(&tenant, &id, "deleted", Duration::from_secs(60))
+        .await;
+    assert!(!platform.cluster.namespaces().contains(&id));
+
+    // The token reached helm in its environment, never its argv, a log or an event.
+    assert_no_secret(&platform.public_texts().await, &[TOKEN.to_owned()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killed_workers_in_wait_ready_and_in_wp_cli_leave_a_complete_store_without_duplicates() {
     // No controllers: pods become ready only when the test says so.
-    let mut platform = Platform::start(Options { auto_ready: None }).await;
+    let mut platform = Platform::start(Options::default()).await;
     let _admin = platform.register("admin@example.com", "admin").await;
     let tenant = platform.register("alice@example.com", "alice").await;
     let id = platform
@@ -807,6 +900,7 @@ async fn a_medusa_store_is_set_up_and_verified_against_a_real_medusa() {
         .expect("harness");
     let mut platform = Platform::start(Options {
         auto_ready: Some(Duration::from_millis(200)),
+        ..Options::default()
     })
     .await;
     let _admin = platform.register("admin@example.com", "admin").await;
@@ -938,6 +1032,7 @@ async fn a_medusa_store_is_set_up_and_verified_against_a_real_medusa() {
 async fn cleanup_schedules_reap_failed_stores_orphan_namespaces_and_old_history() {
     let mut platform = Platform::start(Options {
         auto_ready: Some(Duration::from_millis(100)),
+        ..Options::default()
     })
     .await;
     let admin = platform.register("admin@example.com", "admin").await;
