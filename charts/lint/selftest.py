@@ -235,6 +235,20 @@ MUTATIONS: list[Mutation] = [
         "ci/bundled-db.yaml", ("contract",), chart="storeflow",
     ),
     Mutation(
+        "The migrate init container without the database CA bundle (PGSSLROOTCERT names no file)",
+        "templates/_helpers.tpl",
+        '  {{- with include "storeflow.databaseCaMount" . }}\n  volumeMounts:\n    {{- . | nindent 4 }}\n  {{- end }}\n',
+        "",
+        "ci/external-tls.yaml", ("contract",), chart="storeflow",
+    ),
+    Mutation(
+        "A database CA Secret without verify-full (the bundle would never be checked)",
+        "templates/_helpers.tpl",
+        "{{- else if $tls.caSecret -}}\nverify-full\n",
+        "",
+        "ci/external-tls-ca-bundle.yaml", ("contract",), chart="storeflow",
+    ),
+    Mutation(
         "HELM_DRIVER not passed (helm would keep records as Secrets the RBAC cannot read)",
         "templates/configmaps.yaml",
         "  HELM_DRIVER: {{ $s.helmDriver | quote }}\n",

@@ -14,13 +14,18 @@ import json
 import re
 from pathlib import Path
 
-from checks import Problem, Rendered, pod_template, ref, selector_matches, value_at
+from checks import Problem, Rendered, all_containers, pod_template, ref, selector_matches, value_at, workloads
 
 # The store chart the workers install (charts/ecommerce-store), for the store values checks.
 STORE_CHART_DIR = Path(__file__).resolve().parent.parent / "ecommerce-store"
 
 API_LIVE = "/api/v1/health/live"
 API_READY = "/api/v1/health/ready"
+
+# TLS to the external database: the binary reads PGSSLMODE / PGSSLROOTCERT like libpq.
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+DATABASE_CA_DIR = "/etc/storeflow/database-ca"
+DATABASE_CA_FILE = f"{DATABASE_CA_DIR}/ca.crt"
 
 
 def _storeflow_deployments(r: Rendered) -> dict[str, tuple[dict, dict]]:
@@ -87,6 +92,63 @@ def _database_url(r: Rendered, where: str, container: dict) -> list[Problem]:
     return problems
 
 
+def _database_tls_wanted(v: dict) -> tuple[str | None, str | None, str | None]:
+    """(PGSSLMODE, CA Secret, its key) the values ask for; all None for the bundled database.
+    A CA Secret without a mode means verify-full."""
+    if v["database"]["mode"] != "external":
+        return None, None, None
+    tls = v["database"]["external"].get("tls") or {}
+    ca_secret = tls.get("caSecret") or None
+    mode = tls.get("mode") or ("verify-full" if ca_secret else None)
+    return mode, ca_secret, (tls.get("caKey") if ca_secret else None)
+
+
+def _database_tls(r: Rendered) -> list[Problem]:
+    """Every container that gets DATABASE_URL (API, worker, their migrate init containers) gets
+    PGSSLMODE and PGSSLROOTCERT exactly when configured, and the CA bundle mounted read-only
+    from the configured Secret and key where PGSSLROOTCERT points."""
+    problems: list[Problem] = []
+    mode, ca_secret, ca_key = _database_tls_wanted(r.values)
+    for obj, tpl in workloads(r):
+        spec = tpl.get("spec") or {}
+        volumes = {vol.get("name"): vol for vol in spec.get("volumes") or []}
+        for role, c in all_containers(spec):
+            env = _env_map(c)
+            if "DATABASE_URL" not in env:
+                continue
+            where = f"{ref(obj)} {role} {c.get('name')}"
+            got_mode = (env.get("PGSSLMODE") or {}).get("value")
+            if mode is None and "PGSSLMODE" in env:
+                problems.append(Problem("contract", f"{where} sets PGSSLMODE={got_mode!r} although database.external.tls asks for no sslmode"))
+            elif mode is not None and got_mode != mode:
+                problems.append(Problem("contract", f"{where} PGSSLMODE must be {mode!r} (database.external.tls), got {got_mode!r}"))
+            if got_mode is not None and got_mode not in SSL_MODES:
+                problems.append(Problem("contract", f"{where} PGSSLMODE {got_mode!r} is not one of {', '.join(SSL_MODES)} (storeflow refuses it)"))
+            got_root = (env.get("PGSSLROOTCERT") or {}).get("value")
+            mounts = [m for m in c.get("volumeMounts") or [] if (m.get("mountPath") or "").rstrip("/") == DATABASE_CA_DIR]
+            if ca_secret is None:
+                if "PGSSLROOTCERT" in env:
+                    problems.append(Problem("contract", f"{where} sets PGSSLROOTCERT={got_root!r} although database.external.tls.caSecret is not set"))
+                if mounts:
+                    problems.append(Problem("contract", f"{where} mounts {DATABASE_CA_DIR} although database.external.tls.caSecret is not set"))
+                continue
+            if got_root != DATABASE_CA_FILE:
+                problems.append(Problem("contract", f"{where} PGSSLROOTCERT must be {DATABASE_CA_FILE} (the mounted CA bundle), got {got_root!r}"))
+            if len(mounts) != 1:
+                problems.append(Problem("contract", f"{where} must mount the database CA bundle (Secret {ca_secret}) at {DATABASE_CA_DIR}"))
+                continue
+            mount = mounts[0]
+            if mount.get("readOnly") is not True or mount.get("subPath"):
+                problems.append(Problem("contract", f"{where} must mount {DATABASE_CA_DIR} read-only and whole (no subPath)"))
+            secret = (volumes.get(mount.get("name")) or {}).get("secret") or {}
+            items = [(i.get("key"), i.get("path")) for i in secret.get("items") or []]
+            if secret.get("secretName") != ca_secret or items != [(ca_key, "ca.crt")]:
+                problems.append(Problem("contract", f"{where} {DATABASE_CA_DIR} must be key {ca_key} of Secret {ca_secret} as ca.crt "
+                                                    f"(database.external.tls), got volume {mount.get('name')!r}: "
+                                                    f"Secret {secret.get('secretName')!r} items {items}"))
+    return problems
+
+
 def _fullname_of(r: Rendered) -> str:
     for obj in r.of_kind("Deployment"):
         name = (obj.get("metadata") or {}).get("name") or ""
@@ -140,6 +202,7 @@ def check_contract(r: Rendered) -> list[Problem]:
         for init in ((pod_template(obj) or {}).get("spec") or {}).get("initContainers") or []:
             p.extend(_database_url(r, f"{ref(obj)} init container {init.get('name')}", init))
     p.extend(_secret_ref(r, ref(api), api_c, "JWT_SECRET", "jwtSecretKey"))
+    p.extend(_database_tls(r))
     if not v["secrets"]["existingSecret"]:
         secret = r.get("Secret", f"{_fullname_of(r)}-secrets")
         if secret is None:

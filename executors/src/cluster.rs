@@ -368,3 +368,145 @@ pub async fn probe(source: ConfigSource<'_>, timeout: Duration) -> ClusterStatus
         ),
     }
 }
+
+/// One thing the workers do through the API server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub verb: &'static str,
+    pub group: &'static str,
+    pub resource: &'static str,
+    pub subresource: &'static str,
+    /// Only this object (RBAC `resourceNames`), when set.
+    pub name: &'static str,
+}
+
+impl std::fmt::Display for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ", self.verb)?;
+        if !self.group.is_empty() {
+            write!(f, "{}/", self.group)?;
+        }
+        write!(f, "{}", self.resource)?;
+        if !self.subresource.is_empty() {
+            write!(f, "/{}", self.subresource)?;
+        }
+        if !self.name.is_empty() {
+            write!(f, " {}", self.name)?;
+        }
+        Ok(())
+    }
+}
+
+const fn access(verb: &'static str, group: &'static str, resource: &'static str) -> Access {
+    Access {
+        verb,
+        group,
+        resource,
+        subresource: "",
+        name: "",
+    }
+}
+
+/// What provisioning and teardown do through the API server — the grants of the workers'
+/// ClusterRoles in charts/storeflow (templates/rbac.yaml), which `storeflow doctor` asks the
+/// API server about. `helm_driver` is `HELM_DRIVER` (`configmap` keeps helm's release records
+/// in ConfigMaps, anything else in Secrets).
+pub fn required_access(helm_driver: Option<&str>) -> Vec<Access> {
+    let mut list = vec![
+        access("get", "", "namespaces"),
+        access("list", "", "namespaces"),
+        access("create", "", "namespaces"),
+        access("patch", "", "namespaces"),
+        access("delete", "", "namespaces"),
+    ];
+    // The kinds the store chart renders, as helm installs, upgrades and uninstalls them.
+    for (group, resource) in [
+        ("", "services"),
+        ("", "persistentvolumeclaims"),
+        ("", "resourcequotas"),
+        ("", "limitranges"),
+        ("apps", "deployments"),
+        ("apps", "statefulsets"),
+        ("networking.k8s.io", "ingresses"),
+        ("networking.k8s.io", "networkpolicies"),
+    ] {
+        for verb in ["get", "create", "patch", "delete"] {
+            list.push(access(verb, group, resource));
+        }
+    }
+    let records = if helm_driver == Some("configmap") {
+        "configmaps"
+    } else {
+        "secrets"
+    };
+    for verb in ["get", "list", "create", "update", "delete"] {
+        list.push(access(verb, "", records));
+    }
+    list.push(access("create", "", "secrets"));
+    for verb in ["get", "patch"] {
+        list.push(Access {
+            name: "store-secrets",
+            ..access(verb, "", "secrets")
+        });
+    }
+    list.push(access("get", "", "pods"));
+    list.push(access("list", "", "pods"));
+    list.push(Access {
+        subresource: "exec",
+        ..access("create", "", "pods")
+    });
+    list.push(Access {
+        subresource: "log",
+        ..access("get", "", "pods")
+    });
+    for verb in ["get", "create"] {
+        list.push(Access {
+            subresource: "proxy",
+            ..access(verb, "", "services")
+        });
+    }
+    list
+}
+
+/// Which of `wanted` the API server says this identity may not do (SelfSubjectAccessReview,
+/// in any namespace: the workers' grants are cluster-wide, fenced by admission).
+pub async fn missing_access(
+    client: &kube::Client,
+    wanted: &[Access],
+) -> Result<Vec<Access>, String> {
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    let reviews: kube::Api<SelfSubjectAccessReview> = kube::Api::all(client.clone());
+    let mut missing = Vec::new();
+    for access in wanted {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some(access.verb.to_owned()),
+                    group: Some(access.group.to_owned()),
+                    resource: Some(access.resource.to_owned()),
+                    subresource: (!access.subresource.is_empty())
+                        .then(|| access.subresource.to_owned()),
+                    name: (!access.name.is_empty()).then(|| access.name.to_owned()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let answer = reviews
+            .create(&kube::api::PostParams::default(), &review)
+            .await
+            .map_err(|err| {
+                format!(
+                    "asking the API server what storeflow may do failed: {}",
+                    chain(&err)
+                )
+            })?;
+        if !answer.status.is_some_and(|s| s.allowed) {
+            missing.push(*access);
+        }
+    }
+    Ok(missing)
+}

@@ -57,6 +57,9 @@ struct Store {
     auto_ready: Option<Duration>,
     /// Failures injected per namespace, and one waiting for the next namespace created.
     failures: BTreeMap<String, Failure>,
+    /// `verb resource[/subresource]` the identity is not allowed (answered by
+    /// SelfSubjectAccessReview only: the fake does not enforce RBAC on other requests).
+    denied: std::collections::BTreeSet<String>,
     fail_next: Option<Failure>,
 }
 
@@ -145,6 +148,10 @@ impl FakeCluster {
             ..Store::default()
         }));
         let app = Router::new()
+            .route(
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                axum::routing::post(access_review),
+            )
             .route(
                 "/api/v1/namespaces/{namespace}/pods/{pod}/exec",
                 axum::routing::any(exec::exec),
@@ -359,6 +366,14 @@ impl FakeCluster {
     }
 
     /// Names of the namespaces that exist.
+    /// From now on SelfSubjectAccessReview answers `allowed: false` for `verb` on `resource`
+    /// (`pods/exec` for a subresource), in any namespace, as RBAC without that grant would.
+    pub fn deny(&self, verb: &str, resource: &str) {
+        lock(&self.store)
+            .denied
+            .insert(format!("{verb} {resource}"));
+    }
+
     pub fn namespaces(&self) -> Vec<String> {
         lock(&self.store)
             .objects
@@ -873,4 +888,33 @@ fn terminating(store: &Store, namespace: &str) -> bool {
         .objects
         .get(&("namespaces".into(), String::new(), namespace.into()))
         .is_some_and(|ns| ns["status"]["phase"] == "Terminating")
+}
+
+/// `POST selfsubjectaccessreviews`: "may I?" for the caller's own identity, answered from
+/// [`FakeCluster::deny`] (everything else is allowed, as for a cluster-admin).
+async fn access_review(
+    State(store): State<Arc<Mutex<Store>>>,
+    axum::Json(mut review): axum::Json<Value>,
+) -> Response {
+    let attributes = &review["spec"]["resourceAttributes"];
+    let (Some(verb), Some(resource)) =
+        (attributes["verb"].as_str(), attributes["resource"].as_str())
+    else {
+        return status_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid",
+            "spec.resourceAttributes.verb and .resource are required".into(),
+        );
+    };
+    let resource = match attributes["subresource"].as_str() {
+        Some(sub) if !sub.is_empty() => format!("{resource}/{sub}"),
+        _ => resource.to_owned(),
+    };
+    let denied = lock(&store).denied.contains(&format!("{verb} {resource}"));
+    review["status"] = if denied {
+        json!({ "allowed": false, "reason": "no RBAC policy matched" })
+    } else {
+        json!({ "allowed": true, "reason": "fake cluster: allowed" })
+    };
+    (StatusCode::CREATED, axum::Json(review)).into_response()
 }

@@ -184,6 +184,23 @@ impl Cluster {
         Ok(true)
     }
 
+    /// Writes `contents` to `name` in the data directory (say `server.key` or `pg_hba.conf`)
+    /// with file mode `mode`, owned by the user the server runs as (PostgreSQL refuses a key
+    /// file it does not own). The cluster must be initialized.
+    pub fn write_data_file(&self, name: &str, contents: &[u8], mode: u32) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.data_dir().join(name);
+        std::fs::write(&path, contents).map_err(io(format!("writing {}", path.display())))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .map_err(io(format!("setting the mode of {}", path.display())))?;
+        if self.as_postgres {
+            let mut chown = Command::new("chown");
+            chown.arg("postgres:postgres").arg(&path);
+            self.run(chown, "handing the file to the postgres user")?;
+        }
+        Ok(())
+    }
+
     /// True when a server is running on this cluster's data directory.
     pub fn is_running(&self) -> bool {
         let mut status = self.command("pg_ctl");

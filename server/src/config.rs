@@ -49,15 +49,26 @@ pub async fn connect(database_url: Option<&str>, max_connections: u32) -> anyhow
             )
         })?
         .map_err(|err| match &err {
+            // rustls reports a refused certificate as an I/O error of the handshake.
+            sqlx::Error::Io(io) if io.to_string().contains("certificate") => {
+                tls_failure(&target, &error_chain(io))
+            }
             sqlx::Error::Io(io) => anyhow::anyhow!(
                 "cannot reach PostgreSQL at {target} (from DATABASE_URL): {io}; \
                  check that the server is running and that host and port are right"
+            ),
+            sqlx::Error::Database(db) if db.message().contains("no encryption") => anyhow::anyhow!(
+                "PostgreSQL at {target} (from DATABASE_URL) refused the connection: {}; \
+                 the server accepts only TLS: add sslmode=verify-full (with sslrootcert=PATH \
+                 when its CA is not a public one) or sslmode=require to DATABASE_URL",
+                db.message()
             ),
             sqlx::Error::Database(db) => anyhow::anyhow!(
                 "PostgreSQL at {target} (from DATABASE_URL) refused the connection: {}; \
                  check the user, password and database name",
                 db.message()
             ),
+            sqlx::Error::Tls(tls) => tls_failure(&target, &error_chain(tls.as_ref())),
             other => anyhow::anyhow!(
                 "connecting to PostgreSQL at {target} (from DATABASE_URL) failed: {other}"
             ),
@@ -72,6 +83,29 @@ pub async fn connect(database_url: Option<&str>, max_connections: u32) -> anyhow
             format!("connecting to PostgreSQL at {target} (from DATABASE_URL) failed")
         })?;
     Ok(pool)
+}
+
+fn tls_failure(target: &str, cause: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "TLS with PostgreSQL at {target} (from DATABASE_URL) failed: {cause}; with \
+         sslmode=verify-full or verify-ca, sslrootcert must name a file holding the CA that \
+         signed the server's certificate; a server without TLS needs sslmode=disable or prefer"
+    )
+}
+
+/// An error and its causes (rustls keeps the reason — an unknown issuer — in a source).
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn redact_parse_error(message: &str) -> String {

@@ -26,6 +26,50 @@ fn on_path(binary: &str) -> Option<PathBuf> {
     })
 }
 
+/// Asks the API server whether this identity may do what provisioning does (only when the
+/// cluster answered: otherwise the kubernetes check already says what is wrong).
+async fn permissions_check() -> Check {
+    use storeflow_executors::cluster;
+    let failed = |detail: String| Check {
+        name: "permissions",
+        ok: false,
+        detail,
+        fix: Some(
+            "grant them to storeflow's identity: the ClusterRoles in \
+             charts/storeflow/templates/rbac.yaml list what the workers need"
+                .into(),
+        ),
+    };
+    let client = match cluster::load(cluster::ConfigSource::Infer)
+        .await
+        .and_then(|loaded| kube::Client::try_from(loaded.config).map_err(|err| err.to_string()))
+    {
+        Ok(client) => client,
+        Err(err) => return failed(err),
+    };
+    let wanted = cluster::required_access(std::env::var("HELM_DRIVER").ok().as_deref());
+    match cluster::missing_access(&client, &wanted).await {
+        Ok(missing) if missing.is_empty() => Check {
+            name: "permissions",
+            ok: true,
+            detail: format!(
+                "all {} API operations of provisioning and teardown are allowed",
+                wanted.len()
+            ),
+            fix: None,
+        },
+        Ok(missing) => failed(format!(
+            "not allowed: {}",
+            missing
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Err(err) => failed(err),
+    }
+}
+
 async fn helm_check(helm_bin: &str) -> Check {
     let Some(path) = on_path(helm_bin) else {
         return Check {
@@ -140,6 +184,9 @@ pub async fn run(database_url: Option<&str>) -> anyhow::Result<()> {
             }
         }),
     });
+    if cluster.reachable {
+        checks.push(permissions_check().await);
+    }
     let helm_bin = std::env::var("HELM_BIN").unwrap_or_else(|_| "helm".into());
     checks.push(helm_check(&helm_bin).await);
     let chart =

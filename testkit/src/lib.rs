@@ -97,11 +97,25 @@ fn free_port() -> u16 {
 }
 
 fn start_throwaway_cluster() -> Server {
+    let (cluster, reaper) = throwaway_cluster(&[]);
+    cluster
+        .start()
+        .unwrap_or_else(|err| panic!("starting the test cluster: {err}"));
+    Server {
+        admin_url: cluster.url("postgres"),
+        _reaper: reaper,
+    }
+}
+
+/// An initialized (not started) throwaway cluster with test settings plus `settings`, and the
+/// stdin of its reaper: the reaper outlives us by a moment — when our end of its stdin closes
+/// (we exited, however), it stops the cluster and removes the directory.
+fn throwaway_cluster(settings: &[(&str, &str)]) -> (Cluster, Option<std::process::ChildStdin>) {
     let base = std::env::temp_dir().join(format!(
         "storeflow-testpg-{}",
         uuid::Uuid::new_v4().simple()
     ));
-    let cluster = Cluster::new(&base, Listen::Loopback(free_port()), "storeflow")
+    let mut cluster = Cluster::new(&base, Listen::Loopback(free_port()), "storeflow")
         .unwrap_or_else(|err| panic!("{err}"))
         .initdb_no_sync()
         .setting("fsync", "off")
@@ -109,12 +123,12 @@ fn start_throwaway_cluster() -> Server {
         .setting("full_page_writes", "off")
         .setting("max_connections", "300")
         .setting("shared_buffers", "128MB");
+    for (name, value) in settings {
+        cluster = cluster.setting(name, value);
+    }
     cluster
         .ensure_initialized()
         .unwrap_or_else(|err| panic!("creating the test cluster: {err}"));
-
-    // The reaper outlives us by a moment: when our end of its stdin closes (we exited,
-    // however), it stops the cluster and removes the directory.
     let script = format!(
         "cat >/dev/null; {} >/dev/null 2>&1; rm -rf '{}'",
         cluster.stop_command_line(),
@@ -131,11 +145,62 @@ fn start_throwaway_cluster() -> Server {
         .spawn()
         .unwrap_or_else(|err| panic!("starting the test cluster reaper: {err}"));
     let reaper_stdin = reaper.stdin.take();
+    (cluster, reaper_stdin)
+}
+
+/// A PostgreSQL server that accepts TCP connections only over TLS (`hostssl` in pg_hba.conf;
+/// plain ones are rejected), like a managed database that requires TLS. Its certificate, for
+/// `127.0.0.1` and `localhost`, is signed by a CA generated for it.
+#[derive(Debug)]
+pub struct TlsServer {
+    /// `postgres://storeflow@127.0.0.1:PORT/postgres`, without any `sslmode`.
+    pub url: String,
+    /// PEM of the CA that signed the server's certificate (for `sslrootcert`).
+    pub ca_pem: String,
+    _reaper: Option<std::process::ChildStdin>,
+}
+
+/// Starts a [`TlsServer`] of its own (stopped and removed when the test binary exits).
+pub fn tls_server() -> TlsServer {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let (cluster, reaper) = throwaway_cluster(&[
+        ("ssl", "on"),
+        ("ssl_cert_file", "server.crt"),
+        ("ssl_key_file", "server.key"),
+    ]);
+    let ca_key = KeyPair::generate().unwrap_or_else(|err| panic!("CA key: {err}"));
+    let mut ca_params =
+        CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|err| panic!("CA: {err}"));
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "storeflow-test-database-ca");
+    let ca = CertifiedIssuer::self_signed(ca_params, ca_key)
+        .unwrap_or_else(|err| panic!("self-signing the CA: {err}"));
+    let key = KeyPair::generate().unwrap_or_else(|err| panic!("server key: {err}"));
+    let certificate = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .and_then(|params| params.signed_by(&key, &ca))
+        .unwrap_or_else(|err| panic!("server certificate: {err}"));
+    let write = |name: &str, contents: &[u8], mode: u32| {
+        cluster
+            .write_data_file(name, contents, mode)
+            .unwrap_or_else(|err| panic!("{err}"))
+    };
+    write("server.crt", certificate.pem().as_bytes(), 0o644);
+    write("server.key", key.serialize_pem().as_bytes(), 0o600);
+    write(
+        "pg_hba.conf",
+        b"local all all trust\n\
+          hostssl all all 127.0.0.1/32 trust\n\
+          hostnossl all all 127.0.0.1/32 reject\n",
+        0o600,
+    );
     cluster
         .start()
-        .unwrap_or_else(|err| panic!("starting the test cluster: {err}"));
-    Server {
-        admin_url: cluster.url("postgres"),
-        _reaper: reaper_stdin,
+        .unwrap_or_else(|err| panic!("starting the TLS test cluster: {err}"));
+    TlsServer {
+        url: cluster.url("postgres"),
+        ca_pem: ca.pem(),
+        _reaper: reaper,
     }
 }

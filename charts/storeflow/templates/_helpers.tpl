@@ -8,6 +8,13 @@ whichever template helm renders first reports the problem, with a message that s
 {{- if not $v.database.external.existingSecret -}}
 {{- fail (printf "database.external.existingSecret is required when database.mode is external: create a Secret in namespace %s whose key %s holds postgres://USER:PASSWORD@HOST:5432/DATABASE and name it here (or set database.mode=bundled to evaluate with a single PostgreSQL pod)" .Release.Namespace $v.database.external.key) -}}
 {{- end -}}
+{{- $tlsMode := toString (default "" $v.database.external.tls.mode) -}}
+{{- if and $tlsMode (not (has $tlsMode (list "disable" "allow" "prefer" "require" "verify-ca" "verify-full"))) -}}
+{{- fail (printf "database.external.tls.mode %q is not a PostgreSQL sslmode: set verify-full (verify the server's certificate and host name; with tls.caSecret when the CA is not a public one), verify-ca, require (encrypt without verifying), prefer, allow or disable, or leave it empty (sslmode from DATABASE_URL, or verify-full when tls.caSecret is set)" $tlsMode) -}}
+{{- end -}}
+{{- if and $v.database.external.tls.caSecret (has $tlsMode (list "disable" "allow" "prefer" "require")) -}}
+{{- fail (printf "database.external.tls.caSecret is set but tls.mode %q never checks the server against that CA: set tls.mode to verify-full (or verify-ca, or leave it empty for verify-full), or remove tls.caSecret" $tlsMode) -}}
+{{- end -}}
 {{- end -}}
 {{- if and $v.ingress.enabled (not $v.ingress.host) -}}
 {{- fail "ingress.host is required when ingress.enabled is true: set the public host name of the API and dashboard (e.g. storeflow.example.com)" -}}
@@ -117,6 +124,14 @@ the variable defined just before), so no rendered object holds it.
     secretKeyRef:
       name: {{ .Values.database.external.existingSecret }}
       key: {{ .Values.database.external.key }}
+{{- with include "storeflow.databaseSslMode" . }}
+- name: PGSSLMODE
+  value: {{ . | quote }}
+{{- end }}
+{{- if include "storeflow.databaseCaSecret" . }}
+- name: PGSSLROOTCERT
+  value: {{ include "storeflow.databaseCaDir" . }}/ca.crt
+{{- end }}
 {{- else -}}
 - name: STOREFLOW_DB_PASSWORD
   valueFrom:
@@ -125,6 +140,52 @@ the variable defined just before), so no rendered object holds it.
       key: password
 - name: DATABASE_URL
   value: postgres://storeflow:$(STOREFLOW_DB_PASSWORD)@{{ include "storeflow.postgresName" . }}:5432/storeflow
+{{- end -}}
+{{- end -}}
+
+{{/*
+TLS to the external database (database.external.tls; nothing for bundled). The binary reads
+PGSSLMODE and PGSSLROOTCERT like libpq, as defaults that sslmode / sslrootcert in DATABASE_URL
+override. A CA Secret without a mode means verify-full: verifying against that CA is its point.
+*/}}
+{{- define "storeflow.databaseSslMode" -}}
+{{- if eq .Values.database.mode "external" -}}
+{{- $tls := .Values.database.external.tls -}}
+{{- if $tls.mode -}}
+{{- $tls.mode -}}
+{{- else if $tls.caSecret -}}
+verify-full
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the database's CA bundle, or "" (none, or not external). */}}
+{{- define "storeflow.databaseCaSecret" -}}
+{{- if eq .Values.database.mode "external" -}}
+{{- default "" .Values.database.external.tls.caSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "storeflow.databaseCaDir" -}}/etc/storeflow/database-ca{{- end -}}
+
+{{/* volumeMounts entry of the CA bundle, in every container that gets DATABASE_URL. */}}
+{{- define "storeflow.databaseCaMount" -}}
+{{- if include "storeflow.databaseCaSecret" . -}}
+- name: database-ca
+  mountPath: {{ include "storeflow.databaseCaDir" . }}
+  readOnly: true
+{{- end -}}
+{{- end -}}
+
+{{/* volumes entry of the CA bundle: key database.external.tls.caKey of the Secret as ca.crt. */}}
+{{- define "storeflow.databaseCaVolume" -}}
+{{- with include "storeflow.databaseCaSecret" . -}}
+- name: database-ca
+  secret:
+    secretName: {{ . }}
+    items:
+      - key: {{ $.Values.database.external.tls.caKey | quote }}
+        path: ca.crt
 {{- end -}}
 {{- end -}}
 
@@ -176,6 +237,10 @@ schema. Until the database answers it fails and the kubelet retries it with back
     {{- include "storeflow.containerSecurityContext" (dict "readOnlyRootFilesystem" true) | nindent 4 }}
   resources:
     {{- toYaml .Values.migrations.resources | nindent 4 }}
+  {{- with include "storeflow.databaseCaMount" . }}
+  volumeMounts:
+    {{- . | nindent 4 }}
+  {{- end }}
 {{- end -}}
 
 {{/* storageClassName line: "" -> none (cluster default), "-" -> "", name -> name. */}}

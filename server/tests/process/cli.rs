@@ -407,8 +407,44 @@ fn doctor_in_a_pod_uses_the_service_account_and_finds_everything_in_place() {
         )
     );
     assert!(
+        stdout.contains(
+            "ok   permissions all 51 API operations of provisioning and teardown are allowed"
+        ),
+        "{stdout}"
+    );
+    assert!(
         stdout.contains("everything storeflow needs is in place"),
         "{stdout}"
+    );
+
+    // RBAC without exec and the service proxy: the doctor names exactly those.
+    cluster.deny("create", "pods/exec");
+    cluster.deny("get", "services/proxy");
+    let output = storeflow(&db.url)
+        .arg("doctor")
+        .env_remove("KUBECONFIG")
+        .env("HOME", &dir)
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", cluster.port().to_string())
+        .env("STOREFLOW_SERVICE_ACCOUNT_DIR", &service_account)
+        .env("HELM_BIN", &helm)
+        .env("HELM_CHART_PATH", &chart)
+        .output()
+        .expect("doctor runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success());
+    assert!(
+        stdout.contains("FAIL permissions not allowed: create pods/exec, get services/proxy\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("charts/storeflow/templates/rbac.yaml"),
+        "{stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("1 of 5 checks failed"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 
     // The same pod with a token the API server refuses: the doctor says what to check.
@@ -432,6 +468,54 @@ fn doctor_in_a_pod_uses_the_service_account_and_finds_everything_in_place() {
         "{stdout}"
     );
     assert!(stdout.contains("service account's token mount"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn stderr_of(output: std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_database_that_requires_tls_is_reached_with_verify_full_and_refusals_say_what_to_add() {
+    // pg_hba.conf accepts TCP only over TLS, as managed databases are commonly configured.
+    let server = storeflow_testkit::tls_server();
+    let dir = std::env::temp_dir().join(format!("storeflow-dbtls-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ca = dir.join("database-ca.crt");
+    std::fs::write(&ca, &server.ca_pem).expect("ca");
+
+    // Verified TLS: the server's certificate chains to the given CA and names 127.0.0.1.
+    let verified = format!(
+        "{}?sslmode=verify-full&sslrootcert={}",
+        server.url,
+        ca.display()
+    );
+    let migrated = run_ok(storeflow(&verified).arg("migrate"));
+    assert!(
+        migrated.contains("database schema is up to date"),
+        "{migrated}"
+    );
+
+    // Without TLS the server refuses, and the error says what to add to the URL.
+    let plain = format!("{}?sslmode=disable", server.url);
+    let refused = stderr_of(run_err(storeflow(&plain).arg("migrate")));
+    assert!(refused.contains("no encryption"), "{refused}");
+    assert!(refused.contains("add sslmode=verify-full"), "{refused}");
+
+    // A CA that did not sign the server's certificate: TLS fails, and says which setting.
+    let stranger = storeflow_testkit::tls_server();
+    let wrong_ca = dir.join("other-ca.crt");
+    std::fs::write(&wrong_ca, &stranger.ca_pem).expect("ca");
+    let untrusted = stderr_of(run_err(
+        storeflow(&format!(
+            "{}?sslmode=verify-full&sslrootcert={}",
+            server.url,
+            wrong_ca.display()
+        ))
+        .arg("migrate"),
+    ));
+    assert!(untrusted.contains("TLS with PostgreSQL"), "{untrusted}");
+    assert!(untrusted.contains("sslrootcert"), "{untrusted}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
