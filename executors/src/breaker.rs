@@ -2,10 +2,16 @@
 //! steps as waiting instead of burning their retry budgets.
 //!
 //! # Guarantees
-//! - After `threshold` consecutive transient failures the breaker opens: steps that need the
+//! - Only failures *of the dependency* count: a step body reports them with [`unavailable`]
+//!   (the API server or helm unreachable, overloaded, timing out). A store app's own failure —
+//!   a WP-CLI command that exits non-zero, Medusa answering 500 through the service proxy —
+//!   is an answer of a working API server: it closes the breaker and keeps its `Retry`, so the
+//!   step spends its attempts and fails with its real error.
+//! - After `threshold` consecutive dependency failures the breaker opens: steps that need the
 //!   dependency return `Pending` (no attempt consumed) until `reset_after` has passed.
-//! - Then one call is let through (half-open): success closes the breaker, failure opens it
-//!   again for another `reset_after`.
+//! - Then one call is let through (half-open) while the others keep waiting: its success
+//!   closes the breaker, its failure opens it again for another `reset_after`. A probe that
+//!   never reports back (its step timed out) is replaced after `reset_after`.
 //!
 //! # Caveats
 //! - State is per worker process; each worker learns of an outage by itself.
@@ -17,9 +23,28 @@ use storeflow_engine::StepOutcome;
 
 #[derive(Debug, Clone, Copy)]
 enum State {
-    Closed { failures: u32 },
-    Open { until: Instant },
-    HalfOpen,
+    Closed {
+        failures: u32,
+    },
+    Open {
+        until: Instant,
+    },
+    /// One probe is out since `since`.
+    HalfOpen {
+        since: Instant,
+    },
+}
+
+tokio::task_local! {
+    /// Set while a guarded body runs; [`unavailable`] marks it.
+    static DEPENDENCY_FAILED: std::cell::Cell<bool>;
+}
+
+/// A transient failure of the dependency itself (unreachable, overloaded, no answer): a
+/// `Retry` that counts towards opening the breaker guarding this step.
+pub fn unavailable(message: impl Into<String>) -> StepOutcome {
+    let _ = DEPENDENCY_FAILED.try_with(|failed| failed.set(true));
+    StepOutcome::retry(message)
 }
 
 /// One dependency's breaker.
@@ -67,10 +92,28 @@ impl CircuitBreaker {
                 ),
             )),
             State::Open { .. } => {
-                *state = State::HalfOpen;
+                *state = State::HalfOpen {
+                    since: Instant::now(),
+                };
                 None
             }
-            _ => None,
+            State::HalfOpen { since } if since.elapsed() < self.reset_after => {
+                Some(StepOutcome::pending_on(
+                    Duration::from_secs(2).min(self.reset_after),
+                    format!(
+                        "{} is unavailable (circuit half-open: one call is checking whether it is back); waiting",
+                        self.name
+                    ),
+                ))
+            }
+            State::HalfOpen { .. } => {
+                // The probe never reported back (its step was cut off): send another.
+                *state = State::HalfOpen {
+                    since: Instant::now(),
+                };
+                None
+            }
+            State::Closed { .. } => None,
         }
     }
 
@@ -178,10 +221,17 @@ where
     if let Some(pending) = breaker.admit() {
         return pending;
     }
-    match body.await {
-        retry @ StepOutcome::Retry(_) => breaker.failed(retry),
+    let (outcome, dependency_failed) = DEPENDENCY_FAILED
+        .scope(std::cell::Cell::new(false), async {
+            let outcome = body.await;
+            (outcome, DEPENDENCY_FAILED.with(std::cell::Cell::get))
+        })
+        .await;
+    match outcome {
+        retry @ StepOutcome::Retry(_) if dependency_failed => breaker.failed(retry),
         other => {
-            // A refusal is an answer: the dependency is up.
+            // Anything else is an answer (a refusal, the app's own failure): the dependency
+            // is up.
             breaker.succeeded();
             other
         }
@@ -191,6 +241,48 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn only_failures_of_the_dependency_open_the_breaker() {
+        let breaker = CircuitBreaker::new("dep", 2, Duration::from_secs(60));
+        // The app failing (a command exiting 1) twice: the API server answered both times.
+        for _ in 0..3 {
+            let outcome = guarded(Some(&breaker), async {
+                StepOutcome::retry("`wp plugin install` exited with 1")
+            })
+            .await;
+            assert!(matches!(outcome, StepOutcome::Retry(_)), "{outcome:?}");
+        }
+        assert!(!breaker.is_open(), "app failures do not open the breaker");
+        // The dependency failing: the second failure opens it and parks the step.
+        let first = guarded(Some(&breaker), async { unavailable("connection refused") }).await;
+        assert!(matches!(first, StepOutcome::Retry(_)), "{first:?}");
+        let second = guarded(Some(&breaker), async { unavailable("connection refused") }).await;
+        assert!(matches!(second, StepOutcome::Pending { .. }), "{second:?}");
+        assert!(breaker.is_open());
+        // Outside a guarded body, `unavailable` is a plain retry.
+        assert!(matches!(unavailable("x"), StepOutcome::Retry(_)));
+    }
+
+    #[test]
+    fn half_open_lets_one_probe_through_and_replaces_a_lost_one() {
+        let breaker = CircuitBreaker::new("dep", 1, Duration::from_millis(50));
+        let _ = breaker.failed(StepOutcome::retry("down"));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(breaker.admit().is_none(), "the probe goes");
+        assert!(
+            matches!(breaker.admit(), Some(StepOutcome::Pending { .. })),
+            "the others wait for the probe"
+        );
+        // The probe never reports back: after reset_after another one goes.
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(
+            breaker.admit().is_none(),
+            "a new probe replaces the lost one"
+        );
+        breaker.succeeded();
+        assert!(breaker.admit().is_none());
+    }
 
     #[test]
     fn opens_after_the_threshold_parks_then_half_opens() {

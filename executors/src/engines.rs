@@ -26,6 +26,12 @@ pub trait StoreEngine: Send + Sync + 'static {
     /// The provisioning workflow's name.
     fn provision_workflow(&self) -> &'static str;
 
+    /// Where the engine's admin UI is on the store's host (`/wp-admin/`), if the store chart
+    /// deploys one. `None`: the API shows no admin URL rather than one that answers 404.
+    fn admin_path(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Keys of the store Secret (`store-secrets`) the chart reads; generated once per store.
     fn secret_keys(&self) -> &'static [&'static str];
 

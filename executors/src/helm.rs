@@ -132,8 +132,11 @@ fn helm_failure(doing: &str, stderr: &str) -> StepOutcome {
     let lower = stderr.to_lowercase();
     let shown: String = stderr.chars().take(1000).collect();
     let message = format!("{doing} failed: {shown}");
-    if transient.iter().any(|t| lower.contains(t)) {
+    if lower.contains("another operation") {
+        // The release is busy, not helm or the cluster: retry without counting an outage.
         StepOutcome::retry(message)
+    } else if transient.iter().any(|t| lower.contains(t)) {
+        crate::breaker::unavailable(message)
     } else {
         StepOutcome::fatal(format!(
             "{message}; fix the chart or its values, then retry this step"
@@ -320,13 +323,19 @@ async fn repair_pending(settings: &HelmSettings, release: &str) -> Result<(), St
         .as_str()
         .and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok());
     let age = changed.map(|t| k8s_openapi::jiff::Timestamp::now().as_second() - t.as_second());
-    if age.is_some_and(|age| {
-        age >= 0 && (age as u64) < PENDING_GRACE.as_secs() + settings.timeout.as_secs()
-    }) {
-        return Err(StepOutcome::retry(format!(
-            "release {release} is {state} and changed {} s ago; another helm operation may still be running",
-            age.unwrap_or_default()
-        )));
+    let grace = PENDING_GRACE.as_secs() + settings.timeout.as_secs();
+    if let Some(age) = age.filter(|age| *age >= 0 && (*age as u64) < grace) {
+        // Waiting, not failing: after a worker was killed mid-helm the release stays pending
+        // for the whole grace period, longer than the retry budget would last. The step's
+        // timeout bounds the wait.
+        let remaining = grace - age as u64;
+        return Err(StepOutcome::pending_on(
+            Duration::from_secs(remaining.clamp(1, 30)),
+            format!(
+                "release {release} is {state} since {age} s; another helm operation may still be \
+                 running, so it is repaired only after {grace} s ({remaining} s from now)"
+            ),
+        ));
     }
     let target = if state == "pending-install" || state == "uninstalling" {
         None

@@ -72,7 +72,7 @@ pub(crate) fn client(cx: &StepContext<'_>) -> Result<kube::Client, StepOutcome> 
 pub fn classify(err: kube::Error, doing: &str) -> StepOutcome {
     match &err {
         kube::Error::Api(status) if status.code == 429 || status.code >= 500 => {
-            StepOutcome::retry(format!(
+            crate::breaker::unavailable(format!(
                 "{doing}: the Kubernetes API answered {}: {}",
                 status.code, status.message
             ))
@@ -81,7 +81,9 @@ pub fn classify(err: kube::Error, doing: &str) -> StepOutcome {
             "{doing}: the Kubernetes API refused ({} {}): {}",
             status.code, status.reason, status.message
         )),
-        _ => StepOutcome::retry(format!("{doing}: cannot reach the Kubernetes API: {err}")),
+        _ => {
+            crate::breaker::unavailable(format!("{doing}: cannot reach the Kubernetes API: {err}"))
+        }
     }
 }
 

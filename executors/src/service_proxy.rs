@@ -79,7 +79,9 @@ impl Service {
             .await
             .map_err(|_| StepOutcome::retry(format!("{doing}: no answer within 60 s")))?
             .map_err(|err| {
-                StepOutcome::retry(format!("{doing}: cannot reach the Kubernetes API: {err}"))
+                crate::breaker::unavailable(format!(
+                    "{doing}: cannot reach the Kubernetes API: {err}"
+                ))
             })?;
         let status = response.status().as_u16();
         let headers = response

@@ -163,11 +163,13 @@ impl storeflow_engine::Step for MarkReady {
                 .map(str::to_owned)
                 .filter(|v| !v.is_empty())
         };
-        let (Some(storefront), Some(admin)) = (url("storefront"), url("admin")) else {
+        let Some(storefront) = url("storefront") else {
             return StepOutcome::fatal(
-                "the run input has no `urls.storefront` and `urls.admin` (the API sets them when it creates the store)",
+                "the run input has no `urls.storefront` (the API sets it when it creates the store)",
             );
         };
+        // Engines without an admin UI have none.
+        let admin = url("admin").unwrap_or_default();
         let ordered_at = self
             .first_order_from
             .as_deref()
@@ -181,7 +183,7 @@ impl storeflow_engine::Step for MarkReady {
             cx,
             &["provisioning"],
             "ready",
-            ", storefront_url = split_part($3, E'\\n', 1), admin_url = split_part($3, E'\\n', 2), \
+            ", storefront_url = split_part($3, E'\\n', 1), admin_url = nullif(split_part($3, E'\\n', 2), ''), \
              ready_at = coalesce(s.ready_at, now()), \
              first_order_ms = coalesce(s.first_order_ms, (extract(epoch FROM \
                  (nullif(split_part($3, E'\\n', 3), '')::timestamptz - s.created_at)) * 1000)::bigint), \

@@ -44,6 +44,10 @@ impl StoreEngine for WooCommerce {
         "woocommerce"
     }
 
+    fn admin_path(&self) -> Option<&'static str> {
+        Some("/wp-admin/")
+    }
+
     fn provision_workflow(&self) -> &'static str {
         "provision-woocommerce"
     }
@@ -490,6 +494,35 @@ async fn verify(cx: &StepContext<'_>) -> StepOutcome {
             if !products.ok() {
                 return Err(service_proxy::failure("listing the catalogue", &products));
             }
+            // An earlier attempt may have placed its test order and then lost the worker or
+            // the cancel: cancel what it left before placing another, so a retried step never
+            // leaves a live order in the tenant's shop.
+            let wp_cli = WpCli::new(cx)?;
+            let admin = credentials::load(cx).await?.username;
+            let email = format!("verify@{host}");
+            let leftovers = wp_cli
+                .must(&wp(&[
+                    "wc",
+                    "shop_order",
+                    "list",
+                    &format!("--search={email}"),
+                    "--status=pending,processing,on-hold",
+                    "--format=ids",
+                    &format!("--user={admin}"),
+                ]))
+                .await?;
+            for leftover in leftovers.stdout.split_whitespace() {
+                wp_cli
+                    .must(&wp(&[
+                        "wc",
+                        "shop_order",
+                        "update",
+                        leftover,
+                        "--status=cancelled",
+                        &format!("--user={admin}"),
+                    ]))
+                    .await?;
+            }
             let catalogue = products.body.as_array().cloned().unwrap_or_default();
             let Some(first) = catalogue.first().and_then(|p| p["id"].as_u64()) else {
                 return Err(StepOutcome::retry(
@@ -514,7 +547,7 @@ async fn verify(cx: &StepContext<'_>) -> StepOutcome {
             let address = json!({
                 "first_name": "Storeflow", "last_name": "Verification", "address_1": "123 Main St",
                 "city": "Anytown", "state": "CA", "postcode": "90210", "country": "US",
-                "email": format!("verify@{host}"), "phone": "5550100",
+                "email": email, "phone": "5550100",
             });
             let order = site
                 .call(
@@ -528,9 +561,12 @@ async fn verify(cx: &StepContext<'_>) -> StepOutcome {
                 return Err(service_proxy::failure("placing the test order", &order));
             }
             let ordered_at = chrono_now();
-            let order_id = order.body["order_id"].as_u64().unwrap_or(0).to_string();
-            let wp_cli = WpCli::new(cx)?;
-            let admin = credentials::load(cx).await?.username;
+            let Some(order_id) = order.body["order_id"].as_u64().map(|id| id.to_string()) else {
+                return Err(StepOutcome::fatal(format!(
+                    "the checkout succeeded but named no order_id: {}",
+                    order.text.chars().take(300).collect::<String>()
+                )));
+            };
             wp_cli
                 .must(&wp(&[
                     "wc",

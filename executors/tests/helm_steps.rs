@@ -281,21 +281,41 @@ async fn a_release_that_only_just_went_pending_is_left_to_the_helm_still_working
     let h = Harness::start().await;
     std::fs::write(h.dir.join("status"), "pending-upgrade").expect("status");
     std::fs::write(h.dir.join("last_deployed"), chrono_now()).expect("time");
-    let failed = h.run("test-install").await;
-    assert_eq!(
-        failed.summary.status,
-        RunStatus::Failed,
-        "retried, then out of attempts"
-    );
-    let error = failed.summary.error.unwrap_or_default();
+    let run = h
+        .engine
+        .enqueue_now(NewRun::new(
+            "test-install",
+            json!({ "store_id": "store-0000abcd", "namespace": "store-0000abcd", "engine": "woocommerce", "tenant": "t" }),
+        ))
+        .await
+        .expect("enqueued")
+        .run_id;
+    // The step waits — no attempt spent — for as long as another helm could still be at
+    // work (after a worker was killed mid-helm the release stays pending that long, longer
+    // than any retry budget).
+    let until = tokio::time::Instant::now() + Duration::from_secs(20);
+    let waiting = loop {
+        let detail = h.engine.get_run(run).await.expect("run");
+        if detail.steps[1].waiting_for.is_some() {
+            break detail;
+        }
+        assert!(tokio::time::Instant::now() < until, "{detail:#?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(waiting.summary.status, RunStatus::Waiting);
+    let step = &waiting.steps[1];
+    let why = step.waiting_for.clone().unwrap_or_default();
     assert!(
-        error.contains("another helm operation may still be running"),
-        "{error}"
+        why.contains("another helm operation may still be running")
+            && why.contains("repaired only after 900 s"),
+        "{why}"
     );
+    assert!(step.attempts <= 1, "waiting spends no attempts: {step:#?}");
     assert!(
         h.argv()
             .iter()
-            .all(|l| !l.starts_with("rollback") && !l.starts_with("uninstall"))
+            .all(|l| !l.starts_with("rollback") && !l.starts_with("uninstall")),
+        "the release is left to the helm that may still be working on it"
     );
     h.stop().await;
 }

@@ -337,6 +337,25 @@ impl Site {
                     .push(method);
                 ok("Success: Created shipping_zone_method.\n")
             }
+            ["wc", "shop_order", "list"] => {
+                // `--search` matches the billing e-mail; `--status` is a comma list.
+                let search = flags.get("search").copied().unwrap_or("");
+                let statuses: Vec<&str> = flags
+                    .get("status")
+                    .map(|s| s.split(',').collect())
+                    .unwrap_or_default();
+                let ids: Vec<String> = self
+                    .orders
+                    .iter()
+                    .filter(|o| search.is_empty() || o.email.contains(search))
+                    .filter(|o| statuses.is_empty() || statuses.contains(&o.status.as_str()))
+                    .map(|o| o.id.to_string())
+                    .collect();
+                match flags.get("format").copied() {
+                    Some("ids") => ok(ids.join(" ")),
+                    _ => fail("the fake answers `wc shop_order list` with --format=ids only"),
+                }
+            }
             ["wc", "shop_order", "update"] => {
                 let id: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(0);
                 let status = flags.get("status").copied().unwrap_or("").to_owned();

@@ -163,7 +163,7 @@ function FailureCard({ store, onRetry, retrying }: { store: StoreDetail; onRetry
   );
 }
 
-function LinkRow({ label, href }: { label: string; href: string | null }) {
+function LinkRow({ label, href, missing }: { label: string; href: string | null; missing?: string }) {
   return (
     <div className="py-2 first:pt-0 last:pb-0">
       <p className="text-xs font-medium text-slate-500">{label}</p>
@@ -181,7 +181,7 @@ function LinkRow({ label, href }: { label: string; href: string | null }) {
           <CopyButton value={href} label={`Copy ${label.toLowerCase()}`} />
         </div>
       ) : (
-        <p className="mt-0.5 text-sm text-slate-500">Available once the store is ready</p>
+        <p className="mt-0.5 text-sm text-slate-500">{missing ?? "Available once the store is ready"}</p>
       )}
     </div>
   );
@@ -483,7 +483,15 @@ export function StoreDetailPage() {
           <Card title="Access">
             <div className="divide-y divide-slate-100">
               <LinkRow label="Storefront" href={s.urls.storefront} />
-              <LinkRow label="Admin" href={s.urls.admin} />
+              <LinkRow
+                label="Admin"
+                href={s.urls.admin}
+                missing={
+                  s.engine === "medusa"
+                    ? "No admin UI: Medusa stores run the backend without the admin dashboard; the admin user below signs in to the Admin API."
+                    : undefined
+                }
+              />
             </div>
           </Card>
           <CredentialsCard store={s} />

@@ -416,7 +416,11 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 }
 
 /// Where a store is reached, by its id (names are unique per owner only).
-fn store_urls(settings: &StoreSettings, store_id: &str, engine: &str) -> (String, String, String) {
+fn store_urls(
+    settings: &StoreSettings,
+    store_id: &str,
+    engine: &str,
+) -> (String, String, Option<String>) {
     let host = format!("{store_id}{}", settings.domain_suffix);
     let scheme = if settings.tls_secret.is_some() {
         "https"
@@ -428,10 +432,9 @@ fn store_urls(settings: &StoreSettings, store_id: &str, engine: &str) -> (String
         .map(|p| format!(":{p}"))
         .unwrap_or_default();
     let base = format!("{scheme}://{host}{port}");
-    let admin = match engine {
-        "woocommerce" => format!("{base}/wp-admin/"),
-        _ => format!("{base}/app/"),
-    };
+    let admin = storeflow_executors::engines::find(engine)
+        .and_then(|engine| engine.admin_path())
+        .map(|path| format!("{base}{path}"));
     (host, format!("{base}/"), admin)
 }
 
@@ -1174,6 +1177,16 @@ pub async fn rotate_credentials(
     };
     let mut tx = scoped(&state, &user).await?;
     let store = visible_store(&mut tx, id).await?;
+    // Operators see another tenant's credentials masked; choosing the new password would undo
+    // that. They rotate to a generated one, which only the owner sees.
+    if chosen.is_some() && store.owner_id != user.id {
+        return Err(ApiError::forbidden(
+            "Only the store's owner can choose its new admin password.",
+        )
+        .suggestion(
+            "Leave out `password`: a generated one is applied, and only the owner sees it.",
+        ));
+    }
     if store.status != "ready" {
         return Err(ApiError::conflict(
             "INVALID_STORE_STATE",

@@ -1210,7 +1210,7 @@ async fn every_store_route_is_in_the_openapi_document() {
 #[tokio::test]
 async fn credentials_rotate_on_ready_stores_and_roll_back_when_the_rotation_fails() {
     let api = TestApi::with_config(relaxed()).await;
-    let (_, _admin) = api.register("admin@example.com", "admin").await;
+    let (_, admin) = api.register("admin@example.com", "admin").await;
     let (_, owner) = api.register("alice@example.com", "alice").await;
     let (_, other) = api.register("bob@example.com", "bob").await;
     let reply = create(
@@ -1243,6 +1243,27 @@ async fn credentials_rotate_on_ready_stores_and_roll_back_when_the_rotation_fail
         )
         .await;
     assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    // An operator sees the credentials masked, so may not choose the new password either.
+    let chosen_by_admin = api
+        .call(
+            Method::POST,
+            &rotate,
+            Some(&admin),
+            Some(json!({ "password": "operator-knows-it" })),
+        )
+        .await;
+    assert_eq!(
+        chosen_by_admin.status,
+        StatusCode::FORBIDDEN,
+        "{chosen_by_admin:?}"
+    );
+    assert!(
+        chosen_by_admin.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Only the store's owner"),
+        "{chosen_by_admin:?}"
+    );
 
     let reply = api
         .call(

@@ -726,6 +726,53 @@ async fn a_worker_in_a_pod_provisions_and_tears_down_through_its_service_account
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lost_cancel_of_the_test_order_leaves_no_live_order_in_the_shop() {
+    let mut platform = Platform::start(Options {
+        auto_ready: Some(Duration::from_millis(100)),
+        ..Options::default()
+    })
+    .await;
+    let _admin = platform.register("admin@example.com", "admin").await;
+    let tenant = platform.register("alice@example.com", "alice").await;
+    let id = platform
+        .create_store(
+            &tenant,
+            json!({ "name": "alice-shop", "engine": "woocommerce" }),
+        )
+        .await;
+    // The first cancel of a test order fails (the order stays live), as when the worker dies
+    // between checkout and cancel.
+    let failed_once = Arc::new(AtomicBool::new(false));
+    {
+        let failed_once = failed_once.clone();
+        platform.cluster.set_exec_handler(Arc::new(move |request| {
+            let cancelling = request.command.iter().any(|a| a == "update")
+                && request.command.iter().any(|a| a == "--status=cancelled");
+            if cancelling && !failed_once.swap(true, Ordering::SeqCst) {
+                return Some(Output {
+                    stdout: String::new(),
+                    stderr: "Error: connection to the database lost".into(),
+                    code: 1,
+                });
+            }
+            None
+        }));
+    }
+    platform.start_worker();
+    platform
+        .wait_status(&tenant, &id, "ready", Duration::from_secs(90))
+        .await;
+    assert!(failed_once.load(Ordering::SeqCst), "the cancel failed once");
+    let site = platform.cluster.site(&id).expect("site");
+    assert_eq!(site.orders.len(), 2, "the retry placed a second test order");
+    assert!(
+        site.orders.iter().all(|o| o.status == "cancelled"),
+        "no live test order is left behind: {:?}",
+        site.orders
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killed_workers_in_wait_ready_and_in_wp_cli_leave_a_complete_store_without_duplicates() {
     // No controllers: pods become ready only when the test says so.
     let mut platform = Platform::start(Options::default()).await;
@@ -917,6 +964,13 @@ async fn a_medusa_store_is_set_up_and_verified_against_a_real_medusa() {
     let store = platform
         .wait_status(&tenant, &id, "ready", Duration::from_secs(180))
         .await;
+    // No admin UI is deployed for Medusa stores: no admin URL rather than one that 404s.
+    assert_eq!(
+        store["urls"]["storefront"],
+        format!("http://{id}.localhost/")
+    );
+    assert!(store["urls"]["admin"].is_null(), "{}", store["urls"]);
+    assert!(store["adminCredentials"]["loginUrl"].is_null());
     let email = store["adminCredentials"]["email"]
         .as_str()
         .expect("email")
@@ -971,6 +1025,35 @@ async fn a_medusa_store_is_set_up_and_verified_against_a_real_medusa() {
     let orders = orders["orders"].as_array().cloned().unwrap_or_default();
     assert_eq!(orders.len(), 1, "one verification order");
     assert_eq!(orders[0]["status"], "canceled");
+
+    // A verification attempt that placed its order and then lost its worker left it live; the
+    // next attempt cancels it before placing (and cancelling) its own.
+    use storeflow_executors::medusa::{checkout_and_cancel, place_test_order};
+    let setup = MedusaSetup::default()
+        .apply_with(&admin)
+        .await
+        .expect("setup state");
+    let key = setup["publishableKey"].as_str().expect("key").to_owned();
+    let verify_email = format!("verify@{id}.localhost");
+    let stranded = place_test_order(&service, &key, &verify_email)
+        .await
+        .expect("a stranded order");
+    let retried = checkout_and_cancel(&service, &admin, &key, &verify_email)
+        .await
+        .expect("the retried verification");
+    assert_ne!(retried["orderId"], stranded["orderId"]);
+    let orders = admin.get("/admin/orders").await.expect("orders");
+    let statuses: Vec<&str> = orders["orders"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .filter_map(|o| o["status"].as_str())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["canceled", "canceled", "canceled"],
+        "no live test order is left"
+    );
 
     // Setup again duplicates nothing.
     let again = MedusaSetup::default()
