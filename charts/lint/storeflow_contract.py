@@ -228,6 +228,11 @@ def check_contract(r: Rendered) -> list[Problem]:
     for var, key in (("STORE_DOMAIN_SUFFIX", "stores.domainSuffix"), ("STORE_INGRESS_CONTROLLER", "stores.ingressController")):
         if api_config.get(var) != str(value_at(v, key)):
             p.append(Problem("contract", f"{ref(api)} {var} must be {key} ({value_at(v, key)!r}), got {api_config.get(var)!r}"))
+    # Who becomes an operator: the binary reads "true"/"false"; anything else stops it.
+    first_admin = "true" if value_at(v, "api.firstUserIsAdmin") else "false"
+    if api_config.get("FIRST_USER_IS_ADMIN") != first_admin:
+        p.append(Problem("contract", f"{ref(api)} FIRST_USER_IS_ADMIN must be {first_admin!r} (api.firstUserIsAdmin), "
+                                     f"got {api_config.get('FIRST_USER_IS_ADMIN')!r}: otherwise whoever registers first owns the deployment"))
     tls = value_at(v, "stores.tlsSecret") or None
     if api_config.get("STORE_TLS_SECRET") != tls:
         p.append(Problem("contract", f"{ref(api)} STORE_TLS_SECRET must be stores.tlsSecret ({tls!r}), got {api_config.get('STORE_TLS_SECRET')!r}"))

@@ -293,13 +293,15 @@ pub async fn rate_limit(
     Ok((hits as u32 > max).then(|| resets_in.ceil().max(1.0) as u64))
 }
 
-/// Seconds the account stays locked, if it is.
-pub async fn locked_for(pool: &PgPool, email: &str) -> sqlx::Result<Option<u64>> {
+/// Seconds the account stays locked for logins from `client_ip`, if it is. Locks are per
+/// (e-mail, address), so nobody can lock an owner out from somewhere else.
+pub async fn locked_for(pool: &PgPool, email: &str, client_ip: &str) -> sqlx::Result<Option<u64>> {
     let row: Option<(f64,)> = sqlx::query_as(
         "SELECT extract(epoch FROM locked_until - now())::float8 FROM login_lockouts \
-         WHERE email = $1 AND locked_until > now()",
+         WHERE email = $1 AND client_ip = $2 AND locked_until > now()",
     )
     .bind(email)
+    .bind(client_ip)
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|(s,)| s.ceil().max(1.0) as u64))
@@ -311,14 +313,15 @@ pub async fn locked_for(pool: &PgPool, email: &str) -> sqlx::Result<Option<u64>>
 pub async fn record_failure(
     pool: &PgPool,
     email: &str,
+    client_ip: &str,
     max_attempts: u32,
     duration: Duration,
 ) -> sqlx::Result<Option<u64>> {
     let (locked_for,): (Option<f64>,) = sqlx::query_as(
         r#"WITH counted AS (
-               INSERT INTO login_lockouts AS l (email, failures, last_failure_at, locked_until)
-               VALUES ($1, 1, now(), CASE WHEN 1 >= $2 THEN now() + make_interval(secs => $3) END)
-               ON CONFLICT (email) DO UPDATE SET
+               INSERT INTO login_lockouts AS l (email, client_ip, failures, last_failure_at, locked_until)
+               VALUES ($1, $4, 1, now(), CASE WHEN 1 >= $2 THEN now() + make_interval(secs => $3) END)
+               ON CONFLICT (email, client_ip) DO UPDATE SET
                    failures = CASE
                        WHEN l.locked_until > now() THEN l.failures
                        WHEN l.last_failure_at + make_interval(secs => $3) <= now()
@@ -338,14 +341,18 @@ pub async fn record_failure(
     .bind(email)
     .bind(max_attempts as i32)
     .bind(duration.as_secs_f64())
+    .bind(client_ip)
     .fetch_one(pool)
     .await?;
     Ok(locked_for.filter(|s| *s > 0.0).map(|s| s.ceil() as u64))
 }
 
-pub async fn clear_failures(pool: &PgPool, email: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM login_lockouts WHERE email = $1")
+/// After a successful login from `client_ip`: that address starts counting afresh (other
+/// addresses keep their counts — the owner's success must not give a guesser new tries).
+pub async fn clear_failures(pool: &PgPool, email: &str, client_ip: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_lockouts WHERE email = $1 AND client_ip = $2")
         .bind(email)
+        .bind(client_ip)
         .execute(pool)
         .await?;
     Ok(())

@@ -244,6 +244,11 @@ pub fn api_config() -> anyhow::Result<crate::api::ApiConfig> {
         body_limit: defaults.body_limit,
         cors_origins,
         trust_proxy: std::env::var("TRUST_PROXY").is_ok_and(|v| v == "true" || v == "1"),
+        first_user_is_admin: match env_text("FIRST_USER_IS_ADMIN").as_deref() {
+            None | Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(other) => bail!("FIRST_USER_IS_ADMIN must be true or false (got `{other}`)"),
+        },
         rate_limit_max: env_number("RATE_LIMIT_MAX", defaults.rate_limit_max, 1..=10_000_000)?,
         rate_limit_window: env_millis("RATE_LIMIT_WINDOW_MS", defaults.rate_limit_window)?,
         stores: store_settings()?,

@@ -5,6 +5,7 @@ mod bench_api;
 mod doctor;
 mod runs_cli;
 mod schedules_cli;
+mod users_cli;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -103,6 +104,13 @@ enum Command {
         db: DatabaseArgs,
         #[command(subcommand)]
         command: schedules_cli::SchedulesCommand,
+    },
+    /// Manage operator accounts (create an operator; promote an account).
+    Users {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(subcommand)]
+        command: users_cli::UsersCommand,
     },
     /// Benchmark the engine (or, with `api`, the HTTP API) against the configured database
     /// (build with --release).
@@ -575,6 +583,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Doctor { db } => {
             init_tracing("error");
             doctor::run(db.database_url.as_deref()).await
+        }
+        Command::Users { db, command } => {
+            init_tracing("warn");
+            let pool = config::connect(db.database_url.as_deref(), 2).await?;
+            config::migrate(&pool).await?;
+            users_cli::run(&pool, command).await
         }
         Command::Schedules { db, command } => {
             init_tracing("warn");

@@ -152,7 +152,7 @@ export function RegisterPage() {
   return (
     <AuthShell
       title="Create your account"
-      subtitle="The first account on a new platform becomes its administrator."
+      subtitle="Create stores and follow their provisioning live. Your role is shown once you are in."
       footer={
         <>
           Already have an account?{" "}

@@ -54,11 +54,11 @@ impl Problems {
     }
 }
 
-fn normalize_email(email: &str) -> String {
+pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-fn valid_email(email: &str) -> bool {
+pub fn valid_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
@@ -69,6 +69,14 @@ fn valid_email(email: &str) -> bool {
         && !domain.ends_with('.')
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && !domain.contains('@')
+}
+
+/// 3 to 128 ASCII letters, digits, hyphens or underscores.
+pub fn valid_username(username: &str) -> bool {
+    (3..=128).contains(&username.len())
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn check_password(problems: &mut Problems, field: &str, password: Option<&str>) {
@@ -112,11 +120,7 @@ pub async fn register(
         .to_owned();
     if body.username.is_none() {
         problems.add("username", "`username` is required.");
-    } else if !(3..=128).contains(&username.len())
-        || !username
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    } else if !valid_username(&username) {
         problems.add(
             "username",
             "Username must be 3-128 letters, numbers, hyphens or underscores.",
@@ -158,7 +162,10 @@ pub async fn register(
     let (existing,): (i64,) = sqlx::query_as("SELECT count(*) FROM users")
         .fetch_one(&mut *tx)
         .await?;
-    let role = if existing == 0 {
+    // The first account becomes the operator only where that is wanted (`storeflow up`); a
+    // published deployment sets FIRST_USER_IS_ADMIN=false and creates operators with
+    // `storeflow users create-admin`, so nobody can claim a fresh deployment first.
+    let role = if existing == 0 && state.config().first_user_is_admin {
         Role::Admin
     } else {
         Role::Tenant
@@ -259,7 +266,7 @@ pub async fn login(
             .retry_after(retry));
         }
     }
-    if let Some(seconds) = auth::locked_for(pool, &email).await? {
+    if let Some(seconds) = auth::locked_for(pool, &email, &ip).await? {
         return Err(locked(seconds));
     }
     let found = auth::user_by_email(pool, &email).await?;
@@ -275,10 +282,10 @@ pub async fn login(
         return Err(failed_login(&state, &email, &ip).await);
     }
     // A lock set by concurrent failures while this password was being checked still holds.
-    if let Some(seconds) = auth::locked_for(pool, &email).await? {
+    if let Some(seconds) = auth::locked_for(pool, &email, &ip).await? {
         return Err(locked(seconds));
     }
-    auth::clear_failures(pool, &email).await?;
+    auth::clear_failures(pool, &email, &ip).await?;
     Audit::security("login_success")
         .actor(&user)
         .ip(&ip)
@@ -314,6 +321,7 @@ async fn failed_login(state: &AppState, email: &str, ip: &str) -> ApiError {
     match auth::record_failure(
         pool,
         email,
+        ip,
         config.lockout_max_attempts,
         config.lockout_duration,
     )

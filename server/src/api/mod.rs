@@ -1,7 +1,7 @@
 //! The HTTP API: state, router, the cross-cutting middleware, and the route table that the
 //! router and the OpenAPI document are both built from.
 
-mod auth_routes;
+pub mod auth_routes;
 pub mod dashboard;
 mod events;
 mod extract;
@@ -45,6 +45,10 @@ pub struct ApiConfig {
     pub cors_origins: Vec<String>,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_proxy: bool,
+    /// The first account registered becomes an operator (`FIRST_USER_IS_ADMIN`, default
+    /// true for `storeflow up`; the control-plane chart sets false: operators are created
+    /// with `storeflow users create-admin`).
+    pub first_user_is_admin: bool,
     /// Requests per client address per `rate_limit_window`, across all routes but health.
     pub rate_limit_max: u32,
     pub rate_limit_window: Duration,
@@ -60,7 +64,8 @@ pub struct ApiConfig {
 /// How stores are limited and addressed.
 #[derive(Debug, Clone)]
 pub struct StoreSettings {
-    /// Stores a user may have that are neither deleted nor failed (`MAX_STORES_PER_USER`).
+    /// Stores a user may have that are not deleted — failed ones count, they still hold
+    /// cluster resources (`MAX_STORES_PER_USER`).
     pub max_per_user: u32,
     /// Time a tenant waits between two store creations (`STORE_CREATION_COOLDOWN_MS`);
     /// admins are exempt.
@@ -109,6 +114,7 @@ impl Default for ApiConfig {
             body_limit: 256 * 1024,
             cors_origins: Vec::new(),
             trust_proxy: false,
+            first_user_is_admin: true,
             rate_limit_max: 1200,
             rate_limit_window: Duration::from_secs(60),
             stores: StoreSettings::default(),

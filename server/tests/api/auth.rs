@@ -264,6 +264,17 @@ mod base64_helper {
 }
 
 #[tokio::test]
+async fn a_published_deployment_gives_the_first_registration_no_operator_role() {
+    let api = TestApi::with_config(ApiConfig {
+        first_user_is_admin: false,
+        ..ApiConfig::default()
+    })
+    .await;
+    let (first, _) = api.register("early@example.com", "early").await;
+    assert_eq!(first["role"], "tenant", "nobody claims a fresh deployment");
+}
+
+#[tokio::test]
 async fn repeated_failures_lock_the_account_across_replicas() {
     let api = TestApi::start().await;
     api.register("a@example.com", "alice").await;
@@ -369,6 +380,48 @@ async fn the_login_limiter_answers_429_with_retry_after() {
             "login_rate_limited"
         ]
     );
+}
+
+#[tokio::test]
+async fn a_guesser_locks_only_its_own_address_out_never_the_owner() {
+    // Behind the platform's ingress (trusted proxy): the client is the right-most hop.
+    let api = TestApi::with_config(ApiConfig {
+        trust_proxy: true,
+        ..ApiConfig::default()
+    })
+    .await;
+    api.register("a@example.com", "alice").await;
+    let login = |from: &'static str, password: &'static str| {
+        axum::http::Request::post("/api/v1/auth/login")
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", from)
+            .body(axum::body::Body::from(
+                json!({ "email": "a@example.com", "password": password }).to_string(),
+            ))
+            .expect("request")
+    };
+    for _ in 0..4 {
+        let reply = send(&api.router, login("198.51.100.9", "guess")).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let fifth = send(&api.router, login("198.51.100.9", "guess")).await;
+    assert_eq!(
+        fifth.status,
+        StatusCode::LOCKED,
+        "the guesser is locked out"
+    );
+    let guesser_right = send(&api.router, login("198.51.100.9", "correct horse battery")).await;
+    assert_eq!(
+        guesser_right.status,
+        StatusCode::LOCKED,
+        "even the right password, from the locked address"
+    );
+    // The owner, elsewhere, signs in as usual.
+    let owner = send(&api.router, login("203.0.113.20", "correct horse battery")).await;
+    assert_eq!(owner.status, StatusCode::OK, "{owner:?}");
+    // ...and that does not give the guesser fresh tries.
+    let still = send(&api.router, login("198.51.100.9", "guess")).await;
+    assert_eq!(still.status, StatusCode::LOCKED);
 }
 
 #[tokio::test]

@@ -519,6 +519,142 @@ fn a_database_that_requires_tls_is_reached_with_verify_full_and_refusals_say_wha
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Runs `storeflow users …` with `stdin` as its standard input.
+fn users(url: &str, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = storeflow(url)
+        .arg("users")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("storeflow runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("password written");
+    child.wait_with_output().expect("storeflow ends")
+}
+
+#[test]
+fn operators_are_created_from_the_command_line_with_the_password_on_stdin() {
+    use tower::ServiceExt;
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let db = runtime.block_on(storeflow_testkit::database());
+    let created = users(
+        &db.url,
+        &[
+            "create-admin",
+            "--email",
+            "Ops@Example.com",
+            "--username",
+            "ops",
+        ],
+        "operator-password-1\n",
+    );
+    assert!(created.status.success(), "{created:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&created.stdout),
+        "created operator ops (ops@example.com)\n"
+    );
+
+    // A published deployment (first registration is no operator); the operator signs in.
+    let router = runtime.block_on(async {
+        let engine =
+            storeflow_engine::Engine::start(db.pool(4).await, storeflow_workflows::registry())
+                .await
+                .expect("engine");
+        storeflow::app(storeflow::AppState::new(
+            engine,
+            "users-cli-test-secret-0123456789abcdef",
+            storeflow::ApiConfig {
+                first_user_is_admin: false,
+                ..storeflow::ApiConfig::default()
+            },
+            None,
+        ))
+    });
+    let post = |path: &str, body: Value| {
+        let request = axum::http::Request::post(path)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .expect("request");
+        let router = router.clone();
+        runtime.block_on(async move {
+            let response = router.oneshot(request).await.expect("infallible");
+            let status = response.status();
+            let bytes = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .expect("body")
+                .to_bytes();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        })
+    };
+    let (status, login) = post(
+        "/api/v1/auth/login",
+        serde_json::json!({ "email": "ops@example.com", "password": "operator-password-1" }),
+    );
+    assert_eq!(status, axum::http::StatusCode::OK, "{login}");
+    assert_eq!(login["user"]["role"], "admin");
+
+    // A tenant registers, and is promoted from the command line.
+    let (status, registered) = post(
+        "/api/v1/auth/register",
+        serde_json::json!({ "email": "lead@example.com", "username": "lead", "password": "lead-password-1" }),
+    );
+    assert_eq!(status, axum::http::StatusCode::CREATED, "{registered}");
+    assert_eq!(registered["user"]["role"], "tenant");
+    let promoted = users(&db.url, &["promote", "--email", "lead@example.com"], "");
+    assert!(promoted.status.success(), "{promoted:?}");
+    let (_, login) = post(
+        "/api/v1/auth/login",
+        serde_json::json!({ "email": "lead@example.com", "password": "lead-password-1" }),
+    );
+    assert_eq!(login["user"]["role"], "admin");
+
+    // What goes wrong says what to do, and no password reaches argv or output.
+    let short = users(
+        &db.url,
+        &[
+            "create-admin",
+            "--email",
+            "x@example.com",
+            "--username",
+            "xx1",
+        ],
+        "short\n",
+    );
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("8 to 128 characters"));
+    let taken = users(
+        &db.url,
+        &[
+            "create-admin",
+            "--email",
+            "lead@example.com",
+            "--username",
+            "lead2",
+        ],
+        "another-password-2\n",
+    );
+    assert!(!taken.status.success());
+    let taken = String::from_utf8_lossy(&taken.stderr);
+    assert!(
+        taken.contains("storeflow users promote --email lead@example.com"),
+        "{taken}"
+    );
+    assert!(!taken.contains("another-password-2"));
+    let unknown = users(&db.url, &["promote", "--email", "nobody@example.com"], "");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("create-admin"));
+}
+
 #[test]
 fn the_benchmarks_run_and_check_their_own_results() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
