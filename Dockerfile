@@ -6,8 +6,10 @@
 #   docker build -t storeflow/storeflow:0.1.0 .
 #
 # Runs as the distroless `nonroot` user (uid/gid 65532) with no shell. Without KUBECONFIG
-# (and without ~/.kube/config) storeflow and helm use the pod's service account: kube-rs'
-# Config::infer and client-go both fall back to the in-cluster configuration.
+# (and without ~/.kube/config) storeflow uses the pod's service account and hands helm the
+# same API server, CA and token (HELM_KUBEAPISERVER, HELM_KUBECAFILE, HELM_KUBETOKEN).
+# No Docker engine runs where this is developed: scripts/check_image.py (run by the tests)
+# checks this file against the workspace, .dockerignore and the charts instead.
 # Multi-arch: linux/amd64 and linux/arm64 (helm and kubectl have checksums for both).
 
 ARG RUST_VERSION=1.95
@@ -79,6 +81,7 @@ COPY server ./server
 COPY testkit ./testkit
 COPY pglocal ./pglocal
 COPY fakecluster ./fakecluster
+COPY examples/custom-engine ./examples/custom-engine
 COPY migrations ./migrations
 # Cache mounts keep the registry and the target directory between builds; the binary is
 # copied out in the same step because a cache mount is not part of the image.

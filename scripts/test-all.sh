@@ -63,6 +63,10 @@ if ! python3 -c 'import helm_sdkpy, celpy' >/dev/null 2>&1; then
 fi
 "$python" charts/lint/lint_charts.py
 
+section "Control-plane image: Dockerfile against the workspace and the charts"
+# No Docker engine here to build it; this checks what a build would trip over.
+python3 scripts/check_image.py --selftest
+
 section "Medusa storefront: unit, end-to-end and nginx tests"
 (cd storefront-medusa && npm test && npm run e2e && npm run test:nginx)
 

@@ -57,7 +57,7 @@ async fn body(cx: &StepContext<'_>, keys: &[String]) -> StepOutcome {
         };
         match existing {
             Some(secret) => {
-                let mut data = secret.data.clone().unwrap_or_default();
+                let data = secret.data.clone().unwrap_or_default();
                 let missing: Vec<&str> = keys
                     .iter()
                     .map(String::as_str)
@@ -68,34 +68,35 @@ async fn body(cx: &StepContext<'_>, keys: &[String]) -> StepOutcome {
                         json!({ "secret": STORE_SECRET, "keys": keys, "created": false }),
                     );
                 }
-                for key in &missing {
-                    data.insert(
-                        (*key).to_owned(),
-                        ByteString(random_password(32).into_bytes()),
-                    );
-                }
-                let desired = json!({
-                    "apiVersion": "v1", "kind": "Secret",
-                    "metadata": { "name": STORE_SECRET, "labels": labels(store) },
-                    "type": "Opaque",
-                    "data": data,
+                // A merge patch that adds only the missing keys, on the condition that the
+                // Secret is still the version read: an attempt racing this one (after a lost
+                // lease) makes it fail with a conflict, and the loop reads again instead of
+                // overwriting a key the other attempt generated.
+                let added: BTreeMap<&str, ByteString> = missing
+                    .iter()
+                    .map(|key| (*key, ByteString(random_password(32).into_bytes())))
+                    .collect();
+                let patch = json!({
+                    "metadata": { "resourceVersion": secret.metadata.resource_version },
+                    "data": added,
                 });
-                return match api
-                    .patch(
-                        STORE_SECRET,
-                        &PatchParams::apply("storeflow").force(),
-                        &Patch::Apply(&desired),
-                    )
+                match api
+                    .patch(STORE_SECRET, &PatchParams::default(), &Patch::Merge(&patch))
                     .await
                 {
-                    Ok(_) => StepOutcome::Done(
-                        json!({ "secret": STORE_SECRET, "keys": keys, "added": missing }),
-                    ),
-                    Err(err) => classify(
-                        err,
-                        &format!("adding keys to secret {namespace}/{STORE_SECRET}"),
-                    ),
-                };
+                    Ok(_) => {
+                        return StepOutcome::Done(
+                            json!({ "secret": STORE_SECRET, "keys": keys, "added": missing }),
+                        );
+                    }
+                    Err(kube::Error::Api(status)) if status.code == 409 => continue,
+                    Err(err) => {
+                        return classify(
+                            err,
+                            &format!("adding keys to secret {namespace}/{STORE_SECRET}"),
+                        );
+                    }
+                }
             }
             None => {
                 let data: BTreeMap<String, ByteString> = keys

@@ -29,6 +29,12 @@ fn definitions() -> Vec<Definition> {
                     .retry(RetryPolicy::no_retries())
                     .timeout(Duration::from_secs(60)),
             ),
+        Definition::new("test-store-secret", 1).step(StepDef::new(
+            "ensure-store-secret",
+            storeflow_executors::secrets::EnsureStoreSecret {
+                keys: vec!["db-password".into(), "jwt-secret".into()],
+            },
+        )),
         Definition::new("test-teardown-frame", 1)
             .step(StepDef::new("delete-namespace", DeleteNamespace {}))
             .step(
@@ -400,5 +406,74 @@ async fn a_cluster_outage_parks_steps_instead_of_burning_their_retries() {
             "the outage used at most the attempts before the breaker opened"
         );
     }
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn the_store_secret_keeps_its_values_and_gains_only_missing_keys() {
+    let h = Harness::start().await;
+    h.cluster.put(
+        "namespaces",
+        "",
+        json!({ "metadata": { "name": "store-0000eeee" } }),
+    );
+    // A Secret from an earlier version of the engine: one key, in use by a volume.
+    h.cluster.put(
+        "secrets",
+        "store-0000eeee",
+        json!({ "metadata": { "name": "store-secrets", "labels": { "keep": "me" } },
+                "type": "Opaque", "data": { "db-password": "b2xkLXZhbHVl" } }),
+    );
+    let run = h.run("test-store-secret", "store-0000eeee").await;
+    let done = h.wait(run, |d| d.summary.status.is_final()).await;
+    assert_eq!(done.summary.status, RunStatus::Succeeded, "{done:#?}");
+    assert_eq!(
+        done.state["ensure-store-secret"]["added"],
+        json!(["jwt-secret"])
+    );
+    let secret = h
+        .cluster
+        .get("secrets", "store-0000eeee", "store-secrets")
+        .expect("secret");
+    assert_eq!(
+        secret["data"]["db-password"], "b2xkLXZhbHVl",
+        "an existing value never changes"
+    );
+    assert!(
+        secret["data"]["jwt-secret"]
+            .as_str()
+            .is_some_and(|v| v.len() >= 40),
+        "the missing key was generated: {secret}"
+    );
+    assert_eq!(secret["metadata"]["labels"]["keep"], "me");
+
+    // Run again: nothing changes.
+    let again = h.run("test-store-secret", "store-0000eeee").await;
+    let done = h.wait(again, |d| d.summary.status.is_final()).await;
+    assert_eq!(done.state["ensure-store-secret"]["created"], json!(false));
+    assert_eq!(
+        h.cluster.get("secrets", "store-0000eeee", "store-secrets"),
+        Some(secret)
+    );
+
+    // A write based on a stale read is refused, as the API server does: what makes two
+    // racing attempts re-read instead of overwriting each other's keys.
+    let client = kube::Client::try_from(kube::Config::new(h.cluster.url().parse().expect("url")))
+        .expect("client");
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(client, "store-0000eeee");
+    let stale = json!({ "metadata": { "resourceVersion": "1" }, "data": { "other": "eA==" } });
+    let refused = secrets
+        .patch(
+            "store-secrets",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&stale),
+        )
+        .await
+        .expect_err("stale resourceVersion");
+    assert!(
+        matches!(&refused, kube::Error::Api(status) if status.code == 409),
+        "{refused:?}"
+    );
     h.stop().await;
 }

@@ -627,10 +627,13 @@ async fn handle(
         && !store
             .objects
             .contains_key(&("namespaces".into(), String::new(), namespace.clone()));
-    let server_side_apply = headers
+    let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/apply-patch"));
+        .unwrap_or("");
+    let server_side_apply = content_type.starts_with("application/apply-patch");
+    let merge_patch =
+        method == Method::PATCH && content_type.starts_with("application/merge-patch");
     let body_object = || -> Result<Value, Box<Response>> {
         match serde_json::from_slice::<Value>(&body) {
             Ok(value) if value.is_object() => Ok(value),
@@ -740,7 +743,26 @@ async fn handle(
                     ),
                 );
             }
+            // A resourceVersion in the request is a precondition, as on the API server.
+            if let (Some(wanted), Some(existing)) = (
+                patch["metadata"]["resourceVersion"].as_str(),
+                store.objects.get(&key(&name)),
+            ) && existing["metadata"]["resourceVersion"].as_str() != Some(wanted)
+            {
+                return status_error(
+                    StatusCode::CONFLICT,
+                    "Conflict",
+                    format!(
+                        "Operation cannot be fulfilled on {resource} \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
+                    ),
+                );
+            }
             let mut object = match store.objects.get(&key(&name)) {
+                Some(existing) if merge_patch => {
+                    let mut merged = existing.clone();
+                    json_merge_patch(&mut merged, &patch);
+                    merged
+                }
                 Some(existing) => {
                     let mut merged = existing.clone();
                     for (field, value) in patch.as_object().into_iter().flatten() {
@@ -917,4 +939,25 @@ async fn access_review(
         json!({ "allowed": true, "reason": "fake cluster: allowed" })
     };
     (StatusCode::CREATED, axum::Json(review)).into_response()
+}
+
+/// RFC 7386 JSON merge patch: objects merge recursively, `null` removes, anything else
+/// replaces.
+fn json_merge_patch(target: &mut Value, patch: &Value) {
+    let Some(fields) = patch.as_object() else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    for (field, value) in fields {
+        if value.is_null() {
+            if let Some(map) = target.as_object_mut() {
+                map.remove(field);
+            }
+        } else {
+            json_merge_patch(&mut target[field], value);
+        }
+    }
 }

@@ -57,6 +57,8 @@ async fn a_killed_worker_is_replaced_and_no_completed_step_runs_again() {
         run_ids.push(id.trim().parse::<Uuid>().expect("run id printed"));
     }
 
+    // Only this test's runs count: the workers also run the default cleanup schedules, and a
+    // run fired at a quarter past the hour waits for a cluster this test has none of.
     let mut first = start_worker(&db.url);
     // Wait until the worker is mid-run: some steps checkpointed, none of the runs done.
     let wait_until = Instant::now() + Duration::from_secs(30);
@@ -74,11 +76,12 @@ async fn a_killed_worker_is_replaced_and_no_completed_step_runs_again() {
     first.kill().expect("SIGKILL"); // std's kill() sends SIGKILL
     first.wait().expect("reaped");
     let completed_before_kill = succeeded_steps(&pool).await;
-    let (unfinished,): (i64,) =
-        sqlx::query_as("SELECT count(*) FROM workflow_runs WHERE finished_at IS NULL")
-            .fetch_one(&pool)
-            .await
-            .expect("count");
+    let (unfinished,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM workflow_runs WHERE workflow = 'selftest' AND finished_at IS NULL",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
     assert!(unfinished > 0, "the kill happened mid-run");
     let in_flight: Vec<(Uuid, i32)> = sqlx::query_as(
         "SELECT j.run_id, j.step_index FROM workflow_selftest_journal j WHERE j.phase = 'begin' \
@@ -98,7 +101,7 @@ async fn a_killed_worker_is_replaced_and_no_completed_step_runs_again() {
     let finish_by = restarted + Duration::from_secs(LEASE_SECS + 10);
     loop {
         let (open,): (i64,) =
-            sqlx::query_as("SELECT count(*) FROM workflow_runs WHERE finished_at IS NULL")
+            sqlx::query_as("SELECT count(*) FROM workflow_runs WHERE workflow = 'selftest' AND finished_at IS NULL")
                 .fetch_one(&pool)
                 .await
                 .expect("count");
@@ -118,10 +121,11 @@ async fn a_killed_worker_is_replaced_and_no_completed_step_runs_again() {
         "runs finished {took:?} after the restart (lease {LEASE_SECS}s)"
     );
 
-    let statuses: Vec<(String,)> = sqlx::query_as("SELECT status::text FROM workflow_runs")
-        .fetch_all(&pool)
-        .await
-        .expect("statuses");
+    let statuses: Vec<(String,)> =
+        sqlx::query_as("SELECT status::text FROM workflow_runs WHERE workflow = 'selftest'")
+            .fetch_all(&pool)
+            .await
+            .expect("statuses");
     assert!(statuses.iter().all(|(s,)| s == "succeeded"), "{statuses:?}");
 
     let executions: Vec<(Uuid, i32, i64)> = sqlx::query_as(
