@@ -18,7 +18,6 @@ Exit status 1 with one line per problem.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import sys
 import tomllib
@@ -64,11 +63,10 @@ def _matches(pattern: str, path: str) -> bool:
     """Docker semantics, simplified: `**` spans directories, a pattern matching a directory
     excludes everything below it."""
     parts = path.split("/")
+    regex = re.escape(pattern).replace(r"\*\*/", "(.*/)?").replace(r"\*\*", ".*")
+    regex = regex.replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
     for depth in range(1, len(parts) + 1):
-        prefix = "/".join(parts[:depth])
-        regex = re.escape(pattern).replace(r"\*\*/", "(.*/)?").replace(r"\*\*", ".*")
-        regex = regex.replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
-        if re.fullmatch(regex, prefix) or fnmatch.fnmatchcase(prefix, pattern):
+        if re.fullmatch(regex, "/".join(parts[:depth])):
             return True
     return False
 
@@ -97,6 +95,8 @@ def check(dockerfile: str, dockerignore: str, members: list[str], chart_path_val
         if word == "FROM":
             m = re.search(r"\bAS\s+(\S+)", rest, re.IGNORECASE)
             stage = m.group(1) if m else "final"
+            # What counts is the final stage's: an earlier stage's USER or ENV is not inherited.
+            env, user = {}, None
         elif word == "COPY":
             tokens = [t for t in rest.split() if not t.startswith("--chown") and not t.startswith("--chmod")]
             from_stage = next((t.split("=", 1)[1] for t in tokens if t.startswith("--from=")), None)
@@ -168,6 +168,8 @@ def check_context(context: Path) -> list[str]:
     user = None
     name = context.relative_to(ROOT)
     for word, rest in instructions(dockerfile):
+        if word == "FROM":
+            user = None
         if word == "USER":
             user = rest.split(":")[0]
         if word != "COPY" or "--from=" in rest:
@@ -205,6 +207,9 @@ def selftest() -> list[str]:
             (dockerfile.replace("sha256sum -c", "true"), dockerignore, members, chart_path),
         "a root image":
             (dockerfile.replace("USER 65532:65532", "USER root"), dockerignore, members, chart_path),
+        "a non-root user only in an earlier stage":
+            (dockerfile.replace("USER 65532:65532\n", "").replace("WORKDIR /dashboard\n", "WORKDIR /dashboard\nUSER 1000\n"),
+             dockerignore, members, chart_path),
     }
     for name, args in planted.items():
         if args[0] == dockerfile and args[1] == dockerignore and args[3] == chart_path:
@@ -214,8 +219,19 @@ def selftest() -> list[str]:
     return failures
 
 
+def lockfile_current() -> list[str]:
+    """The image builds with `cargo build --locked`: Cargo.lock must match the manifests."""
+    import subprocess
+    result = subprocess.run(["cargo", "metadata", "--locked", "--format-version", "1", "--quiet"],
+                            cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        return ["Cargo.lock does not match the manifests (`cargo build --locked` in the image would "
+                f"fail): {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'cargo metadata failed'}"]
+    return []
+
+
 def main() -> int:
-    problems = check(*inputs())
+    problems = check(*inputs()) + lockfile_current()
     for context in ("charts/medusa-backend", "storefront-medusa"):
         problems += check_context(ROOT / context)
     if "--selftest" in sys.argv[1:]:
@@ -225,7 +241,7 @@ def main() -> int:
     if problems:
         return 1
     print("images: the Dockerfiles agree with their contexts, the workspace and the charts"
-          + (" (5 planted defects caught)" if "--selftest" in sys.argv[1:] else ""))
+          + (" (6 planted defects caught)" if "--selftest" in sys.argv[1:] else ""))
     return 0
 
 

@@ -10,8 +10,9 @@
 //! - After `threshold` consecutive dependency failures the breaker opens: steps that need the
 //!   dependency return `Pending` (no attempt consumed) until `reset_after` has passed.
 //! - Then one call is let through (half-open) while the others keep waiting: its success
-//!   closes the breaker, its failure opens it again for another `reset_after`. A probe that
-//!   never reports back (its step timed out) is replaced after `reset_after`.
+//!   closes the breaker, its failure opens it again for another `reset_after`. A probe whose
+//!   step is cut off (timeout, shutdown) opens it again when its future is dropped, however
+//!   long the call took — a slow `helm upgrade` is never joined by a second probe.
 //!
 //! # Caveats
 //! - State is per worker process; each worker learns of an outage by itself.
@@ -29,10 +30,8 @@ enum State {
     Open {
         until: Instant,
     },
-    /// One probe is out since `since`.
-    HalfOpen {
-        since: Instant,
-    },
+    /// One probe is out; the others wait for its answer.
+    HalfOpen,
 }
 
 tokio::task_local! {
@@ -80,11 +79,16 @@ impl CircuitBreaker {
     }
 
     /// Before calling the dependency: `None` to go ahead, or the `Pending` to return while
-    /// the breaker is open.
+    /// the breaker is open or its probe is out.
     pub fn admit(&self) -> Option<StepOutcome> {
+        self.admission().err()
+    }
+
+    /// `Ok(true)`: go ahead as the half-open probe; `Ok(false)`: go ahead; `Err`: wait.
+    fn admission(&self) -> Result<bool, StepOutcome> {
         let mut state = self.state();
         match *state {
-            State::Open { until } if Instant::now() < until => Some(StepOutcome::pending_on(
+            State::Open { until } if Instant::now() < until => Err(StepOutcome::pending_on(
                 until - Instant::now(),
                 format!(
                     "{} is unavailable (circuit open after repeated failures); waiting",
@@ -92,28 +96,28 @@ impl CircuitBreaker {
                 ),
             )),
             State::Open { .. } => {
-                *state = State::HalfOpen {
-                    since: Instant::now(),
-                };
-                None
+                *state = State::HalfOpen;
+                Ok(true)
             }
-            State::HalfOpen { since } if since.elapsed() < self.reset_after => {
-                Some(StepOutcome::pending_on(
-                    Duration::from_secs(2).min(self.reset_after),
-                    format!(
-                        "{} is unavailable (circuit half-open: one call is checking whether it is back); waiting",
-                        self.name
-                    ),
-                ))
-            }
-            State::HalfOpen { .. } => {
-                // The probe never reported back (its step was cut off): send another.
-                *state = State::HalfOpen {
-                    since: Instant::now(),
-                };
-                None
-            }
-            State::Closed { .. } => None,
+            State::HalfOpen => Err(StepOutcome::pending_on(
+                // Spread out: every parked step of the worker lands here at once.
+                self.reset_after / 6 + jitter(self.reset_after / 6),
+                format!(
+                    "{} is unavailable (circuit half-open: one call is checking whether it is back); waiting",
+                    self.name
+                ),
+            )),
+            State::Closed { .. } => Ok(false),
+        }
+    }
+
+    /// A probe that ended without an answer (its future was dropped): open again.
+    fn probe_lost(&self) {
+        let mut state = self.state();
+        if matches!(*state, State::HalfOpen) {
+            *state = State::Open {
+                until: Instant::now() + self.reset_after,
+            };
         }
     }
 
@@ -211,6 +215,29 @@ impl Breakers {
     }
 }
 
+/// Up to `max`, from the clock's nanoseconds (no RNG needed for spreading rechecks).
+fn jitter(max: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    max.mul_f64(f64::from(nanos % 1000) / 1000.0)
+}
+
+/// Reopens the breaker if the probe's future is dropped before it reported.
+struct ProbeGuard<'a> {
+    breaker: &'a CircuitBreaker,
+    reported: bool,
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if !self.reported {
+            self.breaker.probe_lost();
+        }
+    }
+}
+
 pub(crate) async fn guarded<F>(breaker: Option<&CircuitBreaker>, body: F) -> StepOutcome
 where
     F: std::future::Future<Output = StepOutcome>,
@@ -218,15 +245,23 @@ where
     let Some(breaker) = breaker else {
         return body.await;
     };
-    if let Some(pending) = breaker.admit() {
-        return pending;
-    }
+    let probe = match breaker.admission() {
+        Ok(probe) => probe,
+        Err(pending) => return pending,
+    };
+    let mut guard = probe.then_some(ProbeGuard {
+        breaker,
+        reported: false,
+    });
     let (outcome, dependency_failed) = DEPENDENCY_FAILED
         .scope(std::cell::Cell::new(false), async {
             let outcome = body.await;
             (outcome, DEPENDENCY_FAILED.with(std::cell::Cell::get))
         })
         .await;
+    if let Some(guard) = guard.as_mut() {
+        guard.reported = true;
+    }
     match outcome {
         retry @ StepOutcome::Retry(_) if dependency_failed => breaker.failed(retry),
         other => {
@@ -264,24 +299,42 @@ mod tests {
         assert!(matches!(unavailable("x"), StepOutcome::Retry(_)));
     }
 
-    #[test]
-    fn half_open_lets_one_probe_through_and_replaces_a_lost_one() {
+    #[tokio::test]
+    async fn half_open_lets_one_probe_through_and_a_dropped_probe_reopens() {
         let breaker = CircuitBreaker::new("dep", 1, Duration::from_millis(50));
         let _ = breaker.failed(StepOutcome::retry("down"));
         std::thread::sleep(Duration::from_millis(60));
-        assert!(breaker.admit().is_none(), "the probe goes");
+        // A slow probe: the others wait for it however long it takes.
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let probing = {
+            let breaker = breaker.clone();
+            tokio::spawn(async move {
+                guarded(Some(&breaker), async {
+                    let _ = released.await;
+                    StepOutcome::Done(serde_json::Value::Null)
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(120)).await;
         assert!(
             matches!(breaker.admit(), Some(StepOutcome::Pending { .. })),
-            "the others wait for the probe"
+            "no second probe while the first is out, even after reset_after"
         );
-        // The probe never reports back: after reset_after another one goes.
+        let _ = release.send(());
+        assert!(matches!(probing.await, Ok(StepOutcome::Done(_))));
+        assert!(breaker.admit().is_none(), "the probe's success closed it");
+
+        // A probe cut off (its future dropped) opens the breaker again.
+        let _ = breaker.failed(StepOutcome::retry("down"));
         std::thread::sleep(Duration::from_millis(60));
-        assert!(
-            breaker.admit().is_none(),
-            "a new probe replaces the lost one"
-        );
-        breaker.succeeded();
-        assert!(breaker.admit().is_none());
+        let cut_off = tokio::time::timeout(
+            Duration::from_millis(10),
+            guarded(Some(&breaker), std::future::pending::<StepOutcome>()),
+        )
+        .await;
+        assert!(cut_off.is_err());
+        assert!(breaker.is_open(), "a lost probe reopens the breaker");
     }
 
     #[test]

@@ -126,7 +126,7 @@ pub async fn load(source: ConfigSource<'_>) -> Result<LoadedConfig, String> {
                         format!(
                             "{which} cannot be used ({}); fix it or set KUBECONFIG to a \
                              working kubeconfig file",
-                            chain(&err)
+                            crate::error_chain(&err)
                         )
                     })?;
                 return Ok(LoadedConfig {
@@ -270,22 +270,6 @@ fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     Ok(certificates)
 }
 
-/// An error with its causes, `a: b: c` (kube's errors keep the useful part — a refused
-/// connection, an unknown certificate issuer — in their sources).
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 /// Loads the configuration the way the executors will and asks the API server for its
 /// version, within `timeout`.
 pub async fn probe(source: ConfigSource<'_>, timeout: Duration) -> ClusterStatus {
@@ -318,7 +302,7 @@ pub async fn probe(source: ConfigSource<'_>, timeout: Duration) -> ClusterStatus
                 None,
                 format!(
                     "the Kubernetes configuration cannot be used: {}",
-                    chain(&err)
+                    crate::error_chain(&err)
                 ),
             );
         }
@@ -343,7 +327,7 @@ pub async fn probe(source: ConfigSource<'_>, timeout: Duration) -> ClusterStatus
             ),
         ),
         Ok(Err(err)) => {
-            let cause = chain(&err);
+            let cause = crate::error_chain(&err);
             let message = if cause.contains("peer certificate") {
                 format!(
                     "the Kubernetes API server's TLS certificate is not trusted ({cause}); {}",
@@ -501,7 +485,7 @@ pub async fn missing_access(
             .map_err(|err| {
                 format!(
                     "asking the API server what storeflow may do failed: {}",
-                    chain(&err)
+                    crate::error_chain(&err)
                 )
             })?;
         if !answer.status.is_some_and(|s| s.allowed) {

@@ -245,6 +245,16 @@ impl InstallChart {
             Ok(()) => {}
             Err(outcome) => return outcome,
         }
+        // Waiting for a pending release to be repairable can use up most of this attempt;
+        // helm with a minute left would be killed mid-operation and leave it pending again.
+        // A fresh attempt gets the step's whole timeout.
+        let needed = settings.timeout.min(Duration::from_secs(120));
+        if cx.time_left < needed {
+            return StepOutcome::retry(format!(
+                "only {} s of this attempt are left, too little for helm; installing in a fresh attempt",
+                cx.time_left.as_secs()
+            ));
+        }
 
         let file = match ValuesFile::write(&values) {
             Ok(file) => file,

@@ -24,3 +24,19 @@ pub mod secrets;
 pub mod service_proxy;
 pub mod store_state;
 pub mod woocommerce;
+
+/// An error and its causes, `a: b: c`, each cause once. kube's, sqlx's and rustls' errors keep
+/// the useful part (a refused connection, an unknown certificate issuer) in their sources.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -76,8 +76,12 @@ async fn body(cx: &StepContext<'_>, keys: &[String]) -> StepOutcome {
                     .iter()
                     .map(|key| (*key, ByteString(random_password(32).into_bytes())))
                     .collect();
+                // Without a version there is no precondition (`null` would drop it): read again.
+                let Some(version) = secret.metadata.resource_version.as_deref() else {
+                    continue;
+                };
                 let patch = json!({
-                    "metadata": { "resourceVersion": secret.metadata.resource_version },
+                    "metadata": { "resourceVersion": version },
                     "data": added,
                 });
                 match api

@@ -507,6 +507,8 @@ async fn verify(cx: &StepContext<'_>) -> StepOutcome {
                     "list",
                     &format!("--search={email}"),
                     "--status=pending,processing,on-hold",
+                    // WooCommerce answers 10 per page by default.
+                    "--per_page=100",
                     "--format=ids",
                     &format!("--user={admin}"),
                 ]))

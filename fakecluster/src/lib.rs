@@ -20,7 +20,7 @@
 pub mod exec;
 pub mod helm;
 pub mod proxy;
-mod tls;
+pub mod tls;
 pub mod wpcli;
 
 use std::collections::BTreeMap;

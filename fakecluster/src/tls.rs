@@ -15,6 +15,62 @@ use rcgen::{
 };
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
+/// A CA generated for one test server and a serving certificate it signed.
+#[derive(Clone)]
+pub struct TestCertificates {
+    /// PEM of the CA certificate: what a client is told to trust.
+    pub ca_pem: String,
+    /// PEM of the serving certificate.
+    pub cert_pem: String,
+    /// PEM (PKCS#8) of the serving certificate's private key.
+    pub key_pem: String,
+    cert_der: rustls_pki_types::CertificateDer<'static>,
+    key_der: Vec<u8>,
+}
+
+impl std::fmt::Debug for TestCertificates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestCertificates").finish_non_exhaustive()
+    }
+}
+
+/// A fresh CA named `ca_name` and a serving certificate for `names` (host names or IP
+/// addresses) signed by it. Panics on failure: only tests and demos use it.
+pub fn test_certificates(ca_name: &str, names: &[&str]) -> TestCertificates {
+    let ca_key = KeyPair::generate().unwrap_or_else(|err| panic!("CA key: {err}"));
+    let mut ca_params =
+        CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|err| panic!("CA: {err}"));
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, ca_name);
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = CertifiedIssuer::self_signed(ca_params, ca_key)
+        .unwrap_or_else(|err| panic!("self-signing the CA: {err}"));
+    let server_key = KeyPair::generate().unwrap_or_else(|err| panic!("server key: {err}"));
+    let mut params =
+        CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+            .unwrap_or_else(|err| panic!("server certificate: {err}"));
+    params.distinguished_name.push(
+        DnType::CommonName,
+        names.first().copied().unwrap_or("server"),
+    );
+    let certificate = params
+        .signed_by(&server_key, &ca)
+        .unwrap_or_else(|err| panic!("signing the server certificate: {err}"));
+    TestCertificates {
+        ca_pem: ca.pem(),
+        cert_pem: certificate.pem(),
+        key_pem: server_key.serialize_pem(),
+        cert_der: certificate.der().clone(),
+        key_der: server_key.serialize_der(),
+    }
+}
+
 /// The generated authority and the server configuration that presents its certificate.
 pub(crate) struct Authority {
     pub ca_pem: String,
@@ -27,48 +83,24 @@ impl std::fmt::Debug for Authority {
     }
 }
 
-/// A fresh CA and serving certificate. Panics on failure: only tests and demos start fakes.
+/// A fresh CA and the API server's certificate. Panics on failure: only tests and demos
+/// start fakes.
 pub(crate) fn authority() -> Authority {
-    let ca_key = KeyPair::generate().unwrap_or_else(|err| panic!("CA key: {err}"));
-    let mut ca_params =
-        CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|err| panic!("CA: {err}"));
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "storeflow-fake-cluster-ca");
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca = CertifiedIssuer::self_signed(ca_params, ca_key)
-        .unwrap_or_else(|err| panic!("self-signing the CA: {err}"));
-
-    let server_key = KeyPair::generate().unwrap_or_else(|err| panic!("server key: {err}"));
-    let mut params = CertificateParams::new(vec![
-        "127.0.0.1".to_owned(),
-        "localhost".to_owned(),
-        "kubernetes.default.svc".to_owned(),
-    ])
-    .unwrap_or_else(|err| panic!("server certificate: {err}"));
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "kube-apiserver");
-    let certificate = params
-        .signed_by(&server_key, &ca)
-        .unwrap_or_else(|err| panic!("signing the server certificate: {err}"));
-
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
+    let certificates = test_certificates(
+        "storeflow-fake-cluster-ca",
+        &["127.0.0.1", "localhost", "kubernetes.default.svc"],
+    );
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certificates.key_der.clone()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut server_config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap_or_else(|err| panic!("TLS versions: {err}"))
         .with_no_client_auth()
-        .with_single_cert(vec![certificate.der().clone()], key)
+        .with_single_cert(vec![certificates.cert_der.clone()], key)
         .unwrap_or_else(|err| panic!("TLS server configuration: {err}"));
     server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Authority {
-        ca_pem: ca.pem(),
+        ca_pem: certificates.ca_pem,
         server_config: Arc::new(server_config),
     }
 }
@@ -82,6 +114,8 @@ pub(crate) async fn serve(
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     loop {
         let Ok((tcp, _)) = listener.accept().await else {
+            // Out of descriptors, say: do not spin.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             continue;
         };
         let acceptor = acceptor.clone();

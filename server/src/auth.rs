@@ -293,6 +293,22 @@ pub async fn rate_limit(
     Ok((hits as u32 > max).then(|| resets_in.ceil().max(1.0) as u64))
 }
 
+/// The client network login limits and locks count by: the IPv4 address, or the /64 of an
+/// IPv6 address (one host usually holds a whole /64); anything unparsable as it is.
+pub fn client_network(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", std::net::Ipv6Addr::from(network))
+            }
+        },
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_owned(),
+    }
+}
+
 /// Seconds the account stays locked for logins from `client_ip`, if it is. Locks are per
 /// (e-mail, address), so nobody can lock an owner out from somewhere else.
 pub async fn locked_for(pool: &PgPool, email: &str, client_ip: &str) -> sqlx::Result<Option<u64>> {
@@ -442,5 +458,26 @@ impl<'a> Audit<'a> {
         if let Err(err) = result {
             tracing::warn!(error = %err, action, "writing an audit event failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_network;
+
+    #[test]
+    fn login_limits_count_ipv6_clients_by_their_64() {
+        assert_eq!(client_network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            client_network("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            client_network("2001:db8:1:2::9")
+        );
+        assert_ne!(
+            client_network("2001:db8:1:3::1"),
+            client_network("2001:db8:1:2::1")
+        );
+        assert_eq!(client_network("::ffff:198.51.100.9"), "198.51.100.9");
+        assert_eq!(client_network("198.51.100.9"), "198.51.100.9");
+        assert_eq!(client_network("unknown"), "unknown");
     }
 }

@@ -50,8 +50,14 @@ pub async fn connect(database_url: Option<&str>, max_connections: u32) -> anyhow
         })?
         .map_err(|err| match &err {
             // rustls reports a refused certificate as an I/O error of the handshake.
+            // sqlx reads sslrootcert / sslcert / sslkey files before connecting.
+            sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => anyhow::anyhow!(
+                "connecting to PostgreSQL at {target} (from DATABASE_URL) failed: a file named by \
+                 sslrootcert, sslcert or sslkey (or PGSSLROOTCERT, PGSSLCERT, PGSSLKEY) cannot be \
+                 read: {io}; check the path"
+            ),
             sqlx::Error::Io(io) if io.to_string().contains("certificate") => {
-                tls_failure(&target, &error_chain(io))
+                tls_failure(&target, &storeflow_executors::error_chain(io))
             }
             sqlx::Error::Io(io) => anyhow::anyhow!(
                 "cannot reach PostgreSQL at {target} (from DATABASE_URL): {io}; \
@@ -68,7 +74,9 @@ pub async fn connect(database_url: Option<&str>, max_connections: u32) -> anyhow
                  check the user, password and database name",
                 db.message()
             ),
-            sqlx::Error::Tls(tls) => tls_failure(&target, &error_chain(tls.as_ref())),
+            sqlx::Error::Tls(tls) => {
+                tls_failure(&target, &storeflow_executors::error_chain(tls.as_ref()))
+            }
             other => anyhow::anyhow!(
                 "connecting to PostgreSQL at {target} (from DATABASE_URL) failed: {other}"
             ),
@@ -91,21 +99,6 @@ fn tls_failure(target: &str, cause: &str) -> anyhow::Error {
          sslmode=verify-full or verify-ca, sslrootcert must name a file holding the CA that \
          signed the server's certificate; a server without TLS needs sslmode=disable or prefer"
     )
-}
-
-/// An error and its causes (rustls keeps the reason — an unknown issuer — in a source).
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn redact_parse_error(message: &str) -> String {

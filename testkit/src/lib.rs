@@ -162,32 +162,22 @@ pub struct TlsServer {
 
 /// Starts a [`TlsServer`] of its own (stopped and removed when the test binary exits).
 pub fn tls_server() -> TlsServer {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
     let (cluster, reaper) = throwaway_cluster(&[
         ("ssl", "on"),
         ("ssl_cert_file", "server.crt"),
         ("ssl_key_file", "server.key"),
     ]);
-    let ca_key = KeyPair::generate().unwrap_or_else(|err| panic!("CA key: {err}"));
-    let mut ca_params =
-        CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|err| panic!("CA: {err}"));
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "storeflow-test-database-ca");
-    let ca = CertifiedIssuer::self_signed(ca_params, ca_key)
-        .unwrap_or_else(|err| panic!("self-signing the CA: {err}"));
-    let key = KeyPair::generate().unwrap_or_else(|err| panic!("server key: {err}"));
-    let certificate = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .and_then(|params| params.signed_by(&key, &ca))
-        .unwrap_or_else(|err| panic!("server certificate: {err}"));
+    let certificates = storeflow_fakecluster::tls::test_certificates(
+        "storeflow-test-database-ca",
+        &["127.0.0.1", "localhost"],
+    );
     let write = |name: &str, contents: &[u8], mode: u32| {
         cluster
             .write_data_file(name, contents, mode)
             .unwrap_or_else(|err| panic!("{err}"))
     };
-    write("server.crt", certificate.pem().as_bytes(), 0o644);
-    write("server.key", key.serialize_pem().as_bytes(), 0o600);
+    write("server.crt", certificates.cert_pem.as_bytes(), 0o644);
+    write("server.key", certificates.key_pem.as_bytes(), 0o600);
     write(
         "pg_hba.conf",
         b"local all all trust\n\
@@ -200,7 +190,7 @@ pub fn tls_server() -> TlsServer {
         .unwrap_or_else(|err| panic!("starting the TLS test cluster: {err}"));
     TlsServer {
         url: cluster.url("postgres"),
-        ca_pem: ca.pem(),
+        ca_pem: certificates.ca_pem,
         _reaper: reaper,
     }
 }

@@ -236,16 +236,19 @@ pub async fn login(
     let password = body.password.unwrap_or_default();
     let config = state.config();
     let pool = state.pool();
+    // Limits and locks count per client network: one IPv6 host holds a whole /64, so per
+    // address it would get fresh guesses from every address it can pick.
+    let client = auth::client_network(&ip);
 
     // Per address across all e-mails (spraying), then per address and e-mail (guessing).
     let limits = [
         (
-            format!("login-ip:{ip}"),
+            format!("login-ip:{client}"),
             config.login_rate_max.saturating_mul(10),
             "Too many login attempts from this address.",
         ),
         (
-            format!("login:{ip}:{email}"),
+            format!("login:{client}:{email}"),
             config.login_rate_max,
             "Too many login attempts.",
         ),
@@ -266,7 +269,7 @@ pub async fn login(
             .retry_after(retry));
         }
     }
-    if let Some(seconds) = auth::locked_for(pool, &email, &ip).await? {
+    if let Some(seconds) = auth::locked_for(pool, &email, &client).await? {
         return Err(locked(seconds));
     }
     let found = auth::user_by_email(pool, &email).await?;
@@ -275,17 +278,17 @@ pub async fn login(
         None => {
             // Same work as a wrong password, so timing does not reveal which e-mails exist.
             let _ = auth::verify_password(password, auth::decoy_hash().await).await;
-            return Err(failed_login(&state, &email, &ip).await);
+            return Err(failed_login(&state, &email, &ip, &client).await);
         }
     };
     if !auth::verify_password(password, stored).await? || !active {
-        return Err(failed_login(&state, &email, &ip).await);
+        return Err(failed_login(&state, &email, &ip, &client).await);
     }
     // A lock set by concurrent failures while this password was being checked still holds.
-    if let Some(seconds) = auth::locked_for(pool, &email, &ip).await? {
+    if let Some(seconds) = auth::locked_for(pool, &email, &client).await? {
         return Err(locked(seconds));
     }
-    auth::clear_failures(pool, &email, &ip).await?;
+    auth::clear_failures(pool, &email, &client).await?;
     Audit::security("login_success")
         .actor(&user)
         .ip(&ip)
@@ -310,7 +313,7 @@ fn locked(seconds: u64) -> ApiError {
     .retry_after(seconds)
 }
 
-async fn failed_login(state: &AppState, email: &str, ip: &str) -> ApiError {
+async fn failed_login(state: &AppState, email: &str, ip: &str, client: &str) -> ApiError {
     let config = state.config();
     let pool = state.pool();
     Audit::security("login_failed")
@@ -321,7 +324,7 @@ async fn failed_login(state: &AppState, email: &str, ip: &str) -> ApiError {
     match auth::record_failure(
         pool,
         email,
-        ip,
+        client,
         config.lockout_max_attempts,
         config.lockout_duration,
     )

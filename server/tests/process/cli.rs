@@ -376,17 +376,21 @@ fn doctor_in_a_pod_uses_the_service_account_and_finds_everything_in_place() {
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_storeflow-fakecluster"), &helm)
         .expect("fake helm");
     let chart = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/ecommerce-store");
-    let output = storeflow(&db.url)
-        .arg("doctor")
-        .env_remove("KUBECONFIG")
-        .env("HOME", &dir)
-        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
-        .env("KUBERNETES_SERVICE_PORT", cluster.port().to_string())
-        .env("STOREFLOW_SERVICE_ACCOUNT_DIR", &service_account)
-        .env("HELM_BIN", &helm)
-        .env("HELM_CHART_PATH", &chart)
-        .output()
-        .expect("doctor runs");
+    // `storeflow doctor` as in a worker pod: no kubeconfig anywhere, the service account.
+    let doctor_in_pod = || {
+        storeflow(&db.url)
+            .arg("doctor")
+            .env_remove("KUBECONFIG")
+            .env("HOME", &dir)
+            .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+            .env("KUBERNETES_SERVICE_PORT", cluster.port().to_string())
+            .env("STOREFLOW_SERVICE_ACCOUNT_DIR", &service_account)
+            .env("HELM_BIN", &helm)
+            .env("HELM_CHART_PATH", &chart)
+            .output()
+            .expect("doctor runs")
+    };
+    let output = doctor_in_pod();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -420,17 +424,7 @@ fn doctor_in_a_pod_uses_the_service_account_and_finds_everything_in_place() {
     // RBAC without exec and the service proxy: the doctor names exactly those.
     cluster.deny("create", "pods/exec");
     cluster.deny("get", "services/proxy");
-    let output = storeflow(&db.url)
-        .arg("doctor")
-        .env_remove("KUBECONFIG")
-        .env("HOME", &dir)
-        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
-        .env("KUBERNETES_SERVICE_PORT", cluster.port().to_string())
-        .env("STOREFLOW_SERVICE_ACCOUNT_DIR", &service_account)
-        .env("HELM_BIN", &helm)
-        .env("HELM_CHART_PATH", &chart)
-        .output()
-        .expect("doctor runs");
+    let output = doctor_in_pod();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!output.status.success());
     assert!(
@@ -449,17 +443,7 @@ fn doctor_in_a_pod_uses_the_service_account_and_finds_everything_in_place() {
 
     // The same pod with a token the API server refuses: the doctor says what to check.
     std::fs::write(service_account.join("token"), "revoked-token").expect("token");
-    let output = storeflow(&db.url)
-        .arg("doctor")
-        .env_remove("KUBECONFIG")
-        .env("HOME", &dir)
-        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
-        .env("KUBERNETES_SERVICE_PORT", cluster.port().to_string())
-        .env("STOREFLOW_SERVICE_ACCOUNT_DIR", &service_account)
-        .env("HELM_BIN", &helm)
-        .env("HELM_CHART_PATH", &chart)
-        .output()
-        .expect("doctor runs");
+    let output = doctor_in_pod();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!output.status.success());
     assert!(stdout.contains("FAIL kubernetes"), "{stdout}");
@@ -516,6 +500,18 @@ fn a_database_that_requires_tls_is_reached_with_verify_full_and_refusals_say_wha
     ));
     assert!(untrusted.contains("TLS with PostgreSQL"), "{untrusted}");
     assert!(untrusted.contains("sslrootcert"), "{untrusted}");
+
+    // A CA file that is not there is named as such, not as an unreachable server.
+    let missing = stderr_of(run_err(
+        storeflow(&format!(
+            "{}?sslmode=verify-full&sslrootcert={}",
+            server.url,
+            dir.join("no-such-ca.crt").display()
+        ))
+        .arg("migrate"),
+    ));
+    assert!(missing.contains("cannot be read"), "{missing}");
+    assert!(!missing.contains("cannot reach"), "{missing}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
