@@ -409,25 +409,65 @@ def _peer_selects(peer: dict, labels: dict) -> bool:
     return selector_matches(sel.get("matchLabels") or {}, labels)
 
 
+def policy_types(pol: dict) -> set[str]:
+    """A NetworkPolicy's policyTypes; unset = Ingress, plus Egress when it has egress rules."""
+    spec = pol.get("spec") or {}
+    types = spec.get("policyTypes")
+    if types:
+        return set(types)
+    return {"Ingress"} | ({"Egress"} if spec.get("egress") else set())
+
+
+def _metrics_only(rule: dict, templates: list[dict]) -> bool:
+    """Whether an ingress rule opens only ports that every pod it applies to names `metrics`."""
+    ports = rule.get("ports") or []
+    if not ports or not templates:
+        return False
+    for port in ports:
+        target = port.get("port")
+        if target is None or port.get("endPort") is not None:
+            return False
+        for tpl in templates:
+            named = [p for c in (tpl.get("spec") or {}).get("containers") or [] for p in c.get("ports") or []
+                     if target in (p.get("name"), p.get("containerPort"))]
+            if not named or any(p.get("name") != "metrics" for p in named):
+                return False
+    return True
+
+
 def check_network_policies(r: Rendered) -> list[Problem]:
+    """NetworkPolicies, when the chart renders any or networkPolicy.enabled is true.
+
+    With networkPolicy.enabled every pod of the release must be isolated for ingress: by a
+    namespace-wide default-deny (podSelector {}, Ingress+Egress, no rules), or by a policy that
+    selects it with policyType Ingress (a chart whose pods must keep open egress, like the control
+    plane's). A peer admitting every namespace is refused, except on ports that all pods the
+    policy selects name `metrics` (Prometheus runs in varying namespaces; metrics ports serve
+    nothing else).
+    """
     problems = []
     policies = r.of_kind("NetworkPolicy")
     enabled = value_at(r.values, "networkPolicy.enabled")
     if enabled is False and policies:
         problems.append(Problem("network-policy", "networkPolicy.enabled is false but NetworkPolicies are rendered"))
+    pods = [(o, pod_labels(t)) for o, t in workloads(r)]
     if enabled is True:
         deny = [p for p in policies
                 if ((p.get("spec") or {}).get("podSelector") or {}) == {}
                 and set((p.get("spec") or {}).get("policyTypes") or []) == {"Ingress", "Egress"}
                 and not (p.get("spec") or {}).get("ingress") and not (p.get("spec") or {}).get("egress")]
         if not deny:
-            problems.append(Problem("network-policy", "networkPolicy.enabled is true but no default-deny policy (podSelector {}, Ingress+Egress, no rules) is rendered"))
-    pods = [(o, pod_labels(t)) for o, t in workloads(r)]
+            for obj, labels in pods:
+                if not any("Ingress" in policy_types(p)
+                           and selector_matches(((p.get("spec") or {}).get("podSelector") or {}).get("matchLabels") or {}, labels)
+                           for p in policies):
+                    problems.append(Problem("network-policy", f"networkPolicy.enabled is true but no default-deny policy (podSelector {{}}, Ingress+Egress, no rules) is rendered and no NetworkPolicy isolates the pods of {ref(obj)} (selects them with policyType Ingress)"))
     for pol in policies:
         spec = pol.get("spec") or {}
         sel = (spec.get("podSelector") or {}).get("matchLabels") or {}
         if sel and not any(selector_matches(sel, labels) for _, labels in pods):
             problems.append(Problem("network-policy", f"{ref(pol)} podSelector {sel} selects no pod of the release"))
+        selected = [t for _, t in workloads(r) if selector_matches(sel, pod_labels(t))]
         for direction, key in (("ingress", "from"), ("egress", "to")):
             for rule in spec.get(direction) or []:
                 peers = rule.get(key) or []
@@ -439,7 +479,8 @@ def check_network_policies(r: Rendered) -> list[Problem]:
                 for peer in peers:
                     ns_sel = peer.get("namespaceSelector")
                     if ns_sel is not None and not (ns_sel.get("matchLabels") or ns_sel.get("matchExpressions")):
-                        problems.append(Problem("network-policy", f"{ref(pol)} {direction} admits every namespace"))
+                        if not (direction == "ingress" and _metrics_only(rule, selected)):
+                            problems.append(Problem("network-policy", f"{ref(pol)} {direction} admits every namespace"))
                     if "podSelector" in peer and ns_sel is None:
                         psel = (peer.get("podSelector") or {}).get("matchLabels") or {}
                         if psel and not any(selector_matches(psel, labels) for _, labels in pods):

@@ -305,6 +305,18 @@ def _network(r: Rendered) -> list[Problem]:
     v = r.values
     if not value_at(v, "networkPolicy.enabled"):
         return p
+    # The store's egress lockdown rests on default-deny (the generic check also accepts a chart
+    # that isolates its pods for ingress only, as the control plane does).
+    deny = r.get("NetworkPolicy", "default-deny")
+    if deny is None:
+        p.append(Problem("contract", "NetworkPolicy/default-deny is missing: the store's egress lockdown "
+                                     "(no cloud metadata, no private ranges) rests on it"))
+    else:
+        spec = deny.get("spec") or {}
+        if ((spec.get("podSelector") or {}) != {} or set(spec.get("policyTypes") or []) != {"Ingress", "Egress"}
+                or spec.get("ingress") or spec.get("egress")):
+            p.append(Problem("contract", "NetworkPolicy/default-deny must select every pod (podSelector {}) and isolate "
+                                         "Ingress and Egress without rules: only the allow-* policies may let traffic in or out"))
     controller = value_at(v, "ingress.controller")
     namespace = value_at(v, "ingress.controllerNamespace") or ("kube-system" if controller == "traefik" else "ingress-nginx")
     engine = v.get("engine")

@@ -4,7 +4,9 @@ server/src/config.rs, executors/src/helm.rs), checked on every rendered value se
 The binary reads its settings from flags and environment variables and refuses to start
 without the ones it needs; these checks fail the lint when a template change would hand it
 something it does not understand, or take away what an upgrade relies on (migrations first,
-workers draining within their grace period, secrets kept).
+workers draining within their grace period, secrets kept). They also check that the
+NetworkPolicies admit what the values say and nothing more: TRUST_PROXY believes the right-most
+X-Forwarded-For hop, so only the ingress controller may reach the API.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 import re
 from pathlib import Path
 
-from checks import Problem, Rendered, all_containers, pod_template, ref, selector_matches, value_at, workloads
+from checks import Problem, Rendered, all_containers, pod_template, policy_types, ref, selector_matches, value_at, workloads
 
 # The store chart the workers install (charts/ecommerce-store), for the store values checks.
 STORE_CHART_DIR = Path(__file__).resolve().parent.parent / "ecommerce-store"
@@ -279,6 +281,7 @@ def check_contract(r: Rendered) -> list[Problem]:
         p.append(Problem("contract", f"{ref(worker)} serves metrics although metrics.enabled is false"))
 
     p.extend(_store_values(v))
+    p.extend(_network_policies(r, api, worker))
 
     # Disruption budgets select exactly their pods.
     for pdb in r.of_kind("PodDisruptionBudget"):
@@ -310,6 +313,158 @@ def _store_values(v: dict) -> list[Problem]:
                 continue
             where = "/".join(str(x) for x in err.absolute_path) or "(top)"
             p.append(Problem("contract", f"stores.chartValues at {where}: {err.message[:200]} ({STORE_CHART_DIR.name}'s schema)"))
+    return p
+
+
+def _label_selector_matches(selector: dict | None, labels: dict) -> bool:
+    """Kubernetes LabelSelector semantics (matchLabels and matchExpressions); {} selects all."""
+    selector = selector or {}
+    if not selector_matches(selector.get("matchLabels") or {}, labels):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if (op == "In" and labels.get(key) not in values) or (op == "NotIn" and key in labels and labels[key] in values) \
+                or (op == "Exists" and key not in labels) or (op == "DoesNotExist" and key in labels):
+            return False
+    return True
+
+
+def _canonical(peer: dict) -> str:
+    return json.dumps(peer, sort_keys=True)
+
+
+def controller_peer(v: dict) -> dict:
+    """The ingress controller's pods as the API's NetworkPolicy must admit them: the selectors of
+    networkPolicy.ingressController, or where null the store chart's defaults for
+    stores.ingressController (ingress-nginx pods in ingress-nginx, traefik pods in kube-system)."""
+    traefik = value_at(v, "stores.ingressController") == "traefik"
+    configured = value_at(v, "networkPolicy.ingressController") or {}
+    namespaces = configured.get("namespaceSelector")
+    if not isinstance(namespaces, dict):
+        namespaces = {"matchLabels": {"kubernetes.io/metadata.name": "kube-system" if traefik else "ingress-nginx"}}
+    pods = configured.get("podSelector")
+    if not isinstance(pods, dict):
+        pods = {"matchLabels": {"app.kubernetes.io/name": "traefik" if traefik else "ingress-nginx"}}
+    return {"namespaceSelector": namespaces, "podSelector": pods}
+
+
+def _admitting(r: Rendered, labels: dict) -> tuple[list[dict], list[dict]]:
+    """The policies that select pods with these labels, and the ingress rules they admit with."""
+    selecting = [pol for pol in r.of_kind("NetworkPolicy")
+                 if _label_selector_matches((pol.get("spec") or {}).get("podSelector"), labels)]
+    rules = [rule for pol in selecting if "Ingress" in policy_types(pol)
+             for rule in (pol.get("spec") or {}).get("ingress") or []]
+    return selecting, rules
+
+
+def _only_port(rule: dict, port: int, names: tuple[str, ...]) -> bool:
+    ports = rule.get("ports") or []
+    return bool(ports) and all((x.get("protocol") or "TCP") == "TCP" and x.get("endPort") is None
+                               and (x.get("port") == port or x.get("port") in names) for x in ports)
+
+
+def _peer_problems(what: str, rules: list[dict], port: int, names: tuple[str, ...], want: list[dict], why: str) -> list[Problem]:
+    """The rules admit exactly the peers `want`, on `port` only."""
+    p: list[Problem] = []
+    got: set[str] = set()
+    for rule in rules:
+        if not _only_port(rule, port, names):
+            p.append(Problem("contract", f"{what}: an ingress rule opens ports {rule.get('ports') or 'all'}, not only TCP {port}"))
+        peers = rule.get("from") or []
+        if not peers:
+            p.append(Problem("contract", f"{what}: an ingress rule admits every source ({why})"))
+        got |= {_canonical(peer) for peer in peers}
+    wanted = {_canonical(peer) for peer in want}
+    for extra in sorted(got - wanted):
+        p.append(Problem("contract", f"{what} admit {extra}, which the values do not ask for ({why})"))
+    for missing in sorted(wanted - got):
+        p.append(Problem("contract", f"{what} do not admit {missing}, which the values ask for"))
+    return p
+
+
+def _peer_owner(peer: dict, owners: dict[str, dict]) -> str | None:
+    """The workload (name -> Deployment) whose pods, and only whose pods, an in-namespace peer
+    selects: its podSelector includes all of that Deployment's selector and matches its pods."""
+    selector = peer.get("podSelector")
+    if selector is None or "namespaceSelector" in peer or "ipBlock" in peer:
+        return None
+    for name, obj in owners.items():
+        own = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        labels = ((pod_template(obj) or {}).get("metadata") or {}).get("labels") or {}
+        if own and set(own.items()) <= set((selector.get("matchLabels") or {}).items()) \
+                and _label_selector_matches(selector, labels):
+            return name
+    return None
+
+
+def _network_policies(r: Rendered, api: dict, worker: dict) -> list[Problem]:
+    """networkPolicy: the API pods admit only the ingress controller's pods (with the Ingress on;
+    the release namespace's pods with it off) plus networkPolicy.extraApiIngress, on the API port
+    -- otherwise any pod could hand the API a forged X-Forwarded-For, and with it the address that
+    login rate limits and lockouts count by. The workers admit only networkPolicy.metricsFrom on
+    the metrics port, nothing without metrics. The bundled PostgreSQL admits only the API and
+    worker pods, on 5432. No policy restricts the API's or the workers' egress. With
+    networkPolicy.enabled false, no NetworkPolicy at all."""
+    v = r.values
+    policies = r.of_kind("NetworkPolicy")
+    if not value_at(v, "networkPolicy.enabled"):
+        return [Problem("contract", f"networkPolicy.enabled is false but {ref(pol)} is rendered") for pol in policies]
+    p: list[Problem] = []
+    api_labels = ((pod_template(api) or {}).get("metadata") or {}).get("labels") or {}
+    worker_labels = ((pod_template(worker) or {}).get("metadata") or {}).get("labels") or {}
+
+    # The API.
+    selecting, rules = _admitting(r, api_labels)
+    if not any("Ingress" in policy_types(pol) for pol in selecting):
+        p.append(Problem("contract", f"no NetworkPolicy isolates the pods of {ref(api)} for ingress: any pod can reach them and forge X-Forwarded-For"))
+    else:
+        if value_at(v, "ingress.enabled"):
+            want, why = [controller_peer(v)], "with the Ingress on only the controller may reach the API: TRUST_PROXY believes X-Forwarded-For"
+        else:
+            want, why = [{"podSelector": {}}], "with the Ingress off the API admits the release namespace"
+        want += value_at(v, "networkPolicy.extraApiIngress") or []
+        p.extend(_peer_problems(f"the pods of {ref(api)}", rules, value_at(v, "api.port"), ("http",), want, why))
+
+    # The workers.
+    selecting, rules = _admitting(r, worker_labels)
+    if not any("Ingress" in policy_types(pol) for pol in selecting):
+        p.append(Problem("contract", f"no NetworkPolicy isolates the pods of {ref(worker)} for ingress (they serve nothing but metrics)"))
+    else:
+        metrics_from = (value_at(v, "networkPolicy.metricsFrom") or []) if value_at(v, "metrics.enabled") else []
+        why = "the workers serve only metrics, to networkPolicy.metricsFrom" if value_at(v, "metrics.enabled") else "metrics.enabled is false: the workers serve nothing"
+        p.extend(_peer_problems(f"the pods of {ref(worker)}", rules, value_at(v, "metrics.port"), ("metrics",), metrics_from, why))
+
+    for obj, selecting in ((api, _admitting(r, api_labels)[0]), (worker, _admitting(r, worker_labels)[0])):
+        for pol in selecting:
+            if "Egress" in policy_types(pol):
+                p.append(Problem("contract", f"{ref(pol)} restricts the egress of {ref(obj)} (it reaches the database, the API server, helm's targets and the stores)"))
+
+    # The bundled PostgreSQL.
+    if value_at(v, "database.mode") == "bundled":
+        postgres = r.get("StatefulSet", f"{_fullname_of(r)}-postgresql")
+        labels = (((pod_template(postgres) or {}).get("metadata") or {}).get("labels") or {}) if postgres else {}
+        selecting, rules = _admitting(r, labels)
+        if not labels or not any("Ingress" in policy_types(pol) for pol in selecting):
+            p.append(Problem("contract", "no NetworkPolicy isolates the bundled PostgreSQL for ingress: any pod can try its password"))
+        else:
+            owners = {"API": api, "worker": worker}
+            admitted = set()
+            for rule in rules:
+                on_port = _only_port(rule, 5432, ("postgres",))
+                if not on_port:
+                    p.append(Problem("contract", f"the bundled PostgreSQL: an ingress rule opens ports {rule.get('ports') or 'all'}, not only TCP 5432"))
+                peers = rule.get("from") or []
+                if not peers:
+                    p.append(Problem("contract", "the bundled PostgreSQL: an ingress rule admits every source (only the API and worker pods connect)"))
+                for peer in peers:
+                    owner = _peer_owner(peer, owners)
+                    if owner is None:
+                        p.append(Problem("contract", f"the bundled PostgreSQL admits {_canonical(peer)}, which is not limited to the API or worker pods"))
+                    elif on_port:
+                        admitted.add(owner)
+            for name in owners:
+                if name not in admitted:
+                    p.append(Problem("contract", f"the bundled PostgreSQL has no peer for exactly the {name} pods on 5432 (their DATABASE_URL points there)"))
     return p
 
 

@@ -31,6 +31,22 @@ whichever template helm renders first reports the problem, with a message that s
 {{- if and $v.metrics.serviceMonitor.enabled (not (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor")) -}}
 {{- fail "metrics.serviceMonitor.enabled is true but the cluster does not serve monitoring.coreos.com/v1 ServiceMonitor: install the Prometheus Operator's CRDs, or turn it off and scrape the prometheus.io annotations" -}}
 {{- end -}}
+{{- if $v.networkPolicy.enabled -}}
+{{- $ns := (default dict $v.networkPolicy.ingressController).namespaceSelector -}}
+{{- if and (kindIs "map" $ns) (not (or $ns.matchLabels $ns.matchExpressions)) -}}
+{{- fail "networkPolicy.ingressController.namespaceSelector admits every namespace: any pod labelled like the controller could then reach the API and forge X-Forwarded-For. Select the controller's namespace (matchLabels: {kubernetes.io/metadata.name: NAMESPACE}), or leave it null for the default of stores.ingressController" -}}
+{{- end -}}
+{{- range $key := list "extraApiIngress" "metricsFrom" -}}
+{{- range $i, $peer := default (list) (get $v.networkPolicy $key) -}}
+{{- if and (hasKey $peer "ipBlock") (or (hasKey $peer "podSelector") (hasKey $peer "namespaceSelector")) -}}
+{{- fail (printf "networkPolicy.%s[%d] combines an ipBlock with a pod or namespace selector, which Kubernetes refuses: make the ipBlock a peer of its own" $key $i) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and (ne $v.service.type "ClusterIP") (not $v.networkPolicy.extraApiIngress) -}}
+{{- fail (printf "service.type %s lets clients reach the API pods from outside the cluster, but networkPolicy admits only %s to them: list the clients' source ranges in networkPolicy.extraApiIngress (e.g. - ipBlock: {cidr: 0.0.0.0/0}), or set networkPolicy.enabled=false" $v.service.type (ternary "the ingress controller's pods" "pods of the release namespace" $v.ingress.enabled)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Release-scoped name prefix; leaves room for the longest suffix (-namespace-fence-binding). */}}
@@ -260,6 +276,39 @@ storageClassName: {{ $class | quote }}
 {{- else -}}
 {{- .Values.ingress.enabled -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+The ingress controller's pods, for the API's NetworkPolicy: networkPolicy.ingressController's
+selectors or, where null, the defaults of stores.ingressController's controller -- the store
+chart's defaults: ingress-nginx pods in namespace ingress-nginx, traefik pods in kube-system (k3s).
+Each renders a LabelSelector as YAML.
+*/}}
+{{- define "storeflow.ingressControllerNamespaceSelector" -}}
+{{- $selector := (default dict .Values.networkPolicy.ingressController).namespaceSelector -}}
+{{- if not (kindIs "map" $selector) -}}
+{{- $selector = dict "matchLabels" (dict "kubernetes.io/metadata.name" (ternary "kube-system" "ingress-nginx" (eq .Values.stores.ingressController "traefik"))) -}}
+{{- end -}}
+{{- toYaml $selector -}}
+{{- end -}}
+
+{{- define "storeflow.ingressControllerPodSelector" -}}
+{{- $selector := (default dict .Values.networkPolicy.ingressController).podSelector -}}
+{{- if not (kindIs "map" $selector) -}}
+{{- $selector = dict "matchLabels" (dict "app.kubernetes.io/name" (ternary "traefik" "ingress-nginx" (eq .Values.stores.ingressController "traefik"))) -}}
+{{- end -}}
+{{- toYaml $selector -}}
+{{- end -}}
+
+{{/*
+One NetworkPolicy peer: pods matching the pod selector inside namespaces matching the namespace
+selector (both in one peer, so both must match; two peers would admit either).
+*/}}
+{{- define "storeflow.ingressControllerPeer" -}}
+- namespaceSelector:
+    {{- include "storeflow.ingressControllerNamespaceSelector" . | nindent 4 }}
+  podSelector:
+    {{- include "storeflow.ingressControllerPodSelector" . | nindent 4 }}
 {{- end -}}
 
 {{/* HELM_VALUES_FILE: the mounted ConfigMap, a file of the store chart in the image, or none. */}}
