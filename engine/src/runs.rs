@@ -276,6 +276,24 @@ impl Engine {
             .await?)
     }
 
+    /// How many runs match `filter` (its limit and offset aside), for paging.
+    pub async fn count_runs(&self, filter: &RunFilter) -> Result<i64> {
+        let (total,): (i64,) = sqlx::query_as(
+            r#"SELECT count(*) FROM workflow_runs r
+               WHERE ($1::workflow_run_status IS NULL OR r.status = $1)
+                 AND ($2::text IS NULL OR r.workflow = $2)
+                 AND ($3::text IS NULL OR r.subject = $3)
+                 AND ($4::text IS NULL OR r.tenant = $4)"#,
+        )
+        .bind(filter.status)
+        .bind(&filter.workflow)
+        .bind(&filter.subject)
+        .bind(&filter.tenant)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(total)
+    }
+
     /// One run with its steps (status, attempts, history) and its events.
     pub async fn get_run(&self, run_id: Uuid) -> Result<RunDetail> {
         let sql = format!(

@@ -154,7 +154,10 @@ export function useRunList(params: RunListParams) {
   return useQuery({
     queryKey: keys.runList(params),
     queryFn: ({ signal }) =>
-      api<{ runs: RunSummary[]; limit: number; offset: number }>("/runs", { query: { ...params }, signal }),
+      api<{ runs: RunSummary[]; total: number; limit: number; offset: number }>("/runs", {
+        query: { ...params },
+        signal,
+      }),
     placeholderData: keepPreviousData,
     refetchInterval: 3000,
   });

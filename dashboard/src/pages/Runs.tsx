@@ -6,7 +6,7 @@ import { Link, useSearchParams } from "react-router";
 import { useRunList, useWorkflows } from "../api/queries";
 import { RUN_STATUSES, type RunStatus, type RunSummary } from "../api/types";
 import { IconActivity, IconSearch } from "../components/icons";
-import { SimplePager } from "../components/Pagination";
+import { Pagination } from "../components/Pagination";
 import { isFinalRun, RunStatusBadge } from "../components/status";
 import {
   ApiErrorAlert,
@@ -240,10 +240,11 @@ export function RunsPage() {
                 </tbody>
               </table>
             </div>
-            <SimplePager
-              page={page}
-              count={runs.length}
+            <Pagination
+              total={list.data?.total ?? 0}
               limit={LIMIT}
+              offset={offsetOf(page, LIMIT)}
+              noun="runs"
               onPage={(p) => update({ page: p > 1 ? String(p) : undefined }, false)}
             />
           </>

@@ -148,20 +148,22 @@ pub async fn list_runs(
             json!([{ "field": "limit" }, { "field": "offset" }]),
         ));
     }
-    let runs = state
-        .engine()
-        .list_runs(&RunFilter {
-            status,
-            workflow: query.workflow,
-            subject: query.subject.or(query.store),
-            tenant: None,
-            limit: Some(limit),
-            offset: Some(offset),
-        })
-        .await?;
-    Ok(axum::Json(
-        json!({ "requestId": current_request_id(), "runs": runs, "limit": limit, "offset": offset }),
-    ))
+    let filter = RunFilter {
+        status,
+        workflow: query.workflow,
+        subject: query.subject.or(query.store),
+        tenant: None,
+        limit: Some(limit),
+        offset: Some(offset),
+    };
+    let (runs, total) = tokio::try_join!(
+        state.engine().list_runs(&filter),
+        state.engine().count_runs(&filter)
+    )?;
+    Ok(axum::Json(json!({
+        "requestId": current_request_id(), "runs": runs, "total": total,
+        "limit": limit, "offset": offset,
+    })))
 }
 
 pub async fn get_run(

@@ -51,6 +51,27 @@ async fn run_routes_are_for_admins_and_redact_secrets() {
         .await;
     assert_eq!(list.status, StatusCode::OK, "{list:?}");
     assert_eq!(list.body["runs"][0]["id"], run.run_id.to_string());
+    // The total counts every match, not just the page.
+    for _ in 0..2 {
+        api.engine
+            .enqueue_now(storeflow_engine::NewRun::new(
+                "selftest",
+                json!({ "steps": 1, "delay_ms": 0 }),
+            ))
+            .await
+            .expect("enqueued");
+    }
+    let page = api
+        .call(
+            Method::GET,
+            "/api/v1/runs?workflow=selftest&limit=2&offset=2",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{page:?}");
+    assert_eq!(page.body["total"], 3, "{page:?}");
+    assert_eq!(page.body["runs"].as_array().map(Vec::len), Some(1));
     let bad_status = api
         .call(Method::GET, "/api/v1/runs?status=done", Some(&admin), None)
         .await;
