@@ -31,8 +31,8 @@ pub use definition::{Definition, LengthFromInput, RetryPolicy, StepDef, humantim
 pub use engine::{Engine, Enqueued, NewRun};
 pub use error::{Error, Result};
 pub use runs::{
-    AttemptView, RunDetail, RunEvent, RunFilter, RunStatus, RunSummary, StepRef, StepStatus,
-    StepView,
+    AttemptView, RunDetail, RunEvent, RunFilter, RunProgress, RunStatus, RunSummary, StepRef,
+    StepStatus, StepView,
 };
 pub use scheduler::{Schedule, ScheduleSpec, Scheduler, SchedulerOptions, parse_cron};
 pub use step::{Resources, Step, StepContext, StepError, StepOutcome};

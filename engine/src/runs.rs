@@ -95,7 +95,7 @@ pub enum StepStatus {
 }
 
 /// One run, as listed.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct RunSummary {
     pub id: Uuid,
     pub workflow: String,
@@ -103,6 +103,8 @@ pub struct RunSummary {
     pub status: RunStatus,
     /// Index (0-based) of the step the run is at; equals `step_count` once all succeeded.
     pub current_step: i32,
+    /// The name of that step; none once all steps succeeded (a definition may have more
+    /// steps than the run executes, e.g. `selftest`).
     pub current_step_name: Option<String>,
     pub step_count: i32,
     pub subject: Option<String>,
@@ -220,7 +222,8 @@ impl std::fmt::Display for StepRef {
 const SUMMARY_COLUMNS: &str = r#"
     r.id, r.workflow, r.version, r.status, r.current_step,
     (SELECT s.step_name FROM workflow_definition_steps s
-      WHERE s.workflow = r.workflow AND s.version = r.version AND s.step_index = r.current_step)
+      WHERE s.workflow = r.workflow AND s.version = r.version AND s.step_index = r.current_step
+        AND r.current_step < r.step_count)
       AS current_step_name,
     r.step_count, r.subject, r.tenant, r.request_id, r.error, r.next_run_at, r.created_at,
     r.started_at, r.finished_at, r.updated_at
@@ -324,85 +327,25 @@ impl Engine {
         .fetch_all(self.pool())
         .await?;
         let events = self.run_events(run_id, None, 10_000).await?;
-
-        let mut history: HashMap<i32, Vec<AttemptView>> = HashMap::new();
-        for a in attempts {
-            history.entry(a.step_index).or_default().push(AttemptView {
-                attempt: a.attempt,
-                outcome: a.outcome,
-                error: a.error,
-                worker_id: a.worker_id,
-                started_at: a.started_at,
-                finished_at: a.finished_at,
-                duration_ms: (a.finished_at - a.started_at).num_milliseconds(),
-            });
-        }
-        let run = &row.summary;
-        let steps = step_defs
-            .into_iter()
-            .map(|(index, name, max_attempts, timeout_ms)| {
-                let history = history.remove(&index).unwrap_or_default();
-                let status = step_status(&row, index);
-                let running_now = status == StepStatus::Running;
-                let attempts = history.len() as i32 + i32::from(running_now);
-                let started_at =
-                    history
-                        .first()
-                        .map(|a| a.started_at)
-                        .or(if index == run.current_step {
-                            row.pending_since.or(row.step_started_at)
-                        } else {
-                            None
-                        });
-                let finished_at = match status {
-                    StepStatus::Succeeded | StepStatus::Failed | StepStatus::Cancelled => {
-                        history.last().map(|a| a.finished_at)
-                    }
-                    _ => None,
-                };
-                let error = match status {
-                    StepStatus::Succeeded => None,
-                    StepStatus::Failed if index == run.current_step => run.error.clone(),
-                    _ => history.last().and_then(|a| a.error.clone()),
-                };
-                let waiting_for = (status == StepStatus::Polling)
-                    .then(|| {
-                        events
-                            .iter()
-                            .rev()
-                            .find(|e| e.kind == "pending" && e.step_index == Some(index))
-                            .and_then(|e| e.data.as_ref())
-                            .and_then(|d| d.get("waiting_for"))
-                            .and_then(|w| w.as_str())
-                            .map(str::to_owned)
-                    })
-                    .flatten();
-                StepView {
-                    waiting_for,
-                    index,
-                    name,
-                    status,
-                    attempts,
-                    max_attempts,
-                    timeout_ms,
-                    started_at,
-                    finished_at,
-                    duration_ms: match (started_at, finished_at) {
-                        (Some(s), Some(f)) => Some((f - s).num_milliseconds()),
-                        _ => None,
-                    },
-                    error,
-                    history,
-                }
-            })
-            .collect();
-        let done = match run.status {
-            RunStatus::Succeeded => run.step_count,
-            _ => run.current_step,
-        };
-        let progress = ((done as f64 / run.step_count.max(1) as f64) * 100.0).round() as u8;
+        let steps = build_steps(
+            &row.summary,
+            row.pending_since,
+            row.step_started_at,
+            step_defs,
+            attempts,
+            |index| {
+                events
+                    .iter()
+                    .rev()
+                    .find(|e| e.kind == "pending" && e.step_index == Some(index))
+                    .and_then(|e| e.data.as_ref())
+                    .and_then(|d| d.get("waiting_for"))
+                    .and_then(|w| w.as_str())
+                    .map(str::to_owned)
+            },
+        );
         Ok(RunDetail {
-            progress,
+            progress: percent_done(&row.summary),
             input: row.input.clone(),
             state: row.state.clone(),
             cancel_requested: row.cancel_requested,
@@ -604,8 +547,175 @@ impl Engine {
     }
 }
 
-fn step_status(row: &DetailRow, index: i32) -> StepStatus {
-    let run = &row.summary;
+/// Percentage of a run's steps finished.
+fn percent_done(run: &RunSummary) -> u8 {
+    let done = match run.status {
+        RunStatus::Succeeded => run.step_count,
+        _ => run.current_step,
+    };
+    ((done as f64 / run.step_count.max(1) as f64) * 100.0).round() as u8
+}
+
+/// Each step's view from the run's position and its attempt rows; `waiting_for` says what
+/// a polling step last said it waits for.
+fn build_steps(
+    run: &RunSummary,
+    pending_since: Option<DateTime<Utc>>,
+    step_started_at: Option<DateTime<Utc>>,
+    step_defs: Vec<(i32, String, i32, i64)>,
+    attempts: Vec<AttemptRow>,
+    waiting_for: impl Fn(i32) -> Option<String>,
+) -> Vec<StepView> {
+    let mut history: HashMap<i32, Vec<AttemptView>> = HashMap::new();
+    for a in attempts {
+        history.entry(a.step_index).or_default().push(AttemptView {
+            attempt: a.attempt,
+            outcome: a.outcome,
+            error: a.error,
+            worker_id: a.worker_id,
+            started_at: a.started_at,
+            finished_at: a.finished_at,
+            duration_ms: (a.finished_at - a.started_at).num_milliseconds(),
+        });
+    }
+    step_defs
+        .into_iter()
+        .map(|(index, name, max_attempts, timeout_ms)| {
+            let history = history.remove(&index).unwrap_or_default();
+            let status = step_status(run, pending_since, index);
+            let running_now = status == StepStatus::Running;
+            let attempts = history.len() as i32 + i32::from(running_now);
+            let started_at =
+                history
+                    .first()
+                    .map(|a| a.started_at)
+                    .or(if index == run.current_step {
+                        pending_since.or(step_started_at)
+                    } else {
+                        None
+                    });
+            let finished_at = match status {
+                StepStatus::Succeeded | StepStatus::Failed | StepStatus::Cancelled => {
+                    history.last().map(|a| a.finished_at)
+                }
+                _ => None,
+            };
+            let error = match status {
+                StepStatus::Succeeded => None,
+                StepStatus::Failed if index == run.current_step => run.error.clone(),
+                _ => history.last().and_then(|a| a.error.clone()),
+            };
+            StepView {
+                waiting_for: (status == StepStatus::Polling)
+                    .then(|| waiting_for(index))
+                    .flatten(),
+                index,
+                name,
+                status,
+                attempts,
+                max_attempts,
+                timeout_ms,
+                started_at,
+                finished_at,
+                duration_ms: match (started_at, finished_at) {
+                    (Some(s), Some(f)) => Some((f - s).num_milliseconds()),
+                    _ => None,
+                },
+                error,
+                history,
+            }
+        })
+        .collect()
+}
+
+/// A run's progress as a store page shows it — summary, percentage, steps with their
+/// attempts — without input, state or events. Read in the caller's statement through the
+/// SQL function `workflow_run_progress(run id)`, which runs with the caller's rights (so
+/// row-level security applies), and decoded here with the same rules as [`Engine::get_run`].
+#[derive(Debug, Clone, Serialize)]
+pub struct RunProgress {
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    /// Percentage of steps finished.
+    pub progress: u8,
+    pub steps: Vec<StepView>,
+}
+
+#[derive(Deserialize)]
+struct ProgressJson {
+    run: ProgressRun,
+    steps: Option<Vec<(i32, String, i32, i64)>>,
+    #[allow(clippy::type_complexity)]
+    attempts: Option<
+        Vec<(
+            i32,
+            i32,
+            String,
+            Option<String>,
+            Option<Uuid>,
+            DateTime<Utc>,
+            DateTime<Utc>,
+        )>,
+    >,
+    waiting_for: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ProgressRun {
+    #[serde(flatten)]
+    summary: RunSummary,
+    pending_since: Option<DateTime<Utc>>,
+    step_started_at: Option<DateTime<Utc>>,
+}
+
+impl RunProgress {
+    /// Decodes what `workflow_run_progress` returned (`None` for SQL NULL: no such run, or
+    /// not visible to the caller).
+    pub fn from_json(value: Option<Value>) -> Result<Option<RunProgress>> {
+        let Some(value) = value.filter(|v| !v.is_null()) else {
+            return Ok(None);
+        };
+        // The function and this decoder ship together: a mismatch is a database error.
+        let parts: ProgressJson = serde_json::from_value(value)
+            .map_err(|err| Error::Database(sqlx::Error::Decode(Box::new(err))))?;
+        let run = parts.run;
+        let current = run.summary.current_step;
+        let waiting_for = parts.waiting_for;
+        let attempts = parts
+            .attempts
+            .unwrap_or_default()
+            .into_iter()
+            .map(
+                |(step_index, attempt, outcome, error, worker_id, started_at, finished_at)| {
+                    AttemptRow {
+                        step_index,
+                        attempt,
+                        outcome,
+                        error,
+                        worker_id,
+                        started_at,
+                        finished_at,
+                    }
+                },
+            )
+            .collect();
+        let steps = build_steps(
+            &run.summary,
+            run.pending_since,
+            run.step_started_at,
+            parts.steps.unwrap_or_default(),
+            attempts,
+            |index| (index == current).then(|| waiting_for.clone()).flatten(),
+        );
+        Ok(Some(RunProgress {
+            progress: percent_done(&run.summary),
+            summary: run.summary,
+            steps,
+        }))
+    }
+}
+
+fn step_status(run: &RunSummary, pending_since: Option<DateTime<Utc>>, index: i32) -> StepStatus {
     if index < run.current_step || run.status == RunStatus::Succeeded {
         return StepStatus::Succeeded;
     }
@@ -614,7 +724,7 @@ fn step_status(row: &DetailRow, index: i32) -> StepStatus {
     }
     match run.status {
         RunStatus::Running => StepStatus::Running,
-        RunStatus::Waiting if row.pending_since.is_some() => StepStatus::Polling,
+        RunStatus::Waiting if pending_since.is_some() => StepStatus::Polling,
         RunStatus::Waiting => StepStatus::Retrying,
         RunStatus::Queued => StepStatus::Queued,
         RunStatus::Failed => StepStatus::Failed,

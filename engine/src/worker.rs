@@ -60,6 +60,11 @@ pub struct WorkerOptions {
     pub checkpoint_writers: usize,
     /// A step that loses its worker this many times in a row fails its run.
     pub max_rescues: u32,
+    /// Where this worker runs (a pod name, a host name): a worker that starts under the
+    /// identity of one that died takes over that one's runs at once instead of waiting
+    /// for their leases to expire. Identities must differ between workers that run at
+    /// the same time (a live holder is detected and then nothing is taken over).
+    pub identity: Option<String>,
 }
 
 impl Default for WorkerOptions {
@@ -72,13 +77,16 @@ impl Default for WorkerOptions {
             checkpoint_batch: 1000,
             checkpoint_writers: 2,
             max_rescues: 5,
+            identity: None,
         }
     }
 }
 
 impl WorkerOptions {
+    /// How often expired leases are looked for: a dead worker's runs wait at most the
+    /// lease plus this (the sweep is one index range scan).
     fn rescue_interval(&self) -> Duration {
-        (self.lease / 2).clamp(Duration::from_millis(200), Duration::from_secs(15))
+        (self.lease / 6).clamp(Duration::from_millis(200), Duration::from_secs(5))
     }
 }
 
@@ -194,10 +202,14 @@ impl Shared {
 
 impl Worker {
     pub fn new(engine: Engine, options: WorkerOptions) -> Self {
+        let id = match &options.identity {
+            Some(identity) => worker_id_for(identity),
+            None => Uuid::new_v4(),
+        };
         Worker {
             engine,
             options,
-            id: Uuid::new_v4(),
+            id,
             resources: Resources::default(),
         }
     }
@@ -208,7 +220,8 @@ impl Worker {
         self
     }
 
-    /// This worker's id (fresh per process), recorded on leases and attempts.
+    /// This worker's id (fresh per process; with an identity, its first 6 bytes name the
+    /// identity), recorded on leases and attempts.
     pub fn id(&self) -> Uuid {
         self.id
     }
@@ -244,6 +257,12 @@ impl Worker {
         }
         background.spawn(listen(shared.clone(), background_stop.clone()));
         background.spawn(heartbeat(shared.clone(), background_stop.clone()));
+
+        // Held for the life of this worker: proof to a successor that we are alive.
+        let identity_lock = match &options.identity {
+            Some(identity) => take_over_predecessors(&self.engine, self.id, identity).await,
+            None => None,
+        };
 
         let runs = TaskTracker::new();
         let slots = Arc::new(Semaphore::new(concurrency));
@@ -282,9 +301,119 @@ impl Worker {
         drop(shared);
         background.close();
         background.wait().await;
+        if let Some(connection) = identity_lock {
+            let _ = sqlx::Connection::close(connection).await;
+        }
         info!(worker_id = %self.id, "worker stopped");
         Ok(())
     }
+}
+
+/// A worker id under `identity`: the first 6 bytes are the identity's (SHA-256 prefix),
+/// the rest random, so each process still has an id of its own (UUID version 8).
+fn worker_id_for(identity: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(identity.as_bytes());
+    let mut bytes: [u8; 16] = rand::random();
+    bytes[..6].copy_from_slice(&digest[..6]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// The part of a worker id that names its identity, as PostgreSQL prints it
+/// (`xxxxxxxx-xxxx`).
+fn identity_prefix(worker_id: Uuid) -> String {
+    worker_id.hyphenated().to_string()[..13].to_owned()
+}
+
+fn liveness_key(worker_id: Uuid) -> String {
+    format!("storeflow worker {worker_id}")
+}
+
+/// A worker restarted in the same place (same pod, same host) has the identity of the one
+/// it replaces, and takes that one's runs over at once instead of waiting for their leases
+/// to expire.
+///
+/// Every worker with an identity holds a session advisory lock on its own id for as long
+/// as it lives (taken before it claims anything). A worker id of the same identity whose
+/// lock can be taken therefore belongs to a process that is gone: its leases are expired,
+/// and the rescue sweep that follows requeues its runs (fenced as always: they are claimed
+/// with new fencing tokens). Workers of the same identity that are alive keep their runs.
+/// Returns the connection holding this worker's own lock.
+async fn take_over_predecessors(
+    engine: &Engine,
+    worker_id: Uuid,
+    identity: &str,
+) -> Option<sqlx::PgConnection> {
+    let give_up = |err: sqlx::Error| {
+        warn!(error = %err, identity, "cannot take over the runs of a predecessor; they are rescued when their leases expire");
+    };
+    let mut connection = match engine.pool().acquire().await {
+        Ok(connection) => connection.detach(),
+        Err(err) => {
+            give_up(err);
+            return None;
+        }
+    };
+    let lock = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))";
+    if let Err(err) = sqlx::query(lock)
+        .bind(liveness_key(worker_id))
+        .execute(&mut connection)
+        .await
+    {
+        give_up(err);
+        return None;
+    }
+    let owners: Vec<(Uuid,)> = match sqlx::query_as(
+        "SELECT DISTINCT lease_owner FROM workflow_runs \
+         WHERE status = 'running' AND lease_expires_at > now() \
+           AND left(lease_owner::text, 13) = $1 AND lease_owner <> $2",
+    )
+    .bind(identity_prefix(worker_id))
+    .bind(worker_id)
+    .fetch_all(&mut connection)
+    .await
+    {
+        Ok(owners) => owners,
+        Err(err) => {
+            give_up(err);
+            return Some(connection);
+        }
+    };
+    for (owner,) in owners {
+        let key = liveness_key(owner);
+        let gone: std::result::Result<(bool,), sqlx::Error> = sqlx::query_as(lock)
+            .bind(&key)
+            .fetch_one(&mut connection)
+            .await;
+        match gone {
+            Ok((true,)) => {
+                let taken = sqlx::query(
+                    "UPDATE workflow_runs SET lease_expires_at = now() \
+                     WHERE status = 'running' AND lease_owner = $1 AND lease_expires_at > now()",
+                )
+                .bind(owner)
+                .execute(&mut connection)
+                .await;
+                let _ = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+                    .bind(&key)
+                    .execute(&mut connection)
+                    .await;
+                match taken {
+                    Ok(done) => info!(
+                        identity,
+                        predecessor = %owner,
+                        runs = done.rows_affected(),
+                        "taking over the runs of this identity's previous worker, which is gone"
+                    ),
+                    Err(err) => give_up(err),
+                }
+            }
+            // Alive (another worker of the same identity): its runs stay its own.
+            Ok((false,)) => {}
+            Err(err) => give_up(err),
+        }
+    }
+    Some(connection)
 }
 
 async fn claim_loop(
@@ -636,10 +765,26 @@ async fn drive_run(shared: Arc<Shared>, claimed: ClaimedRun, _permit: OwnedSemap
         keep_for_release: false,
     };
     shared.active().insert(claimed.id, active);
-    let end = drive_steps(&shared, claimed, cancel, interruption, step_began)
-        .instrument(span)
+    let run_id = claimed.id;
+    let end = drive_steps(&shared, claimed, cancel, interruption, step_began.clone())
+        .instrument(span.clone())
         .await;
-    guard.keep_for_release = matches!(end, RunEnd::LeaveForRelease);
+    if matches!(end, RunEnd::LeaveForRelease) {
+        // Shutting down and nothing in flight for this run: hand it back now, so another
+        // worker continues it at once instead of after the whole grace period. If that
+        // fails, shutdown releases it with the others.
+        let release = [(run_id, guard.token, step_began.load(Ordering::SeqCst))];
+        match store::release(shared.engine.pool(), shared.worker_id, &release)
+            .instrument(span)
+            .await
+        {
+            Ok(_) => debug!(%run_id, "released the run's lease (shutting down)"),
+            Err(err) => {
+                debug!(%run_id, error = %err, "releasing the run failed; shutdown retries it");
+                guard.keep_for_release = true;
+            }
+        }
+    }
 }
 
 /// Removes the run from the active map when its task ends — also if it panics, so a broken

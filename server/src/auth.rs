@@ -1,7 +1,8 @@
 //! Users, passwords, tokens, login protection and security audit.
 //!
 //! # Guarantees
-//! - Passwords are stored as Argon2id hashes; hashing runs off the async threads.
+//! - Passwords are stored as Argon2id hashes; hashing runs off the async threads with
+//!   bounded, reused memory (`passwords`).
 //! - Tokens are HS256 JWTs verified with an explicit algorithm allow-list; each carries the
 //!   user's token version, so changing the password revokes every earlier token.
 //! - The login limiter and the lockout live in PostgreSQL: they hold across replicas and
@@ -9,7 +10,6 @@
 
 use std::time::Duration;
 
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
@@ -43,50 +43,7 @@ pub enum Role {
     Tenant,
 }
 
-/// Argon2 is deliberately expensive (about 19 MiB and tens of ms per call): at most one call
-/// per core runs at a time, so a flood of logins queues instead of exhausting the machine.
-fn hashing_slots() -> &'static tokio::sync::Semaphore {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS.get_or_init(|| {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        tokio::sync::Semaphore::new(cores)
-    })
-}
-
-async fn with_hashing_slot<T: Send + 'static>(
-    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
-) -> ApiResult<T> {
-    let _slot = tokio::time::timeout(Duration::from_secs(10), hashing_slots().acquire())
-        .await
-        .map_err(|_| ApiError::unavailable("The server is busy verifying passwords."))?
-        .map_err(ApiError::internal)?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(ApiError::internal)?
-}
-
-pub async fn hash_password(password: String) -> ApiResult<String> {
-    with_hashing_slot(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(ApiError::internal)
-    })
-    .await
-}
-
-/// Constant-time check of `password` against a stored hash.
-pub async fn verify_password(password: String, stored: String) -> ApiResult<bool> {
-    with_hashing_slot(move || {
-        let parsed = PasswordHash::new(&stored).map_err(ApiError::internal)?;
-        Ok(Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok())
-    })
-    .await
-}
+pub use crate::passwords::{hash_password, verify_password};
 
 /// A hash of a random password, verified against when the e-mail is unknown, so a login
 /// takes as long for an unknown e-mail as for a wrong password.
@@ -189,7 +146,16 @@ pub struct AdminUser(pub User);
 
 const USER_COLUMNS: &str = "id, email, username, role, created_at, token_version";
 
-impl FromRequestParts<AppState> for AuthUser {
+/// A signed, unexpired token's claims, checked without the database: who it names and the
+/// token version it carries. Routes that read in one statement check the version there
+/// (the store reads); everything else uses [`AuthUser`].
+#[derive(Debug, Clone, Copy)]
+pub struct Bearer {
+    pub user: Uuid,
+    pub token_version: i32,
+}
+
+impl FromRequestParts<AppState> for Bearer {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -210,18 +176,37 @@ impl FromRequestParts<AppState> for AuthUser {
                 "Authentication required. Send a valid Bearer token.",
             ));
         };
-        let invalid = || ApiError::unauthorized("Invalid or expired token.");
-        let claims = state.tokens().verify(token).ok_or_else(invalid)?;
+        let claims = state.tokens().verify(token).ok_or_else(invalid_token)?;
+        Ok(Bearer {
+            user: claims.sub,
+            token_version: claims.ver,
+        })
+    }
+}
+
+/// The answer for a token that is malformed, expired, revoked or names an inactive user.
+pub fn invalid_token() -> ApiError {
+    ApiError::unauthorized("Invalid or expired token.")
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let bearer = Bearer::from_request_parts(parts, state).await?;
         let user: Option<(User, bool)> = sqlx::query_as::<_, UserWithActive>(sqlx::AssertSqlSafe(
             format!("SELECT {USER_COLUMNS}, is_active FROM users WHERE id = $1"),
         ))
-        .bind(claims.sub)
+        .bind(bearer.user)
         .fetch_optional(state.pool())
         .await?
         .map(|row| (row.user, row.is_active));
         match user {
-            Some((user, true)) if user.token_version == claims.ver => Ok(AuthUser(user)),
-            _ => Err(invalid()),
+            Some((user, true)) if user.token_version == bearer.token_version => Ok(AuthUser(user)),
+            _ => Err(invalid_token()),
         }
     }
 }

@@ -85,6 +85,32 @@ pub async fn connect(database_url: Option<&str>, max_connections: u32) -> anyhow
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
+        // A connection is checked (a round trip) before use only when it has been idle for a
+        // while — after an outage those are the dead ones. Checking every time cost a round
+        // trip per request; each release already waits for the connection to be ready.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > Duration::from_secs(1) {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+        // A connection still inside a transaction must never serve the next borrower (its
+        // statements would run in that transaction, in its role, with its identity): such a
+        // connection is closed instead of pooled. Free to check (the driver tracks it).
+        .after_release(|conn, _| {
+            Box::pin(async move {
+                let dirty = sqlx::Connection::is_in_transaction(conn);
+                if dirty {
+                    tracing::warn!(
+                        "a database connection came back inside a transaction; closing it"
+                    );
+                }
+                Ok(!dirty)
+            })
+        })
         .connect_with(options)
         .await
         .with_context(|| {
@@ -247,6 +273,11 @@ pub fn api_config() -> anyhow::Result<crate::api::ApiConfig> {
         stores: store_settings()?,
         sealer: defaults.sealer,
         dashboard_dir: dashboard_dir()?,
+        page_cache_entries: env_number(
+            "API_PAGE_CACHE_ENTRIES",
+            defaults.page_cache_entries as u32,
+            0..=1_000_000,
+        )? as usize,
     })
 }
 

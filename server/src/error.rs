@@ -156,6 +156,14 @@ impl From<sqlx::Error> for ApiError {
                         Value::Array(vec![]),
                     );
                 }
+                // The server is shutting down, restarting or refusing connections (class
+                // 57: operator intervention; class 08: connection exceptions): the database
+                // is unavailable, not the request wrong — a connection held across a restart
+                // answers like this before it is replaced.
+                Some(code) if code.starts_with("57P") || code.starts_with("08") => {
+                    tracing::warn!(error = %err, "database unavailable");
+                    return crate::api::database_down();
+                }
                 // A lock wait gave up (lock_timeout): busy, not broken.
                 Some("55P03") => {
                     return ApiError::new(
@@ -172,7 +180,7 @@ impl From<sqlx::Error> for ApiError {
         match &err {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                 tracing::warn!(error = %err, "database unavailable");
-                ApiError::unavailable("The database is unavailable.")
+                crate::api::database_down()
             }
             _ => ApiError::internal(err),
         }

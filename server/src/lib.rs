@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod openapi;
+pub mod passwords;
 pub use storeflow_executors::sealing;
 pub mod store_rules;
 pub mod tenancy;

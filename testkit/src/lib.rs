@@ -194,3 +194,50 @@ pub fn tls_server() -> TlsServer {
         _reaper: reaper,
     }
 }
+
+/// A PostgreSQL server of a test's own, which the test may stop and start again (the
+/// database going away under a running process). Stopped and removed when the test binary
+/// exits, however it exits.
+#[derive(Debug)]
+pub struct OwnServer {
+    /// `postgres://storeflow@127.0.0.1:PORT/postgres`.
+    pub url: String,
+    cluster: Cluster,
+    _reaper: Option<std::process::ChildStdin>,
+}
+
+impl OwnServer {
+    /// Starts a server of its own.
+    pub fn start() -> OwnServer {
+        let (cluster, reaper) = throwaway_cluster(&[]);
+        cluster
+            .start()
+            .unwrap_or_else(|err| panic!("starting a test cluster: {err}"));
+        OwnServer {
+            url: cluster.url("postgres"),
+            cluster,
+            _reaper: reaper,
+        }
+    }
+
+    /// Stops the server (`pg_ctl stop -m fast`): every session is ended at once. (Not
+    /// `immediate`: the test clusters run with `synchronous_commit = off`, and a crash would
+    /// lose the last commits.)
+    pub fn stop(&self) {
+        self.cluster
+            .stop(false)
+            .unwrap_or_else(|err| panic!("stopping the test cluster: {err}"));
+    }
+
+    /// Starts it again after [`OwnServer::stop`].
+    pub fn restart(&self) {
+        self.cluster
+            .start()
+            .unwrap_or_else(|err| panic!("restarting the test cluster: {err}"));
+    }
+
+    /// A URL of the same server naming `database`.
+    pub fn url_of(&self, database: &str) -> String {
+        self.cluster.url(database)
+    }
+}

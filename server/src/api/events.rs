@@ -25,17 +25,25 @@ use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
 use crate::tenancy::{self, Scope};
 
-/// The process-wide feed of "new events exist" signals.
+/// The process-wide feed of "new events exist" signals. Its value counts the
+/// notifications received (and reconnections), so it also tells the page cache whether any
+/// run changed since a rendering was made.
 #[derive(Debug)]
 pub struct EventHub {
     latest: watch::Sender<u64>,
+    /// Whether the `LISTEN` connection is up: while it is not, notifications are missed
+    /// and the count proves nothing.
+    listening: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl EventHub {
     /// Starts the `LISTEN` task (reconnecting on failure) and returns the hub.
     pub fn start(engine: &Engine) -> EventHub {
+        use std::sync::atomic::Ordering;
         let (latest, _) = watch::channel(0);
         let sender = latest.clone();
+        let listening = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let up = listening.clone();
         let pool = engine.pool().clone();
         tokio::spawn(async move {
             loop {
@@ -44,10 +52,13 @@ impl EventHub {
                         if listener.listen(EVENTS_CHANNEL).await.is_ok() {
                             // Anything announced while we were not listening: make streams look.
                             sender.send_modify(|n| *n += 1);
+                            up.store(true, Ordering::SeqCst);
                             // Runs for the life of the process: streams come and go.
                             while listener.recv().await.is_ok() {
                                 sender.send_modify(|n| *n += 1);
                             }
+                            up.store(false, Ordering::SeqCst);
+                            sender.send_modify(|n| *n += 1);
                         }
                     }
                     Err(err) => {
@@ -60,11 +71,19 @@ impl EventHub {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
-        EventHub { latest }
+        EventHub { latest, listening }
     }
 
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.latest.subscribe()
+    }
+
+    /// How many notifications (and reconnections) this process has seen, if it is
+    /// listening now; `None` while it is not (then nothing can be concluded from it).
+    pub fn generation(&self) -> Option<u64> {
+        self.listening
+            .load(std::sync::atomic::Ordering::SeqCst)
+            .then(|| *self.latest.borrow())
     }
 }
 

@@ -1,11 +1,24 @@
 //! The HTTP API: state, router, the cross-cutting middleware, and the route table that the
 //! router and the OpenAPI document are both built from.
+//!
+//! # Cancellation
+//! A request's future is dropped wherever it is when its client goes away, when it runs out
+//! of time (408) or when the database goes down (503): its work stops there, and a client
+//! flood of abandoned requests costs no more than it got done. Every await point is safe to
+//! stop at — a transaction dropped at any point rolls back (sqlx ≥ 0.9.1 also when dropped
+//! during its `BEGIN`), the hottest reads are single statements outside any transaction,
+//! and a connection that comes back inside a transaction anyway is closed, never handed to
+//! the next request (`config::connect`). So nothing a request started — a transaction, the
+//! tenant role, a tenant identity — reaches the next one.
 
 pub mod auth_routes;
 pub mod dashboard;
+pub mod database_health;
 mod events;
 mod extract;
+pub mod http_server;
 mod ops;
+pub mod page_cache;
 mod runs;
 mod stores;
 
@@ -26,6 +39,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use extract::{ApiJson, ApiPath, ApiQuery};
+pub use http_server::serve;
 
 use crate::auth::TokenKeys;
 use crate::error::ApiError;
@@ -59,6 +73,9 @@ pub struct ApiConfig {
     /// The dashboard's built files, served at `/` (same origin as the API) with history
     /// fallback to `index.html`.
     pub dashboard_dir: Option<std::path::PathBuf>,
+    /// Renderings of store pages and list pages kept for answering unchanged pages
+    /// (`API_PAGE_CACHE_ENTRIES`; 0 keeps none).
+    pub page_cache_entries: usize,
 }
 
 /// How stores are limited and addressed.
@@ -121,6 +138,7 @@ impl Default for ApiConfig {
             // A key for this process only; real deployments configure one (see config.rs).
             sealer: crate::sealing::Sealer::random(),
             dashboard_dir: None,
+            page_cache_entries: 2048,
         }
     }
 }
@@ -141,6 +159,10 @@ struct Inner {
     shutdown: tokio_util::sync::CancellationToken,
     /// The `LISTEN` feed of new events, started by the first stream.
     event_hub: std::sync::OnceLock<events::EventHub>,
+    /// Whether the database answers (its monitor starts with the first request).
+    database_health: std::sync::OnceLock<database_health::DatabaseHealth>,
+    /// Renderings of unchanged store and list pages.
+    pages: page_cache::PageCache,
     /// Per-replica request counters per client address (fixed windows).
     request_windows: std::sync::Mutex<std::collections::HashMap<String, (Instant, u32)>>,
 }
@@ -160,6 +182,7 @@ impl AppState {
         config: ApiConfig,
         metrics: Option<PrometheusHandle>,
     ) -> Self {
+        let pages = page_cache::PageCache::new(config.page_cache_entries);
         AppState {
             inner: Arc::new(Inner {
                 tokens: TokenKeys::new(jwt_secret, config.token_ttl),
@@ -169,6 +192,8 @@ impl AppState {
                 started: Instant::now(),
                 request_windows: Default::default(),
                 event_hub: std::sync::OnceLock::new(),
+                database_health: std::sync::OnceLock::new(),
+                pages,
                 shutdown: tokio_util::sync::CancellationToken::new(),
             }),
         }
@@ -199,6 +224,19 @@ impl AppState {
         self.inner
             .event_hub
             .get_or_init(|| events::EventHub::start(&self.inner.engine))
+    }
+
+    /// Whether the database answers (the monitor starts on first use; call inside the
+    /// runtime).
+    pub fn database_health(&self) -> &database_health::DatabaseHealth {
+        self.inner
+            .database_health
+            .get_or_init(|| database_health::DatabaseHealth::start(self.pool().connect_options()))
+    }
+
+    /// Renderings of unchanged store and list pages.
+    pub fn pages(&self) -> &page_cache::PageCache {
+        &self.inner.pages
     }
 
     /// Ends long-lived answers (event streams) so a graceful shutdown can finish.
@@ -537,6 +575,7 @@ pub fn app(state: AppState) -> Router {
             config.request_timeout,
             request_timeout,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), database_gate))
         .layer(middleware::from_fn(reject_nul))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(CatchPanicLayer::custom(|_| {
@@ -645,10 +684,22 @@ async fn request_context(request: Request, next: Next) -> Response {
     response
 }
 
+/// The longest request target (path and query) accepted: above it, 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
 /// PostgreSQL text cannot hold NUL: refuse it in the path or query up front (400), so no
-/// route can turn it into a database error.
+/// route can turn it into a database error. Overlong targets are refused here too (414).
 async fn reject_nul(request: Request, next: Next) -> Response {
     let uri = request.uri();
+    if uri.path().len() + uri.query().map_or(0, str::len) > MAX_URI_BYTES {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "URI_TOO_LONG",
+            format!("The request target is longer than {MAX_URI_BYTES} bytes."),
+        )
+        .suggestion("Shorten the URL; filters belong in a few short query parameters.")
+        .into_response();
+    }
     let has_nul = |s: &str| s.to_ascii_lowercase().contains("%00");
     if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
         return ApiError::validation(
@@ -685,6 +736,47 @@ async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
+/// The answer while the database is down.
+pub(crate) fn database_down() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "DATABASE_UNAVAILABLE",
+        "The database is not answering.",
+    )
+    .suggestion(
+        "Try again in a few seconds. Operators: check that PostgreSQL is running and reachable.",
+    )
+    .retryable()
+    .retry_after(2)
+}
+
+/// Answers 503 at once while the database is down, and ends a request still waiting for
+/// it when it goes down (its work is dropped, like a request whose client went away), so
+/// nobody waits out the pool's acquire timeout. Routes that need no database pass; the
+/// health routes answer in their own format (see `ops`).
+async fn database_gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !path.starts_with("/api/")
+        || matches!(
+            path,
+            "/api/v1/health"
+                | "/api/v1/health/live"
+                | "/api/v1/health/ready"
+                | "/api/v1/openapi.json"
+        )
+    {
+        return next.run(request).await;
+    }
+    let health = state.database_health().clone();
+    if !health.is_up() {
+        return database_down().into_response();
+    }
+    tokio::select! {
+        response = next.run(request) => response,
+        _ = health.down() => database_down().into_response(),
+    }
+}
+
 /// Answers 408 when a handler takes longer than the configured time. Streaming bodies
 /// (server-sent events) are not cut: the limit covers producing the response head.
 async fn request_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
@@ -693,7 +785,10 @@ async fn request_timeout(State(limit): State<Duration>, request: Request, next: 
         Err(_) => ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             "REQUEST_TIMEOUT",
-            format!("The request timed out after {} s.", limit.as_secs()),
+            format!(
+                "The request timed out after {}.",
+                humantime::format_duration(limit)
+            ),
         )
         .suggestion("Try again. If it keeps happening, the server is overloaded.")
         .retryable()

@@ -7,8 +7,11 @@
 //!   cooldown and `Idempotency-Key` hold exactly under any concurrency and across replicas.
 //! - Every status write is conditional on the status the caller saw; an illegal transition
 //!   is a 409 naming the actual status.
-//! - Reads run in a tenant-scoped transaction: PostgreSQL's row-level security decides which
-//!   stores, runs and events are visible. A foreign store is a 404, like an unknown one.
+//! - Reads run under the caller's row-level security — in a tenant-scoped transaction, or,
+//!   for the two hottest reads (one store, the list), in the check functions
+//!   `storeflow_api_store(s)_check`, which take the tenant role for the visibility decision and
+//!   also check the token's version; an unchanged page is then answered from its last
+//!   rendering (`page_cache`). A foreign store is a 404, like an unknown one.
 //! - Credentials are sealed at rest; only the store's owner sees the password.
 
 use axum::extract::State;
@@ -19,14 +22,16 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sqlx::{PgConnection, Postgres, Transaction};
-use storeflow_engine::{NewRun, RunStatus, StepRef};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, Postgres, Row, Transaction};
+use storeflow_engine::{NewRun, RunProgress, RunStatus, StepRef};
 use storeflow_workflows::{ROTATE_CREDENTIALS, TEARDOWN_STORE, provision_workflow};
 use uuid::Uuid;
 
 use super::events::{last_event_id, store_event_stream};
+use super::page_cache::{Page, PageKey, splice};
 use super::{ApiJson, ApiPath, ApiQuery, AppState, ClientIp, StoreSettings, current_request_id};
-use crate::auth::{Audit, AuthUser, Role, User};
+use crate::auth::{Audit, AuthUser, Bearer, Role, User};
 use crate::error::{ApiError, ApiResult};
 use crate::store_rules::{is_store_id, name_problems, new_store_id};
 use crate::tenancy::{self, Scope};
@@ -120,26 +125,56 @@ fn mask_email(email: &str) -> String {
     }
 }
 
+/// Sealed store credentials as the API shows them: in clear for the owner, masked for
+/// anyone else (an operator), or why they cannot be shown.
+pub fn credentials_json(
+    state: &AppState,
+    store_id: &str,
+    sealed: &[u8],
+    login_url: Option<&str>,
+    owner: bool,
+) -> Option<Value> {
+    Some(
+        match StoreCredentials::open(&state.config().sealer, store_id, sealed).ok() {
+            Some(c) if owner => json!({
+                "username": c.username, "email": c.email, "password": c.password,
+                "loginUrl": login_url,
+            }),
+            Some(c) => json!({
+                "username": c.username, "email": mask_email(&c.email), "password": MASK,
+                "loginUrl": login_url,
+            }),
+            None => json!({
+                "unavailable": "The credentials cannot be decrypted with this server's STOREFLOW_ENCRYPTION_KEY.",
+            }),
+        },
+    )
+}
+
 impl StoreRow {
     /// The store as the API shows it to `viewer` (credentials only if the row carries them:
     /// single-store answers do, lists do not). Serialized straight into the response.
     pub fn view<'a>(&'a self, state: &AppState, viewer: &User) -> StoreView<'a> {
+        let mut view = self.view_without_credentials(viewer);
+        view.admin_credentials = self.credentials_json(state, viewer.id == self.owner_id);
+        view
+    }
+
+    /// The store's admin credentials as `owner` (in clear) or anyone else (masked) sees
+    /// them, if the row carries them.
+    pub fn credentials_json(&self, state: &AppState, owner: bool) -> Option<Value> {
+        credentials_json(
+            state,
+            &self.id,
+            self.credentials.as_deref()?,
+            self.admin_url.as_deref(),
+            owner,
+        )
+    }
+
+    /// [`StoreRow::view`] without the credentials (what a cached page keeps).
+    pub fn view_without_credentials<'a>(&'a self, viewer: &User) -> StoreView<'a> {
         let owner = viewer.id == self.owner_id;
-        let credentials = self.credentials.as_ref().map(|sealed| {
-            match StoreCredentials::open(&state.config().sealer, &self.id, sealed).ok() {
-                Some(c) if owner => json!({
-                    "username": c.username, "email": c.email, "password": c.password,
-                    "loginUrl": self.admin_url,
-                }),
-                Some(c) => json!({
-                    "username": c.username, "email": mask_email(&c.email), "password": MASK,
-                    "loginUrl": self.admin_url,
-                }),
-                None => json!({
-                    "unavailable": "The credentials cannot be decrypted with this server's STOREFLOW_ENCRYPTION_KEY.",
-                }),
-            }
-        });
         let percent = match (
             self.run_status.as_deref(),
             self.run_current_step,
@@ -166,7 +201,7 @@ impl StoreRow {
                 storefront: self.storefront_url.as_deref(),
                 admin: self.admin_url.as_deref(),
             },
-            admin_credentials: credentials,
+            admin_credentials: None,
             is_credential_owner: owner,
             failure_reason: self.failure_reason.as_deref().map(scrub),
             failed_step: self.failed_step.as_deref(),
@@ -202,6 +237,18 @@ impl StoreRow {
             updated_at: self.updated_at,
             ready_at: self.ready_at,
             deleted_at: self.deleted_at,
+        }
+    }
+
+    /// Until when a rendering of this row is right: `nextAttemptAt` is shown while the
+    /// run's next attempt is in the future.
+    pub fn shown_until(&self) -> Option<std::time::Instant> {
+        match self.run_status.as_deref() {
+            Some("queued") | Some("waiting") => {
+                let left = (self.run_next_at? - Utc::now()).to_std().ok()?;
+                Some(std::time::Instant::now() + left)
+            }
+            _ => None,
         }
     }
 
@@ -701,7 +748,7 @@ pub struct ListQuery {
 
 pub async fn list_stores(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    bearer: Bearer,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Response> {
     let mut problems = Vec::new();
@@ -747,13 +794,6 @@ pub async fn list_stores(
             Value::Array(problems),
         ));
     }
-    // Tenants see their own stores whatever they ask for (row-level security); an admin may
-    // narrow the list to one owner.
-    let owner = if user.role == Role::Admin {
-        owner
-    } else {
-        None
-    };
     let pattern = query.q.as_ref().map(|q| {
         format!(
             "%{}%",
@@ -762,79 +802,113 @@ pub async fn list_stores(
                 .replace('_', "\\_")
         )
     });
-    let mut tx = scoped(&state, &user).await?;
-    // Lists never carry credentials (shown per store only).
-    let columns = STORE_COLUMNS.replace("s.credentials", "NULL::bytea AS credentials");
-    let sql = format!(
-        "SELECT {columns}, count(*) OVER () AS total {STORE_FROM} \
-         WHERE ($1::text IS NULL OR s.status::text = $1) AND ($1::text IS NOT NULL OR s.status <> 'deleted') \
-           AND ($2::text IS NULL OR s.engine::text = $2) AND ($3::uuid IS NULL OR s.owner_id = $3) \
-           AND ($4::text IS NULL OR s.name LIKE $4) \
-         ORDER BY s.created_at DESC, s.id LIMIT $5 OFFSET $6"
-    );
-    let rows: Vec<ListRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(&query.status)
-        .bind(&query.engine)
-        .bind(owner)
-        .bind(&pattern)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *tx)
-        .await?;
-    let total = match rows.first() {
-        Some(row) => row.total,
-        None if offset > 0 => {
-            let (total,): (i64,) = sqlx::query_as(
-                "SELECT count(*) FROM stores s \
-                 WHERE ($1::text IS NULL OR s.status::text = $1) AND ($1::text IS NOT NULL OR s.status <> 'deleted') \
-                   AND ($2::text IS NULL OR s.engine::text = $2) AND ($3::uuid IS NULL OR s.owner_id = $3) \
-                   AND ($4::text IS NULL OR s.name LIKE $4)",
-            )
+    // The count of run-event notifications, read before the check: a run that changes
+    // after this point moves it, so a rendering stored with it is never older than it says.
+    let events_seen = state.event_hub().generation();
+    // First statement: the token's version, the page's store ids chosen under the caller's
+    // row-level security (a tenant sees its own stores whatever it asks for; an admin may
+    // narrow the list to one owner), the total, and the page's stamp.
+    let check: Option<PgRow> =
+        sqlx::query("SELECT * FROM storeflow_api_stores_check($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(bearer.user)
+            .bind(bearer.token_version)
             .bind(&query.status)
             .bind(&query.engine)
             .bind(owner)
             .bind(&pattern)
-            .fetch_one(&mut *tx)
+            .bind(limit)
+            .bind(offset)
+            .fetch_optional(state.pool())
             .await?;
-            total
-        }
-        None => 0,
+    let check = check.ok_or_else(crate::auth::invalid_token)?;
+    let user = caller_of(&check, bearer)?;
+    let page_ids: Vec<String> = check.try_get("page")?;
+    let total: i64 = check.try_get("total")?;
+    let stamp = events_seen.map(|seen| format!("{}/{seen}", check.get::<String, _>("stamp")));
+    let admin = user.role == Role::Admin;
+    let key = PageKey::List {
+        caller: user.id,
+        admin,
+        query: format!(
+            "{:?}|{:?}|{:?}|{:?}|{limit}|{offset}",
+            query.status,
+            query.engine,
+            owner.filter(|_| admin),
+            pattern
+        ),
     };
-    tx.commit().await?;
-    let stores: Vec<StoreView<'_>> = rows
-        .iter()
-        .map(|row| row.store.view(&state, &user))
-        .collect();
-    Ok(axum::Json(StoreList {
-        request_id: current_request_id(),
-        stores,
-        total,
-        limit,
-        offset,
-    })
-    .into_response())
+    let cached = stamp
+        .as_ref()
+        .and_then(|stamp| state.pages().get(&key, stamp));
+    let page = match cached {
+        Some(page) => page,
+        None => {
+            let rows: Vec<StoreRow> = sqlx::query_as("SELECT * FROM storeflow_api_stores_page($1)")
+                .bind(&page_ids)
+                .fetch_all(state.pool())
+                .await?;
+            let body = serde_json::to_vec(&StoreList {
+                stores: rows.iter().map(|row| row.view(&state, &user)).collect(),
+                total,
+                limit,
+                offset,
+            })
+            .map_err(ApiError::internal)?;
+            let page = Page {
+                body: body.into(),
+                sealed_credentials: None,
+                login_url: None,
+                valid_until: rows.iter().filter_map(StoreRow::shown_until).min(),
+            };
+            if let Some(stamp) = stamp {
+                state.pages().put(key, stamp, page.clone());
+            }
+            page
+        }
+    };
+    Ok(json_answer(splice(
+        &current_request_id(),
+        None,
+        None,
+        &page.body,
+    )))
+}
+
+/// An answer with a JSON body made elsewhere.
+fn json_answer(body: axum::body::Bytes) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct StoreList<'a> {
-    request_id: String,
     stores: Vec<StoreView<'a>>,
     total: i64,
     limit: i64,
     offset: i64,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct ListRow {
-    #[sqlx(flatten)]
-    store: StoreRow,
-    total: i64,
+/// The caller columns of a `storeflow_api_store(s)_check` row (the function checked the
+/// token).
+fn caller_of(row: &PgRow, bearer: Bearer) -> sqlx::Result<User> {
+    Ok(User {
+        id: bearer.user,
+        email: row.try_get("caller_email")?,
+        username: row.try_get("caller_username")?,
+        role: row.try_get("caller_role")?,
+        created_at: row.try_get("caller_created_at")?,
+        // The function checked that the token carries the current version.
+        token_version: bearer.token_version,
+    })
 }
 
 /// A run of a store, as listed with the store.
-#[derive(Debug, serde::Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all(serialize = "camelCase"))]
 struct StoreRun {
     id: Uuid,
     workflow: String,
@@ -845,75 +919,160 @@ struct StoreRun {
 
 pub async fn get_store(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    bearer: Bearer,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<Response> {
     let id = parse_store_id(&id)?;
-    let mut tx = scoped(&state, &user).await?;
-    let store = load_store(&mut tx, id, false)
-        .await?
-        .ok_or_else(|| store_not_found(id))?;
-    let runs: Vec<StoreRun> = sqlx::query_as(
-        "SELECT id, workflow, status::text AS status, created_at, finished_at FROM workflow_runs \
-         WHERE subject = $1 ORDER BY created_at DESC LIMIT 50",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let mut body = store.to_json(&state, &user);
-    if let Some(run_id) = store.current_run_id {
-        // Visible through the store row above; the run's detail is read with the engine's view.
-        // A run pruned from history leaves the store without progress, not without a page.
-        let run = match state.engine().get_run(run_id).await {
-            Ok(run) => Some(run),
-            Err(storeflow_engine::Error::RunNotFound(_)) => None,
-            Err(err) => return Err(err.into()),
-        };
-        if let Some(run) = run {
-            let steps: Vec<Value> = run
+    // First statement: the token's version, whether the caller may see the store (row-level
+    // security, as the tenant), its owner and the page's stamp.
+    let check: Option<PgRow> = sqlx::query("SELECT * FROM storeflow_api_store_check($1, $2, $3)")
+        .bind(bearer.user)
+        .bind(bearer.token_version)
+        .bind(id)
+        .fetch_optional(state.pool())
+        .await?;
+    let check = check.ok_or_else(crate::auth::invalid_token)?;
+    let user = caller_of(&check, bearer)?;
+    let (Some(owner_id), Some(stamp)) = (
+        check.try_get::<Option<Uuid>, _>("owner_id")?,
+        check.try_get::<Option<String>, _>("stamp")?,
+    ) else {
+        return Err(store_not_found(id));
+    };
+    let owner = owner_id == user.id;
+    let key = PageKey::Store {
+        id: id.to_owned(),
+        owner,
+        admin: user.role == Role::Admin,
+    };
+    let page = match state.pages().get(&key, &stamp) {
+        Some(page) => page,
+        None => {
+            let page = render_store_page(&state, id, &user).await?;
+            state.pages().put(key, stamp, page.clone());
+            page
+        }
+    };
+    // Credentials are opened per answer, never kept in a rendering.
+    let credentials = page
+        .sealed_credentials
+        .as_deref()
+        .and_then(|sealed| credentials_json(&state, id, sealed, page.login_url.as_deref(), owner));
+    let credentials = credentials.map(|c| c.to_string());
+    Ok(json_answer(splice(
+        &current_request_id(),
+        Some("store"),
+        credentials.as_deref().map(|c| ("adminCredentials", c)),
+        &page.body,
+    )))
+}
+
+/// One store's page as `viewer` sees it — without the credentials — read with the second
+/// statement (for a store the check admitted).
+async fn render_store_page(state: &AppState, id: &str, viewer: &User) -> ApiResult<Page> {
+    let row: Option<PgRow> = sqlx::query("SELECT * FROM storeflow_api_store_page($1)")
+        .bind(id)
+        .fetch_optional(state.pool())
+        .await?;
+    let row = row.ok_or_else(|| store_not_found(id))?;
+    let store = StoreRow::from_row(&row)?;
+    let runs: Vec<StoreRun> = row
+        .try_get::<Option<sqlx::types::Json<Vec<StoreRun>>>, _>("runs")?
+        .map(|runs| runs.0)
+        .unwrap_or_default();
+    // A run pruned from history leaves the store without progress, not without a page.
+    let progress = RunProgress::from_json(row.try_get("progress")?)?;
+    let body = serde_json::to_vec(&StorePage {
+        store: store.view_without_credentials(viewer),
+        progress: progress.as_ref().map(ProgressView::of),
+        runs: &runs,
+    })
+    .map_err(ApiError::internal)?;
+    Ok(Page {
+        body: body.into(),
+        sealed_credentials: store.credentials.clone(),
+        login_url: store.admin_url.clone(),
+        valid_until: store.shown_until(),
+    })
+}
+
+/// A store's page: the store, its current run's progress, its runs.
+#[derive(Debug, serde::Serialize)]
+struct StorePage<'a> {
+    #[serde(flatten)]
+    store: StoreView<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<ProgressView<'a>>,
+    runs: &'a [StoreRun],
+}
+
+/// The current run's progress as a store page shows it.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProgressView<'a> {
+    run_id: Uuid,
+    workflow: &'a str,
+    version: i32,
+    status: RunStatus,
+    percent: u8,
+    error: Option<String>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    next_attempt_at: Option<DateTime<Utc>>,
+    steps: Vec<StepProgress<'a>>,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StepProgress<'a> {
+    number: i32,
+    name: &'a str,
+    status: storeflow_engine::StepStatus,
+    attempt: i32,
+    max_attempts: i32,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    duration_ms: Option<i64>,
+    /// Tool output may quote a connection string: scrubbed like every error shown.
+    error: Option<String>,
+    waiting_for: Option<String>,
+}
+
+impl<'a> ProgressView<'a> {
+    fn of(run: &'a RunProgress) -> Self {
+        ProgressView {
+            run_id: run.summary.id,
+            workflow: &run.summary.workflow,
+            version: run.summary.version,
+            status: run.summary.status,
+            percent: run.progress,
+            error: run.summary.error.as_deref().map(scrub),
+            started_at: run.summary.started_at,
+            finished_at: run.summary.finished_at,
+            next_attempt_at: match run.summary.status {
+                RunStatus::Queued | RunStatus::Waiting if run.summary.next_run_at > Utc::now() => {
+                    Some(run.summary.next_run_at)
+                }
+                _ => None,
+            },
+            steps: run
                 .steps
                 .iter()
-                .map(|step| {
-                    let mut step = json!({
-                        "number": step.index + 1,
-                        "name": step.name,
-                        "status": step.status,
-                        "attempt": step.attempts,
-                        "maxAttempts": step.max_attempts,
-                        "startedAt": step.started_at,
-                        "finishedAt": step.finished_at,
-                        "durationMs": step.duration_ms,
-                        "error": step.error,
-                        "waitingFor": step.waiting_for,
-                    });
-                    super::runs::redact(&mut step);
-                    step
+                .map(|step| StepProgress {
+                    number: step.index + 1,
+                    name: &step.name,
+                    status: step.status,
+                    attempt: step.attempts,
+                    max_attempts: step.max_attempts,
+                    started_at: step.started_at,
+                    finished_at: step.finished_at,
+                    duration_ms: step.duration_ms,
+                    error: step.error.as_deref().map(scrub),
+                    waiting_for: step.waiting_for.as_deref().map(scrub),
                 })
-                .collect();
-            body["progress"] = json!({
-                "runId": run.summary.id,
-                "workflow": run.summary.workflow,
-                "version": run.summary.version,
-                "status": run.summary.status,
-                "percent": run.progress,
-                "error": run.summary.error.as_deref().map(scrub),
-                "startedAt": run.summary.started_at,
-                "finishedAt": run.summary.finished_at,
-                "nextAttemptAt": match run.summary.status {
-                    RunStatus::Queued | RunStatus::Waiting if run.summary.next_run_at > Utc::now() => {
-                        Some(run.summary.next_run_at)
-                    }
-                    _ => None,
-                },
-                "steps": steps,
-            });
+                .collect(),
         }
     }
-    body["runs"] = json!(runs);
-    Ok(axum::Json(
-        json!({ "requestId": current_request_id(), "store": body }),
-    ))
 }
 
 // ---------------------------------------------------------------------------------------

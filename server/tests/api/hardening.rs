@@ -277,3 +277,118 @@ async fn the_dashboard_is_served_beside_the_api_with_history_fallback() {
     assert!(!escape.text.contains("root:"), "{escape:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Sends raw bytes to the API served on a real socket and reads the whole answer.
+async fn raw_exchange(addr: std::net::SocketAddr, bytes: &[u8]) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    // The server may answer and close before it has read everything: ignore write errors.
+    let _ = stream.write_all(bytes).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+#[tokio::test]
+async fn requests_refused_before_routing_still_get_the_envelope_and_a_request_id() {
+    let api = TestApi::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen");
+    let addr = listener.local_addr().expect("addr");
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(storeflow::api::serve(
+        listener,
+        api.router.clone(),
+        stop.clone(),
+    ));
+
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "a 200 KB header",
+            format!(
+                "GET /api/v1/health/live HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+                "a".repeat(200 * 1024)
+            )
+            .into_bytes(),
+            431,
+            "HEADERS_TOO_LARGE",
+        ),
+        (
+            "too many header fields",
+            format!(
+                "GET /api/v1/health/live HTTP/1.1\r\nHost: x\r\n{}\r\n",
+                (0..150)
+                    .map(|i| format!("X-F{i}: v\r\n"))
+                    .collect::<String>()
+            )
+            .into_bytes(),
+            431,
+            "HEADERS_TOO_LARGE",
+        ),
+        (
+            "a raw NUL in the request line",
+            b"GET /api/v1/health/\0live HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            400,
+            "MALFORMED_REQUEST",
+        ),
+        (
+            "a raw NUL in a header value",
+            b"GET /api/v1/health/live HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n".to_vec(),
+            400,
+            "MALFORMED_REQUEST",
+        ),
+        (
+            "a 20 KB request target",
+            format!(
+                "GET /api/v1/stores?q={} HTTP/1.1\r\nHost: x\r\n\r\n",
+                "a".repeat(20 * 1024)
+            )
+            .into_bytes(),
+            414,
+            "URI_TOO_LONG",
+        ),
+    ];
+    for (what, bytes, status, code) in cases {
+        let (got, head, body) = raw_exchange(addr, &bytes).await;
+        assert_eq!(got, status, "{what}: {head}\n{body}");
+        assert!(
+            head.contains("\r\nx-request-id: req_"),
+            "{what}: no request id: {head}"
+        );
+        let body: serde_json::Value = serde_json::from_str(&body)
+            .unwrap_or_else(|err| panic!("{what}: body is not the envelope ({err}): {body}"));
+        assert_eq!(body["error"]["code"], code, "{what}: {body}");
+        assert!(body["error"]["message"].is_string(), "{what}: {body}");
+        assert!(body["requestId"].is_string(), "{what}: {body}");
+    }
+
+    // Ordinary answers on the same server are untouched.
+    let (status, head, body) = raw_exchange(
+        addr,
+        b"GET /api/v1/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 404, "{head}");
+    assert!(body.contains("\"NOT_FOUND\""), "{body}");
+    let (status, _, body) = raw_exchange(
+        addr,
+        b"GET /api/v1/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    stop.cancel();
+    server.await.expect("server task").expect("server stops");
+}

@@ -4,6 +4,7 @@ mod auth;
 mod events;
 mod hardening;
 mod operations;
+mod page_cache;
 mod stores;
 mod tenancy;
 

@@ -119,3 +119,74 @@ async fn a_name_is_taken_only_while_its_store_is_not_deleted() {
         .expect("delete");
     insert_store(&api, alice, "shop").await;
 }
+
+/// What the next borrower of the only pooled connection finds: (inside a transaction
+/// block, current role, identity setting).
+async fn session_state(pool: &sqlx::PgPool) -> (bool, String, String) {
+    use sqlx::Row;
+    // The simple query protocol: one message, so outside a transaction block the statement
+    // and its implicit transaction start at the same instant; inside one, the transaction
+    // started at its BEGIN, earlier.
+    let row = sqlx::raw_sql(
+        "SELECT (transaction_timestamp() <> statement_timestamp())::text, current_user::text, \
+                coalesce(current_setting('storeflow.user_id', true), '')",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("the next borrower's query runs");
+    let in_transaction: String = row.get(0);
+    (in_transaction == "true", row.get(1), row.get(2))
+}
+
+#[tokio::test]
+async fn a_tenant_transaction_abandoned_at_any_point_leaves_nothing_to_the_next_borrower() {
+    // One connection, so the borrower after an abandoned request gets the very same session.
+    let db = storeflow_testkit::database().await;
+    let owner: (String,) = sqlx::query_as("SELECT current_user::text")
+        .fetch_one(&db.pool(1).await)
+        .await
+        .expect("owner");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.url)
+        .await
+        .expect("pool");
+    let tenant = Uuid::now_v7();
+    // Abandon the request after 0, 20, 40, … µs: within `BEGIN`'s round trip, between the
+    // statements, inside a query, during the commit — as a client that goes away or a
+    // request timeout would.
+    for step in 0..150u64 {
+        let after = std::time::Duration::from_micros(step * 20);
+        let pool_for_request = pool.clone();
+        let request = async move {
+            let mut tx = tenancy::begin(&pool_for_request, Scope::Tenant(tenant)).await?;
+            sqlx::query("SELECT count(*) FROM stores")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("SELECT pg_sleep(0.001)")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        };
+        // Timers have millisecond granularity; the BEGIN round trip is shorter than that.
+        let deadline = std::time::Instant::now() + after;
+        let cutoff = async {
+            while std::time::Instant::now() < deadline {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = request => {}
+            _ = cutoff => {}
+        }
+        let polls = format!("{after:?}");
+        let (in_transaction, role, identity) = session_state(&pool).await;
+        assert!(
+            !in_transaction,
+            "after abandoning at {polls}: the next borrower ran inside the abandoned transaction"
+        );
+        assert_eq!(role, owner.0, "after abandoning at {polls}: role leaked");
+        assert_eq!(identity, "", "after abandoning at {polls}: identity leaked");
+    }
+}

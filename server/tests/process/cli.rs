@@ -75,6 +75,13 @@ fn runs_commands_start_show_list_retry_and_cancel() {
     ]));
     let failing = failing.trim();
     let mut child = worker(url);
+    // A finished run is at no step: the definition's next one (selftest has more steps
+    // than a run executes) is not named as its current step.
+    let finished = wait_status(url, key_run.trim(), "succeeded");
+    assert!(
+        finished["current_step_name"].is_null(),
+        "a finished run names no current step: {finished}"
+    );
     let failed = wait_status(url, failing, "failed");
     assert_eq!(failed["steps"][1]["status"], "failed");
     assert_eq!(failed["steps"][1]["attempts"], 5);
@@ -679,12 +686,35 @@ fn the_benchmarks_run_and_check_their_own_results() {
         "40",
         "--duration",
         "1s",
+        "--repeat",
+        "1",
         "--connections",
         "2",
-        "--seed-stores",
-        "10",
+        "--stores",
+        "5",
+        "--soak",
+        "2s",
+        "--sample-every",
+        "1s",
     ]));
-    assert!(api.contains("fixed rate 40 req/s"), "{api}");
-    assert!(api.contains(", 0 failed,"), "{api}");
-    assert!(api.contains("maximum throughput"), "{api}");
+    for route in [
+        "GET /api/v1/stores/{id}",
+        "GET /api/v1/stores?limit=50",
+        "POST /api/v1/auth/login",
+    ] {
+        assert!(api.contains(&format!("{route}: ")), "{route}: {api}");
+    }
+    assert!(api.contains("at 40 req/s for 1s"), "{api}");
+    assert!(api.contains(" 0 failed;"), "{api}");
+    assert!(api.contains("non-2xx 0,"), "{api}");
+    assert!(api.contains("soak done:"), "{api}");
+    assert!(api.contains("server memory at the end:"), "{api}");
+    // The benchmark leaves nothing behind.
+    let left: (i64,) = runtime
+        .block_on(
+            sqlx::query_as("SELECT count(*) FROM users WHERE email LIKE 'bench-%'")
+                .fetch_one(&runtime.block_on(db.pool(1))),
+        )
+        .expect("count");
+    assert_eq!(left.0, 0);
 }

@@ -2,6 +2,8 @@
 
 mod cli;
 mod crash;
+mod disconnects;
+mod outages;
 mod provisioning;
 mod up;
 
