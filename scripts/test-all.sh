@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Every test of the repository, in one command (the one README.md and CI run):
 #   1. Rust: unit, database (real PostgreSQL), in-process API, executor and process tests —
-#      including whole store lifecycles against the fake Kubernetes API and fake helm, and the
-#      Medusa steps against a real Medusa;
+#      including whole store lifecycles against the fake Kubernetes API and fake helm, the
+#      Medusa steps against a real Medusa, and a real control plane (etcd, kube-apiserver,
+#      kube-controller-manager, kube-scheduler, kwok nodes) with the real helm, built from
+#      their Go modules by scripts/k8s-tools.sh;
 #   2. the Helm charts' lint (Helm's Go library through helm-sdkpy, offline), with the control
 #      plane's RBAC checked against every kind the store chart creates;
 #   3. the Medusa storefront: unit tests, end to end in Chromium against a real Medusa v1, and
@@ -29,6 +31,7 @@ need cargo "install Rust (https://rustup.rs)"
 need python3 "install Python 3.11 or newer"
 need node "install Node.js 20 (Debian: apt-get install nodejs npm)"
 need npm "install npm"
+need go "install Go 1.26 (the real-cluster tests build Kubernetes, kwok and helm from their Go modules)"
 if [ ! -x /usr/bin/chromium ]; then
     echo "error: the browser tests drive /usr/bin/chromium; install it (Debian, as root: apt-get install chromium)" >&2
     exit 2
@@ -45,6 +48,13 @@ for dir in charts/medusa-backend storefront-medusa dashboard; do
         (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     fi
 done
+
+section "Kubernetes test binaries (built from tools/*/go.mod, or reused from the cache)"
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, helm: the real
+# control plane of the real-cluster tests. A cold build takes about 20 minutes on 2 cores;
+# later runs reuse the cache (outside the repository) in well under a second.
+STOREFLOW_K8S_BIN=$(scripts/k8s-tools.sh | tail -n1)
+export STOREFLOW_K8S_BIN
 
 section "Rust: cargo test --workspace"
 cargo test --workspace

@@ -3,9 +3,13 @@
 //
 //   node charts/medusa-backend/harness.mjs [--port N] [--seed FILE]
 //        [--admin-email E --admin-password P] [--log-file FILE] [--keep-stdin-open]
+//        [--db-listen ADDR]
 //
 // Prints exactly one JSON line on stdout once `GET /health` answers:
 //   {"url":"http://127.0.0.1:PORT","databaseUrl":"postgres://medusa:...@127.0.0.1:PGPORT/medusa"}
+// With --db-listen ADDR, PostgreSQL also listens on ADDR and admits clients of ADDR's subnet
+// (a test cluster's pod network: commands the cluster runs on the host reach it there), and
+// the line adds "externalDatabaseUrl" (the same database at ADDR).
 // and keeps running. Everything else (progress, Medusa's and PostgreSQL's output) goes to stderr
 // or to --log-file, never to stdout, so a parent can read the first stdout line and parse it.
 //
@@ -54,7 +58,7 @@ function usage(message) {
   if (message) process.stderr.write(`harness: ${message}\n`);
   process.stderr.write(
     "usage: node harness.mjs [--port N] [--seed FILE] [--admin-email E --admin-password P]\n" +
-      "                        [--log-file FILE] [--keep-stdin-open]\n",
+      "                        [--log-file FILE] [--keep-stdin-open] [--db-listen ADDR]\n",
   );
   process.exit(2);
 }
@@ -67,6 +71,7 @@ function parseArgs(argv) {
     adminPassword: undefined,
     logFile: undefined,
     watchStdin: true,
+    dbListen: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -98,6 +103,10 @@ function parseArgs(argv) {
         break;
       case "--keep-stdin-open":
         options.watchStdin = false;
+        break;
+      case "--db-listen":
+        options.dbListen = value();
+        if (!net.isIP(options.dbListen)) usage("--db-listen must be an IP address");
         break;
       case "-h":
       case "--help":
@@ -381,6 +390,9 @@ async function main() {
       { env: pgEnv, cwd: state.dir, account, timeoutMs: TIMEOUTS.initdb, quiet: true },
     );
     fs.rmSync(pwFile, { force: true });
+    if (options.dbListen) {
+      fs.appendFileSync(path.join(pgData, "pg_hba.conf"), "host all all samenet scram-sha-256\n");
+    }
 
     let pgPort;
     for (let attempt = 1; ; attempt++) {
@@ -390,7 +402,7 @@ async function main() {
         [
           "-D", pgData,
           "-p", String(pgPort),
-          "-c", "listen_addresses=127.0.0.1",
+          "-c", `listen_addresses=${["127.0.0.1", options.dbListen].filter(Boolean).join(",")}`,
           "-c", `unix_socket_directories=${state.dir}`,
           "-c", "fsync=off",
           "-c", "synchronous_commit=off",
@@ -476,7 +488,10 @@ async function main() {
       }
     });
 
-    process.stdout.write(`${JSON.stringify({ url, databaseUrl })}\n`);
+    const externalDatabaseUrl = options.dbListen
+      ? `postgres://medusa:${pgPassword}@${options.dbListen}:${pgPort}/medusa`
+      : undefined;
+    process.stdout.write(`${JSON.stringify({ url, databaseUrl, externalDatabaseUrl })}\n`);
   } catch (err) {
     say(`error: ${err.message}`);
     if (err.detail) process.stderr.write(`${String(err.detail).trimEnd()}\n`);

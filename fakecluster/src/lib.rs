@@ -20,6 +20,7 @@
 pub mod exec;
 pub mod helm;
 pub mod proxy;
+pub mod sites;
 pub mod tls;
 pub mod wpcli;
 

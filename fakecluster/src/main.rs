@@ -8,6 +8,14 @@
 //! prints one JSON line — `{"kubeconfig", "helm", "chart", "control", "server"}` — and serves
 //! until SIGTERM/SIGINT or until its standard input closes. `control` is the base URL of
 //! `POST fail-next|fail|heal {"namespace", "failure": "image-pull"}` and `GET state`.
+//!
+//! For a real test cluster (real API server, kwok nodes):
+//! ```text
+//! storeflow-fakecluster sites --http 0.0.0.0:80 --socket PATH
+//! ```
+//! serves the simulated WordPress sites (run it in the cluster's pod network), and run under
+//! the name `wp` (a link on the PATH kwok gives exec'd commands) it is the WP-CLI shim that
+//! forwards to them (see `sites`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,7 +24,7 @@ use storeflow_fakecluster::{FakeCluster, Options};
 
 fn usage() -> ! {
     eprintln!(
-        "usage: storeflow-fakecluster --dir DIR [--port N] [--ready-after DURATION] [--chart PATH]"
+        "usage: storeflow-fakecluster --dir DIR [--port N] [--ready-after DURATION] [--chart PATH]\n       storeflow-fakecluster sites --http ADDR --socket PATH"
     );
     std::process::exit(2)
 }
@@ -40,6 +48,32 @@ fn main() {
             std::process::exit(1)
         }
     };
+    if invoked_as == "wp" {
+        let mut wp_argv = vec!["wp".to_owned()];
+        wp_argv.extend(argv.iter().skip(1).cloned());
+        let code = runtime.block_on(storeflow_fakecluster::sites::wp_shim(wp_argv));
+        std::process::exit(code);
+    }
+    if argv.get(1).map(String::as_str) == Some("sites") {
+        let mut http: Option<std::net::SocketAddr> = None;
+        let mut socket: Option<PathBuf> = None;
+        let mut args = argv.iter().skip(2);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--http" => http = args.next().and_then(|a| a.parse().ok()),
+                "--socket" => socket = args.next().map(PathBuf::from),
+                _ => usage(),
+            }
+        }
+        let (Some(http), Some(socket)) = (http, socket) else {
+            usage()
+        };
+        if let Err(err) = runtime.block_on(storeflow_fakecluster::sites::serve(http, socket)) {
+            eprintln!("error: serving the sites: {err}");
+            std::process::exit(1);
+        }
+        std::process::exit(0);
+    }
     if invoked_as == "helm" {
         let outcome = runtime.block_on(storeflow_fakecluster::helm::run(&argv[1..]));
         print!("{}", outcome.stdout);

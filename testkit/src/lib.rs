@@ -6,6 +6,11 @@
 //! root they run as the `postgres` system user, because `initdb` refuses root). A reaper
 //! process stops the cluster and deletes its directory when the test binary exits, however
 //! it exits. Every test gets a database of its own, migrated.
+//!
+//! [`realcluster`]: a real Kubernetes control plane (etcd, API server, controller manager,
+//! scheduler, kwok nodes) per test binary, or by hand with the `storeflow-realcluster` binary.
+
+pub mod realcluster;
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};

@@ -1,0 +1,250 @@
+//! The simulated WordPress sites of a *real* test cluster (real API server, kwok nodes), as
+//! one process that runs in the cluster's pod network:
+//! - HTTP on the WordPress pods' port: the WooCommerce Store API of the store whose pod IP
+//!   the connection was made to (every pod IP of the routed pod CIDR is local in that network,
+//!   so the API server's service proxy reaches this process for every store);
+//! - a Unix socket (Unix sockets cross network namespaces: the path is on the shared file
+//!   system) for WP-CLI commands run by the `wp` shim that kwok executes for `pods/exec`, for
+//!   the pod IP → namespace table the test harness keeps current, and for reading a site's
+//!   state in assertions.
+//!
+//! The protocol is one JSON object per line each way:
+//! `{"op":"wp","namespace":N,"argv":["wp",…],"stdin":"…"}` → `{"stdout","stderr","code"}`;
+//! `{"op":"pods","pods":{"10.244.0.7":"store-1a2b3c4d",…}}` → `{"ok":true}` (replaces the table);
+//! `{"op":"site","namespace":N}` → a summary of that site (`null` before its first command).
+//!
+//! # Caveats
+//! kwok never closes a command's standard input and reports a non-zero exit only as an
+//! error (storeflow then sees exit code 1): the `wp` shim reads one line per `--prompt`
+//! argument instead of reading to the end, and the exit status 0/non-zero is what survives.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, UnixListener, UnixStream};
+
+use crate::wpcli::Site;
+
+#[derive(Default)]
+struct Sites {
+    by_namespace: BTreeMap<String, Site>,
+    pod_namespaces: BTreeMap<IpAddr, String>,
+}
+
+type Shared = Arc<Mutex<Sites>>;
+
+fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Sites> {
+    shared.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Serves until the process ends: HTTP on `http` (in the pod network), commands on `socket`.
+pub async fn serve(http: SocketAddr, socket: PathBuf) -> std::io::Result<()> {
+    let shared: Shared = Arc::default();
+    let _ = std::fs::remove_file(&socket);
+    let commands = UnixListener::bind(&socket)?;
+    let web = TcpListener::bind(http).await?;
+    let for_commands = shared.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = commands.accept().await {
+            tokio::spawn(command_connection(stream, for_commands.clone()));
+        }
+    });
+    loop {
+        let (stream, _) = web.accept().await?;
+        let Ok(local) = stream.local_addr() else {
+            continue;
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                    let shared = shared.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(
+                            store_api(State((shared, local.ip())), request.map(Body::new)).await,
+                        )
+                    }
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn store_api(
+    State((shared, pod_ip)): State<(Shared, IpAddr)>,
+    request: Request<Body>,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let token = parts
+        .headers
+        .get("cart-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let (status, extra, value) = {
+        let mut sites = lock(&shared);
+        let Some(namespace) = sites.pod_namespaces.get(&pod_ip).cloned() else {
+            return (
+                StatusCode::BAD_GATEWAY,
+                format!("no store pod has the address {pod_ip} (yet)"),
+            )
+                .into_response();
+        };
+        let site = sites.by_namespace.entry(namespace).or_default();
+        if !path.starts_with("/wp-json/") {
+            // WordPress itself: enough for a readiness check.
+            return (StatusCode::OK, "<html><body>WordPress</body></html>").into_response();
+        }
+        site.store_api(parts.method.as_str(), &path, token.as_deref(), &body)
+    };
+    let mut answer = Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", "application/json");
+    for (name, value) in extra {
+        answer = answer.header(name, value);
+    }
+    answer
+        .body(Body::from(value.to_string()))
+        .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+}
+
+async fn command_connection(stream: UnixStream, shared: Shared) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let answer = match serde_json::from_str::<Value>(&line) {
+            Ok(command) => answer(&shared, &command),
+            Err(err) => json!({ "error": format!("not JSON: {err}") }),
+        };
+        let mut out = answer.to_string();
+        out.push('\n');
+        if write.write_all(out.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn answer(shared: &Shared, command: &Value) -> Value {
+    let namespace = command["namespace"].as_str().unwrap_or_default().to_owned();
+    match command["op"].as_str() {
+        Some("wp") => {
+            let argv: Vec<String> = command["argv"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let stdin = command["stdin"].as_str().unwrap_or_default();
+            let mut sites = lock(shared);
+            let output = sites
+                .by_namespace
+                .entry(namespace)
+                .or_default()
+                .run(&argv, stdin.as_bytes());
+            json!({ "stdout": output.stdout, "stderr": output.stderr, "code": output.code })
+        }
+        Some("pods") => {
+            let table = command["pods"]
+                .as_object()
+                .map(|pods| {
+                    pods.iter()
+                        .filter_map(|(ip, ns)| Some((ip.parse().ok()?, ns.as_str()?.to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            lock(shared).pod_namespaces = table;
+            json!({ "ok": true })
+        }
+        Some("site") => match lock(shared).by_namespace.get(&namespace) {
+            Some(site) => json!({
+                "installed": site.installed,
+                "url": site.url,
+                "adminUser": site.admin_user,
+                "adminPassword": site.admin_password,
+                "openToShoppers": site.open_to_shoppers(),
+                "products": site.products.iter().map(|p| json!({ "id": p.id, "sku": p.sku, "name": p.name })).collect::<Vec<_>>(),
+                "orders": site.orders.iter().map(|o| json!({ "id": o.id, "status": o.status, "email": o.email })).collect::<Vec<_>>(),
+            }),
+            None => Value::Null,
+        },
+        _ => json!({ "error": "unknown op" }),
+    }
+}
+
+/// One request over the command socket.
+pub async fn request(socket: &Path, command: &Value) -> std::io::Result<Value> {
+    let stream = UnixStream::connect(socket).await?;
+    let (read, mut write) = stream.into_split();
+    let mut line = command.to_string();
+    line.push('\n');
+    write.write_all(line.as_bytes()).await?;
+    let mut lines = BufReader::new(read).lines();
+    let answer = lines.next_line().await?.unwrap_or_default();
+    serde_json::from_str(&answer).map_err(std::io::Error::other)
+}
+
+/// The `wp` shim kwok executes: forwards argv (with `wp` first) and the lines of standard
+/// input the command prompts for to the sites process; returns the exit code.
+pub async fn wp_shim(argv: Vec<String>) -> i32 {
+    let (Ok(socket), Ok(namespace)) = (
+        std::env::var("STOREFLOW_SITES_SOCKET"),
+        std::env::var("STOREFLOW_TEST_NAMESPACE"),
+    ) else {
+        eprintln!(
+            "wp (test shim): STOREFLOW_SITES_SOCKET and STOREFLOW_TEST_NAMESPACE must be set"
+        );
+        return 1;
+    };
+    // `--prompt=a,b` reads one line per named argument (kwok never closes stdin).
+    let prompted = argv
+        .iter()
+        .filter_map(|a| a.strip_prefix("--prompt="))
+        .map(|names| names.split(',').count())
+        .sum::<usize>();
+    let mut stdin = String::new();
+    if prompted > 0 {
+        use std::io::BufRead;
+        let mut reader = std::io::stdin().lock();
+        for _ in 0..prompted {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            stdin.push_str(&line);
+        }
+    }
+    let command = json!({ "op": "wp", "namespace": namespace, "argv": argv, "stdin": stdin });
+    match request(Path::new(&socket), &command).await {
+        Ok(output) => {
+            print!("{}", output["stdout"].as_str().unwrap_or_default());
+            eprint!("{}", output["stderr"].as_str().unwrap_or_default());
+            output["code"].as_i64().unwrap_or(1) as i32
+        }
+        Err(err) => {
+            eprintln!("wp (test shim): the sites process at {socket} does not answer: {err}");
+            1
+        }
+    }
+}
