@@ -597,7 +597,8 @@ impl RealCluster {
 
     /// Makes exec requests into pods of `namespace` run `command args… <requested argv…>`
     /// locally (kwok's user and network namespace), with `STOREFLOW_TEST_NAMESPACE=<namespace>`
-    /// and `env` in its environment, when the requested argv\[0\] is one of the dispatcher
+    /// and `env` in its environment (a `PATH` there is the command's; without one it gets the
+    /// machine's), when the requested argv\[0\] is one of the dispatcher
     /// names ([`Options::exec_names`], [`RealCluster::add_exec_name`]). Creates (or replaces)
     /// the ClusterExec `storeflow-exec-<namespace>`; see the module docs for kwok's exec
     /// semantics. Returns after a pause long enough for kwok's watch to deliver it (exec
@@ -1892,7 +1893,11 @@ const DISPATCHER: &str = r#"#!/bin/sh
 # namespace's ClusterExec) it runs `$STOREFLOW_EXEC_COMMAND $STOREFLOW_EXEC_ARG_0.. <argv>`;
 # without it, the real command of this name.
 name=${0##*/}
-PATH=${STOREFLOW_EXEC_ORIG_PATH:-/usr/local/bin:/usr/bin:/bin}
+# kwok's own PATH (it starts with this directory) becomes the machine's again; a PATH the
+# namespace's ClusterExec set is kept.
+case ":$PATH:" in
+    *":${0%/*}:"*) PATH=${STOREFLOW_EXEC_ORIG_PATH:-/usr/local/bin:/usr/bin:/bin} ;;
+esac
 export PATH
 HOME=${STOREFLOW_EXEC_ORIG_HOME:-$HOME}
 export HOME

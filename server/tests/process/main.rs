@@ -5,6 +5,7 @@ mod crash;
 mod disconnects;
 mod outages;
 mod provisioning;
+mod real_cluster;
 mod up;
 
 use std::process::{Command, Output};

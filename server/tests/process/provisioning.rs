@@ -29,11 +29,11 @@ use crate::storeflow;
 pub const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const JWT: &str = "provisioning-test-secret-0123456789abcdef";
 
-pub struct Platform {
+pub struct Platform<C = FakeCluster> {
     pub db: storeflow_testkit::TestDatabase,
     pub pool: PgPool,
     pub router: Router,
-    pub cluster: FakeCluster,
+    pub cluster: C,
     pub dir: PathBuf,
     pub helm_log: PathBuf,
     pub kubeconfig: PathBuf,
@@ -41,23 +41,8 @@ pub struct Platform {
     workers: Vec<Child>,
 }
 
-impl Platform {
+impl Platform<FakeCluster> {
     pub async fn start(options: Options) -> Platform {
-        let db = storeflow_testkit::database().await;
-        let pool = db.pool(8).await;
-        let engine = Engine::start(pool.clone(), storeflow_workflows::registry())
-            .await
-            .expect("engine");
-        let config = ApiConfig {
-            register_rate_max: 1000,
-            sealer: storeflow::sealing::Sealer::from_hex(KEY).expect("key"),
-            stores: StoreSettings {
-                creation_cooldown: Duration::ZERO,
-                ..StoreSettings::default()
-            },
-            ..ApiConfig::default()
-        };
-        let router = app(AppState::new(engine.clone(), JWT, config, None));
         let cluster = FakeCluster::start_with(options).await;
         let dir = std::env::temp_dir().join(format!("storeflow-e2e-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("dir");
@@ -65,29 +50,7 @@ impl Platform {
         let helm = dir.join("helm");
         std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_storeflow-fakecluster"), &helm)
             .expect("fake helm");
-        Platform {
-            db,
-            pool,
-            router,
-            cluster,
-            helm_log: dir.join("helm.log"),
-            kubeconfig,
-            helm,
-            dir,
-            workers: Vec::new(),
-        }
-    }
-
-    fn chart() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/ecommerce-store")
-    }
-
-    /// Starts a `storeflow worker` process with the kubeconfig of the fake; its log goes to
-    /// `<dir>/worker-<n>.log`.
-    pub fn start_worker(&mut self) -> usize {
-        let mut command = storeflow(&self.db.url);
-        command.env("KUBECONFIG", &self.kubeconfig);
-        self.spawn_worker(command)
+        Platform::assemble(cluster, dir, kubeconfig, helm).await
     }
 
     /// Starts a `storeflow worker` process as it runs in a pod: no kubeconfig anywhere, the
@@ -108,7 +71,121 @@ impl Platform {
         self.spawn_worker(command)
     }
 
-    fn spawn_worker(&mut self, mut command: std::process::Command) -> usize {
+    /// Every text a secret must never appear in: helm argv, exec argv, run events and state,
+    /// worker logs.
+    pub async fn public_texts(&self) -> String {
+        let helm = std::fs::read_to_string(&self.helm_log).unwrap_or_default();
+        let exec: Vec<String> = self
+            .cluster
+            .exec_log()
+            .iter()
+            .map(|e| e.command.join(" "))
+            .collect();
+        let (events,): (Option<String>,) = sqlx::query_as(
+            "SELECT string_agg(coalesce(data::text, ''), ' ') FROM workflow_run_events",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .expect("events");
+        let (state,): (Option<String>,) =
+            sqlx::query_as("SELECT string_agg(input::text || state::text || coalesce(error, ''), ' ') FROM workflow_runs")
+                .fetch_one(&self.pool)
+                .await
+                .expect("runs");
+        let (attempts,): (Option<String>,) = sqlx::query_as(
+            "SELECT string_agg(coalesce(error, ''), ' ') FROM workflow_step_attempts",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .expect("attempts");
+        format!(
+            "{helm}\n{}\n{}\n{}\n{}\n{}",
+            exec.join("\n"),
+            events.unwrap_or_default(),
+            state.unwrap_or_default(),
+            attempts.unwrap_or_default(),
+            self.worker_logs()
+        )
+    }
+
+    /// One value of the store's Secret, decoded.
+    pub fn store_secret(&self, key: &str, namespace: &str) -> String {
+        let secret = self
+            .cluster
+            .get("secrets", namespace, "store-secrets")
+            .expect("store secret exists");
+        secret["data"][key]
+            .as_str()
+            .and_then(base64_decode)
+            .expect("key present")
+    }
+
+    /// The values of the store's Secret, decoded.
+    pub fn store_secret_values(&self, namespace: &str) -> Vec<String> {
+        let secret = self
+            .cluster
+            .get("secrets", namespace, "store-secrets")
+            .expect("store secret exists");
+        secret["data"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, v)| v.as_str().and_then(base64_decode))
+            .collect()
+    }
+}
+
+impl<C> Platform<C> {
+    /// The API in process (on a database of its own) beside `cluster`, whose kubeconfig and
+    /// helm the workers get.
+    pub async fn assemble(cluster: C, dir: PathBuf, kubeconfig: PathBuf, helm: PathBuf) -> Self {
+        let db = storeflow_testkit::database().await;
+        let pool = db.pool(8).await;
+        let engine = Engine::start(pool.clone(), storeflow_workflows::registry())
+            .await
+            .expect("engine");
+        let config = ApiConfig {
+            register_rate_max: 1000,
+            sealer: storeflow::sealing::Sealer::from_hex(KEY).expect("key"),
+            stores: StoreSettings {
+                creation_cooldown: Duration::ZERO,
+                ..StoreSettings::default()
+            },
+            ..ApiConfig::default()
+        };
+        let router = app(AppState::new(engine.clone(), JWT, config, None));
+        Platform {
+            db,
+            pool,
+            router,
+            cluster,
+            helm_log: dir.join("helm.log"),
+            kubeconfig,
+            helm,
+            dir,
+            workers: Vec::new(),
+        }
+    }
+
+    /// Starts a `storeflow worker` process with the cluster's kubeconfig; its log goes to
+    /// `<dir>/worker-<n>.log`.
+    pub fn start_worker(&mut self) -> usize {
+        let mut command = storeflow(&self.db.url);
+        command.env("KUBECONFIG", &self.kubeconfig);
+        self.spawn_worker(command)
+    }
+
+    /// Starts a `storeflow worker` process with another identity's kubeconfig and more
+    /// environment (e.g. `HELM_DRIVER`).
+    pub fn start_worker_as(&mut self, kubeconfig: &Path, env: &[(&str, &str)]) -> usize {
+        let mut command = storeflow(&self.db.url);
+        command
+            .env("KUBECONFIG", kubeconfig)
+            .envs(env.iter().copied());
+        self.spawn_worker(command)
+    }
+
+    pub fn spawn_worker(&mut self, mut command: std::process::Command) -> usize {
         let n = self.workers.len();
         let log = std::fs::File::create(self.dir.join(format!("worker-{n}.log"))).expect("log");
         let child = command
@@ -122,10 +199,14 @@ impl Platform {
                 "1s",
             ])
             .env("HELM_BIN", &self.helm)
-            .env("HELM_CHART_PATH", Self::chart())
+            .env("HELM_CHART_PATH", store_chart())
             .env("FAKE_HELM_LOG", &self.helm_log)
             .env("STOREFLOW_ENCRYPTION_KEY", KEY)
-            .env("STOREFLOW_LOG", "debug")
+            // Everything storeflow says; the libraries' connection chatter only at info.
+            .env(
+                "STOREFLOW_LOG",
+                "debug,sqlx::query=info,hyper_util=info,rustls=info,tower=info",
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -310,72 +391,9 @@ impl Platform {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-
-    /// Every text a secret must never appear in: helm argv, exec argv, run events and state,
-    /// worker logs.
-    pub async fn public_texts(&self) -> String {
-        let helm = std::fs::read_to_string(&self.helm_log).unwrap_or_default();
-        let exec: Vec<String> = self
-            .cluster
-            .exec_log()
-            .iter()
-            .map(|e| e.command.join(" "))
-            .collect();
-        let (events,): (Option<String>,) = sqlx::query_as(
-            "SELECT string_agg(coalesce(data::text, ''), ' ') FROM workflow_run_events",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .expect("events");
-        let (state,): (Option<String>,) =
-            sqlx::query_as("SELECT string_agg(input::text || state::text || coalesce(error, ''), ' ') FROM workflow_runs")
-                .fetch_one(&self.pool)
-                .await
-                .expect("runs");
-        let (attempts,): (Option<String>,) = sqlx::query_as(
-            "SELECT string_agg(coalesce(error, ''), ' ') FROM workflow_step_attempts",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .expect("attempts");
-        format!(
-            "{helm}\n{}\n{}\n{}\n{}\n{}",
-            exec.join("\n"),
-            events.unwrap_or_default(),
-            state.unwrap_or_default(),
-            attempts.unwrap_or_default(),
-            self.worker_logs()
-        )
-    }
-
-    /// One value of the store's Secret, decoded.
-    pub fn store_secret(&self, key: &str, namespace: &str) -> String {
-        let secret = self
-            .cluster
-            .get("secrets", namespace, "store-secrets")
-            .expect("store secret exists");
-        secret["data"][key]
-            .as_str()
-            .and_then(base64_decode)
-            .expect("key present")
-    }
-
-    /// The values of the store's Secret, decoded.
-    pub fn store_secret_values(&self, namespace: &str) -> Vec<String> {
-        let secret = self
-            .cluster
-            .get("secrets", namespace, "store-secrets")
-            .expect("store secret exists");
-        secret["data"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter_map(|(_, v)| v.as_str().and_then(base64_decode))
-            .collect()
-    }
 }
 
-impl Drop for Platform {
+impl<C> Drop for Platform<C> {
     fn drop(&mut self) {
         for child in &mut self.workers {
             let _ = child.kill();
@@ -390,7 +408,12 @@ impl Drop for Platform {
     }
 }
 
-fn tail(text: &str, lines: usize) -> String {
+/// The store chart storeflow installs.
+pub fn store_chart() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/ecommerce-store")
+}
+
+pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
@@ -584,7 +607,7 @@ async fn a_woocommerce_store_is_provisioned_verified_and_torn_down() {
                 "upgrade",
                 "--install",
                 &id,
-                &Platform::chart().to_string_lossy(),
+                &store_chart().to_string_lossy(),
                 "--namespace",
                 &id
             ]

@@ -1,0 +1,590 @@
+//! The store workflows against a **real** control plane (etcd, kube-apiserver,
+//! kube-controller-manager, kube-scheduler, kwok nodes — `testkit::realcluster`) with the
+//! **real** helm installing `charts/ecommerce-store`: real worker processes provision stores
+//! to ready (verification included), tear them down until the namespace controller has
+//! removed the namespace, rotate credentials, recover from a worker SIGKILLed mid-flow, and
+//! fail fast on a failing rollout that an operator then heals.
+//!
+//! What the pods would run is wired in the cluster's pod network (a network namespace the
+//! pod CIDR is routed into): the simulated WordPress sites (`storeflow-fakecluster sites`:
+//! the Store API for every WordPress pod IP; WP-CLI through kwok's exec of a `wp` shim) and a
+//! real Medusa v1.20 listening on port 9000 for every Medusa pod IP, its database open to the
+//! host's end of the pod network so the admin-user script kwok runs on the host reaches it.
+//! Needs root (network namespaces); CI runs as root.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::http::{Method, StatusCode};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use serde_json::{Value, json};
+use storeflow_testkit::realcluster::{Fault, RealCluster};
+
+use crate::provisioning::{Platform, tail};
+
+/// What the pods of the shared real cluster run, wired once per test binary.
+pub struct RealWorld {
+    pub cluster: &'static RealCluster,
+    dir: PathBuf,
+    sites_socket: PathBuf,
+    /// The Medusa database as the host reaches it (once a Medusa test started it).
+    medusa_database: Mutex<Option<String>>,
+    _sites: Mutex<Child>,
+    _medusa: Mutex<Option<Child>>,
+}
+
+static WORLD: OnceLock<RealWorld> = OnceLock::new();
+
+/// The shared world (the cluster starts on first use: ~10 s with its binaries built).
+pub fn world() -> &'static RealWorld {
+    WORLD.get_or_init(RealWorld::start)
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+impl RealWorld {
+    fn start() -> RealWorld {
+        let cluster = RealCluster::shared();
+        let dir = cluster.dir().join("stores");
+        std::fs::create_dir_all(dir.join("bin")).expect("dir");
+        // kwok runs an exec'd argv through a dispatcher that hands it to this script, in the
+        // environment of the store's ClusterExec (PATH with the `wp` shim, the Medusa
+        // database, the sites socket).
+        let exec = dir.join("exec.sh");
+        std::fs::write(
+            &exec,
+            "#!/bin/sh\ncd \"$STOREFLOW_EXEC_CWD\" || exit 1\nexec \"$@\"\n",
+        )
+        .expect("exec script");
+        set_executable(&exec);
+        std::os::unix::fs::symlink(
+            env!("CARGO_BIN_EXE_storeflow-fakecluster"),
+            dir.join("bin/wp"),
+        )
+        .expect("wp shim");
+        let sites_socket = dir.join("sites.sock");
+        let sites = cluster
+            .run_in_pod_network(env!("CARGO_BIN_EXE_storeflow-fakecluster"))
+            .expect("the real-cluster tests need root: they route the pod network into a network namespace")
+            .args(["sites", "--http", "0.0.0.0:80", "--socket"])
+            .arg(&sites_socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("sites.log")).expect("log"))
+            .spawn()
+            .expect("the sites process starts");
+        let until = Instant::now() + Duration::from_secs(20);
+        while !sites_socket.exists() {
+            assert!(Instant::now() < until, "the sites process did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Waits until this initialisation is done, then runs for the life of the binary.
+        std::thread::spawn(|| wire(self::world()));
+        RealWorld {
+            cluster,
+            dir,
+            sites_socket,
+            medusa_database: Mutex::new(None),
+            _sites: Mutex::new(sites),
+            _medusa: Mutex::new(None),
+        }
+    }
+
+    /// Starts the real Medusa in the pod network (once); every Medusa pod IP reaches it.
+    pub fn with_medusa(&self) -> &Self {
+        let mut medusa = self._medusa.lock().unwrap_or_else(|p| p.into_inner());
+        if medusa.is_some() {
+            return self;
+        }
+        let backend = repo().join("charts/medusa-backend");
+        assert!(
+            backend.join("node_modules/.bin/medusa").exists(),
+            "the real-Medusa tests need the Medusa backend package: run `npm ci` in charts/medusa-backend (scripts/test-all.sh does)"
+        );
+        let network = self.cluster.pod_network().expect("pod network");
+        let mut child = self
+            .cluster
+            .run_in_pod_network("node")
+            .expect("pod network")
+            .arg(backend.join("harness.mjs"))
+            .args([
+                "--port",
+                "9000",
+                "--db-listen",
+                &network.netns_address.to_string(),
+            ])
+            .arg("--log-file")
+            .arg(self.dir.join("medusa.log"))
+            .current_dir(&backend)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node runs the Medusa harness");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("harness output");
+        let ready: Value = serde_json::from_str(&line).unwrap_or_else(|_| {
+            panic!(
+                "the harness did not start Medusa: {line:?}\n{}",
+                tail(
+                    &std::fs::read_to_string(self.dir.join("medusa.log")).unwrap_or_default(),
+                    30
+                )
+            )
+        });
+        *self
+            .medusa_database
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) =
+            ready["externalDatabaseUrl"].as_str().map(str::to_owned);
+        *medusa = Some(child);
+        self
+    }
+
+    /// What the simulated WordPress site of `namespace` holds (`null` before its first
+    /// WP-CLI command).
+    pub fn site(&self, namespace: &str) -> Value {
+        sites_request(
+            &self.sites_socket,
+            &json!({ "op": "site", "namespace": namespace }),
+        )
+    }
+}
+
+fn set_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+fn sites_request(socket: &Path, command: &Value) -> Value {
+    use std::io::{BufRead, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).expect("sites socket");
+    writeln!(stream, "{command}").expect("write");
+    let mut line = String::new();
+    std::io::BufReader::new(stream)
+        .read_line(&mut line)
+        .expect("read");
+    serde_json::from_str(&line).unwrap_or(Value::Null)
+}
+
+/// Keeps the pod network's picture of the stores current, for the life of the test binary:
+/// each store namespace gets its exec wiring (before its first WP-CLI command: the worker
+/// reaches that only after the chart's rollout, seconds later), and the sites process learns
+/// which pod IP is which store's.
+fn wire(world: &'static RealWorld) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
+        let client = world.cluster.client().await.expect("client");
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        let pods: Api<Pod> = Api::all(client);
+        let stores = ListParams::default().labels("app.kubernetes.io/managed-by=storeflow");
+        let mut wired = BTreeSet::new();
+        let mut table = BTreeMap::new();
+        loop {
+            if let Ok(list) = namespaces.list(&stores).await {
+                for namespace in list.items {
+                    let Some(name) = namespace.metadata.name else {
+                        continue;
+                    };
+                    if wired.contains(&name) {
+                        continue;
+                    }
+                    let database = world
+                        .medusa_database
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone()
+                        .unwrap_or_default();
+                    let path = format!(
+                        "{}:/usr/local/bin:/usr/bin:/bin",
+                        world.dir.join("bin").display()
+                    );
+                    let cwd = repo().join("charts/medusa-backend");
+                    let socket = world.sites_socket.display().to_string();
+                    let wired_now = world
+                        .cluster
+                        .exec_command_for_namespace(
+                            &name,
+                            &world.dir.join("exec.sh"),
+                            &[],
+                            &[
+                                ("PATH", path.as_str()),
+                                ("STOREFLOW_EXEC_CWD", &cwd.display().to_string()),
+                                ("STOREFLOW_SITES_SOCKET", socket.as_str()),
+                                ("DATABASE_URL", database.as_str()),
+                            ],
+                        )
+                        .await;
+                    if wired_now.is_ok() {
+                        wired.insert(name);
+                    }
+                }
+            }
+            if let Ok(list) = pods.list(&ListParams::default()).await {
+                let now: BTreeMap<String, String> = list
+                    .items
+                    .into_iter()
+                    .filter_map(|pod| {
+                        let namespace = pod.metadata.namespace?;
+                        let ip = pod.status?.pod_ip?;
+                        namespace.starts_with("store-").then_some((ip, namespace))
+                    })
+                    .collect();
+                if now != table {
+                    let socket = world.sites_socket.clone();
+                    let command = json!({ "op": "pods", "pods": now });
+                    let _ =
+                        tokio::task::spawn_blocking(move || sites_request(&socket, &command)).await;
+                    table = now;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    });
+}
+
+impl Platform<&'static RealWorld> {
+    /// The API in process and workers against the real cluster with the real helm.
+    pub async fn start_real() -> Self {
+        let world = tokio::task::block_in_place(world);
+        let dir =
+            std::env::temp_dir().join(format!("storeflow-real-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let kubeconfig = world.cluster.kubeconfig().to_owned();
+        Platform::assemble(world, dir, kubeconfig, world.cluster.helm()).await
+    }
+
+    async fn namespace_exists(&self, name: &str) -> bool {
+        let client = self.cluster.cluster.client().await.expect("client");
+        Api::<Namespace>::all(client)
+            .get_opt(name)
+            .await
+            .expect("get")
+            .is_some()
+    }
+
+    fn helm_json(&self, args: &[&str]) -> Value {
+        let output = self
+            .cluster
+            .cluster
+            .helm_command()
+            .args(args)
+            .output()
+            .expect("helm runs");
+        serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
+    }
+}
+
+async fn tenant_and_store(
+    platform: &Platform<&'static RealWorld>,
+    name: &str,
+    engine: &str,
+) -> (String, String) {
+    let email = format!("{name}@example.com");
+    let token = platform.register(&email, name).await;
+    let id = platform
+        .create_store(&token, json!({ "name": format!("{name}-shop"), "engine": engine, "password": "Tenant-Pass-2024" }))
+        .await;
+    (token, id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_woocommerce_store_is_provisioned_verified_rotated_and_torn_down_on_a_real_cluster() {
+    let mut platform = Platform::start_real().await;
+    platform.start_worker();
+    let (token, id) = tenant_and_store(&platform, "realwoo", "woocommerce").await;
+    let started = Instant::now();
+    let store = platform
+        .wait_status(&token, &id, "ready", Duration::from_secs(240))
+        .await;
+    let to_ready = started.elapsed();
+    assert_eq!(store["progress"]["percent"], 100, "{store}");
+
+    // The site as WP-CLI (through kwok's exec) left it, and the verification order cancelled.
+    let site = platform.cluster.site(&id);
+    assert_eq!(site["installed"], true, "{site}");
+    assert_eq!(site["adminPassword"], "Tenant-Pass-2024");
+    assert_eq!(site["openToShoppers"], true);
+    let skus: Vec<&str> = site["products"]
+        .as_array()
+        .expect("products")
+        .iter()
+        .filter_map(|p| p["sku"].as_str())
+        .collect();
+    assert_eq!(skus, ["TSHIRT-001", "HEADPHONES-001", "WALLET-001"]);
+    let orders = site["orders"].as_array().expect("orders");
+    assert_eq!(orders.len(), 1);
+    assert_eq!(
+        orders[0]["status"], "cancelled",
+        "the verification order is cancelled"
+    );
+
+    // The real helm's release: deployed, two revisions (installed without Ingress, then
+    // published), and the Ingress the publication added.
+    let release = platform.helm_json(&["status", &id, "--namespace", &id, "-o", "json"]);
+    assert_eq!(release["info"]["status"], "deployed", "{release}");
+    assert_eq!(release["version"], 2, "{release}");
+    let ingress = platform
+        .cluster
+        .cluster
+        .kubectl_command()
+        .args(["get", "ingress", "-n", &id, "-o", "json"])
+        .output()
+        .expect("kubectl");
+    let ingress: Value = serde_json::from_slice(&ingress.stdout).expect("json");
+    assert_eq!(
+        ingress["items"][0]["spec"]["rules"][0]["host"],
+        format!("{id}.localhost")
+    );
+
+    // Rotation: the new password reaches the site over exec's stdin.
+    platform.rotate(&token, &id, "Rotated-Pass-77").await;
+    assert_eq!(
+        platform.cluster.site(&id)["adminPassword"],
+        "Rotated-Pass-77"
+    );
+
+    // Teardown: until the namespace controller has removed the namespace.
+    let (status, body) = platform
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/stores/{id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let deleting = Instant::now();
+    platform
+        .wait_status(&token, &id, "deleted", Duration::from_secs(180))
+        .await;
+    assert!(
+        !platform.namespace_exists(&id).await,
+        "the namespace is gone when the store is deleted"
+    );
+    assert!(
+        platform
+            .helm_json(&["list", "-A", "-o", "json"])
+            .as_array()
+            .is_none_or(|releases| releases.iter().all(|r| r["name"] != id.as_str())),
+        "the release is uninstalled"
+    );
+    println!(
+        "real cluster: woocommerce store ready {:.1} s after creation; torn down (namespace gone) in {:.1} s",
+        to_ready.as_secs_f64(),
+        deleting.elapsed().as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_medusa_store_is_provisioned_and_verified_against_a_real_medusa_on_a_real_cluster() {
+    tokio::task::block_in_place(|| world().with_medusa());
+    let mut platform = Platform::start_real().await;
+    platform.start_worker();
+    let (token, id) = tenant_and_store(&platform, "realmedusa", "medusa").await;
+    let started = Instant::now();
+    let store = platform
+        .wait_status(&token, &id, "ready", Duration::from_secs(300))
+        .await;
+    assert_eq!(store["progress"]["percent"], 100, "{store}");
+    let (first_order_ms,): (Option<i64>,) =
+        sqlx::query_as("SELECT first_order_ms FROM stores WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&platform.pool)
+            .await
+            .expect("store");
+    assert!(
+        first_order_ms.is_some_and(|ms| ms > 0),
+        "the verification order was placed"
+    );
+    println!(
+        "real cluster: medusa store ready {:.1} s after creation",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_rollout_fails_fast_and_an_operator_heals_it_with_a_step_retry() {
+    let mut platform = Platform::start_real().await;
+    // The first account is the operator.
+    let operator = platform.register("ops@example.com", "ops").await;
+    let (token, id) = tenant_and_store(&platform, "crashy", "woocommerce").await;
+    // The store's namespace, as storeflow labels it, made to crash-loop before any pod exists.
+    let client = platform.cluster.cluster.client().await.expect("client");
+    let namespace: Namespace = serde_json::from_value(json!({
+        "metadata": { "name": id, "labels": {
+            "app.kubernetes.io/managed-by": "storeflow", "storeflow.io/store-id": id } }
+    }))
+    .expect("namespace");
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+        .expect("namespace created");
+    platform
+        .cluster
+        .cluster
+        .inject_fault(&id, Fault::CrashLoop)
+        .await
+        .expect("fault");
+    platform.start_worker();
+    let started = Instant::now();
+    let failed = platform
+        .wait_status(&token, &id, "failed", Duration::from_secs(180))
+        .await;
+    let failed_after = started.elapsed();
+    assert_eq!(failed["failedStep"], "wait-ready", "{failed}");
+    assert!(
+        failed["failureReason"]
+            .as_str()
+            .is_some_and(|r| r.contains("CrashLoopBackOff") || r.contains("crash")),
+        "{failed}"
+    );
+    // Fails fast: the crash loop is recognised, not waited out for the step's timeout.
+    assert!(
+        failed_after < Duration::from_secs(120),
+        "failed after {failed_after:?}"
+    );
+
+    // The operator fixes the cause (the next pods start cleanly) and retries the step.
+    platform
+        .cluster
+        .cluster
+        .clear_fault(&id)
+        .await
+        .expect("clear");
+    Api::<Pod>::namespaced(client, &id)
+        .delete_collection(&DeleteParams::default(), &ListParams::default())
+        .await
+        .expect("pods deleted");
+    let run = failed["currentRun"]["id"].as_str().expect("run").to_owned();
+    let (status, body) = platform
+        .call(
+            Method::POST,
+            &format!("/api/v1/runs/{run}/steps/wait-ready/retry"),
+            Some(&operator),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    platform
+        .wait_status(&token, &id, "ready", Duration::from_secs(240))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_killed_mid_flow_on_a_real_cluster_is_resumed_without_duplicates() {
+    let mut platform = Platform::start_real().await;
+    let first = platform.start_worker();
+    let (token, id) = tenant_and_store(&platform, "killed", "woocommerce").await;
+    platform
+        .wait_step(&id, "woocommerce-products", Duration::from_secs(180))
+        .await;
+    platform.kill_worker(first);
+    platform.start_worker();
+    platform
+        .wait_status(&token, &id, "ready", Duration::from_secs(240))
+        .await;
+    let site = platform.cluster.site(&id);
+    assert_eq!(
+        site["products"].as_array().map(Vec::len),
+        Some(3),
+        "no product twice: {site}"
+    );
+    assert_eq!(
+        site["orders"].as_array().map(Vec::len),
+        Some(1),
+        "one verification order: {site}"
+    );
+    let release = platform.helm_json(&["status", &id, "--namespace", &id, "-o", "json"]);
+    assert_eq!(
+        release["info"]["status"], "deployed",
+        "no release left pending: {release}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reap_orphans_removes_a_deleted_stores_leftover_namespace_from_a_real_cluster() {
+    let mut platform = Platform::start_real().await;
+    let admin = platform.register("reaper@example.com", "reaper").await;
+    let (token, live) = tenant_and_store(&platform, "keeper", "woocommerce").await;
+    platform.start_worker();
+    platform
+        .wait_status(&token, &live, "ready", Duration::from_secs(240))
+        .await;
+    // A namespace a deleted store left behind (with a workload in it), and one of a store id
+    // this database does not know (another installation's: never touched).
+    let client = platform.cluster.cluster.client().await.expect("client");
+    let orphan = format!("store-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let foreign = format!("store-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    for name in [&orphan, &foreign] {
+        let namespace: Namespace = serde_json::from_value(json!({
+            "metadata": { "name": name, "labels": {
+                "app.kubernetes.io/managed-by": "storeflow", "storeflow.io/store-id": name } }
+        }))
+        .expect("namespace");
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &namespace)
+            .await
+            .expect("namespace created");
+        let config: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(
+            json!({ "metadata": { "name": "leftover" }, "data": { "a": "b" } }),
+        )
+        .expect("configmap");
+        Api::namespaced(client.clone(), name)
+            .create(&PostParams::default(), &config)
+            .await
+            .expect("configmap created");
+    }
+    sqlx::query(
+        "INSERT INTO stores (id, owner_id, name, engine, namespace, status, deleted_at) \
+         SELECT $2, owner_id, 'gone', 'woocommerce', $2, 'deleted', now() FROM stores WHERE id = $1",
+    )
+    .bind(&live)
+    .bind(&orphan)
+    .execute(&platform.pool)
+    .await
+    .expect("deleted store");
+
+    let (status, body) = platform
+        .call(
+            Method::POST,
+            "/api/v1/schedules/reap-orphans/run",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let started = Instant::now();
+    while platform.namespace_exists(&orphan).await {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the orphan namespace was not removed:\n{}",
+            tail(&platform.worker_logs(), 30)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        platform.namespace_exists(&foreign).await,
+        "another installation's namespace is never touched"
+    );
+    assert!(
+        platform.namespace_exists(&live).await,
+        "a live store's namespace is never touched"
+    );
+    assert_eq!(platform.store(&token, &live).await["status"], "ready");
+    Api::<Namespace>::all(client)
+        .delete(&foreign, &DeleteParams::default())
+        .await
+        .expect("foreign namespace removed");
+}
