@@ -365,6 +365,12 @@ OBJECT_CASES = [
 ]
 
 
+# The identifiers CEL reserves (cel-spec, "Syntax"): no variable may be named so.
+CEL_RESERVED = frozenset({"as", "break", "const", "continue", "else", "false", "for", "function", "if", "import",
+                          "in", "let", "loop", "package", "namespace", "null", "return", "true", "var", "void",
+                          "while"})
+
+
 def check_fence(r: Rendered, granted: list[Grant], worker_user: str) -> list[Problem]:
     problems: list[Problem] = []
     policies = _bound_policies(r)
@@ -374,6 +380,11 @@ def check_fence(r: Rendered, granted: list[Grant], worker_user: str) -> list[Pro
         spec = p.get("spec") or {}
         if spec.get("failurePolicy", "Fail") != "Fail":
             problems.append(Problem("admission", f"{ref(p)} has failurePolicy {spec.get('failurePolicy')}: an error would let the write through"))
+        # cel-python accepts them; the API server refuses the whole policy (found on a real one).
+        for variable in spec.get("variables") or []:
+            if variable.get("name") in CEL_RESERVED:
+                problems.append(Problem("admission", f"{ref(p)} names a variable {variable['name']!r}, a reserved word in CEL: "
+                                                     "the API server refuses the policy"))
     # Every write the workers are granted must be fenced.
     for g in sorted({(g.group, g.resource, g.verb) for g in granted}):
         group, resource, verb = g

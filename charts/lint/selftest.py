@@ -221,6 +221,13 @@ MUTATIONS: list[Mutation] = [
         "ci/external-db.yaml", ("admission",), chart="storeflow",
     ),
     Mutation(
+        "A fence variable named with a CEL reserved word (the API server refuses the policy)",
+        "templates/admission-policy.yaml",
+        "    - name: written\n",
+        "    - name: namespace\n",
+        "ci/external-db.yaml", ("admission",), chart="storeflow",
+    ),
+    Mutation(
         "Workers killed before they release their leases",
         "templates/worker.yaml",
         "terminationGracePeriodSeconds: {{ add $w.shutdownGraceSeconds 20 }}",

@@ -435,10 +435,14 @@ pub fn required_access(helm_driver: Option<&str>) -> Vec<Access> {
     }
     list.push(access("get", "", "pods"));
     list.push(access("list", "", "pods"));
-    list.push(Access {
-        subresource: "exec",
-        ..access("create", "", "pods")
-    });
+    // Exec over WebSocket is a GET upgrade: the API server authorizes it as `get`, and since
+    // Kubernetes 1.30 also as `create` (the real 1.37 server refuses a missing `get` first).
+    for verb in ["get", "create"] {
+        list.push(Access {
+            subresource: "exec",
+            ..access(verb, "", "pods")
+        });
+    }
     list.push(Access {
         subresource: "log",
         ..access("get", "", "pods")

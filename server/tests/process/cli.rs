@@ -419,7 +419,7 @@ fn doctor_in_a_pod_uses_the_service_account_and_finds_everything_in_place() {
     );
     assert!(
         stdout.contains(
-            "ok   permissions all 51 API operations of provisioning and teardown are allowed"
+            "ok   permissions all 52 API operations of provisioning and teardown are allowed"
         ),
         "{stdout}"
     );

@@ -588,3 +588,221 @@ async fn reap_orphans_removes_a_deleted_stores_leftover_namespace_from_a_real_cl
         .await
         .expect("foreign namespace removed");
 }
+
+/// Installs `charts/storeflow` with the real helm (release `storeflow` in
+/// `storeflow-system`: its ServiceAccounts, ClusterRoles, bindings and admission policies as
+/// a cluster would get them) and writes a kubeconfig with a token of its worker
+/// ServiceAccount (TokenRequest, as a pod's projected token).
+fn install_control_plane_chart(world: &RealWorld, dir: &Path) -> PathBuf {
+    let install = world
+        .cluster
+        .helm_command()
+        .args(["upgrade", "--install", "storeflow"])
+        .arg(repo().join("charts/storeflow"))
+        .args([
+            "--namespace",
+            "storeflow-system",
+            "--create-namespace",
+            "--set",
+            "database.external.existingSecret=storeflow-database",
+        ])
+        .output()
+        .expect("helm runs");
+    assert!(
+        install.status.success(),
+        "helm install of charts/storeflow failed: {}{}",
+        String::from_utf8_lossy(&install.stdout),
+        String::from_utf8_lossy(&install.stderr)
+    );
+    let token = world
+        .cluster
+        .kubectl_command()
+        .args([
+            "create",
+            "token",
+            "storeflow-worker",
+            "--namespace",
+            "storeflow-system",
+            "--duration",
+            "1h",
+        ])
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let token = String::from_utf8(token.stdout)
+        .expect("token")
+        .trim()
+        .to_owned();
+    let view = |path: &str| {
+        let output = world
+            .cluster
+            .kubectl_command()
+            .args(["config", "view", "--raw", "--minify", "--flatten", "-o"])
+            .arg(format!("jsonpath={{{path}}}"))
+            .output()
+            .expect("kubectl runs");
+        String::from_utf8(output.stdout).expect("utf-8")
+    };
+    let kubeconfig = dir.join("worker.kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: real\n  cluster:\n    server: {}\n    certificate-authority-data: {}\n\
+             users:\n- name: storeflow-worker\n  user:\n    token: {token}\n\
+             contexts:\n- name: worker\n  context:\n    cluster: real\n    user: storeflow-worker\ncurrent-context: worker\n",
+            view(".clusters[0].cluster.server"),
+            view(".clusters[0].cluster.certificate-authority-data"),
+        ),
+    )
+    .expect("kubeconfig");
+    kubeconfig
+}
+
+async fn client_for(kubeconfig: &Path) -> kube::Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(kubeconfig).expect("kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .expect("config");
+    kube::Client::try_from(config).expect("client")
+}
+
+fn doctor(platform: &Platform<&'static RealWorld>, kubeconfig: &Path) -> (bool, String) {
+    let output = crate::storeflow(&platform.db.url)
+        .arg("doctor")
+        .env("KUBECONFIG", kubeconfig)
+        .env("HELM_DRIVER", "configmap")
+        .env("HELM_BIN", &platform.helm)
+        .env("HELM_CHART_PATH", crate::provisioning::store_chart())
+        .output()
+        .expect("doctor runs");
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_worker_service_accounts_grants_and_fences_from_charts_storeflow_hold_on_the_real_api_server()
+ {
+    let mut platform = Platform::start_real().await;
+    let world = platform.cluster;
+    let kubeconfig =
+        tokio::task::block_in_place(|| install_control_plane_chart(world, &platform.dir));
+
+    // doctor, asking the real API server (SelfSubjectAccessReviews) as the worker.
+    let (ok, report) = tokio::task::block_in_place(|| doctor(&platform, &kubeconfig));
+    assert!(
+        report.contains("ok   permissions all")
+            && report.contains("API operations of provisioning and teardown are allowed"),
+        "{report}"
+    );
+    assert!(ok || !report.contains("FAIL permissions"), "{report}");
+
+    // A whole lifecycle as the chart's worker ServiceAccount, helm's records in ConfigMaps as
+    // the chart configures it.
+    platform.start_worker_as(&kubeconfig, &[("HELM_DRIVER", "configmap")]);
+    let (token, id) = tenant_and_store(&platform, "leastpriv", "woocommerce").await;
+    platform
+        .wait_status(&token, &id, "ready", Duration::from_secs(240))
+        .await;
+    assert_eq!(platform.cluster.site(&id)["installed"], true);
+    let (status, body) = platform
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/stores/{id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    platform
+        .wait_status(&token, &id, "deleted", Duration::from_secs(180))
+        .await;
+    assert!(!platform.namespace_exists(&id).await);
+
+    // The fences: the worker may write in store namespaces only.
+    let worker = client_for(&kubeconfig).await;
+    let config: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(
+        json!({ "metadata": { "name": "not-a-store" }, "data": { "a": "b" } }),
+    )
+    .expect("configmap");
+    let refused =
+        Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(worker.clone(), "default")
+            .create(&PostParams::default(), &config)
+            .await
+            .expect_err("a write outside store namespaces is refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("storeflow may only write in store namespaces"),
+        "{refused}"
+    );
+    let namespace: Namespace = serde_json::from_value(json!({
+        "metadata": { "name": "payments", "labels": { "app.kubernetes.io/managed-by": "storeflow" } }
+    }))
+    .expect("namespace");
+    let refused = Api::<Namespace>::all(worker)
+        .create(&PostParams::default(), &namespace)
+        .await
+        .expect_err("a namespace that is not a store's is refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("may only create, change or delete store namespaces"),
+        "{refused}"
+    );
+
+    // One rule less (exec into store pods): the next store fails naming what is missing, and
+    // doctor says the same.
+    let admin = platform.cluster.cluster.client().await.expect("client");
+    let roles: Api<k8s_openapi::api::rbac::v1::ClusterRole> = Api::all(admin);
+    let mut role = roles.get("storeflow-stores").await.expect("role");
+    let rules = role.rules.take().unwrap_or_default();
+    let kept: Vec<_> = rules
+        .iter()
+        .filter(|rule| {
+            !rule
+                .resources
+                .as_ref()
+                .is_some_and(|r| r.iter().any(|r| r == "pods/exec"))
+        })
+        .cloned()
+        .collect();
+    assert_eq!(kept.len() + 1, rules.len());
+    role.rules = Some(kept);
+    role.metadata.managed_fields = None;
+    roles
+        .replace("storeflow-stores", &PostParams::default(), &role)
+        .await
+        .expect("rule removed");
+    let (ok, report) = tokio::task::block_in_place(|| doctor(&platform, &kubeconfig));
+    assert!(!ok, "{report}");
+    assert!(
+        report.contains("FAIL permissions not allowed: get pods/exec, create pods/exec"),
+        "{report}"
+    );
+    let (second_token, second) = tenant_and_store(&platform, "norule", "woocommerce").await;
+    let failed = platform
+        .wait_status(&second_token, &second, "failed", Duration::from_secs(240))
+        .await;
+    let reason = failed["failureReason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("pods/exec") && reason.contains("forbidden"),
+        "the failure names the missing permission: {failed}"
+    );
+    println!("without pods/exec: {reason}\ndoctor:\n{report}");
+    role.rules = Some(rules);
+    role.metadata.resource_version = None;
+    roles
+        .replace("storeflow-stores", &PostParams::default(), &role)
+        .await
+        .expect("rule restored");
+}
