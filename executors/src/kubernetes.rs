@@ -478,7 +478,8 @@ impl DeleteNamespace {
             Err(kube::Error::Api(status)) if status.code == 404 => {
                 StepOutcome::Done(json!({ "deleted": namespace, "already_gone": true }))
             }
-            // A namespace already being deleted answers 409 ("ensuring all content is removed").
+            // A namespace already being deleted: 409 ("ensuring all content is removed") from
+            // older API servers; 1.37 answers 200 with the Terminating namespace.
             Err(kube::Error::Api(status)) if status.code == 409 => {
                 StepOutcome::Done(json!({ "deleted": namespace, "already_terminating": true }))
             }

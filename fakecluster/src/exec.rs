@@ -90,10 +90,12 @@ pub(crate) async fn exec(
             .get(&("pods".into(), namespace.clone(), pod.clone()))
             .cloned();
         match object {
-            None => Err(status_error(
+            None => Err(crate::object_error(
                 StatusCode::NOT_FOUND,
                 "NotFound",
                 format!("pods \"{pod}\" not found"),
+                "pods",
+                &pod,
             )),
             Some(object) => {
                 let containers: Vec<String> = object["spec"]["containers"]

@@ -62,7 +62,25 @@ struct Store {
     /// SelfSubjectAccessReview only: the fake does not enforce RBAC on other requests).
     denied: std::collections::BTreeSet<String>,
     fail_next: Option<Failure>,
+    /// What watches replay: every change since the start (ADDED, MODIFIED, DELETED with the
+    /// object at that resourceVersion), found by comparing `objects` with `seen`.
+    history: Vec<Change>,
+    seen: BTreeMap<Key, Value>,
+    /// Wakes watches after a change.
+    changed: Arc<tokio::sync::Notify>,
 }
+
+/// One entry of the watch history.
+struct Change {
+    resource_version: u64,
+    kind: &'static str,
+    key: Key,
+    object: Value,
+}
+
+/// How long the simulated namespace controller takes to empty and remove a deleted namespace
+/// (a real one takes seconds; the fast tests need only the Terminating phase to exist).
+const NAMESPACE_FINALIZE_DELAY: Duration = Duration::from_millis(100);
 
 /// What can go wrong with a store's pods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +145,188 @@ fn status_error(code: StatusCode, reason: &str, message: String) -> Response {
         .into_response()
 }
 
+/// A `Status` error about one object, with the `details` the API server gives (`kind` is the
+/// resource, e.g. `configmaps`).
+pub(crate) fn object_error(
+    code: StatusCode,
+    reason: &str,
+    message: String,
+    resource: &str,
+    name: &str,
+) -> Response {
+    (
+        code,
+        axum::Json(json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code.as_u16(),
+            "details": { "name": name, "kind": resource }
+        })),
+    )
+        .into_response()
+}
+
+/// Records what changed since the last call in the watch history and wakes the watches.
+fn sync_history(store: &mut Store) {
+    let mut changes: Vec<Change> = Vec::new();
+    for (key, object) in &store.objects {
+        let kind = match store.seen.get(key) {
+            None => "ADDED",
+            Some(old)
+                if old["metadata"]["resourceVersion"] != object["metadata"]["resourceVersion"] =>
+            {
+                "MODIFIED"
+            }
+            Some(_) => continue,
+        };
+        let resource_version = object["metadata"]["resourceVersion"]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(store.resource_version);
+        changes.push(Change {
+            resource_version,
+            kind,
+            key: key.clone(),
+            object: object.clone(),
+        });
+    }
+    let deleted: Vec<(Key, Value)> = store
+        .seen
+        .iter()
+        .filter(|(key, _)| !store.objects.contains_key(*key))
+        .map(|(key, object)| (key.clone(), object.clone()))
+        .collect();
+    if changes.is_empty() && deleted.is_empty() {
+        return;
+    }
+    changes.sort_by_key(|change| change.resource_version);
+    for (key, mut object) in deleted {
+        store.resource_version += 1;
+        object["metadata"]["resourceVersion"] = json!(store.resource_version.to_string());
+        changes.push(Change {
+            resource_version: store.resource_version,
+            kind: "DELETED",
+            key,
+            object,
+        });
+    }
+    store.history.extend(changes);
+    store.seen = store.objects.clone();
+    store.changed.notify_waiters();
+}
+
+/// `GET <collection>?watch=1`: the changes since `resourceVersion` (all objects as ADDED
+/// without one), then live changes until `timeoutSeconds` (at most 30 minutes), one JSON
+/// event per line, as the API server streams them.
+fn watch(
+    store: Arc<Mutex<Store>>,
+    resource: String,
+    namespace: String,
+    query: &BTreeMap<String, String>,
+) -> Response {
+    let selector = query.get("labelSelector").cloned();
+    if selector.is_some() && matches_selector(&json!({}), selector.as_ref()).is_none() {
+        return status_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "set-based label selectors are not supported by the fake".into(),
+        );
+    }
+    let since = match query.get("resourceVersion").map(String::as_str) {
+        None | Some("") | Some("0") => None,
+        Some(text) => match text.parse::<u64>() {
+            Ok(version) => Some(version),
+            Err(_) => {
+                return status_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    format!("invalid resource version: {text}"),
+                );
+            }
+        },
+    };
+    let timeout = query
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .unwrap_or(1800)
+        .min(1800);
+    let wanted = move |key: &Key, object: &Value| {
+        key.0 == resource
+            && (namespace.is_empty() || key.1 == namespace)
+            && matches_selector(object, selector.as_ref()) == Some(true)
+    };
+    let event = |kind: &str, object: &Value| {
+        let mut line = json!({ "type": kind, "object": object }).to_string();
+        line.push('\n');
+        axum::body::Bytes::from(line)
+    };
+    let (initial, mut cursor, changed) = {
+        let mut guard = lock(&store);
+        sync_history(&mut guard);
+        let initial: Vec<axum::body::Bytes> = match since {
+            None => {
+                let mut objects: Vec<&Value> = guard
+                    .objects
+                    .iter()
+                    .filter(|(key, object)| wanted(key, object))
+                    .map(|(_, object)| object)
+                    .collect();
+                objects.sort_by_key(|o| {
+                    o["metadata"]["resourceVersion"]
+                        .as_str()
+                        .and_then(|v| v.parse::<u64>().ok())
+                });
+                objects.into_iter().map(|o| event("ADDED", o)).collect()
+            }
+            Some(version) => guard
+                .history
+                .iter()
+                .filter(|c| c.resource_version > version && wanted(&c.key, &c.object))
+                .map(|c| event(c.kind, &c.object))
+                .collect(),
+        };
+        (initial, guard.resource_version, guard.changed.clone())
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel::<axum::body::Bytes>(64);
+    tokio::spawn(async move {
+        for line in initial {
+            if sender.send(line).await.is_err() {
+                return;
+            }
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+        while tokio::time::Instant::now() < deadline {
+            // A missed wake-up costs at most this long.
+            let _ = tokio::time::timeout(Duration::from_millis(100), changed.notified()).await;
+            let lines: Vec<axum::body::Bytes> = {
+                let guard = lock(&store);
+                let lines = guard
+                    .history
+                    .iter()
+                    .filter(|c| c.resource_version > cursor && wanted(&c.key, &c.object))
+                    .map(|c| event(c.kind, &c.object))
+                    .collect();
+                cursor = guard.resource_version;
+                lines
+            };
+            for line in lines {
+                if sender.send(line).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let stream = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver
+            .recv()
+            .await
+            .map(|line| (Ok::<_, std::convert::Infallible>(line), receiver))
+    });
+    Response::builder()
+        .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from_stream(stream))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -159,6 +359,10 @@ impl FakeCluster {
             )
             .route(
                 "/api/v1/namespaces/{namespace}/services/{service}/proxy",
+                axum::routing::any(proxy::proxy_root),
+            )
+            .route(
+                "/api/v1/namespaces/{namespace}/services/{service}/proxy/",
                 axum::routing::any(proxy::proxy_root),
             )
             .route(
@@ -277,6 +481,7 @@ impl FakeCluster {
         store
             .objects
             .insert((resource.into(), namespace.into(), name), object);
+        sync_history(&mut store);
     }
 
     /// Changes an object in place (e.g. its status); returns false if it does not exist.
@@ -297,6 +502,7 @@ impl FakeCluster {
             Some(object) => {
                 change(object);
                 object["metadata"]["resourceVersion"] = json!(version);
+                sync_history(&mut store);
                 true
             }
             None => false,
@@ -310,10 +516,7 @@ impl FakeCluster {
 
     /// Completes the deletion of a Terminating namespace and everything in it.
     pub fn finish_namespace_deletion(&self, name: &str) {
-        let mut store = lock(&self.store);
-        store.objects.retain(|(resource, namespace, object), _| {
-            !(namespace == name || (resource == "namespaces" && object == name))
-        });
+        remove_namespace(&mut lock(&self.store), name);
     }
 
     /// Method and path of every request served, in order.
@@ -389,6 +592,11 @@ impl FakeCluster {
 /// unless a failure is injected, and the workloads' status to match.
 fn reconcile(store: &Mutex<Store>, namespace: &str) {
     let mut store = lock(store);
+    reconcile_locked(&mut store, namespace);
+    sync_history(&mut store);
+}
+
+fn reconcile_locked(store: &mut Store, namespace: &str) {
     let failure = store.failures.get(namespace).copied();
     let workloads: Vec<(String, Value)> = store
         .objects
@@ -468,7 +676,7 @@ fn reconcile(store: &Mutex<Store>, namespace: &str) {
                     "containerStatuses": statuses.clone(),
                 }
             });
-            fill_metadata(&mut store, "pods", namespace, &mut pod);
+            fill_metadata(store, "pods", namespace, &mut pod);
             store
                 .objects
                 .insert(("pods".into(), namespace.into(), pod_name), pod);
@@ -530,9 +738,25 @@ fn fill_metadata(store: &mut Store, resource: &str, namespace: &str, object: &mu
     if !namespace.is_empty() {
         metadata["namespace"] = json!(namespace);
     }
-    if resource == "namespaces" && object.get("status").is_none() {
-        object["status"] = json!({ "phase": "Active" });
+    if resource == "namespaces" {
+        // What the API server adds to every namespace.
+        let name = object["metadata"]["name"].clone();
+        object["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
+        if object["spec"]["finalizers"].is_null() {
+            object["spec"]["finalizers"] = json!(["kubernetes"]);
+        }
+        if object.get("status").is_none() {
+            object["status"] = json!({ "phase": "Active" });
+        }
     }
+}
+
+/// Removes a namespace and everything in it (the namespace controller's work done).
+fn remove_namespace(store: &mut Store, name: &str) {
+    store.objects.retain(|(resource, namespace, object), _| {
+        !(namespace == name || (resource == "namespaces" && object == name))
+    });
+    sync_history(store);
 }
 
 /// Equality-based label selectors (`a=b`, `a==b`, `a!=b`, `a`, `!a`); `None` for the
@@ -590,11 +814,24 @@ async fn handle(
     Query(query): Query<BTreeMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    lock(&store)
+    let response = serve(&store, method, uri, headers, query, body);
+    sync_history(&mut lock(&store));
+    response
+}
+
+fn serve(
+    store: &Arc<Mutex<Store>>,
+    method: Method,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+    query: BTreeMap<String, String>,
+    body: Bytes,
+) -> Response {
+    lock(store)
         .requests
         .push(format!("{method} {}", uri.path()));
     if let Some(control) = uri.path().strip_prefix("/fake/") {
-        return control_request(&store, control, &body);
+        return control_request(store, control, &body);
     }
     if uri.path() == "/version" {
         return axum::Json(json!({
@@ -621,8 +858,14 @@ async fn handle(
             format!("the fake cluster does not serve {resource}"),
         );
     }
+    if method == Method::GET
+        && name.is_none()
+        && matches!(query.get("watch").map(String::as_str), Some("1" | "true"))
+    {
+        return watch(store.clone(), resource, namespace, &query);
+    }
     let shared = store.clone();
-    let mut store = lock(&store);
+    let mut store = lock(store);
     let key = |name: &str| (resource.clone(), namespace.clone(), name.to_owned());
     let namespace_missing = !namespace.is_empty()
         && !store
@@ -647,10 +890,12 @@ async fn handle(
     };
     // Writing into a namespace that does not exist is refused, as by the real API server.
     if namespace_missing && matches!(method, Method::POST | Method::PATCH | Method::PUT) {
-        return status_error(
+        return object_error(
             StatusCode::NOT_FOUND,
             "NotFound",
             format!("namespaces \"{namespace}\" not found"),
+            "namespaces",
+            &namespace,
         );
     }
     match (method, name) {
@@ -683,10 +928,12 @@ async fn handle(
         }
         (Method::GET, Some(name)) => match store.objects.get(&key(&name)) {
             Some(object) => axum::Json(object.clone()).into_response(),
-            None => status_error(
+            None => object_error(
                 StatusCode::NOT_FOUND,
                 "NotFound",
                 format!("{resource} \"{name}\" not found"),
+                &resource,
+                &name,
             ),
         },
         (Method::POST, None) => {
@@ -700,19 +947,23 @@ async fn handle(
                 .to_owned();
             if let Some(existing) = store.objects.get(&key(&name)) {
                 let _ = existing;
-                return status_error(
+                return object_error(
                     StatusCode::CONFLICT,
                     "AlreadyExists",
                     format!("{resource} \"{name}\" already exists"),
+                    &resource,
+                    &name,
                 );
             }
             if !namespace.is_empty() && terminating(&store, &namespace) {
-                return status_error(
+                return object_error(
                     StatusCode::FORBIDDEN,
                     "Forbidden",
                     format!(
                         "unable to create new content in namespace {namespace} because it is being terminated"
                     ),
+                    &resource,
+                    &name,
                 );
             }
             fill_metadata(&mut store, &resource, &namespace, &mut object);
@@ -728,20 +979,24 @@ async fn handle(
             };
             let exists = store.objects.contains_key(&key(&name));
             if !exists && !server_side_apply {
-                return status_error(
+                return object_error(
                     StatusCode::NOT_FOUND,
                     "NotFound",
                     format!("{resource} \"{name}\" not found"),
+                    &resource,
+                    &name,
                 );
             }
             // Only creating new objects is forbidden in a terminating namespace.
             if !exists && !namespace.is_empty() && terminating(&store, &namespace) {
-                return status_error(
+                return object_error(
                     StatusCode::FORBIDDEN,
                     "Forbidden",
                     format!(
                         "unable to create new content in namespace {namespace} because it is being terminated"
                     ),
+                    &resource,
+                    &name,
                 );
             }
             // A resourceVersion in the request is a precondition, as on the API server.
@@ -750,12 +1005,14 @@ async fn handle(
                 store.objects.get(&key(&name)),
             ) && existing["metadata"]["resourceVersion"].as_str() != Some(wanted)
             {
-                return status_error(
+                return object_error(
                     StatusCode::CONFLICT,
                     "Conflict",
                     format!(
                         "Operation cannot be fulfilled on {resource} \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
                     ),
+                    &resource,
+                    &name,
                 );
             }
             let mut object = match store.objects.get(&key(&name)) {
@@ -790,45 +1047,55 @@ async fn handle(
             store.objects.insert(key(&name), object.clone());
             drop(store);
             after_write(&shared, &resource, &namespace, &name);
-            axum::Json(object).into_response()
+            // Server-side apply that creates answers 201, as the API server does.
+            let code = if exists {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            (code, axum::Json(object)).into_response()
         }
         (Method::DELETE, Some(name)) => {
             let Some(object) = store.objects.get(&key(&name)).cloned() else {
-                return status_error(
+                return object_error(
                     StatusCode::NOT_FOUND,
                     "NotFound",
                     format!("{resource} \"{name}\" not found"),
+                    &resource,
+                    &name,
                 );
             };
             if resource == "namespaces" {
+                // A namespace is Terminating until the namespace controller has emptied it
+                // (its `kubernetes` finalizer); deleting it again answers the same object.
                 if object["status"]["phase"] == "Terminating" {
-                    return status_error(
-                        StatusCode::CONFLICT,
-                        "Conflict",
-                        format!(
-                            "Operation cannot be fulfilled on namespaces \"{name}\": The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system."
-                        ),
-                    );
+                    return axum::Json(object).into_response();
                 }
-                let held = store.hold_namespace_deletion
-                    || object["spec"]["finalizers"]
-                        .as_array()
-                        .is_some_and(|f| !f.is_empty());
-                if held {
-                    let mut terminating = object;
-                    terminating["status"]["phase"] = json!("Terminating");
-                    if terminating["metadata"].get("deletionTimestamp").is_none() {
-                        terminating["metadata"]["deletionTimestamp"] = json!(
-                            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                        );
+                let mut terminating = object;
+                terminating["status"]["phase"] = json!("Terminating");
+                terminating["metadata"]["deletionTimestamp"] =
+                    json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                fill_metadata(&mut store, "namespaces", "", &mut terminating);
+                store.objects.insert(key(&name), terminating.clone());
+                drop(store);
+                let controller = shared.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(NAMESPACE_FINALIZE_DELAY).await;
+                    let mut store = lock(&controller);
+                    let only_ours = store
+                        .objects
+                        .get(&("namespaces".into(), String::new(), name.clone()))
+                        .is_some_and(|ns| {
+                            ns["spec"]["finalizers"]
+                                .as_array()
+                                .is_none_or(|f| f.iter().all(|f| f == "kubernetes"))
+                        });
+                    // Held by the test, or by a finalizer no controller here removes.
+                    if !store.hold_namespace_deletion && only_ours {
+                        remove_namespace(&mut store, &name);
                     }
-                    store.objects.insert(key(&name), terminating.clone());
-                    return axum::Json(terminating).into_response();
-                }
-                store
-                    .objects
-                    .retain(|(r, ns, n), _| !(ns == &name || (r == "namespaces" && n == &name)));
-                return axum::Json(object).into_response();
+                });
+                return axum::Json(terminating).into_response();
             }
             store.objects.remove(&key(&name));
             // The garbage collector removes a workload's pods with it.

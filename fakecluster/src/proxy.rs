@@ -107,10 +107,11 @@ async fn forward(
             store.sites.contains_key(&namespace),
         )
     };
+    // The API server answers 503 for a missing service too (it finds no endpoints).
     if !has_service {
         return status_error(
-            StatusCode::NOT_FOUND,
-            "NotFound",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
             format!("services \"{name}\" not found"),
         );
     }

@@ -3,6 +3,7 @@
 mod cli;
 mod crash;
 mod disconnects;
+mod fake_vs_real;
 mod outages;
 mod provisioning;
 mod real_cluster;

@@ -327,6 +327,20 @@ impl<C> Platform<C> {
         }
     }
 
+    /// Deletes the store through the API and waits until its teardown has finished.
+    pub async fn delete_store(&self, token: &str, id: &str, within: Duration) -> Value {
+        let (status, body) = self
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/stores/{id}"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        self.wait_status(token, id, "deleted", within).await
+    }
+
     /// Rotates the store's admin password to `password` and waits until the rotation run
     /// applied it.
     pub async fn rotate(&self, token: &str, id: &str, password: &str) {
@@ -657,17 +671,8 @@ async fn a_woocommerce_store_is_provisioned_verified_and_torn_down() {
     );
 
     // Teardown.
-    let (status, body) = platform
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/stores/{id}"),
-            Some(&tenant),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     platform
-        .wait_status(&tenant, &id, "deleted", Duration::from_secs(60))
+        .delete_store(&tenant, &id, Duration::from_secs(60))
         .await;
     assert!(
         !platform.cluster.namespaces().contains(&id),
@@ -730,17 +735,8 @@ async fn a_worker_in_a_pod_provisions_and_tears_down_through_its_service_account
     let site = platform.cluster.site(&id).expect("the site was set up");
     assert!(site.installed);
 
-    let (status, body) = platform
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/stores/{id}"),
-            Some(&tenant),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     platform
-        .wait_status(&tenant, &id, "deleted", Duration::from_secs(60))
+        .delete_store(&tenant, &id, Duration::from_secs(60))
         .await;
     assert!(!platform.cluster.namespaces().contains(&id));
 

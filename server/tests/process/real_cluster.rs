@@ -356,18 +356,9 @@ async fn a_woocommerce_store_is_provisioned_verified_rotated_and_torn_down_on_a_
     );
 
     // Teardown: until the namespace controller has removed the namespace.
-    let (status, body) = platform
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/stores/{id}"),
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let deleting = Instant::now();
     platform
-        .wait_status(&token, &id, "deleted", Duration::from_secs(180))
+        .delete_store(&token, &id, Duration::from_secs(180))
         .await;
     assert!(
         !platform.namespace_exists(&id).await,
@@ -662,7 +653,7 @@ fn install_control_plane_chart(world: &RealWorld, dir: &Path) -> PathBuf {
     kubeconfig
 }
 
-async fn client_for(kubeconfig: &Path) -> kube::Client {
+pub async fn client_for(kubeconfig: &Path) -> kube::Client {
     let kubeconfig = kube::config::Kubeconfig::read_from(kubeconfig).expect("kubeconfig");
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await
@@ -714,17 +705,8 @@ async fn the_worker_service_accounts_grants_and_fences_from_charts_storeflow_hol
         .wait_status(&token, &id, "ready", Duration::from_secs(240))
         .await;
     assert_eq!(platform.cluster.site(&id)["installed"], true);
-    let (status, body) = platform
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/stores/{id}"),
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     platform
-        .wait_status(&token, &id, "deleted", Duration::from_secs(180))
+        .delete_store(&token, &id, Duration::from_secs(180))
         .await;
     assert!(!platform.namespace_exists(&id).await);
 
