@@ -431,8 +431,18 @@ async function main() {
     // 2. Medusa: schema (and seed data), admin user, server.
     let medusaPort = options.port ?? (await freePort());
     const loopbackOrigins = "/^https?:\\/\\/(localhost|127\\.0\\.0\\.1)(:\\d+)?$/";
+    // The Medusa CLI forks a telemetry sender on every run unless its configuration (under
+    // XDG_CONFIG_HOME) says telemetry is off; MEDUSA_DISABLE_TELEMETRY only stops new events.
+    // A configuration home of its own, removed with the rest, keeps ~/.config out of it.
+    const configHome = path.join(state.dir, "xdg-config");
+    fs.mkdirSync(path.join(configHome, "medusa"), { recursive: true });
+    fs.writeFileSync(
+      path.join(configHome, "medusa", "config.json"),
+      `${JSON.stringify({ telemetry: { enabled: false } })}\n`,
+    );
     const medusaEnv = {
       ...process.env,
+      XDG_CONFIG_HOME: configHome,
       DATABASE_URL: databaseUrl,
       JWT_SECRET: process.env.JWT_SECRET || randomBytes(24).toString("hex"),
       COOKIE_SECRET: process.env.COOKIE_SECRET || randomBytes(24).toString("hex"),

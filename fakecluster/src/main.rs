@@ -31,49 +31,22 @@ fn usage() -> ! {
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
+    if let Some(code) = storeflow_fakecluster::sites::run_backend_part(&argv) {
+        std::process::exit(code);
+    }
     let invoked_as = argv
         .first()
         .and_then(|a| std::path::Path::new(a).file_name())
         .and_then(|n| n.to_str())
         .unwrap_or("")
         .to_owned();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match storeflow_fakecluster::sites::runtime() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the runtime: {err}");
             std::process::exit(1)
         }
     };
-    if invoked_as == "wp" {
-        let mut wp_argv = vec!["wp".to_owned()];
-        wp_argv.extend(argv.iter().skip(1).cloned());
-        let code = runtime.block_on(storeflow_fakecluster::sites::wp_shim(wp_argv));
-        std::process::exit(code);
-    }
-    if argv.get(1).map(String::as_str) == Some("sites") {
-        let mut http: Option<std::net::SocketAddr> = None;
-        let mut socket: Option<PathBuf> = None;
-        let mut args = argv.iter().skip(2);
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--http" => http = args.next().and_then(|a| a.parse().ok()),
-                "--socket" => socket = args.next().map(PathBuf::from),
-                _ => usage(),
-            }
-        }
-        let (Some(http), Some(socket)) = (http, socket) else {
-            usage()
-        };
-        if let Err(err) = runtime.block_on(storeflow_fakecluster::sites::serve(http, socket)) {
-            eprintln!("error: serving the sites: {err}");
-            std::process::exit(1);
-        }
-        std::process::exit(0);
-    }
     if invoked_as == "helm" {
         let outcome = runtime.block_on(storeflow_fakecluster::helm::run(&argv[1..]));
         print!("{}", outcome.stdout);

@@ -47,6 +47,64 @@ fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Sites> {
 }
 
 /// Serves until the process ends: HTTP on `http` (in the pod network), commands on `socket`.
+/// The runtime of the fake cluster's binaries: two worker threads are plenty.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+/// The parts of a program that plays the store backends of a real test cluster: invoked as
+/// `wp` it is the WP-CLI shim ([`wp_shim`]); as `<program> sites --http ADDR --socket PATH` it
+/// serves the sites ([`serve`]). Runs the part `argv` asks for and returns its exit code, or
+/// `None` when `argv` asks for neither. `storeflow-fakecluster` and `storeflow-realcluster`
+/// both start with it, so either can be the program the store backends run.
+pub fn run_backend_part(argv: &[String]) -> Option<i32> {
+    let invoked_as = argv
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    let wp = invoked_as == "wp";
+    if !wp && argv.get(1).map(String::as_str) != Some("sites") {
+        return None;
+    }
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return Some(1);
+        }
+    };
+    if wp {
+        let mut wp_argv = vec!["wp".to_owned()];
+        wp_argv.extend(argv.iter().skip(1).cloned());
+        return Some(runtime.block_on(wp_shim(wp_argv)));
+    }
+    let mut http: Option<SocketAddr> = None;
+    let mut socket: Option<PathBuf> = None;
+    let mut args = argv.iter().skip(2);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--http" => http = args.next().and_then(|a| a.parse().ok()),
+            "--socket" => socket = args.next().map(PathBuf::from),
+            _ => http = None,
+        }
+    }
+    let (Some(http), Some(socket)) = (http, socket) else {
+        eprintln!("usage: {invoked_as} sites --http ADDR --socket PATH");
+        return Some(2);
+    };
+    match runtime.block_on(serve(http, socket)) {
+        Ok(()) => Some(0),
+        Err(err) => {
+            eprintln!("error: serving the sites: {err}");
+            Some(1)
+        }
+    }
+}
+
 pub async fn serve(http: SocketAddr, socket: PathBuf) -> std::io::Result<()> {
     let shared: Shared = Arc::default();
     let _ = std::fs::remove_file(&socket);

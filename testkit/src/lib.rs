@@ -8,9 +8,12 @@
 //! it exits. Every test gets a database of its own, migrated.
 //!
 //! [`realcluster`]: a real Kubernetes control plane (etcd, API server, controller manager,
-//! scheduler, kwok nodes) per test binary, or by hand with the `storeflow-realcluster` binary.
+//! scheduler, kwok nodes) per test binary, or by hand with the `storeflow-realcluster` binary;
+//! [`store_backends`]: what its store pods stand for (simulated WordPress sites and WP-CLI, a
+//! real Medusa) in its pod network.
 
 pub mod realcluster;
+pub mod store_backends;
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};

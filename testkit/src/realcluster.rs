@@ -194,7 +194,7 @@ pub fn try_tool_bin_dir() -> anyhow::Result<PathBuf> {
 }
 
 /// The repository root (testkit's parent directory).
-fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
@@ -690,7 +690,7 @@ impl RealCluster {
 
     /// Stops everything and removes the directory, routes and network namespace (what the
     /// reaper does), waiting until it is done.
-    pub fn shutdown(self) {
+    pub fn shutdown(&self) {
         let reaper = self.reaper.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(reaper) = reaper {
             reaper.finish();

@@ -615,8 +615,9 @@ struct Started {
     line: Value,
 }
 
-fn start_binary() -> Started {
+fn start_binary(args: &[&str]) -> Started {
     let mut child = Command::new(env!("CARGO_BIN_EXE_storeflow-realcluster"))
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -641,6 +642,8 @@ fn start_binary() -> Started {
         "podNetwork",
         "dir",
         "pids",
+        "storeBackends",
+        "env",
     ] {
         assert!(line.get(key).is_some(), "{key} missing from {line}");
     }
@@ -702,7 +705,7 @@ fn leftovers(line: &Value) -> Vec<String> {
 /// The binary killed with SIGKILL (like a test binary killed): the reaper cleans up.
 #[test]
 fn killed_binary_leaves_nothing() {
-    let Started { mut child, line } = start_binary();
+    let Started { mut child, line } = start_binary(&["--no-medusa"]);
     assert!(leftovers(&line).len() >= 2);
     child.kill().unwrap();
     child.wait().unwrap();
@@ -717,10 +720,111 @@ fn killed_binary_leaves_nothing() {
     }
 }
 
-/// SIGTERM: the binary tears down and exits 0 with nothing left.
+/// A store namespace on the binary's cluster is wired as in the process tests: WP-CLI through
+/// kwok's exec reaches the simulated site, and a real Medusa answers on every pod IP.
+async fn store_backends_are_wired(line: &Value) {
+    let backends = &line["storeBackends"];
+    let kubeconfig =
+        kube::config::Kubeconfig::read_from(line["kubeconfig"].as_str().unwrap()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    let client = kube::Client::try_from(config).unwrap();
+    let ns = "store-byhand01";
+    let api: Api<Namespace> = Api::all(client.clone());
+    let labelled: Namespace = serde_json::from_value(json!({"metadata": {
+        "name": ns, "labels": {"app.kubernetes.io/managed-by": "storeflow"},
+    }}))
+    .unwrap();
+    api.create(&PostParams::default(), &labelled).await.unwrap();
+    deployment(&client, ns, "wordpress", 1).await;
+    let pod = eventually("a ready pod", Duration::from_secs(60), || async {
+        pods(&client, ns)
+            .await
+            .iter()
+            .find(|p| ready(p))
+            .and_then(|p| p.metadata.name.clone())
+            .ok_or_else(|| "none ready".to_owned())
+    })
+    .await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let install = [
+        "wp",
+        "--path=/var/www/html",
+        "core",
+        "install",
+        "--url=http://byhand.localhost",
+        "--title=By hand",
+        "--admin_user=admin",
+        "--admin_email=admin@example.com",
+        "--skip-email",
+        "--prompt=admin_password",
+    ];
+    let run = eventually("wp through kwok", Duration::from_secs(30), || async {
+        let run = exec(
+            &pods,
+            &pod,
+            &install,
+            b"By-Hand-Pass-1\n",
+            Duration::from_secs(30),
+        )
+        .await?;
+        match run.status.as_ref().and_then(|s| s.status.as_deref()) {
+            Some("Success") => Ok(run),
+            _ => Err(format!("{:?} {}", run.status, run.stderr)),
+        }
+    })
+    .await;
+    assert!(run.stdout.contains("Success"), "{}", run.stdout);
+    let socket = backends["sitesSocket"].as_str().unwrap();
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        format!("{}\n", json!({"op": "site", "namespace": ns})).as_bytes(),
+    )
+    .unwrap();
+    let mut site = String::new();
+    BufReader::new(stream).read_line(&mut site).unwrap();
+    let site: Value = serde_json::from_str(&site).unwrap();
+    assert_eq!(site["installed"], true, "{site}");
+    assert_eq!(site["adminPassword"], "By-Hand-Pass-1", "{site}");
+
+    if backends["medusa"] == true {
+        // Any pod IP's port 9000 is the real Medusa's.
+        let ip = pods
+            .get(&pod)
+            .await
+            .unwrap()
+            .status
+            .and_then(|s| s.pod_ip)
+            .unwrap();
+        let health = tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect((ip.as_str(), 9000)).unwrap();
+            std::io::Write::write_all(
+                &mut stream,
+                b"GET /health HTTP/1.1\r\nHost: medusa\r\nConnection: close\r\n\r\n",
+            )
+            .unwrap();
+            let mut answer = String::new();
+            std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+            answer
+        })
+        .await
+        .unwrap();
+        assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    }
+}
+
+/// SIGTERM: the binary tears down and exits 0 with nothing left. Before that, with a pod
+/// network, its store backends are wired.
 #[test]
 fn terminated_binary_tears_down() {
-    let Started { mut child, line } = start_binary();
+    let Started { mut child, line } = start_binary(&[]);
+    if line["storeBackends"].is_object() {
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(store_backends_are_wired(&line));
+    }
     let started = Instant::now();
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -350,7 +350,7 @@ async fn script(client: &kube::Client) -> Vec<Answer> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_fake_api_server_answers_a_scripted_sequence_as_the_real_one_does() {
     let real_client = crate::real_cluster::world()
-        .cluster
+        .cluster()
         .client()
         .await
         .expect("real client");

@@ -11,8 +11,25 @@ mod up;
 
 use std::process::{Command, Output};
 
+/// The real binary, started so that it gets SIGTERM when the thread that started it ends —
+/// with its test, or however the test binary dies (killed, it must not leave workers or
+/// servers running). `setpriv` is util-linux's, on every Debian; without it the binary runs
+/// bare.
+pub fn storeflow_binary() -> Command {
+    const SETPRIV: &str = "/usr/bin/setpriv";
+    if std::path::Path::new(SETPRIV).is_file() {
+        let mut command = Command::new(SETPRIV);
+        command
+            .args(["--pdeathsig", "TERM", "--"])
+            .arg(env!("CARGO_BIN_EXE_storeflow"));
+        command
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_storeflow"))
+    }
+}
+
 pub fn storeflow(database_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_storeflow"));
+    let mut command = storeflow_binary();
     command
         .env("DATABASE_URL", database_url)
         .env("STOREFLOW_ENCRYPTION_KEY", provisioning::KEY)

@@ -927,7 +927,10 @@ impl Drop for RealMedusa {
 
 /// Runs what a step execs in the `medusa` container on this machine, in the Medusa package
 /// directory with the real Medusa's database: the same program the image would run.
-fn run_in_medusa(database_url: String) -> storeflow_fakecluster::exec::ExecHandler {
+fn run_in_medusa(
+    database_url: String,
+    config_home: PathBuf,
+) -> storeflow_fakecluster::exec::ExecHandler {
     Arc::new(move |request| {
         if request.container != "medusa" {
             return None;
@@ -938,6 +941,7 @@ fn run_in_medusa(database_url: String) -> storeflow_fakecluster::exec::ExecHandl
             .current_dir(dir)
             .env("DATABASE_URL", &database_url)
             .env("MEDUSA_DISABLE_TELEMETRY", "true")
+            .env("XDG_CONFIG_HOME", &config_home)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -976,9 +980,11 @@ async fn a_medusa_store_is_set_up_and_verified_against_a_real_medusa() {
         .await;
     // The store's `medusa` Service leads to the real Medusa; its container runs real commands.
     platform.cluster.route_service(&id, "medusa", &medusa.url);
-    platform
-        .cluster
-        .set_exec_handler(run_in_medusa(medusa.database_url.clone()));
+    platform.cluster.set_exec_handler(run_in_medusa(
+        medusa.database_url.clone(),
+        storeflow_testkit::store_backends::medusa_cli_config_home(&platform.dir)
+            .expect("config home"),
+    ));
     platform.start_worker();
     let store = platform
         .wait_status(&tenant, &id, "ready", Duration::from_secs(180))

@@ -5,17 +5,14 @@
 //! removed the namespace, rotate credentials, recover from a worker SIGKILLed mid-flow, and
 //! fail fast on a failing rollout that an operator then heals.
 //!
-//! What the pods would run is wired in the cluster's pod network (a network namespace the
-//! pod CIDR is routed into): the simulated WordPress sites (`storeflow-fakecluster sites`:
-//! the Store API for every WordPress pod IP; WP-CLI through kwok's exec of a `wp` shim) and a
-//! real Medusa v1.20 listening on port 9000 for every Medusa pod IP, its database open to the
-//! host's end of the pod network so the admin-user script kwok runs on the host reaches it.
-//! Needs root (network namespaces); CI runs as root.
+//! What the pods would run is wired in the cluster's pod network by
+//! `testkit::store_backends` (the same wiring `storeflow-realcluster` gives a cluster started by
+//! hand): the simulated WordPress sites (`storeflow-fakecluster sites`: the Store API for every
+//! WordPress pod IP; WP-CLI through kwok's exec of a `wp` shim) and a real Medusa v1.20 on port
+//! 9000 for every Medusa pod IP. Needs root (network namespaces); CI runs as root.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
@@ -23,235 +20,53 @@ use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::{Value, json};
 use storeflow_testkit::realcluster::{Fault, RealCluster};
+use storeflow_testkit::store_backends::StoreBackends;
 
 use crate::provisioning::{Platform, tail};
 
-/// What the pods of the shared real cluster run, wired once per test binary.
-pub struct RealWorld {
-    pub cluster: &'static RealCluster,
-    dir: PathBuf,
-    sites_socket: PathBuf,
-    /// The Medusa database as the host reaches it (once a Medusa test started it).
-    medusa_database: Mutex<Option<String>>,
-    _sites: Mutex<Child>,
-    _medusa: Mutex<Option<Child>>,
-}
-
-static WORLD: OnceLock<RealWorld> = OnceLock::new();
+/// What the pods of the shared real cluster stand for, wired once per test binary.
+pub type RealWorld = StoreBackends;
 
 /// The shared world (the cluster starts on first use: ~10 s with its binaries built).
 pub fn world() -> &'static RealWorld {
-    WORLD.get_or_init(RealWorld::start)
+    static WORLD: OnceLock<Arc<StoreBackends>> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        StoreBackends::start(
+            RealCluster::shared(),
+            Path::new(env!("CARGO_BIN_EXE_storeflow-fakecluster")),
+        )
+        .unwrap_or_else(|err| {
+            panic!(
+                "the real-cluster tests need root: they route the pod network into a network \
+                 namespace ({err:#})"
+            )
+        })
+    })
 }
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-impl RealWorld {
-    fn start() -> RealWorld {
-        let cluster = RealCluster::shared();
-        let dir = cluster.dir().join("stores");
-        std::fs::create_dir_all(dir.join("bin")).expect("dir");
-        // kwok runs an exec'd argv through a dispatcher that hands it to this script, in the
-        // environment of the store's ClusterExec (PATH with the `wp` shim, the Medusa
-        // database, the sites socket).
-        let exec = dir.join("exec.sh");
-        std::fs::write(
-            &exec,
-            "#!/bin/sh\ncd \"$STOREFLOW_EXEC_CWD\" || exit 1\nexec \"$@\"\n",
-        )
-        .expect("exec script");
-        set_executable(&exec);
-        std::os::unix::fs::symlink(
-            env!("CARGO_BIN_EXE_storeflow-fakecluster"),
-            dir.join("bin/wp"),
-        )
-        .expect("wp shim");
-        let sites_socket = dir.join("sites.sock");
-        let sites = cluster
-            .run_in_pod_network(env!("CARGO_BIN_EXE_storeflow-fakecluster"))
-            .expect("the real-cluster tests need root: they route the pod network into a network namespace")
-            .args(["sites", "--http", "0.0.0.0:80", "--socket"])
-            .arg(&sites_socket)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("sites.log")).expect("log"))
-            .spawn()
-            .expect("the sites process starts");
-        let until = Instant::now() + Duration::from_secs(20);
-        while !sites_socket.exists() {
-            assert!(Instant::now() < until, "the sites process did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // Waits until this initialisation is done, then runs for the life of the binary.
-        std::thread::spawn(|| wire(self::world()));
-        RealWorld {
-            cluster,
-            dir,
-            sites_socket,
-            medusa_database: Mutex::new(None),
-            _sites: Mutex::new(sites),
-            _medusa: Mutex::new(None),
-        }
-    }
+/// Held while a test provisions Medusa stores. Every Medusa pod IP reaches the one real Medusa
+/// of the pod network, so two Medusa stores set up at once would seed one database
+/// concurrently (a duplicate collection fails the step) — which real stores, each with a
+/// Medusa and a database of its own, never do.
+static ONE_MEDUSA_SETUP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-    /// Starts the real Medusa in the pod network (once); every Medusa pod IP reaches it.
-    pub fn with_medusa(&self) -> &Self {
-        let mut medusa = self._medusa.lock().unwrap_or_else(|p| p.into_inner());
-        if medusa.is_some() {
-            return self;
-        }
-        let backend = repo().join("charts/medusa-backend");
-        assert!(
-            backend.join("node_modules/.bin/medusa").exists(),
-            "the real-Medusa tests need the Medusa backend package: run `npm ci` in charts/medusa-backend (scripts/test-all.sh does)"
-        );
-        let network = self.cluster.pod_network().expect("pod network");
-        let mut child = self
-            .cluster
-            .run_in_pod_network("node")
-            .expect("pod network")
-            .arg(backend.join("harness.mjs"))
-            .args([
-                "--port",
-                "9000",
-                "--db-listen",
-                &network.netns_address.to_string(),
-            ])
-            .arg("--log-file")
-            .arg(self.dir.join("medusa.log"))
-            .current_dir(&backend)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node runs the Medusa harness");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
-            .expect("harness output");
-        let ready: Value = serde_json::from_str(&line).unwrap_or_else(|_| {
-            panic!(
-                "the harness did not start Medusa: {line:?}\n{}",
-                tail(
-                    &std::fs::read_to_string(self.dir.join("medusa.log")).unwrap_or_default(),
-                    30
-                )
+/// The shared world with its real Medusa started.
+fn world_with_medusa() -> &'static RealWorld {
+    let world = world();
+    if let Err(err) = world.start_medusa() {
+        panic!(
+            "{err:#}\n{}",
+            tail(
+                &std::fs::read_to_string(world.dir().join("medusa.log")).unwrap_or_default(),
+                30
             )
-        });
-        *self
-            .medusa_database
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) =
-            ready["externalDatabaseUrl"].as_str().map(str::to_owned);
-        *medusa = Some(child);
-        self
+        );
     }
-
-    /// What the simulated WordPress site of `namespace` holds (`null` before its first
-    /// WP-CLI command).
-    pub fn site(&self, namespace: &str) -> Value {
-        sites_request(
-            &self.sites_socket,
-            &json!({ "op": "site", "namespace": namespace }),
-        )
-    }
-}
-
-fn set_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
-fn sites_request(socket: &Path, command: &Value) -> Value {
-    use std::io::{BufRead, Write};
-    let mut stream = std::os::unix::net::UnixStream::connect(socket).expect("sites socket");
-    writeln!(stream, "{command}").expect("write");
-    let mut line = String::new();
-    std::io::BufReader::new(stream)
-        .read_line(&mut line)
-        .expect("read");
-    serde_json::from_str(&line).unwrap_or(Value::Null)
-}
-
-/// Keeps the pod network's picture of the stores current, for the life of the test binary:
-/// each store namespace gets its exec wiring (before its first WP-CLI command: the worker
-/// reaches that only after the chart's rollout, seconds later), and the sites process learns
-/// which pod IP is which store's.
-fn wire(world: &'static RealWorld) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async move {
-        let client = world.cluster.client().await.expect("client");
-        let namespaces: Api<Namespace> = Api::all(client.clone());
-        let pods: Api<Pod> = Api::all(client);
-        let stores = ListParams::default().labels("app.kubernetes.io/managed-by=storeflow");
-        let mut wired = BTreeSet::new();
-        let mut table = BTreeMap::new();
-        loop {
-            if let Ok(list) = namespaces.list(&stores).await {
-                for namespace in list.items {
-                    let Some(name) = namespace.metadata.name else {
-                        continue;
-                    };
-                    if wired.contains(&name) {
-                        continue;
-                    }
-                    let database = world
-                        .medusa_database
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .clone()
-                        .unwrap_or_default();
-                    let path = format!(
-                        "{}:/usr/local/bin:/usr/bin:/bin",
-                        world.dir.join("bin").display()
-                    );
-                    let cwd = repo().join("charts/medusa-backend");
-                    let socket = world.sites_socket.display().to_string();
-                    let wired_now = world
-                        .cluster
-                        .exec_command_for_namespace(
-                            &name,
-                            &world.dir.join("exec.sh"),
-                            &[],
-                            &[
-                                ("PATH", path.as_str()),
-                                ("STOREFLOW_EXEC_CWD", &cwd.display().to_string()),
-                                ("STOREFLOW_SITES_SOCKET", socket.as_str()),
-                                ("DATABASE_URL", database.as_str()),
-                            ],
-                        )
-                        .await;
-                    if wired_now.is_ok() {
-                        wired.insert(name);
-                    }
-                }
-            }
-            if let Ok(list) = pods.list(&ListParams::default()).await {
-                let now: BTreeMap<String, String> = list
-                    .items
-                    .into_iter()
-                    .filter_map(|pod| {
-                        let namespace = pod.metadata.namespace?;
-                        let ip = pod.status?.pod_ip?;
-                        namespace.starts_with("store-").then_some((ip, namespace))
-                    })
-                    .collect();
-                if now != table {
-                    let socket = world.sites_socket.clone();
-                    let command = json!({ "op": "pods", "pods": now });
-                    let _ =
-                        tokio::task::spawn_blocking(move || sites_request(&socket, &command)).await;
-                    table = now;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    });
+    world
 }
 
 impl Platform<&'static RealWorld> {
@@ -261,12 +76,12 @@ impl Platform<&'static RealWorld> {
         let dir =
             std::env::temp_dir().join(format!("storeflow-real-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("dir");
-        let kubeconfig = world.cluster.kubeconfig().to_owned();
-        Platform::assemble(world, dir, kubeconfig, world.cluster.helm()).await
+        let kubeconfig = world.cluster().kubeconfig().to_owned();
+        Platform::assemble(world, dir, kubeconfig, world.cluster().helm()).await
     }
 
     async fn namespace_exists(&self, name: &str) -> bool {
-        let client = self.cluster.cluster.client().await.expect("client");
+        let client = self.cluster.cluster().client().await.expect("client");
         Api::<Namespace>::all(client)
             .get_opt(name)
             .await
@@ -277,7 +92,7 @@ impl Platform<&'static RealWorld> {
     fn helm_json(&self, args: &[&str]) -> Value {
         let output = self
             .cluster
-            .cluster
+            .cluster()
             .helm_command()
             .args(args)
             .output()
@@ -312,7 +127,7 @@ async fn a_woocommerce_store_is_provisioned_verified_rotated_and_torn_down_on_a_
     assert_eq!(store["progress"]["percent"], 100, "{store}");
 
     // The site as WP-CLI (through kwok's exec) left it, and the verification order cancelled.
-    let site = platform.cluster.site(&id);
+    let site = platform.cluster.site(&id).expect("site");
     assert_eq!(site["installed"], true, "{site}");
     assert_eq!(site["adminPassword"], "Tenant-Pass-2024");
     assert_eq!(site["openToShoppers"], true);
@@ -337,7 +152,7 @@ async fn a_woocommerce_store_is_provisioned_verified_rotated_and_torn_down_on_a_
     assert_eq!(release["version"], 2, "{release}");
     let ingress = platform
         .cluster
-        .cluster
+        .cluster()
         .kubectl_command()
         .args(["get", "ingress", "-n", &id, "-o", "json"])
         .output()
@@ -351,7 +166,7 @@ async fn a_woocommerce_store_is_provisioned_verified_rotated_and_torn_down_on_a_
     // Rotation: the new password reaches the site over exec's stdin.
     platform.rotate(&token, &id, "Rotated-Pass-77").await;
     assert_eq!(
-        platform.cluster.site(&id)["adminPassword"],
+        platform.cluster.site(&id).expect("site")["adminPassword"],
         "Rotated-Pass-77"
     );
 
@@ -380,7 +195,8 @@ async fn a_woocommerce_store_is_provisioned_verified_rotated_and_torn_down_on_a_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_medusa_store_is_provisioned_and_verified_against_a_real_medusa_on_a_real_cluster() {
-    tokio::task::block_in_place(|| world().with_medusa());
+    tokio::task::block_in_place(world_with_medusa);
+    let _medusa = ONE_MEDUSA_SETUP_AT_A_TIME.lock().await;
     let mut platform = Platform::start_real().await;
     platform.start_worker();
     let (token, id) = tenant_and_store(&platform, "realmedusa", "medusa").await;
@@ -412,7 +228,7 @@ async fn a_failing_rollout_fails_fast_and_an_operator_heals_it_with_a_step_retry
     let operator = platform.register("ops@example.com", "ops").await;
     let (token, id) = tenant_and_store(&platform, "crashy", "woocommerce").await;
     // The store's namespace, as storeflow labels it, made to crash-loop before any pod exists.
-    let client = platform.cluster.cluster.client().await.expect("client");
+    let client = platform.cluster.cluster().client().await.expect("client");
     let namespace: Namespace = serde_json::from_value(json!({
         "metadata": { "name": id, "labels": {
             "app.kubernetes.io/managed-by": "storeflow", "storeflow.io/store-id": id } }
@@ -424,7 +240,7 @@ async fn a_failing_rollout_fails_fast_and_an_operator_heals_it_with_a_step_retry
         .expect("namespace created");
     platform
         .cluster
-        .cluster
+        .cluster()
         .inject_fault(&id, Fault::CrashLoop)
         .await
         .expect("fault");
@@ -450,7 +266,7 @@ async fn a_failing_rollout_fails_fast_and_an_operator_heals_it_with_a_step_retry
     // The operator fixes the cause (the next pods start cleanly) and retries the step.
     platform
         .cluster
-        .cluster
+        .cluster()
         .clear_fault(&id)
         .await
         .expect("clear");
@@ -486,7 +302,7 @@ async fn a_worker_killed_mid_flow_on_a_real_cluster_is_resumed_without_duplicate
     platform
         .wait_status(&token, &id, "ready", Duration::from_secs(240))
         .await;
-    let site = platform.cluster.site(&id);
+    let site = platform.cluster.site(&id).expect("site");
     assert_eq!(
         site["products"].as_array().map(Vec::len),
         Some(3),
@@ -515,7 +331,7 @@ async fn reap_orphans_removes_a_deleted_stores_leftover_namespace_from_a_real_cl
         .await;
     // A namespace a deleted store left behind (with a workload in it), and one of a store id
     // this database does not know (another installation's: never touched).
-    let client = platform.cluster.cluster.client().await.expect("client");
+    let client = platform.cluster.cluster().client().await.expect("client");
     let orphan = format!("store-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let foreign = format!("store-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     for name in [&orphan, &foreign] {
@@ -586,7 +402,7 @@ async fn reap_orphans_removes_a_deleted_stores_leftover_namespace_from_a_real_cl
 /// ServiceAccount (TokenRequest, as a pod's projected token).
 fn install_control_plane_chart(world: &RealWorld, dir: &Path) -> PathBuf {
     let install = world
-        .cluster
+        .cluster()
         .helm_command()
         .args(["upgrade", "--install", "storeflow"])
         .arg(repo().join("charts/storeflow"))
@@ -606,7 +422,7 @@ fn install_control_plane_chart(world: &RealWorld, dir: &Path) -> PathBuf {
         String::from_utf8_lossy(&install.stderr)
     );
     let token = world
-        .cluster
+        .cluster()
         .kubectl_command()
         .args([
             "create",
@@ -630,7 +446,7 @@ fn install_control_plane_chart(world: &RealWorld, dir: &Path) -> PathBuf {
         .to_owned();
     let view = |path: &str| {
         let output = world
-            .cluster
+            .cluster()
             .kubectl_command()
             .args(["config", "view", "--raw", "--minify", "--flatten", "-o"])
             .arg(format!("jsonpath={{{path}}}"))
@@ -704,7 +520,7 @@ async fn the_worker_service_accounts_grants_and_fences_from_charts_storeflow_hol
     platform
         .wait_status(&token, &id, "ready", Duration::from_secs(240))
         .await;
-    assert_eq!(platform.cluster.site(&id)["installed"], true);
+    assert_eq!(platform.cluster.site(&id).expect("site")["installed"], true);
     platform
         .delete_store(&token, &id, Duration::from_secs(180))
         .await;
@@ -744,7 +560,7 @@ async fn the_worker_service_accounts_grants_and_fences_from_charts_storeflow_hol
 
     // One rule less (exec into store pods): the next store fails naming what is missing, and
     // doctor says the same.
-    let admin = platform.cluster.cluster.client().await.expect("client");
+    let admin = platform.cluster.cluster().client().await.expect("client");
     let roles: Api<k8s_openapi::api::rbac::v1::ClusterRole> = Api::all(admin);
     let mut role = roles.get("storeflow-stores").await.expect("role");
     let rules = role.rules.take().unwrap_or_default();
@@ -787,4 +603,172 @@ async fn the_worker_service_accounts_grants_and_fences_from_charts_storeflow_hol
         .replace("storeflow-stores", &PostParams::default(), &role)
         .await
         .expect("rule restored");
+}
+
+/// CPU time (clock ticks) and resident memory (KiB) of a process, from /proc.
+fn process_usage(pid: u32) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some((ticks, rss))
+}
+
+fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// Samples the control plane's components every 200 ms until told to stop: CPU ticks at the
+/// first and last sample, and the largest resident memory seen, per component.
+fn sample_control_plane(
+    pids: Vec<(&'static str, u32)>,
+    stop: std::sync::mpsc::Receiver<()>,
+) -> std::thread::JoinHandle<Vec<(&'static str, u64, u64)>> {
+    std::thread::spawn(move || {
+        let first: Vec<u64> = pids
+            .iter()
+            .map(|(_, pid)| process_usage(*pid).map_or(0, |u| u.0))
+            .collect();
+        let mut peak = vec![0u64; pids.len()];
+        let mut last = first.clone();
+        loop {
+            for (i, (_, pid)) in pids.iter().enumerate() {
+                if let Some((ticks, rss)) = process_usage(*pid) {
+                    last[i] = ticks;
+                    peak[i] = peak[i].max(rss);
+                }
+            }
+            if stop.recv_timeout(Duration::from_millis(200)).is_ok() {
+                break;
+            }
+        }
+        pids.iter()
+            .enumerate()
+            .map(|(i, (name, _))| (*name, last[i] - first[i], peak[i]))
+            .collect()
+    })
+}
+
+/// Steps that only touch storeflow's own database: orchestration, not cluster work.
+const ORCHESTRATION_STEPS: &[&str] = &[
+    "mark-provisioning",
+    "chart-values",
+    "publish-values",
+    "mark-ready",
+];
+
+/// Ten stores requested at once (nine WooCommerce, one Medusa — the pod network has one Medusa
+/// for all Medusa pods, see [`ONE_MEDUSA_SETUP_AT_A_TIME`]; ten tenants) all reach ready on the
+/// real control plane, each with one release and its own verified site. Prints per store the
+/// time to ready and the orchestration overhead (time from the request to ready not spent in a
+/// step that talks to the cluster: queueing, checkpoints between steps, the database-only
+/// steps), and the control plane's CPU and peak memory over the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_stores_requested_at_once_all_reach_ready_on_a_real_cluster() {
+    tokio::task::block_in_place(world_with_medusa);
+    let _medusa = ONE_MEDUSA_SETUP_AT_A_TIME.lock().await;
+    let mut platform = Platform::start_real().await;
+    platform.start_worker();
+    let mut tenants = Vec::new();
+    for n in 0..10 {
+        let name = format!("fleet{n}");
+        let token = platform
+            .register(&format!("{name}@example.com"), &name)
+            .await;
+        tenants.push((name, token));
+    }
+    let (stop, stopped) = std::sync::mpsc::channel();
+    let sampler = sample_control_plane(platform.cluster.cluster().pids(), stopped);
+    let started = Instant::now();
+    let mut stores = Vec::new();
+    for (n, (name, token)) in tenants.iter().enumerate() {
+        let engine = if n == 4 { "medusa" } else { "woocommerce" };
+        let id = platform
+            .create_store(token, json!({ "name": format!("{name}-shop"), "engine": engine, "password": "Tenant-Pass-2024" }))
+            .await;
+        stores.push((token.clone(), id, engine));
+    }
+    let mut finished = Vec::new();
+    for (token, id, engine) in &stores {
+        let store = platform
+            .wait_status(token, id, "ready", Duration::from_secs(600))
+            .await;
+        finished.push((id.clone(), *engine, store));
+    }
+    let wall = started.elapsed();
+    let _ = stop.send(());
+    let usage = sampler.join().expect("sampler");
+
+    let mut lines = Vec::new();
+    for (id, engine, store) in &finished {
+        let progress = &store["progress"];
+        assert_eq!(progress["status"], "succeeded", "{store}");
+        let time = |v: &Value| {
+            chrono::DateTime::parse_from_rfc3339(v.as_str().expect("timestamp")).expect("rfc3339")
+        };
+        let requested = time(&store["createdAt"]);
+        let ready = time(&progress["finishedAt"]);
+        let to_ready = (ready - requested).as_seconds_f64();
+        let in_cluster_steps: f64 = progress["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .filter(|s| !ORCHESTRATION_STEPS.contains(&s["name"].as_str().unwrap_or("")))
+            .map(|s| s["durationMs"].as_f64().unwrap_or(0.0) / 1000.0)
+            .sum();
+        // A retried step's duration holds its attempts; say so beside the figure.
+        let retried = progress["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .filter(|s| s["attempt"].as_i64().unwrap_or(1) > 1)
+            .count();
+        let releases = platform.helm_json(&["list", "--namespace", id, "-o", "json"]);
+        assert_eq!(
+            releases.as_array().map(Vec::len),
+            Some(1),
+            "{id}: one release"
+        );
+        if *engine == "woocommerce" {
+            let site = platform.cluster.site(id).expect("site");
+            assert_eq!(site["installed"], true, "{site}");
+            assert_eq!(site["orders"].as_array().map(Vec::len), Some(1), "{site}");
+        }
+        lines.push(format!(
+            "  {id} {engine:<11} ready {to_ready:5.1} s, orchestration overhead {:4.0} ms{}",
+            (to_ready - in_cluster_steps) * 1000.0,
+            if retried > 0 {
+                format!(" ({retried} steps retried)")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let ticks = clock_ticks_per_second();
+    println!(
+        "real cluster: 10 stores requested at once, all ready in {:.1} s\n{}",
+        wall.as_secs_f64(),
+        lines.join("\n")
+    );
+    for (name, cpu, peak_kib) in usage {
+        println!(
+            "  {name:<24} CPU {:5.1} s ({:3.0} % of one core), peak RSS {:4.0} MiB",
+            cpu as f64 / ticks,
+            cpu as f64 / ticks / wall.as_secs_f64() * 100.0,
+            peak_kib as f64 / 1024.0
+        );
+    }
 }

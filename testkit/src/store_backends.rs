@@ -1,0 +1,388 @@
+//! What the pods of store namespaces stand for on a [`RealCluster`]: kwok's pods run nothing,
+//! so the backends a store's workflow talks to are wired into the cluster's pod network.
+//!
+//! - **WordPress** (cannot run here): the simulated sites of `storeflow-fakecluster sites`,
+//!   serving the Store API on port 80 for every WordPress pod IP (it learns which pod IP is which
+//!   store's), and WP-CLI through kwok's exec of a `wp` shim that talks to it over a socket.
+//! - **Medusa**: a real Medusa v1.20 (`charts/medusa-backend/harness.mjs`) on port 9000 for every
+//!   Medusa pod IP, its PostgreSQL also listening on the pod network's end of the veth pair, so
+//!   the admin-user script kwok runs on the host reaches it.
+//!
+//! A wiring thread keeps this current for as long as the value lives: each namespace labelled
+//! `app.kubernetes.io/managed-by=storeflow` gets its ClusterExec (before its first WP-CLI command:
+//! a worker reaches that only after the chart's rollout, seconds later), and the sites process
+//! learns every store pod's IP. The process tests use it, and so does the `storeflow-realcluster`
+//! binary, so that a store provisioned by hand through `storeflow up` gets as far as in the tests.
+//! Needs the cluster's pod network (root).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::api::{Api, ListParams};
+use serde_json::{Value, json};
+
+use crate::realcluster::RealCluster;
+
+/// The port the real Medusa listens on in the pod network (the chart's Medusa service targets it).
+pub const MEDUSA_PORT: u16 = 9000;
+
+/// The backends of store pods; see the module docs. Stopped by [`StoreBackends::stop`] (the
+/// cluster's teardown stops them too: they run in its network namespace).
+#[derive(Debug)]
+pub struct StoreBackends {
+    cluster: &'static RealCluster,
+    dir: PathBuf,
+    sites_socket: PathBuf,
+    medusa_backend: PathBuf,
+    /// The Medusa database as the host reaches it (once Medusa started).
+    medusa_database: Mutex<Option<String>>,
+    sites: Mutex<Option<Child>>,
+    medusa: Mutex<Option<Child>>,
+    stopped: AtomicBool,
+}
+
+impl StoreBackends {
+    /// Starts the simulated sites in the pod network and the wiring thread. `fakecluster` is a
+    /// program that serves the sites when run as `<it> sites --http ADDR --socket PATH` and acts
+    /// as WP-CLI when invoked as `wp` (the `storeflow-fakecluster` binary; `storeflow-realcluster`
+    /// answers both as well). Medusa starts on demand: [`StoreBackends::start_medusa`].
+    pub fn start(cluster: &'static RealCluster, fakecluster: &Path) -> anyhow::Result<Arc<Self>> {
+        if cluster.pod_network().is_none() {
+            bail!(
+                "store backends need the cluster's pod network, and it has none: it needs root \
+                 (network namespaces, veth, routes)"
+            );
+        }
+        let dir = cluster.dir().join("stores");
+        std::fs::create_dir_all(dir.join("bin")).context("the store backends' directory")?;
+        // kwok runs an exec'd argv through a dispatcher that hands it to this script, in the
+        // environment of the store's ClusterExec (PATH with the `wp` shim, the Medusa
+        // database, the sites socket); Medusa's scripts need its package as the working directory.
+        let exec = dir.join("exec.sh");
+        std::fs::write(
+            &exec,
+            "#!/bin/sh\ncd \"$STOREFLOW_EXEC_CWD\" || exit 1\nexec \"$@\"\n",
+        )
+        .context("writing the exec script")?;
+        set_executable(&exec)?;
+        let fakecluster = std::path::absolute(fakecluster).context("the fakecluster program")?;
+        std::os::unix::fs::symlink(&fakecluster, dir.join("bin/wp")).context("the wp shim")?;
+        let sites_socket = dir.join("sites.sock");
+        let sites_log = dir.join("sites.log");
+        let mut sites = cluster
+            .run_in_pod_network(&fakecluster)?
+            .args(["sites", "--http", "0.0.0.0:80", "--socket"])
+            .arg(&sites_socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&sites_log).context("the sites log")?)
+            .spawn()
+            .with_context(|| format!("starting the sites process ({})", fakecluster.display()))?;
+        let until = Instant::now() + Duration::from_secs(20);
+        while !sites_socket.exists() {
+            if let Ok(Some(status)) = sites.try_wait() {
+                bail!(
+                    "the sites process exited ({status}): {}",
+                    tail_of(&sites_log, 20)
+                );
+            }
+            if Instant::now() > until {
+                let _ = sites.kill();
+                let _ = sites.wait();
+                bail!(
+                    "the sites process did not open {} within 20 s",
+                    sites_socket.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let backends = Arc::new(StoreBackends {
+            cluster,
+            dir,
+            sites_socket,
+            medusa_backend: crate::realcluster::repo_root().join("charts/medusa-backend"),
+            medusa_database: Mutex::new(None),
+            sites: Mutex::new(Some(sites)),
+            medusa: Mutex::new(None),
+            stopped: AtomicBool::new(false),
+        });
+        let wiring = Arc::clone(&backends);
+        std::thread::Builder::new()
+            .name("store-backends-wiring".into())
+            .spawn(move || wire(&wiring))
+            .context("starting the wiring thread")?;
+        Ok(backends)
+    }
+
+    /// The cluster these backends serve.
+    pub fn cluster(&self) -> &'static RealCluster {
+        self.cluster
+    }
+
+    /// Where the sites, Medusa and exec logs are.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The sites process's control socket (`{"op":"site","namespace":…}` answers a site).
+    pub fn sites_socket(&self) -> &Path {
+        &self.sites_socket
+    }
+
+    /// Starts the real Medusa in the pod network once (later calls return at once); every
+    /// Medusa pod IP reaches it on [`MEDUSA_PORT`]. Needs `node` and `npm ci` in
+    /// `charts/medusa-backend`. Returns its database URL as the host reaches it.
+    pub fn start_medusa(&self) -> anyhow::Result<String> {
+        let mut medusa = self.medusa.lock().unwrap_or_else(|p| p.into_inner());
+        if medusa.is_some() {
+            return Ok(self.medusa_database().unwrap_or_default());
+        }
+        let backend = &self.medusa_backend;
+        if !backend.join("node_modules/.bin/medusa").exists() {
+            bail!(
+                "Medusa needs its backend package: run `npm ci` in {} (scripts/test-all.sh does)",
+                backend.display()
+            );
+        }
+        let network = self
+            .cluster
+            .pod_network()
+            .ok_or_else(|| anyhow!("no pod network"))?;
+        let log = self.dir.join("medusa.log");
+        let mut child = self
+            .cluster
+            .run_in_pod_network("node")?
+            .arg(backend.join("harness.mjs"))
+            .args([
+                "--port",
+                &MEDUSA_PORT.to_string(),
+                "--db-listen",
+                &network.netns_address.to_string(),
+            ])
+            .arg("--log-file")
+            .arg(&log)
+            .current_dir(backend)
+            // The harness stops Medusa and its PostgreSQL when this pipe closes.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("node runs the Medusa harness")?;
+        let stdout = child.stdout.take().context("the harness's stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .context("reading the harness's line")?;
+        let ready: Value = match serde_json::from_str(&line) {
+            Ok(ready) => ready,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!(
+                    "the harness did not start Medusa: {line:?}\n{}",
+                    tail_of(&log, 30)
+                );
+            }
+        };
+        let database = ready["externalDatabaseUrl"]
+            .as_str()
+            .context("the harness's line has no externalDatabaseUrl")?
+            .to_owned();
+        *self
+            .medusa_database
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(database.clone());
+        *medusa = Some(child);
+        Ok(database)
+    }
+
+    /// The Medusa database as the host reaches it, once Medusa runs.
+    pub fn medusa_database(&self) -> Option<String> {
+        self.medusa_database
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// What the simulated WordPress site of `namespace` holds (`null` before its first
+    /// WP-CLI command).
+    pub fn site(&self, namespace: &str) -> anyhow::Result<Value> {
+        sites_request(
+            &self.sites_socket,
+            &json!({ "op": "site", "namespace": namespace }),
+        )
+    }
+
+    /// Stops the wiring, Medusa (its harness stops its PostgreSQL) and the sites, waiting
+    /// for each.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        if let Some(mut medusa) = self.medusa.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            drop(medusa.stdin.take());
+            let until = Instant::now() + Duration::from_secs(30);
+            while matches!(medusa.try_wait(), Ok(None)) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = medusa.kill();
+            let _ = medusa.wait();
+        }
+        if let Some(mut sites) = self.sites.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = sites.kill();
+            let _ = sites.wait();
+        }
+    }
+}
+
+/// A configuration home (`XDG_CONFIG_HOME`) for `medusa` CLI runs on this machine, under `dir`,
+/// with Medusa's telemetry switched off. `MEDUSA_DISABLE_TELEMETRY` only stops new events:
+/// every CLI run still forks a sender for the queue in `$XDG_CONFIG_HOME/medusa` — with the
+/// machine's `~/.config` that queue grew to 12 GB here, and each sender, unable to reach the
+/// network, held gigabytes of memory and a core. A home of its own keeps the machine's
+/// configuration out of it, and this one sends nothing.
+pub fn medusa_cli_config_home(dir: &Path) -> anyhow::Result<PathBuf> {
+    let home = dir.join("xdg-config");
+    std::fs::create_dir_all(home.join("medusa")).context("the Medusa CLI's config home")?;
+    std::fs::write(
+        home.join("medusa/config.json"),
+        "{\"telemetry\":{\"enabled\":false}}\n",
+    )
+    .context("the Medusa CLI's config")?;
+    Ok(home)
+}
+
+fn set_executable(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("chmod {}", path.display()))
+}
+
+fn tail_of(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn sites_request(socket: &Path, command: &Value) -> anyhow::Result<Value> {
+    let mut stream = std::os::unix::net::UnixStream::connect(socket)
+        .with_context(|| format!("connecting to {}", socket.display()))?;
+    writeln!(stream, "{command}").context("writing to the sites socket")?;
+    let mut line = String::new();
+    BufReader::new(stream)
+        .read_line(&mut line)
+        .context("reading from the sites socket")?;
+    Ok(serde_json::from_str(&line).unwrap_or(Value::Null))
+}
+
+/// The wiring loop (see the module docs), until [`StoreBackends::stop`].
+fn wire(backends: &StoreBackends) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("store backends: no runtime for the wiring: {err}");
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let client = loop {
+            match backends.cluster.client().await {
+                Ok(client) => break client,
+                Err(_) if backends.stopped.load(Ordering::SeqCst) => return,
+                Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        };
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        let pods: Api<Pod> = Api::all(client);
+        let stores = ListParams::default().labels("app.kubernetes.io/managed-by=storeflow");
+        // Namespace → the Medusa database its exec environment was given.
+        let mut wired: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let mut table = BTreeMap::new();
+        while !backends.stopped.load(Ordering::SeqCst) {
+            if let Ok(list) = namespaces.list(&stores).await {
+                let present: BTreeSet<String> = list
+                    .items
+                    .into_iter()
+                    .filter_map(|namespace| namespace.metadata.name)
+                    .collect();
+                wired.retain(|name, _| present.contains(name));
+                let database = backends.medusa_database();
+                for name in present {
+                    // Wired again when Medusa started after it: its exec needs the database.
+                    if wired.get(&name) == Some(&database) {
+                        continue;
+                    }
+                    if wire_namespace(backends, &name, database.as_deref().unwrap_or_default())
+                        .await
+                        .is_ok()
+                    {
+                        wired.insert(name, database.clone());
+                    }
+                }
+            }
+            if let Ok(list) = pods.list(&ListParams::default()).await {
+                let now: BTreeMap<String, String> = list
+                    .items
+                    .into_iter()
+                    .filter_map(|pod| {
+                        let namespace = pod.metadata.namespace?;
+                        let ip = pod.status?.pod_ip?;
+                        namespace.starts_with("store-").then_some((ip, namespace))
+                    })
+                    .collect();
+                if now != table {
+                    let socket = backends.sites_socket.clone();
+                    let command = json!({ "op": "pods", "pods": now });
+                    let told =
+                        tokio::task::spawn_blocking(move || sites_request(&socket, &command)).await;
+                    if matches!(told, Ok(Ok(_))) {
+                        table = now;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    });
+}
+
+/// Gives `namespace` its exec environment: PATH with the `wp` shim, the sites socket, the
+/// Medusa database, Medusa's package as the working directory.
+async fn wire_namespace(
+    backends: &StoreBackends,
+    namespace: &str,
+    medusa_database: &str,
+) -> anyhow::Result<()> {
+    let path = format!(
+        "{}:/usr/local/bin:/usr/bin:/bin",
+        backends.dir.join("bin").display()
+    );
+    let cwd = backends.medusa_backend.display().to_string();
+    let socket = backends.sites_socket.display().to_string();
+    let config_home = medusa_cli_config_home(&backends.dir)?.display().to_string();
+    backends
+        .cluster
+        .exec_command_for_namespace(
+            namespace,
+            &backends.dir.join("exec.sh"),
+            &[],
+            &[
+                ("PATH", path.as_str()),
+                ("STOREFLOW_EXEC_CWD", cwd.as_str()),
+                ("STOREFLOW_SITES_SOCKET", socket.as_str()),
+                ("DATABASE_URL", medusa_database),
+                // A container's exec inherits the container's environment, where the chart sets
+                // this; kwok's exec gets only the ClusterExec's.
+                ("MEDUSA_DISABLE_TELEMETRY", "true"),
+                ("XDG_CONFIG_HOME", config_home.as_str()),
+            ],
+        )
+        .await
+}
