@@ -7,14 +7,14 @@ use storeflow_executors::cluster::{ConfigSource, probe};
 
 use storeflow::config;
 
-struct Check {
-    name: &'static str,
-    ok: bool,
-    detail: String,
-    fix: Option<String>,
+pub(crate) struct Check {
+    pub(crate) name: &'static str,
+    pub(crate) ok: bool,
+    pub(crate) detail: String,
+    pub(crate) fix: Option<String>,
 }
 
-fn on_path(binary: &str) -> Option<PathBuf> {
+pub(crate) fn on_path(binary: &str) -> Option<PathBuf> {
     if binary.contains('/') {
         let path = PathBuf::from(binary);
         return path.is_file().then_some(path);
@@ -70,7 +70,7 @@ async fn permissions_check() -> Check {
     }
 }
 
-async fn helm_check(helm_bin: &str) -> Check {
+pub(crate) async fn helm_check(helm_bin: &str) -> Check {
     let Some(path) = on_path(helm_bin) else {
         return Check {
             name: "helm",

@@ -5,6 +5,7 @@ mod bench_api;
 mod doctor;
 mod runs_cli;
 mod schedules_cli;
+mod up;
 mod users_cli;
 
 use std::net::SocketAddr;
@@ -21,7 +22,10 @@ use tracing::info;
 #[command(
     name = "storeflow",
     version,
-    about = "Provision isolated e-commerce stores with durable workflows"
+    about = "Provision isolated e-commerce stores with durable workflows",
+    after_help = "Start here: `storeflow up`, then open http://localhost:3001/ (the first account \
+                  to register is the operator). `storeflow doctor` says what provisioning still \
+                  needs; `storeflow <command> --help` tells more."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -55,17 +59,25 @@ enum Command {
         #[arg(long)]
         no_scheduler: bool,
     },
-    /// Run the whole platform in one process: API, worker and scheduler. Without DATABASE_URL
-    /// it starts (and on later starts reuses) a private PostgreSQL in the data directory.
+    /// Run the whole platform in one process: API, dashboard, worker and scheduler.
+    ///
+    /// Without DATABASE_URL it starts (and on later starts reuses) a private PostgreSQL in the
+    /// data directory. On a first start from the repository it builds the dashboard (needs npm).
+    /// Stores are provisioned into the current kubeconfig context; once up it says which
+    /// cluster that is, or that there is none, and what to do first. Stops on SIGTERM or
+    /// Ctrl-C.
     Up {
         /// PostgreSQL URL; unset means the private database in --data-dir.
         #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
-        /// Where the private database and the generated token secret live.
+        /// Where the private database, the generated token secret and encryption key, and the
+        /// dashboard's build log live.
         #[arg(long, env = "STOREFLOW_DATA_DIR", default_value = ".storeflow")]
         data_dir: std::path::PathBuf,
+        /// Address to listen on (127.0.0.1 keeps the platform to this machine).
         #[arg(long, env = "HOST", default_value = "0.0.0.0")]
         host: String,
+        /// Port of the API and the dashboard.
         #[arg(long, env = "PORT", default_value_t = 3001)]
         port: u16,
         #[command(flatten)]
@@ -229,197 +241,6 @@ fn shutdown_on_signals() -> CancellationToken {
     token
 }
 
-/// The private database of `storeflow up`: a PostgreSQL cluster in `<data_dir>/postgres`,
-/// listening only on a Unix socket there.
-fn start_private_database(
-    data_dir: &std::path::Path,
-) -> anyhow::Result<(storeflow_pglocal::Cluster, String)> {
-    let cluster = storeflow_pglocal::Cluster::new(
-        data_dir.join("postgres"),
-        storeflow_pglocal::Listen::SocketOnly,
-        "storeflow",
-    )?;
-    let hint = "; as root, the data directory must be reachable by the `postgres` user (choose another with --data-dir)";
-    if cluster
-        .ensure_initialized()
-        .map_err(|err| anyhow::anyhow!("{err}{hint}"))?
-    {
-        info!(dir = %cluster.dir().display(), "created a private PostgreSQL cluster");
-    }
-    cluster
-        .start()
-        .map_err(|err| anyhow::anyhow!("{err}{hint}"))?;
-    Ok((cluster.clone(), cluster.url("postgres")))
-}
-
-/// `JWT_SECRET` if set; else a random secret kept in `<data_dir>/jwt-secret` (mode 0600),
-/// so tokens survive restarts of `storeflow up`.
-fn up_jwt_secret(data_dir: &std::path::Path) -> anyhow::Result<String> {
-    if std::env::var("JWT_SECRET").is_ok_and(|s| !s.is_empty()) {
-        return config::jwt_secret();
-    }
-    persistent_secret(data_dir, "jwt-secret", "token-signing secret")
-}
-
-/// `STOREFLOW_ENCRYPTION_KEY` if set; else a random key kept in `<data_dir>/encryption-key`
-/// (mode 0600), so store credentials stay readable across restarts of `storeflow up`.
-fn up_encryption_key(data_dir: &std::path::Path) -> anyhow::Result<storeflow::sealing::Sealer> {
-    if std::env::var("STOREFLOW_ENCRYPTION_KEY").is_ok_and(|s| !s.trim().is_empty()) {
-        return config::encryption_key();
-    }
-    let key = persistent_secret(data_dir, "encryption-key", "credential encryption key")?;
-    storeflow::sealing::Sealer::from_hex(&key).map_err(|err| {
-        anyhow::anyhow!(
-            "the key in {} is damaged ({err}); restore it from a backup (deleting it makes existing store credentials unreadable)",
-            data_dir.join("encryption-key").display()
-        )
-    })
-}
-
-/// 32 random bytes as hex, generated once into `<data_dir>/<file>` (mode 0600) and read
-/// from there afterwards.
-fn persistent_secret(
-    data_dir: &std::path::Path,
-    file_name: &str,
-    what: &str,
-) -> anyhow::Result<String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = data_dir.join(file_name);
-    if let Ok(secret) = std::fs::read_to_string(&path) {
-        let secret = secret.trim().to_owned();
-        if secret.len() >= 32 {
-            return Ok(secret);
-        }
-        anyhow::bail!(
-            "the {what} in {} is damaged (shorter than 32 characters); restore it or delete the \
-             file to generate a new one",
-            path.display()
-        );
-    }
-    let bytes: [u8; 32] = rand::random();
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    // Written to a temporary file and renamed, so no reader ever sees a partial secret.
-    let temporary = data_dir.join(format!("{file_name}.{}", std::process::id()));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&temporary)
-        .map_err(|err| {
-            anyhow::anyhow!("cannot write the {what} to {}: {err}", temporary.display())
-        })?;
-    file.write_all(secret.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, &path)?;
-    info!(path = %path.display(), "generated the {what}");
-    Ok(secret)
-}
-
-async fn up(
-    database_url: Option<String>,
-    data_dir: std::path::PathBuf,
-    host: &str,
-    port: u16,
-    worker: WorkerArgs,
-) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&data_dir).map_err(|err| {
-        anyhow::anyhow!(
-            "cannot create the data directory {}: {err}",
-            data_dir.display()
-        )
-    })?;
-    let data_dir = std::fs::canonicalize(&data_dir)?;
-    let addr: SocketAddr = format!("{host}:{port}")
-        .parse()
-        .map_err(|_| anyhow::anyhow!("HOST/PORT `{host}:{port}` is not a valid listen address"))?;
-    let mut api_config = config::api_config()?;
-    let jwt_secret = up_jwt_secret(&data_dir)?;
-    api_config.sealer = up_encryption_key(&data_dir)?;
-    let (private, pool) = match database_url.filter(|u| !u.is_empty()) {
-        Some(url) => (
-            None,
-            config::connect(Some(&url), worker.db_connections).await?,
-        ),
-        None => {
-            let data = data_dir.clone();
-            let (cluster, admin_url) =
-                tokio::task::spawn_blocking(move || start_private_database(&data)).await??;
-            let admin = config::connect(Some(&admin_url), 1).await?;
-            let exists: Option<(i32,)> =
-                sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = 'storeflow'")
-                    .fetch_optional(&admin)
-                    .await?;
-            if exists.is_none() {
-                sqlx::query("CREATE DATABASE storeflow")
-                    .execute(&admin)
-                    .await?;
-            }
-            admin.close().await;
-            println!(
-                "database: private PostgreSQL in {} (kept between starts)",
-                cluster.dir().display()
-            );
-            (
-                Some(cluster.clone()),
-                config::connect(Some(&cluster.url("storeflow")), worker.db_connections).await?,
-            )
-        }
-    };
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .map_err(|err| anyhow::anyhow!("cannot install the metrics recorder: {err}"))?;
-    storeflow_engine::metrics::describe();
-    let engine = start_engine(pool).await?;
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|err| {
-        anyhow::anyhow!("cannot listen on {addr}: {err} (is another process using the port?)")
-    })?;
-    println!(
-        "storeflow is up: API on http://{addr}/api/v1 (OpenAPI at /api/v1/openapi.json), worker and scheduler running"
-    );
-    match &api_config.dashboard_dir {
-        Some(dir) => println!("dashboard: http://{addr}/ (files from {})", dir.display()),
-        None => println!(
-            "dashboard: not built, so not served (cd dashboard && npm ci && npm run build, then restart; or set STOREFLOW_DASHBOARD_DIR)"
-        ),
-    }
-    let shutdown = shutdown_on_signals();
-    let worker_instance = match with_executor_resources(
-        Worker::new(engine.clone(), worker.options()),
-        engine.clone(),
-        api_config.sealer.clone(),
-    )
-    .await
-    {
-        Ok(worker) => worker,
-        Err(err) => {
-            if let Some(cluster) = private {
-                let _ = tokio::task::spawn_blocking(move || cluster.stop(false)).await;
-            }
-            return Err(err);
-        }
-    };
-    let state = storeflow::AppState::new(engine.clone(), &jwt_secret, api_config, Some(metrics));
-    let api = tokio::spawn(serve_api(listener, state, shutdown.clone()));
-    let scheduler = tokio::spawn(
-        Scheduler::new(engine.clone(), SchedulerOptions::default()).run(shutdown.clone()),
-    );
-    let worker_result = worker_instance.run(shutdown.clone()).await;
-    shutdown.cancel();
-    let api_result = api.await;
-    let scheduler_result = scheduler.await;
-    engine.pool().close().await;
-    if let Some(cluster) = private {
-        tokio::task::spawn_blocking(move || cluster.stop(false)).await??;
-        info!("private PostgreSQL stopped");
-    }
-    worker_result?;
-    api_result??;
-    scheduler_result??;
-    Ok(())
-}
-
 /// Serves the API until `shutdown`; then ends event streams so the graceful shutdown can
 /// finish.
 async fn serve_api(
@@ -436,6 +257,18 @@ async fn serve_api(
     storeflow::api::serve(listener, storeflow::app(state), shutdown).await
 }
 
+/// What [`with_executor_resources`] found for the store steps.
+enum StoreCluster {
+    /// A client for the API server at `url`, configured from `from`.
+    Configured {
+        client: kube::Client,
+        url: String,
+        from: String,
+    },
+    /// No usable configuration, and why.
+    Missing(String),
+}
+
 /// Hands the store-engine steps their clients: the Kubernetes client of the current
 /// kubeconfig context or in-cluster config (when there is one), the helm settings, and the
 /// circuit breakers. Without a cluster the worker still runs; steps that need it wait and
@@ -444,7 +277,7 @@ async fn with_executor_resources(
     worker: Worker,
     engine: Engine,
     sealer: storeflow::sealing::Sealer,
-) -> anyhow::Result<Worker> {
+) -> anyhow::Result<(Worker, StoreCluster)> {
     let helm =
         storeflow_executors::helm::HelmSettings::from_env().map_err(|err| anyhow::anyhow!(err))?;
     let breakers = storeflow_executors::breaker::Breakers::default();
@@ -474,20 +307,26 @@ async fn with_executor_resources(
                     from = %loaded.describe(),
                     "store steps use this Kubernetes cluster"
                 );
+                let cluster = StoreCluster::Configured {
+                    client: client.clone(),
+                    url: loaded.config.cluster_url.to_string(),
+                    from: loaded.describe(),
+                };
                 let helm = storeflow_executors::helm::HelmSettings {
                     in_cluster: loaded.in_cluster,
                     ..helm
                 };
-                Ok(worker.with_resource(client).with_resource(helm))
+                Ok((worker.with_resource(client).with_resource(helm), cluster))
             }
             Err(err) => {
                 tracing::warn!(error = %err, "the Kubernetes configuration cannot be used; store steps will wait");
-                Ok(worker.with_resource(helm))
+                let why = format!("the Kubernetes configuration cannot be used: {err}");
+                Ok((worker.with_resource(helm), StoreCluster::Missing(why)))
             }
         },
         Err(err) => {
             tracing::warn!(error = %err, "no Kubernetes configuration; store steps will wait until a worker has one");
-            Ok(worker.with_resource(helm))
+            Ok((worker.with_resource(helm), StoreCluster::Missing(err)))
         }
     }
 }
@@ -544,6 +383,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 config::encryption_key()?,
             )
             .await?
+            .0
             .run(shutdown)
             .await?;
             if let Some(scheduler) = scheduler {
@@ -560,7 +400,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             init_tracing("info");
             worker.validate()?;
-            up(database_url, data_dir, &host, port, worker).await
+            up::up(database_url, data_dir, &host, port, worker).await
         }
         Command::Serve {
             db,
