@@ -19,6 +19,7 @@
 
 pub mod exec;
 pub mod helm;
+pub mod local_medusa;
 pub mod proxy;
 pub mod sites;
 pub mod tls;
@@ -62,6 +63,12 @@ struct Store {
     /// SelfSubjectAccessReview only: the fake does not enforce RBAC on other requests).
     denied: std::collections::BTreeSet<String>,
     fail_next: Option<Failure>,
+    /// Workloads (by name, in every namespace) whose containers stay `ContainerCreating` until
+    /// the namespace's start of them is reported ([`FakeCluster::hold_workloads_named`]).
+    held_workloads: std::collections::BTreeSet<String>,
+    /// (namespace, workload) → how its held start ended: running, or crash-looping with
+    /// this message.
+    workload_starts: BTreeMap<(String, String), Result<(), String>>,
     /// What watches replay: every change since the start (ADDED, MODIFIED, DELETED with the
     /// object at that resourceVersion), found by comparing `objects` with `seen`.
     history: Vec<Change>,
@@ -569,7 +576,31 @@ impl FakeCluster {
         reconcile(&self.store, namespace);
     }
 
-    /// Names of the namespaces that exist.
+    /// From now on, workloads named `name` (in every namespace) are not rolled out when
+    /// written: their pods wait in `ContainerCreating` until [`FakeCluster::workload_started`]
+    /// or [`FakeCluster::workload_crashed`] is called for their namespace — for backends that
+    /// take time to start outside the fake (a local Medusa per store).
+    pub fn hold_workloads_named(&self, name: &str) {
+        lock(&self.store).held_workloads.insert(name.into());
+    }
+
+    /// The held workload `name` of `namespace` runs now: rolled out at once.
+    pub fn workload_started(&self, namespace: &str, name: &str) {
+        lock(&self.store)
+            .workload_starts
+            .insert((namespace.into(), name.into()), Ok(()));
+        reconcile(&self.store, namespace);
+    }
+
+    /// The held workload `name` of `namespace` cannot start: its first container crash-loops
+    /// with `message` (what the kubelet would show as the container's last output).
+    pub fn workload_crashed(&self, namespace: &str, name: &str, message: &str) {
+        lock(&self.store)
+            .workload_starts
+            .insert((namespace.into(), name.into()), Err(message.into()));
+        reconcile(&self.store, namespace);
+    }
+
     /// From now on SelfSubjectAccessReview answers `allowed: false` for `verb` on `resource`
     /// (`pods/exec` for a subresource), in any namespace, as RBAC without that grant would.
     pub fn deny(&self, verb: &str, resource: &str) {
@@ -578,6 +609,7 @@ impl FakeCluster {
             .insert(format!("{verb} {resource}"));
     }
 
+    /// Names of the namespaces that exist.
     pub fn namespaces(&self) -> Vec<String> {
         lock(&self.store)
             .objects
@@ -643,19 +675,38 @@ fn reconcile_locked(store: &mut Store, namespace: &str) {
                 }
             })
         });
-        let ready = failure.is_none() && missing_secret.is_none();
+        // A held workload waits for its start to be reported; a failed start crash-loops.
+        let (starting, crashed) = if store.held_workloads.contains(&name) {
+            match store
+                .workload_starts
+                .get(&(namespace.to_owned(), name.clone()))
+            {
+                None => (true, None),
+                Some(Ok(())) => (false, None),
+                Some(Err(message)) => (false, Some(message.clone())),
+            }
+        } else {
+            (false, None)
+        };
+        let ready = failure.is_none() && missing_secret.is_none() && !starting && crashed.is_none();
         let statuses: Vec<Value> = containers
             .iter()
             .enumerate()
             .map(|(i, c)| {
+                let mut restarts = 0;
                 let state = if let Some(problem) = &missing_secret {
                     json!({ "waiting": { "reason": "CreateContainerConfigError", "message": problem } })
-                } else if !ready && i == 0 {
+                } else if failure.is_some() && i == 0 {
                     json!({ "waiting": { "reason": "ImagePullBackOff", "message": format!("Back-off pulling image \"{}\"", c["image"].as_str().unwrap_or("")) } })
+                } else if let (Some(message), 0) = (&crashed, i) {
+                    restarts = 5;
+                    json!({ "waiting": { "reason": "CrashLoopBackOff", "message": message } })
+                } else if starting {
+                    json!({ "waiting": { "reason": "ContainerCreating" } })
                 } else {
                     json!({ "running": { "startedAt": now } })
                 };
-                json!({ "name": c["name"], "image": c["image"], "ready": ready, "restartCount": 0, "state": state })
+                json!({ "name": c["name"], "image": c["image"], "ready": ready, "restartCount": restarts, "state": state })
             })
             .collect();
         for index in 0..want {
@@ -756,6 +807,11 @@ fn remove_namespace(store: &mut Store, name: &str) {
     store.objects.retain(|(resource, namespace, object), _| {
         !(namespace == name || (resource == "namespaces" && object == name))
     });
+    store
+        .workload_starts
+        .retain(|(namespace, _), _| namespace != name);
+    // A service's endpoints go with its namespace.
+    store.proxies.retain(|(namespace, _), _| namespace != name);
     sync_history(store);
 }
 

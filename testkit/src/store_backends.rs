@@ -28,6 +28,8 @@ use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, ListParams};
 use serde_json::{Value, json};
 
+use storeflow_fakecluster::local_medusa::{self, Harness, tail_of};
+
 use crate::realcluster::RealCluster;
 
 /// The port the real Medusa listens on in the pod network (the chart's Medusa service targets it).
@@ -44,7 +46,7 @@ pub struct StoreBackends {
     /// The Medusa database as the host reaches it (once Medusa started).
     medusa_database: Mutex<Option<String>>,
     sites: Mutex<Option<Child>>,
-    medusa: Mutex<Option<Child>>,
+    medusa: Mutex<Option<Harness>>,
     stopped: AtomicBool,
 }
 
@@ -156,9 +158,8 @@ impl StoreBackends {
             .pod_network()
             .ok_or_else(|| anyhow!("no pod network"))?;
         let log = self.dir.join("medusa.log");
-        let mut child = self
-            .cluster
-            .run_in_pod_network("node")?
+        let mut command = self.cluster.run_in_pod_network("node")?;
+        command
             .arg(backend.join("harness.mjs"))
             .args([
                 "--port",
@@ -168,30 +169,9 @@ impl StoreBackends {
             ])
             .arg("--log-file")
             .arg(&log)
-            .current_dir(backend)
-            // The harness stops Medusa and its PostgreSQL when this pipe closes.
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("node runs the Medusa harness")?;
-        let stdout = child.stdout.take().context("the harness's stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .context("reading the harness's line")?;
-        let ready: Value = match serde_json::from_str(&line) {
-            Ok(ready) => ready,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!(
-                    "the harness did not start Medusa: {line:?}\n{}",
-                    tail_of(&log, 30)
-                );
-            }
-        };
-        let database = ready["externalDatabaseUrl"]
+            .current_dir(backend);
+        let harness = Harness::spawn(command, &log).map_err(|err| anyhow!(err))?;
+        let database = harness.ready["externalDatabaseUrl"]
             .as_str()
             .context("the harness's line has no externalDatabaseUrl")?
             .to_owned();
@@ -199,7 +179,7 @@ impl StoreBackends {
             .medusa_database
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(database.clone());
-        *medusa = Some(child);
+        *medusa = Some(harness);
         Ok(database)
     }
 
@@ -224,15 +204,8 @@ impl StoreBackends {
     /// for each.
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::SeqCst);
-        if let Some(mut medusa) = self.medusa.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            drop(medusa.stdin.take());
-            let until = Instant::now() + Duration::from_secs(30);
-            while matches!(medusa.try_wait(), Ok(None)) && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = medusa.kill();
-            let _ = medusa.wait();
-        }
+        // Dropping the harness stops Medusa and its PostgreSQL.
+        drop(self.medusa.lock().unwrap_or_else(|p| p.into_inner()).take());
         if let Some(mut sites) = self.sites.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = sites.kill();
             let _ = sites.wait();
@@ -240,33 +213,16 @@ impl StoreBackends {
     }
 }
 
-/// A configuration home (`XDG_CONFIG_HOME`) for `medusa` CLI runs on this machine, under `dir`,
-/// with Medusa's telemetry switched off. `MEDUSA_DISABLE_TELEMETRY` only stops new events:
-/// every CLI run still forks a sender for the queue in `$XDG_CONFIG_HOME/medusa` — with the
-/// machine's `~/.config` that queue grew to 12 GB here, and each sender, unable to reach the
-/// network, held gigabytes of memory and a core. A home of its own keeps the machine's
-/// configuration out of it, and this one sends nothing.
+/// A configuration home for `medusa` CLI runs under `dir`, telemetry off (see
+/// [`local_medusa::cli_config_home`]).
 pub fn medusa_cli_config_home(dir: &Path) -> anyhow::Result<PathBuf> {
-    let home = dir.join("xdg-config");
-    std::fs::create_dir_all(home.join("medusa")).context("the Medusa CLI's config home")?;
-    std::fs::write(
-        home.join("medusa/config.json"),
-        "{\"telemetry\":{\"enabled\":false}}\n",
-    )
-    .context("the Medusa CLI's config")?;
-    Ok(home)
+    local_medusa::cli_config_home(dir).context("the Medusa CLI's config home")
 }
 
 fn set_executable(path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
         .with_context(|| format!("chmod {}", path.display()))
-}
-
-fn tail_of(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 fn sites_request(socket: &Path, command: &Value) -> anyhow::Result<Value> {

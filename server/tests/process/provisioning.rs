@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use storeflow::{ApiConfig, AppState, api::StoreSettings, app};
 use storeflow_engine::Engine;
+use storeflow_fakecluster::local_medusa::PerStoreMedusa;
 use storeflow_fakecluster::wpcli::Output;
 use storeflow_fakecluster::{FakeCluster, Options};
 use tower::ServiceExt;
@@ -878,113 +879,30 @@ async fn killed_workers_in_wait_ready_and_in_wp_cli_leave_a_complete_store_witho
     );
 }
 
-/// A real Medusa v1.20 with a private PostgreSQL, from `charts/medusa-backend/harness.mjs`;
-/// stopped when dropped.
-struct RealMedusa {
-    child: Child,
-    url: String,
-    database_url: String,
-}
-
-impl RealMedusa {
-    fn start() -> RealMedusa {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/medusa-backend");
-        assert!(
-            dir.join("node_modules/.bin/medusa").exists(),
-            "the real-Medusa tests need the Medusa backend package: run `npm ci` in charts/medusa-backend (scripts/test-all.sh does)"
-        );
-        let mut child = std::process::Command::new("node")
-            .arg(dir.join("harness.mjs"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node runs the Medusa harness");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
-            .expect("harness output");
-        let ready: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|_| panic!("the harness did not start Medusa: {line:?}"));
-        RealMedusa {
-            child,
-            url: ready["url"].as_str().expect("url").to_owned(),
-            database_url: ready["databaseUrl"]
-                .as_str()
-                .expect("databaseUrl")
-                .to_owned(),
-        }
-    }
-}
-
-impl Drop for RealMedusa {
-    fn drop(&mut self) {
-        // Closing its stdin stops Medusa and PostgreSQL and removes their directory.
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
-/// Runs what a step execs in the `medusa` container on this machine, in the Medusa package
-/// directory with the real Medusa's database: the same program the image would run.
-fn run_in_medusa(
-    database_url: String,
-    config_home: PathBuf,
-) -> storeflow_fakecluster::exec::ExecHandler {
-    Arc::new(move |request| {
-        if request.container != "medusa" {
-            return None;
-        }
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/medusa-backend");
-        let mut child = std::process::Command::new(&request.command[0])
-            .args(&request.command[1..])
-            .current_dir(dir)
-            .env("DATABASE_URL", &database_url)
-            .env("MEDUSA_DISABLE_TELEMETRY", "true")
-            .env("XDG_CONFIG_HOME", &config_home)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .ok()?;
-        if let Some(mut stdin) = child.stdin.take() {
-            use std::io::Write;
-            let _ = stdin.write_all(&request.stdin);
-        }
-        let output = child.wait_with_output().ok()?;
-        Some(Output {
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            code: output.status.code().unwrap_or(1),
-        })
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_medusa_store_is_set_up_and_verified_against_a_real_medusa() {
     use storeflow_executors::medusa::{Admin, MedusaSetup};
     use storeflow_executors::service_proxy::Service;
 
-    let medusa = tokio::task::spawn_blocking(RealMedusa::start)
-        .await
-        .expect("harness");
+    let backend = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/medusa-backend");
+    assert!(
+        backend.join("node_modules/.bin/medusa").exists(),
+        "the real-Medusa tests need the Medusa backend package: run `npm ci` in charts/medusa-backend (scripts/test-all.sh does)"
+    );
     let mut platform = Platform::start(Options {
         auto_ready: Some(Duration::from_millis(200)),
         ..Options::default()
     })
     .await;
+    // The store gets a real Medusa of its own once its `medusa` Deployment is written: its
+    // Service leads there and its container runs real commands against its database.
+    let medusa = PerStoreMedusa::start(&platform.cluster, &backend, &platform.dir.join("medusa"))
+        .expect("per-store Medusa");
     let _admin = platform.register("admin@example.com", "admin").await;
     let tenant = platform.register("alice@example.com", "alice").await;
     let id = platform
         .create_store(&tenant, json!({ "name": "tea-house", "engine": "medusa" }))
         .await;
-    // The store's `medusa` Service leads to the real Medusa; its container runs real commands.
-    platform.cluster.route_service(&id, "medusa", &medusa.url);
-    platform.cluster.set_exec_handler(run_in_medusa(
-        medusa.database_url.clone(),
-        storeflow_testkit::store_backends::medusa_cli_config_home(&platform.dir)
-            .expect("config home"),
-    ));
     platform.start_worker();
     let store = platform
         .wait_status(&tenant, &id, "ready", Duration::from_secs(180))
@@ -1134,6 +1052,10 @@ async fn a_medusa_store_is_set_up_and_verified_against_a_real_medusa() {
     assert_eq!(secrets.len(), 4);
     secrets.push(password.clone());
     assert_no_secret(&platform.public_texts().await, &secrets);
+    assert_eq!(medusa.running(), 1);
+    tokio::task::spawn_blocking(move || medusa.stop())
+        .await
+        .expect("stop");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
