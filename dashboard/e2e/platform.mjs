@@ -1,9 +1,10 @@
 // Starts and stops a whole storeflow platform for the browser tests: `storeflow up` (API, worker,
 // scheduler and a private PostgreSQL in a fresh data directory) on a free loopback port, serving
 // the built dashboard; optionally in front of the fake Kubernetes cluster
-// (`storeflow-fakecluster`), so stores really provision.
+// (`storeflow-fakecluster`), so stores really provision, or with the cluster simulated inside
+// storeflow itself (`storeflow up --simulated-cluster`: no other process, nothing deployed).
 //
-//   const platform = await startPlatform({ fakeCluster: true });
+//   const platform = await startPlatform({ fakeCluster: true });   // or { simulatedCluster: true }
 //   platform.baseUrl   // http://127.0.0.1:PORT
 //   platform.cluster   // {kubeconfig, helm, chart, control, server} with a fake cluster, else null
 //   await platform.stop();
@@ -140,14 +141,20 @@ async function startFakeCluster(dir, logFile) {
 
 /**
  * Starts the platform. Options: `fakeCluster` (start the fake cluster first and point storeflow
- * at it), `env` (more environment for storeflow), `readyTimeoutMs`.
+ * at it), `simulatedCluster` (`storeflow up --simulated-cluster`, run from the repository like a
+ * developer would, so it finds charts/ there; no fake-cluster process, `cluster` stays null),
+ * `env` (more environment for storeflow), `readyTimeoutMs`.
  */
 export async function startPlatform({
   fakeCluster = false,
+  simulatedCluster = false,
   env = {},
   readyTimeoutMs = 180_000,
   name = "platform",
 } = {}) {
+  if (fakeCluster && simulatedCluster) {
+    throw new Error("startPlatform: fakeCluster and simulatedCluster exclude each other");
+  }
   const bin = storeflowBin();
   if (!isExecutable(bin)) {
     throw new Error(`storeflow binary not found at ${bin}: build it (cargo build) or set STOREFLOW_BIN`);
@@ -189,6 +196,7 @@ export async function startPlatform({
   delete childEnv.DATABASE_URL;
 
   const args = ["up", "--data-dir", dataDir, "--host", "127.0.0.1", "--port", String(port)];
+  if (simulatedCluster) args.push("--simulated-cluster");
   const baseUrl = `http://127.0.0.1:${port}`;
   let child = null;
   let tail = [];
@@ -212,7 +220,12 @@ export async function startPlatform({
     }
   };
   const launch = async () => {
-    child = spawn(bin, args, { cwd: dataDir, env: childEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    child = spawn(bin, args, {
+      cwd: simulatedCluster ? repoDir : dataDir,
+      env: childEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     tail = capture(child, "storeflow", logFile);
     return waitReady();
   };
@@ -240,5 +253,16 @@ export async function startPlatform({
     await stop();
     throw error;
   }
-  return { baseUrl, port, dataDir, cluster, logFile, startedInMs, stop, restart, tail: () => tail };
+  return {
+    baseUrl,
+    port,
+    dataDir,
+    cluster,
+    simulatedCluster,
+    logFile,
+    startedInMs,
+    stop,
+    restart,
+    tail: () => tail,
+  };
 }

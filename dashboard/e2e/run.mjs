@@ -10,15 +10,30 @@
 // with node's test runner, saves screenshots to test-results/screenshots/, prints the durations
 // and figures, stops everything, and exits non-zero when a scenario fails. The full-provisioning
 // scenario runs when storeflow-fakecluster exists beside STOREFLOW_BIN, and is skipped with a
-// notice otherwise.
+// notice otherwise. The simulated-cluster scenario (`storeflow up --simulated-cluster`) provisions
+// a Medusa store too when charts/medusa-backend has its packages.
+//
+//   E2E_ONLY=no-cluster | fake-cluster | simulated-cluster npm run e2e   (one scenario)
 
 import fs from "node:fs";
 import { after } from "node:test";
 
 import { buildIfNeeded, launchBrowser, screenshotDir } from "./browser.mjs";
 import { withFakeCluster } from "./scenarios/provisioning.mjs";
+import { withSimulatedCluster } from "./scenarios/simulated.mjs";
 import { withoutCluster } from "./scenarios/tenancy.mjs";
 import { printSummary } from "./steps.mjs";
+
+const SCENARIOS = {
+  "no-cluster": withoutCluster,
+  "fake-cluster": withFakeCluster,
+  "simulated-cluster": withSimulatedCluster,
+};
+const only = process.env.E2E_ONLY;
+if (only && !(only in SCENARIOS)) {
+  console.error(`e2e: E2E_ONLY=${only} is not a scenario (${Object.keys(SCENARIOS).join(", ")})`);
+  process.exit(2);
+}
 
 const started = performance.now();
 buildIfNeeded();
@@ -33,5 +48,6 @@ after(async () => {
   );
 });
 
-if (process.env.E2E_ONLY !== "fake-cluster") withoutCluster(browser);
-if (process.env.E2E_ONLY !== "no-cluster") withFakeCluster(browser);
+for (const [name, run] of Object.entries(SCENARIOS)) {
+  if (!only || only === name) run(browser);
+}

@@ -37,6 +37,10 @@ pub struct HelmSettings {
     /// `HELM_KUBECAFILE`, `HELM_KUBETOKEN`), so both always act on one cluster as one
     /// identity. `None`: helm reads `KUBECONFIG` like storeflow did.
     pub in_cluster: Option<crate::cluster::InClusterCredentials>,
+    /// The kubeconfig helm reads (`KUBECONFIG` in its environment), when storeflow was given
+    /// one other than its own environment's (`storeflow up --simulated-cluster`). `None`:
+    /// helm inherits storeflow's environment.
+    pub kubeconfig: Option<PathBuf>,
 }
 
 impl HelmSettings {
@@ -61,6 +65,7 @@ impl HelmSettings {
                 .collect(),
             timeout,
             in_cluster: None,
+            kubeconfig: None,
         })
     }
 }
@@ -74,6 +79,9 @@ struct HelmOutput {
 
 async fn helm(settings: &HelmSettings, args: &[&str]) -> Result<HelmOutput, StepOutcome> {
     let mut command = tokio::process::Command::new(&settings.bin);
+    if let Some(kubeconfig) = &settings.kubeconfig {
+        command.env("KUBECONFIG", kubeconfig);
+    }
     if let Some(credentials) = &settings.in_cluster {
         // Read for every invocation: the kubelet rotates projected tokens. The token goes to
         // helm in its environment (readable only by this user), never in argv.

@@ -118,6 +118,7 @@ impl Harness {
             values_files: vec![PathBuf::from("/charts/ecommerce-store/values-local.yaml")],
             timeout: Duration::from_secs(300),
             in_cluster: None,
+            kubeconfig: None,
         };
         let stop = CancellationToken::new();
         let options = WorkerOptions {

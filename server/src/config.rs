@@ -278,6 +278,7 @@ pub fn api_config() -> anyhow::Result<crate::api::ApiConfig> {
             defaults.page_cache_entries as u32,
             0..=1_000_000,
         )? as usize,
+        simulated_cluster: None,
     })
 }
 

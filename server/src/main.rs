@@ -5,6 +5,7 @@ mod bench_api;
 mod doctor;
 mod runs_cli;
 mod schedules_cli;
+mod simulated;
 mod up;
 mod users_cli;
 
@@ -63,7 +64,8 @@ enum Command {
     ///
     /// Without DATABASE_URL it starts (and on later starts reuses) a private PostgreSQL in the
     /// data directory. On a first start from the repository it builds the dashboard (needs npm).
-    /// Stores are provisioned into the current kubeconfig context; once up it says which
+    /// Stores are provisioned into the current kubeconfig context (or, with
+    /// --simulated-cluster, into a cluster simulated in this process); once up it says which
     /// cluster that is, or that there is none, and what to do first. Stops on SIGTERM or
     /// Ctrl-C.
     Up {
@@ -80,6 +82,12 @@ enum Command {
         /// Port of the API and the dashboard.
         #[arg(long, env = "PORT", default_value_t = 3001)]
         port: u16,
+        /// Provision into a Kubernetes cluster simulated inside this process instead of a
+        /// real one: stores go through every step to ready (WooCommerce on simulated
+        /// WordPress sites, Medusa on a real local Medusa per store), nothing is deployed,
+        /// and the dashboard says so on every page. To see the whole flow without a cluster.
+        #[arg(long)]
+        simulated_cluster: bool,
         #[command(flatten)]
         worker: WorkerArgs,
     },
@@ -269,17 +277,40 @@ enum StoreCluster {
     Missing(String),
 }
 
-/// Hands the store-engine steps their clients: the Kubernetes client of the current
-/// kubeconfig context or in-cluster config (when there is one), the helm settings, and the
-/// circuit breakers. Without a cluster the worker still runs; steps that need it wait and
-/// retry with a message that says so.
+/// Where the store steps provision.
+#[derive(Debug, Clone, Copy)]
+enum ClusterChoice<'a> {
+    /// The current kubeconfig context, or the pod's service account.
+    Environment,
+    /// A cluster simulated in this process (`up --simulated-cluster`) and the fake helm for it.
+    Simulated {
+        kubeconfig: &'a std::path::Path,
+        helm: &'a std::path::Path,
+    },
+}
+
+/// Hands the store-engine steps their clients: the Kubernetes client of the chosen cluster
+/// (when there is one), the helm settings, and the circuit breakers. Without a cluster the
+/// worker still runs; steps that need it wait and retry with a message that says so.
 async fn with_executor_resources(
     worker: Worker,
     engine: Engine,
     sealer: storeflow::sealing::Sealer,
+    choice: ClusterChoice<'_>,
 ) -> anyhow::Result<(Worker, StoreCluster)> {
-    let helm =
+    let mut helm =
         storeflow_executors::helm::HelmSettings::from_env().map_err(|err| anyhow::anyhow!(err))?;
+    let source = match choice {
+        ClusterChoice::Environment => storeflow_executors::cluster::ConfigSource::Infer,
+        ClusterChoice::Simulated {
+            kubeconfig,
+            helm: fake_helm,
+        } => {
+            helm.bin = fake_helm.to_owned();
+            helm.kubeconfig = Some(kubeconfig.to_owned());
+            storeflow_executors::cluster::ConfigSource::File(kubeconfig)
+        }
+    };
     let breakers = storeflow_executors::breaker::Breakers::default();
     let pool = engine.pool().clone();
     let worker = worker
@@ -297,9 +328,7 @@ async fn with_executor_resources(
             tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         }
     });
-    match storeflow_executors::cluster::load(storeflow_executors::cluster::ConfigSource::Infer)
-        .await
-    {
+    match storeflow_executors::cluster::load(source).await {
         Ok(loaded) => match kube::Client::try_from(loaded.config.clone()) {
             Ok(client) => {
                 info!(
@@ -381,6 +410,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Worker::new(engine.clone(), worker.options()),
                 engine,
                 config::encryption_key()?,
+                ClusterChoice::Environment,
             )
             .await?
             .0
@@ -396,11 +426,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             host,
             port,
+            simulated_cluster,
             worker,
         } => {
             init_tracing("info");
             worker.validate()?;
-            up::up(database_url, data_dir, &host, port, worker).await
+            up::up(
+                up::UpOptions {
+                    database_url,
+                    data_dir,
+                    host,
+                    port,
+                    simulated_cluster,
+                },
+                worker,
+            )
+            .await
         }
         Command::Serve {
             db,
@@ -462,6 +503,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    // `up --simulated-cluster` runs this binary as the store steps' helm.
+    if let Some(code) = simulated::run_as_helm() {
+        return code;
+    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
-    /// Enqueue a run; prints its id.
+    /// Enqueue a run; prints its id. Workers pick it up (`storeflow worker` or `up`).
     Start {
-        /// Workflow name, e.g. selftest.
+        /// Workflow name, e.g. selftest (`GET /api/v1/workflows` lists them).
         workflow: String,
         /// Input as a JSON object.
         #[arg(long, default_value = "{}")]
@@ -23,27 +23,42 @@ pub enum RunsCommand {
     },
     /// Show one run with its steps and attempt history.
     Show {
+        /// The run's id (as `runs list` or `runs start` print it).
         run: Uuid,
+        /// Print the run as JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// List runs, newest first.
     List {
+        /// Only runs with this status.
         #[arg(long)]
         status: Option<RunStatus>,
+        /// Only runs of this workflow, e.g. provision-woocommerce.
         #[arg(long)]
         workflow: Option<String>,
+        /// Only runs about this subject, e.g. a store id.
         #[arg(long)]
         subject: Option<String>,
+        /// At most this many runs.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Retry the failed step of a failed run (by name or 1-based number); the run resumes.
-    RetryStep { run: Uuid, step: StepRef },
+    RetryStep {
+        /// The failed run's id.
+        run: Uuid,
+        /// The step to retry: its name (e.g. wait-ready) or its 1-based number.
+        step: StepRef,
+    },
     /// Cancel a run (a running step is cancelled cooperatively).
-    Cancel { run: Uuid },
+    Cancel {
+        /// The run's id.
+        run: Uuid,
+    },
 }
 
 fn actor() -> String {

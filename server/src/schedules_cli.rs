@@ -8,15 +8,18 @@ use storeflow_engine::{Engine, ScheduleSpec};
 pub enum SchedulesCommand {
     /// List schedules with their next tick.
     List {
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Create or update a schedule.
     Set {
+        /// The schedule's name (unique), e.g. reap-failed-stores.
         name: String,
         /// Cron expression, 5 fields (`0 3 * * *`) or 6-7 with seconds first; UTC.
         #[arg(long)]
         cron: String,
+        /// The workflow each tick starts.
         #[arg(long)]
         workflow: String,
         /// Input of each run, a JSON object.
@@ -27,9 +30,15 @@ pub enum SchedulesCommand {
         disabled: bool,
     },
     /// Enable a schedule (ticks missed while it was disabled do not fire).
-    Enable { name: String },
+    Enable {
+        /// The schedule's name (`schedules list` shows them).
+        name: String,
+    },
     /// Disable a schedule.
-    Disable { name: String },
+    Disable {
+        /// The schedule's name (`schedules list` shows them).
+        name: String,
+    },
 }
 
 pub async fn run(engine: &Engine, command: SchedulesCommand) -> anyhow::Result<()> {

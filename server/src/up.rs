@@ -1,9 +1,11 @@
 //! `storeflow up`: the whole platform in one process — API, dashboard, worker, scheduler, and
-//! (without `DATABASE_URL`) a private PostgreSQL.
+//! (without `DATABASE_URL`) a private PostgreSQL; with `--simulated-cluster`, the cluster too
+//! (see `simulated`).
 //!
 //! Order matters for a failed start: the listen port is taken first (a port in use fails before
 //! anything is started), and once the private PostgreSQL runs, every later failure — and a
-//! SIGTERM or Ctrl-C during the start — stops it before `up` returns.
+//! SIGTERM or Ctrl-C during the start — stops it before `up` returns; so are the simulated
+//! cluster's Medusa backends.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,8 +16,10 @@ use storeflow_engine::{Scheduler, SchedulerOptions, Worker};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::simulated::SimulatedCluster;
 use crate::{
-    StoreCluster, WorkerArgs, serve_api, shutdown_on_signals, start_engine, with_executor_resources,
+    ClusterChoice, StoreCluster, WorkerArgs, serve_api, shutdown_on_signals, start_engine,
+    with_executor_resources,
 };
 
 /// The private database of `storeflow up`: a PostgreSQL cluster in `<data_dir>/postgres`,
@@ -104,13 +108,26 @@ fn persistent_secret(
     Ok(secret)
 }
 
-pub(crate) async fn up(
-    database_url: Option<String>,
-    data_dir: PathBuf,
-    host: &str,
-    port: u16,
-    worker: WorkerArgs,
-) -> anyhow::Result<()> {
+/// What `storeflow up` was asked for.
+#[derive(Debug)]
+pub(crate) struct UpOptions {
+    /// `DATABASE_URL`; `None` starts the private PostgreSQL in `data_dir`.
+    pub(crate) database_url: Option<String>,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// Provision into a cluster simulated in this process.
+    pub(crate) simulated_cluster: bool,
+}
+
+pub(crate) async fn up(options: UpOptions, worker: WorkerArgs) -> anyhow::Result<()> {
+    let UpOptions {
+        database_url,
+        data_dir,
+        host,
+        port,
+        simulated_cluster,
+    } = options;
     // From here on SIGTERM/SIGINT end the start in order instead of killing the process
     // with a private PostgreSQL left running.
     let shutdown = shutdown_on_signals();
@@ -155,25 +172,43 @@ pub(crate) async fn up(
             Some(tokio::task::spawn_blocking(move || start_private_database(&data)).await??)
         }
     };
-    let result = run(
-        Started {
-            private: private.clone(),
-            external_url,
-            listener,
-            addr,
-            jwt_secret,
-            api_config,
-            worker,
-        },
-        shutdown,
-    )
-    .await;
+    let started = Started {
+        private: private.clone(),
+        external_url,
+        listener,
+        addr,
+        jwt_secret,
+        api_config,
+        worker,
+    };
+    let result = if simulated_cluster {
+        run_simulated(started, &data_dir, shutdown).await
+    } else {
+        run(started, None, shutdown).await
+    };
     if let Some(cluster) = private {
         match tokio::task::spawn_blocking(move || cluster.stop(false)).await {
             Ok(Ok(())) => info!("private PostgreSQL stopped"),
             Ok(Err(err)) => eprintln!("error: stopping the private PostgreSQL: {err}"),
             Err(err) => eprintln!("error: stopping the private PostgreSQL: {err}"),
         }
+    }
+    result
+}
+
+/// [`run`] on a cluster simulated in this process, whose Medusa backends are stopped however
+/// the run ends.
+async fn run_simulated(
+    mut started: Started,
+    data_dir: &Path,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let simulated = std::sync::Arc::new(SimulatedCluster::start(data_dir).await?);
+    started.api_config.simulated_cluster = Some(simulated.kubeconfig.clone());
+    let result = run(started, Some(&simulated), shutdown).await;
+    let stopping = simulated.clone();
+    if let Err(err) = tokio::task::spawn_blocking(move || stopping.stop()).await {
+        eprintln!("error: stopping the simulated cluster's Medusa backends: {err}");
     }
     result
 }
@@ -191,7 +226,11 @@ struct Started {
 }
 
 /// Everything after the port and the database: until the platform stops (or fails to start).
-async fn run(started: Started, shutdown: CancellationToken) -> anyhow::Result<()> {
+async fn run(
+    started: Started,
+    simulated: Option<&SimulatedCluster>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let worker = started.worker;
     let api_config = started.api_config;
     let pool = match &started.private {
@@ -220,10 +259,18 @@ async fn run(started: Started, shutdown: CancellationToken) -> anyhow::Result<()
         .map_err(|err| anyhow::anyhow!("cannot install the metrics recorder: {err}"))?;
     storeflow_engine::metrics::describe();
     let engine = start_engine(pool).await?;
+    let choice = match simulated {
+        Some(simulated) => ClusterChoice::Simulated {
+            kubeconfig: &simulated.kubeconfig,
+            helm: &simulated.helm,
+        },
+        None => ClusterChoice::Environment,
+    };
     let (worker_instance, store_cluster) = with_executor_resources(
         Worker::new(engine.clone(), worker.options()),
         engine.clone(),
         api_config.sealer.clone(),
+        choice,
     )
     .await?;
     let dashboard = api_config.dashboard_dir.is_some();
@@ -237,7 +284,7 @@ async fn run(started: Started, shutdown: CancellationToken) -> anyhow::Result<()
     let scheduler = tokio::spawn(
         Scheduler::new(engine.clone(), SchedulerOptions::default()).run(shutdown.clone()),
     );
-    announce(started.addr, dashboard, &store_cluster).await;
+    announce(started.addr, dashboard, &store_cluster, simulated).await;
     let worker_result = worker_instance.run(shutdown.clone()).await;
     shutdown.cancel();
     let api_result = api.await;
@@ -251,7 +298,12 @@ async fn run(started: Started, shutdown: CancellationToken) -> anyhow::Result<()
 
 /// What a newcomer needs once everything runs: where the dashboard is, whether stores have a
 /// cluster to go to (and which), helm, and the first thing to do.
-async fn announce(addr: SocketAddr, dashboard: bool, store_cluster: &StoreCluster) {
+async fn announce(
+    addr: SocketAddr,
+    dashboard: bool,
+    store_cluster: &StoreCluster,
+    simulated: Option<&SimulatedCluster>,
+) {
     let base = if addr.ip().is_unspecified() {
         format!("http://localhost:{}", addr.port())
     } else {
@@ -263,8 +315,14 @@ async fn announce(addr: SocketAddr, dashboard: bool, store_cluster: &StoreCluste
     if dashboard {
         println!("dashboard: {base}/");
     }
-    match store_cluster {
-        StoreCluster::Configured { client, url, from } => {
+    match (simulated, store_cluster) {
+        (Some(simulated), _) => println!(
+            "cluster: simulated inside this process ({}): NOTHING IS REALLY DEPLOYED. Stores go \
+             through every step to ready; WooCommerce stores on simulated WordPress sites, and {}",
+            simulated.url(),
+            simulated.medusa_note
+        ),
+        (None, StoreCluster::Configured { client, url, from }) => {
             match tokio::time::timeout(Duration::from_secs(3), client.apiserver_version()).await {
                 Ok(Ok(version)) => println!(
                     "cluster: {url} ({from}), Kubernetes {}: stores are provisioned there",
@@ -287,9 +345,10 @@ async fn announce(addr: SocketAddr, dashboard: bool, store_cluster: &StoreCluste
                 ),
             }
         }
-        StoreCluster::Missing(why) => println!(
+        (None, StoreCluster::Missing(why)) => println!(
             "cluster: none ({why}); stores wait at ensure-namespace until one is configured \
-             (see docs/real-cluster.md)"
+             (see docs/real-cluster.md). To see the whole flow without a cluster, restart with \
+             `storeflow up --simulated-cluster`"
         ),
     }
     if dashboard {

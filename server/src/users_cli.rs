@@ -14,13 +14,16 @@ pub enum UsersCommand {
     /// Create an operator (admin) account. The password is read from standard input (one
     /// line), never from the command line.
     CreateAdmin {
+        /// The operator's e-mail address (how they sign in).
         #[arg(long)]
         email: String,
+        /// The operator's user name, shown in the dashboard and the audit log.
         #[arg(long)]
         username: String,
     },
     /// Make an existing account an operator (admin); its sessions must sign in again.
     Promote {
+        /// The account's e-mail address.
         #[arg(long)]
         email: String,
     },

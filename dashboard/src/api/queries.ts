@@ -252,6 +252,7 @@ export function useAudit(params: AuditParams) {
   });
 }
 
+/** Public: answers without a session too (the simulated-cluster banner asks on the sign-in pages). */
 export function useHealth() {
   return useQuery({
     queryKey: keys.health,

@@ -269,6 +269,8 @@ export interface Health {
   uptimeSeconds?: number;
   checks?: { database: HealthCheck; kubernetes: HealthCheck };
   runs?: { runnable: number; running: number; delayed: number };
+  /** `storeflow up --simulated-cluster`: stores provision against a cluster simulated in-process. */
+  simulatedCluster?: boolean;
 }
 
 export interface Metrics {

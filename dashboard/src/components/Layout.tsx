@@ -1,5 +1,5 @@
 // The signed-in shell: a sidebar on wide screens, a top bar with a menu on phones; the page in
-// <main>, with a skip link to it.
+// <main>, with a skip link to it (and, with a simulated cluster, a banner above it).
 
 import { useEffect, useState, type ReactNode } from "react";
 import { Link, NavLink, Navigate, Outlet, useLocation, useSearchParams } from "react-router";
@@ -20,6 +20,7 @@ import {
   IconX,
   Logo,
 } from "./icons";
+import { SimulatedClusterBanner } from "./SimulatedCluster";
 import { cx, EmptyState, Spinner } from "./ui";
 
 interface NavEntry {
@@ -215,6 +216,8 @@ export function AppLayout() {
           </div>
         ) : null}
 
+        <SimulatedClusterBanner />
+
         <main id="main" tabIndex={-1} className="outline-none">
           <div className="mx-auto max-w-7xl px-4 py-6 sm:px-6 lg:px-8 lg:py-8">
             <Outlet />
@@ -227,8 +230,11 @@ export function AppLayout() {
 
 export function FullPageSpinner() {
   return (
-    <div className="flex min-h-dvh items-center justify-center bg-slate-50 text-indigo-600">
-      <Spinner className="size-8" label="Loading" />
+    <div className="flex min-h-dvh flex-col bg-slate-50">
+      <SimulatedClusterBanner />
+      <div className="flex flex-1 items-center justify-center text-indigo-600">
+        <Spinner className="size-8" label="Loading" />
+      </div>
     </div>
   );
 }

@@ -6,6 +6,7 @@ import { Link, useSearchParams } from "react-router";
 import { ApiError } from "../api/client";
 import { safeNext, useAuth } from "../auth/AuthContext";
 import { Logo } from "../components/icons";
+import { SimulatedClusterBanner } from "../components/SimulatedCluster";
 import { Alert, ApiErrorAlert, Button, Field, Input } from "../components/ui";
 import { useTitle } from "../lib/hooks";
 import { accountPasswordProblems, emailProblems, usernameProblems } from "../lib/storeRules";
@@ -22,15 +23,18 @@ function AuthShell({
   footer: ReactNode;
 }) {
   return (
-    <div className="flex min-h-dvh flex-col items-center justify-center bg-slate-50 px-4 py-12">
-      <div className="w-full max-w-sm">
-        <div className="mb-8 flex flex-col items-center text-center">
-          <Logo className="size-11" />
-          <h1 className="mt-5 text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
-          <p className="mt-1.5 text-sm text-slate-600">{subtitle}</p>
+    <div className="flex min-h-dvh flex-col bg-slate-50">
+      <SimulatedClusterBanner />
+      <div className="flex flex-1 flex-col items-center justify-center px-4 py-12">
+        <div className="w-full max-w-sm">
+          <div className="mb-8 flex flex-col items-center text-center">
+            <Logo className="size-11" />
+            <h1 className="mt-5 text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
+            <p className="mt-1.5 text-sm text-slate-600">{subtitle}</p>
+          </div>
+          <main className="rounded-xl border border-slate-200 bg-white p-6 shadow-sm sm:p-8">{children}</main>
+          <p className="mt-6 text-center text-sm text-slate-600">{footer}</p>
         </div>
-        <main className="rounded-xl border border-slate-200 bg-white p-6 shadow-sm sm:p-8">{children}</main>
-        <p className="mt-6 text-center text-sm text-slate-600">{footer}</p>
       </div>
     </div>
   );

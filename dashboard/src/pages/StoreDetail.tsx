@@ -20,6 +20,7 @@ import {
   IconTrash,
 } from "../components/icons";
 import { LiveIndicator, ProgressBar, StepTimeline } from "../components/Progress";
+import { SimulatedUrlNote } from "../components/SimulatedCluster";
 import { EngineBadge, isFinalRun, RunStatusBadge, StoreStatusBadge, ThemeBadge } from "../components/status";
 import { useToast } from "../components/Toaster";
 import {
@@ -168,18 +169,21 @@ function LinkRow({ label, href, missing }: { label: string; href: string | null;
     <div className="py-2 first:pt-0 last:pb-0">
       <p className="text-xs font-medium text-slate-500">{label}</p>
       {href ? (
-        <div className="mt-0.5 flex items-center gap-1">
-          <a
-            href={href}
-            target="_blank"
-            rel="noreferrer noopener"
-            className="inline-flex min-w-0 items-center gap-1 text-sm font-medium break-all text-indigo-700 hover:text-indigo-600"
-          >
-            {href}
-            <IconExternal className="size-3.5 shrink-0" />
-          </a>
-          <CopyButton value={href} label={`Copy ${label.toLowerCase()}`} />
-        </div>
+        <>
+          <div className="mt-0.5 flex items-center gap-1">
+            <a
+              href={href}
+              target="_blank"
+              rel="noreferrer noopener"
+              className="inline-flex min-w-0 items-center gap-1 text-sm font-medium break-all text-indigo-700 hover:text-indigo-600"
+            >
+              {href}
+              <IconExternal className="size-3.5 shrink-0" />
+            </a>
+            <CopyButton value={href} label={`Copy ${label.toLowerCase()}`} />
+          </div>
+          <SimulatedUrlNote className="mt-1" />
+        </>
       ) : (
         <p className="mt-0.5 text-sm text-slate-500">{missing ?? "Available once the store is ready"}</p>
       )}
@@ -240,15 +244,16 @@ function CredentialsCard({ store }: { store: StoreDetail }) {
           {credentials.loginUrl ? (
             <div>
               <dt className="text-xs font-medium text-slate-500">Sign in at</dt>
-              <dd className="mt-0.5">
+              <dd className="mt-0.5 flex flex-wrap items-center gap-x-2 gap-y-1">
                 <a
                   href={credentials.loginUrl}
                   target="_blank"
                   rel="noreferrer noopener"
-                  className="text-sm font-medium break-all text-indigo-700 hover:text-indigo-600"
+                  className="min-w-0 text-sm font-medium break-all text-indigo-700 hover:text-indigo-600"
                 >
                   {credentials.loginUrl}
                 </a>
+                <SimulatedUrlNote />
               </dd>
             </div>
           ) : null}

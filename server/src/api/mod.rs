@@ -76,6 +76,10 @@ pub struct ApiConfig {
     /// Renderings of store pages and list pages kept for answering unchanged pages
     /// (`API_PAGE_CACHE_ENTRIES`; 0 keeps none).
     pub page_cache_entries: usize,
+    /// The kubeconfig of the cluster simulated inside this process (`storeflow up
+    /// --simulated-cluster`): health probes it and tells every client (the dashboard's banner)
+    /// that nothing is really deployed. `None`: stores go to the configured cluster.
+    pub simulated_cluster: Option<std::path::PathBuf>,
 }
 
 /// How stores are limited and addressed.
@@ -139,6 +143,7 @@ impl Default for ApiConfig {
             sealer: crate::sealing::Sealer::random(),
             dashboard_dir: None,
             page_cache_entries: 2048,
+            simulated_cluster: None,
         }
     }
 }

@@ -66,8 +66,14 @@ pub async fn health(
         StatusCode::SERVICE_UNAVAILABLE
     };
     let status = if database_ok { "healthy" } else { "degraded" };
-    let mut body =
-        json!({ "requestId": current_request_id(), "status": status, "timestamp": Utc::now() });
+    let simulated = state.config().simulated_cluster.as_deref();
+    // Public: a client shows everyone that nothing is really deployed.
+    let mut body = json!({
+        "requestId": current_request_id(),
+        "status": status,
+        "timestamp": Utc::now(),
+        "simulatedCluster": simulated.is_some(),
+    });
     if caller.is_some_and(|user| user.role == Role::Admin) {
         let queue: Result<(i64, i64, i64), sqlx::Error> = sqlx::query_as(
             "SELECT count(*) FILTER (WHERE status IN ('queued', 'waiting') AND next_run_at <= now()), \
@@ -77,11 +83,12 @@ pub async fn health(
         )
         .fetch_one(state.pool())
         .await;
-        let cluster = storeflow_executors::cluster::probe(
-            storeflow_executors::cluster::ConfigSource::Infer,
-            std::time::Duration::from_secs(2),
-        )
-        .await;
+        let source = match simulated {
+            Some(kubeconfig) => storeflow_executors::cluster::ConfigSource::File(kubeconfig),
+            None => storeflow_executors::cluster::ConfigSource::Infer,
+        };
+        let cluster =
+            storeflow_executors::cluster::probe(source, std::time::Duration::from_secs(2)).await;
         body["uptimeSeconds"] = json!(state.uptime().as_secs());
         body["checks"] = json!({
             "database": database,

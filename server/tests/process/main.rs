@@ -6,6 +6,7 @@ mod disconnects;
 mod fake_vs_real;
 mod outages;
 mod provisioning;
+mod readme;
 mod real_cluster;
 mod up;
 

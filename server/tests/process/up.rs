@@ -6,20 +6,39 @@ use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port()
 }
 
-fn request(port: u16, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String)> {
+pub(crate) fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Option<(u16, String)> {
+    request_as(port, method, path, None, body)
+}
+
+/// `request` with a bearer token.
+pub(crate) fn request_as(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Option<(u16, String)> {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     let body = body.unwrap_or("");
+    let authorization = token
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         {authorization}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .ok()?;
@@ -57,8 +76,13 @@ fn up_command(data_dir: &std::path::Path, port: u16) -> Command {
     command
 }
 
-fn wait_ready(port: u16, child: &mut Child) {
-    let until = Instant::now() + Duration::from_secs(60);
+pub(crate) fn wait_ready(port: u16, child: &mut Child) {
+    wait_ready_within(port, child, Duration::from_secs(60));
+}
+
+/// Waits until `up` answers ready (it may first build the dashboard).
+pub(crate) fn wait_ready_within(port: u16, child: &mut Child, within: Duration) {
+    let until = Instant::now() + within;
     loop {
         if let Some((200, _)) = request(port, "GET", "/api/v1/health/ready", None) {
             return;
@@ -71,7 +95,7 @@ fn wait_ready(port: u16, child: &mut Child) {
     }
 }
 
-fn stop(child: &mut Child) {
+pub(crate) fn stop(child: &mut Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -124,7 +148,7 @@ fn up_starts_a_private_database_and_reuses_it_on_the_next_start() {
 }
 
 /// Whether the private PostgreSQL of `data_dir` runs (its postmaster.pid names a live process).
-fn private_database_runs(data_dir: &std::path::Path) -> bool {
+pub(crate) fn private_database_runs(data_dir: &std::path::Path) -> bool {
     std::fs::read_to_string(data_dir.join("postgres/postmaster.pid"))
         .ok()
         .and_then(|pid| pid.lines().next().map(str::to_owned))
@@ -216,5 +240,171 @@ fn up_says_where_the_api_is_that_no_cluster_is_configured_and_what_to_do_next() 
         "{said}"
     );
     assert!(!private_database_runs(&data_dir));
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// The announcement `up` printed to `stdout` once it said what to do next.
+pub(crate) fn announcement(stdout: &std::path::Path) -> String {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let said = std::fs::read_to_string(stdout).unwrap_or_default();
+        if said.contains("next:") || Instant::now() > until {
+            return said;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Processes whose command line mentions `text`.
+pub(crate) fn processes_mentioning(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+        {
+            continue;
+        }
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if line.contains(text) {
+            found.push(format!("{}: {line}", entry.file_name().to_string_lossy()));
+        }
+    }
+    found
+}
+
+/// A store of the tenant `token`, once it has `status` (fails on `failed` or the deadline).
+fn wait_store(
+    port: u16,
+    token: &str,
+    id: &str,
+    status: &str,
+    within: Duration,
+) -> serde_json::Value {
+    let until = Instant::now() + within;
+    loop {
+        let (code, body) = request_as(
+            port,
+            "GET",
+            &format!("/api/v1/stores/{id}"),
+            Some(token),
+            None,
+        )
+        .expect("store page");
+        assert_eq!(code, 200, "{body}");
+        let store: serde_json::Value = serde_json::from_str(&body).expect("json");
+        let now = store["store"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if now == status {
+            return store["store"].clone();
+        }
+        assert!(
+            now != "failed" && Instant::now() < until,
+            "store {id} is {now}, not {status}: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn up_with_a_simulated_cluster_takes_both_engines_to_ready_and_says_nothing_is_deployed() {
+    let data_dir =
+        std::env::temp_dir().join(format!("storeflow-up-{}", uuid::Uuid::new_v4().simple()));
+    // Started where the repository's charts are (the store chart, the Medusa package), without
+    // its dashboard/ (nothing to build here).
+    let work = data_dir.join("work");
+    std::fs::create_dir_all(&work).expect("dir");
+    let charts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts");
+    std::os::unix::fs::symlink(&charts, work.join("charts")).expect("charts link");
+    let port = free_port();
+    let stdout = data_dir.join("stdout");
+    let mut child = up_command(&data_dir, port)
+        .arg("--simulated-cluster")
+        .current_dir(&work)
+        .stdout(std::fs::File::create(&stdout).expect("stdout file"))
+        .stderr(std::fs::File::create(data_dir.join("stderr")).expect("stderr file"))
+        .spawn()
+        .expect("storeflow up starts");
+    wait_ready(port, &mut child);
+    let said = announcement(&stdout);
+    assert!(
+        said.contains("cluster: simulated inside this process")
+            && said.contains("NOTHING IS REALLY DEPLOYED")
+            && said.contains("each Medusa store gets a real Medusa"),
+        "{said}"
+    );
+
+    // Every client learns it, signed in or not.
+    let (_, health) = request(port, "GET", "/api/v1/health", None).expect("health");
+    let health: serde_json::Value = serde_json::from_str(&health).expect("json");
+    assert_eq!(health["simulatedCluster"], true, "{health}");
+
+    let (code, body) = request(
+        port,
+        "POST",
+        "/api/v1/auth/register",
+        Some(r#"{"email":"ops@example.com","username":"ops","password":"correct horse battery"}"#),
+    )
+    .expect("register");
+    assert_eq!(code, 201, "{body}");
+    let token = serde_json::from_str::<serde_json::Value>(&body).expect("json")["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let create = |name: &str, engine: &str| {
+        let (code, body) = request_as(
+            port,
+            "POST",
+            "/api/v1/stores",
+            Some(&token),
+            Some(&format!(r#"{{"name":"{name}","engine":"{engine}"}}"#)),
+        )
+        .expect("create");
+        assert_eq!(code, 202, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).expect("json")["store"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    };
+    let woo = create("simulated-woo", "woocommerce");
+    let medusa = create("simulated-medusa", "medusa");
+    wait_store(port, &token, &woo, "ready", Duration::from_secs(120));
+    // The Medusa store waits for its own Medusa (PostgreSQL, migrations) to start.
+    wait_store(port, &token, &medusa, "ready", Duration::from_secs(300));
+    let (_, health) =
+        request_as(port, "GET", "/api/v1/health", Some(&token), None).expect("health");
+    let health: serde_json::Value = serde_json::from_str(&health).expect("json");
+    assert_eq!(
+        health["checks"]["kubernetes"]["status"], "healthy",
+        "{health}"
+    );
+    let harnesses = processes_mentioning(&data_dir.display().to_string())
+        .into_iter()
+        .filter(|process| process.contains("harness.mjs"))
+        .count();
+    assert_eq!(harnesses, 1, "one Medusa, the Medusa store's own");
+
+    stop(&mut child);
+    assert!(!private_database_runs(&data_dir));
+    // The store's Medusa and its PostgreSQL stopped with `up`.
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = processes_mentioning(&data_dir.display().to_string());
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "left running after up stopped: {left:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let _ = std::fs::remove_dir_all(&data_dir);
 }
