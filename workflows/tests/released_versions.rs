@@ -1,0 +1,96 @@
+//! Released workflow versions never change: runs pinned to a version resume on any worker of
+//! any build, and the database refuses a definition whose content differs from the one
+//! registered under its name and version (a deploy would fail at start-up). This test pins the
+//! content hash of every released version, so a change to one fails here, in CI, instead.
+//!
+//! To change a workflow, add a new version beside the old one (see the workflows crate docs),
+//! then add its line below — the failure message prints the lines of this build.
+
+/// (workflow, version, SHA-256 of its canonical JSON) of every released version.
+const RELEASED: &[(&str, i32, &str)] = &[
+    (
+        "selftest",
+        1,
+        "758d1f226507f8b82691e7778c085045f45f358ab7098cdf0f3117a62836a3ba",
+    ),
+    (
+        "teardown-store",
+        1,
+        "6f8cb512ca0817e2b12b8f1f81c728656d77dc3b5b93004ceef72ebcc674fefe",
+    ),
+    (
+        "rotate-credentials",
+        1,
+        "8a65c395c56764abd910a45c4aae6e8e7e5474e601041ee1e12a25165c29fb37",
+    ),
+    (
+        "reap-orphan-namespace",
+        1,
+        "035d3ede151c137cdba81f083f8f5bb226fe520fcfa08d65b42909a923ba64aa",
+    ),
+    (
+        "reap-failed-stores",
+        1,
+        "b22a2149bdb4cf3dd0ff56c4d64841e9b43eaa08438dfdd1da507cb2eeafacc6",
+    ),
+    (
+        "reap-orphans",
+        1,
+        "6b5ee53f6ccacc15a83a49f6cb909c8f81b0af23516a96c713b5ec87db0664c8",
+    ),
+    (
+        "prune-history",
+        1,
+        "21b9f2c856b9e1b9f879f40c8a7f72dc3627d169dd2770e3e17b5c8ab0b68676",
+    ),
+    (
+        "provision-woocommerce",
+        1,
+        "428c994a93b857042ae95076549b912fc3b44c0d40a3ab1826759062416af550",
+    ),
+    (
+        "provision-medusa",
+        1,
+        "a3679f3eaf038bfd81d4a84be837509c72164b5fa463ec80a177b41808bb4869",
+    ),
+];
+
+#[test]
+fn every_released_workflow_version_keeps_its_content() {
+    let registered: Vec<(String, i32, String)> = storeflow_workflows::registry()
+        .iter()
+        .map(|definition| {
+            (
+                definition.name.clone(),
+                definition.version,
+                definition.content_hash().expect("content hash"),
+            )
+        })
+        .collect();
+    let lines: Vec<String> = registered
+        .iter()
+        .map(|(name, version, hash)| format!("    (\"{name}\", {version}, \"{hash}\"),"))
+        .collect();
+    let table = lines.join("\n");
+    for (name, version, hash) in RELEASED {
+        let now = registered
+            .iter()
+            .find(|(n, v, _)| n == name && v == version)
+            .map(|(_, _, hash)| hash.as_str());
+        assert_eq!(
+            now,
+            Some(*hash),
+            "{name} v{version} was released: its content must not change (add a new version \
+             instead), nor may it be removed while runs can be pinned to it. This build \
+             registers:\n{table}"
+        );
+    }
+    for (name, version, _) in &registered {
+        assert!(
+            RELEASED.iter().any(|(n, v, _)| n == name && v == version),
+            "{name} v{version} is not pinned yet: when it is released, add its line to RELEASED \
+             in {}. This build registers:\n{table}",
+            file!()
+        );
+    }
+}
