@@ -293,8 +293,15 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "The workers' NetworkPolicy opens every port to every namespace",
         "templates/networkpolicies.yaml",
-        "        {{- toYaml $np.metricsFrom | nindent 8 }}\n      ports:\n        - protocol: TCP\n          port: {{ .Values.metrics.port }}\n",
-        "        {{- toYaml $np.metricsFrom | nindent 8 }}\n",
+        "  ingress:\n    - from:\n        {{- toYaml $np.metricsFrom | nindent 8 }}\n      ports:\n        - protocol: TCP\n          port: {{ .Values.metrics.port }}\n",
+        "  ingress:\n    - from:\n        {{- toYaml $np.metricsFrom | nindent 8 }}\n",
+        "ci/servicemonitor.yaml", ("network-policy", "contract"), chart="storeflow",
+    ),
+    Mutation(
+        "The API's metrics rule opens every port to every namespace",
+        "templates/networkpolicies.yaml",
+        "    # The API's metrics listener, as the workers'.\n    - from:\n        {{- toYaml $np.metricsFrom | nindent 8 }}\n      ports:\n        - protocol: TCP\n          port: {{ .Values.metrics.port }}\n",
+        "    # The API's metrics listener, as the workers'.\n    - from:\n        {{- toYaml $np.metricsFrom | nindent 8 }}\n",
         "ci/servicemonitor.yaml", ("network-policy", "contract"), chart="storeflow",
     ),
     Mutation(

@@ -254,31 +254,38 @@ def check_contract(r: Rendered) -> list[Problem]:
     if not m or not isinstance(pod_grace, int) or pod_grace <= int(m.group(1)):
         p.append(Problem("contract", f"{ref(worker)} terminationGracePeriodSeconds ({pod_grace}) must exceed --shutdown-grace ({grace}): "
                                      "the kubelet would kill workers before they release their leases"))
-    if value_at(v, "metrics.enabled"):
-        listen = _flag(worker_c, "metrics-listen") or ""
+    # Metrics: API and worker pods serve them on a port of their own, reachable by Prometheus
+    # through a Service; every ServiceMonitor scrapes such a Service.
+    metric_services: list[dict] = []
+    for obj, c in ((api, api_c), (worker, worker_c)):
+        if not value_at(v, "metrics.enabled"):
+            if _flag(c, "metrics-listen"):
+                p.append(Problem("contract", f"{ref(obj)} serves metrics although metrics.enabled is false"))
+            continue
+        listen = _flag(c, "metrics-listen") or ""
         mport = value_at(v, "metrics.port")
         if listen != f"0.0.0.0:{mport}":
-            p.append(Problem("contract", f"{ref(worker)} must pass --metrics-listen=0.0.0.0:{mport} (a loopback address is unreachable for Prometheus)"))
-        annotations = ((pod_template(worker) or {}).get("metadata") or {}).get("annotations") or {}
+            p.append(Problem("contract", f"{ref(obj)} must pass --metrics-listen=0.0.0.0:{mport} (a loopback address is unreachable for Prometheus)"))
+        annotations = ((pod_template(obj) or {}).get("metadata") or {}).get("annotations") or {}
         if value_at(v, "metrics.podAnnotations") and annotations.get("prometheus.io/port") != str(mport):
-            p.append(Problem("contract", f"{ref(worker)} prometheus.io/port must be {mport}"))
-        worker_labels = ((pod_template(worker) or {}).get("metadata") or {}).get("labels") or {}
-        metric_services = [s for s in r.of_kind("Service")
-                           if selector_matches((s.get("spec") or {}).get("selector") or {"-": "-"}, worker_labels)]
-        if not metric_services:
-            p.append(Problem("contract", "no Service selects the worker pods' metrics port"))
-        for sm in r.of_kind("ServiceMonitor"):
-            spec = sm.get("spec") or {}
-            selected = [s for s in metric_services
-                        if selector_matches((spec.get("selector") or {}).get("matchLabels") or {"-": "-"},
-                                            (s.get("metadata") or {}).get("labels") or {})]
-            if not selected:
-                p.append(Problem("contract", f"{ref(sm)} selects no Service of the worker metrics"))
-            for endpoint in spec.get("endpoints") or []:
-                if not any(endpoint.get("port") == port_.get("name") for s in selected for port_ in (s.get("spec") or {}).get("ports") or []):
-                    p.append(Problem("contract", f"{ref(sm)} endpoint port {endpoint.get('port')!r} is not a port of the metrics Service"))
-    elif _flag(worker_c, "metrics-listen"):
-        p.append(Problem("contract", f"{ref(worker)} serves metrics although metrics.enabled is false"))
+            p.append(Problem("contract", f"{ref(obj)} prometheus.io/port must be {mport}"))
+        labels = ((pod_template(obj) or {}).get("metadata") or {}).get("labels") or {}
+        services = [s for s in r.of_kind("Service")
+                    if selector_matches((s.get("spec") or {}).get("selector") or {"-": "-"}, labels)
+                    and any(port_.get("name") == "metrics" for port_ in (s.get("spec") or {}).get("ports") or [])]
+        if not services:
+            p.append(Problem("contract", f"no Service selects the metrics port of {ref(obj)}'s pods"))
+        metric_services += services
+    for sm in r.of_kind("ServiceMonitor"):
+        spec = sm.get("spec") or {}
+        selected = [s for s in metric_services
+                    if selector_matches((spec.get("selector") or {}).get("matchLabels") or {"-": "-"},
+                                        (s.get("metadata") or {}).get("labels") or {})]
+        if not selected:
+            p.append(Problem("contract", f"{ref(sm)} selects no metrics Service"))
+        for endpoint in spec.get("endpoints") or []:
+            if not any(endpoint.get("port") == port_.get("name") for s in selected for port_ in (s.get("spec") or {}).get("ports") or []):
+                p.append(Problem("contract", f"{ref(sm)} endpoint port {endpoint.get('port')!r} is not a port of the metrics Service"))
 
     p.extend(_store_values(v))
     p.extend(_network_policies(r, api, worker))
@@ -401,7 +408,8 @@ def _network_policies(r: Rendered, api: dict, worker: dict) -> list[Problem]:
     """networkPolicy: the API pods admit only the ingress controller's pods (with the Ingress on;
     the release namespace's pods with it off) plus networkPolicy.extraApiIngress, on the API port
     -- otherwise any pod could hand the API a forged X-Forwarded-For, and with it the address that
-    login rate limits and lockouts count by. The workers admit only networkPolicy.metricsFrom on
+    login rate limits and lockouts count by; their metrics port admits networkPolicy.metricsFrom
+    as the workers' does. The workers admit only networkPolicy.metricsFrom on
     the metrics port, nothing without metrics. The bundled PostgreSQL admits only the API and
     worker pods, on 5432. No policy restricts the API's or the workers' egress. With
     networkPolicy.enabled false, no NetworkPolicy at all."""
@@ -423,7 +431,14 @@ def _network_policies(r: Rendered, api: dict, worker: dict) -> list[Problem]:
         else:
             want, why = [{"podSelector": {}}], "with the Ingress off the API admits the release namespace"
         want += value_at(v, "networkPolicy.extraApiIngress") or []
-        p.extend(_peer_problems(f"the pods of {ref(api)}", rules, value_at(v, "api.port"), ("http",), want, why))
+        # Rules that open only the metrics port are judged as the workers' are.
+        mport = value_at(v, "metrics.port")
+        metrics_rules = [rule for rule in rules if _only_port(rule, mport, ("metrics",))]
+        api_rules = [rule for rule in rules if rule not in metrics_rules]
+        p.extend(_peer_problems(f"the pods of {ref(api)}", api_rules, value_at(v, "api.port"), ("http",), want, why))
+        metrics_from = (value_at(v, "networkPolicy.metricsFrom") or []) if value_at(v, "metrics.enabled") else []
+        p.extend(_peer_problems(f"the metrics port of {ref(api)}'s pods", metrics_rules, mport, ("metrics",), metrics_from,
+                                "the metrics port admits networkPolicy.metricsFrom"))
 
     # The workers.
     selecting, rules = _admitting(r, worker_labels)

@@ -22,6 +22,20 @@ pub const CHECKPOINT_WRITE: &str = "storeflow_checkpoint_write_seconds";
 /// Histogram: checkpoints per batched write.
 pub const CHECKPOINT_BATCH: &str = "storeflow_checkpoint_batch_size";
 
+/// Every metric the engine records.
+pub const ALL: &[&str] = &[
+    RUNS_STARTED,
+    RUNS_FINISHED,
+    STEP_DURATION,
+    STEP_ATTEMPTS,
+    STEP_RETRIES,
+    RUNS_RESCUED,
+    RUNNABLE_RUNS,
+    CLAIM_LATENCY,
+    CHECKPOINT_WRITE,
+    CHECKPOINT_BATCH,
+];
+
 /// Registers descriptions and units, for exporters that show them.
 pub fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};

@@ -71,7 +71,7 @@ impl CircuitBreaker {
     }
 
     fn publish(&self, open: bool) {
-        metrics::gauge!("storeflow_circuit_open", "dependency" => self.name).set(if open {
+        metrics::gauge!(crate::metrics::CIRCUIT_OPEN, "dependency" => self.name).set(if open {
             1.0
         } else {
             0.0

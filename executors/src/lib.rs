@@ -18,6 +18,7 @@ pub mod engines;
 pub mod helm;
 pub mod kubernetes;
 pub mod medusa;
+pub mod metrics;
 pub mod pod_exec;
 pub mod sealing;
 pub mod secrets;

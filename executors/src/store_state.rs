@@ -179,7 +179,7 @@ impl storeflow_engine::Step for MarkReady {
             .to_owned();
         // Three values, one bind: `$3` carries them separated by newlines (URLs and a
         // timestamp cannot contain one).
-        transition(
+        let outcome = transition(
             cx,
             &["provisioning"],
             "ready",
@@ -190,11 +190,45 @@ impl storeflow_engine::Step for MarkReady {
              failure_reason = NULL, failed_step = NULL",
             Some(format!("{storefront}\n{admin}\n{ordered_at}")),
         )
-        .await
+        .await;
+        if matches!(outcome, StepOutcome::Done(_)) {
+            record_ready(cx).await;
+        }
+        outcome
     }
 
     fn runs_in_checkpoint(&self) -> bool {
         true
+    }
+}
+
+/// Records how long the store took to become ready and to take its first order (in the
+/// checkpoint's transaction: a fenced checkpoint, rare, may count a store twice).
+async fn record_ready(cx: &mut StepContext<'_>) {
+    let Ok(store) = store_id(cx).map(str::to_owned) else {
+        return;
+    };
+    let Ok(conn) = cx.transaction() else {
+        return;
+    };
+    // (engine, seconds to ready, milliseconds to the first order)
+    type Times = (String, Option<f64>, Option<i64>);
+    let times: Result<Option<Times>, sqlx::Error> = sqlx::query_as(
+        "SELECT engine::text, extract(epoch FROM ready_at - created_at)::float8, first_order_ms \
+         FROM stores WHERE id = $1",
+    )
+    .bind(&store)
+    .fetch_optional(&mut *conn)
+    .await;
+    if let Ok(Some((engine, ready, first_order))) = times {
+        if let Some(seconds) = ready {
+            metrics::histogram!(crate::metrics::PROVISIONING_DURATION, "engine" => engine.clone())
+                .record(seconds);
+        }
+        if let Some(ms) = first_order {
+            metrics::histogram!(crate::metrics::TIME_TO_FIRST_ORDER, "engine" => engine)
+                .record(ms as f64 / 1000.0);
+        }
     }
 }
 

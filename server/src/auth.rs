@@ -430,6 +430,11 @@ impl<'a> Audit<'a> {
         .bind(&self.data)
         .execute(conn)
         .await?;
+        if self.category == "security" {
+            // Actions are this crate's constants, never client input: a bounded label set.
+            metrics::counter!(crate::metric_names::SECURITY_EVENTS, "kind" => self.action.to_owned())
+                .increment(1);
+        }
         Ok(())
     }
 

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod metric_names;
 pub mod openapi;
 pub mod passwords;
 pub use storeflow_executors::sealing;

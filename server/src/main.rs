@@ -106,6 +106,10 @@ enum Command {
         /// store pages per second than 16).
         #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 8)]
         db_connections: u32,
+        /// Also serve Prometheus metrics without authentication on this address (e.g.
+        /// 0.0.0.0:9464), for scrapers; /api/v1/metrics keeps needing an admin token.
+        #[arg(long, env = "METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
     },
     /// Check the database, the Kubernetes cluster, helm and the chart; say how to fix what
     /// is missing.
@@ -265,6 +269,29 @@ async fn serve_api(
     storeflow::api::serve(listener, storeflow::app(state), shutdown).await
 }
 
+/// Installs the Prometheus recorder of an API process, with a scrape listener on `listen`
+/// when given; returns the handle `/api/v1/metrics` renders.
+fn install_metrics(
+    listen: Option<SocketAddr>,
+) -> anyhow::Result<metrics_exporter_prometheus::PrometheusHandle> {
+    let builder = storeflow::metric_names::prometheus_builder()?;
+    let Some(addr) = listen else {
+        return builder
+            .install_recorder()
+            .map_err(|err| anyhow::anyhow!("cannot install the metrics recorder: {err}"));
+    };
+    let (recorder, exporter) = builder
+        .with_http_listener(addr)
+        .build()
+        .map_err(|err| anyhow::anyhow!("cannot serve metrics on {addr}: {err}"))?;
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder)
+        .map_err(|err| anyhow::anyhow!("cannot install the metrics recorder: {err}"))?;
+    tokio::spawn(exporter);
+    info!(%addr, "serving Prometheus metrics");
+    Ok(handle)
+}
+
 /// What [`with_executor_resources`] found for the store steps.
 enum StoreCluster {
     /// A client for the API server at `url`, configured from `from`.
@@ -321,9 +348,15 @@ async fn with_executor_resources(
     // Health (in the API processes) reads what each worker's breakers say.
     let reporter = uuid::Uuid::new_v4();
     tokio::spawn(async move {
-        loop {
+        for tick in 0u64.. {
             if let Err(err) = breakers.report(&pool, reporter).await {
                 tracing::debug!(error = %err, "reporting the circuit breakers failed");
+            }
+            // The stores gauge, every 15 s (a count over the stores table).
+            if tick % 3 == 0
+                && let Err(err) = storeflow_executors::metrics::refresh_store_gauges(&pool).await
+            {
+                tracing::debug!(error = %err, "counting stores for the metrics failed");
             }
             tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         }
@@ -390,11 +423,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_tracing("info");
             worker.validate()?;
             if let Some(addr) = metrics_listen {
-                metrics_exporter_prometheus::PrometheusBuilder::new()
+                storeflow::metric_names::prometheus_builder()?
                     .with_http_listener(addr)
                     .install()
                     .map_err(|err| anyhow::anyhow!("cannot serve metrics on {addr}: {err}"))?;
                 storeflow_engine::metrics::describe();
+                storeflow::metric_names::describe();
                 info!(%addr, "serving Prometheus metrics");
             }
             let pool = config::connect(db.database_url.as_deref(), worker.db_connections).await?;
@@ -448,6 +482,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             host,
             port,
             db_connections,
+            metrics_listen,
         } => {
             init_tracing("info");
             let jwt_secret = config::jwt_secret()?;
@@ -456,10 +491,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let addr: SocketAddr = format!("{host}:{port}").parse().map_err(|_| {
                 anyhow::anyhow!("HOST/PORT `{host}:{port}` is not a valid listen address")
             })?;
-            let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-                .install_recorder()
-                .map_err(|err| anyhow::anyhow!("cannot install the metrics recorder: {err}"))?;
+            let metrics = install_metrics(metrics_listen)?;
             storeflow_engine::metrics::describe();
+            storeflow::metric_names::describe();
             let pool = config::connect(db.database_url.as_deref(), db_connections.max(2)).await?;
             let engine = start_engine(pool).await?;
             let state = storeflow::AppState::new(engine, &jwt_secret, api_config, Some(metrics));

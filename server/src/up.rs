@@ -254,10 +254,11 @@ async fn run(
         }
         None => config::connect(started.external_url.as_deref(), worker.db_connections).await?,
     };
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+    let metrics = storeflow::metric_names::prometheus_builder()?
         .install_recorder()
         .map_err(|err| anyhow::anyhow!("cannot install the metrics recorder: {err}"))?;
     storeflow_engine::metrics::describe();
+    storeflow::metric_names::describe();
     let engine = start_engine(pool).await?;
     let choice = match simulated {
         Some(simulated) => ClusterChoice::Simulated {

@@ -568,6 +568,8 @@ pub fn app(state: AppState) -> Router {
     for doc in ROUTES {
         router = router.route(doc.path, handler(doc));
     }
+    // Only matched routes get their template recorded (metrics label by route, not by path).
+    let router = router.route_layer(middleware::from_fn(tag_route));
     let config = state.config().clone();
     let router = match &config.dashboard_dir {
         Some(dir) => router.fallback(dashboard::handler(dir)),
@@ -681,10 +683,40 @@ async fn request_context(request: Request, next: Next) -> Response {
         | Method::OPTIONS => method.to_string(),
         _ => "OTHER".to_owned(),
     };
-    metrics::counter!("storeflow_http_requests_total", "method" => method_label, "status" => status.as_u16().to_string())
+    let route = response
+        .extensions()
+        .get::<MatchedRoute>()
+        .map_or("unmatched", |route| route.0);
+    let status_label = status.as_u16().to_string();
+    metrics::counter!(crate::metric_names::HTTP_REQUESTS, "method" => method_label.clone(), "route" => route, "status" => status_label.clone())
         .increment(1);
+    metrics::histogram!(crate::metric_names::HTTP_REQUEST_DURATION, "method" => method_label, "route" => route, "status" => status_label)
+        .record(started.elapsed().as_secs_f64());
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// The route template that served a response (`/api/v1/stores/{id}`), for metrics.
+#[derive(Debug, Clone, Copy)]
+struct MatchedRoute(&'static str);
+
+/// Records which of [`ROUTES`] matched (the template, never the raw path: ids would make a
+/// label value per store).
+async fn tag_route(request: Request, next: Next) -> Response {
+    let template = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .and_then(|matched| {
+            ROUTES
+                .iter()
+                .find(|doc| doc.path == matched.as_str())
+                .map(|doc| doc.path)
+        });
+    let mut response = next.run(request).await;
+    if let Some(template) = template {
+        response.extensions_mut().insert(MatchedRoute(template));
     }
     response
 }

@@ -153,6 +153,8 @@ pub async fn prometheus(State(state): State<AppState>, _admin: AdminUser) -> Api
             "This process does not record metrics (no Prometheus recorder is installed).",
         ));
     };
+    // Current counts, also in API processes that run no worker.
+    storeflow_executors::metrics::refresh_store_gauges(state.pool()).await?;
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,

@@ -87,6 +87,10 @@ pub struct StoreRow {
     pub updated_at: DateTime<Utc>,
     pub ready_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// From creation to the first order (the verification's); single-store reads only (the
+    /// list pages' SQL functions do not select it).
+    #[sqlx(default)]
+    pub first_order_ms: Option<i64>,
     pub run_status: Option<String>,
     pub run_workflow: Option<String>,
     pub run_current_step: Option<i32>,
@@ -101,7 +105,7 @@ const STORE_COLUMNS: &str = r#"
     s.id, s.owner_id, u.username AS owner_username, s.name, s.engine::text AS engine, s.theme,
     s.status::text AS status, s.namespace, s.storefront_url, s.admin_url, s.credentials,
     s.failure_reason, s.failed_step, s.current_run_id, s.current_operation, s.provision_run_id,
-    s.retry_count, s.created_at, s.updated_at, s.ready_at, s.deleted_at,
+    s.retry_count, s.created_at, s.updated_at, s.ready_at, s.deleted_at, s.first_order_ms,
     r.status::text AS run_status, r.workflow AS run_workflow, r.current_step AS run_current_step,
     r.step_count AS run_step_count,
     (SELECT d.step_name FROM workflow_definition_steps d
@@ -209,6 +213,7 @@ impl StoreRow {
             provisioning_duration_ms: self
                 .ready_at
                 .map(|at| (at - self.created_at).num_milliseconds()),
+            time_to_first_order_ms: self.first_order_ms,
             current_run: self.current_run_id.map(|id| CurrentRun {
                 id,
                 operation: self.current_operation.as_deref(),
@@ -281,6 +286,10 @@ pub struct StoreView<'a> {
     failed_step: Option<&'a str>,
     retry_count: i32,
     provisioning_duration_ms: Option<i64>,
+    /// From creation to the store's first order (its verification order); single-store
+    /// answers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_to_first_order_ms: Option<i64>,
     current_run: Option<CurrentRun<'a>>,
     /// A credential rotation still running: the new password works once it finishes.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -717,7 +726,7 @@ pub async fn create_store(
         .await?
         .ok_or_else(|| ApiError::internal("the new store row is not readable"))?;
     tx.commit().await?;
-    metrics::counter!("storeflow_stores_created_total", "engine" => valid.engine).increment(1);
+    metrics::counter!(crate::metric_names::STORES_CREATED, "engine" => valid.engine).increment(1);
     tracing::info!(store = %id, engine = valid.engine, run = %run.run_id, "store requested");
     Ok((
         StatusCode::ACCEPTED,

@@ -375,9 +375,36 @@ fn up_with_a_simulated_cluster_takes_both_engines_to_ready_and_says_nothing_is_d
     };
     let woo = create("simulated-woo", "woocommerce");
     let medusa = create("simulated-medusa", "medusa");
-    wait_store(port, &token, &woo, "ready", Duration::from_secs(120));
+    let ready = wait_store(port, &token, &woo, "ready", Duration::from_secs(120));
+    // The numbers a tenant looks for: time to ready and to the first (verification) order.
+    assert!(
+        ready["provisioningDurationMs"].as_i64().is_some(),
+        "{ready}"
+    );
+    assert!(ready["timeToFirstOrderMs"].as_i64().is_some(), "{ready}");
     // The Medusa store waits for its own Medusa (PostgreSQL, migrations) to start.
     wait_store(port, &token, &medusa, "ready", Duration::from_secs(300));
+    // What the Grafana dashboard charts, as Prometheus reads it.
+    let (code, metrics) =
+        request_as(port, "GET", "/api/v1/metrics", Some(&token), None).expect("metrics");
+    assert_eq!(code, 200, "{metrics}");
+    for series in [
+        "storeflow_http_request_duration_seconds_bucket{",
+        "route=\"/api/v1/stores/{id}\"",
+        "storeflow_stores{",
+        "storeflow_store_provisioning_seconds_bucket{engine=\"medusa\"",
+        "storeflow_store_provisioning_seconds_bucket{engine=\"woocommerce\"",
+        "storeflow_store_first_order_seconds_bucket{",
+        "storeflow_security_events_total{kind=\"registration\"}",
+        "storeflow_step_duration_seconds_bucket{",
+    ] {
+        assert!(metrics.contains(series), "no {series} in:\n{metrics}");
+    }
+    assert!(
+        metrics.contains("storeflow_stores{status=\"ready\",engine=\"woocommerce\"} 1")
+            || metrics.contains("storeflow_stores{engine=\"woocommerce\",status=\"ready\"} 1"),
+        "{metrics}"
+    );
     let (_, health) =
         request_as(port, "GET", "/api/v1/health", Some(&token), None).expect("health");
     let health: serde_json::Value = serde_json::from_str(&health).expect("json");
