@@ -312,13 +312,21 @@ impl storeflow_engine::Step for PruneHistory {
             .execute(cx.pool())
             .await?
             .rows_affected();
-            Ok::<_, sqlx::Error>((audit, windows, lockouts))
+            // Invitation and reset links a month after they were used or expired.
+            let links = sqlx::query(
+                "DELETE FROM one_time_tokens \
+                 WHERE coalesce(used_at, expires_at) < now() - interval '30 days'",
+            )
+            .execute(cx.pool())
+            .await?
+            .rows_affected();
+            Ok::<_, sqlx::Error>((audit, windows, lockouts, links))
         }
         .await;
         match pruned {
-            Ok((audit, windows, lockouts)) => StepOutcome::Done(json!({
+            Ok((audit, windows, lockouts, links)) => StepOutcome::Done(json!({
                 "before": before, "runs": runs, "auditEvents": audit,
-                "rateLimitWindows": windows, "loginLockouts": lockouts,
+                "rateLimitWindows": windows, "loginLockouts": lockouts, "oneTimeLinks": links,
             })),
             Err(err) => StepOutcome::retry(format!("pruning history: {err}")),
         }

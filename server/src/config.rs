@@ -268,6 +268,14 @@ pub fn api_config() -> anyhow::Result<crate::api::ApiConfig> {
             Some("false" | "0") => false,
             Some(other) => bail!("FIRST_USER_IS_ADMIN must be true or false (got `{other}`)"),
         },
+        registration_open: match env_text("REGISTRATION").as_deref() {
+            None | Some("open") => true,
+            Some("closed") => false,
+            Some(other) => bail!(
+                "REGISTRATION must be open or closed (got `{other}`); closed admits only people \
+                 an operator invites"
+            ),
+        },
         rate_limit_max: env_number("RATE_LIMIT_MAX", defaults.rate_limit_max, 1..=10_000_000)?,
         rate_limit_window: env_millis("RATE_LIMIT_WINDOW_MS", defaults.rate_limit_window)?,
         stores: store_settings()?,

@@ -16,6 +16,9 @@ pub struct RegisterBody {
     email: Option<String>,
     username: Option<String>,
     password: Option<String>,
+    /// The token of an operator's invitation link (required while registration is closed).
+    #[serde(rename = "inviteToken")]
+    invite_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,8 +132,14 @@ pub async fn register(
     check_password(&mut problems, "password", body.password.as_deref());
     problems.into_result()?;
     let password = body.password.unwrap_or_default();
-
+    let invite = body.invite_token.filter(|token| !token.trim().is_empty());
     let config = state.config();
+    if invite.is_none() && !config.registration_open {
+        return Err(ApiError::forbidden("Registration is by invitation only.")
+            .with_code("REGISTRATION_CLOSED")
+            .suggestion("Ask an operator for an invitation link, then register from it."));
+    }
+
     if let Some(retry) = auth::rate_limit(
         state.pool(),
         &format!("register:{ip}"),
@@ -165,10 +174,23 @@ pub async fn register(
     // The first account becomes the operator only where that is wanted (`storeflow up`); a
     // published deployment sets FIRST_USER_IS_ADMIN=false and creates operators with
     // `storeflow users create-admin`, so nobody can claim a fresh deployment first.
-    let role = if existing == 0 && state.config().first_user_is_admin {
-        Role::Admin
-    } else {
-        Role::Tenant
+    let role = match &invite {
+        // An invitation names the address it is for and the role the account gets.
+        Some(token) => {
+            let (invited, _, role) =
+                super::users::consume_token(&mut tx, token, super::users::Purpose::Invite).await?;
+            if invited.as_deref() != Some(email.as_str()) {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "INVITATION_FOR_ANOTHER_EMAIL",
+                    "This invitation is for another e-mail address.",
+                )
+                .suggestion("Register with the address the invitation was sent to."));
+            }
+            role.unwrap_or(Role::Tenant)
+        }
+        None if existing == 0 && state.config().first_user_is_admin => Role::Admin,
+        None => Role::Tenant,
     };
     let inserted = sqlx::query_as::<_, User>(
         "INSERT INTO users (id, email, username, password_hash, role) VALUES ($1, $2, $3, $4, $5) \
@@ -201,7 +223,7 @@ pub async fn register(
     Audit::security("registration")
         .actor(&user)
         .ip(&ip)
-        .data(json!({ "role": user.role }))
+        .data(json!({ "role": user.role, "invited": invite.is_some() }))
         .write(state.pool())
         .await;
     let token = state.tokens().issue(&user)?;
@@ -281,14 +303,26 @@ pub async fn login(
             return Err(failed_login(&state, &email, &ip, &client).await);
         }
     };
-    if !auth::verify_password(password, stored).await? || !active {
+    if !auth::verify_password(password, stored).await? {
         return Err(failed_login(&state, &email, &ip, &client).await);
+    }
+    // Only someone who knows the password learns the account is disabled.
+    if !active {
+        return Err(
+            ApiError::forbidden("This account is disabled; its stores keep running.")
+                .with_code("ACCOUNT_DISABLED")
+                .suggestion("Ask an operator to enable the account again."),
+        );
     }
     // A lock set by concurrent failures while this password was being checked still holds.
     if let Some(seconds) = auth::locked_for(pool, &email, &client).await? {
         return Err(locked(seconds));
     }
     auth::clear_failures(pool, &email, &client).await?;
+    sqlx::query("UPDATE users SET last_login_at = now() WHERE id = $1")
+        .bind(user.id)
+        .execute(pool)
+        .await?;
     Audit::security("login_success")
         .actor(&user)
         .ip(&ip)

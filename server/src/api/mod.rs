@@ -21,6 +21,7 @@ mod ops;
 pub mod page_cache;
 mod runs;
 mod stores;
+mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,6 +64,9 @@ pub struct ApiConfig {
     /// true for `storeflow up`; the control-plane chart sets false: operators are created
     /// with `storeflow users create-admin`).
     pub first_user_is_admin: bool,
+    /// Whether anyone may register (`REGISTRATION=open`, the default) or only people an
+    /// operator invited (`closed`: `POST /invites` makes one-time links).
+    pub registration_open: bool,
     /// Requests per client address per `rate_limit_window`, across all routes but health.
     pub rate_limit_max: u32,
     pub rate_limit_window: Duration,
@@ -136,6 +140,7 @@ impl Default for ApiConfig {
             cors_origins: Vec::new(),
             trust_proxy: false,
             first_user_is_admin: true,
+            registration_open: true,
             rate_limit_max: 1200,
             rate_limit_window: Duration::from_secs(60),
             stores: StoreSettings::default(),
@@ -520,6 +525,62 @@ pub const ROUTES: &[RouteDoc] = &[
         Access::Public,
         200,
     ),
+    route(
+        "POST",
+        "/api/v1/auth/logout-all",
+        "Sign out everywhere: every token of the caller stops working",
+        "auth",
+        Access::User,
+        200,
+    ),
+    route(
+        "POST",
+        "/api/v1/auth/password-reset",
+        "Set a new password with a reset link's token (signs in)",
+        "auth",
+        Access::Public,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/users",
+        "Users with their role, state and store count (`q` searches e-mail and name)",
+        "users",
+        Access::Admin,
+        200,
+    ),
+    route(
+        "PATCH",
+        "/api/v1/users/{id}",
+        "Disable or re-enable a user (`isActive`), promote or demote (`role`); revokes tokens when rights shrink",
+        "users",
+        Access::Admin,
+        200,
+    ),
+    route(
+        "POST",
+        "/api/v1/users/{id}/password-reset",
+        "Force a password reset: the password stops working, sessions end, a one-time link (24 h) is returned once",
+        "users",
+        Access::Admin,
+        201,
+    ),
+    route(
+        "POST",
+        "/api/v1/invites",
+        "Invite someone by e-mail: a one-time registration link (7 days), returned once",
+        "users",
+        Access::Admin,
+        201,
+    ),
+    route(
+        "GET",
+        "/api/v1/invites",
+        "Invitations not used and not expired (without their links)",
+        "users",
+        Access::Admin,
+        200,
+    ),
 ];
 
 fn handler(doc: &RouteDoc) -> MethodRouter<AppState> {
@@ -528,6 +589,13 @@ fn handler(doc: &RouteDoc) -> MethodRouter<AppState> {
         ("POST", "/api/v1/auth/login") => post(auth_routes::login),
         ("GET", "/api/v1/auth/me") => get(auth_routes::me),
         ("PATCH", "/api/v1/auth/password") => patch(auth_routes::change_password),
+        ("POST", "/api/v1/auth/logout-all") => post(users::logout_everywhere),
+        ("POST", "/api/v1/auth/password-reset") => post(users::reset_password),
+        ("GET", "/api/v1/users") => get(users::list_users),
+        ("PATCH", "/api/v1/users/{id}") => patch(users::change_user),
+        ("POST", "/api/v1/users/{id}/password-reset") => post(users::force_password_reset),
+        ("POST", "/api/v1/invites") => post(users::create_invite),
+        ("GET", "/api/v1/invites") => get(users::list_invites),
         ("POST", "/api/v1/stores") => post(stores::create_store),
         ("GET", "/api/v1/stores") => get(stores::list_stores),
         ("GET", "/api/v1/stores/{id}") => get(stores::get_store),

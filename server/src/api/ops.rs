@@ -73,6 +73,8 @@ pub async fn health(
         "status": status,
         "timestamp": Utc::now(),
         "simulatedCluster": simulated.is_some(),
+        // Whether the sign-up page offers registration or says it is by invitation.
+        "registration": if state.config().registration_open { "open" } else { "closed" },
     });
     if caller.is_some_and(|user| user.role == Role::Admin) {
         let queue: Result<(i64, i64, i64), sqlx::Error> = sqlx::query_as(

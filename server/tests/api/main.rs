@@ -7,6 +7,7 @@ mod operations;
 mod page_cache;
 mod stores;
 mod tenancy;
+mod users;
 
 use axum::Router;
 use axum::body::Body;
