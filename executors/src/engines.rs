@@ -42,6 +42,18 @@ pub trait StoreEngine: Send + Sync + 'static {
     /// Steps run once the store's pods are ready, before it is reachable from outside.
     fn setup_steps(&self) -> Vec<StepDef>;
 
+    /// The provisioning versions this engine has, oldest first; each is a released definition
+    /// (runs pinned to it finish on it), and new stores get the newest.
+    fn provision_versions(&self) -> &'static [i32] {
+        &[1]
+    }
+
+    /// The setup steps of provisioning version `version` (version 1's are [`Self::setup_steps`]).
+    fn setup_steps_for(&self, version: i32) -> Vec<StepDef> {
+        let _ = version;
+        self.setup_steps()
+    }
+
     /// Steps that prove the published store works: the catalogue is visible and a test order
     /// goes through (then is cancelled).
     fn verify_steps(&self) -> Vec<StepDef>;

@@ -114,11 +114,26 @@ impl StoreEngine for Medusa {
     }
 
     fn setup_steps(&self) -> Vec<StepDef> {
+        self.setup_steps_for(1)
+    }
+
+    /// v1: three products in one collection; v2: the old platform's catalogue
+    /// ([`MedusaSetup::catalogue_v2`]).
+    fn provision_versions(&self) -> &'static [i32] {
+        &[1, 2]
+    }
+
+    fn setup_steps_for(&self, version: i32) -> Vec<StepDef> {
+        let setup = if version >= 2 {
+            MedusaSetup::catalogue_v2()
+        } else {
+            MedusaSetup::default()
+        };
         vec![
             StepDef::new("medusa-admin-user", MedusaAdminUser {})
                 .retry(setup_retry())
                 .timeout(Duration::from_secs(5 * 60)),
-            StepDef::new("medusa-setup", MedusaSetup::default())
+            StepDef::new("medusa-setup", setup)
                 .retry(setup_retry())
                 .timeout(Duration::from_secs(10 * 60)),
         ]
@@ -351,16 +366,32 @@ pub struct MedusaProduct {
     pub option: String,
     /// (option value, sku, price in cents)
     pub variants: Vec<(String, String, u64)>,
+    /// The handle of the collection it belongs to; `None`: the first collection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection: Option<String>,
 }
 
-/// Region, shipping option, collection, products (published, in the default sales channel)
-/// and a publishable key linked to that channel.
+/// Region, shipping options, collections, products (published, in the default sales channel)
+/// and a publishable key linked to that channel; with `store_name`, Medusa's store is named
+/// after the store. Fields added after version 1 are left out of its serialized form when
+/// unset, so released definitions keep their content.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MedusaSetup {
     pub currency: String,
     pub countries: Vec<String>,
+    /// The amount of the one `Standard Shipping` option when `shipping_options` is empty.
     pub shipping_amount: u64,
     pub products: Vec<MedusaProduct>,
+    /// (name, amount in cents) of each flat-rate shipping option; empty: one `Standard
+    /// Shipping` of `shipping_amount`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shipping_options: Vec<(String, u64)>,
+    /// (title, handle) of each collection; empty: one `Featured`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collections: Vec<(String, String)>,
+    /// Name Medusa's store after the store (the run input's `name`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub store_name: bool,
 }
 
 impl Default for MedusaSetup {
@@ -381,12 +412,14 @@ impl Default for MedusaSetup {
                     handle: "classic-t-shirt".into(),
                     option: "Size".into(),
                     variants: sizes("TSHIRT", 2499),
+                    collection: None,
                 },
                 MedusaProduct {
                     title: "Hoodie".into(),
                     handle: "hoodie".into(),
                     option: "Size".into(),
                     variants: sizes("HOODIE", 5999),
+                    collection: None,
                 },
                 MedusaProduct {
                     title: "Leather Wallet".into(),
@@ -396,8 +429,134 @@ impl Default for MedusaSetup {
                         ("Brown".into(), "WALLET-BROWN".into(), 3999),
                         ("Black".into(), "WALLET-BLACK".into(), 3999),
                     ],
+                    collection: None,
                 },
             ],
+            shipping_options: Vec::new(),
+            collections: Vec::new(),
+            store_name: false,
+        }
+    }
+}
+
+impl MedusaSetup {
+    /// The catalogue of `provision-medusa` v2: the old platform's seed — regions for the US,
+    /// Canada and the UK, Standard and Express shipping, three collections, eight products
+    /// with their variants and prices — and Medusa's store named after the store.
+    pub fn catalogue_v2() -> MedusaSetup {
+        let product = |title: &str,
+                       handle: &str,
+                       option: &str,
+                       collection: &str,
+                       variants: &[(&str, &str, u64)]| {
+            MedusaProduct {
+                title: title.into(),
+                handle: handle.into(),
+                option: option.into(),
+                variants: variants
+                    .iter()
+                    .map(|(value, sku, price)| ((*value).into(), (*sku).into(), *price))
+                    .collect(),
+                collection: Some(collection.into()),
+            }
+        };
+        MedusaSetup {
+            currency: "usd".into(),
+            countries: vec!["us".into(), "ca".into(), "gb".into()],
+            shipping_amount: 500,
+            products: vec![
+                product(
+                    "Classic Cotton T-Shirt",
+                    "classic-cotton-t-shirt",
+                    "Size",
+                    "best-sellers",
+                    &[
+                        ("S", "TSHIRT-S", 2999),
+                        ("M", "TSHIRT-M", 2999),
+                        ("L", "TSHIRT-L", 2999),
+                    ],
+                ),
+                product(
+                    "Slim Fit Denim Jeans",
+                    "slim-fit-denim-jeans",
+                    "Waist",
+                    "best-sellers",
+                    &[
+                        ("30", "JEANS-30", 7999),
+                        ("32", "JEANS-32", 7999),
+                        ("34", "JEANS-34", 7999),
+                    ],
+                ),
+                product(
+                    "Leather Crossbody Bag",
+                    "leather-crossbody-bag",
+                    "Color",
+                    "summer-collection",
+                    &[("Black", "BAG-BLACK", 12999), ("Brown", "BAG-BROWN", 12999)],
+                ),
+                product(
+                    "Wireless Bluetooth Headphones",
+                    "wireless-bluetooth-headphones",
+                    "Color",
+                    "new-arrivals",
+                    &[
+                        ("Matte Black", "HEADPHONES-BLACK", 19999),
+                        ("Silver", "HEADPHONES-SILVER", 19999),
+                    ],
+                ),
+                product(
+                    "Canvas Sneakers",
+                    "canvas-sneakers",
+                    "Size",
+                    "summer-collection",
+                    &[
+                        ("8", "SNEAKERS-8", 5999),
+                        ("9", "SNEAKERS-9", 5999),
+                        ("10", "SNEAKERS-10", 5999),
+                    ],
+                ),
+                product(
+                    "Stainless Steel Watch",
+                    "stainless-steel-watch",
+                    "Band",
+                    "new-arrivals",
+                    &[
+                        ("Steel Band", "WATCH-STEEL", 24999),
+                        ("Leather Band", "WATCH-LEATHER", 22999),
+                    ],
+                ),
+                product(
+                    "Organic Cotton Hoodie",
+                    "organic-cotton-hoodie",
+                    "Size",
+                    "best-sellers",
+                    &[
+                        ("S", "HOODIE-S", 6999),
+                        ("M", "HOODIE-M", 6999),
+                        ("L", "HOODIE-L", 6999),
+                    ],
+                ),
+                product(
+                    "Portable Power Bank",
+                    "portable-power-bank",
+                    "Capacity",
+                    "new-arrivals",
+                    &[
+                        ("10000mAh", "POWERBANK-10K", 3499),
+                        ("20000mAh", "POWERBANK-20K", 4999),
+                    ],
+                ),
+            ],
+            shipping_options: vec![
+                ("Standard Shipping".into(), 500),
+                ("Express Shipping".into(), 1500),
+            ],
+            collections: vec![
+                ("Summer Collection".into(), "summer-collection".into()),
+                ("Best Sellers".into(), "best-sellers".into()),
+                ("New Arrivals".into(), "new-arrivals".into()),
+            ],
+            store_name: true,
         }
     }
 }
@@ -417,12 +576,17 @@ impl storeflow_engine::Step for MedusaSetup {
 impl MedusaSetup {
     async fn apply(&self, cx: &StepContext<'_>) -> Result<Value, StepOutcome> {
         let admin = Admin::new(backend(cx)?, admin_token(cx).await?);
-        self.apply_with(&admin).await
+        let name = cx.input["name"].as_str().map(str::to_owned);
+        self.apply_with(&admin, name.as_deref()).await
     }
 
     /// Applies the setup with an Admin API session (also what tests against a real Medusa
-    /// call).
-    pub async fn apply_with(&self, admin: &Admin) -> Result<Value, StepOutcome> {
+    /// call); `store_name` names Medusa's store when the setup asks for it.
+    pub async fn apply_with(
+        &self,
+        admin: &Admin,
+        store_name: Option<&str>,
+    ) -> Result<Value, StepOutcome> {
         let mut created = Vec::new();
         let regions = admin.get("/admin/regions?limit=100").await?;
         let region_id = match find_by(&regions, "regions", "name", REGION_NAME) {
@@ -445,31 +609,66 @@ impl MedusaSetup {
         let options = admin
             .get(&format!("/admin/shipping-options?region_id={region_id}"))
             .await?;
-        if find_by(&options, "shipping_options", "name", SHIPPING_NAME).is_none() {
+        let shipping = if self.shipping_options.is_empty() {
+            vec![(SHIPPING_NAME.to_owned(), self.shipping_amount)]
+        } else {
+            self.shipping_options.clone()
+        };
+        for (name, amount) in &shipping {
+            if find_by(&options, "shipping_options", "name", name).is_some() {
+                continue;
+            }
             created.push("shipping-option");
             admin
                 .post(
                     "/admin/shipping-options",
                     json!({
-                        "name": SHIPPING_NAME, "region_id": region_id, "provider_id": "manual",
+                        "name": name, "region_id": region_id, "provider_id": "manual",
                         "data": { "id": "manual-fulfillment" }, "price_type": "flat_rate",
-                        "amount": self.shipping_amount,
+                        "amount": amount,
                     }),
                 )
                 .await?;
         }
-        let collections = admin.get("/admin/collections?handle=featured").await?;
-        let collection_id = match find_by(&collections, "collections", "handle", "featured") {
-            Some(collection) => id_of(collection)?,
-            None => {
-                created.push("collection");
-                let body = admin
-                    .post(
-                        "/admin/collections",
-                        json!({ "title": "Featured", "handle": "featured" }),
-                    )
-                    .await?;
-                id_of(&body["collection"])?
+        let wanted_collections = if self.collections.is_empty() {
+            vec![("Featured".to_owned(), "featured".to_owned())]
+        } else {
+            self.collections.clone()
+        };
+        // handle → id, in the order given (the first is the default of products without one).
+        let mut collection_ids: Vec<(String, String)> = Vec::new();
+        for (title, handle) in &wanted_collections {
+            let found = admin
+                .get(&format!("/admin/collections?handle={handle}"))
+                .await?;
+            let id = match find_by(&found, "collections", "handle", handle) {
+                Some(collection) => id_of(collection)?,
+                None => {
+                    created.push("collection");
+                    let body = admin
+                        .post(
+                            "/admin/collections",
+                            json!({ "title": title, "handle": handle }),
+                        )
+                        .await?;
+                    id_of(&body["collection"])?
+                }
+            };
+            collection_ids.push((handle.clone(), id));
+        }
+        let collection_of = |product: &MedusaProduct| -> Result<String, StepOutcome> {
+            match &product.collection {
+                None => Ok(collection_ids[0].1.clone()),
+                Some(handle) => collection_ids
+                    .iter()
+                    .find(|(h, _)| h == handle)
+                    .map(|(_, id)| id.clone())
+                    .ok_or_else(|| {
+                        StepOutcome::fatal(format!(
+                            "product {} names the collection {handle}, which the setup does not create",
+                            product.handle
+                        ))
+                    }),
             }
         };
         let channels = admin.get("/admin/sales-channels?limit=100").await?;
@@ -509,7 +708,7 @@ impl MedusaSetup {
                     "/admin/products",
                     json!({
                         "title": product.title, "handle": product.handle, "status": "published",
-                        "collection_id": collection_id,
+                        "collection_id": collection_of(product)?,
                         "sales_channels": [{ "id": channel_id }],
                         "options": [{ "title": product.option }],
                         "variants": variants,
@@ -535,6 +734,15 @@ impl MedusaSetup {
                 json!({ "sales_channel_ids": [{ "id": channel_id }] }),
             )
             .await?;
+        if self.store_name
+            && let Some(name) = store_name
+        {
+            let store = admin.get("/admin/store").await?;
+            if store["store"]["name"].as_str() != Some(name) {
+                created.push("store-name");
+                admin.post("/admin/store", json!({ "name": name })).await?;
+            }
+        }
         Ok(json!({
             "regionId": region_id,
             "salesChannelId": channel_id,

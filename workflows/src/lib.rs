@@ -28,7 +28,9 @@ pub fn registry() -> Vec<Definition> {
         cleanup::prune_history_v1(),
     ];
     for engine in storeflow_executors::engines::registry() {
-        definitions.push(store::provision_v1(engine));
+        for version in engine.provision_versions() {
+            definitions.push(store::provision(engine, *version));
+        }
     }
     definitions
 }

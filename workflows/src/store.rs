@@ -54,7 +54,13 @@ fn values_step(name: &str, engine: &dyn StoreEngine, published: bool) -> StepDef
 /// storefront with its publishable key), readiness again, the engine's verification (a test
 /// order through the public API), and `ready`.
 pub fn provision_v1(engine: &dyn StoreEngine) -> Definition {
-    let mut definition = Definition::new(engine.provision_workflow(), 1)
+    provision(engine, 1)
+}
+
+/// Provisioning of `version`: the steps of version 1 with the engine's setup steps of that
+/// version (Medusa's v2 seeds the old platform's catalogue).
+pub fn provision(engine: &dyn StoreEngine, version: i32) -> Definition {
+    let mut definition = Definition::new(engine.provision_workflow(), version)
         .deadline(Duration::from_secs(60 * 60))
         .step(StepDef::new("mark-provisioning", MarkProvisioning {}))
         .step(
@@ -92,7 +98,7 @@ pub fn provision_v1(engine: &dyn StoreEngine) -> Definition {
                 .retry(cluster_retry())
                 .timeout(Duration::from_secs(15 * 60)),
         );
-    for step in engine.setup_steps() {
+    for step in engine.setup_steps_for(version) {
         definition = definition.step(step);
     }
     definition = definition

@@ -7,52 +7,18 @@
 //! then add its line below — the failure message prints the lines of this build.
 
 /// (workflow, version, SHA-256 of its canonical JSON) of every released version.
+#[rustfmt::skip]
 const RELEASED: &[(&str, i32, &str)] = &[
-    (
-        "selftest",
-        1,
-        "758d1f226507f8b82691e7778c085045f45f358ab7098cdf0f3117a62836a3ba",
-    ),
-    (
-        "teardown-store",
-        1,
-        "6f8cb512ca0817e2b12b8f1f81c728656d77dc3b5b93004ceef72ebcc674fefe",
-    ),
-    (
-        "rotate-credentials",
-        1,
-        "8a65c395c56764abd910a45c4aae6e8e7e5474e601041ee1e12a25165c29fb37",
-    ),
-    (
-        "reap-orphan-namespace",
-        1,
-        "035d3ede151c137cdba81f083f8f5bb226fe520fcfa08d65b42909a923ba64aa",
-    ),
-    (
-        "reap-failed-stores",
-        1,
-        "b22a2149bdb4cf3dd0ff56c4d64841e9b43eaa08438dfdd1da507cb2eeafacc6",
-    ),
-    (
-        "reap-orphans",
-        1,
-        "6b5ee53f6ccacc15a83a49f6cb909c8f81b0af23516a96c713b5ec87db0664c8",
-    ),
-    (
-        "prune-history",
-        1,
-        "21b9f2c856b9e1b9f879f40c8a7f72dc3627d169dd2770e3e17b5c8ab0b68676",
-    ),
-    (
-        "provision-woocommerce",
-        1,
-        "428c994a93b857042ae95076549b912fc3b44c0d40a3ab1826759062416af550",
-    ),
-    (
-        "provision-medusa",
-        1,
-        "a3679f3eaf038bfd81d4a84be837509c72164b5fa463ec80a177b41808bb4869",
-    ),
+    ("selftest", 1, "758d1f226507f8b82691e7778c085045f45f358ab7098cdf0f3117a62836a3ba"),
+    ("teardown-store", 1, "6f8cb512ca0817e2b12b8f1f81c728656d77dc3b5b93004ceef72ebcc674fefe"),
+    ("rotate-credentials", 1, "8a65c395c56764abd910a45c4aae6e8e7e5474e601041ee1e12a25165c29fb37"),
+    ("reap-orphan-namespace", 1, "035d3ede151c137cdba81f083f8f5bb226fe520fcfa08d65b42909a923ba64aa"),
+    ("reap-failed-stores", 1, "b22a2149bdb4cf3dd0ff56c4d64841e9b43eaa08438dfdd1da507cb2eeafacc6"),
+    ("reap-orphans", 1, "6b5ee53f6ccacc15a83a49f6cb909c8f81b0af23516a96c713b5ec87db0664c8"),
+    ("prune-history", 1, "21b9f2c856b9e1b9f879f40c8a7f72dc3627d169dd2770e3e17b5c8ab0b68676"),
+    ("provision-woocommerce", 1, "428c994a93b857042ae95076549b912fc3b44c0d40a3ab1826759062416af550"),
+    ("provision-medusa", 1, "a3679f3eaf038bfd81d4a84be837509c72164b5fa463ec80a177b41808bb4869"),
+    ("provision-medusa", 2, "c696fc221baf555a0d0f17917072f2321d3242303716d7fa0b657bdb23bb340a"),
 ];
 
 #[test]

@@ -961,7 +961,9 @@ async fn a_medusa_store_is_set_up_and_verified_against_a_real_medusa() {
         .iter()
         .filter_map(|p| p["title"].as_str())
         .collect();
-    assert_eq!(titles.len(), 3, "{titles:?}");
+    // provision-medusa v2: the old platform's catalogue, in its collections, with its
+    // shipping options, and Medusa's store named after the store.
+    assert_eq!(titles.len(), 8, "{titles:?}");
     let token = platform.store_secret("medusa-admin-token", &id);
     let admin = Admin::new(service.clone(), token);
     let orders = admin.get("/admin/orders").await.expect("orders");
@@ -972,8 +974,8 @@ async fn a_medusa_store_is_set_up_and_verified_against_a_real_medusa() {
     // A verification attempt that placed its order and then lost its worker left it live; the
     // next attempt cancels it before placing (and cancelling) its own.
     use storeflow_executors::medusa::{checkout_and_cancel, place_test_order};
-    let setup = MedusaSetup::default()
-        .apply_with(&admin)
+    let setup = MedusaSetup::catalogue_v2()
+        .apply_with(&admin, Some("tea-house"))
         .await
         .expect("setup state");
     let key = setup["publishableKey"].as_str().expect("key").to_owned();
@@ -999,8 +1001,8 @@ async fn a_medusa_store_is_set_up_and_verified_against_a_real_medusa() {
     );
 
     // Setup again duplicates nothing.
-    let again = MedusaSetup::default()
-        .apply_with(&admin)
+    let again = MedusaSetup::catalogue_v2()
+        .apply_with(&admin, Some("tea-house"))
         .await
         .expect("setup again");
     assert_eq!(again["created"], json!([]), "{again}");
@@ -1008,7 +1010,36 @@ async fn a_medusa_store_is_set_up_and_verified_against_a_real_medusa() {
         .call("GET", "/store/products", &[], None)
         .await
         .expect("products");
-    assert_eq!(products.body["products"].as_array().map(Vec::len), Some(3));
+    assert_eq!(products.body["products"].as_array().map(Vec::len), Some(8));
+    let collections = admin.get("/admin/collections").await.expect("collections");
+    let mut handles: Vec<&str> = collections["collections"]
+        .as_array()
+        .expect("collections")
+        .iter()
+        .filter_map(|c| c["handle"].as_str())
+        .collect();
+    handles.sort_unstable();
+    assert_eq!(
+        handles,
+        ["best-sellers", "new-arrivals", "summer-collection"]
+    );
+    let options = admin
+        .get(&format!(
+            "/admin/shipping-options?region_id={}",
+            again["regionId"].as_str().expect("region")
+        ))
+        .await
+        .expect("shipping options");
+    let mut names: Vec<&str> = options["shipping_options"]
+        .as_array()
+        .expect("options")
+        .iter()
+        .filter_map(|o| o["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Express Shipping", "Standard Shipping"]);
+    let medusa_store = admin.get("/admin/store").await.expect("store");
+    assert_eq!(medusa_store["store"]["name"], "tea-house");
     // The storefront was published with the publishable key setup created.
     let storefront = platform
         .cluster
