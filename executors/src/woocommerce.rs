@@ -64,11 +64,25 @@ impl StoreEngine for WooCommerce {
     }
 
     fn setup_steps(&self) -> Vec<StepDef> {
+        self.setup_steps_for(1)
+    }
+
+    /// v2 installs the store's theme at its pinned version ([`THEME_VERSIONS`]).
+    fn provision_versions(&self) -> &'static [i32] {
+        &[1, 2]
+    }
+
+    fn setup_steps_for(&self, version: i32) -> Vec<StepDef> {
+        let configure = if version >= 2 {
+            WooConfigure::pinned()
+        } else {
+            WooConfigure::default()
+        };
         vec![
             StepDef::new("wp-core-install", WpCoreInstall {})
                 .retry(setup_retry())
                 .timeout(Duration::from_secs(5 * 60)),
-            StepDef::new("woocommerce-configure", WooConfigure::default())
+            StepDef::new("woocommerce-configure", configure)
                 .retry(setup_retry())
                 .timeout(Duration::from_secs(10 * 60)),
             StepDef::new("woocommerce-products", WooProducts::default())
@@ -224,7 +238,15 @@ pub struct WooConfigure {
     pub currency: String,
     /// `COUNTRY:STATE`, e.g. `US:CA`.
     pub default_country: String,
+    /// (theme, version) pins: a store's theme is installed at its pinned version (v2). Left
+    /// out of the serialized form when empty, so version 1's content is unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub theme_versions: Vec<(String, String)>,
 }
+
+/// The themes a store may have, at the versions provisioning v2 installs: the releases
+/// current with WooCommerce 9.x when they were pinned (a new pin is a new provisioning version).
+pub const THEME_VERSIONS: &[(&str, &str)] = &[("storefront", "4.6.2"), ("astra", "4.13.11")];
 
 impl Default for WooConfigure {
     fn default() -> Self {
@@ -232,6 +254,20 @@ impl Default for WooConfigure {
             woocommerce_version: WOOCOMMERCE_VERSION.into(),
             currency: "USD".into(),
             default_country: "US:CA".into(),
+            theme_versions: Vec::new(),
+        }
+    }
+}
+
+impl WooConfigure {
+    /// Provisioning v2's: the themes pinned ([`THEME_VERSIONS`]).
+    pub fn pinned() -> WooConfigure {
+        WooConfigure {
+            theme_versions: THEME_VERSIONS
+                .iter()
+                .map(|(theme, version)| ((*theme).to_owned(), (*version).to_owned()))
+                .collect(),
+            ..WooConfigure::default()
         }
     }
 }
@@ -290,7 +326,11 @@ impl WooConfigure {
                 let admin = credentials::load(cx).await?.username;
                 let user = format!("--user={admin}");
                 let mut changed = Vec::new();
-                if !wp_cli.run(&wp(&["plugin", "is-active", "woocommerce"]), None).await?.success() {
+                if !wp_cli
+                    .run(&wp(&["plugin", "is-active", "woocommerce"]), None)
+                    .await?
+                    .success()
+                {
                     wp_cli
                         .must(&wp(&[
                             "plugin",
@@ -306,11 +346,42 @@ impl WooConfigure {
                 let active = wp_cli
                     .must(&wp(&["theme", "list", "--status=active", "--field=name"]))
                     .await?;
-                if active.stdout.trim() != theme {
-                    wp_cli.must(&wp(&["theme", "install", theme, "--activate"])).await?;
-                    changed.push("theme");
+                let pinned = self
+                    .theme_versions
+                    .iter()
+                    .find(|(name, _)| name == theme)
+                    .map(|(_, version)| version.as_str());
+                match pinned {
+                    None if active.stdout.trim() != theme => {
+                        wp_cli
+                            .must(&wp(&["theme", "install", theme, "--activate"]))
+                            .await?;
+                        changed.push("theme");
+                    }
+                    None => {}
+                    Some(version) => {
+                        let installed = wp_cli
+                            .run(&wp(&["theme", "get", theme, "--field=version"]), None)
+                            .await?;
+                        let at_pin = installed.success() && installed.stdout.trim() == version;
+                        if !at_pin || active.stdout.trim() != theme {
+                            wp_cli
+                                .must(&wp(&[
+                                    "theme",
+                                    "install",
+                                    theme,
+                                    &format!("--version={version}"),
+                                    "--force",
+                                    "--activate",
+                                ]))
+                                .await?;
+                            changed.push("theme");
+                        }
+                    }
                 }
-                wp_cli.must(&wp(&["rewrite", "structure", "/%postname%/"])).await?;
+                wp_cli
+                    .must(&wp(&["rewrite", "structure", "/%postname%/"]))
+                    .await?;
                 wp_cli.must(&wp(&["rewrite", "flush"])).await?;
                 wp_cli
                     .must(&wp(&["wc", "tool", "run", "install_pages", &user]))
@@ -320,7 +391,14 @@ impl WooConfigure {
                 }
                 // Zone 0 ("Locations not covered by your other zones"): one flat rate.
                 let methods = wp_cli
-                    .must(&wp(&["wc", "shipping_zone_method", "list", "0", "--field=method_id", &user]))
+                    .must(&wp(&[
+                        "wc",
+                        "shipping_zone_method",
+                        "list",
+                        "0",
+                        "--field=method_id",
+                        &user,
+                    ]))
                     .await?;
                 if !methods.stdout.lines().any(|m| m.trim() == "flat_rate") {
                     wp_cli
@@ -335,7 +413,10 @@ impl WooConfigure {
                         .await?;
                     changed.push("shipping");
                 }
-                Ok(json!({ "woocommerce": self.woocommerce_version, "theme": theme, "changed": changed }))
+                Ok(json!({
+                    "woocommerce": self.woocommerce_version, "theme": theme,
+                    "themeVersion": pinned, "changed": changed,
+                }))
             }
             .await,
             StepOutcome::Done,

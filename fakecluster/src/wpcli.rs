@@ -69,6 +69,8 @@ pub struct Site {
     /// plugin → (version, active)
     pub plugins: BTreeMap<String, (String, bool)>,
     pub themes: Vec<String>,
+    /// theme → installed version (`latest` when installed without `--version`).
+    pub theme_versions: BTreeMap<String, String>,
     pub active_theme: String,
     pub options: BTreeMap<String, String>,
     pub rewrite_structure: String,
@@ -207,13 +209,33 @@ impl Site {
                 ok("Success: Installed 1 of 1 plugins.\n")
             }
             ["theme", "install", name] => {
-                if !self.themes.iter().any(|t| t == name) {
-                    self.themes.push((*name).to_owned());
+                let installed = self.themes.iter().any(|t| t == name);
+                // As WP-CLI: an installed theme is kept unless --force replaces it.
+                if !installed || flags.contains_key("force") {
+                    if !installed {
+                        self.themes.push((*name).to_owned());
+                    }
+                    let version = flags.get("version").copied().unwrap_or("latest");
+                    self.theme_versions
+                        .insert((*name).to_owned(), version.to_owned());
                 }
                 if flags.contains_key("activate") {
                     self.active_theme = (*name).to_owned();
                 }
-                ok("Success: Installed 1 of 1 themes.\n")
+                if installed && !flags.contains_key("force") {
+                    ok(format!(
+                        "Warning: {name}: Theme already installed.\nSuccess: Theme already installed.\n"
+                    ))
+                } else {
+                    ok("Success: Installed 1 of 1 themes.\n")
+                }
+            }
+            ["theme", "get", name] if flags.get("field") == Some(&"version") => {
+                match self.theme_versions.get(*name) {
+                    Some(version) => ok(format!("{version}\n")),
+                    None if self.themes.iter().any(|t| t == name) => ok("latest\n"),
+                    None => fail(format!("Error: The '{name}' theme could not be found.")),
+                }
             }
             ["theme", "list", ..] => {
                 if flags.get("status") == Some(&"active") && flags.get("field") == Some(&"name") {

@@ -17,6 +17,7 @@ const RELEASED: &[(&str, i32, &str)] = &[
     ("reap-orphans", 1, "6b5ee53f6ccacc15a83a49f6cb909c8f81b0af23516a96c713b5ec87db0664c8"),
     ("prune-history", 1, "21b9f2c856b9e1b9f879f40c8a7f72dc3627d169dd2770e3e17b5c8ab0b68676"),
     ("provision-woocommerce", 1, "428c994a93b857042ae95076549b912fc3b44c0d40a3ab1826759062416af550"),
+    ("provision-woocommerce", 2, "0ea74c70071b1fa437011e5bec4d052ba24b88ecb0853f7f97172ee1661e6efd"),
     ("provision-medusa", 1, "a3679f3eaf038bfd81d4a84be837509c72164b5fa463ec80a177b41808bb4869"),
     ("provision-medusa", 2, "c696fc221baf555a0d0f17917072f2321d3242303716d7fa0b657bdb23bb340a"),
 ];

@@ -373,9 +373,14 @@ async fn failed_login(state: &AppState, email: &str, ip: &str, client: &str) -> 
                 .await;
             locked(seconds)
         }
-        Ok(None) => {
-            ApiError::unauthorized("Invalid email or password.").with_code("INVALID_CREDENTIALS")
-        }
+        // Not `unauthorized()`: its hint about sending a bearer token means nothing to someone
+        // who typed a wrong password.
+        Ok(None) => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_CREDENTIALS",
+            "Invalid email or password.",
+        )
+        .suggestion("Check the e-mail address and the password, then try again."),
         Err(err) => err.into(),
     }
 }
