@@ -6,9 +6,10 @@ import assert from "node:assert/strict";
 import { after, before, describe } from "node:test";
 
 import { assertNoProblems, eventually, expectText, expectVisible, newPerson, shot } from "../browser.mjs";
+import { assertContrast } from "../contrast.mjs";
 import { fakeClusterAvailable, fakeClusterBin, startPlatform } from "../platform.mjs";
 import { figures, scenario } from "../steps.mjs";
-import { register } from "./tenancy.mjs";
+import { expectPlainStepLabels, readableText, register } from "./tenancy.mjs";
 
 export function withFakeCluster(browser) {
   const available = fakeClusterAvailable();
@@ -24,6 +25,7 @@ export function withFakeCluster(browser) {
     () => {
       let platform;
       let owner;
+      let tenant;
       const { step, watch } = scenario("fake-cluster");
       const ctx = {};
 
@@ -33,6 +35,7 @@ export function withFakeCluster(browser) {
       });
       after(async () => {
         await owner?.context.close().catch(() => undefined);
+        await tenant?.context.close().catch(() => undefined);
         await platform?.stop();
       });
 
@@ -57,14 +60,23 @@ export function withFakeCluster(browser) {
           const { page } = owner;
           const seen = new Set();
           const percents = new Set();
+          const samples = [];
           await eventually(
             async () => {
-              for (const el of await page.locator("[data-step]").all()) {
-                const status = await el.getAttribute("data-step-status");
-                if (status === "succeeded") seen.add(await el.getAttribute("data-step"));
-              }
-              percents.add((await page.getByTestId("progress-percent").textContent())?.trim());
-              const status = await page.locator("[data-status]").first().getAttribute("data-status");
+              // One look at the page per sample: locators that wait would slow the sampling.
+              const now = await page.evaluate(() => ({
+                done: [...document.querySelectorAll('[data-step][data-step-status="succeeded"]')].map((el) =>
+                  el.getAttribute("data-step"),
+                ),
+                percent: document.querySelector('[data-testid="progress-percent"]')?.textContent?.trim() ?? "",
+                run: document.querySelector('[data-testid="progress"] [data-run-status]')?.getAttribute("data-run-status"),
+                step: document.querySelector('[data-step][aria-current="step"]')?.getAttribute("data-step") ?? null,
+                status: document.querySelector("[data-status]")?.getAttribute("data-status"),
+              }));
+              for (const name of now.done) seen.add(name);
+              percents.add(now.percent);
+              samples.push({ percent: Number.parseInt(now.percent, 10), run: now.run, step: now.step });
+              const status = now.status;
               if (status === "failed") {
                 // Fail now, with the platform's reason, rather than at the timeout.
                 const reason = await page
@@ -80,11 +92,26 @@ export function withFakeCluster(browser) {
           figures["fake cluster: create to ready (browser view)"] = `${Date.now() - ctx.created} ms`;
           assert.ok(seen.has("install-chart") && seen.has("wait-ready"), `steps seen done: ${[...seen]}`);
           assert.ok(percents.size >= 3, `the bar moved: ${[...percents]}`);
+          // Weighted by typical durations: the bar moves while wait-ready (most of the time) runs,
+          // never goes back, and reads 100 % only once the run succeeded.
+          const shown = samples.filter((s) => Number.isFinite(s.percent));
+          for (let i = 1; i < shown.length; i++) {
+            assert.ok(shown[i].percent >= shown[i - 1].percent, `the bar went back: ${JSON.stringify(shown.slice(i - 1, i + 1))}`);
+          }
+          for (const s of shown) assert.ok(s.percent < 100 || s.run === "succeeded", `100 % before success: ${JSON.stringify(s)}`);
+          const duringWaitReady = new Set(shown.filter((s) => s.step === "wait-ready").map((s) => s.percent));
+          assert.ok(duringWaitReady.size >= 2, `the bar moved during wait-ready: ${[...duringWaitReady]}`);
+          figures["fake cluster: percentages the bar showed on the way to ready"] = [...new Set(shown.map((s) => s.percent))].join(" ");
           await expectText(page.getByTestId("progress-percent"), "100%");
+          const labels = await expectPlainStepLabels(page);
+          assert.equal(labels["wait-ready"], "Starting the store");
+          assert.equal(labels["publish-values"], "Preparing the public address");
+          assert.equal(labels["verify-storefront"], "Placing a test order");
           await expectVisible(page.getByRole("link", { name: /^http.*\/$/ }).first());
           await page.getByRole("button", { name: "Reveal password" }).click();
           assert.notEqual((await page.getByTestId("credential-password").textContent())?.trim(), "••••••••••••");
           await shot(page, "30-fake-cluster-store-ready");
+          await assertContrast(page, "ready store");
           assertNoProblems(owner, "ready store");
         },
         { timeout: 200_000 },
@@ -105,7 +132,16 @@ export function withFakeCluster(browser) {
             { timeout: 120_000, interval: 250, message: "the store to be deleted" },
           );
           await expectVisible(page.getByText("This store is deleted"));
+          // Its addresses are text now, not links.
+          const access = page.locator("section").filter({ has: page.getByRole("heading", { name: "Access" }) });
+          await eventually(async () => (await access.getByTestId("url-text").count()) === 2, {
+            message: "the deleted store's URLs as plain text",
+          });
+          assert.equal(await access.getByRole("link").count(), 0, "no link to a deleted store");
+          assert.equal(await page.locator('main a[href^="http"]').count(), 0);
+          await expectText(access, "No longer online: the store is deleted.");
           await shot(page, "31-fake-cluster-store-deleted");
+          await assertContrast(page, "deleted store");
           await page.goto("/stores?status=deleted");
           await expectVisible(page.locator("[data-store-row]").first());
           assertNoProblems(owner, "deleted store");
@@ -114,9 +150,8 @@ export function withFakeCluster(browser) {
       );
 
       step(
-        "a failing rollout shows the step's error; after healing, the operator retries the step to ready",
+        "a failing rollout: the tenant sees it once, in plain words, with one Retry; the operator retries the step to ready",
         async () => {
-          const { page } = owner;
           const control = async (path, body) => {
             const answer = await fetch(`${platform.cluster.control}/${path}`, {
               method: "POST",
@@ -125,6 +160,10 @@ export function withFakeCluster(browser) {
             });
             assert.ok(answer.ok, `fake cluster ${path}: ${answer.status}`);
           };
+          tenant = await newPerson(browser, platform.baseUrl);
+          watch(tenant.page);
+          const { page } = tenant;
+          await register(page, { email: "tenant@example.com", username: "tenant" });
           await control("fail-next", { failure: "image-pull" });
           await page.goto("/stores/new");
           await page.getByLabel("Name", { exact: true }).fill("broken-shop");
@@ -132,26 +171,56 @@ export function withFakeCluster(browser) {
           await page.waitForURL(/\/stores\/store-[0-9a-f]{8}$/);
           const storeId = new URL(page.url()).pathname.split("/").pop();
           await expectVisible(page.locator('[data-status="failed"]'), { timeout: 120_000 });
-          const failedStep = page.locator('[data-step-status="failed"]');
-          await expectVisible(failedStep);
-          await expectVisible(failedStep.getByTestId("step-suggestion"));
-          await shot(page, "32-fake-cluster-step-failed");
+          await expectVisible(page.locator('[data-step-status="failed"]'));
+
+          // Once, in plain words: what stopped and why, and one thing to do.
+          await expectText(page.getByTestId("failure-title"), "Provisioning stopped at “Starting the store”");
+          await expectText(
+            page.getByTestId("failure-reason"),
+            "The store's software could not be downloaded onto the cluster.",
+          );
+          await expectVisible(page.locator('[data-step-status="failed"]').getByTestId("step-stopped"));
+          await expectVisible(page.locator('[data-kind="step_failed"]'));
+          const text = await readableText(page);
+          assert.equal(text.split("could not be downloaded").length - 1, 1, `the failure shows once:\n${text}`);
+          assert.doesNotMatch(text, /ImagePullBackOff|mariadb:11|[`]|kubectl|storeflow doctor/, text);
+          assert.equal(await page.getByRole("button", { name: "Retry" }).count(), 1, "exactly one Retry button");
+          assert.equal(await page.getByTestId("operator-advice").count(), 0, "no operator advice for a tenant");
+          await expectPlainStepLabels(page);
+          await shot(page, "32-fake-cluster-store-failed-tenant");
+          await assertContrast(page, "failed store (tenant)");
+
+          // The raw error, one click away.
+          const details = page.getByRole("alert").getByTestId("raw-details");
+          await details.locator("summary").click();
+          await expectText(details.getByTestId("raw-text"), /ImagePullBackOff/);
+          await expectText(details, "wait-ready");
+          await shot(page, "33-fake-cluster-store-failed-details");
+          assertNoProblems(tenant, "failed store (tenant)");
 
           await control("heal", { namespace: storeId });
           // The operator's way: the run's failed step, retried from the run page.
-          await page
-            .getByRole("link", { name: /Provision woocommerce/i })
+          const ops = owner.page;
+          await ops.goto(`/stores/${storeId}`);
+          await expectVisible(ops.getByTestId("operator-advice"));
+          await ops
+            .getByRole("link", { name: /WooCommerce provisioning/i })
             .first()
             .click();
-          await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
-          await page.getByRole("button", { name: "Retry this step" }).click();
-          const dialog = page.getByRole("dialog");
+          await ops.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+          await expectText(ops.locator('[data-step="wait-ready"] [data-testid="step-code"]'), "wait-ready");
+          await ops.getByRole("button", { name: "Retry this step" }).click();
+          const dialog = ops.getByRole("dialog");
+          await expectText(dialog, "Retry “Starting the store”?");
           await dialog.getByRole("button", { name: "Retry step" }).click();
-          await expectVisible(page.locator('[data-run-status="succeeded"]'), { timeout: 120_000 });
-          await shot(page, "33-fake-cluster-run-retried-succeeded");
-          await page.goto(`/stores/${storeId}`);
-          await expectVisible(page.locator('[data-status="ready"]'));
+          await expectVisible(ops.locator('[data-run-status="succeeded"]'), { timeout: 120_000 });
+          await shot(ops, "34-fake-cluster-run-retried-succeeded");
+          await assertContrast(ops, "run detail (operator)");
+          // The tenant's page follows, live.
+          await expectVisible(page.locator('[data-status="ready"]'), { timeout: 30_000 });
+          await expectText(page.getByTestId("progress-percent"), "100%");
           assertNoProblems(owner, "step retry");
+          assertNoProblems(tenant, "store ready after the retry");
         },
         { timeout: 300_000 },
       );

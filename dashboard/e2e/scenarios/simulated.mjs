@@ -10,9 +10,10 @@ import path from "node:path";
 import { after, before, describe } from "node:test";
 
 import { assertNoProblems, eventually, expectText, expectVisible, newPerson, shot } from "../browser.mjs";
+import { assertContrast } from "../contrast.mjs";
 import { repoDir, startPlatform } from "../platform.mjs";
 import { figures, scenario } from "../steps.mjs";
-import { register } from "./tenancy.mjs";
+import { expectPlainStepLabels, register } from "./tenancy.mjs";
 
 const BANNER_TITLE = "Simulated cluster — nothing is really deployed";
 const MEDUSA_CLI = path.join(repoDir, "charts", "medusa-backend", "node_modules", ".bin", "medusa");
@@ -99,6 +100,7 @@ export function withSimulatedCluster(browser) {
       await expectBanner(page);
       await expectText(page.getByTestId("simulated-cluster-banner"), "docs/real-cluster.md");
       await shot(page, "40-simulated-sign-in-banner");
+      await assertContrast(page, "sign-in with the banner");
       await page.getByRole("link", { name: "Create an account" }).click();
       await page.waitForURL(/\/register$/);
       await expectBanner(page);
@@ -125,7 +127,10 @@ export function withSimulatedCluster(browser) {
         await expectVisible(page.getByRole("link", { name: /^http/ }).first());
         await expectText(page.getByTestId("simulated-url-note"), "simulated: not reachable");
         await expectBanner(page);
+        const labels = await expectPlainStepLabels(page);
+        assert.equal(labels["woocommerce-products"], "Adding the starter products");
         await shot(page, "42-simulated-woocommerce-store-ready");
+        await assertContrast(page, "ready store with the banner");
         assertNoProblems(owner, "WooCommerce store");
       },
       { timeout: 120_000 },
@@ -145,6 +150,9 @@ export function withSimulatedCluster(browser) {
         figures["simulated cluster: Medusa create to ready (browser view)"] = `${ms} ms`;
         await expectText(page.getByTestId("progress-percent"), "100%");
         await expectBanner(page);
+        const labels = await expectPlainStepLabels(page);
+        assert.equal(labels["medusa-admin-user"], "Creating the admin account");
+        assert.equal(labels["medusa-setup"], "Setting up the shop");
         await shot(page, "43-simulated-medusa-store-ready");
         assertNoProblems(owner, "Medusa store");
       },

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe } from "node:test";
 
 import { assertNoProblems, eventually, expectText, expectVisible, newPerson, shot } from "../browser.mjs";
+import { assertContrast } from "../contrast.mjs";
 import { startPlatform } from "../platform.mjs";
 import { figures, scenario } from "../steps.mjs";
 
@@ -36,6 +37,31 @@ function storeIdOf(page) {
 
 async function stepStatus(page, name) {
   return page.locator(`[data-step="${name}"]`).getAttribute("data-step-status");
+}
+
+/**
+ * Every step of the page's timeline reads as plain words (no `kebab-case` code name), and keeps
+ * its code name on hover (`title`). Returns the labels by code name.
+ */
+export async function expectPlainStepLabels(page) {
+  const steps = await page.locator("[data-step]").evaluateAll((items) =>
+    items.map((item) => {
+      const label = item.querySelector('[data-testid="step-label"]');
+      return { name: item.getAttribute("data-step"), label: label?.textContent ?? "", title: label?.getAttribute("title") ?? "" };
+    }),
+  );
+  assert.ok(steps.length > 0, "the page shows steps");
+  for (const { name, label, title } of steps) {
+    assert.ok(label && !/\b[a-z]+-[a-z]+\b/.test(label) && !label.includes("`"), `step ${name} reads "${label}"`);
+    assert.notEqual(label, name);
+    assert.ok(title.includes(name), `step ${name}: code name on hover (title "${title}")`);
+  }
+  return Object.fromEntries(steps.map(({ name, label }) => [name, label]));
+}
+
+/** The page's text a person reads (closed "Details" disclosures stay closed). */
+export async function readableText(page) {
+  return page.locator("main").innerText();
 }
 
 export function withoutCluster(browser) {
@@ -74,6 +100,7 @@ export function withoutCluster(browser) {
       await expectVisible(page.getByRole("link", { name: "Runs" }));
       await expectText(page.getByTestId("platform-status"), "Operational");
       await shot(page, "01-overview-admin-first-user");
+      await assertContrast(page, "admin overview");
       assertNoProblems(ctx.admin, "admin overview");
     });
 
@@ -83,6 +110,28 @@ export function withoutCluster(browser) {
       await page.waitForURL(/\/login$/);
       assert.equal(await page.evaluate(() => localStorage.getItem("storeflow.token")), null);
       await shot(page, "02-sign-in");
+      await assertContrast(page, "sign-in");
+    });
+
+    step("a wrong password says so in plain words, with a reference for support", async () => {
+      const { page } = ctx.admin;
+      await signIn(page, { email: "ops@example.com", password: "not-the-password" });
+      const alert = page.getByRole("alert");
+      await expectText(alert, "Wrong e-mail or password.");
+      const text = await alert.innerText();
+      // The API's developer hint ("send it as `Authorization: Bearer <token>`") never shows.
+      assert.doesNotMatch(text, /[`]|Bearer|Authorization|token/i, `the alert reads: ${text}`);
+      assert.match(text, /Support reference: req_[0-9a-f]+/);
+      assert.equal(new URL(page.url()).pathname, "/login");
+      await shot(page, "02b-sign-in-wrong-password");
+      await assertContrast(page, "sign-in with an error");
+      // An empty form: the API's field names in backticks become words.
+      await page.getByLabel("E-mail", { exact: true }).fill("");
+      await page.getByLabel("Password", { exact: true }).fill("");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expectText(page.locator('[data-field-errors="email"]'), "Enter a valid e-mail address.");
+      assert.doesNotMatch(await readableText(page), /[`]/);
+      ctx.admin.problems.length = 0; // the refused sign-ins
     });
 
     step("tenant A registers (not admin)", async () => {
@@ -113,6 +162,7 @@ export function withoutCluster(browser) {
       await expectText(page.locator('[data-field-errors="store-name"]'), "reserved");
       assert.equal(await name.getAttribute("aria-invalid"), "true");
       await shot(page, "03-create-store-client-validation");
+      await assertContrast(page, "create store with errors");
       assert.equal(posts, 0, "an invalid name is never sent");
 
       await name.fill("spring-shop");
@@ -164,7 +214,12 @@ export function withoutCluster(browser) {
         message: "ensure-namespace to wait for the cluster, live",
       });
       await expectText(page.getByTestId("progress-percent"), /\d+%/);
+      // Steps in plain words, code names on hover.
+      const labels = await expectPlainStepLabels(page);
+      assert.equal(labels["ensure-namespace"], "Reserving the store's space on the cluster");
+      assert.equal(labels["mark-provisioning"], "Getting started");
       await shot(page, "05-store-detail-live-progress");
+      await assertContrast(page, "store detail, live");
 
       // How fast a fresh load shows live progress (median of three, measured in the page).
       const timings = [];
@@ -197,13 +252,22 @@ export function withoutCluster(browser) {
       ctx.a.problems.length = 0; // the browser logs the stream it lost
     });
 
-    step("the waiting step says what it waits for, and spends no attempts", async () => {
+    step("the waiting step says what it waits for in plain words, the raw reason one click away", async () => {
       const { page } = ctx.a;
-      await expectText(page.getByTestId("waiting-state"), "Waiting for the cluster");
-      await expectText(page.locator('[data-step="ensure-namespace"]'), /no Kubernetes cluster is configured/);
+      const waiting = page.locator('[data-step="ensure-namespace"]');
+      await expectText(
+        page.getByTestId("waiting-state"),
+        /^Waiting: no cluster is connected to the platform yet( — next check at \d{2}:\d{2}:\d{2})?$/,
+      );
       // Waiting spends no attempt: none is counted for the step.
-      assert.equal(await page.locator('[data-step="ensure-namespace"] [data-testid="step-attempt"]').count(), 0);
+      assert.equal(await waiting.getByTestId("step-attempt").count(), 0);
+      const raw = waiting.getByTestId("raw-text");
+      assert.equal(await raw.isVisible(), false, "the raw reason waits behind Details");
+      await waiting.getByTestId("raw-details").locator("summary").click();
+      await expectVisible(raw);
+      await expectText(raw, /no Kubernetes cluster is configured/);
       await shot(page, "06-store-detail-waiting-for-cluster");
+      await waiting.getByTestId("raw-details").locator("summary").click();
     });
 
     step("tenant B registers, sees no stores, and cannot open tenant A's store", async () => {
@@ -242,6 +306,7 @@ export function withoutCluster(browser) {
       await expectText(page.locator(`[data-store-row="${ctx.storeId}"]`), "alice");
       await expectText(page.locator(`[data-store-row="${ctx.bobStoreId}"]`), "bob");
       await shot(page, "09-admin-stores-all-tenants");
+      await assertContrast(page, "admin store list");
 
       await page.goto(ctx.storeUrl);
       await expectVisible(page.locator('[data-testid="credentials"][data-owner="false"]'));
@@ -258,6 +323,19 @@ export function withoutCluster(browser) {
       await page.waitForURL(/\/runs$/);
       const row = page.locator("[data-run-row]").filter({ hasText: ctx.storeId });
       await expectVisible(row);
+      // Short run ids are the ids' last 8 hex digits (the first 8 of a UUID v7 are its creation
+      // time, alike for runs of the same minute), distinct, with the whole id on hover and copy.
+      const shown = await page.locator("[data-run-row]").evaluateAll((rows) =>
+        rows.map((r) => ({ id: r.getAttribute("data-run-row"), short: r.querySelector("[data-full-id]")?.textContent })),
+      );
+      assert.ok(shown.length >= 2, `runs listed: ${JSON.stringify(shown)}`);
+      for (const { id, short } of shown) assert.equal(short, id.slice(-8), `short id of ${id}`);
+      assert.equal(new Set(shown.map((r) => r.short)).size, shown.length, "short ids differ");
+      const prefixes = shown.map((r) => r.id.slice(0, 8));
+      const alike = prefixes.filter((p) => prefixes.indexOf(p) !== prefixes.lastIndexOf(p)).length;
+      figures["runs listed whose first 8 characters another run shares (told apart by the last 8)"] =
+        `${alike} of ${shown.length}`;
+      await expectVisible(row.getByRole("button", { name: "Copy the full run id" }));
       await page.getByLabel("Store or subject").fill(ctx.storeId);
       await eventually(async () => (await page.locator("[data-run-row]").count()) === 1, { message: "the filter" });
       await shot(page, "11-runs-filtered-by-store");
@@ -265,6 +343,7 @@ export function withoutCluster(browser) {
       await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
       await expectVisible(page.locator('[data-step="ensure-namespace"]'));
       await shot(page, "12-run-detail");
+      await assertContrast(page, "run detail");
 
       await page.getByRole("button", { name: "Cancel run" }).click();
       const dialog = page.getByRole("dialog");
@@ -276,12 +355,18 @@ export function withoutCluster(browser) {
       assertNoProblems(ctx.admin, "run detail");
     });
 
-    step("tenant A sees the store failed with its error, live", async () => {
+    step("tenant A sees the store failed, said once, with one Retry, live", async () => {
       const { page } = ctx.a;
       // Still on the store page since the reconnection step: no reload.
       await expectVisible(page.locator(`[data-status="failed"]`), { timeout: 20_000 });
-      await expectText(page.getByTestId("failure-reason"), "cancelled by an operator");
+      await expectText(page.getByTestId("failure-reason"), "It was cancelled by an operator.");
+      await expectText(page.getByTestId("failure-title"), "Provisioning stopped at “Reserving the store's space on the cluster”");
+      await expectVisible(page.getByTestId("step-stopped"));
+      const text = await readableText(page);
+      assert.equal(text.split("cancelled by an operator").length - 1, 1, `the reason shows once:\n${text}`);
+      assert.equal(await page.getByRole("button", { name: "Retry" }).count(), 1, "one Retry button");
       await shot(page, "14-store-failed-after-cancel");
+      await assertContrast(page, "failed store");
     });
 
     step("tenant A retries after confirming; provisioning starts again", async () => {
@@ -340,6 +425,7 @@ export function withoutCluster(browser) {
       );
       assert.ok(requests <= 2, `${requests} audit requests for 13 keystrokes`);
       await shot(page, "17-audit-filtered");
+      await assertContrast(page, "audit log");
       await page.goto("/audit");
       await expectVisible(page.locator("[data-audit-action]"));
       await shot(page, "18-audit");
@@ -353,16 +439,21 @@ export function withoutCluster(browser) {
       assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
       await expectText(page.locator('[data-stat="Stores"]'), "2");
       await shot(page, "19-overview-admin");
+      await assertContrast(page, "overview");
       await page.goto("/workflows");
       await expectVisible(page.getByText("provision-woocommerce").first());
       await expectVisible(page.getByText("teardown-store").first());
+      await expectVisible(page.getByText("Starting the store").first());
       await shot(page, "20-workflows");
+      await assertContrast(page, "workflows");
       await page.goto("/schedules");
       await expectVisible(page.getByText(/No schedules|Run now/).first());
       await shot(page, "21-schedules");
+      await assertContrast(page, "schedules");
       await page.goto("/runs");
       await expectVisible(page.locator("[data-run-row]").first());
       await shot(page, "22-runs");
+      await assertContrast(page, "runs");
       assertNoProblems(ctx.admin, "operator pages");
     });
 
@@ -375,6 +466,7 @@ export function withoutCluster(browser) {
       await page.getByRole("button", { name: "Change password" }).last().click();
       await expectVisible(page.getByText("Earlier tokens no longer work"));
       await shot(page, "23-account-password-changed");
+      await assertContrast(page, "account");
       await page.getByRole("link", { name: "Stores", exact: true }).first().click();
       await expectVisible(page.locator(`[data-store-row="${ctx.bobStoreId}"]`));
       assertNoProblems(ctx.b, "password change");
@@ -395,10 +487,12 @@ export function withoutCluster(browser) {
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         assert.ok(overflow <= 1, `${path} is ${overflow}px wider than the phone`);
         await shot(page, name);
+        await assertContrast(page, `phone ${path}`);
       }
       await page.getByRole("button", { name: "Open menu" }).click();
       await expectVisible(page.getByRole("dialog", { name: "Menu" }));
       await shot(page, "28-phone-menu", { fullPage: false });
+      await assertContrast(page, "phone menu");
       await page.keyboard.press("Escape");
       assert.equal(await page.getByRole("dialog", { name: "Menu" }).count(), 0);
       await page.setViewportSize({ width: 1280, height: 860 });

@@ -3,6 +3,8 @@
 // that carried one) announced once to whoever listens (the auth provider sends the user to sign
 // in and back).
 
+import { plainFieldMessage } from "../lib/plainText";
+
 export const API_BASE = "/api/v1";
 const TOKEN_KEY = "storeflow.token";
 
@@ -50,9 +52,11 @@ export class ApiError extends Error {
     );
   }
 
-  /** Problems of one field, by message. */
+  /** Problems of one field, by message, in plain words (no backticked field names). */
   messagesFor(field: string): string[] {
-    return this.fieldProblems.filter((p) => p.field === field && p.message).map((p) => p.message as string);
+    return this.fieldProblems
+      .filter((p) => p.field === field && p.message)
+      .map((p) => plainFieldMessage(p.message as string));
   }
 }
 

@@ -119,11 +119,12 @@ describe("authentication redirects", () => {
     expect(getToken()).toBeNull();
   });
 
-  it("does not sign out on a wrong password (a 401 that is not about the token)", async () => {
+  it("does not sign out on a wrong password (a 401 that is not about the token), and says so in plain words", async () => {
+    // The API's answer, as it comes: its suggestion is a hint for API clients.
     mockFetch((url) =>
       url.pathname === "/api/v1/auth/login"
         ? apiError(401, "INVALID_CREDENTIALS", "Invalid email or password.", {
-            suggestion: "Log in again to get a fresh token.",
+            suggestion: "Log in again to get a fresh token, then send it as `Authorization: Bearer <token>`.",
           })
         : undefined,
     );
@@ -131,7 +132,30 @@ describe("authentication redirects", () => {
     fireEvent.change(screen.getByLabelText("E-mail"), { target: { value: "a@example.com" } });
     fireEvent.change(screen.getByLabelText("Password"), { target: { value: "wrong-password" } });
     fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
-    expect(await screen.findByText("Invalid email or password.")).toBeTruthy();
+    const alert = await screen.findByRole("alert");
+    expect(alert.textContent).toContain("Wrong e-mail or password.");
+    expect(alert.textContent).not.toMatch(/[`]|Bearer|Authorization|token/);
+    // The request id stays, for support.
+    expect(screen.getByTestId("error-request-id").textContent).toContain("req_test");
     expect(screen.getByTestId("location").textContent).toBe("/login");
+  });
+
+  it("words an empty sign-in without the API's field names in backticks", async () => {
+    mockFetch((url) =>
+      url.pathname === "/api/v1/auth/login"
+        ? apiError(400, "VALIDATION_ERROR", "`email` must be a valid e-mail address.", {
+            suggestion: "Check the request parameters and try again.",
+            details: [{ field: "email", message: "`email` must be a valid e-mail address." }],
+          })
+        : undefined,
+    );
+    renderWithProviders(<AppRoutes />, { route: "/login" });
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    await waitFor(() =>
+      expect(document.querySelector('[data-field-errors="email"]')?.textContent).toContain(
+        "Enter a valid e-mail address.",
+      ),
+    );
+    expect(document.body.textContent).not.toContain("`");
   });
 });

@@ -77,7 +77,7 @@ function Navigation({ onNavigate }: { onNavigate?: () => void }) {
         </ul>
         {isAdmin ? (
           <div>
-            <p className="px-3 pb-2 text-xs font-semibold tracking-wider text-slate-500 uppercase">Operations</p>
+            <p className="px-3 pb-2 text-xs font-semibold tracking-wider text-slate-400 uppercase">Operations</p>
             <ul className="space-y-1">
               {OPERATIONS.map((entry) => (
                 <NavItem key={entry.to} entry={entry} onNavigate={onNavigate} />

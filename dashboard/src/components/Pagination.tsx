@@ -55,7 +55,7 @@ export function Pagination({
           </li>
           {pageItems(info.page, info.pageCount).map((p, i) =>
             p === "gap" ? (
-              <li key={`gap-${i}`} className="px-1 text-slate-400" aria-hidden="true">
+              <li key={`gap-${i}`} className="px-1 text-slate-600" aria-hidden="true">
                 …
               </li>
             ) : (

@@ -3,14 +3,29 @@
 import { useState, type ReactNode } from "react";
 
 import type { ProgressStep, RunStatus, StepStatus } from "../api/types";
-import { formatDuration, formatRelative, formatTime } from "../lib/format";
+import { formatClock, formatDuration, formatRelative, formatTime } from "../lib/format";
+import {
+  asSentence,
+  isCurrentStep,
+  plainStepError,
+  stepLabel,
+  stepSituation,
+  tenantAdvice,
+  type StepEvent,
+} from "../lib/steps";
 import type { StreamState } from "../lib/useEventStream";
 import { StepMarker, stepStatusLabel } from "./status";
 import { Badge, cx } from "./ui";
 
-/** What to do about a step error, in plain words (step errors carry no suggestion of their own). */
+/**
+ * What an operator can do about a step error (step errors carry no suggestion of their own). For
+ * operators only: it names the platform's tools; tenants get `tenantAdvice`.
+ */
 export function stepErrorSuggestion(error: string, status: StepStatus): string {
   const text = error.toLowerCase();
+  if (/imagepullbackoff|errimagepull|invalidimagename|crashloopbackoff|createcontainerconfigerror/.test(text)) {
+    return "A container of the store cannot start. Look at its pods (kubectl -n <namespace> describe pods), fix the image or configuration in the chart, then retry: it resumes at this step.";
+  }
   if (text.includes("still pending")) {
     return "The step waited longer than its time limit for what it needs (the Activity below says what it waited for). Once that is available, retry the store: it resumes at this step.";
   }
@@ -34,15 +49,6 @@ export function stepErrorSuggestion(error: string, status: StepStatus): string {
     return "Retry the store to resume at this step; steps that finished are not repeated. If it fails again, ask an operator to look at the run.";
   }
   return "The step is retried automatically.";
-}
-
-export function waitingHeadline(waitingFor: string | null): string {
-  const text = (waitingFor ?? "").toLowerCase();
-  if (text.includes("kubernetes") || text.includes("cluster") || text.includes("circuit"))
-    return "Waiting for the cluster";
-  if (text.includes("helm")) return "Waiting for helm";
-  if (text.includes("ready") || text.includes("pod")) return "Waiting for the store to start";
-  return "Waiting";
 }
 
 const BAR: Record<string, string> = {
@@ -128,8 +134,46 @@ function StepNotice({
   return (
     <div className={cx("mt-2 rounded-lg border px-3 py-2 text-sm", tones[tone])}>
       <p className="font-medium">{title}</p>
-      {children ? <div className="mt-1 space-y-1 text-[0.8125rem] break-words opacity-90">{children}</div> : null}
+      {children ? <div className="mt-1 space-y-1 text-[0.8125rem] break-words">{children}</div> : null}
     </div>
+  );
+}
+
+/** The raw text behind plain words (a step's error, what it waits for), one click away. */
+export function RawDetails({
+  raw,
+  code,
+  summary = "Details",
+  open = false,
+  children,
+}: {
+  raw?: string | null;
+  code?: string | null;
+  summary?: string;
+  /** Open from the start (administrators: operator detail is for them). */
+  open?: boolean;
+  children?: ReactNode;
+}) {
+  if (!raw && !code && !children) return null;
+  return (
+    <details className="mt-1" data-testid="raw-details" open={open || undefined}>
+      <summary className="w-fit cursor-pointer rounded text-xs font-medium underline underline-offset-2 select-none">
+        {summary}
+      </summary>
+      <div className="mt-1.5 space-y-1 text-xs">
+        {raw ? (
+          <p className="font-mono break-words" data-testid="raw-text">
+            {raw}
+          </p>
+        ) : null}
+        {code ? (
+          <p>
+            Step: <code className="font-mono">{code}</code>
+          </p>
+        ) : null}
+        {children}
+      </div>
+    </details>
   );
 }
 
@@ -172,11 +216,113 @@ export interface TimelineProps {
   runStatus: RunStatus | null;
   nextAttemptAt: string | null;
   now: number;
+  /** The run's events, to complete the current step's cause (`step_failed`, `retry_scheduled`, `pending`). */
+  events?: StepEvent[];
+  /** Operators: code names beside the labels, raw errors and operator advice in the open. */
+  operator?: boolean;
+  /** The page says why the run failed in its own notice: the failed step only marks where. */
+  failureShownAbove?: boolean;
   /** Extra content under a step (run detail: attempts, output, retry). */
   extra?: (step: ProgressStep) => ReactNode;
 }
 
-export function StepTimeline({ steps, runStatus, nextAttemptAt, now, extra }: TimelineProps) {
+/** Under the current or failed step: why it retries, waits or stopped, in plain words. */
+function StepState({
+  step,
+  runStatus,
+  nextAttemptAt,
+  now,
+  events,
+  operator,
+  failureShownAbove,
+}: Omit<TimelineProps, "steps" | "extra"> & { step: ProgressStep }) {
+  const isCurrent = isCurrentStep(step.status);
+  const next = isCurrent && nextAttemptAt ? nextAttemptAt : null;
+  const situation = isCurrent ? stepSituation(step, { nextAttemptAt: next, events }) : null;
+  if (situation) {
+    const waiting = situation.kind === "waiting";
+    return (
+      <StepNotice
+        tone="amber"
+        title={
+          <span data-testid={waiting ? "waiting-state" : "retry-state"} data-situation={situation.kind}>
+            {situation.text}
+          </span>
+        }
+      >
+        {situation.next ? (
+          <p>
+            {waiting ? "Next check" : "Next attempt"} {formatRelative(situation.next, now)}.
+            {waiting ? " Waiting does not use up attempts." : ""}
+          </p>
+        ) : null}
+        {operator ? (
+          <>
+            {situation.raw ? <p className="font-mono text-xs">{situation.raw}</p> : null}
+            {!waiting && situation.raw ? <p>{stepErrorSuggestion(situation.raw, step.status)}</p> : null}
+          </>
+        ) : (
+          <>
+            <p>{waiting ? "Nothing to do: provisioning carries on by itself." : tenantAdvice(situation.raw, step.status)}</p>
+            <RawDetails raw={situation.raw} code={step.name} />
+          </>
+        )}
+      </StepNotice>
+    );
+  }
+  if (step.status === "failed" || step.status === "cancelled") {
+    if (failureShownAbove) {
+      return (
+        <p className="mt-1 text-xs font-medium text-rose-800" data-testid="step-stopped">
+          Stopped here — see above for why and what to do.
+        </p>
+      );
+    }
+  }
+  if (step.status === "failed") {
+    return (
+      <StepNotice tone="red" title={asSentence(`Failed: ${plainStepError(step.error)}`)}>
+        {operator ? (
+          <>
+            {step.error ? <p className="font-mono text-xs">{step.error}</p> : null}
+            {step.error ? <p data-testid="step-suggestion">{stepErrorSuggestion(step.error, step.status)}</p> : null}
+          </>
+        ) : (
+          <>
+            <p data-testid="step-suggestion">{tenantAdvice(step.error, step.status)}</p>
+            <RawDetails raw={step.error} code={step.name} />
+          </>
+        )}
+      </StepNotice>
+    );
+  }
+  if (step.status === "cancelled") {
+    return (
+      <StepNotice tone="gray" title={runStatus === "cancelled" ? "Cancelled with the run" : "Cancelled"}>
+        {operator && step.error ? <p className="font-mono text-xs">Last error: {step.error}</p> : null}
+      </StepNotice>
+    );
+  }
+  if (step.status === "queued" && next) {
+    return (
+      <p className="mt-1 text-xs text-slate-600">
+        Starts {formatRelative(next, now)} ({formatClock(next)}).
+      </p>
+    );
+  }
+  return null;
+}
+
+export function StepTimeline({
+  steps,
+  runStatus,
+  nextAttemptAt,
+  now,
+  events,
+  operator = false,
+  failureShownAbove = false,
+  extra,
+}: TimelineProps) {
   const [expanded, setExpanded] = useState(false);
   const items = expanded ? steps.map((step) => ({ step })) : foldSteps(steps);
   const folded = items.length < steps.length;
@@ -192,10 +338,10 @@ export function StepTimeline({ steps, runStatus, nextAttemptAt, now, extra }: Ti
                   className="absolute top-7 left-3.5 -ml-px h-[calc(100%-1.75rem)] w-0.5 bg-slate-200"
                   aria-hidden="true"
                 />
-                <span className="flex size-7 shrink-0 items-center justify-center rounded-full bg-white text-slate-400 ring-4 ring-white">
+                <span className="flex size-7 shrink-0 items-center justify-center rounded-full bg-white text-slate-500 ring-4 ring-white">
                   ⋮
                 </span>
-                <p className="pt-1 text-xs text-slate-500">
+                <p className="pt-1 text-xs text-slate-600">
                   Steps {item.from}–{item.to} ({item.gap} steps) folded
                 </p>
               </li>
@@ -207,8 +353,7 @@ export function StepTimeline({ steps, runStatus, nextAttemptAt, now, extra }: Ti
             (step.startedAt && (step.status === "running" || step.status === "retrying" || step.status === "polling")
               ? now - new Date(step.startedAt).getTime()
               : null);
-          const isCurrent = ["running", "retrying", "polling", "queued"].includes(step.status);
-          const next = isCurrent && nextAttemptAt ? nextAttemptAt : null;
+          const isCurrent = isCurrentStep(step.status);
           return (
             <li
               key={step.number}
@@ -231,17 +376,24 @@ export function StepTimeline({ steps, runStatus, nextAttemptAt, now, extra }: Ti
                 <div className="flex flex-wrap items-baseline justify-between gap-x-3 gap-y-1">
                   <p className="text-sm">
                     <span
-                      className={cx("font-medium", step.status === "pending" ? "text-slate-500" : "text-slate-900")}
+                      className={cx("font-medium", step.status === "pending" ? "text-slate-600" : "text-slate-900")}
+                      title={`Step ${step.number}: ${step.name}`}
+                      data-testid="step-label"
                     >
-                      {step.name}
+                      {stepLabel(step.name)}
                     </span>
+                    {operator ? (
+                      <code className="ml-2 font-mono text-xs text-slate-600" data-testid="step-code">
+                        {step.name}
+                      </code>
+                    ) : null}
                     <span className="sr-only"> — {stepStatusLabel(step.status)}</span>
                   </p>
-                  <p className="text-xs text-slate-500 tabular-nums">
+                  <p className="text-xs text-slate-600 tabular-nums">
                     {elapsed !== null ? formatDuration(elapsed) : step.status === "pending" ? "" : "—"}
                   </p>
                 </div>
-                <p className="mt-0.5 flex flex-wrap gap-x-2 text-xs text-slate-500">
+                <p className="mt-0.5 flex flex-wrap gap-x-2 text-xs text-slate-600">
                   <span aria-hidden="true">{stepStatusLabel(step.status)}</span>
                   {step.attempt > 0 ? (
                     <>
@@ -263,41 +415,15 @@ export function StepTimeline({ steps, runStatus, nextAttemptAt, now, extra }: Ti
                     </>
                   ) : null}
                 </p>
-
-                {step.status === "polling" ? (
-                  <StepNotice
-                    tone="amber"
-                    title={<span data-testid="waiting-state">{waitingHeadline(step.waitingFor)}</span>}
-                  >
-                    {step.waitingFor ? <p>{step.waitingFor}</p> : null}
-                    {next ? (
-                      <p>
-                        Next check {formatRelative(next, now)} ({formatTime(next)}). Waiting does not use up attempts.
-                      </p>
-                    ) : null}
-                  </StepNotice>
-                ) : step.status === "retrying" ? (
-                  <StepNotice tone="amber" title={`Attempt ${Math.max(1, step.attempt - 1)} failed; retrying`}>
-                    {step.error ? <p className="font-mono text-xs">{step.error}</p> : null}
-                    {next ? (
-                      <p>
-                        Next attempt {formatRelative(next, now)} ({formatTime(next)}).
-                      </p>
-                    ) : null}
-                    {step.error ? <p>{stepErrorSuggestion(step.error, step.status)}</p> : null}
-                  </StepNotice>
-                ) : step.status === "failed" && step.error ? (
-                  <StepNotice tone="red" title="Failed">
-                    <p className="font-mono text-xs">{step.error}</p>
-                    <p data-testid="step-suggestion">{stepErrorSuggestion(step.error, step.status)}</p>
-                  </StepNotice>
-                ) : step.status === "cancelled" ? (
-                  <StepNotice tone="gray" title={runStatus === "cancelled" ? "Cancelled with the run" : "Cancelled"}>
-                    {step.error ? <p className="font-mono text-xs">Last error: {step.error}</p> : null}
-                  </StepNotice>
-                ) : step.status === "queued" && next ? (
-                  <p className="mt-1 text-xs text-slate-500">Starts {formatRelative(next, now)}.</p>
-                ) : null}
+                <StepState
+                  step={step}
+                  runStatus={runStatus}
+                  nextAttemptAt={nextAttemptAt}
+                  now={now}
+                  events={events}
+                  operator={operator}
+                  failureShownAbove={failureShownAbove}
+                />
                 {extra ? extra(step) : null}
               </div>
             </li>

@@ -111,7 +111,7 @@ export function StepMarker({ status }: { status: StepStatus }) {
       );
     case "queued":
       return (
-        <span className={cx(base, "bg-white text-slate-400 ring-4 ring-white")}>
+        <span className={cx(base, "bg-white text-slate-500 ring-4 ring-white")}>
           <span className="size-3 animate-pulse rounded-full border-2 border-sky-400" />
         </span>
       );

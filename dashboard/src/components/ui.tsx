@@ -12,6 +12,8 @@ import {
 import { Link, type LinkProps } from "react-router";
 
 import { ApiError } from "../api/client";
+import { errorWords } from "../lib/errorWords";
+import { shortId } from "../lib/format";
 import { IconAlert, IconCheck, IconCopy, IconInfo, IconRefresh } from "./icons";
 
 export function cx(...classes: (string | false | null | undefined)[]): string {
@@ -25,10 +27,10 @@ type Variant = "primary" | "secondary" | "danger" | "ghost" | "danger-outline";
 type Size = "sm" | "md";
 
 const VARIANTS: Record<Variant, string> = {
-  primary: "bg-indigo-600 text-white shadow-sm hover:bg-indigo-500 disabled:bg-indigo-300",
+  primary: "bg-indigo-600 text-white shadow-sm hover:bg-indigo-700 disabled:bg-indigo-300",
   secondary:
     "bg-white text-slate-800 shadow-sm ring-1 ring-inset ring-slate-300 hover:bg-slate-50 disabled:text-slate-400",
-  danger: "bg-rose-600 text-white shadow-sm hover:bg-rose-500 disabled:bg-rose-300",
+  danger: "bg-rose-700 text-white shadow-sm hover:bg-rose-800 disabled:bg-rose-300",
   "danger-outline":
     "bg-white text-rose-700 shadow-sm ring-1 ring-inset ring-rose-200 hover:bg-rose-50 disabled:text-rose-300",
   ghost: "text-slate-700 hover:bg-slate-100 disabled:text-slate-400",
@@ -291,7 +293,7 @@ export function Field({
 }
 
 const inputBase =
-  "block w-full rounded-lg border-0 bg-white px-3 text-sm text-slate-900 shadow-xs ring-1 ring-inset placeholder:text-slate-400 focus:ring-2 focus:ring-inset focus:outline-none disabled:bg-slate-50 disabled:text-slate-500";
+  "block w-full rounded-lg border-0 bg-white px-3 text-sm text-slate-900 shadow-xs ring-1 ring-inset placeholder:text-slate-500 focus:ring-2 focus:ring-inset focus:outline-none disabled:bg-slate-50 disabled:text-slate-500";
 
 export function inputClass(invalid = false, extra?: string) {
   return cx(
@@ -410,14 +412,17 @@ export function Alert({
       <Icon className="mt-0.5 size-4 shrink-0" />
       <div className="min-w-0 flex-1">
         {title ? <p className="font-medium">{title}</p> : null}
-        {children ? <div className={cx("break-words", title ? "mt-1 opacity-90" : "")}>{children}</div> : null}
+        {children ? <div className={cx("break-words", title ? "mt-1" : "")}>{children}</div> : null}
         {action ? <div className="mt-2.5">{action}</div> : null}
       </div>
     </div>
   );
 }
 
-/** An API error as the API worded it: message, suggestion, and the request id for support. */
+/**
+ * An API error in plain words (`errorWords`: the error code's own words, never the API's
+ * developer hints), what to do about it, and the request id for support.
+ */
 export function ApiErrorAlert({
   error,
   title,
@@ -432,7 +437,8 @@ export function ApiErrorAlert({
   className?: string;
 }) {
   const apiError = error instanceof ApiError ? error : null;
-  const message = apiError?.message ?? (error instanceof Error ? error.message : "Something went wrong.");
+  const words = errorWords(error);
+  const message = words.title;
   return (
     <Alert
       tone="danger"
@@ -449,10 +455,16 @@ export function ApiErrorAlert({
         )
       }
     >
-      {title ? <p>{message}</p> : null}
-      {apiError?.suggestion ? <p data-testid="error-suggestion">{apiError.suggestion}</p> : null}
-      {apiError?.retryAfterSeconds ? <p>You can try again in {apiError.retryAfterSeconds} s.</p> : null}
-      {apiError?.requestId ? <p className="mt-1 font-mono text-xs opacity-70">Request {apiError.requestId}</p> : null}
+      {title ? <p data-testid="error-message">{message}</p> : null}
+      {words.hint ? <p data-testid="error-suggestion">{words.hint}</p> : null}
+      {apiError?.retryAfterSeconds && !/try again in/i.test(words.hint ?? "") ? (
+        <p>You can try again in {apiError.retryAfterSeconds} s.</p>
+      ) : null}
+      {words.requestId ? (
+        <p className="mt-1 text-xs" data-testid="error-request-id">
+          Support reference: <span className="font-mono select-all">{words.requestId}</span>
+        </p>
+      ) : null}
     </Alert>
   );
 }
@@ -499,6 +511,21 @@ export function CopyButton({
         {copied ? "Copied" : ""}
       </span>
     </Button>
+  );
+}
+
+/**
+ * A UUID in its short form (the last 8 hex digits: see `shortId`), the whole id on hover, and a
+ * button that copies the whole id.
+ */
+export function ShortId({ id, label = "Copy the full id", className }: { id: string; label?: string; className?: string }) {
+  return (
+    <span className={cx("inline-flex items-center", className)}>
+      <span className="font-mono text-xs text-slate-600" title={id} data-full-id={id}>
+        {shortId(id)}
+      </span>
+      <CopyButton value={id} label={label} className="-my-1" />
+    </span>
   );
 }
 

@@ -1,10 +1,16 @@
-// Words for run and audit events (the store timeline, run events, the audit log).
+// Words for run and audit events (the store timeline, run events, the audit log): plain step
+// labels and plain details; the raw error or waiting reason is kept apart (`raw`) for the places
+// that show operator detail.
 
-import { humanize } from "./format";
+import { capitalize, formatClock, humanize } from "./format";
+import { asSentence, plainStepError, plainWaiting, stepLabel } from "./steps";
 
 export interface EventText {
   title: string;
+  /** Plain words. */
   detail?: string;
+  /** The raw text behind the detail (a step's error, what it waits for), for operators. */
+  raw?: string;
   tone: "gray" | "blue" | "green" | "red" | "amber";
 }
 
@@ -15,56 +21,75 @@ interface EventLike {
   data?: Record<string, unknown> | null;
 }
 
-/** Ends `text` with a full stop, so another sentence can follow. */
-function sentence(text: string | undefined): string | undefined {
-  if (!text) return text;
-  return /[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`;
-}
-
 function str(value: unknown): string | undefined {
   return typeof value === "string" && value ? value : undefined;
 }
 
+export const WORKFLOW_LABELS: Record<string, string> = {
+  "provision-woocommerce": "WooCommerce provisioning",
+  "provision-medusa": "MedusaJS provisioning",
+  "teardown-store": "Deletion",
+  "rotate-credentials": "Admin password change",
+};
+
+export function workflowLabel(name: string | null | undefined): string {
+  if (!name) return "Run";
+  return WORKFLOW_LABELS[name] ?? humanize(name);
+}
+
+function quoted(step: string | null | undefined): string {
+  return step ? `“${stepLabel(step)}”` : "a step";
+}
+
 export function describeEvent(event: EventLike): EventText {
   const data = event.data ?? {};
-  const step = event.step ? `${event.step}` : "step";
-  const attempt = event.attempt ? ` (attempt ${event.attempt})` : "";
+  const step = quoted(event.step);
+  const attempt = event.attempt && event.attempt > 1 ? ` (attempt ${event.attempt})` : "";
   switch (event.kind) {
     case "queued":
-      return { title: `Run queued${str(data.workflow) ? `: ${data.workflow}` : ""}`, tone: "gray" };
+      return { title: `Queued: ${workflowLabel(str(data.workflow))}`, tone: "gray" };
     case "started":
-      return { title: "Run started", tone: "blue" };
+      return { title: "Started", tone: "blue" };
     case "step_started":
       return { title: `Started ${step}${attempt}`, tone: "blue" };
     case "step_succeeded":
-      return { title: `${step} succeeded`, tone: "green" };
-    case "step_failed":
-      return {
-        title: `${step} failed${attempt}`,
-        detail: [sentence(str(data.error)), data.will_retry === true ? "It will be retried." : undefined]
-          .filter(Boolean)
-          .join(" "),
-        tone: data.will_retry === true ? "amber" : "red",
-      };
-    case "retry_scheduled":
-      return { title: `Retry of ${step} scheduled${attempt}`, tone: "amber" };
-    case "pending":
-      return { title: `${step} is waiting`, detail: str(data.waiting_for), tone: "amber" };
+      return { title: `Done: ${step}`, tone: "green" };
+    case "step_failed": {
+      const error = str(data.error);
+      if (data.will_retry === true) {
+        return {
+          title: `${step} failed${event.attempt ? ` (attempt ${event.attempt})` : ""}; retrying`,
+          detail: asSentence(plainStepError(error)),
+          raw: error,
+          tone: "amber",
+        };
+      }
+      // The store page says why once, in its failure notice; here the event only marks where.
+      return { title: `Stopped at ${step}`, raw: error, tone: "red" };
+    }
+    case "retry_scheduled": {
+      const at = str(data.at);
+      return { title: `Next attempt of ${step}${at ? ` at ${formatClock(at)}` : " scheduled"}`, tone: "amber" };
+    }
+    case "pending": {
+      const waiting = str(data.waiting_for);
+      return { title: `Waiting at ${step}`, detail: asSentence(plainWaiting(waiting)), raw: waiting, tone: "amber" };
+    }
     case "step_retry_requested":
       return { title: `Retry of ${step} requested`, detail: str(data.by), tone: "blue" };
     case "cancel_requested":
       return { title: "Cancellation requested", detail: str(data.by), tone: "amber" };
     case "cancelled":
-      return { title: "Run cancelled", detail: str(data.by), tone: "gray" };
+      return { title: "Cancelled", detail: str(data.by), tone: "gray" };
     case "released":
-      return { title: "Run released by its worker", tone: "gray" };
+      return { title: "Handed back by its worker", tone: "gray" };
     case "rescued":
-      return { title: "Run taken over after a lost worker", tone: "amber" };
+      return { title: "Taken over after a worker was lost", tone: "amber" };
     case "finished": {
       const status = str(data.status) ?? "done";
       return {
-        title: `Run finished: ${status}`,
-        detail: str(data.error),
+        title: status === "succeeded" ? "Finished" : status === "failed" ? "Stopped" : `Finished: ${status}`,
+        raw: str(data.error),
         tone: status === "succeeded" ? "green" : status === "failed" ? "red" : "gray",
       };
     }
@@ -77,15 +102,15 @@ export function describeEvent(event: EventLike): EventText {
       };
     case "status_changed":
       return {
-        title: `Status: ${str(data.from) ?? "?"} → ${str(data.to) ?? "?"}`,
-        detail: str(data.step) && str(data.to) === "failed" ? `at ${data.step}` : undefined,
+        title: `Status: ${capitalize(str(data.from) ?? "?")} → ${capitalize(str(data.to) ?? "?")}`,
+        detail: str(data.step) && str(data.to) === "failed" ? `at ${quoted(str(data.step))}` : undefined,
         tone: data.to === "ready" ? "green" : data.to === "failed" ? "red" : "gray",
       };
     case "store_retry_requested":
       return {
         title: "Retry requested",
         detail: str(data.resumeAt)
-          ? `resumes at ${data.resumeAt}`
+          ? `carries on from ${quoted(str(data.resumeAt))}`
           : data.restarted
             ? "the run starts again"
             : undefined,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { formatAgo, formatDuration, formatRelative } from "./format";
+import { formatAgo, formatClock, formatDuration, formatRelative, shortId } from "./format";
 
 describe("formatDuration", () => {
   it("reads naturally at every scale", () => {
@@ -24,5 +24,29 @@ describe("formatRelative and formatAgo", () => {
   it("never puts the past in the future when clocks differ a little", () => {
     expect(formatAgo("2026-01-01T12:00:07Z", now)).toBe("just now");
     expect(formatAgo("2026-01-01T11:58:00Z", now)).toBe("2 min ago");
+  });
+});
+
+describe("shortId", () => {
+  it("tells apart runs created in the same minute (UUID v7: the time is in front)", () => {
+    // Two runs of the same second: same first 8 digits, different last 8.
+    const a = "01a23fb5-6651-746d-9af9-011cad5c704d";
+    const b = "01a23fb5-6652-7b21-8c3e-5f90de12a9b7";
+    expect(a.slice(0, 8)).toBe(b.slice(0, 8));
+    expect(shortId(a)).toBe("ad5c704d");
+    expect(shortId(b)).toBe("de12a9b7");
+    expect(shortId(a)).not.toBe(shortId(b));
+  });
+
+  it("keeps ids that are not UUIDs whole", () => {
+    expect(shortId("store-1a2b3c4d")).toBe("store-1a2b3c4d");
+    expect(shortId(null)).toBe("—");
+  });
+});
+
+describe("formatClock", () => {
+  it("is HH:MM:SS on a 24-hour clock", () => {
+    expect(formatClock("2026-01-01T15:04:05Z")).toMatch(/^\d{2}:\d{2}:05$/);
+    expect(formatClock(null)).toBe("—");
   });
 });

@@ -44,6 +44,20 @@ export function formatDateTime(iso: string | null | undefined): string {
   return date.getFullYear() === new Date().getFullYear() ? dateTimeThisYear.format(date) : dateTime.format(date);
 }
 
+const clock = new Intl.DateTimeFormat(undefined, {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hourCycle: "h23",
+});
+
+/** A wall-clock time as HH:MM:SS (24 hours, local time): "next attempt at 14:03:27". */
+export function formatClock(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? "—" : clock.format(date);
+}
+
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return "—";
   const date = new Date(iso);
@@ -76,9 +90,21 @@ export function formatRelative(iso: string | null | undefined, now: number = Dat
   return delta > 0 ? `in ${text}` : `${text} ago`;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(id: string | null | undefined): id is string {
+  return !!id && UUID.test(id);
+}
+
+/**
+ * A short form of a UUID: its last 8 hex digits. Run and user ids are time-ordered UUIDs (v7),
+ * whose first 8 digits are the top of a millisecond timestamp — the same for everything created
+ * within about a minute — while the last ones are random, so two runs of the same minute still
+ * differ. Anything that is not a UUID (store ids, `store-1a2b3c4d`) is already short: kept whole.
+ */
 export function shortId(id: string | null | undefined): string {
   if (!id) return "—";
-  return id.length > 13 ? id.slice(0, 8) : id;
+  return isUuid(id) ? id.slice(-8).toLowerCase() : id;
 }
 
 export const ENGINE_LABELS: Record<string, string> = {

@@ -135,7 +135,7 @@ export function AuditPage() {
             Subject
           </label>
           <div className="relative">
-            <IconSearch className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-slate-400" />
+            <IconSearch className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-slate-500" />
             <Input
               id="audit-subject"
               type="search"
@@ -177,12 +177,12 @@ export function AuditPage() {
             <div className="relative overflow-x-auto">
               {audit.isFetching && audit.isPlaceholderData ? (
                 <div className="absolute top-3 right-4">
-                  <Spinner className="size-4 text-slate-400" label="Loading" />
+                  <Spinner className="size-4 text-slate-500" label="Loading" />
                 </div>
               ) : null}
               <table className="min-w-full text-sm">
                 <caption className="sr-only">Audit entries</caption>
-                <thead className="border-b border-slate-200 bg-slate-50/80 text-left text-xs font-medium tracking-wide text-slate-500 uppercase">
+                <thead className="border-b border-slate-200 bg-slate-50/80 text-left text-xs font-medium tracking-wide text-slate-600 uppercase">
                   <tr>
                     <th scope="col" className="px-5 py-3">
                       When
@@ -201,7 +201,9 @@ export function AuditPage() {
                 <tbody className="divide-y divide-slate-100">
                   {audit.data.events.map((event) => {
                     const text = describeEvent({ kind: event.action, data: event.data });
-                    const details = summary(event.data);
+                    const known = text.title !== humanize(event.action);
+                    // Tenants read the entry's plain words (step labels, no ids); admins its data.
+                    const details = isAdmin || !known ? summary(event.data) : text.detail;
                     return (
                       <tr key={event.id} className="align-top" data-audit-action={event.action}>
                         <td className="px-5 py-3 whitespace-nowrap">
@@ -233,7 +235,7 @@ export function AuditPage() {
                         </td>
                         <td className="hidden px-3 py-3 lg:table-cell">
                           <p className="text-slate-700">
-                            {event.actorEmail ?? <span className="text-slate-400">system</span>}
+                            {event.actorEmail ?? <span className="text-slate-600">system</span>}
                           </p>
                           {event.ipAddress ? (
                             <p className="font-mono text-xs text-slate-500">{event.ipAddress}</p>

@@ -28,7 +28,7 @@ const ENGINES: { value: Engine; title: string; stack: string; description: strin
     title: "MedusaJS",
     stack: "Medusa backend + storefront · PostgreSQL",
     description: "A headless commerce engine in Node.js with its own storefront.",
-    mark: "bg-teal-600",
+    mark: "bg-teal-700",
   },
 ];
 

@@ -60,7 +60,7 @@ function HealthRow({ icon, name, check }: { icon: ReactNode; name: string; check
   const ok = check?.status === "healthy";
   return (
     <li className="flex items-start gap-3 py-3 first:pt-0 last:pb-0">
-      <span className="mt-0.5 text-slate-400">{icon}</span>
+      <span className="mt-0.5 text-slate-500">{icon}</span>
       <div className="min-w-0 flex-1">
         <div className="flex items-center justify-between gap-2">
           <p className="text-sm font-medium text-slate-900">{name}</p>

@@ -20,16 +20,19 @@ import {
   Button,
   ButtonLink,
   Card,
+  CopyButton,
   Details,
   EmptyState,
   JsonBlock,
   Mono,
   PageHeader,
+  ShortId,
   Skeleton,
 } from "../components/ui";
 import { describeEvent } from "../lib/events";
 import { formatDateTime, formatDuration, formatRelative, formatTime, humanize } from "../lib/format";
 import { useCoalesced, useNow, useTitle } from "../lib/hooks";
+import { stepLabel, weightedPercent } from "../lib/steps";
 import { useEventStream } from "../lib/useEventStream";
 import { SubjectLink } from "./Runs";
 
@@ -74,7 +77,7 @@ function StepExtra({ run, step, onRetry }: { run: RunDetail; step: StepView; onR
             <div className="overflow-x-auto border-t border-slate-100">
               <table className="min-w-full text-xs">
                 <caption className="sr-only">Attempts of {step.name}</caption>
-                <thead className="text-left text-slate-500">
+                <thead className="text-left text-slate-600">
                   <tr>
                     <th scope="col" className="px-3 py-1.5 font-medium">
                       #
@@ -123,7 +126,7 @@ function StepExtra({ run, step, onRetry }: { run: RunDetail; step: StepView; onR
           ) : null}
           {output !== undefined ? (
             <div className="border-t border-slate-100 p-2">
-              <p className="mb-1.5 px-1 text-xs font-medium text-slate-500">Output</p>
+              <p className="mb-1.5 px-1 text-xs font-medium text-slate-600">Output</p>
               <JsonBlock value={output} label={`Output of ${step.name}`} />
             </div>
           ) : null}
@@ -186,6 +189,10 @@ export function RunDetailPage() {
   }
   const r = query.data;
   const final = isFinalRun(r.status);
+  const progressSteps = r.steps.map(toProgressStep);
+  const stepEvents = r.events.map((e) => ({ kind: e.kind, step: e.step_name, at: e.at, data: e.data }));
+  // Weighted by the steps' typical durations (lib/steps.ts), like the store page.
+  const percent = weightedPercent({ steps: progressSteps, workflow: r.workflow, runStatus: r.status, now });
   const started = r.started_at ? new Date(r.started_at).getTime() : null;
   const took = started ? (r.finished_at ? new Date(r.finished_at).getTime() : now) - started : null;
 
@@ -219,6 +226,7 @@ export function RunDetailPage() {
         description={
           <span className="flex flex-wrap items-center gap-x-2">
             <Mono>{r.id}</Mono>
+            <CopyButton value={r.id} label="Copy the run id" />
             {r.subject ? (
               <>
                 <span aria-hidden="true">·</span>
@@ -257,17 +265,21 @@ export function RunDetailPage() {
                 <span className="font-medium text-slate-900">
                   {final
                     ? `${humanize(r.status)}${took !== null ? ` after ${formatDuration(took)}` : ""}`
-                    : `Step ${Math.min(r.current_step + 1, r.step_count)} of ${r.step_count}${r.current_step_name ? `: ${r.current_step_name}` : ""}`}
+                    : `Step ${Math.min(r.current_step + 1, r.step_count)} of ${r.step_count}${r.current_step_name ? `: ${stepLabel(r.current_step_name)}` : ""}`}
                 </span>
-                <span className="text-lg font-semibold text-slate-900 tabular-nums">{r.progress}%</span>
+                <span className="text-lg font-semibold text-slate-900 tabular-nums" data-testid="progress-percent">
+                  {percent}%
+                </span>
               </div>
-              <ProgressBar percent={r.progress} status={r.status} label="Run progress" />
+              <ProgressBar percent={percent} status={r.status} label="Run progress" />
             </div>
             <StepTimeline
-              steps={r.steps.map(toProgressStep)}
+              steps={progressSteps}
               runStatus={r.status}
               nextAttemptAt={!final && new Date(r.next_run_at).getTime() > now ? r.next_run_at : null}
               now={now}
+              events={stepEvents}
+              operator
               extra={(step) => (
                 <StepExtra
                   run={r}
@@ -286,11 +298,11 @@ export function RunDetailPage() {
                   <li key={event.id} className="px-5 py-2.5 text-sm">
                     <div className="flex flex-wrap items-baseline justify-between gap-x-3">
                       <p className="font-medium text-slate-800">
-                        <span className="mr-2 font-mono text-xs text-slate-400">#{event.id}</span>
+                        <span className="mr-2 font-mono text-xs text-slate-600">#{event.id}</span>
                         {text.title}
                       </p>
                       <time
-                        className="text-xs text-slate-500 tabular-nums"
+                        className="text-xs text-slate-600 tabular-nums"
                         dateTime={event.at}
                         title={formatDateTime(event.at)}
                       >
@@ -298,6 +310,9 @@ export function RunDetailPage() {
                       </time>
                     </div>
                     {text.detail ? <p className="mt-0.5 text-xs break-words text-slate-600">{text.detail}</p> : null}
+                    {text.raw ? (
+                      <p className="mt-0.5 font-mono text-xs break-words text-slate-600">{text.raw}</p>
+                    ) : null}
                   </li>
                 );
               })}
@@ -321,7 +336,11 @@ export function RunDetailPage() {
                 { label: "Deadline", value: formatDateTime(r.deadline_at), hidden: !r.deadline_at || final },
                 { label: "Tenant", value: <Mono>{r.tenant}</Mono>, hidden: !r.tenant },
                 { label: "Request", value: <Mono>{r.request_id}</Mono>, hidden: !r.request_id },
-                { label: "Worker", value: <Mono>{r.lease_owner?.slice(0, 8)}</Mono>, hidden: !r.lease_owner },
+                {
+                  label: "Worker",
+                  value: r.lease_owner ? <ShortId id={r.lease_owner} label="Copy the worker id" /> : null,
+                  hidden: !r.lease_owner,
+                },
                 { label: "Cancel requested", value: "Yes", hidden: !r.cancel_requested },
               ]}
             />
@@ -347,7 +366,7 @@ export function RunDetailPage() {
       </ConfirmDialog>
       <ConfirmDialog
         open={confirm?.kind === "retry"}
-        title={confirm?.kind === "retry" ? `Retry ${confirm.step.name}?` : "Retry step?"}
+        title={confirm?.kind === "retry" ? `Retry “${stepLabel(confirm.step.name)}”?` : "Retry step?"}
         confirmLabel="Retry step"
         onConfirm={doConfirm}
         onClose={() => setConfirm(null)}

@@ -19,8 +19,10 @@ import {
   Mono,
   PageHeader,
   Select,
+  ShortId,
 } from "../components/ui";
-import { formatAgo, capitalize, formatDuration, shortId } from "../lib/format";
+import { formatAgo, capitalize, formatDuration } from "../lib/format";
+import { stepLabel } from "../lib/steps";
 import { useDebounced, useNow, useTitle } from "../lib/hooks";
 import { offsetOf, parsePage } from "../lib/pagination";
 import { isStoreId } from "../lib/storeRules";
@@ -35,7 +37,7 @@ export function runDuration(run: RunSummary, now: number): number | null {
 
 /** A store id links to its store; a run id (operators only) to its run. */
 export function SubjectLink({ subject, runs = false }: { subject: string | null; runs?: boolean }) {
-  if (!subject) return <span className="text-slate-400">—</span>;
+  if (!subject) return <span className="text-slate-600">—</span>;
   const to = isStoreId(subject)
     ? `/stores/${subject}`
     : runs && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(subject)
@@ -100,7 +102,7 @@ export function RunsPage() {
         title="Runs"
         description="Every workflow run of the platform: provisioning, teardown and scheduled jobs."
         badges={
-          <span className="text-xs text-slate-500" aria-live="off">
+          <span className="text-xs text-slate-600" aria-live="off">
             {list.dataUpdatedAt ? `updated ${formatAgo(new Date(list.dataUpdatedAt).toISOString(), now)}` : null}
           </span>
         }
@@ -137,7 +139,7 @@ export function RunsPage() {
             Store or subject
           </label>
           <div className="relative">
-            <IconSearch className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-slate-400" />
+            <IconSearch className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-slate-500" />
             <Input
               id="run-subject"
               type="search"
@@ -177,7 +179,7 @@ export function RunsPage() {
             <div className="overflow-x-auto">
               <table className="min-w-full text-sm">
                 <caption className="sr-only">Workflow runs</caption>
-                <thead className="border-b border-slate-200 bg-slate-50/80 text-left text-xs font-medium tracking-wide text-slate-500 uppercase">
+                <thead className="border-b border-slate-200 bg-slate-50/80 text-left text-xs font-medium tracking-wide text-slate-600 uppercase">
                   <tr>
                     <th scope="col" className="px-5 py-3">
                       Run
@@ -206,8 +208,8 @@ export function RunsPage() {
                         <Link to={`/runs/${run.id}`} className="font-medium text-slate-900 hover:text-indigo-700">
                           {run.workflow}
                         </Link>
-                        <div className="mt-0.5 flex items-center gap-2 text-xs text-slate-500">
-                          <Mono className="text-xs">{shortId(run.id)}</Mono>
+                        <div className="mt-0.5 flex items-center gap-2 text-xs text-slate-600">
+                          <ShortId id={run.id} label="Copy the full run id" />
                           <Badge tone="gray">v{run.version}</Badge>
                         </div>
                       </td>
@@ -219,11 +221,11 @@ export function RunsPage() {
                       </td>
                       <td className="hidden px-3 py-3 sm:table-cell">
                         {isFinalRun(run.status) && run.status === "succeeded" ? (
-                          <span className="text-slate-500">All {run.step_count} steps</span>
+                          <span className="text-slate-600">All {run.step_count} steps</span>
                         ) : (
-                          <span className="text-slate-700">
-                            {run.current_step_name ?? "—"}{" "}
-                            <span className="text-xs text-slate-500">
+                          <span className="text-slate-700" title={run.current_step_name ?? undefined}>
+                            {run.current_step_name ? stepLabel(run.current_step_name) : "—"}{" "}
+                            <span className="text-xs text-slate-600">
                               ({Math.min(run.current_step + 1, run.step_count)}/{run.step_count})
                             </span>
                           </span>
@@ -232,7 +234,7 @@ export function RunsPage() {
                       <td className="hidden px-3 py-3 text-slate-600 tabular-nums lg:table-cell">
                         {formatDuration(runDuration(run, now))}
                       </td>
-                      <td className="hidden px-5 py-3 text-right whitespace-nowrap text-slate-500 lg:table-cell">
+                      <td className="hidden px-5 py-3 text-right whitespace-nowrap text-slate-600 lg:table-cell">
                         <time dateTime={run.created_at}>{formatAgo(run.created_at, now)}</time>
                       </td>
                     </tr>

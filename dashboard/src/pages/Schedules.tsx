@@ -90,7 +90,7 @@ export function SchedulesPage() {
           <div className="overflow-x-auto">
             <table className="min-w-full text-sm">
               <caption className="sr-only">Schedules</caption>
-              <thead className="border-b border-slate-200 bg-slate-50/80 text-left text-xs font-medium tracking-wide text-slate-500 uppercase">
+              <thead className="border-b border-slate-200 bg-slate-50/80 text-left text-xs font-medium tracking-wide text-slate-600 uppercase">
                 <tr>
                   <th scope="col" className="px-5 py-3">
                     Schedule
@@ -114,7 +114,7 @@ export function SchedulesPage() {
                   <tr key={schedule.name} data-schedule={schedule.name}>
                     <td className="px-5 py-3">
                       <p className="font-medium text-slate-900">{schedule.name}</p>
-                      <p className="mt-0.5 text-xs text-slate-500">
+                      <p className="mt-0.5 text-xs text-slate-600">
                         <Mono className="text-xs">{schedule.cron}</Mono> ·{" "}
                         <Link
                           to={`/runs?workflow=${encodeURIComponent(schedule.workflow)}`}
@@ -140,6 +140,7 @@ export function SchedulesPage() {
                         <Link
                           to={`/runs/${schedule.last_run_id}`}
                           className="font-mono text-xs text-indigo-700 hover:text-indigo-600"
+                          title={schedule.last_run_id}
                         >
                           run {shortId(schedule.last_run_id)}
                         </Link>
@@ -151,7 +152,7 @@ export function SchedulesPage() {
                           {formatRelative(schedule.next_tick_at, now)}
                         </span>
                       ) : (
-                        <span className="text-slate-400">{schedule.enabled ? "—" : "Disabled"}</span>
+                        <span className="text-slate-600">{schedule.enabled ? "—" : "Disabled"}</span>
                       )}
                     </td>
                     <td className="px-5 py-3 text-right">

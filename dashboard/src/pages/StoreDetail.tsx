@@ -19,7 +19,7 @@ import {
   IconSearch,
   IconTrash,
 } from "../components/icons";
-import { LiveIndicator, ProgressBar, StepTimeline } from "../components/Progress";
+import { LiveIndicator, ProgressBar, RawDetails, StepTimeline, stepErrorSuggestion } from "../components/Progress";
 import { SimulatedUrlNote } from "../components/SimulatedCluster";
 import { EngineBadge, isFinalRun, RunStatusBadge, StoreStatusBadge, ThemeBadge } from "../components/status";
 import { useToast } from "../components/Toaster";
@@ -36,18 +36,20 @@ import {
   LoadingBlock,
   Mono,
   PageHeader,
+  ShortId,
   Skeleton,
 } from "../components/ui";
-import { groupEvents } from "../lib/events";
+import { errorWords } from "../lib/errorWords";
+import { groupEvents, workflowLabel } from "../lib/events";
+import { formatAgo, formatDateTime, formatDuration, formatRelative, formatTime } from "../lib/format";
 import {
-  formatAgo,
-  formatDateTime,
-  formatDuration,
-  formatRelative,
-  formatTime,
-  humanize,
-  shortId,
-} from "../lib/format";
+  asSentence,
+  isCurrentStep,
+  plainStepError,
+  runPercent,
+  stepLabel,
+  weightedPercent,
+} from "../lib/steps";
 import { useCoalesced, useNow, useTitle } from "../lib/hooks";
 import { isStoreId } from "../lib/storeRules";
 import { useEventStream } from "../lib/useEventStream";
@@ -56,18 +58,28 @@ function ProgressCard({
   store,
   live,
   now,
+  events,
+  operator,
 }: {
   store: StoreDetail;
   live: ReturnType<typeof useEventStream>;
   now: number;
+  events: TimelineEvent[] | undefined;
+  operator: boolean;
 }) {
   const progress = store.progress;
   const run = store.currentRun;
   const teardown = run?.operation === "teardown";
   const title = teardown ? "Deletion" : "Provisioning";
-  const percent = progress?.percent ?? run?.percent ?? 0;
-  const current = progress?.steps.find((s) => ["running", "retrying", "polling", "queued"].includes(s.status));
+  // Weighted by the steps' typical durations (lib/steps.ts), not by their count.
+  const percent = progress
+    ? weightedPercent({ steps: progress.steps, workflow: progress.workflow, runStatus: progress.status, now })
+    : runPercent(run);
+  const current = progress?.steps.find((s) => isCurrentStep(s.status));
+  const failedStep = progress?.steps.find((s) => s.status === "failed" || s.status === "cancelled");
   const stepCount = progress?.steps.length ?? run?.stepCount ?? 0;
+  // This run's events, to complete the current step's cause.
+  const runEvents = events?.filter((e) => e.runId === progress?.runId);
   const started = progress?.startedAt ?? store.createdAt;
   const finished = progress?.finishedAt;
   const elapsed = (finished ? new Date(finished).getTime() : now) - new Date(started).getTime();
@@ -76,16 +88,27 @@ function ProgressCard({
   if (!progress) summary = "No run yet.";
   else if (progress.status === "succeeded")
     summary = teardown ? "The store's resources are removed." : "The store is provisioned.";
-  else if (progress.status === "failed") summary = "The run failed.";
-  else if (progress.status === "cancelled") summary = "The run was cancelled.";
+  else if (progress.status === "failed" || progress.status === "cancelled")
+    summary = failedStep
+      ? `Stopped at step ${failedStep.number} of ${stepCount}: ${stepLabel(failedStep.name)}`
+      : progress.status === "failed"
+        ? "Stopped before the end."
+        : "Cancelled.";
   else if (progress.status === "queued" && !progress.startedAt) summary = "Queued: waiting for a worker to pick it up.";
-  else if (current) summary = `Step ${current.number} of ${stepCount}: ${current.name}`;
+  else if (current) summary = `Step ${current.number} of ${stepCount}: ${stepLabel(current.name)}`;
   else summary = "In progress.";
 
   return (
     <Card
       title={title}
-      description={progress ? `${progress.workflow} v${progress.version}` : undefined}
+      description={
+        progress && (workflowLabel(progress.workflow) !== title || operator) ? (
+          <span title={`${progress.workflow} v${progress.version}`}>
+            {workflowLabel(progress.workflow) !== title ? workflowLabel(progress.workflow) : null}
+            {operator ? `${workflowLabel(progress.workflow) !== title ? " · " : ""}${progress.workflow} v${progress.version}` : ""}
+          </span>
+        ) : undefined
+      }
       actions={<LiveIndicator state={live.state} />}
     >
       <div className="space-y-2" data-testid="progress">
@@ -101,7 +124,7 @@ function ProgressCard({
           </p>
         </div>
         <ProgressBar percent={percent} status={progress?.status ?? run?.status} label={`${title} progress`} />
-        <p className="flex flex-wrap gap-x-3 text-xs text-slate-500">
+        <p className="flex flex-wrap gap-x-3 text-xs text-slate-600">
           {progress ? <RunStatusBadge status={progress.status} /> : null}
           <span className="self-center">
             {finished ? `Took ${formatDuration(elapsed)}` : `Running for ${formatDuration(elapsed)}`}
@@ -113,7 +136,7 @@ function ProgressCard({
       </div>
       {live.state === "failed" && live.error ? (
         <Alert tone="warning" className="mt-4">
-          Live updates stopped: {live.error.message} The page still refreshes every few seconds.
+          Live updates stopped: {errorWords(live.error).title} The page still refreshes every few seconds.
         </Alert>
       ) : null}
       {progress ? (
@@ -123,6 +146,9 @@ function ProgressCard({
             runStatus={progress.status}
             nextAttemptAt={progress.nextAttemptAt}
             now={now}
+            events={runEvents}
+            operator={operator}
+            failureShownAbove={store.status === "failed"}
           />
         </div>
       ) : null}
@@ -130,45 +156,85 @@ function ProgressCard({
   );
 }
 
-function FailureCard({ store, onRetry, retrying }: { store: StoreDetail; onRetry: () => void; retrying: boolean }) {
+/**
+ * A failed store, said once: what stopped, in plain words, and the one thing to do about it
+ * (Retry). The raw error and the step's code name are one click away ("Details"); the advice
+ * about the platform's tools only for administrators.
+ */
+export function FailureCard({
+  store,
+  onRetry,
+  retrying,
+  operator,
+}: {
+  store: StoreDetail;
+  onRetry: () => void;
+  retrying: boolean;
+  operator: boolean;
+}) {
+  const teardown = store.currentRun?.operation === "teardown";
+  const what = teardown ? "Deletion" : "Provisioning";
+  const failedStep = store.progress?.steps.find((s) => s.status === "failed" || s.status === "cancelled");
+  const stepName = store.failedStep ?? failedStep?.name ?? null;
+  const raw = store.failureReason ?? store.progress?.error ?? failedStep?.error ?? null;
   return (
     <Alert
       tone="danger"
       role="alert"
-      title={store.currentRun?.operation === "teardown" ? "Deletion failed" : "Provisioning failed"}
+      title={
+        <span data-testid="failure-title">
+          {stepName ? `${what} stopped at “${stepLabel(stepName)}”` : `${what} stopped`}
+        </span>
+      }
       action={
         <Button
-          size="sm"
           variant="danger"
           onClick={onRetry}
           loading={retrying}
-          icon={<IconRefresh className="size-3.5" />}
+          icon={<IconRefresh className="size-4" />}
+          data-testid="retry-store"
         >
           Retry
         </Button>
       }
     >
-      <p data-testid="failure-reason">{store.failureReason ?? "The run did not finish."}</p>
-      {store.failedStep ? (
-        <p className="mt-1">
-          Failed at <span className="font-mono text-xs">{store.failedStep}</span>. Retry resumes at that step; steps
-          that finished are not repeated.
-        </p>
-      ) : null}
-      {store.retryCount > 0 ? (
-        <p className="mt-1">
-          Retried {store.retryCount} time{store.retryCount > 1 ? "s" : ""} so far.
-        </p>
-      ) : null}
+      <p data-testid="failure-reason">{asSentence(plainStepError(raw))}</p>
+      <p className="mt-1">
+        Retry carries on from that step; the steps that finished are not repeated. If it stops again, contact your
+        platform's administrators.
+        {store.retryCount > 0 ? ` Retried ${store.retryCount} time${store.retryCount > 1 ? "s" : ""} so far.` : ""}
+      </p>
+      <RawDetails raw={raw} code={stepName} open={operator}>
+        {operator && raw ? <p data-testid="operator-advice">{stepErrorSuggestion(raw, "failed")}</p> : null}
+      </RawDetails>
     </Alert>
   );
 }
 
-function LinkRow({ label, href, missing }: { label: string; href: string | null; missing?: string }) {
+/** A store address: a link while the store serves it, plain text once it is deleted or being deleted. */
+export function LinkRow({
+  label,
+  href,
+  missing,
+  gone,
+}: {
+  label: string;
+  href: string | null;
+  missing?: string;
+  /** Why the address leads nowhere any more (the store is deleted or being deleted). */
+  gone?: string;
+}) {
   return (
-    <div className="py-2 first:pt-0 last:pb-0">
-      <p className="text-xs font-medium text-slate-500">{label}</p>
-      {href ? (
+    <div className="py-2 first:pt-0 last:pb-0" data-url-row={label}>
+      <p className="text-xs font-medium text-slate-600">{label}</p>
+      {href && gone ? (
+        <>
+          <p className="mt-0.5 text-sm break-all text-slate-600" data-testid="url-text">
+            {href}
+          </p>
+          <p className="mt-0.5 text-xs text-slate-600">{gone}</p>
+        </>
+      ) : href ? (
         <>
           <div className="mt-0.5 flex items-center gap-1">
             <a
@@ -185,10 +251,17 @@ function LinkRow({ label, href, missing }: { label: string; href: string | null;
           <SimulatedUrlNote className="mt-1" />
         </>
       ) : (
-        <p className="mt-0.5 text-sm text-slate-500">{missing ?? "Available once the store is ready"}</p>
+        <p className="mt-0.5 text-sm text-slate-600">{missing ?? "Available once the store is ready"}</p>
       )}
     </div>
   );
+}
+
+/** Why a store's addresses no longer lead anywhere, or nothing while they do. */
+function goneReason(status: StoreDetail["status"]): string | undefined {
+  if (status === "deleted") return "No longer online: the store is deleted.";
+  if (status === "deleting") return "Going offline: the store is being deleted.";
+  return undefined;
 }
 
 function CredentialsCard({ store }: { store: StoreDetail }) {
@@ -201,26 +274,26 @@ function CredentialsCard({ store }: { store: StoreDetail }) {
       description={owner ? "Visible only to you, the store's owner." : "Masked: only the store's owner sees them."}
     >
       {!credentials ? (
-        <p className="text-sm text-slate-500">No credentials for this store.</p>
+        <p className="text-sm text-slate-600">No credentials for this store.</p>
       ) : credentials.unavailable ? (
         <Alert tone="warning">{credentials.unavailable}</Alert>
       ) : (
         <dl className="space-y-3 text-sm" data-testid="credentials" data-owner={owner}>
           <div>
-            <dt className="text-xs font-medium text-slate-500">Username</dt>
+            <dt className="text-xs font-medium text-slate-600">Username</dt>
             <dd className="mt-0.5 flex items-center gap-1 font-mono text-slate-900">
               {credentials.username}
               {owner && credentials.username ? <CopyButton value={credentials.username} label="Copy username" /> : null}
             </dd>
           </div>
           <div>
-            <dt className="text-xs font-medium text-slate-500">E-mail</dt>
+            <dt className="text-xs font-medium text-slate-600">E-mail</dt>
             <dd className="mt-0.5 font-mono break-all text-slate-900" data-testid="credential-email">
               {credentials.email}
             </dd>
           </div>
           <div>
-            <dt className="text-xs font-medium text-slate-500">Password</dt>
+            <dt className="text-xs font-medium text-slate-600">Password</dt>
             <dd className="mt-0.5 flex items-center gap-1">
               <span className="font-mono break-all text-slate-900" data-testid="credential-password">
                 {owner ? (revealed ? credentials.password : "••••••••••••") : credentials.password}
@@ -241,9 +314,16 @@ function CredentialsCard({ store }: { store: StoreDetail }) {
               ) : null}
             </dd>
           </div>
-          {credentials.loginUrl ? (
+          {credentials.loginUrl && goneReason(store.status) ? (
             <div>
-              <dt className="text-xs font-medium text-slate-500">Sign in at</dt>
+              <dt className="text-xs font-medium text-slate-600">Sign in at</dt>
+              <dd className="mt-0.5 text-sm break-all text-slate-600" data-testid="url-text">
+                {credentials.loginUrl}
+              </dd>
+            </div>
+          ) : credentials.loginUrl ? (
+            <div>
+              <dt className="text-xs font-medium text-slate-600">Sign in at</dt>
               <dd className="mt-0.5 flex flex-wrap items-center gap-x-2 gap-y-1">
                 <a
                   href={credentials.loginUrl}
@@ -277,12 +357,15 @@ function ActivityCard({
   loading,
   error,
   onRetry,
+  operator,
 }: {
   storeId: string;
   events: TimelineEvent[] | undefined;
   loading: boolean;
   error: unknown;
   onRetry: () => void;
+  /** Administrators also see the raw text behind an event's plain words. */
+  operator: boolean;
 }) {
   const [all, setAll] = useState(false);
   const now = useNow(10_000);
@@ -299,7 +382,7 @@ function ActivityCard({
       ) : error ? (
         <ApiErrorAlert error={error} onRetry={onRetry} />
       ) : groups.length === 0 ? (
-        <p className="text-sm text-slate-500">Nothing happened yet.</p>
+        <p className="text-sm text-slate-600">Nothing happened yet.</p>
       ) : (
         <>
           <ol className="space-y-3" data-testid="activity">
@@ -319,13 +402,18 @@ function ActivityCard({
                         </span>
                       ) : null}
                     </p>
-                    <time className="text-xs text-slate-500" dateTime={event.at} title={formatDateTime(event.at)}>
+                    <time className="text-xs text-slate-600" dateTime={event.at} title={formatDateTime(event.at)}>
                       {formatAgo(event.at, now)}
                     </time>
                   </div>
                   {text.detail ? <p className="mt-0.5 text-xs break-words text-slate-600">{text.detail}</p> : null}
+                  {operator && text.raw ? (
+                    <p className="mt-0.5 font-mono text-xs break-words text-slate-600" data-testid="event-raw">
+                      {text.raw}
+                    </p>
+                  ) : null}
                   {event.actor && event.source === "audit" ? (
-                    <p className="mt-0.5 text-xs text-slate-500">by {event.actor}</p>
+                    <p className="mt-0.5 text-xs text-slate-600">by {event.actor}</p>
                   ) : null}
                 </div>
               </li>
@@ -419,8 +507,8 @@ export function StoreDetailPage() {
     const answer = await remove.mutateAsync(s.id);
     toast.show(answer.message);
   };
-  const canRetry = s.status === "failed";
   const canDelete = s.status === "ready" || s.status === "failed";
+  const gone = goneReason(s.status);
 
   return (
     <>
@@ -449,12 +537,8 @@ export function StoreDetailPage() {
           </span>
         }
         actions={
+          // A failed store's one Retry is in its failure notice, beside the reason.
           <>
-            {canRetry ? (
-              <Button variant="primary" onClick={() => setConfirm("retry")} icon={<IconRefresh />}>
-                Retry
-              </Button>
-            ) : null}
             {canDelete ? (
               <Button variant="danger-outline" onClick={() => setConfirm("delete")} icon={<IconTrash />}>
                 Delete
@@ -467,30 +551,37 @@ export function StoreDetailPage() {
       <div className="grid gap-6 lg:grid-cols-3">
         <div className="min-w-0 space-y-6 lg:col-span-2">
           {s.status === "failed" ? (
-            <FailureCard store={s} onRetry={() => setConfirm("retry")} retrying={retry.isPending} />
+            <FailureCard
+              store={s}
+              onRetry={() => setConfirm("retry")}
+              retrying={retry.isPending}
+              operator={isAdmin}
+            />
           ) : null}
           {s.status === "deleted" ? (
             <Alert tone="info" title="This store is deleted">
               Its namespace and everything in it were removed {formatAgo(s.deletedAt, now)}.
             </Alert>
           ) : null}
-          <ProgressCard store={s} live={live} now={now} />
+          <ProgressCard store={s} live={live} now={now} events={timeline.data} operator={isAdmin} />
           <ActivityCard
             storeId={s.id}
             events={timeline.data}
             loading={timeline.isPending}
             error={timeline.error}
             onRetry={() => timeline.refetch()}
+            operator={isAdmin}
           />
         </div>
 
         <div className="min-w-0 space-y-6">
           <Card title="Access">
             <div className="divide-y divide-slate-100">
-              <LinkRow label="Storefront" href={s.urls.storefront} />
+              <LinkRow label="Storefront" href={s.urls.storefront} gone={gone} />
               <LinkRow
                 label="Admin"
                 href={s.urls.admin}
+                gone={gone}
                 missing={
                   s.engine === "medusa"
                     ? "No admin UI: Medusa stores run the backend without the admin dashboard; the admin user below signs in to the Admin API."
@@ -526,13 +617,15 @@ export function StoreDetailPage() {
                     <div className="min-w-0">
                       {isAdmin ? (
                         <Link to={`/runs/${run.id}`} className="font-medium text-indigo-700 hover:text-indigo-600">
-                          {humanize(run.workflow)}
+                          {workflowLabel(run.workflow)}
                         </Link>
                       ) : (
-                        <span className="font-medium text-slate-800">{humanize(run.workflow)}</span>
+                        <span className="font-medium text-slate-800">{workflowLabel(run.workflow)}</span>
                       )}
-                      <p className="text-xs text-slate-500">
-                        <Mono className="text-xs">{shortId(run.id)}</Mono> · {formatTime(run.createdAt)}
+                      <p className="flex flex-wrap items-center gap-x-1 text-xs text-slate-600" data-testid="run-ref">
+                        <ShortId id={run.id} label="Copy the full run id" />
+                        <span aria-hidden="true">·</span>
+                        <span className="whitespace-nowrap">{formatTime(run.createdAt)}</span>
                       </p>
                     </div>
                     <RunStatusBadge status={run.status} />
@@ -553,7 +646,7 @@ export function StoreDetailPage() {
       >
         <p>
           {s.progress?.status === "failed" && s.failedStep
-            ? `${s.currentRun?.operation === "teardown" ? "Deletion" : "Provisioning"} resumes at ${s.failedStep}; the steps that finished are not repeated.`
+            ? `${s.currentRun?.operation === "teardown" ? "Deletion" : "Provisioning"} carries on from “${stepLabel(s.failedStep)}”; the steps that finished are not repeated.`
             : "A new run starts from the first step; work already done is recognised, not repeated."}
         </p>
       </ConfirmDialog>

@@ -23,7 +23,8 @@ import {
   Select,
   Spinner,
 } from "../components/ui";
-import { formatAgo, formatDuration } from "../lib/format";
+import { formatAgo, formatDuration, shortId } from "../lib/format";
+import { asSentence, plainStepError, runPercent, stepLabel } from "../lib/steps";
 import { useDebounced, useNow, useTitle } from "../lib/hooks";
 import { offsetOf, parsePage } from "../lib/pagination";
 
@@ -52,12 +53,19 @@ export function MiniProgress({ percent, label }: { percent: number; label: strin
 function StoreProgress({ store, now }: { store: Store; now: number }) {
   const run = store.currentRun;
   if (isActiveStatus(store.status)) {
-    const percent = run?.percent ?? 0;
-    const step = run?.step ? `${run.step} (${run.stepNumber ?? "?"}/${run.stepCount ?? "?"})` : "queued";
+    // Weighted by the steps' typical durations, like the store page (lib/steps.ts).
+    const percent = runPercent(run);
+    const step = run?.step ? (
+      <span title={`Step ${run.stepNumber ?? "?"} of ${run.stepCount ?? "?"}: ${run.step}`}>
+        {stepLabel(run.step)} ({run.stepNumber ?? "?"}/{run.stepCount ?? "?"})
+      </span>
+    ) : (
+      "queued"
+    );
     return (
       <div className="space-y-1">
         <MiniProgress percent={percent} label={`${store.name}: ${percent}%`} />
-        <p className="text-xs text-slate-500">
+        <p className="text-xs text-slate-600">
           <span className="font-medium text-slate-700 tabular-nums">{percent}%</span> · {step} ·{" "}
           {formatDuration(now - new Date(store.createdAt).getTime())}
         </p>
@@ -73,13 +81,13 @@ function StoreProgress({ store, now }: { store: Store; now: number }) {
   }
   if (store.status === "failed") {
     return (
-      <p className="text-sm text-rose-700" title={store.failureReason ?? undefined}>
-        Failed{store.failedStep ? ` at ${store.failedStep}` : ""}
+      <p className="text-sm text-rose-700" title={asSentence(plainStepError(store.failureReason))}>
+        Stopped{store.failedStep ? ` at “${stepLabel(store.failedStep)}”` : ""}
       </p>
     );
   }
   if (store.status === "deleted") {
-    return <p className="text-sm text-slate-500">Deleted {formatAgo(store.deletedAt, now)}</p>;
+    return <p className="text-sm text-slate-600">Deleted {formatAgo(store.deletedAt, now)}</p>;
   }
   return null;
 }
@@ -180,7 +188,7 @@ export function StoresPage() {
             <label htmlFor="store-search" className="sr-only">
               Search stores by name
             </label>
-            <IconSearch className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-slate-400" />
+            <IconSearch className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-slate-500" />
             <Input
               id="store-search"
               type="search"
@@ -221,7 +229,7 @@ export function StoresPage() {
               ))}
             </Select>
             {list.isFetching && !list.isPending ? (
-              <Spinner className="size-4 text-slate-400" label="Refreshing" />
+              <Spinner className="size-4 text-slate-500" label="Refreshing" />
             ) : null}
           </div>
           {ownerId ? (
@@ -231,7 +239,7 @@ export function StoresPage() {
               onClick={() => update({ owner: undefined })}
               icon={<IconX className="size-3.5" />}
             >
-              Owner: {ownerName ?? ownerId.slice(0, 8)}
+              Owner: {ownerName ?? shortId(ownerId)}
             </Button>
           ) : null}
         </div>
@@ -275,7 +283,7 @@ export function StoresPage() {
             <div className="overflow-x-auto">
               <table className="min-w-full text-sm">
                 <caption className="sr-only">Stores</caption>
-                <thead className="border-b border-slate-200 bg-slate-50/80 text-left text-xs font-medium tracking-wide text-slate-500 uppercase">
+                <thead className="border-b border-slate-200 bg-slate-50/80 text-left text-xs font-medium tracking-wide text-slate-600 uppercase">
                   <tr>
                     <th scope="col" className="px-5 py-3">
                       Store
@@ -310,7 +318,7 @@ export function StoresPage() {
                           {store.name}
                         </Link>
                         <div className="mt-0.5">
-                          <Mono className="text-xs text-slate-500">{store.id}</Mono>
+                          <Mono className="text-xs text-slate-600">{store.id}</Mono>
                         </div>
                         <div className="mt-1.5 flex flex-wrap gap-1 md:hidden">
                           <EngineBadge engine={store.engine} />
@@ -320,7 +328,10 @@ export function StoresPage() {
                         </div>
                       </td>
                       <td className="px-3 py-3.5">
-                        <StoreStatusBadge status={store.status} title={store.failureReason ?? undefined} />
+                        <StoreStatusBadge
+                          status={store.status}
+                          title={store.status === "failed" ? asSentence(plainStepError(store.failureReason)) : undefined}
+                        />
                       </td>
                       <td className="hidden px-3 py-3.5 md:table-cell">
                         <div className="flex flex-wrap gap-1">
@@ -339,11 +350,11 @@ export function StoresPage() {
                             onClick={() => update({ owner: store.ownerId })}
                             title="Show this owner's stores"
                           >
-                            {store.ownerUsername ?? store.ownerId.slice(0, 8)}
+                            {store.ownerUsername ?? shortId(store.ownerId)}
                           </button>
                         </td>
                       ) : null}
-                      <td className="hidden px-5 py-3.5 text-right whitespace-nowrap text-slate-500 xl:table-cell">
+                      <td className="hidden px-5 py-3.5 text-right whitespace-nowrap text-slate-600 xl:table-cell">
                         <time dateTime={store.createdAt} title={new Date(store.createdAt).toLocaleString()}>
                           {formatAgo(store.createdAt, now)}
                         </time>

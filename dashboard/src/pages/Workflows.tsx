@@ -9,6 +9,7 @@ import { IconWorkflow } from "../components/icons";
 import { ApiErrorAlert, Badge, Card, EmptyState, LoadingBlock, Mono, PageHeader } from "../components/ui";
 import { formatDateTime, formatDuration } from "../lib/format";
 import { useTitle } from "../lib/hooks";
+import { stepLabel } from "../lib/steps";
 
 const SHOWN = 12;
 
@@ -21,13 +22,16 @@ function StepsTable({ name, version, steps }: { name: string; version: number; s
         <caption className="sr-only">
           Steps of {name} v{version}
         </caption>
-        <thead className="bg-slate-50 text-left text-xs text-slate-500">
+        <thead className="bg-slate-50 text-left text-xs text-slate-600">
           <tr>
             <th scope="col" className="px-3 py-2 font-medium">
               #
             </th>
             <th scope="col" className="px-3 py-2 font-medium">
               Step
+            </th>
+            <th scope="col" className="hidden px-3 py-2 font-medium sm:table-cell">
+              Shown to tenants as
             </th>
             <th scope="col" className="px-3 py-2 text-right font-medium">
               Attempts
@@ -40,8 +44,9 @@ function StepsTable({ name, version, steps }: { name: string; version: number; s
         <tbody className="divide-y divide-slate-100">
           {shown.map((step) => (
             <tr key={step.index}>
-              <td className="px-3 py-2 text-slate-500 tabular-nums">{step.index + 1}</td>
+              <td className="px-3 py-2 text-slate-600 tabular-nums">{step.index + 1}</td>
               <td className="px-3 py-2 font-mono text-[0.8125rem] text-slate-900">{step.name}</td>
+              <td className="hidden px-3 py-2 text-slate-700 sm:table-cell">{stepLabel(step.name)}</td>
               <td className="px-3 py-2 text-right tabular-nums">{step.maxAttempts}</td>
               <td className="px-3 py-2 text-right tabular-nums">{formatDuration(step.timeoutMs)}</td>
             </tr>
@@ -105,7 +110,7 @@ export function WorkflowsPage() {
               <div className="space-y-5">
                 {[...versions].reverse().map((version) => (
                   <div key={version.version}>
-                    <div className="mb-2 flex flex-wrap items-center gap-2 text-xs text-slate-500">
+                    <div className="mb-2 flex flex-wrap items-center gap-2 text-xs text-slate-600">
                       <Badge tone={version.latest ? "indigo" : "gray"}>v{version.version}</Badge>
                       {version.latest ? <Badge tone="green">Latest</Badge> : null}
                       <span>

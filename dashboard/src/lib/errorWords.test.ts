@@ -1,0 +1,140 @@
+import { describe, expect, it } from "vitest";
+
+import { ApiError, errorFromResponse, networkError } from "../api/client";
+import { errorWords } from "./errorWords";
+import { isDeveloperText, plainFieldMessage } from "./plainText";
+
+function envelope(status: number, error: Record<string, unknown>, requestId = "req_40163b0f640d"): Response {
+  return new Response(JSON.stringify({ requestId, error }), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+describe("errorWords", () => {
+  it("turns a wrong password into plain words and keeps the request id", async () => {
+    // The API's answer, as `storeflow up` sends it.
+    const error = await errorFromResponse(
+      envelope(401, {
+        code: "INVALID_CREDENTIALS",
+        message: "Invalid email or password.",
+        retryable: false,
+        suggestion: "Log in again to get a fresh token, then send it as `Authorization: Bearer <token>`.",
+      }),
+    );
+    const words = errorWords(error);
+    expect(words.title).toBe("Wrong e-mail or password.");
+    expect(words.hint).toBe("Check both and try again.");
+    expect(words.requestId).toBe("req_40163b0f640d");
+    expect(`${words.title} ${words.hint}`).not.toMatch(/[`]|Bearer|Authorization/);
+  });
+
+  it("has tenant words for every code the API sends to tenants", () => {
+    const codes = [
+      "INVALID_CREDENTIALS",
+      "ACCOUNT_LOCKED",
+      "LOGIN_RATE_LIMITED",
+      "REGISTRATION_RATE_LIMITED",
+      "PASSWORD_CHANGE_RATE_LIMITED",
+      "INVALID_PASSWORD",
+      "UNAUTHORIZED",
+      "FORBIDDEN",
+      "STORE_NOT_FOUND",
+      "NOT_FOUND",
+      "RETRY_LIMIT_REACHED",
+      "IDEMPOTENCY_KEY_REUSED",
+      "CREDENTIALS_UNAVAILABLE",
+      "RATE_LIMIT_EXCEEDED",
+      "SERVICE_UNAVAILABLE",
+      "DATABASE_UNAVAILABLE",
+      "INTERNAL_ERROR",
+      "REQUEST_TIMEOUT",
+      "MALFORMED_JSON",
+      "URI_TOO_LONG",
+      "HEADERS_TOO_LARGE",
+    ];
+    for (const code of codes) {
+      const words = errorWords(
+        new ApiError({
+          status: 400,
+          code,
+          message: "Developer text: send `X-Thing` to GET /api/v1/openapi.json.",
+          suggestion: "Set STOREFLOW_ENCRYPTION_KEY, then `Authorization: Bearer <token>`.",
+          retryAfterSeconds: 120,
+        }),
+      );
+      expect(isDeveloperText(words.title), `${code}: ${words.title}`).toBe(false);
+      expect(isDeveloperText(words.hint), `${code}: ${words.hint}`).toBe(false);
+    }
+    expect(errorWords(new ApiError({ status: 423, code: "ACCOUNT_LOCKED", message: "x", retryAfterSeconds: 600 })).hint).toBe(
+      "Try again in 10 minutes.",
+    );
+  });
+
+  it("keeps the API's own words for other codes when they are plain, and drops developer hints", () => {
+    const taken = errorWords(
+      new ApiError({
+        status: 409,
+        code: "STORE_NAME_TAKEN",
+        message: "A store named 'spring-shop' already exists (status: ready).",
+        suggestion: "Use a different name, or delete the existing store first.",
+      }),
+    );
+    expect(taken.title).toBe("A store named 'spring-shop' already exists (status: ready).");
+    expect(taken.hint).toBe("Use a different name, or delete the existing store first.");
+
+    const unknown = errorWords(
+      new ApiError({
+        status: 409,
+        code: "SOMETHING_NEW",
+        message: "The store is busy.",
+        suggestion: "Retry with the same `Idempotency-Key` header.",
+      }),
+    );
+    expect(unknown.title).toBe("The store is busy.");
+    expect(unknown.hint).toBeUndefined();
+
+    const developer = errorWords(new ApiError({ status: 400, code: "SOMETHING_ELSE", message: "`limit` must be 1..=100" }));
+    expect(developer.title).toBe("Limit must be 1..=100");
+  });
+
+  it("words validation answers without backticked field names", () => {
+    const words = errorWords(
+      new ApiError({
+        status: 400,
+        code: "VALIDATION_ERROR",
+        message: "`email` must be a valid e-mail address.",
+        suggestion: "Check the request parameters and try again.",
+        details: [{ field: "email", message: "`email` must be a valid e-mail address." }],
+      }),
+    );
+    expect(words.title).toBe("Enter a valid e-mail address.");
+    expect(words.hint).toBe("See the highlighted fields.");
+  });
+
+  it("words network failures, answers that are not JSON, and other errors", async () => {
+    expect(errorWords(networkError(new TypeError("Failed to fetch"))).title).toBe("storeflow cannot be reached.");
+    const proxy = await errorFromResponse(new Response("<html>Bad gateway</html>", { status: 502, statusText: "Bad Gateway" }));
+    expect(errorWords(proxy).title).toBe("storeflow answered with an error (502).");
+    expect(errorWords(new Error("boom")).title).toBe("Something went wrong.");
+  });
+});
+
+describe("plainFieldMessage", () => {
+  it("replaces the API's field names with their labels", () => {
+    expect(plainFieldMessage("`email` is required.")).toBe("E-mail is required.");
+    expect(plainFieldMessage("`currentPassword` is required.")).toBe("Current password is required.");
+    expect(plainFieldMessage("`email` must be a valid e-mail address.")).toBe("Enter a valid e-mail address.");
+    expect(plainFieldMessage("Password must be at least 8 characters.")).toBe("Password must be at least 8 characters.");
+  });
+
+  it("is what ApiError.messagesFor returns", () => {
+    const error = new ApiError({
+      status: 400,
+      code: "VALIDATION_ERROR",
+      message: "x",
+      details: [{ field: "username", message: "`username` is required." }],
+    });
+    expect(error.messagesFor("username")).toEqual(["Username is required."]);
+  });
+});

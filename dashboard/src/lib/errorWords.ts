@@ -1,0 +1,156 @@
+// API errors in the words of the people using the dashboard. The API's envelope
+// `{requestId, error: {code, message, suggestion?, retryAfterSeconds?, ...}}` is written for API
+// clients: its suggestions name headers and routes ("send it as `Authorization: Bearer
+// <token>`"). Known codes get their own words; for the others the API's message and suggestion
+// are kept only when they read as plain words. The request id stays, for support.
+
+import { ApiError } from "../api/client";
+import { isDeveloperText, plainFieldMessage } from "./plainText";
+
+export interface ErrorWords {
+  /** One sentence: what happened. */
+  title: string;
+  /** What to do about it, if anything useful can be said. */
+  hint?: string;
+  /** The API's request id, for support. */
+  requestId?: string;
+  code: string;
+}
+
+function minutes(seconds: number | undefined): string | undefined {
+  if (!seconds) return undefined;
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? "" : "s"}`;
+  const m = Math.ceil(seconds / 60);
+  return `${m} minute${m === 1 ? "" : "s"}`;
+}
+
+function waitHint(error: ApiError, fallback: string): string {
+  const wait = minutes(error.retryAfterSeconds);
+  return wait ? `Try again in ${wait}.` : fallback;
+}
+
+type Words = { title: string; hint?: string };
+
+/** Codes whose own message and suggestion are not for tenants. */
+const WORDS: Record<string, (error: ApiError) => Words> = {
+  INVALID_CREDENTIALS: () => ({
+    title: "Wrong e-mail or password.",
+    hint: "Check both and try again.",
+  }),
+  ACCOUNT_LOCKED: (e) => ({
+    title: "Too many wrong passwords: signing in to this account is paused for now.",
+    hint: waitHint(e, "Try again in a few minutes."),
+  }),
+  LOGIN_RATE_LIMITED: (e) => ({
+    title: "Too many sign-in attempts.",
+    hint: waitHint(e, "Wait a moment, then try again."),
+  }),
+  REGISTRATION_RATE_LIMITED: (e) => ({
+    title: "Too many new accounts from your network.",
+    hint: waitHint(e, "Wait a while before creating another account."),
+  }),
+  PASSWORD_CHANGE_RATE_LIMITED: (e) => ({
+    title: "Too many password changes.",
+    hint: waitHint(e, "Wait a moment, then try again."),
+  }),
+  INVALID_PASSWORD: () => ({
+    title: "The current password is wrong.",
+    hint: "Check it and try again.",
+  }),
+  UNAUTHORIZED: () => ({
+    title: "Your session has ended.",
+    hint: "Sign in again to carry on.",
+  }),
+  FORBIDDEN: () => ({
+    title: "You are not allowed to do this.",
+    hint: "Only the platform's administrators can.",
+  }),
+  VALIDATION_ERROR: (e) => ({
+    title: e.fieldProblems.length > 1 ? "Some details need fixing." : plainFieldMessage(e.message),
+    hint: e.fieldProblems.length ? "See the highlighted fields." : undefined,
+  }),
+  STORE_NOT_FOUND: () => ({
+    title: "This store does not exist, or it is not yours.",
+  }),
+  NOT_FOUND: () => ({
+    title: "This page does not exist.",
+  }),
+  RETRY_LIMIT_REACHED: () => ({
+    title: "This store has been retried as often as allowed.",
+    hint: "Delete it and create it again, or ask your platform's administrators to look at it.",
+  }),
+  IDEMPOTENCY_KEY_REUSED: () => ({
+    title: "This request was already sent with other details.",
+    hint: "Try again.",
+  }),
+  CREDENTIALS_UNAVAILABLE: () => ({
+    title: "The store's admin password cannot be read right now.",
+    hint: "Ask your platform's administrators.",
+  }),
+  RATE_LIMIT_EXCEEDED: (e) => ({
+    title: "Too many requests in a short time.",
+    hint: waitHint(e, "Wait a moment, then try again."),
+  }),
+  SERVICE_UNAVAILABLE: () => ({
+    title: "storeflow is not available right now.",
+    hint: "Try again in a few seconds.",
+  }),
+  DATABASE_UNAVAILABLE: () => ({
+    title: "storeflow is not available right now.",
+    hint: "Try again in a few seconds.",
+  }),
+  INTERNAL_ERROR: () => ({
+    title: "Something went wrong on our side.",
+    hint: "Try again later. If it keeps happening, contact support with the reference below.",
+  }),
+  REQUEST_TIMEOUT: () => ({
+    title: "That took too long.",
+    hint: "Try again.",
+  }),
+  NETWORK_ERROR: () => ({
+    title: "storeflow cannot be reached.",
+    hint: "Check your connection, then try again.",
+  }),
+};
+
+/** Codes about a malformed request: the dashboard's fault, never the person's. */
+const REQUEST_PROBLEMS = new Set([
+  "BAD_REQUEST",
+  "MALFORMED_JSON",
+  "MALFORMED_REQUEST",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "PAYLOAD_TOO_LARGE",
+  "METHOD_NOT_ALLOWED",
+  "URI_TOO_LONG",
+  "HEADERS_TOO_LARGE",
+  "REQUEST_REFUSED",
+  "HTTP_VERSION_NOT_SUPPORTED",
+]);
+
+/** The plain words for an error (an ApiError, any other Error, anything). */
+export function errorWords(error: unknown): ErrorWords {
+  if (!(error instanceof ApiError)) {
+    return { title: "Something went wrong.", hint: "Try again.", code: "UNKNOWN" };
+  }
+  const base = { requestId: error.requestId, code: error.code };
+  const known = WORDS[error.code];
+  if (known) return { ...known(error), ...base };
+  if (REQUEST_PROBLEMS.has(error.code)) {
+    return { title: "This request could not be handled.", hint: "Reload the page and try again.", ...base };
+  }
+  if (/^HTTP_\d+$/.test(error.code)) {
+    return {
+      title: `storeflow answered with an error (${error.status}).`,
+      hint: "Try again in a moment.",
+      ...base,
+    };
+  }
+  // Other codes (a store name taken, a store limit, a state conflict): the API's own words when
+  // they are plain, something general otherwise.
+  const message = plainFieldMessage(error.message);
+  return {
+    title: isDeveloperText(message) ? "The request could not be completed." : message,
+    hint: error.suggestion && !isDeveloperText(error.suggestion) ? error.suggestion : undefined,
+    ...base,
+  };
+}

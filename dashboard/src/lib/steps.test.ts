@@ -1,0 +1,253 @@
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { describe, expect, it } from "vitest";
+
+import type { CurrentRun, StepStatus } from "../api/types";
+import { formatClock } from "./format";
+import {
+  plainStepError,
+  plainWaiting,
+  runPercent,
+  STEP_LABELS,
+  stepLabel,
+  stepSituation,
+  TYPICAL_SECONDS,
+  typicalSeconds,
+  weightedPercent,
+  WORKFLOW_STEPS,
+} from "./steps";
+
+// The workflows as the Rust crates define them.
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const source = (file: string) => fs.readFileSync(path.join(repo, file), "utf8");
+const STORE_RS = source("workflows/src/store.rs");
+const CLEANUP_RS = source("workflows/src/cleanup.rs");
+const ENGINES = { woocommerce: source("executors/src/woocommerce.rs"), medusa: source("executors/src/medusa.rs") };
+
+/** Step names in order of appearance: `StepDef::new("…"` and `values_step("…"`. */
+function stepNames(text: string): string[] {
+  return [...text.matchAll(/(?:StepDef::new|values_step)\(\s*"([^"]+)"/g)].map((m) => m[1]);
+}
+
+function between(text: string, start: string, end?: string): string {
+  const from = text.indexOf(start);
+  expect(from, `${start} not found`).toBeGreaterThanOrEqual(0);
+  const to = end ? text.indexOf(end, from + start.length) : text.length;
+  return text.slice(from, to < 0 ? text.length : to);
+}
+
+/** Provisioning for an engine: its own steps, the engine's setup steps, publication, verification. */
+function provisionSteps(engine: string): string[] {
+  const body = between(STORE_RS, "Definition::new(engine.provision_workflow()", "pub fn teardown_store_v1");
+  const [beforeSetup, rest] = body.split(/engine\.setup_steps\w*\(/);
+  const [beforeVerify, afterVerify] = rest.split(/engine\.verify_steps\w*\(/);
+  const file = ENGINES[engine as keyof typeof ENGINES];
+  const setup = stepNames(between(file, "fn setup_steps", "fn verify_steps"));
+  const verify = stepNames(between(file, "fn verify_steps", "fn set_admin_password"));
+  return [...stepNames(beforeSetup), ...setup, ...stepNames(beforeVerify), ...verify, ...stepNames(afterVerify)];
+}
+
+const ALL_STEPS = new Set([
+  ...stepNames(STORE_RS),
+  ...stepNames(CLEANUP_RS),
+  ...stepNames(ENGINES.woocommerce),
+  ...stepNames(ENGINES.medusa),
+]);
+
+describe("step labels", () => {
+  it("gives every step of the store and cleanup workflows a plain label", () => {
+    expect(ALL_STEPS.size).toBeGreaterThan(20);
+    const missing = [...ALL_STEPS].filter((name) => !STEP_LABELS[name]);
+    expect(missing).toEqual([]);
+    for (const label of Object.values(STEP_LABELS)) {
+      // Words, not code: no hyphenated code names, no backticks.
+      expect(label).not.toMatch(/[`]|\b[a-z]+-[a-z]+\b/);
+      expect(label[0]).toBe(label[0].toUpperCase());
+    }
+  });
+
+  it("falls back to the humanized code name for an unknown step", () => {
+    expect(stepLabel("wait-ready")).toBe("Starting the store");
+    expect(stepLabel("publish-values")).toBe("Preparing the public address");
+    expect(stepLabel("sync-inventory_now")).toBe("Sync inventory now");
+    expect(stepLabel(null)).toBe("—");
+  });
+});
+
+describe("typical durations", () => {
+  it("has a typical duration for every step of the store workflows", () => {
+    const storeSteps = new Set([...stepNames(STORE_RS), ...stepNames(ENGINES.woocommerce), ...stepNames(ENGINES.medusa)]);
+    expect([...storeSteps].filter((name) => TYPICAL_SECONDS[name] === undefined)).toEqual([]);
+  });
+
+  it("adds up to the README's real-cluster figures: WooCommerce about 10 s, Medusa about 16 s", () => {
+    const total = (workflow: string) =>
+      WORKFLOW_STEPS[workflow].reduce((sum, step) => sum + typicalSeconds(step, workflow), 0);
+    expect(total("provision-woocommerce")).toBeGreaterThan(9);
+    expect(total("provision-woocommerce")).toBeLessThan(11);
+    expect(total("provision-medusa")).toBeGreaterThan(15);
+    expect(total("provision-medusa")).toBeLessThan(17.5);
+    // wait-ready dominates; the database-only steps are instant.
+    expect(typicalSeconds("wait-ready", "provision-woocommerce") / total("provision-woocommerce")).toBeGreaterThan(0.4);
+    expect(typicalSeconds("mark-ready")).toBeLessThan(0.1);
+  });
+
+  it("knows the store workflows' steps in the order the Rust definitions run them", () => {
+    expect(WORKFLOW_STEPS["provision-woocommerce"]).toEqual(provisionSteps("woocommerce"));
+    expect(WORKFLOW_STEPS["provision-medusa"]).toEqual(provisionSteps("medusa"));
+    expect(WORKFLOW_STEPS["teardown-store"]).toEqual(
+      stepNames(between(STORE_RS, "pub fn teardown_store_v1", "pub fn rotate_credentials_v1")),
+    );
+    expect(WORKFLOW_STEPS["rotate-credentials"]).toEqual(
+      stepNames(between(STORE_RS, "pub fn rotate_credentials_v1", "pub fn reap_orphan_namespace_v1")),
+    );
+  });
+});
+
+describe("weightedPercent", () => {
+  const woo = WORKFLOW_STEPS["provision-woocommerce"];
+  const at = (index: number, current: StepStatus = "running", startedAt?: string) =>
+    woo.map((name, i) => ({
+      name,
+      status: (i < index ? "succeeded" : i === index ? current : "pending") as StepStatus,
+      startedAt: i === index ? startedAt : null,
+    }));
+  const waitReady = woo.indexOf("wait-ready");
+
+  it("moves with the expected time, not the step count", () => {
+    // Five of fourteen steps done is 36 % by count; by time it is barely started.
+    const before = weightedPercent({ steps: at(waitReady), workflow: "provision-woocommerce", runStatus: "running" });
+    expect(before).toBeLessThan(15);
+    // Past wait-ready, most of the time is behind.
+    const after = weightedPercent({ steps: at(waitReady + 1), workflow: "provision-woocommerce", runStatus: "running" });
+    expect(after).toBeGreaterThan(55);
+    // The database-only last step weighs nothing: all but it done is 99 %, not 93 %.
+    expect(weightedPercent({ steps: at(woo.length - 1), workflow: "provision-woocommerce", runStatus: "running" })).toBe(99);
+  });
+
+  it("counts a running step in proportion to its elapsed time, up to 90 % of it", () => {
+    const started = "2026-01-01T00:00:00Z";
+    const steps = at(waitReady, "running", started);
+    const base = weightedPercent({ steps, workflow: "provision-woocommerce", runStatus: "running" });
+    const t = (s: number) => Date.parse(started) + s * 1000;
+    const p1 = weightedPercent({ steps, workflow: "provision-woocommerce", runStatus: "running", now: t(1) });
+    const p3 = weightedPercent({ steps, workflow: "provision-woocommerce", runStatus: "running", now: t(3) });
+    const p60 = weightedPercent({ steps, workflow: "provision-woocommerce", runStatus: "running", now: t(60) });
+    expect(p1).toBeGreaterThan(base);
+    expect(p3).toBeGreaterThan(p1);
+    const next = weightedPercent({ steps: at(waitReady + 1), workflow: "provision-woocommerce", runStatus: "running" });
+    expect(p60).toBeLessThan(next);
+  });
+
+  it("is 100 only when the run succeeded", () => {
+    const all = woo.map((name) => ({ name, status: "succeeded" as StepStatus }));
+    expect(weightedPercent({ steps: all, runStatus: "running" })).toBe(99);
+    expect(weightedPercent({ steps: all, runStatus: "succeeded" })).toBe(100);
+    expect(weightedPercent({ steps: [], runStatus: "succeeded" })).toBe(100);
+  });
+
+  it("keeps what a failed run finished, without counting the failed step", () => {
+    const steps = at(waitReady, "failed", "2026-01-01T00:00:00Z");
+    const failed = weightedPercent({
+      steps,
+      workflow: "provision-woocommerce",
+      runStatus: "failed",
+      now: Date.parse("2026-01-01T00:10:00Z"),
+    });
+    expect(failed).toBe(weightedPercent({ steps: at(waitReady), workflow: "provision-woocommerce", runStatus: "failed" }));
+  });
+});
+
+describe("runPercent (store list rows)", () => {
+  const run = (extra: Partial<CurrentRun>): CurrentRun => ({
+    id: "01a23fb5-6651-746d-9af9-011cad5c704d",
+    operation: "provision",
+    workflow: "provision-woocommerce",
+    status: "running",
+    percent: 36,
+    step: "wait-ready",
+    stepNumber: 6,
+    stepCount: 14,
+    nextAttemptAt: null,
+    ...extra,
+  });
+
+  it("weights a known workflow's finished steps", () => {
+    expect(runPercent(run({}))).toBeLessThan(15);
+    expect(runPercent(run({ status: "succeeded", percent: 100 }))).toBe(100);
+  });
+
+  it("falls back to the API's percentage for an unknown workflow or version", () => {
+    expect(runPercent(run({ workflow: "selftest" }))).toBe(36);
+    expect(runPercent(run({ stepCount: 15 }))).toBe(36);
+    expect(runPercent(run({ step: "something-else" }))).toBe(36);
+    expect(runPercent(run({ workflow: "selftest", percent: 100 }))).toBe(99);
+    expect(runPercent(null)).toBe(0);
+  });
+});
+
+describe("plain words for step errors and waiting reasons", () => {
+  it("words the platform's real messages", () => {
+    expect(
+      plainStepError(
+        'step `wait-ready` failed: pod mariadb-0 container mariadb cannot start: ImagePullBackOff Back-off pulling image "mariadb:11.4"; fix the image or configuration, then retry this step',
+      ),
+    ).toBe("the store's software could not be downloaded onto the cluster");
+    expect(plainStepError("The run was cancelled by an operator.")).toBe("it was cancelled by an operator");
+    expect(plainStepError("step `wait-ready` failed after 5 attempts: timed out after 15m")).toBe(
+      "the step took longer than allowed",
+    );
+    expect(plainStepError("still pending after 15m (the step's timeout)")).toBe("the store took too long to come up");
+    expect(plainStepError("helm upgrade --install: exit status 1")).toBe("the store's software could not be installed");
+    expect(plainStepError("`wp core install --path=/var/www/html` exited with 1: Error")).toBe(
+      "setting up WordPress did not work",
+    );
+    expect(plainStepError("whatever")).toBe("something went wrong in this step");
+    for (const text of [plainStepError("x"), plainStepError(null)]) expect(text).not.toMatch(/[`]/);
+
+    expect(
+      plainWaiting("no Kubernetes cluster is configured for this worker (set KUBECONFIG, or run it in the cluster)"),
+    ).toBe("no cluster is connected to the platform yet");
+    expect(plainWaiting("the Kubernetes API is unavailable (circuit open): connection refused")).toBe(
+      "the cluster is not answering",
+    );
+    expect(plainWaiting("deployment wordpress: 0/1 ready; statefulset mariadb: 0/1 ready")).toBe(
+      "the store's services are starting",
+    );
+    expect(plainWaiting("namespace store-1a2b3c4d is still terminating; waiting until it is gone before creating it again")).toBe(
+      "an earlier copy of the store is still being removed",
+    );
+    expect(plainWaiting(null)).toBe("the cluster has not finished yet");
+  });
+});
+
+describe("stepSituation", () => {
+  const base = { name: "install-chart", maxAttempts: 5, error: null, waitingFor: null };
+
+  it("says nothing for a first attempt that simply runs", () => {
+    expect(stepSituation({ ...base, status: "running", attempt: 1 })).toBeNull();
+    expect(stepSituation({ ...base, status: "succeeded", attempt: 1 })).toBeNull();
+  });
+
+  it("words a retry with its cause, time and attempt", () => {
+    const next = "2026-01-01T10:42:07Z";
+    const situation = stepSituation(
+      { ...base, status: "retrying", attempt: 1, error: "cannot reach the Kubernetes API" },
+      { nextAttemptAt: next },
+    );
+    expect(situation?.text).toBe(
+      `Retrying: the platform could not reach its cluster — next attempt at ${formatClock(next)} (attempt 2 of 5)`,
+    );
+    expect(situation?.raw).toBe("cannot reach the Kubernetes API");
+  });
+
+  it("takes the waiting reason from a pending event when the step has none", () => {
+    const situation = stepSituation(
+      { ...base, status: "polling", attempt: 0 },
+      { events: [{ kind: "pending", step: "install-chart", at: "2026-01-01T00:00:00Z", data: { waiting_for: "release r is pending-install since 3 s" } }] },
+    );
+    expect(situation?.text).toBe("Waiting: an earlier installation of the store is still finishing");
+  });
+});
