@@ -134,13 +134,33 @@ impl Engine {
 
     /// Enables or disables a schedule. Enabling does not fire ticks missed while disabled.
     pub async fn set_schedule_enabled(&self, name: &str, enabled: bool) -> Result<Schedule> {
+        self.change_schedule(name, None, Some(enabled)).await
+    }
+
+    /// Changes a schedule's cron expression and/or enabled flag. Ticks of the old expression
+    /// that were missed are not owed to the new one, and enabling does not fire ticks missed
+    /// while disabled: either change restarts the count from now.
+    pub async fn change_schedule(
+        &self,
+        name: &str,
+        cron: Option<&str>,
+        enabled: Option<bool>,
+    ) -> Result<Schedule> {
+        if let Some(cron) = cron {
+            parse_cron(cron)?;
+        }
         let updated = sqlx::query(
-            r#"UPDATE workflow_schedules SET enabled = $2,
-                   last_tick_at = CASE WHEN $2 AND NOT enabled THEN now() ELSE last_tick_at END,
+            r#"UPDATE workflow_schedules SET
+                   cron = COALESCE($2, cron),
+                   enabled = COALESCE($3, enabled),
+                   last_tick_at = CASE
+                       WHEN ($2 IS NOT NULL AND $2 <> cron) OR ($3 AND NOT enabled) THEN now()
+                       ELSE last_tick_at END,
                    updated_at = now()
                WHERE name = $1"#,
         )
         .bind(name)
+        .bind(cron)
         .bind(enabled)
         .execute(self.pool())
         .await?

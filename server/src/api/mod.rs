@@ -19,6 +19,7 @@ mod extract;
 pub mod http_server;
 mod ops;
 pub mod page_cache;
+pub mod request_limit;
 mod runs;
 mod stores;
 mod users;
@@ -173,8 +174,8 @@ struct Inner {
     database_health: std::sync::OnceLock<database_health::DatabaseHealth>,
     /// Renderings of unchanged store and list pages.
     pages: page_cache::PageCache,
-    /// Per-replica request counters per client address (fixed windows).
-    request_windows: std::sync::Mutex<std::collections::HashMap<String, (Instant, u32)>>,
+    /// The global request limit, shared with the other replicas through PostgreSQL.
+    request_limiter: Arc<request_limit::RequestLimiter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -193,6 +194,8 @@ impl AppState {
         metrics: Option<PrometheusHandle>,
     ) -> Self {
         let pages = page_cache::PageCache::new(config.page_cache_entries);
+        let request_limiter =
+            request_limit::RequestLimiter::new(config.rate_limit_max, config.rate_limit_window);
         AppState {
             inner: Arc::new(Inner {
                 tokens: TokenKeys::new(jwt_secret, config.token_ttl),
@@ -200,7 +203,7 @@ impl AppState {
                 config,
                 metrics,
                 started: Instant::now(),
-                request_windows: Default::default(),
+                request_limiter,
                 event_hub: std::sync::OnceLock::new(),
                 database_health: std::sync::OnceLock::new(),
                 pages,
@@ -456,7 +459,7 @@ pub const ROUTES: &[RouteDoc] = &[
     route(
         "PATCH",
         "/api/v1/schedules/{name}",
-        "Enable or disable a schedule",
+        "Enable, disable or re-time a schedule (`enabled`, `cron`)",
         "runs",
         Access::Admin,
         200,
@@ -918,9 +921,8 @@ pub(crate) async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> 
     .suggestion("See GET /api/v1/openapi.json for the methods this route accepts.")
 }
 
-/// The global limit per client address. Kept per replica in memory: it protects each
-/// process; the limits that must hold across replicas (login, registration) are in
-/// PostgreSQL. Health probes are not counted.
+/// The global limit per client network (IPv4 address or IPv6 /64), one budget across all
+/// API replicas (see [`request_limit`]). Health probes are not counted.
 async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if matches!(
         request.uri().path(),
@@ -929,36 +931,11 @@ async fn rate_limit(State(state): State<AppState>, request: Request, next: Next)
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let ip = client_ip(&parts, state.config().trust_proxy);
+    let network = crate::auth::client_network(&client_ip(&parts, state.config().trust_proxy));
     let request = Request::from_parts(parts, body);
-    let config = state.config();
-    let now = Instant::now();
-    let retry_after = {
-        let mut windows = state
-            .inner
-            .request_windows
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if windows.len() > 100_000 {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < config.rate_limit_window);
-            if windows.len() > 100_000 {
-                // Still too many live windows: start over rather than grow without bound.
-                windows.clear();
-            }
-        }
-        let entry = windows.entry(ip).or_insert((now, 0));
-        if now.duration_since(entry.0) >= config.rate_limit_window {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        (entry.1 > config.rate_limit_max).then(|| {
-            (config
-                .rate_limit_window
-                .saturating_sub(now.duration_since(entry.0)))
-            .as_secs()
-                + 1
-        })
-    };
+    let limiter = &state.inner.request_limiter;
+    limiter.start_sync(state.pool());
+    let retry_after = limiter.check(&network);
     match retry_after {
         Some(seconds) => ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

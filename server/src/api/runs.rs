@@ -273,31 +273,50 @@ pub async fn list_schedules(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleChange {
-    enabled: bool,
+    enabled: Option<bool>,
+    /// A new cron expression (5 fields, or 6-7 with seconds first; UTC).
+    cron: Option<String>,
 }
 
+/// `PATCH /schedules/{name}`: enable, disable, or change when it fires.
 pub async fn set_schedule(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     ApiPath(name): ApiPath<String>,
     ApiJson(change): ApiJson<ScheduleChange>,
 ) -> ApiResult<impl IntoResponse> {
+    let cron = change.cron.as_deref().map(str::trim);
+    if change.enabled.is_none() && cron.is_none() {
+        return Err(ApiError::validation(
+            "Send `enabled` (true or false), `cron` (e.g. \"0 3 * * *\"), or both.",
+            json!([{ "field": "enabled" }, { "field": "cron" }]),
+        ));
+    }
+    let before = state
+        .engine()
+        .list_schedules()
+        .await?
+        .into_iter()
+        .find(|s| s.name == name);
     let schedule = state
         .engine()
-        .set_schedule_enabled(&name, change.enabled)
+        .change_schedule(&name, cron, change.enabled)
         .await?;
-    crate::auth::Audit::new(
-        "schedule",
-        if change.enabled {
-            "enabled"
-        } else {
-            "disabled"
-        },
-    )
-    .actor(&admin)
-    .subject(&name)
-    .write(state.pool())
-    .await;
+    let action = match (change.enabled, cron) {
+        (_, Some(_)) => "changed",
+        (Some(true), None) => "enabled",
+        _ => "disabled",
+    };
+    crate::auth::Audit::new("schedule", action)
+        .actor(&admin)
+        .subject(&name)
+        .data(json!({
+            "cron": schedule.cron,
+            "previousCron": before.map(|b| b.cron),
+            "enabled": schedule.enabled,
+        }))
+        .write(state.pool())
+        .await;
     Ok(axum::Json(
         json!({ "requestId": current_request_id(), "schedule": schedule }),
     ))

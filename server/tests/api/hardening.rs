@@ -225,6 +225,39 @@ async fn behind_a_trusted_proxy_the_right_most_forwarded_hop_is_the_client() {
 }
 
 #[tokio::test]
+async fn ipv6_clients_share_one_budget_per_64() {
+    let config = storeflow::ApiConfig {
+        rate_limit_max: 2,
+        // Windows are aligned on the clock; a day-long one is not crossed by this test.
+        rate_limit_window: std::time::Duration::from_secs(86_400),
+        trust_proxy: true,
+        ..storeflow::ApiConfig::default()
+    };
+    let api = TestApi::with_config(config).await;
+    let from = |address: &'static str| {
+        Request::get("/api/v1/openapi.json")
+            .header("x-forwarded-for", address)
+            .body(Body::empty())
+            .expect("request")
+    };
+    // One host holds the whole 2001:db8:7:7::/64: changing the low bits is not a new client.
+    for address in ["2001:db8:7:7::1", "2001:db8:7:7:ffff:1:2:3"] {
+        assert_eq!(
+            send(&api.router, from(address)).await.status,
+            StatusCode::OK
+        );
+    }
+    let third = send(&api.router, from("2001:db8:7:7:abcd::9")).await;
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_envelope(&third);
+    assert_eq!(
+        send(&api.router, from("2001:db8:7:8::1")).await.status,
+        StatusCode::OK,
+        "the neighbouring /64 is another client"
+    );
+}
+
+#[tokio::test]
 async fn the_dashboard_is_served_beside_the_api_with_history_fallback() {
     let dir = std::env::temp_dir().join(format!("storeflow-dashboard-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("assets")).expect("dir");

@@ -189,6 +189,48 @@ async fn schedules_can_be_listed_toggled_and_run_now() {
         )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let recron = api
+        .call(
+            Method::PATCH,
+            "/api/v1/schedules/nightly-check",
+            Some(&admin),
+            Some(json!({ "cron": "30 4 * * 1", "enabled": true })),
+        )
+        .await;
+    assert_eq!(recron.status, StatusCode::OK, "{recron:?}");
+    assert_eq!(recron.body["schedule"]["cron"], "30 4 * * 1");
+    assert_eq!(recron.body["schedule"]["enabled"], true);
+    let stored = api.engine.list_schedules().await.expect("schedules");
+    assert_eq!(stored[0].cron, "30 4 * * 1");
+    let invalid_cron = api
+        .call(
+            Method::PATCH,
+            "/api/v1/schedules/nightly-check",
+            Some(&admin),
+            Some(json!({ "cron": "every night" })),
+        )
+        .await;
+    assert_eq!(invalid_cron.status, StatusCode::BAD_REQUEST);
+    assert!(
+        invalid_cron.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("every night")),
+        "{invalid_cron:?}"
+    );
+    let empty = api
+        .call(
+            Method::PATCH,
+            "/api/v1/schedules/nightly-check",
+            Some(&admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+    let unchanged = api.engine.list_schedules().await.expect("schedules");
+    assert_eq!(
+        unchanged[0].cron, "30 4 * * 1",
+        "a refused change loses nothing"
+    );
     let missing = api
         .call(
             Method::PATCH,

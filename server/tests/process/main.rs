@@ -4,6 +4,7 @@ mod cli;
 mod crash;
 mod disconnects;
 mod fake_vs_real;
+mod limits;
 mod outages;
 mod provisioning;
 mod readme;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-fn request(
+pub(crate) fn request(
     port: u16,
     method: &str,
     path: &str,
@@ -45,7 +45,7 @@ fn request(
 }
 
 /// The server under test, stopped however the test ends.
-struct Serve(std::process::Child);
+pub(crate) struct Serve(pub(crate) std::process::Child);
 
 impl Drop for Serve {
     fn drop(&mut self) {

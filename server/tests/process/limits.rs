@@ -1,0 +1,67 @@
+//! Abuse limits that must hold across API replicas: two `storeflow serve` processes on one
+//! database give a client one request budget between them, not one each.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::outages::{Serve, request};
+
+fn serve_replica(database_url: &str, budget: u32) -> (Serve, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let serve = Serve(
+        crate::storeflow(database_url)
+            .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+            .env("JWT_SECRET", "a-test-secret-that-is-long-enough-for-hs256")
+            .env("RATE_LIMIT_MAX", budget.to_string())
+            // Windows are aligned on the clock: a day-long one is not crossed by this test.
+            .env("RATE_LIMIT_WINDOW_MS", "86400000")
+            .env("STOREFLOW_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("storeflow serve starts"),
+    );
+    let ready_by = Instant::now() + Duration::from_secs(60);
+    // Readiness probes are not counted against the budget.
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+        || request(port, "GET", "/api/v1/health/ready", None, None).0 != 200
+    {
+        assert!(Instant::now() < ready_by, "serve never became ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (serve, port)
+}
+
+fn statuses(port: u16, count: usize) -> Vec<u16> {
+    (0..count)
+        .map(|_| request(port, "GET", "/api/v1/openapi.json", None, None).0)
+        .collect()
+}
+
+#[test]
+fn two_replicas_share_one_request_budget_per_client() {
+    let database = storeflow_testkit::OwnServer::start();
+    let budget = 20;
+    let (_a, port_a) = serve_replica(&database.url, budget);
+    let (_b, port_b) = serve_replica(&database.url, budget);
+
+    let on_a = statuses(port_a, 15);
+    assert!(on_a.iter().all(|s| *s == 200), "{on_a:?}");
+    // Replicas exchange counts every 500 ms; after that B knows A's 15.
+    std::thread::sleep(Duration::from_millis(1500));
+    let on_b = statuses(port_b, 15);
+    let admitted = on_b.iter().filter(|s| **s == 200).count();
+    let refused = on_b.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (admitted, refused),
+        (5, 10),
+        "B admits only what is left of the shared budget: {on_b:?}"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let (status, body) = request(port_a, "GET", "/api/v1/openapi.json", None, None);
+    assert_eq!(status, 429, "A learns what B counted: {body}");
+    assert_eq!(body["error"]["code"], "RATE_LIMIT_EXCEEDED", "{body}");
+}
