@@ -36,7 +36,7 @@ pub use runs::{
 };
 pub use scheduler::{Schedule, ScheduleSpec, Scheduler, SchedulerOptions, parse_cron};
 pub use step::{Resources, Step, StepContext, StepError, StepOutcome};
-pub use worker::{Worker, WorkerOptions};
+pub use worker::{AdmissionLimit, Worker, WorkerOptions};
 
 /// The SQL migrations of the whole product, embedded at build time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

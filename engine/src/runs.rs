@@ -437,6 +437,8 @@ impl Engine {
         sqlx::query(
             r#"UPDATE workflow_runs SET
                    status = 'queued', attempt = attempt + 1, budget_from = attempt + 1,
+                   -- A retried run queues for a slot again (runs under an admission cap).
+                   admitted_at = NULL,
                    pending_since = NULL, rescues = 0, error = NULL, finished_at = NULL,
                    cancel_requested = false,
                    deadline_at = now() + make_interval(secs => $2),
@@ -460,6 +462,26 @@ impl Engine {
             .execute(&mut *tx)
             .await?;
         Ok(())
+    }
+
+    /// Where a queued run stands in the queue of an admission cap shared by `workflows`
+    /// (see [`crate::WorkerOptions::admission`]): 1 = the next to be admitted. `None` once it
+    /// was admitted (or claimed), or when it is not queued.
+    pub async fn queue_position(&self, run_id: Uuid, workflows: &[String]) -> Result<Option<i64>> {
+        let position: Option<(i64,)> = sqlx::query_as(
+            r#"SELECT 1 + (SELECT count(*) FROM workflow_runs q
+                           WHERE q.workflow = ANY($2) AND q.admitted_at IS NULL
+                             AND q.status = 'queued'
+                             AND (q.created_at, q.id) < (r.created_at, r.id))
+               FROM workflow_runs r
+               WHERE r.id = $1 AND r.admitted_at IS NULL AND r.status = 'queued'
+                 AND r.workflow = ANY($2)"#,
+        )
+        .bind(run_id)
+        .bind(workflows)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(position.map(|(p,)| p))
     }
 
     /// Cancels a run. A queued or waiting run is cancelled at once; a running one is asked to

@@ -42,12 +42,14 @@ WITH picked AS (
            extract(epoch FROM now() - next_run_at)::float8 AS waited_seconds
     FROM workflow_runs
     WHERE status IN ('queued', 'waiting') AND next_run_at <= now()
+      AND (admitted_at IS NOT NULL OR NOT (workflow = ANY($4::text[])))
     ORDER BY next_run_at
     LIMIT $1
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
     UPDATE workflow_runs r SET
         status = 'running',
+        admitted_at = coalesce(r.admitted_at, now()),
         lease_owner = $2,
         lease_expires_at = now() + make_interval(secs => $3),
         fencing_token = nextval('workflow_fencing_tokens'),
@@ -75,18 +77,70 @@ WITH picked AS (
 SELECT * FROM claimed
 "#;
 
+/// Claims up to `limit` runnable runs; runs of `admission_required` workflows only once
+/// admitted (see [`admit`]).
 pub(crate) async fn claim(
     pool: &PgPool,
     worker_id: Uuid,
     limit: usize,
     lease: Duration,
+    admission_required: &[String],
 ) -> Result<Vec<ClaimedRun>> {
     Ok(sqlx::query_as(CLAIM_SQL)
         .bind(limit as i64)
         .bind(worker_id)
         .bind(lease.as_secs_f64())
+        .bind(admission_required)
         .fetch_all(pool)
         .await?)
+}
+
+/// Admits queued runs of `workflows` in creation order while fewer than `max_in_flight`
+/// admitted runs of them are unfinished. One admitter at a time across all workers (a
+/// transaction-scoped advisory lock; a worker that does not get it leaves admission to the
+/// one that has it), so concurrent workers cannot both fill the last slot. Returns how
+/// many runs it admitted.
+pub(crate) async fn admit(pool: &PgPool, workflows: &[String], max_in_flight: u32) -> Result<u64> {
+    let mut tx = pool.begin().await?;
+    let (locked,): (bool,) =
+        sqlx::query_as("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("storeflow admission {}", workflows.join(",")))
+            .fetch_one(&mut *tx)
+            .await?;
+    if !locked {
+        return Ok(0);
+    }
+    let admitted = sqlx::query(
+        r#"
+        WITH in_flight AS (
+            SELECT count(*) AS n FROM workflow_runs
+            WHERE workflow = ANY($1) AND admitted_at IS NOT NULL
+              AND status IN ('queued', 'waiting', 'running')
+        ), next AS (
+            SELECT id FROM workflow_runs
+            WHERE workflow = ANY($1) AND admitted_at IS NULL AND status = 'queued'
+              AND next_run_at <= now()
+            ORDER BY created_at, id
+            LIMIT greatest($2 - (SELECT n FROM in_flight), 0)
+            FOR UPDATE SKIP LOCKED
+        ), admitted AS (
+            UPDATE workflow_runs r SET admitted_at = now(), updated_at = now()
+            FROM next WHERE r.id = next.id
+            RETURNING r.id
+        ), events AS (
+            INSERT INTO workflow_run_events (run_id, kind)
+            SELECT id, 'admitted' FROM admitted
+        )
+        SELECT count(*) FROM admitted
+        "#,
+    )
+    .bind(workflows)
+    .bind(i64::from(max_in_flight))
+    .fetch_one(&mut *tx)
+    .await
+    .map(|row| sqlx::Row::get::<i64, _>(&row, 0))?;
+    tx.commit().await?;
+    Ok(admitted as u64)
 }
 
 /// The record of a finished attempt.

@@ -65,7 +65,26 @@ pub struct WorkerOptions {
     /// for their leases to expire. Identities must differ between workers that run at
     /// the same time (a live holder is detected and then nothing is taken over).
     pub identity: Option<String>,
+    /// A cap on unfinished runs of some workflows across all workers (e.g. provisioning: at
+    /// most N helm installs in flight per cluster). The excess stays queued, in order, with
+    /// a position ([`crate::Engine::queue_position`]); it is not refused. Every worker
+    /// should be given the same cap.
+    pub admission: Option<AdmissionLimit>,
 }
+
+/// See [`WorkerOptions::admission`].
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AdmissionLimit {
+    /// The workflows that share the cap (all their versions).
+    pub workflows: Vec<String>,
+    /// Unfinished admitted runs of them at once, at least 1.
+    pub max_in_flight: u32,
+}
+
+/// How often a worker looks for runs to admit: a freed slot is refilled within this (plus
+/// a claim).
+const ADMISSION_INTERVAL: Duration = Duration::from_millis(250);
 
 impl Default for WorkerOptions {
     fn default() -> Self {
@@ -78,6 +97,7 @@ impl Default for WorkerOptions {
             checkpoint_writers: 2,
             max_rescues: 5,
             identity: None,
+            admission: None,
         }
     }
 }
@@ -429,6 +449,11 @@ async fn claim_loop(
     let mut last_rescue: Option<Instant> = None;
     let mut last_depth: Option<Instant> = None;
     let mut saturated = false;
+    let mut last_admission: Option<Instant> = None;
+    let admission_required: &[String] = options
+        .admission
+        .as_ref()
+        .map_or(&[], |admission| &admission.workflows);
     loop {
         if shutdown.is_cancelled() {
             return;
@@ -476,8 +501,26 @@ async fn claim_loop(
             tokio::time::sleep(Duration::from_millis(2)).await;
             gather(&mut permits);
         }
+        if let Some(admission) = &options.admission
+            && last_admission.is_none_or(|t| t.elapsed() >= ADMISSION_INTERVAL)
+        {
+            last_admission = Some(Instant::now());
+            match store::admit(pool, &admission.workflows, admission.max_in_flight.max(1)).await {
+                Ok(0) => {}
+                Ok(admitted) => debug!(admitted, "admitted queued runs into free slots"),
+                Err(err) => warn!(error = %err, "admitting queued runs failed; retrying"),
+            }
+        }
         let wanted = permits.len();
-        let claimed = match store::claim(pool, shared.worker_id, wanted, options.lease).await {
+        let claimed = match store::claim(
+            pool,
+            shared.worker_id,
+            wanted,
+            options.lease,
+            admission_required,
+        )
+        .await
+        {
             Ok(claimed) => claimed,
             Err(err) => {
                 warn!(error = %err, "claiming runs failed; retrying after the poll interval");

@@ -165,6 +165,11 @@ struct WorkerArgs {
     /// at once; others wait for the lease. Give each worker on one host its own.
     #[arg(long, env = "WORKER_IDENTITY")]
     identity: Option<String>,
+    /// Store provisioning runs in flight at once on the cluster, across all workers (a
+    /// burst of new stores waits in line, in order, instead of starting that many helm
+    /// installs at once). Give every worker the same value.
+    #[arg(long, env = "PROVISIONING_CONCURRENCY", default_value_t = 8)]
+    provisioning_concurrency: u32,
 }
 
 /// The host's name (a pod's name in Kubernetes), the default worker identity.
@@ -190,6 +195,11 @@ impl WorkerArgs {
         if self.poll_interval < Duration::from_millis(10) {
             anyhow::bail!("--poll-interval (WORKER_POLL_INTERVAL) must be at least 10ms");
         }
+        if self.provisioning_concurrency == 0 {
+            anyhow::bail!(
+                "--provisioning-concurrency (PROVISIONING_CONCURRENCY) must be at least 1: with 0 no store would ever be provisioned"
+            );
+        }
         if self.db_connections < 4 {
             anyhow::bail!(
                 "--db-connections (DATABASE_MAX_CONNECTIONS) must be at least 4: claims, checkpoints, \
@@ -210,6 +220,10 @@ impl WorkerArgs {
                 .clone()
                 .filter(|identity| !identity.trim().is_empty())
                 .or_else(host_name),
+            admission: Some(storeflow_engine::AdmissionLimit {
+                workflows: storeflow_workflows::store::provisioning_workflows(),
+                max_in_flight: self.provisioning_concurrency,
+            }),
             ..WorkerOptions::default()
         }
     }

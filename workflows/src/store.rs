@@ -25,6 +25,15 @@ pub fn provision_workflow(engine: &str) -> Option<&'static str> {
     storeflow_executors::engines::find(engine).map(|e| e.provision_workflow())
 }
 
+/// Every engine's provisioning workflow: the runs that share the per-cluster cap on
+/// provisioning in flight (`PROVISIONING_CONCURRENCY`).
+pub fn provisioning_workflows() -> Vec<String> {
+    storeflow_executors::engines::registry()
+        .iter()
+        .map(|engine| engine.provision_workflow().to_owned())
+        .collect()
+}
+
 /// Calls to the cluster or helm: a few quick retries; outages are parked by the circuit
 /// breakers instead of consuming these.
 fn cluster_retry() -> RetryPolicy {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use storeflow_engine::{
-    Definition, NewRun, RetryPolicy, RunStatus, StepDef, WorkerOptions, selftest,
+    AdmissionLimit, Definition, NewRun, RetryPolicy, RunStatus, StepDef, WorkerOptions, selftest,
 };
 use uuid::Uuid;
 
@@ -306,4 +306,129 @@ async fn shutdown_lets_an_in_flight_step_finish_within_the_grace_period() {
         1,
         "no released attempt for a step that never began"
     );
+}
+
+async fn statuses(engine: &storeflow_engine::Engine, runs: &[Uuid]) -> Vec<String> {
+    let mut out = Vec::new();
+    for run in runs {
+        let (status,): (String,) =
+            sqlx::query_as("SELECT status::text FROM workflow_runs WHERE id = $1")
+                .bind(run)
+                .fetch_one(engine.pool())
+                .await
+                .expect("status");
+        out.push(status);
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_admission_cap_holds_across_workers_and_the_excess_waits_in_order() {
+    let db = storeflow_testkit::database().await;
+    let gate_key = unique_key();
+    let definition = Definition::new("capped", 1).step(
+        StepDef::new(
+            "wait",
+            Gate {
+                key: gate_key.clone(),
+            },
+        )
+        .retry(RetryPolicy::no_retries()),
+    );
+    let engine = engine(&db, vec![definition]).await;
+    let capped = vec!["capped".to_owned()];
+    let mut runs = Vec::new();
+    for n in 0..6 {
+        let run = engine
+            .enqueue_now(NewRun::new("capped", json!({ "n": n })))
+            .await
+            .expect("enqueued");
+        runs.push(run.run_id);
+    }
+    for (index, run) in runs.iter().enumerate() {
+        assert_eq!(
+            engine
+                .queue_position(*run, &capped)
+                .await
+                .expect("position"),
+            Some(index as i64 + 1)
+        );
+    }
+
+    // Two workers with 16 slots each, one cap of 2 between them.
+    let admission = AdmissionLimit {
+        workflows: capped.clone(),
+        max_in_flight: 2,
+    };
+    let a = RunningWorker::start(
+        &engine,
+        WorkerOptions {
+            admission: Some(admission.clone()),
+            ..fast_options()
+        },
+    );
+    let b = RunningWorker::start(
+        &engine,
+        WorkerOptions {
+            admission: Some(admission),
+            ..fast_options()
+        },
+    );
+    while count(&gate_key) < 2 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Other workflows are not held back by the cap.
+    let free = engine
+        .enqueue_now(NewRun::new(selftest::WORKFLOW, json!({ "steps": 1 })))
+        .await
+        .expect("enqueued");
+    let free = wait_final(&engine, free.run_id, Duration::from_secs(20)).await;
+    assert_eq!(free.summary.status, RunStatus::Succeeded);
+    assert_eq!(count(&gate_key), 2, "the cap holds with 32 free slots");
+    assert_eq!(
+        statuses(&engine, &runs).await,
+        ["running", "running", "queued", "queued", "queued", "queued"]
+    );
+    for (index, run) in runs[2..].iter().enumerate() {
+        assert_eq!(
+            engine
+                .queue_position(*run, &capped)
+                .await
+                .expect("position"),
+            Some(index as i64 + 1),
+            "the line moved up"
+        );
+    }
+    assert_eq!(
+        engine
+            .queue_position(runs[0], &capped)
+            .await
+            .expect("position"),
+        None
+    );
+
+    // Each run that finishes lets exactly the next one in line start.
+    for entered in 3..=6 {
+        open_gate(&gate_key, 1);
+        while count(&gate_key) < entered {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(count(&gate_key), entered, "one finished, one started");
+        let now = statuses(&engine, &runs).await;
+        let started = now.iter().filter(|s| *s != "queued").count();
+        assert_eq!(started, entered as usize, "{now:?}");
+        assert!(
+            now[..entered as usize].iter().all(|s| s != "queued"),
+            "started in creation order: {now:?}"
+        );
+    }
+    open_gate(&gate_key, 2);
+    for run in &runs {
+        let done = wait_final(&engine, *run, Duration::from_secs(20)).await;
+        assert_eq!(done.summary.status, RunStatus::Succeeded);
+        assert!(event_kinds(&done).contains(&"admitted".to_owned()));
+    }
+    a.stop().await;
+    b.stop().await;
 }

@@ -44,6 +44,9 @@ pub struct Page {
     /// The sealed credentials of a store page, opened per answer.
     pub sealed_credentials: Option<Vec<u8>>,
     pub login_url: Option<String>,
+    /// The store's provisioning run while it is queued: its place in line is read per answer
+    /// (it moves when runs ahead of it start, which changes nothing of this store's).
+    pub queued_run: Option<uuid::Uuid>,
     /// Until when the rendering is right (a time-dependent field changes then).
     pub valid_until: Option<Instant>,
 }
@@ -111,28 +114,32 @@ impl PageCache {
     }
 }
 
-/// `{"requestId":<id>, <credentials field>, …the rendering's fields}` — the answer around a
-/// rendering (`object`, a JSON object) without parsing it again.
+/// `{"requestId":<id>, <fields>, …the rendering's fields}` — the answer around a rendering
+/// (`object`, a JSON object) without parsing it again. `fields` are per-answer values
+/// (credentials, a queue position) given as (name, JSON text).
 pub fn splice(
     request_id: &str,
     wrapper_key: Option<&str>,
-    first_field: Option<(&str, &str)>,
+    fields: &[(&str, &str)],
     object: &[u8],
 ) -> Bytes {
     let id = serde_json::to_string(request_id).unwrap_or_else(|_| "\"\"".into());
-    let inner: Vec<u8> = match first_field {
-        // `object` is `{…}`: the field goes right after its brace.
-        Some((name, value)) if object.len() > 2 => {
-            let mut inner = Vec::with_capacity(object.len() + value.len() + name.len() + 8);
-            inner.extend_from_slice(b"{\"");
+    let inner: Vec<u8> = if fields.is_empty() || object.len() <= 2 {
+        object.to_vec()
+    } else {
+        // `object` is `{…}`: the fields go right after its brace.
+        let extra: usize = fields.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+        let mut inner = Vec::with_capacity(object.len() + extra + 1);
+        inner.push(b'{');
+        for (name, value) in fields {
+            inner.push(b'"');
             inner.extend_from_slice(name.as_bytes());
             inner.extend_from_slice(b"\":");
             inner.extend_from_slice(value.as_bytes());
             inner.push(b',');
-            inner.extend_from_slice(&object[1..]);
-            inner
         }
-        _ => object.to_vec(),
+        inner.extend_from_slice(&object[1..]);
+        inner
     };
     let mut out = Vec::with_capacity(inner.len() + id.len() + 32);
     out.extend_from_slice(b"{\"requestId\":");
@@ -164,6 +171,7 @@ mod tests {
             body: Bytes::from(body.to_owned()),
             sealed_credentials: None,
             login_url: None,
+            queued_run: None,
             valid_until: None,
         }
     }
@@ -227,25 +235,28 @@ mod tests {
         let store = splice(
             "req_1",
             Some("store"),
-            Some(("adminCredentials", "{\"password\":\"p\"}")),
+            &[
+                ("adminCredentials", "{\"password\":\"p\"}"),
+                ("queuePosition", "3"),
+            ],
             b"{\"id\":\"store-1\",\"name\":\"x\"}",
         );
         let store: Value = serde_json::from_slice(&store).unwrap();
         assert_eq!(
             store,
-            json!({ "requestId": "req_1", "store": { "adminCredentials": { "password": "p" }, "id": "store-1", "name": "x" } })
+            json!({ "requestId": "req_1", "store": { "adminCredentials": { "password": "p" }, "queuePosition": 3, "id": "store-1", "name": "x" } })
         );
-        let bare = splice("req_2", Some("store"), None, b"{\"id\":\"s\"}");
+        let bare = splice("req_2", Some("store"), &[], b"{\"id\":\"s\"}");
         assert_eq!(
             serde_json::from_slice::<Value>(&bare).unwrap(),
             json!({ "requestId": "req_2", "store": { "id": "s" } })
         );
-        let list = splice("req_3", None, None, b"{\"stores\":[],\"total\":0}");
+        let list = splice("req_3", None, &[], b"{\"stores\":[],\"total\":0}");
         assert_eq!(
             serde_json::from_slice::<Value>(&list).unwrap(),
             json!({ "requestId": "req_3", "stores": [], "total": 0 })
         );
-        let quoted = splice("a\"b", None, None, b"{}");
+        let quoted = splice("a\"b", None, &[], b"{}");
         assert_eq!(
             serde_json::from_slice::<Value>(&quoted).unwrap(),
             json!({ "requestId": "a\"b" })

@@ -867,6 +867,7 @@ pub async fn list_stores(
                 body: body.into(),
                 sealed_credentials: None,
                 login_url: None,
+                queued_run: None,
                 valid_until: rows.iter().filter_map(StoreRow::shown_until).min(),
             };
             if let Some(stamp) = stamp {
@@ -878,7 +879,7 @@ pub async fn list_stores(
     Ok(json_answer(splice(
         &current_request_id(),
         None,
-        None,
+        &[],
         &page.body,
     )))
 }
@@ -968,10 +969,25 @@ pub async fn get_store(
         .as_deref()
         .and_then(|sealed| credentials_json(&state, id, sealed, page.login_url.as_deref(), owner));
     let credentials = credentials.map(|c| c.to_string());
+    let queue_position = match page.queued_run {
+        Some(run) => state
+            .engine()
+            .queue_position(run, &storeflow_workflows::store::provisioning_workflows())
+            .await?
+            .map(|position| position.to_string()),
+        None => None,
+    };
+    let mut fields = Vec::with_capacity(2);
+    if let Some(credentials) = credentials.as_deref() {
+        fields.push(("adminCredentials", credentials));
+    }
+    if let Some(position) = queue_position.as_deref() {
+        fields.push(("queuePosition", position));
+    }
     Ok(json_answer(splice(
         &current_request_id(),
         Some("store"),
-        credentials.as_deref().map(|c| ("adminCredentials", c)),
+        &fields,
         &page.body,
     )))
 }
@@ -1001,6 +1017,9 @@ async fn render_store_page(state: &AppState, id: &str, viewer: &User) -> ApiResu
         body: body.into(),
         sealed_credentials: store.credentials.clone(),
         login_url: store.admin_url.clone(),
+        queued_run: store
+            .current_run_id
+            .filter(|_| store.run_status.as_deref() == Some("queued")),
         valid_until: store.shown_until(),
     })
 }

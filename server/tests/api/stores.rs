@@ -1371,3 +1371,42 @@ async fn credentials_rotate_on_ready_stores_and_roll_back_when_the_rotation_fail
     assert_ne!(generated, "first-password-1");
     assert_ne!(generated, "third-password-3");
 }
+
+#[tokio::test]
+async fn a_store_waiting_for_a_provisioning_slot_shows_its_place_in_line() {
+    let api = TestApi::with_config(relaxed()).await;
+    let (_, tenant) = api.register("t@example.com", "tenant").await;
+    let (first, first_run) = create_ok(&api, &tenant, "first-shop", "woocommerce").await;
+    let (second, _) = create_ok(&api, &tenant, "second-shop", "medusa").await;
+    let place = |reply: &Reply| reply.body["store"]["queuePosition"].clone();
+    let read = |id: String| {
+        let api = &api;
+        let tenant = tenant.clone();
+        async move {
+            api.call(
+                Method::GET,
+                &format!("/api/v1/stores/{id}"),
+                Some(&tenant),
+                None,
+            )
+            .await
+        }
+    };
+    assert_eq!(place(&read(first.clone()).await), json!(1));
+    let second_before = read(second.clone()).await;
+    assert_eq!(place(&second_before), json!(2), "{second_before:?}");
+    // The first one gets a slot (a worker admits and claims it): it leaves the line, and the
+    // second moves up although nothing of its own changed (no stale cached rendering).
+    sqlx::query("UPDATE workflow_runs SET admitted_at = now(), status = 'running' WHERE id = $1")
+        .bind(first_run)
+        .execute(&api.pool)
+        .await
+        .expect("admitted");
+    let first_after = read(first).await;
+    assert_eq!(first_after.status, StatusCode::OK);
+    assert!(
+        first_after.body["store"].get("queuePosition").is_none(),
+        "{first_after:?}"
+    );
+    assert_eq!(place(&read(second).await), json!(1));
+}
