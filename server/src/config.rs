@@ -372,6 +372,7 @@ pub fn store_settings() -> anyhow::Result<crate::api::StoreSettings> {
     }
     Ok(crate::api::StoreSettings {
         max_per_user: env_number("MAX_STORES_PER_USER", defaults.max_per_user, 1..=100)?,
+        max_total: env_number("MAX_STORES", defaults.max_total, 0..=1_000_000)?,
         creation_cooldown: env_millis("STORE_CREATION_COOLDOWN_MS", defaults.creation_cooldown)?,
         max_retries: env_number("PROVISIONING_MAX_RETRIES", defaults.max_retries, 0..=10)?,
         domain_suffix,

@@ -93,6 +93,8 @@ pub struct StoreSettings {
     /// Stores a user may have that are not deleted — failed ones count, they still hold
     /// cluster resources (`MAX_STORES_PER_USER`).
     pub max_per_user: u32,
+    /// Stores not deleted on the whole platform (`MAX_STORES`); 0 = no cap.
+    pub max_total: u32,
     /// Time a tenant waits between two store creations (`STORE_CREATION_COOLDOWN_MS`);
     /// admins are exempt.
     pub creation_cooldown: Duration,
@@ -115,6 +117,7 @@ impl Default for StoreSettings {
     fn default() -> Self {
         StoreSettings {
             max_per_user: 5,
+            max_total: 0,
             creation_cooldown: Duration::from_secs(300),
             max_retries: 3,
             domain_suffix: ".localhost".into(),

@@ -638,6 +638,34 @@ pub async fn create_store(
         .details(json!({ "active": active, "limit": settings.max_per_user })));
     }
 
+    if settings.max_total > 0 {
+        // Creations take turns on the platform-wide count (held to this transaction's end),
+        // so two of them cannot both take the last place. The count itself is read outside
+        // the tenant's row-level security, which would show only the tenant's own stores.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('storeflow:platform-store-cap'))")
+            .execute(&mut *tx)
+            .await?;
+        let (total,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM stores WHERE status <> 'deleted'")
+                .fetch_one(state.pool())
+                .await?;
+        if total >= i64::from(settings.max_total) {
+            Audit::new("store", "creation_refused_platform_full")
+                .actor(&user)
+                .data(json!({ "stores": total, "limit": settings.max_total }))
+                .write(state.pool())
+                .await;
+            return Err(ApiError::conflict(
+                "PLATFORM_FULL",
+                "The platform is at its limit of stores; no new store can be created right now.",
+            )
+            .suggestion(
+                "Delete a store you no longer need, or ask an operator to raise MAX_STORES.",
+            )
+            .details(json!({ "limit": settings.max_total })));
+        }
+    }
+
     if user.role != Role::Admin && !settings.creation_cooldown.is_zero() {
         // The database's clock, so every replica agrees.
         let (wait_ms,): (Option<f64>,) = sqlx::query_as(

@@ -1410,3 +1410,35 @@ async fn a_store_waiting_for_a_provisioning_slot_shows_its_place_in_line() {
     );
     assert_eq!(place(&read(second).await), json!(1));
 }
+
+#[tokio::test]
+async fn the_platform_wide_store_cap_refuses_clearly_and_counts_every_tenant() {
+    let mut config = relaxed();
+    config.stores.max_total = 2;
+    let api = TestApi::with_config(config).await;
+    let (_, first) = api.register("a@example.com", "tenant-a").await;
+    let (_, second) = api.register("b@example.com", "tenant-b").await;
+    create_ok(&api, &first, "shop-one", "woocommerce").await;
+    create_ok(&api, &second, "shop-two", "woocommerce").await;
+    let refused = create(
+        &api,
+        &first,
+        json!({ "name": "shop-three", "engine": "woocommerce" }),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{refused:?}");
+    assert_eq!(refused.code(), "PLATFORM_FULL");
+    assert_envelope(&refused);
+    assert!(
+        refused.body["error"]["suggestion"]
+            .as_str()
+            .is_some_and(|s| s.contains("MAX_STORES")),
+        "{refused:?}"
+    );
+    let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM stores")
+        .fetch_one(&api.pool)
+        .await
+        .expect("count");
+    assert_eq!(count, 2, "a refused creation leaves nothing behind");
+}
