@@ -26,7 +26,15 @@ use crate::error::{Error, Result};
 pub fn parse_cron(expression: &str) -> Result<cron::Schedule> {
     let fields = expression.split_whitespace().count();
     let full = match fields {
-        5 => format!("0 {expression}"),
+        5 => {
+            if let Some(reason) = five_field_range_problem(expression) {
+                return Err(Error::InvalidCron {
+                    expression: expression.to_owned(),
+                    reason,
+                });
+            }
+            format!("0 {expression}")
+        }
         6 | 7 => expression.to_owned(),
         _ => {
             return Err(Error::InvalidCron {
@@ -39,8 +47,40 @@ pub fn parse_cron(expression: &str) -> Result<cron::Schedule> {
     };
     cron::Schedule::from_str(&full).map_err(|err| Error::InvalidCron {
         expression: expression.to_owned(),
-        reason: err.to_string(),
+        // The parser's message may quote its own form of the expression (with the seconds
+        // field we added) and point at it on further lines; the first line is the reason.
+        reason: err
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("not a cron expression")
+            .to_owned(),
     })
+}
+
+/// A number outside its field's range in a 5-field expression, said in the user's terms
+/// (the parser would speak of its 6-field form).
+fn five_field_range_problem(expression: &str) -> Option<String> {
+    const FIELDS: [(&str, u32, u32); 5] = [
+        ("minute", 0, 59),
+        ("hour", 0, 23),
+        ("day of the month", 1, 31),
+        ("month", 1, 12),
+        // The `cron` crate counts days of the week 1-7 (or SUN-SAT), not Unix cron's 0-6.
+        ("day of the week", 1, 7),
+    ];
+    for (field, (name, min, max)) in expression.split_whitespace().zip(FIELDS) {
+        let mut parts = field.split('/');
+        let range = parts.next().unwrap_or_default();
+        for number in range.split([',', '-']) {
+            if let Ok(n) = number.parse::<u32>()
+                && !(min..=max).contains(&n)
+            {
+                return Some(format!("{name} {n} is out of range ({min}-{max})"));
+            }
+        }
+    }
+    None
 }
 
 /// The latest tick in `(after, now]`, if any.
@@ -331,6 +371,31 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+
+    #[test]
+    fn an_out_of_range_field_is_named_in_the_users_terms() {
+        let err = parse_cron("0 61 * * *")
+            .expect_err("61 is no hour")
+            .to_string();
+        assert!(err.contains("hour 61 is out of range (0-23)"), "{err}");
+        assert!(!err.contains("0 0 61"), "no internal form: {err}");
+        let err = parse_cron("61 3 * * *")
+            .expect_err("61 is no minute")
+            .to_string();
+        assert!(err.contains("minute 61 is out of range (0-59)"), "{err}");
+        assert!(parse_cron("*/15 0-23 1,15 1-12 1-7").is_ok());
+        let err = parse_cron("0 3 * * 0")
+            .expect_err("days of the week are 1-7")
+            .to_string();
+        assert!(
+            err.contains("day of the week 0 is out of range (1-7)"),
+            "{err}"
+        );
+        let err = parse_cron("0 3 * * funday")
+            .expect_err("no such day")
+            .to_string();
+        assert!(!err.contains('\n'), "one line: {err}");
+    }
 
     #[test]
     fn five_field_cron_gets_a_seconds_field() {

@@ -201,8 +201,10 @@ impl From<storeflow_engine::Error> for ApiError {
             E::InvalidRunState { .. } => ApiError::conflict("INVALID_RUN_STATE", message),
             E::ScheduleNotFound(_) => ApiError::not_found("SCHEDULE_NOT_FOUND", message),
             E::UnknownWorkflow { .. } => ApiError::not_found("WORKFLOW_NOT_FOUND", message),
-            E::InvalidInput { .. } | E::InvalidCron { .. } => {
-                ApiError::validation(message, Value::Null)
+            E::InvalidInput { .. } => ApiError::validation(message, Value::Null),
+            E::InvalidCron { .. } => {
+                ApiError::validation(message, serde_json::json!([{ "field": "cron" }]))
+                    .suggestion("Use 5 fields, minute hour day-of-month month day-of-week, in UTC: e.g. `0 3 * * *` is every day at 03:00.")
             }
             E::Migrate(_)
             | E::DefinitionConflict { .. }

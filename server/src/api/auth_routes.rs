@@ -193,7 +193,9 @@ pub async fn register(
         None => Role::Tenant,
     };
     let inserted = sqlx::query_as::<_, User>(
-        "INSERT INTO users (id, email, username, password_hash, role) VALUES ($1, $2, $3, $4, $5) \
+        // Registering signs the new user in (the answer carries a token): that is a sign-in.
+        "INSERT INTO users (id, email, username, password_hash, role, last_login_at) \
+         VALUES ($1, $2, $3, $4, $5, now()) \
          RETURNING id, email, username, role, created_at, token_version",
     )
     .bind(Uuid::now_v7())
