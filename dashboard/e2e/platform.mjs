@@ -7,6 +7,7 @@
 //   const platform = await startPlatform({ fakeCluster: true });   // or { simulatedCluster: true }
 //   platform.baseUrl   // http://127.0.0.1:PORT
 //   platform.cluster   // {kubeconfig, helm, chart, control, server} with a fake cluster, else null
+//   await platform.restart({ env: { REGISTRATION: "closed" } });   // same port and data, more env
 //   await platform.stop();
 //
 // Binaries: STOREFLOW_BIN (default ../target/debug/storeflow from dashboard/) and
@@ -240,9 +241,13 @@ export async function startPlatform({
     if (!process.env.E2E_KEEP_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
   };
 
-  /** Stops storeflow (gracefully) and starts it again on the same port and data. */
-  const restart = async () => {
+  /**
+   * Stops storeflow (gracefully) and starts it again on the same port and data; `env` changes its
+   * environment from then on (e.g. `{ REGISTRATION: "closed" }` once an admin exists).
+   */
+  const restart = async ({ env: more = {} } = {}) => {
     await stopChild(child);
+    Object.assign(childEnv, more);
     return launch();
   };
 

@@ -10,10 +10,11 @@
 // with node's test runner, saves screenshots to test-results/screenshots/, prints the durations
 // and figures, stops everything, and exits non-zero when a scenario fails. The full-provisioning
 // scenario runs when storeflow-fakecluster exists beside STOREFLOW_BIN, and is skipped with a
-// notice otherwise. The simulated-cluster scenario (`storeflow up --simulated-cluster`) provisions
-// a Medusa store too when charts/medusa-backend has its packages.
+// notice otherwise. The users scenario (user management, sessions, schedules, invitations with
+// REGISTRATION=closed) needs no cluster. The simulated-cluster scenario (`storeflow up
+// --simulated-cluster`) provisions a Medusa store too when charts/medusa-backend has its packages.
 //
-//   E2E_ONLY=no-cluster | fake-cluster | simulated-cluster npm run e2e   (one scenario)
+//   E2E_ONLY=no-cluster | users | fake-cluster | simulated-cluster npm run e2e   (one scenario)
 
 import fs from "node:fs";
 import { after } from "node:test";
@@ -22,10 +23,12 @@ import { buildIfNeeded, launchBrowser, screenshotDir } from "./browser.mjs";
 import { withFakeCluster } from "./scenarios/provisioning.mjs";
 import { withSimulatedCluster } from "./scenarios/simulated.mjs";
 import { withoutCluster } from "./scenarios/tenancy.mjs";
+import { withUsers } from "./scenarios/users.mjs";
 import { printSummary } from "./steps.mjs";
 
 const SCENARIOS = {
   "no-cluster": withoutCluster,
+  users: withUsers,
   "fake-cluster": withFakeCluster,
   "simulated-cluster": withSimulatedCluster,
 };

@@ -6,7 +6,7 @@ import { Toaster } from "./components/Toaster";
 import { AccountPage } from "./pages/Account";
 import { AuditPage } from "./pages/Audit";
 import { CreateStorePage } from "./pages/CreateStore";
-import { LoginPage, RegisterPage } from "./pages/Auth";
+import { LoginPage, RegisterPage, ResetPasswordPage, SignedInRegistration } from "./pages/Auth";
 import { NotFoundPage } from "./pages/NotFound";
 import { OverviewPage } from "./pages/Overview";
 import { RunDetailPage } from "./pages/RunDetail";
@@ -14,6 +14,7 @@ import { RunsPage } from "./pages/Runs";
 import { SchedulesPage } from "./pages/Schedules";
 import { StoreDetailPage } from "./pages/StoreDetail";
 import { StoresPage } from "./pages/Stores";
+import { UsersPage } from "./pages/Users";
 import { WorkflowsPage } from "./pages/Workflows";
 
 export function App() {
@@ -32,11 +33,13 @@ export function App() {
           <Route
             path="/register"
             element={
-              <GuestOnly>
+              <GuestOnly signedIn={<SignedInRegistration />}>
                 <RegisterPage />
               </GuestOnly>
             }
           />
+          {/* A forced reset's link: for whoever holds it, signed in or not. */}
+          <Route path="/reset-password" element={<ResetPasswordPage />} />
           <Route element={<RequireAuth />}>
             <Route index element={<OverviewPage />} />
             <Route path="stores" element={<StoresPage />} />
@@ -73,6 +76,14 @@ export function App() {
               element={
                 <RequireAdmin>
                   <SchedulesPage />
+                </RequireAdmin>
+              }
+            />
+            <Route
+              path="users"
+              element={
+                <RequireAdmin>
+                  <UsersPage />
                 </RequireAdmin>
               }
             />

@@ -1,6 +1,8 @@
 // Against the fake Kubernetes cluster (storeflow-fakecluster): a store really provisions —
-// the progress moves step by step to ready — and is deleted again. Skipped, with a notice, when
-// the fake cluster's binary has not been built.
+// the progress moves step by step to ready, and the page says how long it took — its owner
+// changes its admin password, and it is deleted again; an operator changes a tenant's store's
+// password to a generated one. Skipped, with a notice, when the fake cluster's binary has not
+// been built.
 
 import assert from "node:assert/strict";
 import { after, before, describe } from "node:test";
@@ -118,6 +120,54 @@ export function withFakeCluster(browser) {
       );
 
       step(
+        "the page says how long the store took; its owner changes the admin password",
+        async () => {
+          const { page } = owner;
+          const readyIn = await expectText(page.getByTestId("ready-in"), /^(\d+(\.\d)? s|\d+ min( \d+ s)?)$/);
+          const firstOrder = await expectText(
+            page.getByTestId("first-order"),
+            /^(\d+(\.\d)? s|\d+ min( \d+ s)?) after creation$/,
+          );
+          figures["fake cluster: store page timings"] = `Ready in ${readyIn}; first order ${firstOrder}`;
+
+          await page.getByRole("button", { name: "Change admin password" }).click();
+          const dialog = page.getByRole("dialog");
+          await expectText(dialog, "Change the admin password of real-shop?");
+          await dialog.getByLabel("Choose it myself").check();
+          const field = dialog.getByLabel("New admin password");
+          await field.fill("short");
+          await field.blur();
+          await expectText(dialog.locator('[data-field-errors="rotate-password"]'), "8 to 128 characters");
+          const confirm = dialog.getByRole("button", { name: "Change password" });
+          assert.equal(await confirm.isDisabled(), true, "a short password is not sent");
+          await field.fill("Rotated-Pass-77");
+          await shot(page, "35-fake-cluster-rotate-confirm", { fullPage: false });
+          await assertContrast(page, "rotation dialog");
+          await confirm.click();
+          // The change may finish before the page has shown it running: either is fine here.
+          const seen = await eventually(
+            async () =>
+              ((await page.getByTestId("rotation-status").count()) && "running") ||
+              ((await page.getByTestId("rotation-done").count()) && "done"),
+            { message: "the password change to show" },
+          );
+          if (seen === "running") {
+            await expectText(page.getByTestId("rotation-status"), "Changing the admin password…");
+            await expectText(page.getByTestId("rotation-status"), "it works once the change finishes");
+            await shot(page, "36-fake-cluster-rotation-running");
+            await assertContrast(page, "rotation running");
+          }
+          await expectVisible(page.getByTestId("rotation-done"), { timeout: 60_000 });
+          figures["fake cluster: rotation notice seen while running"] = seen === "running" ? "yes" : "no (finished first)";
+          await expectText(page.getByTestId("credential-password"), "Rotated-Pass-77");
+          await shot(page, "37-fake-cluster-rotation-done");
+          await assertContrast(page, "rotation done");
+          assertNoProblems(owner, "rotation");
+        },
+        { timeout: 90_000 },
+      );
+
+      step(
         "delete after typing the name; the store goes to deleted",
         async () => {
           const { page } = owner;
@@ -170,6 +220,7 @@ export function withFakeCluster(browser) {
           await page.getByRole("button", { name: "Create store" }).click();
           await page.waitForURL(/\/stores\/store-[0-9a-f]{8}$/);
           const storeId = new URL(page.url()).pathname.split("/").pop();
+          ctx.brokenStoreId = storeId;
           await expectVisible(page.locator('[data-status="failed"]'), { timeout: 120_000 });
           await expectVisible(page.locator('[data-step-status="failed"]'));
 
@@ -223,6 +274,37 @@ export function withFakeCluster(browser) {
           assertNoProblems(tenant, "store ready after the retry");
         },
         { timeout: 300_000 },
+      );
+
+      step(
+        "an operator changes a tenant's store's admin password: generated, never chosen",
+        async () => {
+          const ops = owner.page;
+          const { page } = tenant;
+          await page.getByRole("button", { name: "Reveal password" }).click();
+          const before = (await page.getByTestId("credential-password").textContent())?.trim();
+          await ops.goto(`/stores/${ctx.brokenStoreId}`);
+          await expectVisible(ops.locator('[data-testid="credentials"][data-owner="false"]'));
+          await ops.getByRole("button", { name: "Change admin password" }).click();
+          const dialog = ops.getByRole("dialog");
+          await expectText(dialog, "A new password is generated. Only the store's owner (tenant) can see it.");
+          assert.equal(await dialog.getByRole("radio").count(), 0, "no choice for an operator");
+          await shot(ops, "38-fake-cluster-operator-rotate-confirm", { fullPage: false });
+          await dialog.getByRole("button", { name: "Change password" }).click();
+          await expectVisible(ops.getByTestId("rotation-done"), { timeout: 60_000 });
+          // Masked for the operator; the tenant's page follows live, with the new one.
+          await expectText(ops.getByTestId("credential-password"), "••••••••");
+          await eventually(
+            async () => {
+              const now = (await page.getByTestId("credential-password").textContent())?.trim();
+              return now && now !== before && !now.includes("•");
+            },
+            { timeout: 30_000, message: "the tenant to see the new password" },
+          );
+          assertNoProblems(owner, "operator rotation");
+          assertNoProblems(tenant, "operator rotation (tenant)");
+        },
+        { timeout: 90_000 },
       );
     },
   );

@@ -7,7 +7,10 @@ import { api } from "./client";
 import type {
   AuditList,
   Health,
+  Invite,
   Metrics,
+  OneTimeLinkAnswer,
+  Role,
   RunDetail,
   RunStatus,
   RunSummary,
@@ -17,6 +20,8 @@ import type {
   StoreList,
   StoreStatus,
   TimelineEvent,
+  UserAccount,
+  UserList,
   Workflow,
 } from "./types";
 
@@ -32,6 +37,9 @@ export const keys = {
   workflows: ["workflows"] as const,
   schedules: ["schedules"] as const,
   audit: (params: AuditParams) => ["audit", params] as const,
+  users: ["users"] as const,
+  userList: (params: UserListParams) => ["users", "list", params] as const,
+  invites: ["invites"] as const,
   health: ["health"] as const,
   metrics: ["metrics"] as const,
 };
@@ -93,7 +101,7 @@ export function useStore(id: string, options: { live: boolean }) {
     refetchInterval: (query) => {
       if (options.live) return false;
       const store = query.state.data;
-      return store && isActiveStatus(store.status) ? 5000 : false;
+      return store && (isActiveStatus(store.status) || store.rotation) ? 5000 : false;
     },
   });
 }
@@ -138,6 +146,23 @@ export function useStoreAction(action: "retry" | "delete") {
       client.invalidateQueries({ queryKey: keys.stores });
       client.invalidateQueries({ queryKey: keys.store(id) });
       client.invalidateQueries({ queryKey: keys.runs });
+    },
+  });
+}
+
+/** `POST /stores/{id}/rotate-credentials`: the owner may choose the password; without one it is generated. */
+export function useRotateCredentials() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, password }: { id: string; password?: string }) =>
+      api<{ store: StoreDetail; message: string; run: { id: string } }>(`/stores/${id}/rotate-credentials`, {
+        method: "POST",
+        // No body at all for a generated password (the API's audit entry tells the two apart by it).
+        body: password === undefined ? undefined : { password },
+      }),
+    onSuccess: (_answer, { id }) => {
+      client.invalidateQueries({ queryKey: keys.store(id) });
+      client.invalidateQueries({ queryKey: keys.storeEvents(id) });
     },
   });
 }
@@ -218,16 +243,21 @@ export interface ScheduleActionAnswer {
   run?: { run_id: string };
 }
 
+export type ScheduleAction =
+  | { kind: "toggle"; name: string; enabled: boolean }
+  | { kind: "cron"; name: string; cron: string }
+  | { kind: "run"; name: string };
+
 export function useScheduleAction() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (action: { kind: "toggle"; name: string; enabled: boolean } | { kind: "run"; name: string }) =>
-      action.kind === "toggle"
-        ? api<ScheduleActionAnswer>(`/schedules/${encodeURIComponent(action.name)}`, {
+    mutationFn: (action: ScheduleAction) =>
+      action.kind === "run"
+        ? api<ScheduleActionAnswer>(`/schedules/${encodeURIComponent(action.name)}/run`, { method: "POST" })
+        : api<ScheduleActionAnswer>(`/schedules/${encodeURIComponent(action.name)}`, {
             method: "PATCH",
-            body: { enabled: action.enabled },
-          })
-        : api<ScheduleActionAnswer>(`/schedules/${encodeURIComponent(action.name)}/run`, { method: "POST" }),
+            body: action.kind === "toggle" ? { enabled: action.enabled } : { cron: action.cron },
+          }),
     onSuccess: () => {
       client.invalidateQueries({ queryKey: keys.schedules });
       client.invalidateQueries({ queryKey: keys.runs });
@@ -249,6 +279,58 @@ export function useAudit(params: AuditParams) {
     queryFn: ({ signal }) => api<AuditList>("/audit", { query: { ...params }, signal }),
     placeholderData: keepPreviousData,
     refetchInterval: 15_000,
+  });
+}
+
+export interface UserListParams {
+  q?: string;
+  limit: number;
+  offset: number;
+}
+
+export function useUserList(params: UserListParams) {
+  return useQuery({
+    queryKey: keys.userList(params),
+    queryFn: ({ signal }) => api<UserList>("/users", { query: { ...params }, signal }),
+    placeholderData: keepPreviousData,
+    refetchInterval: 30_000,
+  });
+}
+
+export type UserChange = { isActive: boolean } | { role: Role };
+
+export function useChangeUser() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, change }: { id: string; change: UserChange }) =>
+      api<{ user: UserAccount; sessionsRevoked: boolean }>(`/users/${id}`, { method: "PATCH", body: change }),
+    onSuccess: () => client.invalidateQueries({ queryKey: keys.users }),
+  });
+}
+
+/** The user's password stops working and every session ends; the answer's link is shown once. */
+export function useForcePasswordReset() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api<OneTimeLinkAnswer>(`/users/${id}/password-reset`, { method: "POST" }),
+    onSuccess: () => client.invalidateQueries({ queryKey: keys.users }),
+  });
+}
+
+export function useInvites() {
+  return useQuery({
+    queryKey: keys.invites,
+    queryFn: ({ signal }) => api<{ invites: Invite[] }>("/invites", { signal }).then((a) => a.invites),
+    refetchInterval: 30_000,
+  });
+}
+
+export function useCreateInvite() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { email: string; role: Role }) =>
+      api<OneTimeLinkAnswer>("/invites", { method: "POST", body }),
+    onSuccess: () => client.invalidateQueries({ queryKey: keys.invites }),
   });
 }
 

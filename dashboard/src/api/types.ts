@@ -11,6 +11,43 @@ export interface User {
   createdAt: string;
 }
 
+/** A row of the admins' user list (`GET /users`). */
+export interface UserAccount extends User {
+  isActive: boolean;
+  lastLoginAt: string | null;
+  /** Stores that are not deleted. */
+  storeCount: number;
+}
+
+export interface UserList {
+  users: UserAccount[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+/** An invitation not used yet and not expired (`GET /invites`; the link itself is shown once). */
+export interface Invite {
+  email: string;
+  role: Role;
+  createdAt: string;
+  expiresAt: string;
+  /** The inviting admin's e-mail address. */
+  invitedBy: string | null;
+}
+
+/** A one-time link, as `POST /invites` and `POST /users/{id}/password-reset` answer it. */
+export interface OneTimeLinkAnswer {
+  /** `/register?invite=…` */
+  invitePath?: string;
+  /** `/reset-password?token=…` */
+  resetPath?: string;
+  email?: string;
+  role?: Role;
+  expiresAt: string;
+  message: string;
+}
+
 export interface AuthAnswer {
   user: User;
   token: string;
@@ -74,7 +111,11 @@ export interface Store {
   failedStep: string | null;
   retryCount: number;
   provisioningDurationMs: number | null;
+  /** From creation to the first order (the verification order counts); single-store answers only. */
+  timeToFirstOrderMs?: number | null;
   currentRun: CurrentRun | null;
+  /** A credential rotation still running (absent otherwise): the new password works once it finishes. */
+  rotation?: { runId: string; status: RunStatus } | null;
   createdAt: string;
   updatedAt: string;
   readyAt: string | null;
@@ -116,6 +157,8 @@ export interface StoreRunRef {
 }
 
 export interface StoreDetail extends Store {
+  /** Place in line (1 = next) while the provisioning run waits for a free slot; absent otherwise. */
+  queuePosition?: number;
   progress?: Progress;
   runs: StoreRunRef[];
 }
@@ -271,6 +314,8 @@ export interface Health {
   runs?: { runnable: number; running: number; delayed: number };
   /** `storeflow up --simulated-cluster`: stores provision against a cluster simulated in-process. */
   simulatedCluster?: boolean;
+  /** Whether anyone may register, or only people with an invitation. */
+  registration?: "open" | "closed";
 }
 
 export interface Metrics {

@@ -1,6 +1,7 @@
 // Who is signed in. The token lives in localStorage; on start the provider asks /auth/me who it
 // belongs to. When any request reports the session expired, the user is sent to sign in and,
-// afterwards, back to the page they were on (`/login?next=...`).
+// afterwards, back to the page they were on (`/login?next=...`). Signing out everywhere ends
+// every session of the account, this one included (`/login?reason=signed-out-everywhere`).
 
 import { useQueryClient } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
@@ -14,15 +15,25 @@ export interface AuthValue {
   status: AuthStatus;
   user: User | null;
   isAdmin: boolean;
-  /** Why there is no session: the API refused its token, or the user signed out. */
-  ended: "expired" | "signed-out" | null;
+  /** Why there is no session: the API refused its token, or the user signed out (here, or everywhere). */
+  ended: "expired" | "signed-out" | "signed-out-everywhere" | null;
   /** Set right after registering: the role the new account got (the first one is admin). */
   welcome: User["role"] | null;
+  /** Whether that registration came from an invitation (so an admin role is not "the first account"). */
+  welcomeInvited: boolean;
   dismissWelcome: () => void;
   login: (email: string, password: string) => Promise<User>;
-  register: (email: string, username: string, password: string) => Promise<User>;
+  /** `inviteToken`: from an operator's invitation link (required while registration is closed). */
+  register: (email: string, username: string, password: string, inviteToken?: string) => Promise<User>;
   logout: () => void;
+  /** Ends every session of the account, this one included. */
+  logoutEverywhere: () => Promise<void>;
   changePassword: (currentPassword: string, newPassword: string) => Promise<string>;
+  /**
+   * Sets a new password with a reset link's token. Signs in as that account, unless it is
+   * disabled (then `signedIn` is false and `message` says why).
+   */
+  completePasswordReset: (token: string, newPassword: string) => Promise<{ message: string; signedIn: boolean }>;
 }
 
 const AuthContext = createContext<AuthValue | null>(null);
@@ -30,11 +41,11 @@ const AuthContext = createContext<AuthValue | null>(null);
 /** Where to go after signing in: a path of this app only (no open redirect). */
 export function safeNext(next: string | null | undefined): string {
   if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
-  if (next.startsWith("/login") || next.startsWith("/register")) return "/";
+  if (next.startsWith("/login") || next.startsWith("/register") || next.startsWith("/reset-password")) return "/";
   return next;
 }
 
-export function loginPath(next: string, reason?: "expired"): string {
+export function loginPath(next: string, reason?: "expired" | "signed-out-everywhere"): string {
   const params = new URLSearchParams();
   if (next && next !== "/") params.set("next", next);
   if (reason) params.set("reason", reason);
@@ -47,6 +58,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [status, setStatus] = useState<AuthStatus>(() => (getToken() ? "loading" : "anonymous"));
   const [ended, setEnded] = useState<AuthValue["ended"]>(null);
   const [welcome, setWelcome] = useState<User["role"] | null>(null);
+  const [welcomeInvited, setWelcomeInvited] = useState(false);
   const queryClient = useQueryClient();
 
   // Validate a stored token once.
@@ -104,22 +116,51 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   );
 
   const register = useCallback(
-    (email: string, username: string, password: string) =>
-      api<AuthAnswer>("/auth/register", { method: "POST", body: { email, username, password } }).then((answer) => {
+    (email: string, username: string, password: string, inviteToken?: string) =>
+      api<AuthAnswer>("/auth/register", {
+        method: "POST",
+        body: inviteToken ? { email, username, password, inviteToken } : { email, username, password },
+      }).then((answer) => {
         setWelcome(answer.user.role);
+        setWelcomeInvited(!!inviteToken);
         return accept(answer);
       }),
     [accept],
   );
 
-  const logout = useCallback(() => {
-    clearToken();
-    setUser(null);
-    setWelcome(null);
-    setEnded("signed-out");
-    setStatus("anonymous");
-    queryClient.clear();
-  }, [queryClient]);
+  const end = useCallback(
+    (why: "signed-out" | "signed-out-everywhere") => {
+      clearToken();
+      setUser(null);
+      setWelcome(null);
+      setEnded(why);
+      setStatus("anonymous");
+      queryClient.clear();
+    },
+    [queryClient],
+  );
+
+  const logout = useCallback(() => end("signed-out"), [end]);
+
+  const logoutEverywhere = useCallback(async () => {
+    await api<{ message: string }>("/auth/logout-all", { method: "POST" });
+    end("signed-out-everywhere");
+  }, [end]);
+
+  const completePasswordReset = useCallback(
+    async (token: string, newPassword: string) => {
+      const answer = await api<{ message: string; user?: User; token?: string }>("/auth/password-reset", {
+        method: "POST",
+        body: { token, newPassword },
+      });
+      if (answer.user && answer.token) {
+        accept({ user: answer.user, token: answer.token });
+        return { message: answer.message, signedIn: true };
+      }
+      return { message: answer.message, signedIn: false };
+    },
+    [accept],
+  );
 
   const changePassword = useCallback(async (currentPassword: string, newPassword: string) => {
     const answer = await api<{ token: string; message: string }>("/auth/password", {
@@ -138,13 +179,28 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       isAdmin: user?.role === "admin",
       ended,
       welcome,
+      welcomeInvited,
       dismissWelcome: () => setWelcome(null),
       login,
       register,
       logout,
+      logoutEverywhere,
       changePassword,
+      completePasswordReset,
     }),
-    [status, user, ended, welcome, login, register, logout, changePassword],
+    [
+      status,
+      user,
+      ended,
+      welcome,
+      welcomeInvited,
+      login,
+      register,
+      logout,
+      logoutEverywhere,
+      changePassword,
+      completePasswordReset,
+    ],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

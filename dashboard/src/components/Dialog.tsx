@@ -13,6 +13,8 @@ export interface ConfirmDialogProps {
   tone?: "danger" | "primary";
   /** The person must type this text to enable the confirmation (irreversible actions). */
   confirmText?: string;
+  /** Keeps the confirmation disabled (a field of the dialog still needs fixing). */
+  blocked?: boolean;
   onConfirm: () => Promise<unknown> | void;
   onClose: () => void;
 }
@@ -24,6 +26,7 @@ export function ConfirmDialog({
   confirmLabel,
   tone = "primary",
   confirmText,
+  blocked: blockedByCaller = false,
   onConfirm,
   onClose,
 }: ConfirmDialogProps) {
@@ -61,7 +64,7 @@ export function ConfirmDialog({
     }
   };
 
-  const blocked = confirmText !== undefined && typed.trim() !== confirmText;
+  const blocked = blockedByCaller || (confirmText !== undefined && typed.trim() !== confirmText);
 
   return (
     <dialog

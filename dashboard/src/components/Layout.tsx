@@ -16,6 +16,7 @@ import {
   IconPlus,
   IconShield,
   IconStore,
+  IconUsers,
   IconWorkflow,
   IconX,
   Logo,
@@ -40,6 +41,7 @@ const OPERATIONS: NavEntry[] = [
   { to: "/runs", label: "Runs", icon: <IconActivity /> },
   { to: "/workflows", label: "Workflows", icon: <IconWorkflow /> },
   { to: "/schedules", label: "Schedules", icon: <IconClock /> },
+  { to: "/users", label: "Users", icon: <IconUsers /> },
 ];
 
 function NavItem({ entry, onNavigate }: { entry: NavEntry; onNavigate?: () => void }) {
@@ -247,6 +249,7 @@ export function RequireAuth() {
   if (status === "anonymous") {
     // Signing out starts afresh; anything else comes back here after signing in.
     if (ended === "signed-out") return <Navigate to="/login" replace />;
+    if (ended === "signed-out-everywhere") return <Navigate to="/login?reason=signed-out-everywhere" replace />;
     return <Navigate to={loginPath(location.pathname + location.search, ended ?? undefined)} replace />;
   }
   return <AppLayout />;
@@ -265,11 +268,14 @@ export function RequireAdmin({ children }: { children: ReactNode }) {
   return <>{children}</>;
 }
 
-/** Sign-in and registration pages: signed-in users (also just now) go on to `next`. */
-export function GuestOnly({ children }: { children: ReactNode }) {
+/**
+ * Sign-in and registration pages: signed-in users (also just now) go on to `next`, unless
+ * `signedIn` says something else to them (an invitation link opened while signed in).
+ */
+export function GuestOnly({ children, signedIn }: { children: ReactNode; signedIn?: ReactNode }) {
   const { status } = useAuth();
   const [params] = useSearchParams();
   if (status === "loading") return <FullPageSpinner />;
-  if (status === "authenticated") return <Navigate to={safeNext(params.get("next"))} replace />;
+  if (status === "authenticated") return signedIn ?? <Navigate to={safeNext(params.get("next"))} replace />;
   return <>{children}</>;
 }

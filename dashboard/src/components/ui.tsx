@@ -469,14 +469,17 @@ export function ApiErrorAlert({
   );
 }
 
-/** Copies `value` to the clipboard and says so. */
+/** Copies `value` to the clipboard and says so; an icon, or a labelled button with `text`. */
 export function CopyButton({
   value,
   label = "Copy",
+  text,
   className,
 }: {
   value: string;
   label?: string;
+  /** A visible label ("Copy"), for copies that matter (a link shown once). */
+  text?: string;
   className?: string;
 }) {
   const [copied, setCopied] = useState(false);
@@ -497,6 +500,14 @@ export function CopyButton({
     setCopied(true);
     setTimeout(() => setCopied(false), 1500);
   };
+  const icon = copied ? <IconCheck className="size-3.5 text-emerald-600" /> : <IconCopy className="size-3.5" />;
+  if (text) {
+    return (
+      <Button size="sm" onClick={copy} className={className} aria-label={copied ? `${label}: copied` : label} icon={icon}>
+        {copied ? "Copied" : text}
+      </Button>
+    );
+  }
   return (
     <Button
       size="sm"
@@ -505,7 +516,7 @@ export function CopyButton({
       className={cx("px-2", className)}
       aria-label={copied ? `${label}: copied` : label}
       title={label}
-      icon={copied ? <IconCheck className="size-3.5 text-emerald-600" /> : <IconCopy className="size-3.5" />}
+      icon={icon}
     >
       <span className="sr-only" aria-live="polite">
         {copied ? "Copied" : ""}

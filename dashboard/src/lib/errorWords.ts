@@ -57,6 +57,26 @@ const WORDS: Record<string, (error: ApiError) => Words> = {
     title: "The current password is wrong.",
     hint: "Check it and try again.",
   }),
+  ACCOUNT_DISABLED: () => ({
+    title: "This account is disabled.",
+    hint: "Its stores keep running. Ask your platform's administrators to enable it again.",
+  }),
+  REGISTRATION_CLOSED: () => ({
+    title: "Registration is by invitation only.",
+    hint: "Ask your platform's administrators for an invitation link, then register from it.",
+  }),
+  INVALID_INVITATION: () => ({
+    title: "This invitation link does not work: it was already used, has expired, or is incomplete.",
+    hint: "Ask your platform's administrators for a new one.",
+  }),
+  INVALID_RESET_LINK: () => ({
+    title: "This password-reset link does not work: it was already used, has expired, or is incomplete.",
+    hint: "Ask your platform's administrators for a new one.",
+  }),
+  RESET_RATE_LIMITED: (e) => ({
+    title: "Too many password resets from your network.",
+    hint: waitHint(e, "Wait a moment, then try again."),
+  }),
   UNAUTHORIZED: () => ({
     title: "Your session has ended.",
     hint: "Sign in again to carry on.",
@@ -64,6 +84,10 @@ const WORDS: Record<string, (error: ApiError) => Words> = {
   FORBIDDEN: () => ({
     title: "You are not allowed to do this.",
     hint: "Only the platform's administrators can.",
+  }),
+  OWNER_CHOOSES_PASSWORD: () => ({
+    title: "Only the store's owner can choose its new admin password.",
+    hint: "Leave the password out: a new one is generated, and only the owner sees it.",
   }),
   VALIDATION_ERROR: (e) => ({
     title: e.fieldProblems.length > 1 ? "Some details need fixing." : plainFieldMessage(e.message),

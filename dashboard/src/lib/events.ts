@@ -118,6 +118,10 @@ export function describeEvent(event: EventLike): EventText {
       };
     case "store_delete_requested":
       return { title: "Deletion requested", tone: "amber" };
+    case "credentials_rotation_requested":
+      return { title: "Admin password change requested", tone: "blue" };
+    case "credentials_rotated":
+      return { title: "New admin password in place", tone: "green" };
     default:
       return { title: humanize(event.kind), tone: "gray" };
   }

@@ -9,6 +9,7 @@ import { formatClock } from "./format";
 import {
   plainStepError,
   plainWaiting,
+  queueWords,
   runPercent,
   STEP_LABELS,
   stepLabel,
@@ -249,5 +250,32 @@ describe("stepSituation", () => {
       { events: [{ kind: "pending", step: "install-chart", at: "2026-01-01T00:00:00Z", data: { waiting_for: "release r is pending-install since 3 s" } }] },
     );
     expect(situation?.text).toBe("Waiting: an earlier installation of the store is still finishing");
+  });
+});
+
+describe("queueWords", () => {
+  const queued: CurrentRun = {
+    id: "01a23fb5-6651-746d-9af9-011cad5c704d",
+    operation: "provision",
+    workflow: "provision-woocommerce",
+    status: "queued",
+    percent: 0,
+    step: "mark-provisioning",
+    stepNumber: 1,
+    stepCount: 14,
+    nextAttemptAt: null,
+  };
+
+  it("says how many stores are ahead while every slot is taken", () => {
+    expect(queueWords(queued, 4)).toBe("Waiting for a free provisioning slot: 3 stores ahead of this one.");
+    expect(queueWords(queued, 2)).toBe("Waiting for a free provisioning slot: 1 store ahead of this one.");
+    expect(queueWords(queued, 1)).toBe("Waiting for a free provisioning slot: this store is next.");
+  });
+
+  it("says nothing when the server does not tell or the run is not queued", () => {
+    expect(queueWords(queued, undefined)).toBeNull();
+    expect(queueWords(queued, 0)).toBeNull();
+    expect(queueWords({ ...queued, status: "running" }, 2)).toBeNull();
+    expect(queueWords(null, 1)).toBeNull();
   });
 });

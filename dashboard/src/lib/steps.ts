@@ -228,6 +228,19 @@ export function runPercent(run: CurrentRun | null | undefined): number {
   });
 }
 
+/**
+ * A queued run's place in line, when the API says it (`store.queuePosition`, 1 = next, while
+ * every provisioning slot of the cluster is taken); null when it does not (not queued, or the
+ * store is not waiting for a slot).
+ */
+export function queueWords(run: CurrentRun | null | undefined, queuePosition: number | null | undefined): string | null {
+  if (!run || run.status !== "queued") return null;
+  if (typeof queuePosition !== "number" || !Number.isFinite(queuePosition) || queuePosition < 1) return null;
+  const ahead = queuePosition - 1;
+  if (ahead === 0) return "Waiting for a free provisioning slot: this store is next.";
+  return `Waiting for a free provisioning slot: ${ahead} store${ahead === 1 ? "" : "s"} ahead of this one.`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors and waiting reasons in plain words
 

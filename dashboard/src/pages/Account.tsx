@@ -1,9 +1,12 @@
-// Change password. The API revokes every earlier token and answers with a new one.
+// Change password (the API revokes every earlier token and answers with a new one), and sign out
+// everywhere (every token stops working, this one too: back to sign-in, saying so).
 
 import { useState, type FormEvent } from "react";
 
 import { ApiError } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
+import { ConfirmDialog } from "../components/Dialog";
+import { IconLogOut } from "../components/icons";
 import { useToast } from "../components/Toaster";
 import { Alert, ApiErrorAlert, Button, Card, Details, Field, Input, PageHeader } from "../components/ui";
 import { formatDateTime } from "../lib/format";
@@ -12,7 +15,8 @@ import { accountPasswordProblems } from "../lib/storeRules";
 
 export function AccountPage() {
   useTitle("Account");
-  const { user, changePassword } = useAuth();
+  const { user, changePassword, logoutEverywhere } = useAuth();
+  const [confirmEverywhere, setConfirmEverywhere] = useState(false);
   const toast = useToast();
   const [form, setForm] = useState({ current: "", next: "", confirm: "" });
   const [submitted, setSubmitted] = useState(false);
@@ -53,16 +57,32 @@ export function AccountPage() {
     <>
       <PageHeader title="Account" description="Your sign-in details." />
       <div className="grid items-start gap-6 lg:grid-cols-3">
-        <Card title="Profile" className="lg:col-span-1">
-          <Details
-            items={[
-              { label: "Username", value: user?.username },
-              { label: "E-mail", value: user?.email },
-              { label: "Role", value: user?.role === "admin" ? "Administrator" : "Tenant" },
-              { label: "Member since", value: formatDateTime(user?.createdAt) },
-            ]}
-          />
-        </Card>
+        <div className="space-y-6 lg:col-span-1">
+          <Card title="Profile">
+            <Details
+              items={[
+                { label: "Username", value: user?.username },
+                { label: "E-mail", value: user?.email },
+                { label: "Role", value: user?.role === "admin" ? "Administrator" : "Tenant" },
+                { label: "Member since", value: formatDateTime(user?.createdAt) },
+              ]}
+            />
+          </Card>
+          <Card title="Sessions" description="Signed in on a device you no longer use, or on a shared computer?">
+            <p className="text-sm text-slate-600">
+              Signing out everywhere ends every session of your account, on every device and in every browser — this one
+              too. You sign in again afterwards.
+            </p>
+            <Button
+              className="mt-4"
+              variant="danger-outline"
+              onClick={() => setConfirmEverywhere(true)}
+              icon={<IconLogOut />}
+            >
+              Sign out everywhere
+            </Button>
+          </Card>
+        </div>
         <Card
           title="Change password"
           description="Changing it signs out every other session; this one continues."
@@ -112,6 +132,18 @@ export function AccountPage() {
           </form>
         </Card>
       </div>
+      <ConfirmDialog
+        open={confirmEverywhere}
+        title="Sign out everywhere?"
+        confirmLabel="Sign out everywhere"
+        tone="danger"
+        onConfirm={logoutEverywhere}
+        onClose={() => setConfirmEverywhere(false)}
+      >
+        <p>
+          Every session of {user?.email ?? "your account"} ends at once, including this one. Your stores keep running.
+        </p>
+      </ConfirmDialog>
     </>
   );
 }

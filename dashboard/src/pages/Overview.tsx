@@ -244,7 +244,7 @@ function RecentStores() {
 
 export function OverviewPage() {
   useTitle("Overview");
-  const { user, isAdmin, welcome, dismissWelcome } = useAuth();
+  const { user, isAdmin, welcome, welcomeInvited, dismissWelcome } = useAuth();
   const counts = useStoreCounts();
   const c = counts.data;
   const inProgress = c ? c.requested + c.provisioning + c.deleting : undefined;
@@ -273,8 +273,11 @@ export function OverviewPage() {
           }
         >
           <span data-testid="admin-notice">
-            Yours is the first account, so it has the admin role: you see every tenant's stores (with their credentials
-            masked) and the Operations pages — runs, workflows, schedules and the full audit log.
+            {welcomeInvited
+              ? "You were invited as an administrator: "
+              : "Yours is the first account, so it has the admin role: "}
+            you see every tenant's stores (with their credentials masked) and the Operations pages — runs, workflows,
+            schedules, users and the full audit log.
           </span>
         </Alert>
       ) : welcome === "tenant" ? (

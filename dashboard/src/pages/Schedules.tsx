@@ -1,16 +1,175 @@
-// Cron schedules (operators): enable or disable, run now, last and next fire.
+// Cron schedules (operators): change when one fires (its cron expression, inline), enable or
+// disable, run now, last and next fire.
 
-import { useState } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link } from "react-router";
 
+import { ApiError } from "../api/client";
 import { useScheduleAction, useSchedules } from "../api/queries";
 import type { Schedule } from "../api/types";
 import { ConfirmDialog } from "../components/Dialog";
-import { IconClock, IconPlay } from "../components/icons";
+import { IconCheck, IconClock, IconPencil, IconPlay } from "../components/icons";
 import { useToast } from "../components/Toaster";
-import { ApiErrorAlert, Button, Card, cx, EmptyState, LoadingBlock, Mono, PageHeader } from "../components/ui";
+import {
+  ApiErrorAlert,
+  Button,
+  Card,
+  cx,
+  EmptyState,
+  Field,
+  Input,
+  LoadingBlock,
+  Mono,
+  PageHeader,
+} from "../components/ui";
+import { CRON_FORMAT_HINT, cronErrorWords, describeCron, formatUtc } from "../lib/cron";
 import { formatAgo, formatDateTime, formatRelative, shortId } from "../lib/format";
 import { useNow, useTitle } from "../lib/hooks";
+
+/** Whether an error is the API refusing a cron expression (shown at the field, in words). */
+function isCronRefusal(error: unknown): error is ApiError {
+  return error instanceof ApiError && error.code === "VALIDATION_ERROR" && /cron expression/i.test(error.message);
+}
+
+/**
+ * A schedule's cron expression, with a button that turns it into a small form. A refused
+ * expression stays in the field, the API's reason beside it; once saved, the next fire shows.
+ */
+export function CronEditor({ schedule, now }: { schedule: Schedule; now: number }) {
+  const action = useScheduleAction();
+  const toast = useToast();
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState(schedule.cron);
+  const [error, setError] = useState<unknown>(null);
+  const [empty, setEmpty] = useState(false);
+  const [saved, setSaved] = useState<Schedule | null>(null);
+  const editButton = useRef<HTMLButtonElement>(null);
+  const returnFocus = useRef(false);
+  const inputId = `cron-${schedule.name}`;
+
+  useEffect(() => {
+    if (!editing && returnFocus.current) {
+      returnFocus.current = false;
+      editButton.current?.focus();
+    }
+  }, [editing]);
+
+  const start = () => {
+    setText(schedule.cron);
+    setError(null);
+    setEmpty(false);
+    setSaved(null);
+    setEditing(true);
+  };
+  const stop = () => {
+    returnFocus.current = true;
+    setEditing(false);
+    setError(null);
+  };
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    const cron = text.trim().replace(/\s+/g, " ");
+    setError(null);
+    if (!cron) {
+      setEmpty(true);
+      return;
+    }
+    setEmpty(false);
+    try {
+      const answer = await action.mutateAsync({ kind: "cron", name: schedule.name, cron });
+      const updated = answer.schedule ?? { ...schedule, cron };
+      setSaved(updated);
+      toast.show(`${schedule.name} now fires at “${updated.cron}”.`);
+      stop();
+    } catch (cause) {
+      setError(cause);
+    }
+  };
+
+  const words = describeCron(schedule.cron);
+  const fieldErrors = empty
+    ? ["Enter a cron expression, such as “0 3 * * *”."]
+    : isCronRefusal(error)
+      ? [cronErrorWords(error.message, text)]
+      : [];
+
+  if (editing) {
+    return (
+      <form onSubmit={save} className="mt-2 max-w-xl space-y-2" data-cron-form={schedule.name} noValidate>
+        <Field label={`When ${schedule.name} fires (cron, UTC)`} htmlFor={inputId} errors={fieldErrors}>
+          <div className="flex flex-col gap-2 sm:flex-row">
+            <Input
+              id={inputId}
+              value={text}
+              onChange={(e) => setText(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === "Escape") {
+                  e.preventDefault();
+                  stop();
+                }
+              }}
+              invalid={fieldErrors.length > 0}
+              className="font-mono sm:max-w-56"
+              autoComplete="off"
+              spellCheck={false}
+              autoFocus
+            />
+            <div className="flex gap-2">
+              <Button type="submit" variant="primary" loading={action.isPending}>
+                Save
+              </Button>
+              <Button onClick={stop} disabled={action.isPending}>
+                Cancel
+              </Button>
+            </div>
+          </div>
+        </Field>
+        {/* The format stays in view, also beside a refusal (the input points here while valid). */}
+        <p id={`${inputId}-hint`} className="text-xs text-slate-600">
+          {CRON_FORMAT_HINT}
+        </p>
+        {error && !isCronRefusal(error) ? <ApiErrorAlert error={error} /> : null}
+      </form>
+    );
+  }
+
+  return (
+    <>
+      <p className="mt-0.5 flex flex-wrap items-center gap-x-1 text-xs text-slate-600">
+        <span data-testid="schedule-cron">
+          <Mono className="text-xs">{schedule.cron}</Mono>
+        </span>
+        {words ? <span>({words})</span> : null}
+        <span aria-hidden="true">·</span>
+        <Link
+          to={`/runs?workflow=${encodeURIComponent(schedule.workflow)}`}
+          className="text-indigo-700 hover:text-indigo-600"
+        >
+          {schedule.workflow}
+        </Link>
+        <Button
+          ref={editButton}
+          size="sm"
+          variant="ghost"
+          className="-my-1 h-7 px-2 text-xs text-indigo-700"
+          onClick={start}
+          icon={<IconPencil className="size-3.5" />}
+          aria-label={`Change when ${schedule.name} fires`}
+        >
+          Change
+        </Button>
+      </p>
+      {saved ? (
+        <p className="mt-1 flex items-center gap-1 text-xs text-emerald-800" role="status" data-testid="cron-saved">
+          <IconCheck className="size-3.5 shrink-0" />
+          {saved.enabled && saved.next_tick_at
+            ? `Saved. Next fire ${formatUtc(saved.next_tick_at)} (${formatRelative(saved.next_tick_at, now)}).`
+            : "Saved. It fires once the schedule is enabled."}
+        </p>
+      ) : null}
+    </>
+  );
+}
 
 function Switch({
   checked,
@@ -70,7 +229,7 @@ export function SchedulesPage() {
     <>
       <PageHeader
         title="Schedules"
-        description="Workflows that run on a cron schedule. Ticks missed while a schedule is disabled do not fire."
+        description="Workflows that run on a cron schedule: 5 fields (minute, hour, day of month, month, day of week), read in UTC. Ticks missed while a schedule is disabled, or before its expression changed, do not fire."
       />
       {error ? <ApiErrorAlert error={error} className="mb-4" /> : null}
       <Card bodyClassName="p-0">
@@ -98,10 +257,10 @@ export function SchedulesPage() {
                   <th scope="col" className="px-3 py-3">
                     Enabled
                   </th>
-                  <th scope="col" className="hidden px-3 py-3 md:table-cell">
+                  <th scope="col" className="hidden px-3 py-3 whitespace-nowrap md:table-cell">
                     Last fire
                   </th>
-                  <th scope="col" className="hidden px-3 py-3 sm:table-cell">
+                  <th scope="col" className="hidden px-3 py-3 whitespace-nowrap sm:table-cell">
                     Next fire
                   </th>
                   <th scope="col" className="px-5 py-3 text-right">
@@ -114,15 +273,7 @@ export function SchedulesPage() {
                   <tr key={schedule.name} data-schedule={schedule.name}>
                     <td className="px-5 py-3">
                       <p className="font-medium text-slate-900">{schedule.name}</p>
-                      <p className="mt-0.5 text-xs text-slate-600">
-                        <Mono className="text-xs">{schedule.cron}</Mono> ·{" "}
-                        <Link
-                          to={`/runs?workflow=${encodeURIComponent(schedule.workflow)}`}
-                          className="text-indigo-700 hover:text-indigo-600"
-                        >
-                          {schedule.workflow}
-                        </Link>
-                      </p>
+                      <CronEditor schedule={schedule} now={now} />
                     </td>
                     <td className="px-3 py-3">
                       <Switch
@@ -148,9 +299,16 @@ export function SchedulesPage() {
                     </td>
                     <td className="hidden px-3 py-3 sm:table-cell">
                       {schedule.enabled && schedule.next_tick_at ? (
-                        <span className="text-slate-700" title={formatDateTime(schedule.next_tick_at)}>
-                          {formatRelative(schedule.next_tick_at, now)}
-                        </span>
+                        <>
+                          <p
+                            className="text-slate-700"
+                            title={formatDateTime(schedule.next_tick_at)}
+                            data-testid="next-fire"
+                          >
+                            {formatRelative(schedule.next_tick_at, now)}
+                          </p>
+                          <p className="text-xs whitespace-nowrap text-slate-600">{formatUtc(schedule.next_tick_at)}</p>
+                        </>
                       ) : (
                         <span className="text-slate-600">{schedule.enabled ? "—" : "Disabled"}</span>
                       )}

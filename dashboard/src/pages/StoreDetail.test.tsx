@@ -1,10 +1,10 @@
-import { screen, within } from "@testing-library/react";
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { Route, Routes } from "react-router";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { setToken } from "../api/client";
 import type { ProgressStep, StoreDetail, TimelineEvent, User } from "../api/types";
-import { ADMIN, json, mockFetch, renderWithProviders, TENANT } from "../test/render";
+import { ADMIN, json, mockFetch, renderWithProviders, TENANT, type Handler } from "../test/render";
 import { StoreDetailPage } from "./StoreDetail";
 
 afterEach(() => vi.unstubAllGlobals());
@@ -136,9 +136,10 @@ const EVENTS: TimelineEvent[] = [
   },
 ];
 
-function renderStore(answer: StoreDetail, user: User = TENANT, events: TimelineEvent[] = EVENTS) {
+/** `extra` answers first (a mutation's route). */
+function renderStore(answer: StoreDetail, user: User = TENANT, events: TimelineEvent[] = EVENTS, extra?: Handler) {
   setToken("t");
-  mockFetch((url) => {
+  const mocked = mockFetch(...(extra ? [extra] : []), (url) => {
     if (url.pathname === "/api/v1/auth/me") return json({ user });
     if (url.pathname === "/api/v1/health") return json({ status: "healthy", timestamp: "2026-12-04T06:20:00Z" });
     if (url.pathname === `/api/v1/stores/${answer.id}/events/stream`) return new Response(null, { status: 204 });
@@ -146,12 +147,13 @@ function renderStore(answer: StoreDetail, user: User = TENANT, events: TimelineE
     if (url.pathname === `/api/v1/stores/${answer.id}`) return json({ store: answer });
     return undefined;
   });
-  return renderWithProviders(
+  renderWithProviders(
     <Routes>
       <Route path="/stores/:id" element={<StoreDetailPage />} />
     </Routes>,
     { route: `/stores/${answer.id}` },
   );
+  return mocked;
 }
 
 /** The page's text outside closed disclosures (what a tenant reads without clicking). */
@@ -282,5 +284,141 @@ describe("a deleted store", () => {
     await screen.findByText("Access");
     expect(document.querySelectorAll('a[href^="http"]')).toHaveLength(2);
     expect(screen.queryAllByTestId("url-text")).toHaveLength(0);
+  });
+});
+
+function ready(extra: Partial<StoreDetail> = {}): StoreDetail {
+  return store({
+    status: "ready",
+    failureReason: null,
+    failedStep: null,
+    readyAt: "2026-12-04T06:20:54Z",
+    provisioningDurationMs: 72_000,
+    timeToFirstOrderMs: 80_000,
+    progress: undefined,
+    currentRun: null,
+    runs: [],
+    ...extra,
+  });
+}
+
+describe("how long a store took", () => {
+  it("says when it was ready and when it took its first order, in plain words", async () => {
+    renderStore(ready(), TENANT, []);
+    expect((await screen.findByTestId("ready-in")).textContent).toBe("1 min 12 s");
+    expect(screen.getByText("Ready in")).toBeTruthy();
+    expect(screen.getByTestId("first-order").textContent).toBe("1 min 20 s after creation");
+  });
+
+  it("leaves out what the API does not say", async () => {
+    renderStore(ready({ provisioningDurationMs: null, timeToFirstOrderMs: undefined }), TENANT, []);
+    await screen.findByText("Access");
+    expect(screen.queryByTestId("ready-in")).toBeNull();
+    expect(screen.queryByTestId("first-order")).toBeNull();
+  });
+});
+
+describe("a queued store", () => {
+  const queued = (queuePosition?: number | null): StoreDetail =>
+    store({
+      status: "requested",
+      failureReason: null,
+      failedStep: null,
+      queuePosition: queuePosition ?? undefined,
+      currentRun: { ...store().currentRun!, status: "queued", step: "mark-provisioning", stepNumber: 1 },
+      progress: {
+        ...store().progress!,
+        status: "queued",
+        error: null,
+        startedAt: null,
+        finishedAt: null,
+        steps: steps(0, "pending").map((step) => ({ ...step, attempt: 0, startedAt: null })),
+      },
+    });
+
+  it("says how many stores are ahead while it waits for a slot", async () => {
+    renderStore(queued(3), TENANT, []);
+    expect((await screen.findByTestId("progress-summary")).textContent).toBe(
+      "Waiting for a free provisioning slot: 2 stores ahead of this one.",
+    );
+  });
+
+  it("keeps the general words when the server does not say its place", async () => {
+    renderStore(queued(undefined), TENANT, []);
+    expect((await screen.findByTestId("progress-summary")).textContent).toBe(
+      "Queued: waiting for a worker to pick it up.",
+    );
+  });
+});
+
+describe("changing the admin password", () => {
+  const rotateHandler =
+    (bodies: (string | undefined)[]): Handler =>
+    (url, init) => {
+      if (url.pathname.endsWith("/rotate-credentials") && init.method === "POST") {
+        bodies.push(init.body as string | undefined);
+        return json({ message: "Credential rotation initiated", store: ready(), run: { id: RUN_ID } }, 202);
+      }
+      return undefined;
+    };
+
+  it("says the new password works once the change finishes, while it runs", async () => {
+    renderStore(ready({ rotation: { runId: RUN_ID, status: "running" } }), TENANT, []);
+    const notice = await screen.findByTestId("rotation-status");
+    expect(notice.textContent).toContain("Changing the admin password…");
+    expect(notice.textContent).toContain("it works once the change finishes");
+    expect(notice.textContent).toContain("Until then the previous password still works.");
+    expect(screen.queryByRole("button", { name: "Change admin password" })).toBeNull();
+  });
+
+  it("lets the owner choose the new password, checked before it is sent", async () => {
+    const bodies: (string | undefined)[] = [];
+    renderStore(ready(), TENANT, [], rotateHandler(bodies));
+    fireEvent.click(await screen.findByRole("button", { name: "Change admin password" }));
+    const dialog = await screen.findByRole("dialog");
+    fireEvent.click(within(dialog).getByLabelText("Choose it myself"));
+    const field = within(dialog).getByLabelText("New admin password");
+    const confirm = within(dialog).getByRole("button", { name: "Change password" }) as HTMLButtonElement;
+    fireEvent.change(field, { target: { value: "short" } });
+    fireEvent.blur(field);
+    expect(within(dialog).getByText("Password must be 8 to 128 characters.")).toBeTruthy();
+    expect(confirm.disabled).toBe(true);
+    fireEvent.change(field, { target: { value: "Rotated-Pass-77" } });
+    expect(confirm.disabled).toBe(false);
+    fireEvent.click(confirm);
+    await waitFor(() => expect(bodies).toHaveLength(1));
+    expect(JSON.parse(bodies[0]!)).toEqual({ password: "Rotated-Pass-77" });
+  });
+
+  it("sends no body for a generated password", async () => {
+    const bodies: (string | undefined)[] = [];
+    renderStore(ready(), TENANT, [], rotateHandler(bodies));
+    fireEvent.click(await screen.findByRole("button", { name: "Change admin password" }));
+    const dialog = await screen.findByRole("dialog");
+    expect((within(dialog).getByLabelText("Generate a strong one") as HTMLInputElement).checked).toBe(true);
+    fireEvent.click(within(dialog).getByRole("button", { name: "Change password" }));
+    await waitFor(() => expect(bodies).toEqual([undefined]));
+  });
+
+  it("gives operators who are not the owner a generated password only", async () => {
+    const bodies: (string | undefined)[] = [];
+    renderStore(
+      ready({ isCredentialOwner: false, ownerUsername: "alice", adminCredentials: { username: "admin", email: "a****@example.com", password: "••••••••", loginUrl: null } }),
+      ADMIN,
+      [],
+      rotateHandler(bodies),
+    );
+    fireEvent.click(await screen.findByRole("button", { name: "Change admin password" }));
+    const dialog = await screen.findByRole("dialog");
+    expect(dialog.textContent).toContain("A new password is generated. Only the store's owner (alice) can see it.");
+    expect(within(dialog).queryAllByRole("radio")).toHaveLength(0);
+    fireEvent.click(within(dialog).getByRole("button", { name: "Change password" }));
+    await waitFor(() => expect(bodies).toEqual([undefined]));
+  });
+
+  it("offers no change while the store is not ready", async () => {
+    renderStore(store(), TENANT, []);
+    await screen.findByTestId("failure-reason");
+    expect(screen.queryByRole("button", { name: "Change admin password" })).toBeNull();
   });
 });

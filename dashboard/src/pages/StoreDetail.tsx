@@ -1,12 +1,12 @@
-// One store: live provisioning progress over the store's event stream, URLs, credentials,
-// retry and delete, its runs and its timeline.
+// One store: live provisioning progress over the store's event stream, URLs, credentials (and
+// changing the admin password), retry and delete, its runs and its timeline.
 
 import { useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import { Link, useParams } from "react-router";
 
 import { ApiError } from "../api/client";
-import { isActiveStatus, keys, useStore, useStoreAction, useStoreTimeline } from "../api/queries";
+import { isActiveStatus, keys, useRotateCredentials, useStore, useStoreAction, useStoreTimeline } from "../api/queries";
 import type { StoreDetail, TimelineEvent } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { ConfirmDialog } from "../components/Dialog";
@@ -15,6 +15,7 @@ import {
   IconExternal,
   IconEye,
   IconEyeOff,
+  IconKey,
   IconRefresh,
   IconSearch,
   IconTrash,
@@ -33,11 +34,14 @@ import {
   cx,
   Details,
   EmptyState,
+  Field,
+  Input,
   LoadingBlock,
   Mono,
   PageHeader,
   ShortId,
   Skeleton,
+  Spinner,
 } from "../components/ui";
 import { errorWords } from "../lib/errorWords";
 import { groupEvents, workflowLabel } from "../lib/events";
@@ -46,12 +50,13 @@ import {
   asSentence,
   isCurrentStep,
   plainStepError,
+  queueWords,
   runPercent,
   stepLabel,
   weightedPercent,
 } from "../lib/steps";
 import { useCoalesced, useNow, useTitle } from "../lib/hooks";
-import { isStoreId } from "../lib/storeRules";
+import { isStoreId, storePasswordProblems } from "../lib/storeRules";
 import { useEventStream } from "../lib/useEventStream";
 
 function ProgressCard({
@@ -94,7 +99,8 @@ function ProgressCard({
       : progress.status === "failed"
         ? "Stopped before the end."
         : "Cancelled.";
-  else if (progress.status === "queued" && !progress.startedAt) summary = "Queued: waiting for a worker to pick it up.";
+  else if (progress.status === "queued" && !progress.startedAt)
+    summary = queueWords(run, store.queuePosition) ?? "Queued: waiting for a worker to pick it up.";
   else if (current) summary = `Step ${current.number} of ${stepCount}: ${stepLabel(current.name)}`;
   else summary = "In progress.";
 
@@ -264,15 +270,163 @@ function goneReason(status: StoreDetail["status"]): string | undefined {
   return undefined;
 }
 
+/** The latest password change of the store, from its runs (newest first). */
+function latestRotation(store: StoreDetail) {
+  return store.runs.find((run) => run.workflow === "rotate-credentials");
+}
+
+/**
+ * While a password change runs, and once it ended: the new password works only after the change
+ * is applied, the previous one until then.
+ */
+function RotationNotice({ store }: { store: StoreDetail }) {
+  const running = !!store.rotation;
+  const wasRunning = useRef(running);
+  const [ended, setEnded] = useState(false);
+  useEffect(() => {
+    if (wasRunning.current && !running) setEnded(true);
+    if (running) setEnded(false);
+    wasRunning.current = running;
+  }, [running]);
+  const owner = store.isCredentialOwner;
+  if (running) {
+    return (
+      <div
+        role="status"
+        data-testid="rotation-status"
+        className="mb-4 flex gap-3 rounded-lg bg-sky-50 p-3.5 text-sm text-sky-900 ring-1 ring-sky-200 ring-inset"
+      >
+        <Spinner className="mt-0.5 size-4 shrink-0" />
+        <div className="min-w-0">
+          <p className="font-medium">Changing the admin password…</p>
+          <p className="mt-1">
+            {owner
+              ? "The password below is the new one: it works once the change finishes, usually within a minute. Until then the previous password still works."
+              : "The new password works once the change finishes, usually within a minute. Until then the previous one still works."}
+          </p>
+        </div>
+      </div>
+    );
+  }
+  if (!ended) return null;
+  const last = latestRotation(store);
+  if (last && (last.status === "failed" || last.status === "cancelled")) {
+    return (
+      <Alert tone="warning" role="status" className="mb-4" title="The admin password could not be changed">
+        The previous password may still be the one that works. Try again, or ask your platform's administrators.
+      </Alert>
+    );
+  }
+  return (
+    <Alert tone="success" role="status" className="mb-4" title="The new admin password works now">
+      <span data-testid="rotation-done">The previous one no longer does.</span>
+    </Alert>
+  );
+}
+
+/** Confirms a password change; the owner may choose the new password, anyone else gets a generated one. */
+function RotateDialog({ store, open, onClose }: { store: StoreDetail; open: boolean; onClose: () => void }) {
+  const rotate = useRotateCredentials();
+  const toast = useToast();
+  const owner = store.isCredentialOwner;
+  const [mode, setMode] = useState<"generate" | "choose">("generate");
+  const [password, setPassword] = useState("");
+  const [touched, setTouched] = useState(false);
+  const groupId = useId();
+  useEffect(() => {
+    if (open) {
+      setMode("generate");
+      setPassword("");
+      setTouched(false);
+      rotate.reset();
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [open]);
+  const choosing = owner && mode === "choose";
+  const problems = choosing ? (password ? storePasswordProblems(password) : ["Enter the new password."]) : [];
+  const apiProblems = rotate.error instanceof ApiError ? rotate.error.messagesFor("password") : [];
+  const shown = [...(touched ? problems : []), ...apiProblems];
+  return (
+    <ConfirmDialog
+      open={open}
+      title={`Change the admin password of ${store.name}?`}
+      confirmLabel="Change password"
+      blocked={problems.length > 0}
+      onConfirm={async () => {
+        await rotate.mutateAsync({ id: store.id, password: choosing ? password : undefined });
+        toast.show("Changing the admin password…");
+      }}
+      onClose={onClose}
+    >
+      <p>
+        The store's admin user gets a new password. The store keeps running; until the change finishes, the current
+        password still works.
+      </p>
+      {owner ? (
+        <fieldset className="space-y-2 pt-1" aria-describedby={`${groupId}-note`}>
+          <legend className="text-sm font-medium text-slate-800">New password</legend>
+          <label className="flex items-center gap-2 text-slate-700">
+            <input
+              type="radio"
+              name="rotate-mode"
+              className="size-4 accent-indigo-600"
+              checked={mode === "generate"}
+              onChange={() => setMode("generate")}
+            />
+            Generate a strong one
+          </label>
+          <label className="flex items-center gap-2 text-slate-700">
+            <input
+              type="radio"
+              name="rotate-mode"
+              className="size-4 accent-indigo-600"
+              checked={mode === "choose"}
+              onChange={() => setMode("choose")}
+            />
+            Choose it myself
+          </label>
+          {choosing ? (
+            <div className="pt-1">
+              <Field label="New admin password" htmlFor="rotate-password" hint="8 to 128 characters." errors={shown}>
+                <Input
+                  id="rotate-password"
+                  type="password"
+                  autoComplete="new-password"
+                  value={password}
+                  onChange={(e) => setPassword(e.target.value)}
+                  onBlur={() => setTouched(true)}
+                  invalid={shown.length > 0}
+                  autoFocus
+                />
+              </Field>
+            </div>
+          ) : null}
+          <p id={`${groupId}-note`} className="text-xs text-slate-600">
+            The new password shows in this card once you confirm.
+          </p>
+        </fieldset>
+      ) : (
+        <p>
+          A new password is generated. Only the store's owner{store.ownerUsername ? ` (${store.ownerUsername})` : ""} can
+          see it.
+        </p>
+      )}
+    </ConfirmDialog>
+  );
+}
+
 function CredentialsCard({ store }: { store: StoreDetail }) {
   const [revealed, setRevealed] = useState(false);
+  const [rotating, setRotating] = useState(false);
   const credentials = store.adminCredentials;
   const owner = store.isCredentialOwner;
+  const canRotate = store.status === "ready" && !!credentials && !credentials.unavailable && !store.rotation;
   return (
     <Card
       title="Admin credentials"
       description={owner ? "Visible only to you, the store's owner." : "Masked: only the store's owner sees them."}
     >
+      <RotationNotice store={store} />
       {!credentials ? (
         <p className="text-sm text-slate-600">No credentials for this store.</p>
       ) : credentials.unavailable ? (
@@ -339,6 +493,14 @@ function CredentialsCard({ store }: { store: StoreDetail }) {
           ) : null}
         </dl>
       )}
+      {canRotate ? (
+        <div className="mt-4 border-t border-slate-100 pt-4">
+          <Button size="sm" onClick={() => setRotating(true)} icon={<IconKey className="size-3.5" />}>
+            Change admin password
+          </Button>
+        </div>
+      ) : null}
+      <RotateDialog store={store} open={rotating} onClose={() => setRotating(false)} />
     </Card>
   );
 }
@@ -584,7 +746,7 @@ export function StoreDetailPage() {
                 gone={gone}
                 missing={
                   s.engine === "medusa"
-                    ? "No admin UI: Medusa stores run the backend without the admin dashboard; the admin user below signs in to the Admin API."
+                    ? "Not offered here: the Medusa admin signs in only over HTTPS, and this platform serves stores over plain HTTP. Ask an operator to enable HTTPS for stores."
                     : undefined
                 }
               />
@@ -599,9 +761,21 @@ export function StoreDetailPage() {
                 { label: "Created", value: formatDateTime(s.createdAt) },
                 { label: "Ready", value: formatDateTime(s.readyAt), hidden: !s.readyAt },
                 {
-                  label: "Provisioned in",
-                  value: formatDuration(s.provisioningDurationMs),
-                  hidden: s.provisioningDurationMs === null,
+                  label: "Ready in",
+                  value: <span data-testid="ready-in">{formatDuration(s.provisioningDurationMs)}</span>,
+                  hidden: typeof s.provisioningDurationMs !== "number",
+                },
+                {
+                  label: "First order",
+                  value: (
+                    <span
+                      data-testid="first-order"
+                      title="The test order placed while the store was provisioned counts as its first order."
+                    >
+                      {formatDuration(s.timeToFirstOrderMs)} after creation
+                    </span>
+                  ),
+                  hidden: typeof s.timeToFirstOrderMs !== "number",
                 },
                 { label: "Updated", value: formatDateTime(s.updatedAt) },
                 { label: "Retries", value: s.retryCount },
