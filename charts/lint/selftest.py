@@ -115,6 +115,13 @@ MUTATIONS: list[Mutation] = [
         "ci/medusa-api-only.yaml", ("contract",),
     ),
     Mutation(
+        "Medusa admin sign-ins not rate-limited at the ingress",
+        "templates/medusa/ingress.yaml",
+        '{{- if eq .Values.ingress.controller "nginx" }}',
+        "{{- if false }}",
+        "ci/medusa-storefront.yaml", ("contract",),
+    ),
+    Mutation(
         "WP-CLI without the database environment",
         "templates/wordpress/deployment.yaml",
         "          env:\n            {{- include \"store.wordpressDbEnv\" . | nindent 12 }}\n            - name: HOME",

@@ -46,6 +46,8 @@ def expected_objects(values: dict) -> set[tuple[str, str]]:
                 objects.add(("NetworkPolicy", "allow-storefront"))
         if ingress:
             objects.add(("Ingress", "medusa"))
+            if value_at(values, "medusa.admin.enabled") is not False:
+                objects.add(("Ingress", "medusa-admin-sign-in"))
     return objects
 
 
@@ -282,17 +284,36 @@ def _ingress(r: Rendered) -> list[Problem]:
         elif tls:
             p.append(Problem("contract", f"{ref(ing)} has tls although ingress.tls.enabled is false"))
         annotations = (ing.get("metadata") or {}).get("annotations") or {}
-        if annotations != (value_at(v, "ingress.annotations") or {}):
-            p.append(Problem("contract", f"{ref(ing)} annotations {annotations} differ from ingress.annotations"))
+        expected_annotations = dict(value_at(v, "ingress.annotations") or {})
+        admin = value_at(v, "engine") == "medusa" and value_at(v, "medusa.admin.enabled") is not False
+        if name_of_obj(ing) == "medusa-admin-sign-in" and value_at(v, "ingress.controller") == "nginx":
+            # Sign-in guessing is bounded per client address by the controller.
+            expected_annotations.update({
+                "nginx.ingress.kubernetes.io/limit-rpm": str(value_at(v, "medusa.admin.loginRatePerMinute")),
+                "nginx.ingress.kubernetes.io/limit-burst-multiplier": "3",
+            })
+        if annotations != expected_annotations:
+            p.append(Problem("contract", f"{ref(ing)} annotations {annotations}, expected {expected_annotations}"))
         routes = _routes(ing)
         if name_of_obj(ing) == "wordpress":
             expected = {"/": ("wordpress", "http")}
+        elif name_of_obj(ing) == "medusa-admin-sign-in":
+            expected = {"/admin/auth": ("medusa", "http")} if admin else {}
         else:
             expected = {"/store": ("medusa", "http")}
+            if admin:
+                # The admin UI and its API, behind Medusa's own authentication.
+                expected["/app"] = ("medusa", "http")
+                expected["/admin"] = ("medusa", "http")
             if value_at(v, "medusa.storefront.enabled"):
                 expected["/"] = ("storefront", "http")
         if routes != expected:
             p.append(Problem("contract", f"{ref(ing)} routes {routes}, expected {expected}"))
+    if (value_at(v, "engine") == "medusa" and value_at(v, "ingress.enabled")
+            and value_at(v, "medusa.admin.enabled") is not False
+            and not any(name_of_obj(i) == "medusa-admin-sign-in" for i in r.of_kind("Ingress"))):
+        p.append(Problem("contract", "Ingress/medusa-admin-sign-in is missing: admin sign-ins must be rate-limited "
+                                     "at the ingress when the admin is routed"))
     return p
 
 

@@ -2,7 +2,7 @@
 // Real-Medusa test harness: a private PostgreSQL cluster plus `medusa start`, torn down on exit.
 //
 //   node charts/medusa-backend/harness.mjs [--port N] [--seed FILE]
-//        [--admin-email E --admin-password P] [--log-file FILE] [--keep-stdin-open]
+//        [--admin-email E --admin-password P] [--admin-ui] [--log-file FILE] [--keep-stdin-open]
 //        [--db-listen ADDR]
 //
 // Prints exactly one JSON line on stdout once `GET /health` answers:
@@ -12,6 +12,10 @@
 // the line adds "externalDatabaseUrl" (the same database at ADDR).
 // and keeps running. Everything else (progress, Medusa's and PostgreSQL's output) goes to stderr
 // or to --log-file, never to stdout, so a parent can read the first stdout line and parse it.
+// With --admin-ui, Medusa also serves the admin UI (@medusajs/admin) under /app, as the store
+// image does, and the line adds "adminUrl" (URL/app). The UI is prebuilt once into build/admin
+// (`node build-admin.mjs --if-missing`, ~20-60 s, in parallel with PostgreSQL and the seed) and
+// reused by later runs. Without --admin-ui the plugin is not loaded at all (ADMIN_UI=false).
 //
 // Guarantees:
 // - SIGTERM, SIGINT, SIGHUP, or the end of stdin when stdin is a pipe or socket (a parent that
@@ -38,6 +42,7 @@ import { fileURLToPath } from "node:url";
 
 const PACKAGE_DIR = path.dirname(fileURLToPath(import.meta.url));
 const MEDUSA_BIN = path.join(PACKAGE_DIR, "node_modules", ".bin", "medusa");
+const BUILD_ADMIN_SCRIPT = path.join(PACKAGE_DIR, "build-admin.mjs");
 
 const TIMEOUTS = {
   initdb: 60_000,
@@ -47,6 +52,8 @@ const TIMEOUTS = {
   seed: 240_000,
   user: 90_000,
   health: 120_000,
+  // build-admin.mjs: up to 16 min waiting for another harness's build, then 15 min of build.
+  adminBuild: 1_900_000,
   stopMedusa: 8_000,
   stopPostgres: 15_000,
 };
@@ -58,7 +65,7 @@ function usage(message) {
   if (message) process.stderr.write(`harness: ${message}\n`);
   process.stderr.write(
     "usage: node harness.mjs [--port N] [--seed FILE] [--admin-email E --admin-password P]\n" +
-      "                        [--log-file FILE] [--keep-stdin-open] [--db-listen ADDR]\n",
+      "                        [--admin-ui] [--log-file FILE] [--keep-stdin-open] [--db-listen ADDR]\n",
   );
   process.exit(2);
 }
@@ -69,6 +76,7 @@ function parseArgs(argv) {
     seed: undefined,
     adminEmail: undefined,
     adminPassword: undefined,
+    adminUi: false,
     logFile: undefined,
     watchStdin: true,
     dbListen: undefined,
@@ -97,6 +105,9 @@ function parseArgs(argv) {
         break;
       case "--admin-password":
         options.adminPassword = value();
+        break;
+      case "--admin-ui":
+        options.adminUi = true;
         break;
       case "--log-file":
         options.logFile = path.resolve(value());
@@ -219,7 +230,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Child processes
 
 /** Runs a command to completion with a timeout; its output goes to the log. Kills its whole group on timeout. */
-function runStep(name, command, args, { env, cwd, account, timeoutMs, quiet = false }) {
+function runStep(name, command, args, { env, cwd, account, timeoutMs, quiet = false, echo, onSpawn }) {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const child = spawn(command, args, {
@@ -229,9 +240,14 @@ function runStep(name, command, args, { env, cwd, account, timeoutMs, quiet = fa
       stdio: ["ignore", "pipe", "pipe"],
       ...(account ? { uid: account.uid, gid: account.gid } : {}),
     });
+    onSpawn?.(child);
     let tail = "";
     const collect = (chunk) => {
       if (!quiet) logStream.write(chunk);
+      // Lines matching `echo` also go to our stderr (when the rest goes to --log-file).
+      if (echo && logStream !== process.stderr) {
+        for (const line of chunk.toString().split("\n")) if (echo.test(line)) process.stderr.write(`${line}\n`);
+      }
       tail = (tail + chunk.toString()).slice(-4000);
     };
     child.stdout.on("data", collect);
@@ -301,14 +317,16 @@ async function stopProcess(child, { signal, escalate, timeoutMs, group }) {
 
 // The watchdog outlives a SIGKILLed harness: it reads our pipe; at EOF without "done" it cleans up.
 const WATCHDOG_SCRIPT = `
-dir="$1"; pg=""; medusa=""
+dir="$1"; pg=""; medusa=""; build=""
 while read -r kind value; do
   case "$kind" in
     pg) pg="$value" ;;
     medusa) medusa="$value" ;;
+    build) build="$value" ;;
     done) exit 0 ;;
   esac
 done
+[ -n "$build" ] && kill -TERM "-$build" 2>/dev/null
 [ -n "$medusa" ] && kill -KILL "-$medusa" 2>/dev/null
 [ -n "$pg" ] && kill -QUIT "$pg" 2>/dev/null
 sleep 3
@@ -345,11 +363,19 @@ async function main() {
   const account = postgresAccount();
   if (options.seed && !fs.existsSync(options.seed)) throw new StepError(`seed file ${options.seed} does not exist`);
 
-  const state = { dir: null, postgres: null, medusa: null, watchdog: null, stopping: false };
+  const state = { dir: null, postgres: null, medusa: null, adminBuild: null, watchdog: null, stopping: false };
 
   const cleanup = async (exitCode) => {
     if (state.stopping) return;
     state.stopping = true;
+    if (state.adminBuild && state.adminBuild.exitCode === null && state.adminBuild.signalCode === null) {
+      // build-admin.mjs stops its webpack build, releases its lock and removes its temporary output.
+      try {
+        process.kill(-state.adminBuild.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
     await stopProcess(state.medusa, { signal: "SIGTERM", escalate: "SIGKILL", timeoutMs: TIMEOUTS.stopMedusa, group: true });
     // SIGINT = PostgreSQL's fast shutdown; SIGQUIT = immediate shutdown.
     await stopProcess(state.postgres, { signal: "SIGINT", escalate: "SIGQUIT", timeoutMs: TIMEOUTS.stopPostgres, group: false });
@@ -375,6 +401,24 @@ async function main() {
     // 1. Private PostgreSQL cluster.
     state.dir = fs.mkdtempSync(path.join(os.tmpdir(), "storeflow-medusa-"));
     state.watchdog = startWatchdog(state.dir);
+
+    // 0. The admin UI's prebuilt files (only with --admin-ui), in parallel with steps 1-2: a no-op
+    // once built; `medusa start` (autoRebuild off) only serves them.
+    let adminBuilt = Promise.resolve();
+    if (options.adminUi) {
+      adminBuilt = runStep("admin UI build check", process.execPath, [BUILD_ADMIN_SCRIPT, "--if-missing"], {
+        env: { ...process.env },
+        cwd: PACKAGE_DIR,
+        timeoutMs: TIMEOUTS.adminBuild,
+        echo: /^build-admin: /,
+        onSpawn: (child) => {
+          state.adminBuild = child;
+          state.watchdog.tell(`build ${child.pid}`);
+        },
+      });
+      // Awaited before `medusa start`; a failure must not go unhandled before that.
+      adminBuilt.catch(() => {});
+    }
     if (account) fs.chownSync(state.dir, account.uid, account.gid);
     const pgData = path.join(state.dir, "pgdata");
     const pgPassword = randomBytes(18).toString("hex");
@@ -448,6 +492,10 @@ async function main() {
       COOKIE_SECRET: process.env.COOKIE_SECRET || randomBytes(24).toString("hex"),
       STORE_CORS: process.env.STORE_CORS || loopbackOrigins,
       ADMIN_CORS: process.env.ADMIN_CORS || loopbackOrigins,
+      // The admin UI plugin (@medusajs/admin) is loaded only by `medusa start`, and only with
+      // --admin-ui: `medusa seed` loads the plugins' routes too, and the plugin exits when the
+      // UI is not built yet (it is being built meanwhile).
+      ADMIN_UI: "false",
       NODE_ENV: process.env.NODE_ENV || "development",
       MEDUSA_DISABLE_TELEMETRY: "true",
       PORT: String(medusaPort),
@@ -464,13 +512,18 @@ async function main() {
       await medusaStep("medusa user", ["user", "-e", options.adminEmail, "-p", options.adminPassword], TIMEOUTS.user);
     }
 
+    await adminBuilt;
+
     // A free port can be taken by another process between the probe and Medusa's listen:
     // retry on EADDRINUSE when the port was not given.
     let url;
     for (let attempt = 1; ; attempt++) {
       url = `http://127.0.0.1:${medusaPort}`;
       medusaEnv.PORT = String(medusaPort);
-      state.medusa = startService(MEDUSA_BIN, ["start", "-p", String(medusaPort)], { env: medusaEnv, cwd: PACKAGE_DIR });
+      state.medusa = startService(MEDUSA_BIN, ["start", "-p", String(medusaPort)], {
+        env: { ...medusaEnv, ADMIN_UI: options.adminUi ? "true" : "false" },
+        cwd: PACKAGE_DIR,
+      });
       state.watchdog.tell(`medusa ${state.medusa.pid}`);
       try {
         await waitHealthy(url, state.medusa);
@@ -501,7 +554,8 @@ async function main() {
     const externalDatabaseUrl = options.dbListen
       ? `postgres://medusa:${pgPassword}@${options.dbListen}:${pgPort}/medusa`
       : undefined;
-    process.stdout.write(`${JSON.stringify({ url, databaseUrl, externalDatabaseUrl })}\n`);
+    const adminUrl = options.adminUi ? `${url}/app` : undefined;
+    process.stdout.write(`${JSON.stringify({ url, databaseUrl, externalDatabaseUrl, adminUrl })}\n`);
   } catch (err) {
     say(`error: ${err.message}`);
     if (err.detail) process.stderr.write(`${String(err.detail).trimEnd()}\n`);

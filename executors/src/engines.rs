@@ -32,6 +32,12 @@ pub trait StoreEngine: Send + Sync + 'static {
         None
     }
 
+    /// Whether the admin UI signs in only over HTTPS (its session cookie is `Secure`): the API
+    /// then shows no admin URL for stores served over plain HTTP, where it could not work.
+    fn admin_needs_https(&self) -> bool {
+        false
+    }
+
     /// Keys of the store Secret (`store-secrets`) the chart reads; generated once per store.
     fn secret_keys(&self) -> &'static [&'static str];
 

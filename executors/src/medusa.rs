@@ -80,11 +80,17 @@ impl StoreEngine for Medusa {
         "medusa"
     }
 
-    /// None: the store image runs the Medusa backend without `@medusajs/admin`, and the store
-    /// Ingress routes only `/store` and the storefront. The admin user exists for the Admin API
-    /// (setup, verification and rotation reach it through the API server's service proxy).
+    /// The store image serves `@medusajs/admin` under `/app` (Admin API under `/admin`), and
+    /// the store Ingress routes both (`medusa.admin.enabled`, on by default). Setup,
+    /// verification and rotation still reach the Admin API through the service proxy.
     fn admin_path(&self) -> Option<&'static str> {
-        None
+        Some("/app")
+    }
+
+    /// Medusa 1.20 in production marks its session cookie `Secure` (no setting changes it):
+    /// over plain HTTP a sign-in answers 200 and the admin falls back to its login page.
+    fn admin_needs_https(&self) -> bool {
+        true
     }
 
     fn provision_workflow(&self) -> &'static str {

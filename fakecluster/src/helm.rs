@@ -519,7 +519,7 @@ fn render(release: &str, values: &Value) -> Result<Vec<(String, Value)>, String>
         }
         Some("medusa") => {
             objects.push(workload("Deployment", release, "medusa", "backend", values, json!([
-                { "name": "medusa", "image": "storeflow/medusa-backend:1.20.10", "ports": [{ "name": "http", "containerPort": 9000 }], "env": [
+                { "name": "medusa", "image": "storeflow/medusa-backend:1.20.10-2", "ports": [{ "name": "http", "containerPort": 9000 }], "env": [
                     secret_env("POSTGRES_PASSWORD", secret, "postgres-password"),
                     secret_env("JWT_SECRET", secret, "jwt-secret"),
                     secret_env("COOKIE_SECRET", secret, "cookie-secret"),

@@ -4,10 +4,12 @@
 //   npm run e2e            (from storefront-medusa/; needs `npm ci` here and in charts/medusa-backend)
 //
 // It builds the app (skip with E2E_SKIP_BUILD=1 when dist/ is current), starts the Medusa harness
-// (private PostgreSQL + `medusa seed -f e2e/seed.json` + `medusa start`), serves dist/ with the
-// same routing as the production nginx (e2e/serve.mjs), runs the scenarios with node's test runner,
-// saves screenshots to test-results/, prints the suite's duration and stops everything. Exits
-// non-zero when a scenario fails or the environment cannot be set up.
+// (private PostgreSQL + `medusa seed -f e2e/seed.json` + a tenant admin user + `medusa start`
+// serving the admin UI under /app, prebuilt once by the harness), serves dist/ with the same
+// routing as the production nginx (e2e/serve.mjs), runs the scenarios with node's test runner,
+// saves screenshots to test-results/ (the admin scenario's also to E2E_SHOTS_DIR when set), prints
+// the suite's duration and stops everything. Exits non-zero when a scenario fails or the
+// environment cannot be set up.
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -26,6 +28,9 @@ const resultsDir = path.join(appDir, "test-results");
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const STORE_NAME = "Northwind Outfitters";
 const ADMIN = { email: "admin@storeflow.test", password: "storeflow-e2e-admin" };
+// The store owner, created by the harness (--admin-email/--admin-password), signs in to /app.
+const TENANT = { email: "tenant@storeflow.test", password: "storeflow-e2e-tenant" };
+const SHOTS_DIR = process.env.E2E_SHOTS_DIR || "";
 const suiteStarted = Date.now();
 
 const env = { harness: null, medusaUrl: "", server: null, browser: null, publishableKey: "", timings: {} };
@@ -78,7 +83,14 @@ function startHarness() {
   const logFile = path.join(resultsDir, "medusa.log");
   const harness = spawn(
     process.execPath,
-    [path.join(backendDir, "harness.mjs"), "--seed", path.join(here, "seed.json"), "--log-file", logFile],
+    [
+      path.join(backendDir, "harness.mjs"),
+      "--seed", path.join(here, "seed.json"),
+      "--admin-email", TENANT.email,
+      "--admin-password", TENANT.password,
+      "--admin-ui",
+      "--log-file", logFile,
+    ],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
   env.harness = harness;
@@ -89,7 +101,7 @@ function startHarness() {
       clearTimeout(timer);
       try {
         const info = JSON.parse(line);
-        timed("medusa (postgres + seed + start)", started);
+        timed("medusa (postgres + seed + admin user + start)", started);
         resolve(info);
       } catch {
         reject(new Error(`unexpected harness output: ${line}`));
@@ -128,6 +140,17 @@ async function admin(pathname) {
   const token = env.adminToken ?? (env.adminToken = await adminToken());
   const res = await fetch(`${env.medusaUrl}${pathname}`, { headers: { Authorization: `Bearer ${token}` } });
   assert.equal(res.status, 200, `GET ${pathname}`);
+  return res.json();
+}
+
+async function adminPost(pathname, body) {
+  const token = env.adminToken ?? (env.adminToken = await adminToken());
+  const res = await fetch(`${env.medusaUrl}${pathname}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  assert.equal(res.status, 200, `POST ${pathname}`);
   return res.json();
 }
 
@@ -200,6 +223,10 @@ async function withPage(name, viewport, body) {
 async function shot(page, name, { fullPage = true } = {}) {
   if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(resultsDir, `${name}.png`), fullPage });
+  if (SHOTS_DIR && name.startsWith("medusa-admin-")) {
+    fs.mkdirSync(SHOTS_DIR, { recursive: true });
+    fs.copyFileSync(path.join(resultsDir, `${name}.png`), path.join(SHOTS_DIR, `${name}.png`));
+  }
 }
 
 /** Polls an assertion until it passes or the time is up. */
@@ -601,4 +628,87 @@ test("usable at phone width and by keyboard", async () => {
     assert.ok(overflowPdp <= 0, `no horizontal scrolling on the product page (overflow ${overflowPdp}px)`);
     await shot(page, "14-mobile-product");
   });
+});
+
+test("the store owner renames a product in the Medusa admin at /app and the storefront shows it", async () => {
+  const original = "Merino Beanie";
+  const renamed = "Merino Beanie — Winter Edition";
+  let productId = "";
+  try {
+    // The storefront lists the product under its seeded title.
+    await withPage("admin-before", { width: 1280, height: 900 }, async (page) => {
+      await page.goto(`${env.server.url}/products/merino-beanie`);
+      await eventually(async () => assert.equal(await text(page.getByTestId("product-title")), original));
+    });
+
+    await withPage("medusa-admin", { width: 1440, height: 900 }, async (page) => {
+      // Medusa serves the admin UI itself, on its own origin: the UI's Admin API calls are relative.
+      const adminCalls = [];
+      page.on("request", (request) => {
+        if (new URL(request.url()).pathname.startsWith("/admin/")) adminCalls.push(request.url());
+      });
+      await page.goto(`${env.medusaUrl}/app`);
+      await page.waitForURL(/\/app\/login$/);
+      await page.getByRole("heading", { name: "Log in to Medusa" }).waitFor();
+      await page.getByPlaceholder("Email").fill(TENANT.email);
+      await page.getByPlaceholder("Password").fill(TENANT.password);
+      await shot(page, "medusa-admin-01-login");
+      const signIn = page.waitForResponse((r) => new URL(r.url()).pathname === "/admin/auth" && r.request().method() === "POST");
+      await page.getByRole("button", { name: "Continue" }).click();
+      const signInResponse = await signIn;
+      assert.equal(signInResponse.status(), 200, "POST /admin/auth");
+      assert.match((await signInResponse.headerValue("set-cookie")) ?? "", /connect\.sid=/, "a session cookie over plain http");
+      await page.waitForURL(/\/app\/a\/orders/);
+
+      await page.getByRole("link", { name: "Products" }).first().click();
+      await page.waitForURL(/\/app\/a\/products/);
+      const row = page.getByRole("row").filter({ hasText: original });
+      await row.waitFor();
+      await shot(page, "medusa-admin-02-products");
+      await row.click();
+      await page.waitForURL(/\/app\/a\/products\/prod_/);
+      productId = new URL(page.url()).pathname.split("/").pop();
+      const heading = page.getByRole("heading", { name: original, exact: true });
+      await heading.waitFor();
+
+      // The general section's "…" menu (the other menu button there is the status switch).
+      const header = heading.locator("xpath=ancestor::div[.//button[@aria-haspopup='menu']][1]");
+      await header.locator("button[aria-haspopup='menu']").filter({ hasNotText: /\S/ }).click();
+      await page.getByRole("menuitem", { name: "Edit General Information" }).click();
+      const dialog = page.getByRole("dialog");
+      await dialog.getByRole("heading", { name: "Edit General Information" }).waitFor();
+      const title = dialog.getByPlaceholder("Winter Jacket");
+      assert.equal(await title.inputValue(), original);
+      await title.fill(renamed);
+      await shot(page, "medusa-admin-03-edit", { fullPage: false });
+      const saved = page.waitForResponse(
+        (r) => new URL(r.url()).pathname === `/admin/products/${productId}` && r.request().method() === "POST",
+      );
+      await dialog.getByRole("button", { name: "Save" }).click();
+      assert.equal((await saved).status(), 200, "POST /admin/products/:id");
+      await dialog.waitFor({ state: "detached" });
+      await page.getByText("Product was successfully updated").waitFor();
+      await page.getByRole("heading", { name: renamed, exact: true }).waitFor();
+      await shot(page, "medusa-admin-04-saved", { fullPage: false });
+
+      const origin = new URL(env.medusaUrl).origin;
+      assert.ok(adminCalls.length > 0, "the admin UI called the Admin API");
+      assert.deepEqual(adminCalls.filter((u) => new URL(u).origin !== origin), [], "every Admin API call is same-origin");
+    });
+
+    // The storefront (its server proxies /store to the same Medusa) shows the new title.
+    await withPage("admin-after", { width: 1280, height: 900 }, async (page) => {
+      await page.goto(`${env.server.url}/products/merino-beanie`);
+      await eventually(async () => assert.equal(await text(page.getByTestId("product-title")), renamed));
+      await shot(page, "medusa-admin-05-storefront-product");
+      await page.goto(`${env.server.url}/products?collection=pcol_outdoor`);
+      await eventually(async () =>
+        assert.ok((await page.getByTestId("product-card").locator("h3").allInnerTexts()).includes(renamed), "the catalogue lists the new title"),
+      );
+      await shot(page, "medusa-admin-06-storefront-catalogue");
+    });
+  } finally {
+    // Leave the seeded catalogue as the other scenarios expect it.
+    if (productId) await adminPost(`/admin/products/${productId}`, { title: original }).catch(() => {});
+  }
 });

@@ -489,6 +489,7 @@ fn store_urls(
         .unwrap_or_default();
     let base = format!("{scheme}://{host}{port}");
     let admin = storeflow_executors::engines::find(engine)
+        .filter(|engine| scheme == "https" || !engine.admin_needs_https())
         .and_then(|engine| engine.admin_path())
         .map(|path| format!("{base}{path}"));
     (host, format!("{base}/"), admin)
@@ -1395,7 +1396,9 @@ pub async fn rotate_credentials(
     // Operators see another tenant's credentials masked; choosing the new password would undo
     // that. They rotate to a generated one, which only the owner sees.
     if chosen.is_some() && store.owner_id != user.id {
-        return Err(ApiError::forbidden(
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "OWNER_CHOOSES_PASSWORD",
             "Only the store's owner can choose its new admin password.",
         )
         .suggestion(
@@ -1440,6 +1443,7 @@ pub async fn rotate_credentials(
             )
             .suggestion("Give this server the encryption key the store was created with.")
         })?;
+    let was_chosen = chosen.is_some();
     let next = StoreCredentials {
         password: chosen.unwrap_or_else(|| random_password(20)),
         ..current
@@ -1472,9 +1476,7 @@ pub async fn rotate_credentials(
         .actor(&user)
         .ip(&ip)
         .subject(id)
-        .data(
-            json!({ "runId": run.run_id, "chosen": body.iter().any(|b| !b.is_ascii_whitespace()) }),
-        )
+        .data(json!({ "runId": run.run_id, "chosen": was_chosen }))
         .write_in(&mut tx)
         .await?;
     let store = load_store(&mut tx, id, false)

@@ -1257,6 +1257,7 @@ async fn credentials_rotate_on_ready_stores_and_roll_back_when_the_rotation_fail
         StatusCode::FORBIDDEN,
         "{chosen_by_admin:?}"
     );
+    assert_eq!(chosen_by_admin.code(), "OWNER_CHOOSES_PASSWORD");
     assert!(
         chosen_by_admin.body["error"]["message"]
             .as_str()
@@ -1441,4 +1442,29 @@ async fn the_platform_wide_store_cap_refuses_clearly_and_counts_every_tenant() {
         .await
         .expect("count");
     assert_eq!(count, 2, "a refused creation leaves nothing behind");
+}
+
+#[tokio::test]
+async fn a_medusa_store_gets_its_admin_url_only_where_the_admin_can_sign_in() {
+    async fn admin_url_of_medusa_store(config: ApiConfig) -> Value {
+        let api = TestApi::with_config(config).await;
+        let (_, tenant) = api.register("t@example.com", "tenant").await;
+        let (_, run) = create_ok(&api, &tenant, "tea-house", "medusa").await;
+        let (input,): (Value,) = sqlx::query_as("SELECT input FROM workflow_runs WHERE id = $1")
+            .bind(run)
+            .fetch_one(&api.pool)
+            .await
+            .expect("run input");
+        input["urls"]["admin"].clone()
+    }
+    // Medusa's admin signs in only over HTTPS (its session cookie is Secure).
+    assert_eq!(admin_url_of_medusa_store(relaxed()).await, Value::Null);
+    let mut tls = relaxed();
+    tls.stores.tls_secret = Some("wildcard-tls".into());
+    let admin = admin_url_of_medusa_store(tls).await;
+    let admin = admin.as_str().expect("an admin URL over HTTPS");
+    assert!(
+        admin.starts_with("https://store-") && admin.ends_with(".localhost/app"),
+        "{admin}"
+    );
 }

@@ -907,7 +907,8 @@ async fn a_medusa_store_is_set_up_and_verified_against_a_real_medusa() {
     let store = platform
         .wait_status(&tenant, &id, "ready", Duration::from_secs(180))
         .await;
-    // No admin UI is deployed for Medusa stores: no admin URL rather than one that 404s.
+    // This platform serves stores over HTTP, where Medusa's admin cannot sign in (its session
+    // cookie is Secure): no admin URL rather than a sign-in page that silently fails.
     assert_eq!(
         store["urls"]["storefront"],
         format!("http://{id}.localhost/")
