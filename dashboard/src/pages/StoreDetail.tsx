@@ -279,8 +279,12 @@ function latestRotation(store: StoreDetail) {
  * While a password change runs, and once it ended: the new password works only after the change
  * is applied, the previous one until then.
  */
-function RotationNotice({ store }: { store: StoreDetail }) {
-  const running = !!store.rotation;
+function RotationNotice({ store, startedRunId }: { store: StoreDetail; startedRunId: string | null }) {
+  // The change started from this page is followed by its run id: a rotation can finish before
+  // the page ever sees `store.rotation` set, and must still be reported as done.
+  const started = startedRunId ? store.runs.find((run) => run.id === startedRunId) : undefined;
+  const startedFinished = !!started && ["succeeded", "failed", "cancelled"].includes(started.status);
+  const running = !!store.rotation || (!!startedRunId && !startedFinished);
   const wasRunning = useRef(running);
   const [ended, setEnded] = useState(false);
   useEffect(() => {
@@ -308,8 +312,8 @@ function RotationNotice({ store }: { store: StoreDetail }) {
       </div>
     );
   }
-  if (!ended) return null;
-  const last = latestRotation(store);
+  if (!ended && !startedFinished) return null;
+  const last = started ?? latestRotation(store);
   if (last && (last.status === "failed" || last.status === "cancelled")) {
     return (
       <Alert tone="warning" role="status" className="mb-4" title="The admin password could not be changed">
@@ -325,7 +329,17 @@ function RotationNotice({ store }: { store: StoreDetail }) {
 }
 
 /** Confirms a password change; the owner may choose the new password, anyone else gets a generated one. */
-function RotateDialog({ store, open, onClose }: { store: StoreDetail; open: boolean; onClose: () => void }) {
+function RotateDialog({
+  store,
+  open,
+  onClose,
+  onStarted,
+}: {
+  store: StoreDetail;
+  open: boolean;
+  onClose: () => void;
+  onStarted: (runId: string) => void;
+}) {
   const rotate = useRotateCredentials();
   const toast = useToast();
   const owner = store.isCredentialOwner;
@@ -353,7 +367,8 @@ function RotateDialog({ store, open, onClose }: { store: StoreDetail; open: bool
       confirmLabel="Change password"
       blocked={problems.length > 0}
       onConfirm={async () => {
-        await rotate.mutateAsync({ id: store.id, password: choosing ? password : undefined });
+        const answer = await rotate.mutateAsync({ id: store.id, password: choosing ? password : undefined });
+        onStarted(answer.run.id);
         toast.show("Changing the admin password…");
       }}
       onClose={onClose}
@@ -418,6 +433,7 @@ function RotateDialog({ store, open, onClose }: { store: StoreDetail; open: bool
 function CredentialsCard({ store }: { store: StoreDetail }) {
   const [revealed, setRevealed] = useState(false);
   const [rotating, setRotating] = useState(false);
+  const [startedRunId, setStartedRunId] = useState<string | null>(null);
   const credentials = store.adminCredentials;
   const owner = store.isCredentialOwner;
   const canRotate = store.status === "ready" && !!credentials && !credentials.unavailable && !store.rotation;
@@ -426,7 +442,7 @@ function CredentialsCard({ store }: { store: StoreDetail }) {
       title="Admin credentials"
       description={owner ? "Visible only to you, the store's owner." : "Masked: only the store's owner sees them."}
     >
-      <RotationNotice store={store} />
+      <RotationNotice store={store} startedRunId={startedRunId} />
       {!credentials ? (
         <p className="text-sm text-slate-600">No credentials for this store.</p>
       ) : credentials.unavailable ? (
@@ -500,7 +516,12 @@ function CredentialsCard({ store }: { store: StoreDetail }) {
           </Button>
         </div>
       ) : null}
-      <RotateDialog store={store} open={rotating} onClose={() => setRotating(false)} />
+      <RotateDialog
+        store={store}
+        open={rotating}
+        onClose={() => setRotating(false)}
+        onStarted={(runId) => setStartedRunId(runId)}
+      />
     </Card>
   );
 }
