@@ -34,7 +34,12 @@ function required(name, fallbackForDevelopment) {
 // the harness once) — `medusa start` only serves it and fails loudly when it is missing.
 const ADMIN_PATH = "/app";
 const ADMIN_BUILD_DIR = path.resolve(__dirname, process.env.ADMIN_BUILD_DIR || path.join("build", "admin"));
-const adminEnabled = (process.env.ADMIN_UI || "true").toLowerCase() !== "false";
+// Medusa's commands that serve nothing (`medusa user`, which storeflow's steps run over exec in
+// the store's pod; `seed`; `migrations`, run at container start) load the plugins too, and the
+// admin plugin exits when its prebuilt files are missing: only serving (and building) loads it.
+const COMMANDS_WITHOUT_ADMIN = ["user", "seed", "migrations", "telemetry", "exec"];
+const adminEnabled =
+  (process.env.ADMIN_UI || "true").toLowerCase() !== "false" && !COMMANDS_WITHOUT_ADMIN.includes(process.argv[2]);
 const adminPlugin = {
   resolve: "@medusajs/admin",
   /** @type {import('@medusajs/admin').PluginOptions} */
