@@ -21,8 +21,9 @@ use crate::definition::humantime_duration;
 use crate::engine::{Engine, NewRun, object_input};
 use crate::error::{Error, Result};
 
-/// Parses a cron expression: 5 fields (minute precision) or 6–7 fields (seconds first,
-/// optional year), in UTC.
+/// Parses a cron expression: 5 fields as in crontab (minute precision; days of the week 0-6
+/// from Sunday, 7 also Sunday) or 6–7 fields in the `cron` crate's own notation (seconds
+/// first, optional year; days of the week 1-7 from Sunday), in UTC.
 pub fn parse_cron(expression: &str) -> Result<cron::Schedule> {
     let fields = expression.split_whitespace().count();
     let full = match fields {
@@ -33,7 +34,10 @@ pub fn parse_cron(expression: &str) -> Result<cron::Schedule> {
                     reason,
                 });
             }
-            format!("0 {expression}")
+            let mut fields: Vec<&str> = expression.split_whitespace().collect();
+            let weekday = unix_weekdays_to_cron_crate(fields[4]);
+            fields[4] = &weekday;
+            format!("0 {}", fields.join(" "))
         }
         6 | 7 => expression.to_owned(),
         _ => {
@@ -58,6 +62,41 @@ pub fn parse_cron(expression: &str) -> Result<cron::Schedule> {
     })
 }
 
+/// The day-of-week field of a 5-field (crontab) expression in the `cron` crate's numbering:
+/// crontab counts 0-6 from Sunday (7 is Sunday too), the crate 1-7 from Sunday, so `1` —
+/// Monday to a crontab user — would fire on Sundays untranslated. Names and `*` are the same
+/// in both; steps keep their meaning (`*/2` is Sun, Tue, Thu, Sat in both).
+fn unix_weekdays_to_cron_crate(field: &str) -> String {
+    let shift = |n: u32| (n % 7 + 1).to_string();
+    field
+        .split(',')
+        .map(|item| {
+            let (base, step) = match item.split_once('/') {
+                Some((base, step)) => (base, Some(step)),
+                None => (item, None),
+            };
+            let step = step.map(|s| format!("/{s}")).unwrap_or_default();
+            match base.split_once('-') {
+                Some((from, to)) => match (from.parse::<u32>(), to.parse::<u32>()) {
+                    // `5-7` (Friday to Sunday) is 6-7 and Sunday's 1 in the crate.
+                    (Ok(from), Ok(7)) if step.is_empty() && from <= 6 => {
+                        format!("{}-7,1", from + 1)
+                    }
+                    (Ok(from), Ok(to)) if from <= 6 && to <= 6 => {
+                        format!("{}-{}{step}", from + 1, to + 1)
+                    }
+                    _ => item.to_owned(),
+                },
+                None => match base.parse::<u32>() {
+                    Ok(n) if n <= 7 => format!("{}{step}", shift(n)),
+                    _ => item.to_owned(),
+                },
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// A number outside its field's range in a 5-field expression, said in the user's terms
 /// (the parser would speak of its 6-field form).
 fn five_field_range_problem(expression: &str) -> Option<String> {
@@ -66,8 +105,8 @@ fn five_field_range_problem(expression: &str) -> Option<String> {
         ("hour", 0, 23),
         ("day of the month", 1, 31),
         ("month", 1, 12),
-        // The `cron` crate counts days of the week 1-7 (or SUN-SAT), not Unix cron's 0-6.
-        ("day of the week", 1, 7),
+        // As in crontab: 0-6 from Sunday, 7 also Sunday (translated for the `cron` crate).
+        ("day of the week", 0, 7),
     ];
     for (field, (name, min, max)) in expression.split_whitespace().zip(FIELDS) {
         let mut parts = field.split('/');
@@ -383,18 +422,50 @@ mod tests {
             .expect_err("61 is no minute")
             .to_string();
         assert!(err.contains("minute 61 is out of range (0-59)"), "{err}");
-        assert!(parse_cron("*/15 0-23 1,15 1-12 1-7").is_ok());
-        let err = parse_cron("0 3 * * 0")
-            .expect_err("days of the week are 1-7")
+        assert!(parse_cron("*/15 0-23 1,15 1-12 0-7").is_ok());
+        let err = parse_cron("0 3 * * 8")
+            .expect_err("no eighth day")
             .to_string();
         assert!(
-            err.contains("day of the week 0 is out of range (1-7)"),
+            err.contains("day of the week 8 is out of range (0-7)"),
             "{err}"
         );
         let err = parse_cron("0 3 * * funday")
             .expect_err("no such day")
             .to_string();
         assert!(!err.contains('\n'), "one line: {err}");
+    }
+
+    #[test]
+    fn five_field_days_of_the_week_count_as_in_crontab() {
+        use chrono::{Datelike, Weekday};
+        // 2026-12-04 is a Friday.
+        let friday = Utc
+            .with_ymd_and_hms(2026, 12, 4, 12, 0, 0)
+            .single()
+            .expect("valid time");
+        let next_day = |expression: &str| {
+            parse_cron(expression)
+                .expect("valid")
+                .after(&friday)
+                .next()
+                .expect("a tick")
+                .weekday()
+        };
+        assert_eq!(next_day("0 3 * * 1"), Weekday::Mon);
+        assert_eq!(next_day("0 3 * * 0"), Weekday::Sun);
+        assert_eq!(next_day("0 3 * * 7"), Weekday::Sun);
+        assert_eq!(next_day("0 3 * * 6"), Weekday::Sat);
+        assert_eq!(next_day("0 3 * * 1-5"), Weekday::Mon);
+        assert_eq!(
+            next_day("0 3 * * 5-7"),
+            Weekday::Sat,
+            "Friday 03:00 has passed"
+        );
+        assert_eq!(next_day("0 3 * * MON"), Weekday::Mon);
+        assert_eq!(next_day("0 3 * * 2,4"), Weekday::Tue);
+        assert_eq!(unix_weekdays_to_cron_crate("1-5/2"), "2-6/2");
+        assert_eq!(unix_weekdays_to_cron_crate("*"), "*");
     }
 
     #[test]
