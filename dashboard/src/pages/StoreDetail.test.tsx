@@ -371,6 +371,36 @@ describe("changing the admin password", () => {
     expect(screen.queryByRole("button", { name: "Change admin password" })).toBeNull();
   });
 
+  it("reports a change that finished before the page ever saw it running", async () => {
+    let posted = false;
+    const fastRotation: Handler = (url, init) => {
+      if (url.pathname.endsWith("/rotate-credentials") && init.method === "POST") {
+        posted = true;
+        return json({ message: "Credential rotation initiated", store: ready(), run: { id: RUN_ID } }, 202);
+      }
+      // The next read already shows the rotation finished: `rotation` was never seen set.
+      if (posted && url.pathname === "/api/v1/stores/store-33655d8d")
+        return json({
+          store: ready({
+            runs: [
+              {
+                id: RUN_ID,
+                workflow: "rotate-credentials",
+                status: "succeeded",
+                createdAt: "2026-12-04T06:30:00Z",
+                finishedAt: "2026-12-04T06:30:01Z",
+              },
+            ],
+          }),
+        });
+      return undefined;
+    };
+    renderStore(ready(), TENANT, [], fastRotation);
+    fireEvent.click(await screen.findByRole("button", { name: "Change admin password" }));
+    fireEvent.click(within(await screen.findByRole("dialog")).getByRole("button", { name: "Change password" }));
+    expect((await screen.findByTestId("rotation-done")).textContent).toContain("The previous one no longer does.");
+  });
+
   it("lets the owner choose the new password, checked before it is sent", async () => {
     const bodies: (string | undefined)[] = [];
     renderStore(ready(), TENANT, [], rotateHandler(bodies));

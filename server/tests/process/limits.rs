@@ -1,38 +1,20 @@
 //! Abuse limits that must hold across API replicas: two `storeflow serve` processes on one
 //! database give a client one request budget between them, not one each.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::outages::{Serve, request};
+use crate::outages::{request, serve_ready};
 
-fn serve_replica(database_url: &str, budget: u32) -> (Serve, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let serve = Serve(
-        crate::storeflow(database_url)
-            .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
-            .env("JWT_SECRET", "a-test-secret-that-is-long-enough-for-hs256")
-            .env("RATE_LIMIT_MAX", budget.to_string())
+fn serve_replica(database_url: &str, budget: u32) -> (crate::outages::Serve, u16) {
+    let budget = budget.to_string();
+    serve_ready(
+        database_url,
+        &[
+            ("RATE_LIMIT_MAX", budget.as_str()),
             // Windows are aligned on the clock: a day-long one is not crossed by this test.
-            .env("RATE_LIMIT_WINDOW_MS", "86400000")
-            .env("STOREFLOW_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("storeflow serve starts"),
-    );
-    let ready_by = Instant::now() + Duration::from_secs(60);
-    // Readiness probes are not counted against the budget.
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
-        || request(port, "GET", "/api/v1/health/ready", None, None).0 != 200
-    {
-        assert!(Instant::now() < ready_by, "serve never became ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (serve, port)
+            ("RATE_LIMIT_WINDOW_MS", "86400000"),
+        ],
+    )
 }
 
 fn statuses(port: u16, count: usize) -> Vec<u16> {

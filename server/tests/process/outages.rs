@@ -54,24 +54,22 @@ impl Drop for Serve {
     }
 }
 
-#[test]
-fn while_the_database_is_down_the_api_answers_503_within_a_second_and_recovers() {
-    let database = storeflow_testkit::OwnServer::start();
+/// `storeflow serve` on a free loopback port with `env` added, once it answers ready
+/// (readiness probes do not count against any request budget).
+pub(crate) fn serve_ready(database_url: &str, env: &[(&str, &str)]) -> (Serve, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("port")
         .port();
-    let _serve = Serve(
-        crate::storeflow(&database.url)
-            .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
-            .env("JWT_SECRET", "a-test-secret-that-is-long-enough-for-hs256")
-            .env("RATE_LIMIT_MAX", "1000000")
-            .env("STOREFLOW_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("storeflow serve starts"),
-    );
+    let mut command = crate::storeflow(database_url);
+    command
+        .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .env("JWT_SECRET", "a-test-secret-that-is-long-enough-for-hs256")
+        .env("STOREFLOW_LOG", "error")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let serve = Serve(command.spawn().expect("storeflow serve starts"));
     let ready_by = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
         || request(port, "GET", "/api/v1/health/ready", None, None).0 != 200
@@ -79,6 +77,13 @@ fn while_the_database_is_down_the_api_answers_503_within_a_second_and_recovers()
         assert!(Instant::now() < ready_by, "serve never became ready");
         std::thread::sleep(Duration::from_millis(100));
     }
+    (serve, port)
+}
+
+#[test]
+fn while_the_database_is_down_the_api_answers_503_within_a_second_and_recovers() {
+    let database = storeflow_testkit::OwnServer::start();
+    let (_serve, port) = serve_ready(&database.url, &[("RATE_LIMIT_MAX", "1000000")]);
     let (status, registered) = request(
         port,
         "POST",
