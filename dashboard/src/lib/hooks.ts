@@ -1,6 +1,7 @@
 // Small hooks shared by the pages.
 
 import { useCallback, useEffect, useRef, useState } from "react";
+import { useSearchParams } from "react-router";
 
 /** `value`, once it has stopped changing for `delay` ms (filters do not request per keystroke). */
 export function useDebounced<T>(value: T, delay = 350): T {
@@ -66,4 +67,40 @@ export function useTitle(title: string): void {
   useEffect(() => {
     document.title = title ? `${title} · storeflow` : "storeflow";
   }, [title]);
+}
+
+/**
+ * A list page's state in the URL: `params`, `update` (sets or clears keys; back to page 1 unless
+ * told otherwise), `clear` (every filter) and a search box bound to `q`, written to the URL once
+ * typing pauses.
+ */
+export function useUrlListState(maxSearchLength: number) {
+  const [params, setParams] = useSearchParams();
+  const q = params.get("q") ?? "";
+  const [search, setSearch] = useState(q);
+  const debounced = useDebounced(search.trim().slice(0, maxSearchLength), 350);
+  useEffect(() => setSearch(q), [q]);
+  const update = useCallback(
+    (changes: Record<string, string | undefined>, resetPage = true) => {
+      setParams(
+        (current) => {
+          const next = new URLSearchParams(current);
+          for (const [key, value] of Object.entries(changes)) {
+            if (value === undefined || value === "") next.delete(key);
+            else next.set(key, value);
+          }
+          if (resetPage) next.delete("page");
+          return next;
+        },
+        { replace: true },
+      );
+    },
+    [setParams],
+  );
+  useEffect(() => {
+    if (debounced !== q) update({ q: debounced || undefined });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [debounced]);
+  const clear = useCallback(() => setParams(new URLSearchParams(), { replace: true }), [setParams]);
+  return { params, q, search, setSearch, update, clear };
 }

@@ -1,7 +1,7 @@
 // The store list: status filter, name search (debounced), engine filter, real pagination.
 
-import { useEffect, useState } from "react";
-import { Link, useSearchParams } from "react-router";
+import { useEffect } from "react";
+import { Link } from "react-router";
 
 import { isActiveStatus, useStoreList } from "../api/queries";
 import { STORE_STATUSES, type Store, type StoreStatus } from "../api/types";
@@ -25,7 +25,7 @@ import {
 } from "../components/ui";
 import { formatAgo, formatDuration, shortId } from "../lib/format";
 import { asSentence, plainStepError, runPercent, stepLabel } from "../lib/steps";
-import { useDebounced, useNow, useTitle } from "../lib/hooks";
+import { useNow, useTitle, useUrlListState } from "../lib/hooks";
 import { offsetOf, parsePage } from "../lib/pagination";
 
 const PAGE_SIZES = [10, 20, 50, 100];
@@ -95,7 +95,8 @@ function StoreProgress({ store, now }: { store: Store; now: number }) {
 export function StoresPage() {
   useTitle("Stores");
   const { isAdmin } = useAuth();
-  const [params, setParams] = useSearchParams();
+  // The search box writes to the URL (and so to the query) once typing pauses.
+  const { params, q, search, setSearch, update, clear } = useUrlListState(63);
   const status = (STORE_STATUSES as string[]).includes(params.get("status") ?? "")
     ? (params.get("status") as StoreStatus)
     : undefined;
@@ -103,30 +104,6 @@ export function StoresPage() {
   const ownerId = isAdmin ? (params.get("owner") ?? undefined) : undefined;
   const page = parsePage(params.get("page"));
   const size = PAGE_SIZES.includes(Number(params.get("size"))) ? Number(params.get("size")) : 20;
-  const q = params.get("q") ?? "";
-
-  // The search box writes to the URL (and so to the query) once typing pauses.
-  const [search, setSearch] = useState(q);
-  const debouncedSearch = useDebounced(search.trim().slice(0, 63), 350);
-  useEffect(() => setSearch(q), [q]);
-  const update = (changes: Record<string, string | undefined>, resetPage = true) => {
-    setParams(
-      (current) => {
-        const next = new URLSearchParams(current);
-        for (const [key, value] of Object.entries(changes)) {
-          if (value === undefined || value === "") next.delete(key);
-          else next.set(key, value);
-        }
-        if (resetPage) next.delete("page");
-        return next;
-      },
-      { replace: true },
-    );
-  };
-  useEffect(() => {
-    if (debouncedSearch !== q) update({ q: debouncedSearch || undefined });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [debouncedSearch]);
 
   const list = useStoreList({
     status,
@@ -259,9 +236,7 @@ export function StoresPage() {
             <EmptyState
               icon={<IconSearch className="size-5" />}
               title="No stores match"
-              action={
-                <Button onClick={() => setParams(new URLSearchParams(), { replace: true })}>Clear filters</Button>
-              }
+              action={<Button onClick={clear}>Clear filters</Button>}
             >
               Nothing matches these filters.
             </EmptyState>

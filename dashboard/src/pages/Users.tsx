@@ -3,7 +3,7 @@
 // create an account, also while registration is closed — with the ones still pending.
 
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode, type RefObject } from "react";
-import { Link, useSearchParams } from "react-router";
+import { Link } from "react-router";
 
 import { ApiError } from "../api/client";
 import { useChangeUser, useCreateInvite, useForcePasswordReset, useInvites, useUserList } from "../api/queries";
@@ -30,7 +30,7 @@ import {
 } from "../components/ui";
 import { absoluteLink, roleLabel, storeCountLabel, userActions, type UserActionKind } from "../lib/accounts";
 import { formatAgo, formatDateTime, formatRelative } from "../lib/format";
-import { useDebounced, useNow, useTitle } from "../lib/hooks";
+import { useNow, useTitle, useUrlListState } from "../lib/hooks";
 import { offsetOf, parsePage } from "../lib/pagination";
 import { emailProblems } from "../lib/storeRules";
 
@@ -478,30 +478,8 @@ function InvitationsCard({ emailRef }: { emailRef: RefObject<HTMLInputElement | 
 export function UsersPage() {
   useTitle("Users");
   const { user: me } = useAuth();
-  const [params, setParams] = useSearchParams();
+  const { params, q, search, setSearch, update } = useUrlListState(100);
   const page = parsePage(params.get("page"));
-  const q = params.get("q") ?? "";
-  const [search, setSearch] = useState(q);
-  const debounced = useDebounced(search.trim().slice(0, 100), 350);
-  useEffect(() => setSearch(q), [q]);
-  const update = (changes: Record<string, string | undefined>, resetPage = true) => {
-    setParams(
-      (current) => {
-        const next = new URLSearchParams(current);
-        for (const [key, value] of Object.entries(changes)) {
-          if (value === undefined || value === "") next.delete(key);
-          else next.set(key, value);
-        }
-        if (resetPage) next.delete("page");
-        return next;
-      },
-      { replace: true },
-    );
-  };
-  useEffect(() => {
-    if (debounced !== q) update({ q: debounced || undefined });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [debounced]);
 
   const list = useUserList({ q: q || undefined, limit: PAGE_SIZE, offset: offsetOf(page, PAGE_SIZE) });
   const now = useNow(30_000);
