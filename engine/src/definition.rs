@@ -188,6 +188,14 @@ pub struct Definition {
         skip_serializing_if = "Option::is_none"
     )]
     pub deadline: Option<Duration>,
+    /// Compensation: steps run, in order, after a step of `steps` failed for good (its
+    /// retries spent, or a fatal error) — e.g. roll a release back to the revision it had.
+    /// They read why with [`crate::StepContext::failure`]; the run then ends `failed` with
+    /// the original error. A run that succeeds never runs them; a cancelled one neither.
+    /// Their indexes follow the main steps' (`steps.len()`, `steps.len() + 1`, …). Left out
+    /// of the stored form when empty, so definitions without them keep their content hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_failure: Vec<StepDef>,
 }
 
 impl Definition {
@@ -198,12 +206,36 @@ impl Definition {
             steps: Vec::new(),
             length_from_input: None,
             deadline: None,
+            on_failure: Vec::new(),
         }
     }
 
     pub fn step(mut self, step: StepDef) -> Self {
         self.steps.push(step);
         self
+    }
+
+    /// Adds a compensation step (see [`Definition::on_failure`]).
+    pub fn on_failure(mut self, step: StepDef) -> Self {
+        self.on_failure.push(step);
+        self
+    }
+
+    /// The step at a run's index: a main step, or past them a compensation step.
+    pub fn step_at(&self, index: usize) -> Option<&StepDef> {
+        self.steps
+            .get(index)
+            .or_else(|| self.on_failure.get(index.checked_sub(self.steps.len())?))
+    }
+
+    /// Every step, main steps first, in index order.
+    pub fn all_steps(&self) -> impl Iterator<Item = &StepDef> {
+        self.steps.iter().chain(self.on_failure.iter())
+    }
+
+    /// True for the index of a compensation step.
+    pub fn is_compensation(&self, index: usize) -> bool {
+        index >= self.steps.len() && index < self.steps.len() + self.on_failure.len()
     }
 
     pub fn deadline(mut self, deadline: Duration) -> Self {
@@ -243,9 +275,15 @@ impl Definition {
             return Err(invalid("a definition needs at least one step".into()));
         }
         let mut seen = HashSet::new();
-        for step in &self.steps {
+        for step in self.all_steps() {
             if step.name.is_empty() {
                 return Err(invalid("a step has an empty name".into()));
+            }
+            if step.name.starts_with('$') {
+                return Err(invalid(format!(
+                    "step name `{}` starts with `$`, which the engine keeps for its own state",
+                    step.name
+                )));
             }
             if !seen.insert(step.name.as_str()) {
                 return Err(invalid(format!("step name `{}` is used twice", step.name)));
@@ -256,6 +294,11 @@ impl Definition {
             step.retry
                 .validate()
                 .map_err(|reason| invalid(format!("step `{}`: {reason}", step.name)))?;
+        }
+        if self.length_from_input.is_some() && !self.on_failure.is_empty() {
+            return Err(invalid(
+                "length_from_input and on_failure steps cannot be combined".into(),
+            ));
         }
         if let Some(length) = &self.length_from_input
             && (length.default == 0 || length.default > self.steps.len())
@@ -283,10 +326,10 @@ impl Definition {
         Ok(hash_json(&json))
     }
 
-    /// How many steps a run with this input executes.
+    /// How many steps a run with this input has (compensation steps included).
     pub fn step_count_for(&self, input: &Value) -> Result<usize> {
         let Some(length) = &self.length_from_input else {
-            return Ok(self.steps.len());
+            return Ok(self.steps.len() + self.on_failure.len());
         };
         let max = self.steps.len();
         match input.get(&length.field) {

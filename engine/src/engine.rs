@@ -419,15 +419,13 @@ async fn register(pool: &PgPool, definition: &Definition) -> Result<()> {
     .await?
     .rows_affected();
     if inserted == 1 {
-        let names: Vec<&str> = definition.steps.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<&str> = definition.all_steps().map(|s| s.name.as_str()).collect();
         let max_attempts: Vec<i32> = definition
-            .steps
-            .iter()
+            .all_steps()
             .map(|s| s.retry.max_attempts as i32)
             .collect();
         let timeouts: Vec<i64> = definition
-            .steps
-            .iter()
+            .all_steps()
             .map(|s| s.timeout.as_millis() as i64)
             .collect();
         sqlx::query(

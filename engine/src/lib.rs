@@ -35,7 +35,7 @@ pub use runs::{
     StepStatus, StepView,
 };
 pub use scheduler::{Schedule, ScheduleSpec, Scheduler, SchedulerOptions, parse_cron};
-pub use step::{Resources, Step, StepContext, StepError, StepOutcome};
+pub use step::{Resources, RunFailure, Step, StepContext, StepError, StepOutcome};
 pub use worker::{AdmissionLimit, Worker, WorkerOptions};
 
 /// The SQL migrations of the whole product, embedded at build time.

@@ -92,6 +92,9 @@ pub enum StepStatus {
     Succeeded,
     Failed,
     Cancelled,
+    /// Passed over: main steps after one that failed when the run compensated, and
+    /// compensation steps of a run that did not need them.
+    Skipped,
 }
 
 /// One run, as listed.
@@ -417,6 +420,16 @@ impl Engine {
                 ),
             });
         }
+        let definition = self.definition(&workflow, version).await?;
+        if current_step as usize >= definition.all_steps().count() {
+            return Err(Error::InvalidRunState {
+                run: run_id,
+                action: "retry a step of",
+                reason: "a step failed and the run's on-failure steps completed (it was \
+                         compensated, e.g. rolled back); start a new run instead"
+                    .into(),
+            });
+        }
         if index != current_step {
             return Err(Error::InvalidRunState {
                 run: run_id,
@@ -429,11 +442,7 @@ impl Engine {
         }
         // A fresh retry budget, and a fresh deadline if the definition has one (the old one
         // may be what failed the run); a cancellation that lost the race is void.
-        let deadline = self
-            .definition(&workflow, version)
-            .await?
-            .deadline
-            .map(|d| d.as_secs_f64());
+        let deadline = definition.deadline.map(|d| d.as_secs_f64());
         sqlx::query(
             r#"UPDATE workflow_runs SET
                    status = 'queued', attempt = attempt + 1, budget_from = attempt + 1,
@@ -604,7 +613,19 @@ fn build_steps(
         .into_iter()
         .map(|(index, name, max_attempts, timeout_ms)| {
             let history = history.remove(&index).unwrap_or_default();
-            let status = step_status(run, pending_since, index);
+            let status = match step_status(run, pending_since, index) {
+                // Behind the run's position without a successful attempt: the step failed
+                // and the run compensated, or the run went past it (compensation steps
+                // follow the main steps) without running it.
+                StepStatus::Succeeded if !history.iter().any(|a| a.outcome == "succeeded") => {
+                    if history.is_empty() {
+                        StepStatus::Skipped
+                    } else {
+                        StepStatus::Failed
+                    }
+                }
+                status => status,
+            };
             let running_now = status == StepStatus::Running;
             let attempts = history.len() as i32 + i32::from(running_now);
             let started_at =

@@ -131,6 +131,21 @@ impl fmt::Display for StepError {
     }
 }
 
+/// The key of the run's state under which the engine records the failure that started
+/// compensation (step names cannot start with `$`).
+pub(crate) const FAILURE_KEY: &str = "$failure";
+
+/// The failure that made a run compensate: see [`StepContext::failure`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunFailure {
+    /// The name of the main step that failed.
+    pub step: String,
+    /// Its index.
+    pub index: i32,
+    /// The error the run would have failed with.
+    pub error: String,
+}
+
 /// Everything a step may read about the run it belongs to.
 pub struct StepContext<'a> {
     pub run_id: Uuid,
@@ -176,6 +191,12 @@ impl StepContext<'_> {
     /// deduplicate effects of an attempt that ran twice after a crash.
     pub fn idempotency_key(&self) -> String {
         format!("{}:{}:{}", self.run_id, self.step_index, self.attempt)
+    }
+
+    /// Why the run is compensating, in a compensation step ([`crate::Definition::on_failure`]):
+    /// the main step that failed for good and its error. `None` in a main step.
+    pub fn failure(&self) -> Option<RunFailure> {
+        serde_json::from_value(self.state.get(FAILURE_KEY)?.clone()).ok()
     }
 
     /// The output of an earlier step, if it has finished.

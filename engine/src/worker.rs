@@ -35,7 +35,7 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::metrics as m;
 use crate::runs::RunStatus;
-use crate::step::{Resources, StepContext, StepOutcome};
+use crate::step::{FAILURE_KEY, Resources, RunFailure, StepContext, StepOutcome};
 use crate::store::{self, AttemptRecord, Checkpoint, ClaimedRun, Committed, NewEvent};
 use crate::{CANCEL_CHANNEL, WORK_CHANNEL};
 
@@ -909,7 +909,17 @@ async fn drive_steps(
         return commit_plan(shared, &run, plan).await;
     }
     loop {
-        let step = &definition.steps[progress.current_step as usize];
+        let Some(step) = definition.step_at(progress.current_step as usize) else {
+            // Only a definition changed under a stored version could do this, which
+            // registration refuses; fail the run rather than the worker.
+            let message = format!(
+                "the run is at step {} but its definition has {} steps",
+                progress.current_step + 1,
+                definition.all_steps().count()
+            );
+            let plan = plan_failure(&run, &progress, None, message, "failed");
+            return commit_plan(shared, &run, plan).await;
+        };
         let started_at = Utc::now();
         let started = Instant::now();
         step_began.store(true, Ordering::SeqCst);
@@ -936,7 +946,7 @@ async fn drive_steps(
                 InCheckpoint::NotCommitted(result) => result,
             }
         } else {
-            execute(shared, &run, step, &progress, &cancel)
+            execute(shared, &run, &definition, step, &progress, &cancel)
                 .instrument(span.clone())
                 .await
         };
@@ -1084,8 +1094,20 @@ async fn submit(
     }
 }
 
+/// The run's deadline as it applies to the step at `index`: compensation steps are not
+/// bound by it (a rollback must run also when the run ran out of time; their own timeouts
+/// and retries bound them).
+fn deadline_for(run: &RunInfo, definition: &Definition, index: i32) -> Option<DateTime<Utc>> {
+    if definition.is_compensation(index as usize) {
+        None
+    } else {
+        run.deadline_at
+    }
+}
+
 fn step_budget(
     run: &RunInfo,
+    definition: &Definition,
     step: &StepDef,
     progress: &Progress,
 ) -> std::result::Result<(Duration, bool), AttemptResult> {
@@ -1099,7 +1121,7 @@ fn step_budget(
         budget = step.timeout - elapsed;
     }
     let mut limited_by_deadline = false;
-    if let Some(deadline) = run.deadline_at {
+    if let Some(deadline) = deadline_for(run, definition, progress.current_step) {
         let left = (deadline - now).to_std().unwrap_or_default();
         if left.is_zero() {
             return Err(AttemptResult::DeadlineExceeded);
@@ -1145,11 +1167,12 @@ fn context<'a>(
 async fn execute(
     shared: &Shared,
     run: &RunInfo,
+    definition: &Definition,
     step: &StepDef,
     progress: &Progress,
     cancel: &CancellationToken,
 ) -> AttemptResult {
-    let (budget, limited_by_deadline) = match step_budget(run, step, progress) {
+    let (budget, limited_by_deadline) = match step_budget(run, definition, step, progress) {
         Ok(b) => b,
         Err(result) => return result,
     };
@@ -1175,7 +1198,7 @@ async fn run_in_checkpoint(
     progress: &Progress,
     cancel: &CancellationToken,
 ) -> InCheckpoint {
-    let (budget, limited_by_deadline) = match step_budget(run, step, progress) {
+    let (budget, limited_by_deadline) = match step_budget(run, definition, step, progress) {
         Ok(b) => b,
         Err(result) => return InCheckpoint::NotCommitted(result),
     };
@@ -1359,6 +1382,81 @@ fn plan_failure(
     }
 }
 
+/// The failure that started this run's compensation, if it is compensating.
+fn recorded_failure(progress: &Progress) -> Option<RunFailure> {
+    serde_json::from_value(progress.state.get(FAILURE_KEY)?.clone()).ok()
+}
+
+/// A main step failed for good and the definition has compensation steps: record the
+/// failure in the run's state and go on with the first compensation step (in this worker,
+/// as after a step that succeeded).
+fn plan_compensation(
+    run: &RunInfo,
+    definition: &Definition,
+    progress: &Progress,
+    attempt_started: DateTime<Utc>,
+    message: String,
+    outcome: &'static str,
+) -> Plan {
+    let now = Utc::now();
+    let index = progress.current_step;
+    let first = definition.steps.len() as i32;
+    let failure = RunFailure {
+        step: definition
+            .step_at(index as usize)
+            .map(|s| s.name.clone())
+            .unwrap_or_default(),
+        index,
+        error: message.clone(),
+    };
+    let recorded = serde_json::to_value(&failure).unwrap_or(Value::Null);
+    let mut checkpoint = base_checkpoint(run, progress, RunStatus::Running);
+    checkpoint.release = false;
+    checkpoint.step_started = true;
+    checkpoint.current_step = first;
+    checkpoint.attempt = 1;
+    checkpoint.budget_from = 1;
+    checkpoint.error = Some(message.clone());
+    checkpoint.attempt_record = Some(AttemptRecord {
+        step_index: index,
+        attempt: progress.attempt,
+        outcome,
+        error: Some(message.clone()),
+        started_at: attempt_started,
+        finished_at: now,
+    });
+    checkpoint.events = vec![
+        event(
+            "step_failed",
+            index,
+            progress.attempt,
+            Some(json!({ "error": message, "will_retry": false })),
+        ),
+        event(
+            "compensating",
+            index,
+            progress.attempt,
+            Some(recorded.clone()),
+        ),
+        event("step_started", first, 1, None),
+    ];
+    checkpoint.output = Some((FAILURE_KEY.to_owned(), recorded.clone()));
+    let mut state = progress.state.clone();
+    state.insert(FAILURE_KEY.to_owned(), recorded);
+    Plan {
+        checkpoint,
+        next: Some(Progress {
+            current_step: first,
+            attempt: 1,
+            budget_from: 1,
+            pending_since: None,
+            state,
+        }),
+        wake_at: None,
+        outcome_label: outcome,
+    }
+}
+
 /// Turns an attempt's result into the checkpoint that records it. Pure, except for the
 /// jitter sample.
 fn plan_checkpoint(
@@ -1370,8 +1468,13 @@ fn plan_checkpoint(
 ) -> Plan {
     let now = Utc::now();
     let index = progress.current_step;
-    let step = &definition.steps[index as usize];
     let attempt_started = progress.pending_since.unwrap_or(started_at);
+    let Some(step) = definition.step_at(index as usize) else {
+        let message = format!("the run is at step {} past its definition's end", index + 1);
+        return plan_failure(run, progress, Some(attempt_started), message, "failed");
+    };
+    let compensating = definition.is_compensation(index as usize);
+    let deadline = deadline_for(run, definition, index).unwrap_or(DateTime::<Utc>::MAX_UTC);
     let failure = |message: String, outcome: &'static str, retryable: bool| -> Plan {
         let message = storable(message);
         let failures = (progress.attempt - progress.budget_from + 1).max(1) as u32;
@@ -1385,12 +1488,32 @@ fn plan_checkpoint(
             } else {
                 format!("step `{}` failed: {message}", step.name)
             };
+            if compensating {
+                let original = recorded_failure(progress)
+                    .map(|f| f.error)
+                    .unwrap_or_else(|| "unknown".into());
+                let message =
+                    format!("{message} (while compensating for an earlier failure: {original})");
+                warn!(error = %message, "compensation step failed; the run fails");
+                return plan_failure(run, progress, Some(attempt_started), message, outcome);
+            }
+            if !definition.on_failure.is_empty() {
+                warn!(error = %message, "step failed; the run compensates");
+                return plan_compensation(
+                    run,
+                    definition,
+                    progress,
+                    attempt_started,
+                    message,
+                    outcome,
+                );
+            }
             warn!(error = %message, "step failed; the run fails");
             return plan_failure(run, progress, Some(attempt_started), message, outcome);
         }
         let backoff = step.retry.backoff(failures, rand::random::<f64>());
         // Never sleep past the run's deadline: the claim at the deadline fails the run.
-        let retry_at = later(now, backoff).min(run.deadline_at.unwrap_or(DateTime::<Utc>::MAX_UTC));
+        let retry_at = later(now, backoff).min(deadline);
         warn!(error = %message, retry_in = ?backoff, "step attempt failed; retry scheduled");
         let mut checkpoint = base_checkpoint(run, progress, RunStatus::Waiting);
         checkpoint.attempt = progress.attempt + 1;
@@ -1428,14 +1551,40 @@ fn plan_checkpoint(
     match result {
         AttemptResult::Outcome(StepOutcome::Done(output)) => {
             debug!("step succeeded");
-            let last = index + 1 >= run.step_count;
+            // The main steps end before the compensation steps; a compensation's last step
+            // ends the run as failed, with the error that started it.
+            let main_end = run.step_count.min(definition.steps.len() as i32);
+            let last = if compensating {
+                index + 1 >= run.step_count
+            } else {
+                index + 1 >= main_end
+            };
+            let compensated = if last && compensating {
+                Some(recorded_failure(progress).map_or_else(
+                    || "the run failed and its on-failure steps ran".to_owned(),
+                    |f| {
+                        format!(
+                            "{} (the on-failure steps ran: {})",
+                            f.error,
+                            definition
+                                .on_failure
+                                .iter()
+                                .map(|s| s.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    },
+                ))
+            } else {
+                None
+            };
             let mut checkpoint = base_checkpoint(
                 run,
                 progress,
-                if last {
-                    RunStatus::Succeeded
-                } else {
-                    RunStatus::Running
+                match (last, &compensated) {
+                    (false, _) => RunStatus::Running,
+                    (true, None) => RunStatus::Succeeded,
+                    (true, Some(_)) => RunStatus::Failed,
                 },
             );
             checkpoint.attempt_record = Some(AttemptRecord {
@@ -1453,9 +1602,24 @@ fn plan_checkpoint(
             if last {
                 checkpoint.finished = true;
                 checkpoint.current_step = run.step_count;
-                checkpoint
-                    .events
-                    .push(finished_event(RunStatus::Succeeded, None));
+                match &compensated {
+                    None => checkpoint
+                        .events
+                        .push(finished_event(RunStatus::Succeeded, None)),
+                    Some(error) => {
+                        info!("compensation finished; the run fails");
+                        checkpoint.error = Some(error.clone());
+                        checkpoint.events.push(NewEvent {
+                            kind: "compensated",
+                            step_index: None,
+                            attempt: None,
+                            data: progress.state.get(FAILURE_KEY).cloned(),
+                        });
+                        checkpoint
+                            .events
+                            .push(finished_event(RunStatus::Failed, Some(error)));
+                    }
+                }
             } else {
                 checkpoint.release = false;
                 checkpoint.step_started = true;
@@ -1489,9 +1653,7 @@ fn plan_checkpoint(
         }) => {
             // Look again no later than when the step times out or the run's deadline passes.
             let polling_ends = later(attempt_started, step.timeout);
-            let recheck_at = later(now, recheck_after)
-                .min(polling_ends)
-                .min(run.deadline_at.unwrap_or(DateTime::<Utc>::MAX_UTC));
+            let recheck_at = later(now, recheck_after).min(polling_ends).min(deadline);
             debug!(?recheck_after, "step pending; released until recheck");
             let mut checkpoint = base_checkpoint(run, progress, RunStatus::Waiting);
             checkpoint.pending_since = Some(attempt_started);

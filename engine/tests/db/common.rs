@@ -349,3 +349,23 @@ impl Step for PendingForAnHour {
         StepOutcome::pending(Duration::from_secs(3600))
     }
 }
+
+/// A compensation step: returns the failure it compensates for (counts under `key`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EchoFailure {
+    pub key: String,
+}
+
+#[typetag::serde(name = "test_echo_failure")]
+#[async_trait::async_trait]
+impl Step for EchoFailure {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        counter(&self.key).fetch_add(1, Ordering::SeqCst);
+        match cx.failure() {
+            Some(failure) => StepOutcome::Done(json!({
+                "step": failure.step, "index": failure.index, "error": failure.error
+            })),
+            None => StepOutcome::fatal("not compensating"),
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Engine tests on a real PostgreSQL (tier 2). Each test gets its own database.
 
 mod common;
+mod compensation;
 mod concurrency;
 mod definitions;
 mod enqueue;
