@@ -114,8 +114,68 @@ impl storeflow_engine::Step for StoreValues {
     }
 }
 
+/// The chart and app version of a store chart (`version`, `appVersion` in its Chart.yaml):
+/// what an upgrade brings a store to, and what a store records once its release has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartRelease {
+    pub chart_version: String,
+    pub app_version: String,
+}
+
+impl ChartRelease {
+    /// Reads `<chart>/Chart.yaml`; the error says what is missing and where.
+    pub fn read(chart: &std::path::Path) -> Result<ChartRelease, String> {
+        let path = chart.join("Chart.yaml");
+        let text = std::fs::read_to_string(&path).map_err(|err| {
+            format!(
+                "cannot read {}: {err}; set HELM_CHART_PATH to the ecommerce-store chart",
+                path.display()
+            )
+        })?;
+        ChartRelease::parse(&text).map_err(|missing| format!("{} has no {missing}", path.display()))
+    }
+
+    /// The top-level `version` and `appVersion` of a Chart.yaml text.
+    pub fn parse(text: &str) -> Result<ChartRelease, &'static str> {
+        let field = |name: &str| {
+            text.lines()
+                .filter(|line| !line.starts_with([' ', '\t', '#']))
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+                .map(|value| value.split(" #").next().unwrap_or("").trim())
+                .map(|value| value.trim_matches(|c| c == '"' || c == '\'').to_owned())
+                .filter(|value| !value.is_empty())
+        };
+        Ok(ChartRelease {
+            chart_version: field("version").ok_or("`version`")?,
+            app_version: field("appVersion").ok_or("`appVersion`")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn chart_release_reads_top_level_version_and_app_version() {
+        let text = "apiVersion: v2\nname: ecommerce-store\nversion: 2.1.0 # bumped\nappVersion: \"2.1.0\"\nkubeVersion: \">=1.25.0-0\"\ndependencies:\n  - name: x\n    version: 9.9.9\n";
+        assert_eq!(
+            super::ChartRelease::parse(text),
+            Ok(super::ChartRelease {
+                chart_version: "2.1.0".into(),
+                app_version: "2.1.0".into()
+            })
+        );
+        assert_eq!(
+            super::ChartRelease::parse("name: x\nversion: 1.0.0\n"),
+            Err("`appVersion`")
+        );
+        let shipped = super::ChartRelease::read(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/ecommerce-store"),
+        )
+        .expect("the shipped chart has versions");
+        assert!(!shipped.chart_version.is_empty());
+    }
+
     use super::*;
 
     #[test]

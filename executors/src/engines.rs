@@ -26,6 +26,12 @@ pub trait StoreEngine: Send + Sync + 'static {
     /// The provisioning workflow's name.
     fn provision_workflow(&self) -> &'static str;
 
+    /// The workflow that upgrades a store's release to the chart this build ships
+    /// (`upgrade-<engine>`), or `None` when the engine's stores cannot be upgraded in place.
+    fn upgrade_workflow(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Where the engine's admin UI is on the store's host (`/wp-admin/`), if the store chart
     /// deploys one. `None`: the API shows no admin URL rather than one that answers 404.
     fn admin_path(&self) -> Option<&'static str> {
@@ -63,6 +69,20 @@ pub trait StoreEngine: Send + Sync + 'static {
     /// Steps that prove the published store works: the catalogue is visible and a test order
     /// goes through (then is cancelled).
     fn verify_steps(&self) -> Vec<StepDef>;
+
+    /// Data migrations run after the store's release was upgraded and its pods are ready,
+    /// before the store is verified again (WooCommerce: `wp core update-db`, `wp wc update`;
+    /// Medusa: `medusa migrations run`). Each must be safe to run when nothing is pending.
+    fn migration_steps(&self) -> Vec<StepDef> {
+        Vec::new()
+    }
+
+    /// Dotted chart-values paths an upgrade keeps from the deployed release because no
+    /// upgrade step can compute them again (they come from setup steps that run once, e.g.
+    /// Medusa's publishable key).
+    fn kept_values(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     /// The step that sets the store admin's password to the one sealed on the store row (the
     /// rotation's previous credentials are available to it). Run by `set-admin-password`.

@@ -300,10 +300,203 @@ impl InstallChart {
         if !output.success {
             return helm_failure(&format!("installing release {namespace}"), &output.stderr);
         }
-        let revision = serde_json::from_str::<Value>(&output.stdout)
-            .ok()
-            .and_then(|v| v["version"].as_i64());
-        StepOutcome::Done(json!({ "release": namespace, "revision": revision }))
+        let release = serde_json::from_str::<Value>(&output.stdout).unwrap_or_default();
+        let mut done = json!({ "release": namespace, "revision": release["version"].as_i64() });
+        add_versions(&mut done, &release);
+        StepOutcome::Done(done)
+    }
+}
+
+/// Copies the chart and app version of a release as helm prints it (`-o json`) into a
+/// step's output (`chartVersion`, `appVersion`), where the store's versions are read from.
+fn add_versions(output: &mut Value, release: &Value) {
+    let metadata = &release["chart"]["metadata"];
+    for (key, field) in [("chartVersion", "version"), ("appVersion", "appVersion")] {
+        if let Some(version) = metadata[field].as_str() {
+            output[key] = json!(version);
+        }
+    }
+}
+
+/// The store's release as it is before an upgrade: its revision, chart and app version, and
+/// the values it was given (an upgrade keeps those no step of its own can compute, e.g.
+/// Medusa's publishable key). A release left pending by a dead helm is repaired first; one
+/// that is not `deployed` is not upgraded.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RecordRelease {}
+
+#[typetag::serde(name = "record-release")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for RecordRelease {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.helm), self.body(cx)).await
+    }
+}
+
+impl RecordRelease {
+    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
+        let settings = match cx.resource::<HelmSettings>() {
+            Ok(settings) => settings.clone(),
+            Err(err) => return StepOutcome::Fatal(err),
+        };
+        let (_, namespace, _) = match store_input(cx) {
+            Ok(values) => values,
+            Err(outcome) => return outcome,
+        };
+        if let Err(outcome) = repair_pending(&settings, namespace).await {
+            return outcome;
+        }
+        let release = match release_status(&settings, namespace).await {
+            Ok(release) => release,
+            Err(outcome) => return outcome,
+        };
+        let state = release["info"]["status"].as_str().unwrap_or("unknown");
+        if state != "deployed" {
+            return StepOutcome::fatal(format!(
+                "release {namespace} is {state}, not deployed, so there is no working revision \
+                 to come back to; repair it (helm history / helm rollback) and upgrade again"
+            ));
+        }
+        let values = helm(
+            &settings,
+            &[
+                "get",
+                "values",
+                namespace,
+                "--namespace",
+                namespace,
+                "-o",
+                "json",
+            ],
+        )
+        .await;
+        let values = match values {
+            Ok(output) if output.success => {
+                serde_json::from_str::<Value>(&output.stdout).unwrap_or_else(|_| json!({}))
+            }
+            Ok(output) => {
+                return helm_failure(
+                    &format!("reading the values of release {namespace}"),
+                    &output.stderr,
+                );
+            }
+            Err(outcome) => return outcome,
+        };
+        let mut done = json!({
+            "release": namespace,
+            "revision": release["version"].as_i64(),
+            "values": if values.is_object() { values } else { json!({}) },
+        });
+        add_versions(&mut done, &release);
+        StepOutcome::Done(done)
+    }
+}
+
+/// `helm status -o json` of a release.
+async fn release_status(settings: &HelmSettings, release: &str) -> Result<Value, StepOutcome> {
+    let status = helm(
+        settings,
+        &["status", release, "--namespace", release, "-o", "json"],
+    )
+    .await?;
+    if !status.success {
+        return Err(helm_failure(
+            &format!("reading release {release}"),
+            &status.stderr,
+        ));
+    }
+    serde_json::from_str(&status.stdout).map_err(|err| {
+        StepOutcome::retry(format!(
+            "helm printed no release for {release} ({err}); is HELM_BIN helm 3?"
+        ))
+    })
+}
+
+/// Compensation of an upgrade: `helm rollback` of the store's release to the revision the
+/// step `to` recorded ([`RecordRelease`]). Nothing to do when that step never finished (the
+/// release was not touched) or the release is still at that revision. Like install, it does
+/// not `--wait`: readiness is awaited by the next step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RollbackChart {
+    pub to: String,
+}
+
+#[typetag::serde(name = "rollback-chart")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for RollbackChart {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.helm), self.body(cx)).await
+    }
+}
+
+impl RollbackChart {
+    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
+        let settings = match cx.resource::<HelmSettings>() {
+            Ok(settings) => settings.clone(),
+            Err(err) => return StepOutcome::Fatal(err),
+        };
+        let (_, namespace, _) = match store_input(cx) {
+            Ok(values) => values,
+            Err(outcome) => return outcome,
+        };
+        let recorded = cx.output_of(&self.to).cloned().unwrap_or(Value::Null);
+        let Some(target) = recorded["revision"].as_i64() else {
+            return StepOutcome::Done(json!({
+                "rolledBack": false,
+                "reason": format!("`{}` did not record a revision: the release was not changed", self.to),
+            }));
+        };
+        if let Err(outcome) = repair_pending(&settings, namespace).await {
+            return outcome;
+        }
+        let current = match release_status(&settings, namespace).await {
+            Ok(release) => release,
+            Err(outcome) => return outcome,
+        };
+        let mut done = json!({ "release": namespace, "revision": target });
+        done["chartVersion"] = recorded["chartVersion"].clone();
+        done["appVersion"] = recorded["appVersion"].clone();
+        if current["version"].as_i64() == Some(target)
+            && current["info"]["status"].as_str() == Some("deployed")
+        {
+            done["rolledBack"] = json!(false);
+            done["reason"] = json!(format!("release {namespace} is still at revision {target}"));
+            return StepOutcome::Done(done);
+        }
+        let budget = cx
+            .time_left
+            .saturating_sub(Duration::from_secs(15))
+            .max(Duration::from_secs(1));
+        let timeout = format!("{}s", settings.timeout.min(budget).as_secs().max(1));
+        let revision = target.to_string();
+        let output = match helm(
+            &settings,
+            &[
+                "rollback",
+                namespace,
+                &revision,
+                "--namespace",
+                namespace,
+                "--timeout",
+                &timeout,
+            ],
+        )
+        .await
+        {
+            Ok(output) => output,
+            Err(outcome) => return outcome,
+        };
+        if !output.success {
+            return helm_failure(
+                &format!("rolling release {namespace} back to revision {target}"),
+                &output.stderr,
+            );
+        }
+        done["rolledBack"] = json!(true);
+        done["from"] = current["version"].clone();
+        StepOutcome::Done(done)
     }
 }
 

@@ -270,6 +270,37 @@ fn pod_problem(pod: &Pod, now_seconds: i64) -> Option<String> {
     None
 }
 
+/// Whether a pod runs its workload's current template, judged by its containers' images
+/// (what upgrades and rollbacks change). A pod no workload selects counts (its problems are
+/// real).
+/// A workload's pod selector (`matchLabels`) and its pod template.
+type Template<'a> = (
+    std::collections::BTreeMap<String, String>,
+    &'a k8s_openapi::api::core::v1::PodTemplateSpec,
+);
+
+fn of_current_template(pod: &Pod, templates: &[Template<'_>]) -> bool {
+    let labels = pod.metadata.labels.clone().unwrap_or_default();
+    let images = |containers: &[k8s_openapi::api::core::v1::Container]| -> Vec<Option<String>> {
+        containers.iter().map(|c| c.image.clone()).collect()
+    };
+    let pod_images = pod
+        .spec
+        .as_ref()
+        .map(|spec| images(&spec.containers))
+        .unwrap_or_default();
+    let owner = templates.iter().find(|(selector, _)| {
+        !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+    });
+    match owner {
+        Some((_, template)) => template
+            .spec
+            .as_ref()
+            .is_none_or(|spec| images(&spec.containers) == pod_images),
+        None => true,
+    }
+}
+
 /// A workload's observed rollout.
 struct Rollout<'a> {
     kind: &'a str,
@@ -340,12 +371,6 @@ impl WaitReady {
             Ok(pods) => pods,
             Err(err) => return classify(err, &format!("listing pods in {namespace}")),
         };
-        let now = k8s_openapi::jiff::Timestamp::now().as_second();
-        if let Some(problem) = pods.items.iter().find_map(|pod| pod_problem(pod, now)) {
-            return StepOutcome::fatal(format!(
-                "{problem}; fix the image or configuration, then retry this step"
-            ));
-        }
         let deployments = match Api::<Deployment>::namespaced(client.clone(), &namespace)
             .list(&list)
             .await
@@ -360,6 +385,41 @@ impl WaitReady {
             Ok(list) => list.items,
             Err(err) => return classify(err, &format!("listing statefulsets in {namespace}")),
         };
+        // Only pods of a workload's current template count: after an upgrade or a rollback
+        // the previous revision's pods (a crash-looping bad release among them) linger until
+        // the controller has scaled them down.
+        let templates: Vec<Template<'_>> = deployments
+            .iter()
+            .filter_map(|d| d.spec.as_ref())
+            .map(|spec| {
+                (
+                    spec.selector.match_labels.clone().unwrap_or_default(),
+                    &spec.template,
+                )
+            })
+            .chain(
+                statefulsets
+                    .iter()
+                    .filter_map(|s| s.spec.as_ref())
+                    .map(|spec| {
+                        (
+                            spec.selector.match_labels.clone().unwrap_or_default(),
+                            &spec.template,
+                        )
+                    }),
+            )
+            .collect();
+        let now = k8s_openapi::jiff::Timestamp::now().as_second();
+        if let Some(problem) = pods
+            .items
+            .iter()
+            .filter(|pod| of_current_template(pod, &templates))
+            .find_map(|pod| pod_problem(pod, now))
+        {
+            return StepOutcome::fatal(format!(
+                "{problem}; fix the image or configuration, then retry this step"
+            ));
+        }
         if deployments.is_empty() && statefulsets.is_empty() {
             return StepOutcome::pending_on(
                 self.recheck,

@@ -97,6 +97,10 @@ impl StoreEngine for Medusa {
         "provision-medusa"
     }
 
+    fn upgrade_workflow(&self) -> Option<&'static str> {
+        Some("upgrade-medusa")
+    }
+
     fn secret_keys(&self) -> &'static [&'static str] {
         &[
             "postgres-password",
@@ -153,8 +157,66 @@ impl StoreEngine for Medusa {
         ]
     }
 
+    fn migration_steps(&self) -> Vec<StepDef> {
+        vec![
+            StepDef::new("medusa-migrations", MedusaMigrations {})
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(10 * 60)),
+        ]
+    }
+
+    /// The publishable key comes from `medusa-setup`, which runs once, at provisioning.
+    fn kept_values(&self) -> &'static [&'static str] {
+        &["medusa.storefront.publishableKey"]
+    }
+
     fn set_admin_password(&self) -> Box<dyn storeflow_engine::Step> {
         Box::new(MedusaSetAdminPassword {})
+    }
+}
+
+/// argv of Medusa's migrations in the `medusa` container (working directory /app, as the
+/// image's start command runs them).
+pub fn migrations_argv() -> Vec<String> {
+    vec![
+        "sh".into(),
+        "-c".into(),
+        "exec ./node_modules/.bin/medusa migrations run".into(),
+    ]
+}
+
+/// `medusa migrations run` in the store's `medusa` container: the schema of the Medusa the
+/// upgraded image runs. The image runs them on start too; as a step of its own a failed
+/// migration is named as such, and one that was already applied is a no-op.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MedusaMigrations {}
+
+#[typetag::serde(name = "medusa-migrations")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for MedusaMigrations {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), self.body(cx)).await
+    }
+}
+
+impl MedusaMigrations {
+    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
+        let run = async {
+            let target = pod_exec::store_target(cx, "medusa", "medusa")?;
+            pod_exec::run(client(cx)?, &target, &migrations_argv(), None, cx.time_left).await
+        };
+        match run.await {
+            Ok(output) if output.success() => {
+                StepOutcome::Done(json!({ "output": output.summary() }))
+            }
+            Ok(output) => StepOutcome::retry(format!(
+                "`medusa migrations run` exited with {}: {}",
+                output.code,
+                output.summary()
+            )),
+            Err(outcome) => outcome,
+        }
     }
 }
 

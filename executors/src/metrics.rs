@@ -22,7 +22,14 @@ pub const ALL: &[&str] = &[
 ];
 
 /// The statuses [`STORES`] reports (every one but `deleted`, which only grows).
-const LIVE_STATUSES: &[&str] = &["requested", "provisioning", "ready", "failed", "deleting"];
+const LIVE_STATUSES: &[&str] = &[
+    "requested",
+    "provisioning",
+    "ready",
+    "upgrading",
+    "failed",
+    "deleting",
+];
 
 /// Registers descriptions and units.
 pub fn describe() {

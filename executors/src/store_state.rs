@@ -18,6 +18,7 @@ pub const STORE_STATUSES: &[&str] = &[
     "requested",
     "provisioning",
     "ready",
+    "upgrading",
     "failed",
     "deleting",
     "deleted",
@@ -177,8 +178,22 @@ impl storeflow_engine::Step for MarkReady {
             .and_then(|output| output["orderedAt"].as_str())
             .unwrap_or("")
             .to_owned();
-        // Three values, one bind: `$3` carries them separated by newlines (URLs and a
-        // timestamp cannot contain one).
+        // The versions the release was installed with (the last install's output).
+        let installed = ["publish-chart", "install-chart"]
+            .iter()
+            .find_map(|step| cx.output_of(step))
+            .cloned()
+            .unwrap_or_default();
+        let version = |key: &str| {
+            installed[key]
+                .as_str()
+                .filter(|v| !v.contains('\n'))
+                .unwrap_or("")
+                .to_owned()
+        };
+        let (chart_version, app_version) = (version("chartVersion"), version("appVersion"));
+        // Five values, one bind: `$3` carries them separated by newlines (URLs, a timestamp
+        // and versions cannot contain one).
         let outcome = transition(
             cx,
             &["provisioning"],
@@ -187,8 +202,12 @@ impl storeflow_engine::Step for MarkReady {
              ready_at = coalesce(s.ready_at, now()), \
              first_order_ms = coalesce(s.first_order_ms, (extract(epoch FROM \
                  (nullif(split_part($3, E'\\n', 3), '')::timestamptz - s.created_at)) * 1000)::bigint), \
+             chart_version = coalesce(nullif(split_part($3, E'\\n', 4), ''), s.chart_version), \
+             app_version = coalesce(nullif(split_part($3, E'\\n', 5), ''), s.app_version), \
              failure_reason = NULL, failed_step = NULL",
-            Some(format!("{storefront}\n{admin}\n{ordered_at}")),
+            Some(format!(
+                "{storefront}\n{admin}\n{ordered_at}\n{chart_version}\n{app_version}"
+            )),
         )
         .await;
         if matches!(outcome, StepOutcome::Done(_)) {
@@ -318,6 +337,156 @@ impl storeflow_engine::Step for FinishRotation {
             Ok(()) => StepOutcome::Done(serde_json::json!({ "store": store, "rotated": true })),
             Err(err) => StepOutcome::retry(format!("finishing the rotation of {store}: {err}")),
         }
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Upgrades
+
+/// `{chart, app}` from a step output with `chartVersion` / `appVersion` (install, record or
+/// rollback of the release).
+fn versions_of(output: Option<&serde_json::Value>) -> serde_json::Value {
+    let output = output.cloned().unwrap_or_default();
+    serde_json::json!({ "chart": output["chartVersion"], "app": output["appVersion"] })
+}
+
+/// `upgrading → ready` after a verified upgrade: the store takes the versions its release
+/// was upgraded to (the output of `to`), and `last_upgrade` says what changed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MarkUpgraded {
+    /// The step that recorded the release before the upgrade.
+    pub from: String,
+    /// The step that upgraded it.
+    pub to: String,
+}
+
+#[typetag::serde(name = "mark-upgraded")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for MarkUpgraded {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let outcome = serde_json::json!({
+            "status": "succeeded",
+            "runId": cx.run_id,
+            "from": versions_of(cx.output_of(&self.from)),
+            "to": versions_of(cx.output_of(&self.to)),
+        });
+        transition(
+            cx,
+            &["upgrading"],
+            "ready",
+            ", chart_version = $3::jsonb #>> '{to,chart}', app_version = $3::jsonb #>> '{to,app}', \
+             last_upgrade = $3::jsonb || jsonb_build_object('at', now()), \
+             failure_reason = NULL, failed_step = NULL",
+            Some(outcome.to_string()),
+        )
+        .await
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+/// First compensation step of an upgrade: the store says at once that its upgrade failed
+/// and is being rolled back, and why (it stays `upgrading` until the rollback is verified).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordUpgradeFailure {
+    /// The step that recorded the release before the upgrade.
+    pub from: String,
+}
+
+#[typetag::serde(name = "record-upgrade-failure")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for RecordUpgradeFailure {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let store = match store_id(cx) {
+            Ok(id) => id.to_owned(),
+            Err(outcome) => return outcome,
+        };
+        let failure = cx.failure();
+        let outcome = serde_json::json!({
+            "status": "rolling_back",
+            "runId": cx.run_id,
+            "from": versions_of(cx.output_of(&self.from)),
+            "failedStep": failure.as_ref().map(|f| f.step.clone()),
+            "error": failure.as_ref().map(|f| f.error.clone()),
+        });
+        let run_id = cx.run_id;
+        let conn = match cx.transaction() {
+            Ok(conn) => conn,
+            Err(err) => return StepOutcome::Fatal(err),
+        };
+        let updated = async {
+            sqlx::query("SELECT 1 FROM workflow_runs WHERE id = $1 FOR UPDATE")
+                .bind(run_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                "UPDATE stores SET last_upgrade = $3::jsonb || jsonb_build_object('at', now()), \
+                        updated_at = now() \
+                 WHERE id = $1 AND current_run_id = $2 AND status = 'upgrading'",
+            )
+            .bind(&store)
+            .bind(run_id)
+            .bind(outcome.to_string())
+            .execute(&mut *conn)
+            .await
+        }
+        .await;
+        match updated {
+            Ok(done) if done.rows_affected() == 1 => StepOutcome::Done(outcome),
+            Ok(_) => StepOutcome::fatal(format!(
+                "store {store} is no longer being upgraded by this run; it is left as it is"
+            )),
+            Err(err) => {
+                StepOutcome::retry(format!("recording the failed upgrade of {store}: {err}"))
+            }
+        }
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+/// `upgrading → ready` after the release was rolled back and verified again: the store keeps
+/// the versions it had, and `last_upgrade` says the upgrade failed, where and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MarkRolledBack {
+    /// The step that recorded the release before the upgrade.
+    pub from: String,
+    /// The step that upgraded it (absent from the state if it never finished).
+    pub attempted: String,
+}
+
+#[typetag::serde(name = "mark-rolled-back")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for MarkRolledBack {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let failure = cx.failure();
+        let outcome = serde_json::json!({
+            "status": "rolled_back",
+            "runId": cx.run_id,
+            "from": versions_of(cx.output_of(&self.from)),
+            "to": versions_of(cx.output_of(&self.attempted)),
+            "failedStep": failure.as_ref().map(|f| f.step.clone()),
+            "error": failure.as_ref().map(|f| f.error.clone()),
+        });
+        transition(
+            cx,
+            &["upgrading"],
+            "ready",
+            ", chart_version = coalesce($3::jsonb #>> '{from,chart}', s.chart_version), \
+             app_version = coalesce($3::jsonb #>> '{from,app}', s.app_version), \
+             last_upgrade = $3::jsonb || jsonb_build_object('at', now()), \
+             failure_reason = NULL, failed_step = NULL",
+            Some(outcome.to_string()),
+        )
+        .await
     }
 
     fn runs_in_checkpoint(&self) -> bool {

@@ -52,6 +52,10 @@ impl StoreEngine for WooCommerce {
         "provision-woocommerce"
     }
 
+    fn upgrade_workflow(&self) -> Option<&'static str> {
+        Some("upgrade-woocommerce")
+    }
+
     fn secret_keys(&self) -> &'static [&'static str] {
         &["mariadb-root-password", "mariadb-password"]
     }
@@ -88,6 +92,17 @@ impl StoreEngine for WooCommerce {
             StepDef::new("woocommerce-products", WooProducts::default())
                 .retry(setup_retry())
                 .timeout(Duration::from_secs(5 * 60)),
+        ]
+    }
+
+    fn migration_steps(&self) -> Vec<StepDef> {
+        vec![
+            StepDef::new("wp-core-update-db", WpDataMigration::core())
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(10 * 60)),
+            StepDef::new("wc-update", WpDataMigration::woocommerce())
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(15 * 60)),
         ]
     }
 
@@ -163,6 +178,55 @@ fn outcome<T>(result: Result<T, StepOutcome>, done: impl FnOnce(T) -> StepOutcom
 }
 
 // ---------------------------------------------------------------------------------------
+
+/// A data migration after an upgrade, as WP-CLI runs it: `wp core update-db` (WordPress's
+/// schema for the new core) or `wp wc update` (WooCommerce's pending database updates).
+/// Both do nothing when the database is current, so a repeated attempt is harmless.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WpDataMigration {
+    /// The WP-CLI command words (`["core", "update-db"]`).
+    pub command: Vec<String>,
+}
+
+impl WpDataMigration {
+    pub fn core() -> WpDataMigration {
+        WpDataMigration {
+            command: vec!["core".into(), "update-db".into()],
+        }
+    }
+
+    pub fn woocommerce() -> WpDataMigration {
+        WpDataMigration {
+            command: vec!["wc".into(), "update".into()],
+        }
+    }
+
+    pub fn argv(&self) -> Vec<String> {
+        let words: Vec<&str> = self.command.iter().map(String::as_str).collect();
+        wp(&words)
+    }
+}
+
+#[typetag::serde(name = "wp-data-migration")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for WpDataMigration {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        let body = async {
+            let cli = WpCli::new(cx)?;
+            let output = cli.must(&self.argv()).await?;
+            Ok::<_, StepOutcome>(output)
+        };
+        let outcome = async {
+            outcome(body.await, |output| {
+                StepOutcome::Done(
+                    json!({ "command": self.command.join(" "), "output": output.summary() }),
+                )
+            })
+        };
+        guarded(breakers.map(|b| &b.kubernetes), outcome).await
+    }
+}
 
 /// `wp core install` unless WordPress is installed; the admin password on stdin.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

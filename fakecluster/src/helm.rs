@@ -1,6 +1,6 @@
 //! A fake `helm` (the `storeflow-fakecluster` binary run under the name `helm`): it speaks
 //! the subset of the helm CLI that storeflow uses — `upgrade --install`, `status`, `history`,
-//! `rollback`, `uninstall`, `version` — against the API server named by `HELM_KUBEAPISERVER`
+//! `rollback`, `get values`, `uninstall`, `version` — against the API server named by `HELM_KUBEAPISERVER`
 //! (with `HELM_KUBECAFILE` and `HELM_KUBETOKEN`, as helm reads them) or by `KUBECONFIG`, and
 //! creates the objects the store chart would create (names, labels, containers and secret
 //! references as in `charts/ecommerce-store/README.md`), keeping release records as Secrets
@@ -261,9 +261,10 @@ pub async fn run(argv: &[String]) -> Outcome {
         ["status", release] => status(&api, release, &namespace).await,
         ["history", release] => history(&api, release, &namespace).await,
         ["rollback", release, revision] => rollback(&api, release, revision, &namespace).await,
+        ["get", "values", release] => get_values(&api, release, &namespace).await,
         ["uninstall", release] => uninstall(&api, release, &namespace).await,
         _ => Err(format!(
-            "unknown command {:?} for \"helm\" (the fake knows upgrade --install, status, history, rollback, uninstall, version)",
+            "unknown command {:?} for \"helm\" (the fake knows upgrade --install, status, history, rollback, get values, uninstall, version)",
             args.positional
         )),
     };
@@ -291,6 +292,17 @@ fn version_of(secret: &Value) -> i64 {
         .unwrap_or(0)
 }
 
+/// A JSON document kept in an annotation of a release record (helm keeps the release,
+/// gzipped, in the Secret's data; the fake keeps what it needs readable).
+fn annotation_json(secret: &Value, name: &str) -> Value {
+    secret["metadata"]["annotations"][name]
+        .as_str()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// `helm status -o json` / `helm upgrade -o json`: the release with its chart's metadata
+/// and the values it was given (`config`), as helm prints them.
 fn summary(release: &str, namespace: &str, secret: &Value) -> Value {
     json!({
         "name": release,
@@ -299,8 +311,26 @@ fn summary(release: &str, namespace: &str, secret: &Value) -> Value {
         "info": {
             "status": secret["metadata"]["labels"]["status"],
             "last_deployed": secret["metadata"]["annotations"]["last-deployed"],
-        }
+            "description": secret["metadata"]["annotations"]["description"],
+        },
+        "chart": { "metadata": annotation_json(secret, "chart") },
+        "config": annotation_json(secret, "values"),
     })
+}
+
+/// What one revision of a release was made of.
+struct Revision<'a> {
+    status: &'a str,
+    /// `resource/name` of every object, for deletion.
+    objects: &'a [String],
+    /// The rendered objects as `[resource, object]` pairs, re-applied by a rollback to this
+    /// revision.
+    manifest: &'a Value,
+    /// The chart's `name`, `version` and `appVersion`.
+    chart: &'a Value,
+    /// The values it was given.
+    values: &'a Value,
+    description: &'a str,
 }
 
 async fn record(
@@ -308,16 +338,22 @@ async fn record(
     release: &str,
     namespace: &str,
     version: i64,
-    status: &str,
-    objects: &[String],
+    revision: Revision<'_>,
 ) -> Result<(), String> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let secret = json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {
             "name": format!("sh.helm.release.v1.{release}.v{version}"),
-            "labels": { "owner": "helm", "name": release, "status": status, "version": version.to_string() },
-            "annotations": { "last-deployed": now, "objects": objects.join(",") },
+            "labels": { "owner": "helm", "name": release, "status": revision.status, "version": version.to_string() },
+            "annotations": {
+                "last-deployed": now,
+                "objects": revision.objects.join(","),
+                "manifest": revision.manifest.to_string(),
+                "chart": revision.chart.to_string(),
+                "values": revision.values.to_string(),
+                "description": revision.description,
+            },
         },
         "type": "helm.sh/release.v1",
     });
@@ -370,6 +406,88 @@ fn merged_values(files: &[String]) -> Result<Value, String> {
         }
     }
     Ok(values)
+}
+
+/// The scalars of a simple YAML document (nested maps, as the store chart's values.yaml),
+/// by dotted path: enough for the fake to read the chart's image defaults.
+fn yaml_scalars(text: &str) -> std::collections::HashMap<String, String> {
+    let mut found = std::collections::HashMap::new();
+    let mut path: Vec<(usize, String)> = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('-') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        let Some((key, rest)) = trimmed.split_once(':') else {
+            continue;
+        };
+        while path.last().is_some_and(|(i, _)| *i >= indent) {
+            path.pop();
+        }
+        let value = rest.split(" #").next().unwrap_or("").trim();
+        if value.is_empty() {
+            path.push((indent, key.trim().to_owned()));
+            continue;
+        }
+        let mut dotted: Vec<&str> = path.iter().map(|(_, k)| k.as_str()).collect();
+        dotted.push(key.trim());
+        found.insert(dotted.join("."), value.trim_matches('"').to_owned());
+    }
+    found
+}
+
+/// The chart's `name`, `version` and `appVersion` from its Chart.yaml.
+fn chart_metadata(chart: &str) -> Result<Value, String> {
+    let text = std::fs::read_to_string(Path::new(chart).join("Chart.yaml"))
+        .map_err(|_| format!("path \"{chart}\" not found"))?;
+    let fields = yaml_scalars(&text);
+    Ok(json!({
+        "name": fields.get("name"),
+        "version": fields.get("version"),
+        "appVersion": fields.get("appVersion"),
+    }))
+}
+
+/// The chart's default values the fake renders from (its values.yaml scalars, dotted),
+/// under the values given on the command line.
+fn with_chart_defaults(chart: &str, values: &Value) -> Value {
+    let defaults = std::fs::read_to_string(Path::new(chart).join("values.yaml"))
+        .map(|text| yaml_scalars(&text))
+        .unwrap_or_default();
+    let mut merged = values.clone();
+    for (path, value) in defaults {
+        let keys: Vec<&str> = path.split('.').collect();
+        let mut target = &mut merged;
+        let mut present = true;
+        for key in &keys[..keys.len() - 1] {
+            if !target[*key].is_object() {
+                if !target[*key].is_null() {
+                    present = false;
+                    break;
+                }
+                target[*key] = json!({});
+            }
+            target = &mut target[*key];
+        }
+        let last = keys[keys.len() - 1];
+        if present && target[last].is_null() {
+            target[last] = json!(value);
+        }
+    }
+    merged
+}
+
+/// `repository:tag` of an image in the values, or the default.
+fn image(values: &Value, path: &[&str], default: &str) -> String {
+    let mut at = values;
+    for key in path {
+        at = &at[*key];
+    }
+    match (at["repository"].as_str(), at["tag"].as_str()) {
+        (Some(repository), Some(tag)) => format!("{repository}:{tag}"),
+        _ => default.to_owned(),
+    }
 }
 
 fn labels(release: &str, name: &str, component: &str, values: &Value) -> Value {
@@ -490,8 +608,8 @@ fn render(release: &str, values: &Value) -> Result<Vec<(String, Value)>, String>
                 { "name": "WORDPRESS_DB_NAME", "value": "wordpress" },
             ]);
             objects.push(workload("Deployment", release, "wordpress", "frontend", values, json!([
-                { "name": "wordpress", "image": "wordpress:6.7-php8.2-apache", "ports": [{ "name": "http", "containerPort": 80 }], "env": db_env },
-                { "name": "wp-cli", "image": "wordpress:cli-2.11-php8.2", "env": db_env },
+                { "name": "wordpress", "image": image(values, &["wordpress", "image"], "wordpress:6.7-php8.2-apache"), "ports": [{ "name": "http", "containerPort": 80 }], "env": db_env },
+                { "name": "wp-cli", "image": image(values, &["wordpress", "cli", "image"], "wordpress:cli-2.11-php8.2"), "env": db_env },
             ])));
             objects.push(workload(
                 "StatefulSet",
@@ -500,7 +618,7 @@ fn render(release: &str, values: &Value) -> Result<Vec<(String, Value)>, String>
                 "database",
                 values,
                 json!([
-                    { "name": "mariadb", "image": "mariadb:11.4", "env": [
+                    { "name": "mariadb", "image": image(values, &["mariadb", "image"], "mariadb:11.4"), "env": [
                         secret_env("MARIADB_ROOT_PASSWORD", secret, "mariadb-root-password"),
                         secret_env("MARIADB_PASSWORD", secret, "mariadb-password"),
                     ] },
@@ -519,14 +637,14 @@ fn render(release: &str, values: &Value) -> Result<Vec<(String, Value)>, String>
         }
         Some("medusa") => {
             objects.push(workload("Deployment", release, "medusa", "backend", values, json!([
-                { "name": "medusa", "image": "storeflow/medusa-backend:1.20.10-2", "ports": [{ "name": "http", "containerPort": 9000 }], "env": [
+                { "name": "medusa", "image": image(values, &["medusa", "image"], "storeflow/medusa-backend:1.20.10-2"), "ports": [{ "name": "http", "containerPort": 9000 }], "env": [
                     secret_env("POSTGRES_PASSWORD", secret, "postgres-password"),
                     secret_env("JWT_SECRET", secret, "jwt-secret"),
                     secret_env("COOKIE_SECRET", secret, "cookie-secret"),
                 ] },
             ])));
             objects.push(workload("StatefulSet", release, "medusa-postgres", "database", values, json!([
-                { "name": "postgres", "image": "postgres:15.10-alpine", "env": [secret_env("POSTGRES_PASSWORD", secret, "postgres-password")] },
+                { "name": "postgres", "image": image(values, &["medusa", "postgresql", "image"], "postgres:15.10-alpine"), "env": [secret_env("POSTGRES_PASSWORD", secret, "postgres-password")] },
             ])));
             objects.push(service(release, "medusa", "backend", 9000, values));
             objects.push(service(
@@ -539,7 +657,7 @@ fn render(release: &str, values: &Value) -> Result<Vec<(String, Value)>, String>
             let storefront = values["medusa"]["storefront"]["enabled"] == true;
             if storefront {
                 objects.push(workload("Deployment", release, "storefront", "storefront", values, json!([
-                    { "name": "storefront", "image": "storeflow/storefront-medusa:1.0.0", "ports": [{ "name": "http", "containerPort": 8080 }], "env": [
+                    { "name": "storefront", "image": image(values, &["medusa", "storefront", "image"], "storeflow/storefront-medusa:1.0.0"), "ports": [{ "name": "http", "containerPort": 8080 }], "env": [
                         { "name": "STORE_NAME", "value": values["storeName"] },
                         { "name": "MEDUSA_PUBLISHABLE_KEY", "value": values["medusa"]["storefront"]["publishableKey"] },
                         { "name": "MEDUSA_UPSTREAM", "value": "http://medusa:9000" },
@@ -572,9 +690,7 @@ async fn upgrade(
     namespace: &str,
     args: &Args,
 ) -> Result<Outcome, String> {
-    if !Path::new(chart).join("Chart.yaml").is_file() {
-        return Err(format!("path \"{chart}\" not found"));
-    }
+    let chart_meta = chart_metadata(chart)?;
     let (code, _) = api
         .call("GET", &format!("/api/v1/namespaces/{namespace}"), None)
         .await?;
@@ -591,7 +707,7 @@ async fn upgrade(
         }
     }
     let values = merged_values(&args.values)?;
-    let objects = render(release, &values)?;
+    let objects = render(release, &with_chart_defaults(chart, &values))?;
     let version = history.last().map(version_of).unwrap_or(0) + 1;
     let names: Vec<String> = objects
         .iter()
@@ -634,7 +750,27 @@ async fn upgrade(
         }
         set_status(api, namespace, last, "superseded").await?;
     }
-    record(api, release, namespace, version, "deployed", &names).await?;
+    let manifest = Value::Array(objects.iter().map(|(r, o)| json!([r, o])).collect());
+    let description = if history.is_empty() {
+        "Install complete"
+    } else {
+        "Upgrade complete"
+    };
+    record(
+        api,
+        release,
+        namespace,
+        version,
+        Revision {
+            status: "deployed",
+            objects: &names,
+            manifest: &manifest,
+            chart: &chart_meta,
+            values: &values,
+            description,
+        },
+    )
+    .await?;
     let latest = releases(api, release, namespace).await?;
     let summary = latest
         .last()
@@ -667,7 +803,21 @@ async fn history(api: &Api, release: &str, namespace: &str) -> Result<Outcome, S
     }
     let entries: Vec<Value> = all
         .iter()
-        .map(|s| json!({ "revision": version_of(s), "status": s["metadata"]["labels"]["status"] }))
+        .map(|s| {
+            let chart = annotation_json(s, "chart");
+            json!({
+                "revision": version_of(s),
+                "updated": s["metadata"]["annotations"]["last-deployed"],
+                "status": s["metadata"]["labels"]["status"],
+                "chart": format!(
+                    "{}-{}",
+                    chart["name"].as_str().unwrap_or("?"),
+                    chart["version"].as_str().unwrap_or("?")
+                ),
+                "app_version": chart["appVersion"],
+                "description": s["metadata"]["annotations"]["description"],
+            })
+        })
         .collect();
     Ok(Outcome {
         stdout: Value::Array(entries).to_string(),
@@ -686,23 +836,83 @@ async fn rollback(
         return Err("release: not found".into());
     };
     let version = version_of(last) + 1;
-    let objects = all
-        .iter()
-        .find(|s| version_of(s).to_string() == revision)
-        .and_then(|s| s["metadata"]["annotations"]["objects"].as_str())
+    let Some(target) = all.iter().find(|s| version_of(s).to_string() == revision) else {
+        return Err(format!("release has no {revision} version"));
+    };
+    let names: Vec<String> = target["metadata"]["annotations"]["objects"]
+        .as_str()
         .unwrap_or("")
-        .to_owned();
-    set_status(api, namespace, last, "superseded").await?;
-    let names: Vec<String> = objects
         .split(',')
         .filter(|o| !o.is_empty())
         .map(str::to_owned)
         .collect();
-    record(api, release, namespace, version, "deployed", &names).await?;
+    // The target revision's objects are applied again; objects only the newer revision
+    // had are deleted (as helm's three-way merge does).
+    let manifest = annotation_json(target, "manifest");
+    for entry in manifest.as_array().into_iter().flatten() {
+        let (resource, object) = (entry[0].as_str().unwrap_or(""), &entry[1]);
+        let name = object["metadata"]["name"].as_str().unwrap_or("");
+        let (code, body) = api
+            .call(
+                "PATCH",
+                &api_path(resource, namespace, Some(name)),
+                Some(object),
+            )
+            .await?;
+        if code >= 300 {
+            return Err(format!(
+                "failed to replace object: {}",
+                body["message"].as_str().unwrap_or("refused")
+            ));
+        }
+    }
+    let current = last["metadata"]["annotations"]["objects"]
+        .as_str()
+        .unwrap_or("");
+    for stale in current
+        .split(',')
+        .filter(|o| !o.is_empty() && !names.contains(&o.to_string()))
+    {
+        if let Some((resource, name)) = stale.split_once('/') {
+            api.call("DELETE", &api_path(resource, namespace, Some(name)), None)
+                .await?;
+        }
+    }
+    set_status(api, namespace, last, "superseded").await?;
+    let description = format!("Rollback to {revision}");
+    record(
+        api,
+        release,
+        namespace,
+        version,
+        Revision {
+            status: "deployed",
+            objects: &names,
+            manifest: &manifest,
+            chart: &annotation_json(target, "chart"),
+            values: &annotation_json(target, "values"),
+            description: &description,
+        },
+    )
+    .await?;
     Ok(Outcome {
         stdout: "Rollback was a success! Happy Helming!\n".into(),
         ..Outcome::default()
     })
+}
+
+/// `helm get values <release> -o json`: the values the current revision was given.
+async fn get_values(api: &Api, release: &str, namespace: &str) -> Result<Outcome, String> {
+    match releases(api, release, namespace).await?.last() {
+        Some(last) => Ok(Outcome {
+            stdout: match annotation_json(last, "values") {
+                Value::Null => "{}".into(),
+                values => values.to_string(),
+            },
+            ..Outcome::default()
+        }),
+        None => Err("release: not found".into()),
+    }
 }
 
 async fn uninstall(api: &Api, release: &str, namespace: &str) -> Result<Outcome, String> {

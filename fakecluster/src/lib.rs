@@ -688,6 +688,16 @@ fn reconcile_locked(store: &mut Store, namespace: &str) {
         } else {
             (false, None)
         };
+        // Fault injection by image, for bad releases in tests: a container whose image tag
+        // ends in `-crashloop` exits at once, as a broken build would (the real-cluster tests
+        // do the same with an admission policy and kwok stages).
+        let crashed = crashed.or_else(|| {
+            containers
+                .iter()
+                .filter_map(|c| c["image"].as_str())
+                .find(|image| image.ends_with(CRASH_LOOP_IMAGE_SUFFIX))
+                .map(|image| format!("back-off 40s restarting failed container (image {image})"))
+        });
         let ready = failure.is_none() && missing_secret.is_none() && !starting && crashed.is_none();
         let statuses: Vec<Value> = containers
             .iter()
@@ -733,12 +743,14 @@ fn reconcile_locked(store: &mut Store, namespace: &str) {
                 .insert(("pods".into(), namespace.into(), pod_name), pod);
         }
         let ready_count = if ready { want } else { 0 };
+        // The controller has seen the workload's current spec.
+        let generation = workload["metadata"]["generation"].as_i64().unwrap_or(1);
         let status = if resource == "statefulsets" {
-            json!({ "observedGeneration": 1, "replicas": want, "updatedReplicas": want,
+            json!({ "observedGeneration": generation, "replicas": want, "updatedReplicas": want,
                     "readyReplicas": ready_count, "availableReplicas": ready_count,
                     "currentRevision": format!("{name}-1"), "updateRevision": format!("{name}-1") })
         } else {
-            json!({ "observedGeneration": 1, "replicas": want, "updatedReplicas": want,
+            json!({ "observedGeneration": generation, "replicas": want, "updatedReplicas": want,
                     "readyReplicas": ready_count, "availableReplicas": ready_count })
         };
         if let Some(object) = store
@@ -773,6 +785,9 @@ fn after_write(store: &Arc<Mutex<Store>>, resource: &str, namespace: &str, name:
         });
     }
 }
+
+/// Containers whose image tag ends with this crash-loop (see `reconcile_locked`).
+pub const CRASH_LOOP_IMAGE_SUFFIX: &str = "-crashloop";
 
 fn fill_metadata(store: &mut Store, resource: &str, namespace: &str, object: &mut Value) {
     store.resource_version += 1;
@@ -1022,6 +1037,9 @@ fn serve(
                     &name,
                 );
             }
+            if resource == "deployments" || resource == "statefulsets" {
+                object["metadata"]["generation"] = json!(1);
+            }
             fill_metadata(&mut store, &resource, &namespace, &mut object);
             store.objects.insert(key(&name), object.clone());
             drop(store);
@@ -1099,6 +1117,23 @@ fn serve(
                 None => patch,
             };
             object["metadata"]["name"] = json!(name);
+            if resource == "deployments" || resource == "statefulsets" {
+                // metadata.generation counts spec changes, as on the API server; the status
+                // observes it only when the controller (reconcile) has acted on it.
+                let previous = store.objects.get(&key(&name));
+                let generation = match previous {
+                    None => 1,
+                    Some(previous) => {
+                        let last = previous["metadata"]["generation"].as_i64().unwrap_or(1);
+                        if previous["spec"] == object["spec"] {
+                            last
+                        } else {
+                            last + 1
+                        }
+                    }
+                };
+                object["metadata"]["generation"] = json!(generation);
+            }
             fill_metadata(&mut store, &resource, &namespace, &mut object);
             store.objects.insert(key(&name), object.clone());
             drop(store);

@@ -78,8 +78,13 @@ pub struct Site {
     pub shipping_zone_methods: BTreeMap<u64, Vec<String>>,
     pub products: Vec<Product>,
     pub orders: Vec<Order>,
+    /// Runs of `wp core update-db` and `wp wc update` (data migrations after upgrades).
+    pub db_updates: u32,
     next_id: u64,
 }
+
+/// WordPress 6.7's database schema version (`db_version`).
+const WP_DB_VERSION: &str = "58975";
 
 /// Splits argv after `wp` into positional arguments and `--flag[=value]` options.
 fn parse(args: &[String]) -> (Vec<&str>, BTreeMap<&str, &str>) {
@@ -243,6 +248,33 @@ impl Site {
                 } else {
                     ok(self.themes.join("\n") + "\n")
                 }
+            }
+            ["core", "update-db", ..] => {
+                // WordPress 6.7's schema version; a site installed by the fake has it.
+                let current = self.options.get("db_version").cloned();
+                self.options
+                    .insert("db_version".into(), WP_DB_VERSION.into());
+                self.db_updates += 1;
+                match current.as_deref() {
+                    Some(WP_DB_VERSION) | None => ok(format!(
+                        "Success: WordPress database already at latest db version {WP_DB_VERSION}.\n"
+                    )),
+                    Some(old) => ok(format!(
+                        "Success: WordPress database upgraded successfully from db version {old} to {WP_DB_VERSION}.\n"
+                    )),
+                }
+            }
+            // WooCommerce's own CLI command (not the REST-backed ones): no --user needed.
+            ["wc", "update"] if self.plugins.get("woocommerce").is_some_and(|p| p.1) => {
+                self.db_updates += 1;
+                let version = self
+                    .plugins
+                    .get("woocommerce")
+                    .map(|p| p.0.clone())
+                    .unwrap_or_default();
+                ok(format!(
+                    "Success: No updates required. Database version is {version}\n"
+                ))
             }
             ["wc", ..] if !flags.contains_key("user") => fail(
                 "Sorry, you cannot list resources. {\"status\":401} (pass --user=<admin> to every wp wc command)",

@@ -380,7 +380,27 @@ pub fn store_settings() -> anyhow::Result<crate::api::StoreSettings> {
         ingress_class,
         ingress_controller,
         tls_secret,
+        release: store_chart_release(),
+        tenant_upgrades: match env_text("TENANT_UPGRADES").as_deref() {
+            None | Some("false" | "0") => false,
+            Some("true" | "1") => true,
+            Some(other) => bail!("TENANT_UPGRADES must be `true` or `false` (got `{other}`)"),
+        },
     })
+}
+
+/// The versions of the store chart at `HELM_CHART_PATH` (default `charts/ecommerce-store`):
+/// what upgrades bring stores to. Unreadable, the API still serves; upgrades answer that the
+/// chart is unknown and `storeflow doctor` says why.
+fn store_chart_release() -> Option<storeflow_executors::chart::ChartRelease> {
+    let chart = env_text("HELM_CHART_PATH").unwrap_or_else(|| "charts/ecommerce-store".into());
+    match storeflow_executors::chart::ChartRelease::read(std::path::Path::new(&chart)) {
+        Ok(release) => Some(release),
+        Err(err) => {
+            tracing::warn!(error = %err, "the store chart's versions are unknown; stores cannot be upgraded");
+            None
+        }
+    }
 }
 
 /// The key that seals store credentials, from `STOREFLOW_ENCRYPTION_KEY` (64 hex digits).

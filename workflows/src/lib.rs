@@ -14,7 +14,7 @@ pub mod store;
 use storeflow_engine::{Definition, selftest};
 
 pub use cleanup::default_schedules;
-pub use store::{ROTATE_CREDENTIALS, TEARDOWN_STORE, provision_workflow};
+pub use store::{ROTATE_CREDENTIALS, TEARDOWN_STORE, provision_workflow, upgrade_workflows};
 
 /// Every workflow definition of this build, all versions.
 pub fn registry() -> Vec<Definition> {
@@ -31,6 +31,7 @@ pub fn registry() -> Vec<Definition> {
         for version in engine.provision_versions() {
             definitions.push(store::provision(engine, *version));
         }
+        definitions.extend(store::upgrade_v1(engine));
     }
     definitions
 }

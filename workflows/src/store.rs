@@ -10,12 +10,15 @@ use std::time::Duration;
 use storeflow_engine::{Definition, RetryPolicy, StepDef};
 use storeflow_executors::chart::StoreValues;
 use storeflow_executors::engines::{SetAdminPassword, StoreEngine};
-use storeflow_executors::helm::{InstallChart, UninstallChart};
+use storeflow_executors::helm::{InstallChart, RecordRelease, RollbackChart, UninstallChart};
 use storeflow_executors::kubernetes::{
     DeleteNamespace, EnsureNamespace, WaitNamespaceGone, WaitReady,
 };
 use storeflow_executors::secrets::EnsureStoreSecret;
-use storeflow_executors::store_state::{FinishRotation, MarkDeleted, MarkProvisioning, MarkReady};
+use storeflow_executors::store_state::{
+    FinishRotation, MarkDeleted, MarkProvisioning, MarkReady, MarkRolledBack, MarkUpgraded,
+    RecordUpgradeFailure,
+};
 
 pub const TEARDOWN_STORE: &str = "teardown-store";
 pub const ROTATE_CREDENTIALS: &str = "rotate-credentials";
@@ -136,6 +139,115 @@ pub fn provision(engine: &dyn StoreEngine, version: i32) -> Definition {
             first_order_from: Some("verify-storefront".into()),
         },
     ))
+}
+
+/// Every engine's upgrade workflow (`upgrade-<engine>`, the "upgrade-store" family).
+pub fn upgrade_workflows() -> Vec<String> {
+    storeflow_executors::engines::registry()
+        .iter()
+        .filter_map(|engine| engine.upgrade_workflow().map(str::to_owned))
+        .collect()
+}
+
+/// Waiting for an upgraded (or rolled back) release: a crash loop or an image that cannot
+/// be pulled fails at once; a rollout that never becomes ready fails after 5 minutes, and
+/// is looked at once more in case the API server was the problem.
+fn rollout_wait(name: &str) -> StepDef {
+    StepDef::new(name, WaitReady::default())
+        .retry(RetryPolicy {
+            max_attempts: 2,
+            ..cluster_retry()
+        })
+        .timeout(Duration::from_secs(5 * 60))
+}
+
+/// Upgrade, version 1 (`upgrade-<engine>`), for a `ready` store the API has marked
+/// `upgrading`: record the release as it is (revision, versions, values), upgrade it to the
+/// chart this build ships with values computed again (secrets stay in the store's Secret;
+/// values only setup could compute are kept from the release), wait for the rollout, run
+/// the engine's data migrations, verify the store with a real test order, and mark it
+/// `ready` on its new versions. If any of that fails for good, the on-failure steps record
+/// why on the store, roll the release back to the recorded revision, wait for it, verify
+/// the store again and mark it `ready` on its old versions; the run then ends failed with
+/// the upgrade's error. Only a rollback that fails leaves the store `failed`.
+pub fn upgrade_v1(engine: &dyn StoreEngine) -> Option<Definition> {
+    let name = engine.upgrade_workflow()?;
+    let contribution = engine.chart_values(true);
+    let mut copies = contribution.copies;
+    for kept in engine.kept_values() {
+        copies.push((
+            format!("output.record-release.values.{kept}"),
+            (*kept).to_owned(),
+        ));
+    }
+    let mut definition = Definition::new(name, 1)
+        .deadline(Duration::from_secs(60 * 60))
+        .step(
+            StepDef::new("record-release", RecordRelease {})
+                .retry(cluster_retry())
+                .timeout(Duration::from_secs(15 * 60)),
+        )
+        .step(StepDef::new(
+            "upgrade-values",
+            StoreValues {
+                expose: true,
+                values: contribution.values,
+                copies,
+            },
+        ))
+        .step(
+            StepDef::new(
+                "upgrade-chart",
+                InstallChart {
+                    values_from: Some("upgrade-values".into()),
+                },
+            )
+            .retry(cluster_retry())
+            .timeout(Duration::from_secs(15 * 60)),
+        )
+        .step(rollout_wait("wait-upgraded"));
+    for step in engine.migration_steps() {
+        definition = definition.step(step);
+    }
+    for step in engine.verify_steps() {
+        definition = definition.step(step);
+    }
+    definition = definition
+        .step(StepDef::new(
+            "mark-upgraded",
+            MarkUpgraded {
+                from: "record-release".into(),
+                to: "upgrade-chart".into(),
+            },
+        ))
+        .on_failure(StepDef::new(
+            "record-upgrade-failure",
+            RecordUpgradeFailure {
+                from: "record-release".into(),
+            },
+        ))
+        .on_failure(
+            StepDef::new(
+                "rollback-chart",
+                RollbackChart {
+                    to: "record-release".into(),
+                },
+            )
+            .retry(cluster_retry())
+            .timeout(Duration::from_secs(15 * 60)),
+        )
+        .on_failure(rollout_wait("wait-rolled-back"));
+    for mut step in engine.verify_steps() {
+        step.name = format!("{}-after-rollback", step.name);
+        definition = definition.on_failure(step);
+    }
+    Some(definition.on_failure(StepDef::new(
+        "mark-rolled-back",
+        MarkRolledBack {
+            from: "record-release".into(),
+            attempted: "upgrade-chart".into(),
+        },
+    )))
 }
 
 /// Teardown, version 1: the release, then the namespace (and with it the store's Secret and

@@ -111,6 +111,11 @@ pub struct StoreSettings {
     /// Secret of a wildcard TLS certificate for the store domain (`STORE_TLS_SECRET`);
     /// with it store URLs are `https`.
     pub tls_secret: Option<String>,
+    /// The chart and app version of the store chart this build ships (`HELM_CHART_PATH`):
+    /// what an upgrade brings a store to. `None` when the chart cannot be read.
+    pub release: Option<storeflow_executors::chart::ChartRelease>,
+    /// Whether tenants may upgrade their own stores (`TENANT_UPGRADES`); operators always may.
+    pub tenant_upgrades: bool,
 }
 
 impl Default for StoreSettings {
@@ -125,6 +130,8 @@ impl Default for StoreSettings {
             ingress_class: "nginx".into(),
             ingress_controller: "nginx".into(),
             tls_secret: None,
+            release: None,
+            tenant_upgrades: false,
         }
     }
 }
@@ -388,6 +395,14 @@ pub const ROUTES: &[RouteDoc] = &[
         202,
     ),
     route(
+        "POST",
+        "/api/v1/stores/{id}/upgrade",
+        "Upgrade a ready store's release to the chart this build ships (admins; tenants with TENANT_UPGRADES); rolls back by itself on failure; optional `force`",
+        "stores",
+        Access::User,
+        202,
+    ),
+    route(
         "GET",
         "/api/v1/stores/{id}/events",
         "The store's timeline: run events and audit events",
@@ -608,6 +623,7 @@ fn handler(doc: &RouteDoc) -> MethodRouter<AppState> {
         ("DELETE", "/api/v1/stores/{id}") => delete(stores::delete_store),
         ("POST", "/api/v1/stores/{id}/retry") => post(stores::retry_store),
         ("POST", "/api/v1/stores/{id}/rotate-credentials") => post(stores::rotate_credentials),
+        ("POST", "/api/v1/stores/{id}/upgrade") => post(stores::upgrade_store),
         ("GET", "/api/v1/stores/{id}/events") => get(stores::store_events),
         ("GET", "/api/v1/stores/{id}/events/stream") => get(stores::store_event_stream_route),
         ("GET", "/api/v1/runs") => get(runs::list_runs),

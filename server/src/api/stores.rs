@@ -99,6 +99,15 @@ pub struct StoreRow {
     pub run_next_at: Option<DateTime<Utc>>,
     pub rotation_run_id: Option<Uuid>,
     pub rotation_status: Option<String>,
+    /// The chart and app version of the store's release (unknown for stores provisioned
+    /// before versions were recorded, until their first upgrade).
+    #[sqlx(default)]
+    pub chart_version: Option<String>,
+    #[sqlx(default)]
+    pub app_version: Option<String>,
+    /// What the last upgrade did (see migration 20261205000016).
+    #[sqlx(default)]
+    pub last_upgrade: Option<sqlx::types::Json<Value>>,
 }
 
 const STORE_COLUMNS: &str = r#"
@@ -113,7 +122,8 @@ const STORE_COLUMNS: &str = r#"
       AS run_step_name,
     r.next_run_at AS run_next_at,
     s.rotation_run_id,
-    (SELECT rr.status::text FROM workflow_runs rr WHERE rr.id = s.rotation_run_id) AS rotation_status
+    (SELECT rr.status::text FROM workflow_runs rr WHERE rr.id = s.rotation_run_id) AS rotation_status,
+    s.chart_version, s.app_version, s.last_upgrade
 "#;
 
 const STORE_FROM: &str = "FROM stores s JOIN users u ON u.id = s.owner_id \
@@ -158,8 +168,8 @@ pub fn credentials_json(
 impl StoreRow {
     /// The store as the API shows it to `viewer` (credentials only if the row carries them:
     /// single-store answers do, lists do not). Serialized straight into the response.
-    pub fn view<'a>(&'a self, state: &AppState, viewer: &User) -> StoreView<'a> {
-        let mut view = self.view_without_credentials(viewer);
+    pub fn view<'a>(&'a self, state: &'a AppState, viewer: &User) -> StoreView<'a> {
+        let mut view = self.view_without_credentials(state, viewer);
         view.admin_credentials = self.credentials_json(state, viewer.id == self.owner_id);
         view
     }
@@ -177,7 +187,11 @@ impl StoreRow {
     }
 
     /// [`StoreRow::view`] without the credentials (what a cached page keeps).
-    pub fn view_without_credentials<'a>(&'a self, viewer: &User) -> StoreView<'a> {
+    pub fn view_without_credentials<'a>(
+        &'a self,
+        state: &'a AppState,
+        viewer: &User,
+    ) -> StoreView<'a> {
         let owner = viewer.id == self.owner_id;
         let percent = match (
             self.run_status.as_deref(),
@@ -238,11 +252,32 @@ impl StoreRow {
                 }
                 _ => None,
             },
+            versions: Versions {
+                chart: self.chart_version.as_deref(),
+                app: self.app_version.as_deref(),
+            },
+            last_upgrade: self.last_upgrade.as_ref().map(|json| &json.0),
+            available_upgrade: self.available_upgrade(state),
             created_at: self.created_at,
             updated_at: self.updated_at,
             ready_at: self.ready_at,
             deleted_at: self.deleted_at,
         }
+    }
+
+    /// The versions an upgrade would bring this store to, when they differ from its own
+    /// (or its own are unknown) and its engine can be upgraded.
+    fn available_upgrade<'a>(&self, state: &'a AppState) -> Option<Versions<'a>> {
+        let target = state.config().stores.release.as_ref()?;
+        storeflow_executors::engines::find(&self.engine)?.upgrade_workflow()?;
+        if matches!(self.status.as_str(), "deleting" | "deleted") {
+            return None;
+        }
+        let current = (self.chart_version.as_deref(), self.app_version.as_deref());
+        (current != (Some(&target.chart_version), Some(&target.app_version))).then_some(Versions {
+            chart: Some(&target.chart_version),
+            app: Some(&target.app_version),
+        })
     }
 
     /// Until when a rendering of this row is right: `nextAttemptAt` is shown while the
@@ -294,10 +329,24 @@ pub struct StoreView<'a> {
     /// A credential rotation still running: the new password works once it finishes.
     #[serde(skip_serializing_if = "Option::is_none")]
     rotation: Option<Value>,
+    /// The chart and app version the store's release runs.
+    versions: Versions<'a>,
+    /// The last upgrade's outcome: `status` succeeded, rolling_back or rolled_back, `from`
+    /// and `to` versions, and for a failed one `failedStep` and `error`.
+    last_upgrade: Option<&'a Value>,
+    /// The versions `POST /stores/{id}/upgrade` would bring the store to; null when it has
+    /// them already.
+    available_upgrade: Option<Versions<'a>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     ready_at: Option<DateTime<Utc>>,
     deleted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Versions<'a> {
+    chart: Option<&'a str>,
+    app: Option<&'a str>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -1037,7 +1086,7 @@ async fn render_store_page(state: &AppState, id: &str, viewer: &User) -> ApiResu
     // A run pruned from history leaves the store without progress, not without a page.
     let progress = RunProgress::from_json(row.try_get("progress")?)?;
     let body = serde_json::to_vec(&StorePage {
-        store: store.view_without_credentials(viewer),
+        store: store.view_without_credentials(state, viewer),
         progress: progress.as_ref().map(ProgressView::of),
         runs: &runs,
     })
@@ -1249,10 +1298,12 @@ pub async fn retry_store(
         .current_operation
         .clone()
         .unwrap_or_else(|| "provision".into());
-    let workflow = if operation == "teardown" {
-        TEARDOWN_STORE
-    } else {
-        provision_workflow(&store.engine).unwrap_or_default()
+    let workflow = match operation.as_str() {
+        "teardown" => TEARDOWN_STORE,
+        "upgrade" => storeflow_executors::engines::find(&store.engine)
+            .and_then(|engine| engine.upgrade_workflow())
+            .unwrap_or_default(),
+        _ => provision_workflow(&store.engine).unwrap_or_default(),
     };
     let actor = format!("{} (store retry)", user.email);
     let resumed = store.run_status.as_deref() == Some("failed") && store.current_run_id.is_some();
@@ -1301,10 +1352,10 @@ pub async fn retry_store(
                         .request_id(current_request_id()),
                 )
                 .await?;
-            let next = if operation == "teardown" {
-                "deleting"
-            } else {
-                "provisioning"
+            let next = match operation.as_str() {
+                "teardown" => "deleting",
+                "upgrade" => "upgrading",
+                _ => "provisioning",
             };
             sqlx::query(
                 "UPDATE stores SET status = $2::store_status, current_run_id = $3, retry_count = retry_count + 1, \
@@ -1339,11 +1390,164 @@ pub async fn retry_store(
             "message": match (operation.as_str(), resumed) {
                 ("teardown", true) => "Store deletion retry initiated: the teardown resumes at its failed step.",
                 ("teardown", false) => "Store deletion retry initiated: the teardown starts again.",
+                ("upgrade", true) => "Store upgrade retry initiated: the upgrade resumes at its failed step.",
+                ("upgrade", false) => "Store upgrade retry initiated: the upgrade starts again from the release as it is now.",
                 (_, true) => "Store retry initiated. Provisioning resumes at the failed step.",
                 (_, false) => "Store retry initiated. Provisioning starts again; work already done is recognised, not repeated.",
             },
             "store": store.to_json(&state, &user),
             "run": run_json(Some(run_id), Some(workflow), store.run_status.as_deref().unwrap_or("queued")),
+        })),
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------------------------------
+// Upgrade
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpgradeBody {
+    /// Upgrade also when the store already has the target versions (values are computed
+    /// again and the store verified again).
+    #[serde(default)]
+    force: bool,
+}
+
+/// `POST /stores/{id}/upgrade`: upgrades a ready store's release to the chart this build
+/// ships (admins; tenants when `TENANT_UPGRADES` allows). The store becomes `upgrading` in
+/// the transaction that enqueues the run; the run rolls the release back by itself if the
+/// upgrade fails.
+pub async fn upgrade_store(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let id = parse_store_id(&id)?;
+    let force = if body.iter().all(u8::is_ascii_whitespace) {
+        false
+    } else {
+        serde_json::from_slice::<UpgradeBody>(&body)
+            .map_err(|err| {
+                ApiError::validation(
+                    format!("The request body is not valid: {err}."),
+                    json!([{ "field": "body", "message": "expected {\"force\": true|false} or no body" }]),
+                )
+            })?
+            .force
+    };
+    let settings = &state.config().stores;
+    let mut tx = scoped(&state, &user).await?;
+    // A tenant who may not upgrade still learns nothing about other tenants' stores: the
+    // store is looked up (404 if not theirs) before the policy answers.
+    let store = visible_store(&mut tx, id).await?;
+    if user.role != Role::Admin && !settings.tenant_upgrades {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "UPGRADE_NOT_ALLOWED",
+            "Store upgrades are started by operators on this platform.",
+        )
+        .suggestion("Ask an operator to upgrade the store, or to set TENANT_UPGRADES=true."));
+    }
+    let Some(workflow) =
+        storeflow_executors::engines::find(&store.engine).and_then(|e| e.upgrade_workflow())
+    else {
+        return Err(ApiError::conflict(
+            "UPGRADE_NOT_SUPPORTED",
+            format!(
+                "Stores of engine '{}' cannot be upgraded in place.",
+                store.engine
+            ),
+        )
+        .suggestion("Create a new store and move the data over."));
+    };
+    let Some(target) = settings.release.as_ref() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "CHART_UNKNOWN",
+            "This server cannot read the store chart, so it does not know which version to upgrade to.",
+        )
+        .suggestion("Set HELM_CHART_PATH to the ecommerce-store chart directory and restart storeflow; `storeflow doctor` checks it."));
+    };
+    if store.status != "ready" {
+        return Err(match store.status.as_str() {
+            "upgrading" => ApiError::conflict(
+                "INVALID_STORE_STATE",
+                "Store is already being upgraded.",
+            )
+            .suggestion(
+                "Follow the upgrade's progress on the store; it rolls back by itself if it fails.",
+            )
+            .details(json!({ "status": store.status })),
+            _ => state_conflict(&store, "upgrade", "ready"),
+        });
+    }
+    let current = (store.chart_version.as_deref(), store.app_version.as_deref());
+    if !force && current == (Some(&target.chart_version), Some(&target.app_version)) {
+        return Err(ApiError::conflict(
+            "UP_TO_DATE",
+            format!(
+                "Store already runs chart {} with app version {}.",
+                target.chart_version, target.app_version
+            ),
+        )
+        .suggestion("Nothing to upgrade. Send {\"force\": true} to apply the chart and verify the store again anyway.")
+        .details(json!({ "versions": { "chart": target.chart_version, "app": target.app_version } })));
+    }
+    let run = state
+        .engine()
+        .enqueue(
+            &mut tx,
+            NewRun::new(workflow, run_input(settings, &store))
+                .subject(id)
+                .tenant(store.owner_id.to_string())
+                .request_id(current_request_id()),
+        )
+        .await?;
+    let moved = sqlx::query(
+        "UPDATE stores SET status = 'upgrading', current_run_id = $2, current_operation = 'upgrade', \
+                           failure_reason = NULL, failed_step = NULL, retry_count = 0, updated_at = now() \
+         WHERE id = $1 AND status = 'ready'",
+    )
+    .bind(id)
+    .bind(run.run_id)
+    .execute(&mut *tx)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Err(ApiError::conflict(
+            "INVALID_STORE_STATE",
+            "Store status changed concurrently. Aborting the upgrade.",
+        )
+        .suggestion("Refresh and try again."));
+    }
+    let from = json!({ "chart": store.chart_version, "app": store.app_version });
+    let to = json!({ "chart": target.chart_version, "app": target.app_version });
+    Audit::new("store", "store_upgrade_requested")
+        .actor(&user)
+        .ip(&ip)
+        .subject(id)
+        .data(json!({ "runId": run.run_id, "from": from, "to": to, "force": force }))
+        .write_in(&mut tx)
+        .await?;
+    let store = load_store(&mut tx, id, false)
+        .await?
+        .ok_or_else(|| store_not_found(id))?;
+    tx.commit().await?;
+    tracing::info!(store = %id, run = %run.run_id, "store upgrade requested");
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({
+            "requestId": current_request_id(),
+            "message": format!(
+                "Store upgrade to chart {} (app {}) initiated; a failed upgrade is rolled back and verified again by itself.",
+                target.chart_version, target.app_version
+            ),
+            "store": store.to_json(&state, &user),
+            "run": run_json(Some(run.run_id), Some(workflow), "queued"),
+            "from": from,
+            "to": to,
         })),
     )
         .into_response())

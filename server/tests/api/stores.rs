@@ -987,6 +987,19 @@ async fn tenant_isolation_matrix_for_store_and_run_routes() {
                 StatusCode::UNAUTHORIZED,
             ],
         ),
+        // Upgrades: tenants may not (TENANT_UPGRADES is off) but learn nothing about other
+        // tenants' stores; this server was given no store chart, so it cannot say what to
+        // upgrade to.
+        (
+            Method::POST,
+            format!("{store}/upgrade"),
+            [
+                StatusCode::FORBIDDEN,
+                StatusCode::NOT_FOUND,
+                StatusCode::SERVICE_UNAVAILABLE,
+                StatusCode::UNAUTHORIZED,
+            ],
+        ),
         (
             Method::GET,
             format!("/api/v1/stores/{missing}"),

@@ -10,6 +10,7 @@ mod provisioning;
 mod readme;
 mod real_cluster;
 mod up;
+mod upgrades;
 
 use std::process::{Command, Output};
 

@@ -39,6 +39,9 @@ pub struct Platform<C = FakeCluster> {
     pub helm_log: PathBuf,
     pub kubeconfig: PathBuf,
     pub helm: PathBuf,
+    /// The store chart this "build" ships: what workers install and the API upgrades to.
+    pub chart: PathBuf,
+    engine: Engine,
     workers: Vec<Child>,
 }
 
@@ -145,16 +148,8 @@ impl<C> Platform<C> {
         let engine = Engine::start(pool.clone(), storeflow_workflows::registry())
             .await
             .expect("engine");
-        let config = ApiConfig {
-            register_rate_max: 1000,
-            sealer: storeflow::sealing::Sealer::from_hex(KEY).expect("key"),
-            stores: StoreSettings {
-                creation_cooldown: Duration::ZERO,
-                ..StoreSettings::default()
-            },
-            ..ApiConfig::default()
-        };
-        let router = app(AppState::new(engine.clone(), JWT, config, None));
+        let chart = store_chart();
+        let router = api_router(&engine, &chart);
         Platform {
             db,
             pool,
@@ -163,8 +158,32 @@ impl<C> Platform<C> {
             helm_log: dir.join("helm.log"),
             kubeconfig,
             helm,
+            chart,
+            engine,
             dir,
             workers: Vec::new(),
+        }
+    }
+
+    /// Ships another store chart, as a new build of storeflow would: the API upgrades stores
+    /// to its versions, and workers started from now on install it. Running workers are
+    /// stopped (SIGTERM, as a rolling deploy does).
+    pub async fn ship_chart(&mut self, chart: &Path) {
+        self.chart = chart.to_owned();
+        self.router = api_router(&self.engine, chart);
+        for child in &mut self.workers {
+            if child.try_wait().ok().flatten().is_some() {
+                continue;
+            }
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let stop_by = Instant::now() + Duration::from_secs(15);
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < stop_by {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 
@@ -200,7 +219,7 @@ impl<C> Platform<C> {
                 "1s",
             ])
             .env("HELM_BIN", &self.helm)
-            .env("HELM_CHART_PATH", store_chart())
+            .env("HELM_CHART_PATH", &self.chart)
             .env("FAKE_HELM_LOG", &self.helm_log)
             .env("STOREFLOW_ENCRYPTION_KEY", KEY)
             // Everything storeflow says; the libraries' connection chatter only at info.
@@ -421,6 +440,23 @@ impl<C> Drop for Platform<C> {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// The API of a build that ships the store chart at `chart`.
+fn api_router(engine: &Engine, chart: &Path) -> Router {
+    let config = ApiConfig {
+        register_rate_max: 1000,
+        sealer: storeflow::sealing::Sealer::from_hex(KEY).expect("key"),
+        stores: StoreSettings {
+            creation_cooldown: Duration::ZERO,
+            release: Some(
+                storeflow_executors::chart::ChartRelease::read(chart).expect("chart versions"),
+            ),
+            ..StoreSettings::default()
+        },
+        ..ApiConfig::default()
+    };
+    app(AppState::new(engine.clone(), JWT, config, None))
 }
 
 /// The store chart storeflow installs.

@@ -1,0 +1,346 @@
+//! Day-2 upgrades end to end on the fake cluster: a ready store is upgraded to the chart a
+//! new build ships (real `storeflow worker` processes, the fake helm keeping revisions as
+//! helm does, WP-CLI data migrations, a real test order), then a bad release — its image
+//! crash-loops — is rolled back by the run itself and the store verified again on its old
+//! versions.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use storeflow_fakecluster::Options;
+
+use crate::provisioning::{Platform, store_chart, tail};
+
+/// A copy of the store chart under `dir/<version>` with its `version` and `appVersion` set to
+/// `version` and image tags replaced (`(old tag, new tag)`), as a later build would ship it.
+pub fn chart_variant(dir: &Path, version: &str, tags: &[(&str, &str)]) -> PathBuf {
+    let target = dir.join(format!("chart-{version}"));
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(store_chart())
+        .arg(&target)
+        .status()
+        .expect("cp");
+    assert!(status.success(), "copying the chart");
+    let chart_yaml = target.join("Chart.yaml");
+    let text = std::fs::read_to_string(&chart_yaml).expect("Chart.yaml");
+    let text: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line.starts_with("version:") {
+                format!("version: {version}")
+            } else if line.starts_with("appVersion:") {
+                format!("appVersion: \"{version}\"")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    std::fs::write(&chart_yaml, text.join("\n") + "\n").expect("write Chart.yaml");
+    let values_yaml = target.join("values.yaml");
+    let mut values = std::fs::read_to_string(&values_yaml).expect("values.yaml");
+    for (old, new) in tags {
+        let from = format!("tag: {old}\n");
+        assert!(values.contains(&from), "values.yaml has no `{from}`");
+        values = values.replacen(&from, &format!("tag: {new}\n"), 1);
+    }
+    std::fs::write(&values_yaml, values).expect("write values.yaml");
+    target
+}
+
+/// Polls the store until `done` holds for it.
+pub async fn wait_store<C>(
+    platform: &Platform<C>,
+    token: &str,
+    id: &str,
+    within: Duration,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let store = platform.store(token, id).await;
+        if done(&store) {
+            return store;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "store {id}: {what} did not happen within {within:?}: {}\nworker log tail:\n{}",
+                serde_json::to_string_pretty(&store).unwrap_or_default(),
+                tail(&platform.worker_logs(), 60)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Starts an upgrade as `token`; returns the answer.
+pub async fn upgrade<C>(
+    platform: &Platform<C>,
+    token: &str,
+    id: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    platform
+        .call(
+            Method::POST,
+            &format!("/api/v1/stores/{id}/upgrade"),
+            Some(token),
+            body,
+        )
+        .await
+}
+
+/// The run's steps as `(name, status)`.
+pub async fn run_steps<C>(platform: &Platform<C>, admin: &str, run: &str) -> Vec<(String, String)> {
+    let (status, body) = platform
+        .call(
+            Method::GET,
+            &format!("/api/v1/runs/{run}"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["run"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or("").to_owned(),
+                s["status"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// From the end of the failed health check (the failing step's last attempt) to the end of
+/// `mark-rolled-back`, i.e. until the old version was verified again by an order.
+pub async fn recovery_time(pool: &sqlx::PgPool, run: &str, failed_step: &str) -> Duration {
+    let (ms,): (f64,) = sqlx::query_as(
+        "WITH ends AS (
+             SELECT d.step_name, max(a.finished_at) AS at
+             FROM workflow_step_attempts a
+             JOIN workflow_runs r ON r.id = a.run_id
+             JOIN workflow_definition_steps d ON d.workflow = r.workflow
+              AND d.version = r.version AND d.step_index = a.step_index
+             WHERE a.run_id = $1::uuid
+             GROUP BY d.step_name)
+         SELECT (extract(epoch FROM
+                    (SELECT at FROM ends WHERE step_name = 'mark-rolled-back')
+                  - (SELECT at FROM ends WHERE step_name = $2)) * 1000)::float8",
+    )
+    .bind(run)
+    .bind(failed_step)
+    .fetch_one(pool)
+    .await
+    .expect("attempt times");
+    Duration::from_millis(ms.max(0.0) as u64)
+}
+
+fn image_of(platform: &Platform, namespace: &str, deployment: &str) -> String {
+    platform
+        .cluster
+        .get("deployments", namespace, deployment)
+        .map(|d| {
+            d["spec"]["template"]["spec"]["containers"][0]["image"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_store_is_upgraded_and_a_bad_release_is_rolled_back_and_verified_again() {
+    let mut platform = Platform::start(Options {
+        auto_ready: Some(Duration::from_millis(200)),
+        ..Options::default()
+    })
+    .await;
+    let admin = platform.register("ops@example.com", "ops").await;
+    let tenant = platform.register("alice@example.com", "alice").await;
+    let id = platform
+        .create_store(
+            &tenant,
+            json!({ "name": "alice-shop", "engine": "woocommerce", "theme": "storefront" }),
+        )
+        .await;
+    platform.start_worker();
+    let store = platform
+        .wait_status(&tenant, &id, "ready", Duration::from_secs(90))
+        .await;
+    let shipped = storeflow_executors::chart::ChartRelease::read(&store_chart()).expect("chart");
+    assert_eq!(
+        store["versions"],
+        json!({ "chart": shipped.chart_version, "app": shipped.app_version }),
+        "provisioning records the versions it installed"
+    );
+    assert_eq!(store["availableUpgrade"], Value::Null, "{store}");
+    let (status, body) = upgrade(&platform, &admin, &id, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "UP_TO_DATE", "{body}");
+
+    // A new build ships chart 2.2.0 with a newer WordPress image.
+    let good = chart_variant(
+        &platform.dir,
+        "2.2.0",
+        &[("6.7-php8.2-apache", "6.8-php8.2-apache")],
+    );
+    platform.ship_chart(&good).await;
+    platform.start_worker();
+    let store = platform.store(&tenant, &id).await;
+    assert_eq!(
+        store["availableUpgrade"],
+        json!({ "chart": "2.2.0", "app": "2.2.0" })
+    );
+    // Tenants may not upgrade unless the platform allows it; bad bodies are refused.
+    let (status, body) = upgrade(&platform, &tenant, &id, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "UPGRADE_NOT_ALLOWED", "{body}");
+    let (status, body) = upgrade(&platform, &admin, &id, Some(json!({ "force": "yes" }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let orders_before = platform.cluster.site(&id).expect("site").orders.len();
+
+    let (status, body) = upgrade(&platform, &admin, &id, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["store"]["status"], "upgrading", "{body}");
+    assert_eq!(body["to"], json!({ "chart": "2.2.0", "app": "2.2.0" }));
+    let (status, again) = upgrade(&platform, &admin, &id, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    let upgraded = wait_store(
+        &platform,
+        &tenant,
+        &id,
+        Duration::from_secs(90),
+        "the upgrade",
+        |s| s["status"] == "ready" && s["lastUpgrade"]["status"] == "succeeded",
+    )
+    .await;
+    assert_eq!(
+        upgraded["versions"],
+        json!({ "chart": "2.2.0", "app": "2.2.0" })
+    );
+    assert_eq!(
+        upgraded["lastUpgrade"]["from"],
+        json!({ "chart": shipped.chart_version, "app": shipped.app_version })
+    );
+    assert_eq!(upgraded["availableUpgrade"], Value::Null);
+    assert_eq!(
+        image_of(&platform, &id, "wordpress"),
+        "wordpress:6.8-php8.2-apache"
+    );
+    let site = platform.cluster.site(&id).expect("site");
+    assert_eq!(site.db_updates, 2, "wp core update-db and wp wc update ran");
+    assert_eq!(
+        site.orders.len(),
+        orders_before + 1,
+        "a real test order verified the upgraded store"
+    );
+    let exec: Vec<String> = platform
+        .cluster
+        .exec_log()
+        .iter()
+        .map(|e| e.command.join(" "))
+        .collect();
+    for command in [
+        "wp core update-db --path=/var/www/html",
+        "wp wc update --path=/var/www/html",
+    ] {
+        assert!(
+            exec.iter().any(|c| c == command),
+            "{command} not in {exec:?}"
+        );
+    }
+    // The upgrade kept the store's secrets where they were: nothing secret in values.
+    let secrets = platform.store_secret_values(&id);
+    let texts = platform.public_texts().await;
+    for secret in &secrets {
+        assert!(!texts.contains(secret.as_str()), "a secret leaked");
+    }
+
+    // The next build's release is bad: its WordPress image crash-loops.
+    let bad = chart_variant(
+        &platform.dir,
+        "2.3.0",
+        &[("6.7-php8.2-apache", "6.8-php8.2-apache-crashloop")],
+    );
+    platform.ship_chart(&bad).await;
+    platform.start_worker();
+    let (status, body) = upgrade(&platform, &admin, &id, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let run = body["run"]["id"].as_str().expect("run").to_owned();
+    let rolled_back = wait_store(
+        &platform,
+        &tenant,
+        &id,
+        Duration::from_secs(120),
+        "the rollback",
+        |s| s["status"] == "ready" && s["lastUpgrade"]["status"] == "rolled_back",
+    )
+    .await;
+    let last = &rolled_back["lastUpgrade"];
+    assert_eq!(
+        rolled_back["versions"],
+        json!({ "chart": "2.2.0", "app": "2.2.0" }),
+        "the store keeps the versions it works on"
+    );
+    assert_eq!(last["failedStep"], "wait-upgraded", "{last}");
+    assert!(
+        last["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("CrashLoopBackOff")),
+        "{last}"
+    );
+    assert_eq!(last["to"]["chart"], "2.3.0", "{last}");
+    assert_eq!(
+        rolled_back["availableUpgrade"],
+        json!({ "chart": "2.3.0", "app": "2.3.0" })
+    );
+    assert_eq!(
+        image_of(&platform, &id, "wordpress"),
+        "wordpress:6.8-php8.2-apache"
+    );
+    assert_eq!(
+        platform.cluster.site(&id).expect("site").orders.len(),
+        orders_before + 2,
+        "the rolled-back store was verified again by a real order"
+    );
+    let helm_log = std::fs::read_to_string(&platform.helm_log).expect("helm log");
+    let rollback: Vec<Value> = helm_log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|argv| argv[0] == "rollback")
+        .collect();
+    assert_eq!(rollback.len(), 1, "{helm_log}");
+    assert_eq!(rollback[0][1], id.as_str());
+    assert_eq!(
+        rollback[0][2], "3",
+        "back to the revision the upgrade started from"
+    );
+    let steps = run_steps(&platform, &admin, &run).await;
+    let status_of = |name: &str| {
+        steps
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s.as_str())
+            .unwrap_or("absent")
+    };
+    assert_eq!(status_of("wait-upgraded"), "failed", "{steps:?}");
+    assert_eq!(status_of("wp-core-update-db"), "skipped", "{steps:?}");
+    assert_eq!(status_of("mark-upgraded"), "skipped", "{steps:?}");
+    assert_eq!(status_of("rollback-chart"), "succeeded", "{steps:?}");
+    assert_eq!(
+        status_of("verify-storefront-after-rollback"),
+        "succeeded",
+        "{steps:?}"
+    );
+    eprintln!(
+        "failed upgrade on the fake cluster: {:?} from the failed health check to the old \
+         version verified again by an order",
+        recovery_time(&platform.pool, &run, "wait-upgraded").await
+    );
+}
