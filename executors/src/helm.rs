@@ -383,12 +383,42 @@ impl RecordRelease {
             }
             Err(outcome) => return outcome,
         };
+        // `helm status` leaves the chart out; `helm get metadata` names its versions.
+        let metadata = match helm(
+            &settings,
+            &[
+                "get",
+                "metadata",
+                namespace,
+                "--namespace",
+                namespace,
+                "-o",
+                "json",
+            ],
+        )
+        .await
+        {
+            Ok(output) if output.success => {
+                serde_json::from_str::<Value>(&output.stdout).unwrap_or_default()
+            }
+            Ok(output) => {
+                return helm_failure(
+                    &format!("reading the chart of release {namespace}"),
+                    &output.stderr,
+                );
+            }
+            Err(outcome) => return outcome,
+        };
         let mut done = json!({
             "release": namespace,
             "revision": release["version"].as_i64(),
             "values": if values.is_object() { values } else { json!({}) },
         });
-        add_versions(&mut done, &release);
+        add_versions(
+            &mut done,
+            &json!({ "chart": { "metadata": {
+                "version": metadata["version"], "appVersion": metadata["appVersion"] } } }),
+        );
         StepOutcome::Done(done)
     }
 }

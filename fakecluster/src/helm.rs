@@ -1,6 +1,6 @@
 //! A fake `helm` (the `storeflow-fakecluster` binary run under the name `helm`): it speaks
 //! the subset of the helm CLI that storeflow uses — `upgrade --install`, `status`, `history`,
-//! `rollback`, `get values`, `uninstall`, `version` — against the API server named by `HELM_KUBEAPISERVER`
+//! `rollback`, `get values`, `get metadata`, `uninstall`, `version` — against the API server named by `HELM_KUBEAPISERVER`
 //! (with `HELM_KUBECAFILE` and `HELM_KUBETOKEN`, as helm reads them) or by `KUBECONFIG`, and
 //! creates the objects the store chart would create (names, labels, containers and secret
 //! references as in `charts/ecommerce-store/README.md`), keeping release records as Secrets
@@ -262,9 +262,10 @@ pub async fn run(argv: &[String]) -> Outcome {
         ["history", release] => history(&api, release, &namespace).await,
         ["rollback", release, revision] => rollback(&api, release, revision, &namespace).await,
         ["get", "values", release] => get_values(&api, release, &namespace).await,
+        ["get", "metadata", release] => get_metadata(&api, release, &namespace).await,
         ["uninstall", release] => uninstall(&api, release, &namespace).await,
         _ => Err(format!(
-            "unknown command {:?} for \"helm\" (the fake knows upgrade --install, status, history, rollback, get values, uninstall, version)",
+            "unknown command {:?} for \"helm\" (the fake knows upgrade --install, status, history, rollback, get values, get metadata, uninstall, version)",
             args.positional
         )),
     };
@@ -911,6 +912,30 @@ async fn get_values(api: &Api, release: &str, namespace: &str) -> Result<Outcome
             },
             ..Outcome::default()
         }),
+        None => Err("release: not found".into()),
+    }
+}
+
+/// `helm get metadata <release> -o json`: the current revision's chart and versions.
+async fn get_metadata(api: &Api, release: &str, namespace: &str) -> Result<Outcome, String> {
+    match releases(api, release, namespace).await?.last() {
+        Some(last) => {
+            let chart = annotation_json(last, "chart");
+            Ok(Outcome {
+                stdout: json!({
+                    "name": release,
+                    "chart": chart["name"],
+                    "version": chart["version"],
+                    "appVersion": chart["appVersion"],
+                    "namespace": namespace,
+                    "revision": version_of(last),
+                    "status": last["metadata"]["labels"]["status"],
+                    "deployedAt": last["metadata"]["annotations"]["last-deployed"],
+                })
+                .to_string(),
+                ..Outcome::default()
+            })
+        }
         None => Err("release: not found".into()),
     }
 }

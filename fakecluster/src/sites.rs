@@ -244,6 +244,7 @@ fn answer(shared: &Shared, command: &Value) -> Value {
                 "openToShoppers": site.open_to_shoppers(),
                 "products": site.products.iter().map(|p| json!({ "id": p.id, "sku": p.sku, "name": p.name })).collect::<Vec<_>>(),
                 "orders": site.orders.iter().map(|o| json!({ "id": o.id, "status": o.status, "email": o.email })).collect::<Vec<_>>(),
+                "dbUpdates": site.db_updates,
             }),
             None => Value::Null,
         },

