@@ -53,6 +53,8 @@ pub struct NewRun {
     pub idempotency_key: Option<String>,
     /// Do not start before this instant.
     pub run_at: Option<DateTime<Utc>>,
+    /// The run and step that started this one (set by [`crate::StepContext::start_child`]).
+    pub(crate) parent: Option<(Uuid, i32)>,
 }
 
 impl NewRun {
@@ -234,9 +236,9 @@ impl Engine {
             r#"
             INSERT INTO workflow_runs
                 (id, workflow, version, input, step_count, subject, tenant, request_id,
-                 idempotency_key, next_run_at, deadline_at)
+                 idempotency_key, next_run_at, deadline_at, parent_run_id, parent_step)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()),
-                    now() + make_interval(secs => $11))
+                    now() + make_interval(secs => $11), $12, $13)
             ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id
             "#,
@@ -252,6 +254,8 @@ impl Engine {
         .bind(&run.idempotency_key)
         .bind(run.run_at)
         .bind(deadline.map(|d| d.as_secs_f64()))
+        .bind(run.parent.map(|(id, _)| id))
+        .bind(run.parent.map(|(_, step)| step))
         .fetch_optional(&mut *conn)
         .await?;
         if inserted.is_some() {

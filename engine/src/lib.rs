@@ -16,6 +16,7 @@
 //! # Caveats
 //! - Steps other than database-only ones must be idempotent; see [`StepContext::idempotency_key`].
 
+pub mod children;
 mod definition;
 mod engine;
 mod error;

@@ -498,62 +498,90 @@ impl Engine {
     /// after the call: `Cancelled`, or `Running` while the worker winds the step down.
     pub async fn cancel_run(&self, run_id: Uuid, actor: Option<&str>) -> Result<RunStatus> {
         let mut tx = self.pool().begin().await?;
-        let (status, _, _, _) = lock_run(&mut tx, run_id).await?;
-        let after = match status {
-            s if s.is_final() => {
-                return Err(Error::InvalidRunState {
-                    run: run_id,
-                    action: "cancel",
-                    reason: format!("the run already finished ({s})"),
-                });
+        let after = cancel_one(&mut tx, run_id, actor).await?;
+        // Children of a cancelled run would work for nobody: cancel them too (and theirs).
+        let mut parents = vec![run_id];
+        let by = format!("cancellation of parent run {run_id}");
+        while let Some(parent) = parents.pop() {
+            let children: Vec<(Uuid,)> = sqlx::query_as(
+                "SELECT id FROM workflow_runs WHERE parent_run_id = $1 \
+                 AND status NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY id",
+            )
+            .bind(parent)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (child,) in children {
+                cancel_one(&mut tx, child, Some(&by)).await?;
+                parents.push(child);
             }
-            RunStatus::Running => {
-                sqlx::query(
-                    "UPDATE workflow_runs SET cancel_requested = true, updated_at = now() WHERE id = $1",
-                )
-                .bind(run_id)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO workflow_run_events (run_id, kind, data) \
-                     VALUES ($1, 'cancel_requested', jsonb_build_object('by', $2::text))",
-                )
-                .bind(run_id)
-                .bind(actor)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("SELECT pg_notify('storeflow_cancel', $1)")
-                    .bind(run_id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                RunStatus::Running
-            }
-            _ => {
-                sqlx::query(
-                    r#"UPDATE workflow_runs SET status = 'cancelled', cancel_requested = true,
-                           finished_at = now(), updated_at = now(), lease_owner = NULL,
-                           lease_expires_at = NULL
-                       WHERE id = $1"#,
-                )
-                .bind(run_id)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    r#"INSERT INTO workflow_run_events (run_id, kind, data) VALUES
-                         ($1, 'cancelled', jsonb_build_object('by', $2::text)),
-                         ($1, 'finished', '{"status": "cancelled"}'::jsonb)"#,
-                )
-                .bind(run_id)
-                .bind(actor)
-                .execute(&mut *tx)
-                .await?;
-                RunStatus::Cancelled
-            }
-        };
+        }
         tx.commit().await?;
         Ok(after)
     }
+}
 
+/// Cancels one unfinished run in `tx` (see [`Engine::cancel_run`]).
+async fn cancel_one(
+    tx: &mut sqlx::PgConnection,
+    run_id: Uuid,
+    actor: Option<&str>,
+) -> Result<RunStatus> {
+    let (status, _, _, _) = lock_run(&mut *tx, run_id).await?;
+    let after = match status {
+        s if s.is_final() => {
+            return Err(Error::InvalidRunState {
+                run: run_id,
+                action: "cancel",
+                reason: format!("the run already finished ({s})"),
+            });
+        }
+        RunStatus::Running => {
+            sqlx::query(
+                "UPDATE workflow_runs SET cancel_requested = true, updated_at = now() WHERE id = $1",
+            )
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO workflow_run_events (run_id, kind, data) \
+                 VALUES ($1, 'cancel_requested', jsonb_build_object('by', $2::text))",
+            )
+            .bind(run_id)
+            .bind(actor)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("SELECT pg_notify('storeflow_cancel', $1)")
+                .bind(run_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            RunStatus::Running
+        }
+        _ => {
+            sqlx::query(
+                r#"UPDATE workflow_runs SET status = 'cancelled', cancel_requested = true,
+                       finished_at = now(), updated_at = now(), lease_owner = NULL,
+                       lease_expires_at = NULL
+                   WHERE id = $1"#,
+            )
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                r#"INSERT INTO workflow_run_events (run_id, kind, data) VALUES
+                     ($1, 'cancelled', jsonb_build_object('by', $2::text)),
+                     ($1, 'finished', '{"status": "cancelled"}'::jsonb)"#,
+            )
+            .bind(run_id)
+            .bind(actor)
+            .execute(&mut *tx)
+            .await?;
+            RunStatus::Cancelled
+        }
+    };
+    Ok(after)
+}
+
+impl Engine {
     /// Deletes finished runs (with their attempts and events) that finished before `before`.
     /// Returns how many runs were deleted.
     pub async fn prune_finished_runs(&self, before: DateTime<Utc>) -> Result<u64> {

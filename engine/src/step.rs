@@ -168,6 +168,7 @@ pub struct StepContext<'a> {
     /// deadline). Steps that call tools with their own timeouts pass them less than this.
     pub time_left: Duration,
     pub(crate) resources: &'a Resources,
+    pub(crate) engine: &'a crate::Engine,
     pub(crate) pool: &'a PgPool,
     pub(crate) cancel: CancellationToken,
     pub(crate) transaction: Option<&'a mut PgConnection>,
@@ -197,6 +198,44 @@ impl StepContext<'_> {
     /// the main step that failed for good and its error. `None` in a main step.
     pub fn failure(&self) -> Option<RunFailure> {
         serde_json::from_value(self.state.get(FAILURE_KEY)?.clone()).ok()
+    }
+
+    /// In a database-only step ([`Step::runs_in_checkpoint`]): enqueues `run` as a child of
+    /// this run, started by this step, inside the checkpoint transaction — the children exist
+    /// exactly when the step's completion commits, so an attempt that ran twice after a crash
+    /// leaves one set. A later step waits for them with [`crate::children::AwaitChildren`]
+    /// and reads their outcomes with [`StepContext::children`].
+    pub async fn start_child(&mut self, mut run: crate::NewRun) -> Result<Uuid, StepError> {
+        run.parent = Some((self.run_id, self.step_index as i32));
+        let engine = self.engine;
+        let conn = self.transaction()?;
+        engine
+            .enqueue(conn, run)
+            .await
+            .map(|enqueued| enqueued.run_id)
+            .map_err(|err| StepError::new(format!("starting a child run: {err}")))
+    }
+
+    /// The children the step `started_by` of this run started, oldest first, with their
+    /// status, error and outputs.
+    pub async fn children(
+        &self,
+        started_by: &str,
+    ) -> Result<Vec<crate::children::ChildRun>, StepError> {
+        let definition = self
+            .engine
+            .definition(self.workflow, self.version)
+            .await
+            .map_err(|err| StepError::new(err.to_string()))?;
+        let Some(index) = definition.all_steps().position(|s| s.name == started_by) else {
+            return Err(StepError::new(format!(
+                "step `{}` reads the children of `{started_by}`, which is not a step of {} v{}",
+                self.step_name, self.workflow, self.version
+            )));
+        };
+        crate::children::of(self.pool, self.run_id, index as i32)
+            .await
+            .map_err(|err| StepError::new(format!("reading child runs: {err}")))
     }
 
     /// The output of an earlier step, if it has finished.

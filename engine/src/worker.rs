@@ -1158,6 +1158,7 @@ fn context<'a>(
         request_id: run.request_id.as_deref(),
         worker_id: shared.worker_id,
         resources: &shared.resources,
+        engine: &shared.engine,
         pool: shared.engine.pool(),
         cancel: cancel.clone(),
         transaction: None,

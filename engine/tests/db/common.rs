@@ -369,3 +369,52 @@ impl Step for EchoFailure {
         }
     }
 }
+
+/// A database-only step that starts one child run per entry of `workflows` (subject
+/// `child-<i>`). With `fail_first`, its first attempt starts them and then fails, so they
+/// must roll back with it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StartChildren {
+    pub workflows: Vec<String>,
+    pub fail_first: bool,
+}
+
+#[typetag::serde(name = "test_start_children")]
+#[async_trait::async_trait]
+impl Step for StartChildren {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let mut ids = Vec::new();
+        for (i, workflow) in self.workflows.iter().enumerate() {
+            let run = storeflow_engine::NewRun::new(workflow.clone(), json!({}))
+                .subject(format!("child-{i}"));
+            match cx.start_child(run).await {
+                Ok(id) => ids.push(id),
+                Err(err) => return StepOutcome::Retry(err),
+            }
+        }
+        if self.fail_first && cx.attempt == 1 {
+            return StepOutcome::retry("the first attempt fails after starting its children");
+        }
+        StepOutcome::Done(json!({ "started": ids }))
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+impl RunningWorker {
+    /// What another worker sees when this one dies: its leases run out, so its runs are
+    /// rescued and claimed afresh (this worker's late checkpoints are then fenced off).
+    pub async fn lose_leases(&self, pool: &sqlx::PgPool) -> u64 {
+        sqlx::query(
+            "UPDATE workflow_runs SET lease_expires_at = now() - interval '1 second' \
+             WHERE lease_owner = $1",
+        )
+        .bind(self.id)
+        .execute(pool)
+        .await
+        .expect("expire leases")
+        .rows_affected()
+    }
+}
