@@ -65,11 +65,12 @@ pub struct WorkerOptions {
     /// for their leases to expire. Identities must differ between workers that run at
     /// the same time (a live holder is detected and then nothing is taken over).
     pub identity: Option<String>,
-    /// A cap on unfinished runs of some workflows across all workers (e.g. provisioning: at
-    /// most N helm installs in flight per cluster). The excess stays queued, in order, with
-    /// a position ([`crate::Engine::queue_position`]); it is not refused. Every worker
-    /// should be given the same cap.
-    pub admission: Option<AdmissionLimit>,
+    /// Caps on unfinished runs of some workflows across all workers (e.g. provisioning: at
+    /// most N helm installs in flight per cluster; upgrades: at most M at once). The excess
+    /// stays queued, in order, with a position ([`crate::Engine::queue_position`]); it is
+    /// not refused. Every worker should be given the same caps; a workflow belongs to at
+    /// most one.
+    pub admission: Vec<AdmissionLimit>,
 }
 
 /// See [`WorkerOptions::admission`].
@@ -97,7 +98,7 @@ impl Default for WorkerOptions {
             checkpoint_writers: 2,
             max_rescues: 5,
             identity: None,
-            admission: None,
+            admission: Vec::new(),
         }
     }
 }
@@ -450,10 +451,11 @@ async fn claim_loop(
     let mut last_depth: Option<Instant> = None;
     let mut saturated = false;
     let mut last_admission: Option<Instant> = None;
-    let admission_required: &[String] = options
+    let admission_required: Vec<String> = options
         .admission
-        .as_ref()
-        .map_or(&[], |admission| &admission.workflows);
+        .iter()
+        .flat_map(|admission| admission.workflows.iter().cloned())
+        .collect();
     loop {
         if shutdown.is_cancelled() {
             return;
@@ -501,14 +503,17 @@ async fn claim_loop(
             tokio::time::sleep(Duration::from_millis(2)).await;
             gather(&mut permits);
         }
-        if let Some(admission) = &options.admission
+        if !options.admission.is_empty()
             && last_admission.is_none_or(|t| t.elapsed() >= ADMISSION_INTERVAL)
         {
             last_admission = Some(Instant::now());
-            match store::admit(pool, &admission.workflows, admission.max_in_flight.max(1)).await {
-                Ok(0) => {}
-                Ok(admitted) => debug!(admitted, "admitted queued runs into free slots"),
-                Err(err) => warn!(error = %err, "admitting queued runs failed; retrying"),
+            for admission in &options.admission {
+                match store::admit(pool, &admission.workflows, admission.max_in_flight.max(1)).await
+                {
+                    Ok(0) => {}
+                    Ok(admitted) => debug!(admitted, "admitted queued runs into free slots"),
+                    Err(err) => warn!(error = %err, "admitting queued runs failed; retrying"),
+                }
             }
         }
         let wanted = permits.len();
@@ -517,7 +522,7 @@ async fn claim_loop(
             shared.worker_id,
             wanted,
             options.lease,
-            admission_required,
+            &admission_required,
         )
         .await
         {

@@ -20,6 +20,7 @@ pub mod kubernetes;
 pub mod medusa;
 pub mod metrics;
 pub mod pod_exec;
+pub mod rollout;
 pub mod sealing;
 pub mod secrets;
 pub mod service_proxy;

@@ -170,6 +170,10 @@ struct WorkerArgs {
     /// installs at once). Give every worker the same value.
     #[arg(long, env = "PROVISIONING_CONCURRENCY", default_value_t = 8)]
     provisioning_concurrency: u32,
+    /// Store upgrades in flight at once on the cluster, across all workers: a fleet rollout's
+    /// wave (or many single upgrades) waits in line beyond it. Give every worker the same value.
+    #[arg(long, env = "UPGRADE_CONCURRENCY", default_value_t = 5)]
+    upgrade_concurrency: u32,
 }
 
 /// The host's name (a pod's name in Kubernetes), the default worker identity.
@@ -200,6 +204,11 @@ impl WorkerArgs {
                 "--provisioning-concurrency (PROVISIONING_CONCURRENCY) must be at least 1: with 0 no store would ever be provisioned"
             );
         }
+        if self.upgrade_concurrency == 0 {
+            anyhow::bail!(
+                "--upgrade-concurrency (UPGRADE_CONCURRENCY) must be at least 1: with 0 no store would ever be upgraded"
+            );
+        }
         if self.db_connections < 4 {
             anyhow::bail!(
                 "--db-connections (DATABASE_MAX_CONNECTIONS) must be at least 4: claims, checkpoints, \
@@ -220,10 +229,16 @@ impl WorkerArgs {
                 .clone()
                 .filter(|identity| !identity.trim().is_empty())
                 .or_else(host_name),
-            admission: Some(storeflow_engine::AdmissionLimit {
-                workflows: storeflow_workflows::store::provisioning_workflows(),
-                max_in_flight: self.provisioning_concurrency,
-            }),
+            admission: vec![
+                storeflow_engine::AdmissionLimit {
+                    workflows: storeflow_workflows::store::provisioning_workflows(),
+                    max_in_flight: self.provisioning_concurrency,
+                },
+                storeflow_engine::AdmissionLimit {
+                    workflows: storeflow_workflows::upgrade_workflows(),
+                    max_in_flight: self.upgrade_concurrency,
+                },
+            ],
             ..WorkerOptions::default()
         }
     }

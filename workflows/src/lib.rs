@@ -23,6 +23,7 @@ pub fn registry() -> Vec<Definition> {
         store::teardown_store_v1(),
         store::rotate_credentials_v1(),
         store::reap_orphan_namespace_v1(),
+        store::fleet_rollout_v1(),
         cleanup::reap_failed_stores_v1(),
         cleanup::reap_orphans_v1(),
         cleanup::prune_history_v1(),

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use storeflow_engine::children::AwaitChildren;
 use storeflow_engine::{Definition, RetryPolicy, StepDef};
 use storeflow_executors::chart::StoreValues;
 use storeflow_executors::engines::{SetAdminPassword, StoreEngine};
@@ -14,6 +15,7 @@ use storeflow_executors::helm::{InstallChart, RecordRelease, RollbackChart, Unin
 use storeflow_executors::kubernetes::{
     DeleteNamespace, EnsureNamespace, WaitNamespaceGone, WaitReady,
 };
+use storeflow_executors::rollout::{CheckWave, FLEET_ROLLOUT, MAX_WAVES, StartWave, wave_steps};
 use storeflow_executors::secrets::EnsureStoreSecret;
 use storeflow_executors::store_state::{
     FinishRotation, MarkDeleted, MarkProvisioning, MarkReady, MarkRolledBack, MarkUpgraded,
@@ -255,6 +257,33 @@ pub fn upgrade_v1(engine: &dyn StoreEngine) -> Option<Definition> {
             attempted: "upgrade-chart".into(),
         },
     )))
+}
+
+/// Fleet rollout, version 1: for each of up to [`MAX_WAVES`] waves (the API's plan in the run
+/// input; unused waves pass at once), start the wave's upgrades as child runs, wait for them
+/// without holding a worker, and go on only if no more than `maxFailureShare` of them failed
+/// (else the run fails: halted, later waves untouched; an operator's retry of that check
+/// accepts the failures and goes on). At most `UPGRADE_CONCURRENCY` upgrades run at once.
+pub fn fleet_rollout_v1() -> Definition {
+    let mut definition = Definition::new(FLEET_ROLLOUT, 1);
+    for wave in 0..MAX_WAVES {
+        let [start, awaited, check] = wave_steps(wave);
+        let started_by = start.clone();
+        definition = definition
+            .step(
+                StepDef::new(start, StartWave { wave })
+                    .retry(cluster_retry())
+                    .timeout(Duration::from_secs(5 * 60)),
+            )
+            .step(
+                StepDef::new(awaited, AwaitChildren::new(started_by))
+                    .retry(cluster_retry())
+                    // A wave of many stores waits its turn under the upgrade cap.
+                    .timeout(Duration::from_secs(24 * 60 * 60)),
+            )
+            .step(StepDef::new(check, CheckWave { wave }).retry(RetryPolicy::no_retries()));
+    }
+    definition
 }
 
 /// Teardown, version 1: the release, then the namespace (and with it the store's Secret and

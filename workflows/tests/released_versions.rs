@@ -12,6 +12,7 @@ const RELEASED: &[(&str, i32, &str)] = &[
     ("selftest", 1, "758d1f226507f8b82691e7778c085045f45f358ab7098cdf0f3117a62836a3ba"),
     ("teardown-store", 1, "6f8cb512ca0817e2b12b8f1f81c728656d77dc3b5b93004ceef72ebcc674fefe"),
     ("rotate-credentials", 1, "8a65c395c56764abd910a45c4aae6e8e7e5474e601041ee1e12a25165c29fb37"),
+    ("fleet-rollout", 1, "d0aa9f2bc901f9157ffec5d4107a0fdd4da29bdf6e8743aa181d235d1ca020b5"),
     ("reap-orphan-namespace", 1, "035d3ede151c137cdba81f083f8f5bb226fe520fcfa08d65b42909a923ba64aa"),
     ("reap-failed-stores", 1, "b22a2149bdb4cf3dd0ff56c4d64841e9b43eaa08438dfdd1da507cb2eeafacc6"),
     ("reap-orphans", 1, "6b5ee53f6ccacc15a83a49f6cb909c8f81b0af23516a96c713b5ec87db0664c8"),

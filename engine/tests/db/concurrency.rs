@@ -363,14 +363,14 @@ async fn an_admission_cap_holds_across_workers_and_the_excess_waits_in_order() {
     let a = RunningWorker::start(
         &engine,
         WorkerOptions {
-            admission: Some(admission.clone()),
+            admission: vec![admission.clone()],
             ..fast_options()
         },
     );
     let b = RunningWorker::start(
         &engine,
         WorkerOptions {
-            admission: Some(admission),
+            admission: vec![admission],
             ..fast_options()
         },
     );

@@ -20,6 +20,7 @@ pub mod http_server;
 mod ops;
 pub mod page_cache;
 pub mod request_limit;
+mod rollouts;
 mod runs;
 mod stores;
 mod users;
@@ -419,6 +420,46 @@ pub const ROUTES: &[RouteDoc] = &[
         200,
     ),
     route(
+        "POST",
+        "/api/v1/rollouts",
+        "Roll the store chart this build ships out to ready stores in waves (`engine?`, `storeIds?`, `waves?` e.g. [1,5,25], `maxFailureShare?`); halts by itself when a wave fails too often",
+        "rollouts",
+        Access::Admin,
+        202,
+    ),
+    route(
+        "GET",
+        "/api/v1/rollouts",
+        "The newest fleet rollouts with their waves and each store's outcome",
+        "rollouts",
+        Access::Admin,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/rollouts/{id}",
+        "A fleet rollout: its waves and each store's outcome",
+        "rollouts",
+        Access::Admin,
+        200,
+    ),
+    route(
+        "POST",
+        "/api/v1/rollouts/{id}/cancel",
+        "Cancel a rollout (upgrades still waiting for their turn are cancelled; their stores stay ready)",
+        "rollouts",
+        Access::Admin,
+        202,
+    ),
+    route(
+        "POST",
+        "/api/v1/rollouts/{id}/resume",
+        "Resume a halted rollout: accept the halting wave's failures and start the next wave",
+        "rollouts",
+        Access::Admin,
+        202,
+    ),
+    route(
         "GET",
         "/api/v1/runs",
         "List workflow runs",
@@ -626,6 +667,11 @@ fn handler(doc: &RouteDoc) -> MethodRouter<AppState> {
         ("POST", "/api/v1/stores/{id}/upgrade") => post(stores::upgrade_store),
         ("GET", "/api/v1/stores/{id}/events") => get(stores::store_events),
         ("GET", "/api/v1/stores/{id}/events/stream") => get(stores::store_event_stream_route),
+        ("POST", "/api/v1/rollouts") => post(rollouts::create_rollout),
+        ("GET", "/api/v1/rollouts") => get(rollouts::list_rollouts),
+        ("GET", "/api/v1/rollouts/{id}") => get(rollouts::get_rollout),
+        ("POST", "/api/v1/rollouts/{id}/cancel") => post(rollouts::cancel_rollout),
+        ("POST", "/api/v1/rollouts/{id}/resume") => post(rollouts::resume_rollout),
         ("GET", "/api/v1/runs") => get(runs::list_runs),
         ("GET", "/api/v1/runs/{id}") => get(runs::get_run),
         ("GET", "/api/v1/runs/{id}/events/stream") => get(events::run_events),

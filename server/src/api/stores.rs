@@ -110,7 +110,7 @@ pub struct StoreRow {
     pub last_upgrade: Option<sqlx::types::Json<Value>>,
 }
 
-const STORE_COLUMNS: &str = r#"
+pub(crate) const STORE_COLUMNS: &str = r#"
     s.id, s.owner_id, u.username AS owner_username, s.name, s.engine::text AS engine, s.theme,
     s.status::text AS status, s.namespace, s.storefront_url, s.admin_url, s.credentials,
     s.failure_reason, s.failed_step, s.current_run_id, s.current_operation, s.provision_run_id,
@@ -126,7 +126,7 @@ const STORE_COLUMNS: &str = r#"
     s.chart_version, s.app_version, s.last_upgrade
 "#;
 
-const STORE_FROM: &str = "FROM stores s JOIN users u ON u.id = s.owner_id \
+pub(crate) const STORE_FROM: &str = "FROM stores s JOIN users u ON u.id = s.owner_id \
                           LEFT JOIN workflow_runs r ON r.id = s.current_run_id";
 
 fn mask_email(email: &str) -> String {
@@ -370,7 +370,7 @@ struct CurrentRun<'a> {
 }
 
 /// Error text from tools may quote a connection string: never show its password.
-fn scrub(text: &str) -> String {
+pub(crate) fn scrub(text: &str) -> String {
     let mut value = Value::String(text.to_owned());
     super::runs::redact(&mut value);
     value.as_str().unwrap_or_default().to_owned()
@@ -545,7 +545,7 @@ fn store_urls(
 }
 
 /// The run input of every lifecycle run of a store (no secrets).
-fn run_input(settings: &StoreSettings, store: &StoreRow) -> Value {
+pub(crate) fn run_input(settings: &StoreSettings, store: &StoreRow) -> Value {
     let (host, storefront, admin) = store_urls(settings, &store.id, &store.engine);
     json!({
         "store_id": store.id,

@@ -344,3 +344,312 @@ async fn a_store_is_upgraded_and_a_bad_release_is_rolled_back_and_verified_again
         recovery_time(&platform.pool, &run, "wait-upgraded").await
     );
 }
+
+/// The rollout as the API shows it.
+async fn rollout(platform: &Platform, admin: &str, id: &str) -> Value {
+    let (status, body) = platform
+        .call(
+            Method::GET,
+            &format!("/api/v1/rollouts/{id}"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["rollout"].clone()
+}
+
+async fn wait_rollout(
+    platform: &Platform,
+    admin: &str,
+    id: &str,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let current = rollout(platform, admin, id).await;
+        if done(&current) {
+            return current;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rollout {id}: {what} did not happen: {}\n{}",
+            serde_json::to_string_pretty(&current).unwrap_or_default(),
+            tail(&platform.worker_logs(), 60)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn wave_stores(rollout: &Value, wave: usize) -> Vec<String> {
+    rollout["waves"][wave]["stores"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["storeId"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fleet_rollout_upgrades_in_waves_and_a_bad_release_halts_it_before_later_waves() {
+    let mut platform = Platform::start(Options {
+        auto_ready: Some(Duration::from_millis(200)),
+        ..Options::default()
+    })
+    .await;
+    let admin = platform.register("ops@example.com", "ops").await;
+    let mut tenants = Vec::new();
+    let mut stores = Vec::new();
+    for (tenant, count) in [("alice", 4), ("bob", 3)] {
+        let token = platform
+            .register(&format!("{tenant}@example.com"), tenant)
+            .await;
+        for n in 0..count {
+            stores.push((
+                token.clone(),
+                platform
+                    .create_store(
+                        &token,
+                        json!({ "name": format!("{tenant}-shop-{n}"), "engine": "woocommerce" }),
+                    )
+                    .await,
+            ));
+        }
+        tenants.push(token);
+    }
+    platform.start_worker();
+    for (token, id) in &stores {
+        platform
+            .wait_status(token, id, "ready", Duration::from_secs(120))
+            .await;
+    }
+
+    // A build with chart 2.2.0 rolls out in waves of 1, 2 and the rest, two upgrades at once.
+    let good = chart_variant(
+        &platform.dir,
+        "2.2.0",
+        &[("6.7-php8.2-apache", "6.8-php8.2-apache")],
+    );
+    platform.ship_chart(&good).await;
+    let kubeconfig = platform.kubeconfig.clone();
+    platform.start_worker_as(&kubeconfig, &[("UPGRADE_CONCURRENCY", "2")]);
+    let (status, body) = platform
+        .call(
+            Method::POST,
+            "/api/v1/rollouts",
+            Some(&tenants[0]),
+            Some(json!({ "waves": [1, 2] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "tenants cannot: {body}");
+    let (status, body) = platform
+        .call(
+            Method::POST,
+            "/api/v1/rollouts",
+            Some(&admin),
+            Some(json!({ "waves": [1, 0], "maxFailureShare": 2 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = platform
+        .call(
+            Method::POST,
+            "/api/v1/rollouts",
+            Some(&admin),
+            Some(json!({ "waves": [1, 2] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id = body["rollout"]["id"].as_str().expect("id").to_owned();
+    let sizes: Vec<usize> = body["rollout"]["waves"]
+        .as_array()
+        .expect("waves")
+        .iter()
+        .map(|w| w["stores"].as_array().map_or(0, Vec::len))
+        .collect();
+    assert_eq!(sizes, [1, 2, 4], "{body}");
+    let (status, again) = platform
+        .call(
+            Method::POST,
+            "/api/v1/rollouts",
+            Some(&admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "one rollout at a time: {again}"
+    );
+    assert_eq!(again["error"]["code"], "ROLLOUT_IN_PROGRESS");
+    let done = wait_rollout(&platform, &admin, &id, "the rollout", |r| {
+        r["status"] == "succeeded"
+    })
+    .await;
+    assert_eq!(done["totals"]["upgraded"], 7, "{done}");
+    for wave in done["waves"].as_array().expect("waves") {
+        assert_eq!(wave["status"], "succeeded", "{done}");
+    }
+    for (token, store) in &stores {
+        let store = platform.store(token, store).await;
+        assert_eq!(store["versions"]["chart"], "2.2.0", "{store}");
+    }
+    // Never more than two upgrades admitted at once.
+    let spans: Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> =
+        sqlx::query_as(
+            "SELECT admitted_at, finished_at FROM workflow_runs \
+             WHERE parent_run_id = $1::uuid AND admitted_at IS NOT NULL",
+        )
+        .bind(&id)
+        .fetch_all(&platform.pool)
+        .await
+        .expect("spans");
+    assert_eq!(spans.len(), 7);
+    let most = spans
+        .iter()
+        .map(|(start, _)| {
+            spans
+                .iter()
+                .filter(|(s, f)| s <= start && f > start)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(most <= 2, "{most} upgrades ran at once");
+
+    // The next build's release is bad: the canary wave fails, the rollout halts, and no store
+    // of a later wave is touched.
+    let bad = chart_variant(
+        &platform.dir,
+        "2.3.0",
+        &[("6.7-php8.2-apache", "6.8-php8.2-apache-crashloop")],
+    );
+    platform.ship_chart(&bad).await;
+    platform.start_worker_as(&kubeconfig, &[("UPGRADE_CONCURRENCY", "2")]);
+    let (status, body) = platform
+        .call(
+            Method::POST,
+            "/api/v1/rollouts",
+            Some(&admin),
+            Some(json!({ "waves": [1, 2] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id = body["rollout"]["id"].as_str().expect("id").to_owned();
+    let halted = wait_rollout(&platform, &admin, &id, "the halt", |r| {
+        r["status"] == "halted"
+    })
+    .await;
+    assert_eq!(halted["waves"][0]["status"], "halted", "{halted}");
+    assert_eq!(halted["waves"][0]["stores"][0]["outcome"], "failed");
+    assert_eq!(halted["waves"][1]["status"], "pending", "{halted}");
+    assert!(
+        halted["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("wave 1 halted the rollout")),
+        "{halted}"
+    );
+    let later: Vec<String> = wave_stores(&halted, 1)
+        .into_iter()
+        .chain(wave_stores(&halted, 2))
+        .collect();
+    let (children,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM workflow_runs WHERE parent_run_id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&platform.pool)
+            .await
+            .expect("children");
+    assert_eq!(children, 1, "only the canary was upgraded");
+    let (touched,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM stores WHERE id = ANY($1) \
+         AND (status <> 'ready' OR chart_version <> '2.2.0' OR last_upgrade->>'status' <> 'succeeded')",
+    )
+    .bind(&later)
+    .fetch_one(&platform.pool)
+    .await
+    .expect("stores");
+    assert_eq!(touched, 0, "stores of later waves were not touched");
+    let canary = wave_stores(&halted, 0).remove(0);
+    let (canary_status, canary_upgrade): (String, Value) =
+        sqlx::query_as("SELECT status::text, last_upgrade FROM stores WHERE id = $1")
+            .bind(&canary)
+            .fetch_one(&platform.pool)
+            .await
+            .expect("canary");
+    assert_eq!(canary_status, "ready");
+    assert_eq!(canary_upgrade["status"], "rolled_back", "{canary_upgrade}");
+
+    // Resuming accepts the canary's failure and starts wave 2, which fails as well; then the
+    // operator cancels the rollout and wave 3 never starts.
+    let (status, body) = platform
+        .call(
+            Method::POST,
+            &format!("/api/v1/rollouts/{id}/resume"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let halted = wait_rollout(&platform, &admin, &id, "the second halt", |r| {
+        r["status"] == "halted" && r["waves"][1]["status"] == "halted"
+    })
+    .await;
+    assert_eq!(halted["waves"][0]["status"], "accepted", "{halted}");
+    let (status, body) = platform
+        .call(
+            Method::POST,
+            &format!("/api/v1/rollouts/{id}/cancel"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a halted rollout has finished: {body}"
+    );
+    let (status, body) = platform
+        .call(
+            Method::POST,
+            &format!("/api/v1/rollouts/{id}/resume"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (status, body) = platform
+        .call(
+            Method::POST,
+            &format!("/api/v1/rollouts/{id}/cancel"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let cancelled = wait_rollout(&platform, &admin, &id, "the cancel", |r| {
+        r["status"] == "cancelled"
+            && r["waves"][2]["stores"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .all(|s| s["outcome"] != "upgrading")
+    })
+    .await;
+    // Wave 3's upgrades were cancelled before they touched a release (at most two run at
+    // once), or had not been started at all: every one of its stores is ready on 2.2.0.
+    for store in wave_stores(&cancelled, 2) {
+        let (status, chart, upgrade): (String, String, Value) = sqlx::query_as(
+            "SELECT status::text, chart_version, last_upgrade FROM stores WHERE id = $1",
+        )
+        .bind(&store)
+        .fetch_one(&platform.pool)
+        .await
+        .expect("store");
+        assert_eq!(chart, "2.2.0", "{store}: {upgrade}");
+        assert!(
+            status == "ready" || status == "failed",
+            "{store} is {status}: {upgrade}"
+        );
+    }
+}

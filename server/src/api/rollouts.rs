@@ -1,0 +1,446 @@
+//! Fleet rollouts (operators): upgrade many stores to the store chart this build ships, in
+//! waves of growing size, halting by itself when a wave fails too often. A rollout is a
+//! `fleet-rollout` run; each store's upgrade is a child `upgrade-<engine>` run.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::FromRow;
+use storeflow_engine::{NewRun, RunFilter, RunStatus, StepRef};
+use storeflow_executors::rollout::{FLEET_ROLLOUT, MAX_WAVES, wave_steps};
+use uuid::Uuid;
+
+use super::stores::{StoreRow, run_input};
+use super::{ApiJson, ApiPath, AppState, current_request_id};
+use crate::auth::{AdminUser, Audit};
+use crate::error::{ApiError, ApiResult};
+
+/// Waves when the request names none: a canary, then 5, then 25, then the rest.
+const DEFAULT_WAVES: [u32; 3] = [1, 5, 25];
+/// Share of a wave's upgrades that may fail before the rollout halts, by default.
+const DEFAULT_MAX_FAILURE_SHARE: f64 = 0.2;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateRollout {
+    /// Only stores of this engine.
+    engine: Option<String>,
+    /// Only these stores.
+    store_ids: Option<Vec<String>>,
+    /// Sizes of the first waves; the stores left over form one last wave.
+    waves: Option<Vec<u32>>,
+    /// 0–1: the share of a wave's upgrades that may fail before the rollout halts.
+    max_failure_share: Option<f64>,
+}
+
+fn rollout_id(id: &str) -> ApiResult<Uuid> {
+    id.parse().map_err(|_| {
+        ApiError::validation(
+            format!("`{id}` is not a rollout id (a UUID)."),
+            json!([{ "field": "id", "message": "must be a UUID" }]),
+        )
+    })
+}
+
+/// Splits `stores` into waves of `sizes`, then one wave of the rest.
+fn plan(stores: Vec<Value>, sizes: &[u32]) -> Vec<Vec<Value>> {
+    let mut waves = Vec::new();
+    let mut rest = stores.into_iter();
+    for size in sizes {
+        let wave: Vec<Value> = rest.by_ref().take(*size as usize).collect();
+        if wave.is_empty() {
+            break;
+        }
+        waves.push(wave);
+    }
+    let last: Vec<Value> = rest.collect();
+    if !last.is_empty() {
+        waves.push(last);
+    }
+    waves
+}
+
+/// `POST /rollouts`: plans the waves over the ready stores not yet on the target (filtered by
+/// engine or ids), oldest first, and enqueues the rollout.
+pub async fn create_rollout(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    ApiJson(body): ApiJson<CreateRollout>,
+) -> ApiResult<Response> {
+    let settings = &state.config().stores;
+    let Some(target) = settings.release.as_ref() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "CHART_UNKNOWN",
+            "This server cannot read the store chart, so it does not know which version to roll out.",
+        )
+        .suggestion("Set HELM_CHART_PATH to the ecommerce-store chart directory and restart storeflow."));
+    };
+    let sizes = body.waves.clone().unwrap_or_else(|| DEFAULT_WAVES.to_vec());
+    let mut problems = Vec::new();
+    if sizes.is_empty() || sizes.len() >= MAX_WAVES || sizes.contains(&0) {
+        problems.push(json!({ "field": "waves", "message": format!(
+            "1 to {} wave sizes of at least 1 (the stores left over form one more wave)",
+            MAX_WAVES - 1
+        )}));
+    }
+    let share = body.max_failure_share.unwrap_or(DEFAULT_MAX_FAILURE_SHARE);
+    if !(0.0..=1.0).contains(&share) {
+        problems.push(json!({ "field": "maxFailureShare", "message": "a number from 0 to 1" }));
+    }
+    let engines: Vec<&'static str> = storeflow_executors::engines::registry()
+        .iter()
+        .filter(|e| e.upgrade_workflow().is_some())
+        .map(|e| e.name())
+        .collect();
+    if let Some(engine) = &body.engine
+        && !engines.contains(&engine.as_str())
+    {
+        problems.push(
+            json!({ "field": "engine", "message": format!("one of {}", engines.join(", ")) }),
+        );
+    }
+    if body
+        .store_ids
+        .as_ref()
+        .is_some_and(|ids| ids.is_empty() || ids.len() > 10_000)
+    {
+        problems.push(json!({ "field": "storeIds", "message": "1 to 10000 store ids" }));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::validation(
+            "The rollout request is not valid.",
+            Value::Array(problems),
+        ));
+    }
+    let mut tx = state.pool().begin().await?;
+    // One rollout at a time: two would race for the same stores and the upgrade cap.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('storeflow fleet rollout', 0))")
+        .execute(&mut *tx)
+        .await?;
+    let (running,): (Option<Uuid>,) = sqlx::query_as(
+        "SELECT (SELECT id FROM workflow_runs WHERE workflow = $1 \
+                 AND status IN ('queued', 'running', 'waiting') LIMIT 1)",
+    )
+    .bind(FLEET_ROLLOUT)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(running) = running {
+        return Err(ApiError::conflict(
+            "ROLLOUT_IN_PROGRESS",
+            format!("Rollout {running} is still running."),
+        )
+        .suggestion("Wait for it to finish, or cancel it (POST /api/v1/rollouts/{id}/cancel).")
+        .details(json!({ "rolloutId": running })));
+    }
+    let sql = format!(
+        "SELECT {} {} WHERE s.status = 'ready' AND s.engine::text = ANY($1) \
+           AND ($2::text IS NULL OR s.engine::text = $2) \
+           AND ($3::text[] IS NULL OR s.id = ANY($3)) \
+           AND (s.chart_version IS DISTINCT FROM $4 OR s.app_version IS DISTINCT FROM $5) \
+         ORDER BY s.created_at, s.id",
+        super::stores::STORE_COLUMNS,
+        super::stores::STORE_FROM
+    );
+    let stores: Vec<StoreRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&engines)
+        .bind(&body.engine)
+        .bind(&body.store_ids)
+        .bind(&target.chart_version)
+        .bind(&target.app_version)
+        .fetch_all(&mut *tx)
+        .await?;
+    if stores.is_empty() {
+        return Err(ApiError::conflict(
+            "NOTHING_TO_UPGRADE",
+            format!(
+                "No ready store outside chart {} (app {}) matches.",
+                target.chart_version, target.app_version
+            ),
+        )
+        .suggestion("Every matching store is on the target already, or not ready."));
+    }
+    let entries: Vec<Value> = stores
+        .iter()
+        .map(|store| {
+            let workflow = storeflow_executors::engines::find(&store.engine)
+                .and_then(|e| e.upgrade_workflow())
+                .unwrap_or_default();
+            json!({ "store_id": store.id, "workflow": workflow, "input": run_input(settings, store) })
+        })
+        .collect();
+    let count = entries.len();
+    let waves = plan(entries, &sizes);
+    let target_json = json!({ "chart": target.chart_version, "app": target.app_version });
+    let run = state
+        .engine()
+        .enqueue(
+            &mut tx,
+            NewRun::new(
+                FLEET_ROLLOUT,
+                json!({ "target": target_json, "maxFailureShare": share, "waves": waves }),
+            )
+            .request_id(current_request_id()),
+        )
+        .await?;
+    Audit::new("rollout", "rollout_started")
+        .actor(&admin)
+        .subject(&run.run_id.to_string())
+        .data(json!({ "target": target_json, "stores": count, "waves": waves.iter().map(Vec::len).collect::<Vec<_>>(), "maxFailureShare": share }))
+        .write_in(&mut tx)
+        .await?;
+    tx.commit().await?;
+    let rollout = rollout_view(&state, run.run_id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({
+            "requestId": current_request_id(),
+            "message": format!(
+                "Rollout of chart {} to {count} store(s) in {} wave(s) started.",
+                target.chart_version,
+                waves.len()
+            ),
+            "rollout": rollout,
+        })),
+    )
+        .into_response())
+}
+
+#[derive(FromRow)]
+struct Child {
+    id: Uuid,
+    subject: Option<String>,
+    status: RunStatus,
+    error: Option<String>,
+}
+
+/// A rollout with its waves and each store's outcome.
+async fn rollout_view(state: &AppState, id: Uuid) -> ApiResult<Value> {
+    let run = state.engine().get_run(id).await?;
+    if run.summary.workflow != FLEET_ROLLOUT {
+        return Err(ApiError::not_found(
+            "ROLLOUT_NOT_FOUND",
+            format!("Rollout {id} was not found."),
+        ));
+    }
+    let children: Vec<Child> = sqlx::query_as(
+        "SELECT id, subject, status, error FROM workflow_runs WHERE parent_run_id = $1",
+    )
+    .bind(id)
+    .fetch_all(state.pool())
+    .await?;
+    let planned = run.input["waves"].as_array().cloned().unwrap_or_default();
+    let step_status = |name: &str| run.steps.iter().find(|s| s.name == name).map(|s| s.status);
+    let mut totals =
+        json!({ "upgraded": 0, "failed": 0, "skipped": 0, "pending": 0, "upgrading": 0 });
+    let mut waves = Vec::new();
+    for (index, planned_wave) in planned.iter().enumerate() {
+        let [start, awaited, check] = wave_steps(index);
+        let started = &run.state[&start];
+        let mut stores = Vec::new();
+        for entry in planned_wave.as_array().into_iter().flatten() {
+            let store = entry["store_id"].as_str().unwrap_or("");
+            let skipped = started["skipped"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|s| s["store"] == store);
+            let child = started["started"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|s| s["store"] == store)
+                .and_then(|s| s["run"].as_str())
+                .and_then(|run| children.iter().find(|c| c.id.to_string() == run));
+            let (outcome, run_id, error) = match (skipped, child) {
+                (Some(skipped), _) => (
+                    "skipped",
+                    None,
+                    skipped["reason"].as_str().map(str::to_owned),
+                ),
+                (None, Some(child)) => (
+                    match child.status {
+                        RunStatus::Succeeded => "upgraded",
+                        RunStatus::Failed | RunStatus::Cancelled => "failed",
+                        _ => "upgrading",
+                    },
+                    Some(child.id),
+                    child.error.clone(),
+                ),
+                (None, None) => ("pending", None, None),
+            };
+            let key = if outcome == "upgrading" {
+                "upgrading"
+            } else {
+                outcome
+            };
+            totals[key] = json!(totals[key].as_u64().unwrap_or(0) + 1);
+            stores.push(json!({
+                "storeId": store, "outcome": outcome, "runId": run_id,
+                "error": error.as_deref().map(super::stores::scrub),
+                "subject": child.and_then(|c| c.subject.clone()),
+            }));
+        }
+        let status = match (
+            step_status(&start),
+            step_status(&awaited),
+            step_status(&check),
+        ) {
+            (_, _, Some(storeflow_engine::StepStatus::Succeeded)) => {
+                if run.state[&check]["accepted"] == true {
+                    "accepted"
+                } else {
+                    "succeeded"
+                }
+            }
+            (_, _, Some(storeflow_engine::StepStatus::Failed)) => "halted",
+            (Some(storeflow_engine::StepStatus::Succeeded), _, _) => "running",
+            (Some(storeflow_engine::StepStatus::Cancelled), _, _)
+            | (_, Some(storeflow_engine::StepStatus::Cancelled), _) => "cancelled",
+            _ if run.summary.status == RunStatus::Cancelled => "cancelled",
+            _ => "pending",
+        };
+        waves.push(json!({ "number": index + 1, "status": status, "stores": stores }));
+    }
+    let status = match run.summary.status {
+        RunStatus::Failed
+            if run.steps.iter().any(|s| {
+                s.name.starts_with("check-wave-")
+                    && s.status == storeflow_engine::StepStatus::Failed
+            }) =>
+        {
+            "halted"
+        }
+        other => other.as_str(),
+    };
+    Ok(json!({
+        "id": id,
+        "status": status,
+        "target": run.input["target"],
+        "maxFailureShare": run.input["maxFailureShare"],
+        "error": run.summary.error.as_deref().map(super::stores::scrub),
+        "createdAt": run.summary.created_at,
+        "finishedAt": run.summary.finished_at,
+        "totals": totals,
+        "waves": waves,
+    }))
+}
+
+/// `GET /rollouts`: the newest rollouts.
+pub async fn list_rollouts(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+) -> ApiResult<Response> {
+    let runs = state
+        .engine()
+        .list_runs(&RunFilter {
+            workflow: Some(FLEET_ROLLOUT.into()),
+            limit: Some(20),
+            ..RunFilter::default()
+        })
+        .await?;
+    let mut rollouts = Vec::with_capacity(runs.len());
+    for run in runs {
+        rollouts.push(rollout_view(&state, run.id).await?);
+    }
+    Ok(
+        axum::Json(json!({ "requestId": current_request_id(), "rollouts": rollouts }))
+            .into_response(),
+    )
+}
+
+/// `GET /rollouts/{id}`.
+pub async fn get_rollout(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let rollout = rollout_view(&state, rollout_id(&id)?).await?;
+    Ok(
+        axum::Json(json!({ "requestId": current_request_id(), "rollout": rollout }))
+            .into_response(),
+    )
+}
+
+/// `POST /rollouts/{id}/cancel`: stops the rollout; upgrades still waiting for their turn are
+/// cancelled (their stores stay ready), running ones too (their stores may need a retry).
+pub async fn cancel_rollout(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let id = rollout_id(&id)?;
+    rollout_view(&state, id).await?;
+    state
+        .engine()
+        .cancel_run(id, Some(&format!("user:{}", admin.email)))
+        .await?;
+    Audit::new("rollout", "rollout_cancelled")
+        .actor(&admin)
+        .subject(&id.to_string())
+        .write(state.pool())
+        .await;
+    let rollout = rollout_view(&state, id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "requestId": current_request_id(), "message": "Rollout cancelled.", "rollout": rollout })),
+    )
+        .into_response())
+}
+
+/// `POST /rollouts/{id}/resume`: a halted rollout accepts the failures of the wave that halted
+/// it and goes on with the next wave.
+pub async fn resume_rollout(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let id = rollout_id(&id)?;
+    let run = state.engine().get_run(id).await?;
+    if run.summary.workflow != FLEET_ROLLOUT {
+        return Err(ApiError::not_found(
+            "ROLLOUT_NOT_FOUND",
+            format!("Rollout {id} was not found."),
+        ));
+    }
+    let halted = run
+        .steps
+        .iter()
+        .find(|s| s.status == storeflow_engine::StepStatus::Failed);
+    let Some(step) = halted.filter(|s| s.name.starts_with("check-wave-")) else {
+        return Err(ApiError::conflict(
+            "ROLLOUT_NOT_HALTED",
+            format!(
+                "Rollout {id} is {}, not halted by a wave.",
+                run.summary.status
+            ),
+        )
+        .suggestion("Only a rollout that a wave's failures halted can be resumed."));
+    };
+    state
+        .engine()
+        .retry_step(
+            id,
+            &StepRef::Name(step.name.clone()),
+            Some(&format!("user:{} (resume rollout)", admin.email)),
+        )
+        .await?;
+    Audit::new("rollout", "rollout_resumed")
+        .actor(&admin)
+        .subject(&id.to_string())
+        .data(json!({ "acceptedWave": step.name }))
+        .write(state.pool())
+        .await;
+    let rollout = rollout_view(&state, id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({
+            "requestId": current_request_id(),
+            "message": format!("Rollout resumed: the failures of {} are accepted; the next wave starts.", step.name.replace("check-", "")),
+            "rollout": rollout,
+        })),
+    )
+        .into_response())
+}
