@@ -41,9 +41,10 @@ export async function newPerson(browser, baseUrl, { width = 1280, height = 860 }
   page.on("console", (message) => {
     const text = message.text();
     if (message.type() === "error") {
-      // Expected refusals (401 after tampering, 404 for a foreign store, 409 duplicate) are logged
-      // by the browser as failed resources; they are not page problems.
-      if (/Failed to load resource: the server responded with a status of (400|401|404|409)/.test(text)) return;
+      // Expected refusals (401 after tampering, 403 an upgrade a tenant may not start, 404 for a
+      // foreign store, 409 duplicate) are logged by the browser as failed resources; they are not
+      // page problems.
+      if (/Failed to load resource: the server responded with a status of (400|401|403|404|409)/.test(text)) return;
       problems.push(`console: ${text}`);
     } else if (/Content Security Policy/i.test(text)) {
       problems.push(`csp: ${text}`);

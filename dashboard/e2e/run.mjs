@@ -9,12 +9,14 @@
 // scenario on a free port with a throwaway data directory (e2e/platform.mjs), runs the scenarios
 // with node's test runner, saves screenshots to test-results/screenshots/, prints the durations
 // and figures, stops everything, and exits non-zero when a scenario fails. The full-provisioning
-// scenario runs when storeflow-fakecluster exists beside STOREFLOW_BIN, and is skipped with a
-// notice otherwise. The users scenario (user management, sessions, schedules, invitations with
-// REGISTRATION=closed) needs no cluster. The simulated-cluster scenario (`storeflow up
-// --simulated-cluster`) provisions a Medusa store too when charts/medusa-backend has its packages.
+// scenario and the day-2 upgrades scenario (a new chart shipped by restarting storeflow with
+// another HELM_CHART_PATH, a bad one rolled back) run when storeflow-fakecluster exists beside
+// STOREFLOW_BIN, and are skipped with a notice otherwise. The users scenario (user management,
+// sessions, schedules, invitations with REGISTRATION=closed) needs no cluster. The
+// simulated-cluster scenario (`storeflow up --simulated-cluster`) provisions a Medusa store too
+// when charts/medusa-backend has its packages.
 //
-//   E2E_ONLY=no-cluster | users | fake-cluster | simulated-cluster npm run e2e   (one scenario)
+//   E2E_ONLY=no-cluster | users | fake-cluster | upgrades | simulated-cluster npm run e2e   (one scenario)
 
 import fs from "node:fs";
 import { after } from "node:test";
@@ -23,6 +25,7 @@ import { buildIfNeeded, launchBrowser, screenshotDir } from "./browser.mjs";
 import { withFakeCluster } from "./scenarios/provisioning.mjs";
 import { withSimulatedCluster } from "./scenarios/simulated.mjs";
 import { withoutCluster } from "./scenarios/tenancy.mjs";
+import { withUpgrades } from "./scenarios/upgrades.mjs";
 import { withUsers } from "./scenarios/users.mjs";
 import { printSummary } from "./steps.mjs";
 
@@ -30,6 +33,7 @@ const SCENARIOS = {
   "no-cluster": withoutCluster,
   users: withUsers,
   "fake-cluster": withFakeCluster,
+  upgrades: withUpgrades,
   "simulated-cluster": withSimulatedCluster,
 };
 const only = process.env.E2E_ONLY;

@@ -6,6 +6,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tansta
 import { api } from "./client";
 import type {
   AuditList,
+  UpgradeAnswer,
   Health,
   Invite,
   Metrics,
@@ -53,7 +54,7 @@ export interface StoreListParams {
   offset: number;
 }
 
-const ACTIVE: StoreStatus[] = ["requested", "provisioning", "deleting"];
+const ACTIVE: StoreStatus[] = ["requested", "provisioning", "upgrading", "deleting"];
 
 export function isActiveStatus(status: StoreStatus): boolean {
   return ACTIVE.includes(status);
@@ -76,7 +77,15 @@ export function useStoreCounts() {
   return useQuery({
     queryKey: keys.storeCounts,
     queryFn: async ({ signal }) => {
-      const statuses: (StoreStatus | "all")[] = ["all", "requested", "provisioning", "ready", "failed", "deleting"];
+      const statuses: (StoreStatus | "all")[] = [
+        "all",
+        "requested",
+        "provisioning",
+        "ready",
+        "upgrading",
+        "failed",
+        "deleting",
+      ];
       const totals = await Promise.all(
         statuses.map((status) =>
           api<StoreList>("/stores", {
@@ -163,6 +172,24 @@ export function useRotateCredentials() {
     onSuccess: (_answer, { id }) => {
       client.invalidateQueries({ queryKey: keys.store(id) });
       client.invalidateQueries({ queryKey: keys.storeEvents(id) });
+    },
+  });
+}
+
+/**
+ * `POST /stores/{id}/upgrade`: to the chart this build ships; `force` applies it (and verifies the
+ * store) again when the store runs it already.
+ */
+export function useUpgradeStore() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, force }: { id: string; force?: boolean }) =>
+      api<UpgradeAnswer>(`/stores/${id}/upgrade`, { method: "POST", body: force ? { force: true } : undefined }),
+    onSuccess: (_answer, { id }) => {
+      client.invalidateQueries({ queryKey: keys.stores });
+      client.invalidateQueries({ queryKey: keys.store(id) });
+      client.invalidateQueries({ queryKey: keys.storeEvents(id) });
+      client.invalidateQueries({ queryKey: keys.runs });
     },
   });
 }

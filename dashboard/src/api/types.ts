@@ -53,8 +53,24 @@ export interface AuthAnswer {
   token: string;
 }
 
-export type StoreStatus = "requested" | "provisioning" | "ready" | "failed" | "deleting" | "deleted";
-export const STORE_STATUSES: StoreStatus[] = ["requested", "provisioning", "ready", "failed", "deleting", "deleted"];
+export type StoreStatus =
+  | "requested"
+  | "provisioning"
+  | "ready"
+  /** A day-2 upgrade (or its automatic rollback) runs; the store is `ready` again afterwards. */
+  | "upgrading"
+  | "failed"
+  | "deleting"
+  | "deleted";
+export const STORE_STATUSES: StoreStatus[] = [
+  "requested",
+  "provisioning",
+  "ready",
+  "upgrading",
+  "failed",
+  "deleting",
+  "deleted",
+];
 
 export type Engine = "woocommerce" | "medusa";
 export type Theme = "storefront" | "astra";
@@ -70,11 +86,20 @@ export type StepStatus =
   | "queued"
   | "succeeded"
   | "failed"
-  | "cancelled";
+  | "cancelled"
+  /**
+   * Not run: an on-failure (compensation) step of a run whose main steps all succeeded, or a
+   * main step left out because an earlier one failed and the on-failure steps took over.
+   */
+  | "skipped";
+
+/** What a store's current run does (`currentRun.operation`). */
+export type StoreOperation = "provision" | "teardown" | "upgrade";
 
 export interface CurrentRun {
   id: string;
-  operation: string | null;
+  /** `provision`, `teardown`, `upgrade` (or another operation of a newer server). */
+  operation: StoreOperation | (string & {}) | null;
   workflow: string | null;
   status: RunStatus | null;
   percent: number;
@@ -91,6 +116,36 @@ export interface Credentials {
   password?: string;
   loginUrl?: string | null;
   unavailable?: string;
+}
+
+/** A store chart release: the chart's `version` and its `appVersion`. */
+export interface StoreVersions {
+  chart: string | null;
+  app: string | null;
+}
+
+/**
+ * The outcome of a store's last upgrade. `rolling_back` while the failed upgrade's automatic
+ * rollback runs (the store is still `upgrading`); `rolled_back` once the release runs `from`
+ * again and the store was verified again by a test order (the store is `ready`).
+ */
+export type UpgradeOutcome = "succeeded" | "rolling_back" | "rolled_back";
+
+export interface LastUpgrade {
+  status: UpgradeOutcome;
+  runId: string;
+  /** The versions before the upgrade (after a rollback: the versions the store runs again). */
+  from: StoreVersions;
+  /**
+   * What the upgrade brought (succeeded) or tried (rolled_back; null parts when its install never
+   * finished). Absent while rolling back.
+   */
+  to?: StoreVersions | null;
+  /** The step that failed (rolling_back, rolled_back). */
+  failedStep?: string | null;
+  /** Why the upgrade failed, scrubbed of secrets by the API (rolling_back, rolled_back). */
+  error?: string | null;
+  at: string;
 }
 
 export interface Store {
@@ -116,6 +171,14 @@ export interface Store {
   currentRun: CurrentRun | null;
   /** A credential rotation still running (absent otherwise): the new password works once it finishes. */
   rotation?: { runId: string; status: RunStatus } | null;
+  /** The chart and app version the store's release runs (null parts: provisioned before versions were recorded). */
+  versions: StoreVersions;
+  /**
+   * What `POST /stores/{id}/upgrade` would bring the store to; null when it runs that already,
+   * its engine cannot be upgraded, or it is being deleted.
+   */
+  availableUpgrade: StoreVersions | null;
+  lastUpgrade: LastUpgrade | null;
   createdAt: string;
   updatedAt: string;
   readyAt: string | null;
@@ -161,6 +224,15 @@ export interface StoreDetail extends Store {
   queuePosition?: number;
   progress?: Progress;
   runs: StoreRunRef[];
+}
+
+/** `POST /stores/{id}/upgrade` (202). */
+export interface UpgradeAnswer {
+  message: string;
+  store: Store;
+  run: { id: string; workflow: string; status: RunStatus };
+  from: StoreVersions;
+  to: StoreVersions;
 }
 
 export interface StoreList {

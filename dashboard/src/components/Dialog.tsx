@@ -17,6 +17,8 @@ export interface ConfirmDialogProps {
   blocked?: boolean;
   onConfirm: () => Promise<unknown> | void;
   onClose: () => void;
+  /** More about a refusal, under its plain words (operators: the API's own suggestion). */
+  errorExtra?: (error: unknown) => ReactNode;
 }
 
 export function ConfirmDialog({
@@ -29,6 +31,7 @@ export function ConfirmDialog({
   blocked: blockedByCaller = false,
   onConfirm,
   onClose,
+  errorExtra,
 }: ConfirmDialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
@@ -106,6 +109,7 @@ export function ConfirmDialog({
             </div>
           ) : null}
           {error ? <ApiErrorAlert error={error} className="mt-4" /> : null}
+          {error && errorExtra ? errorExtra(error) : null}
           <div className="mt-5 flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
             <Button onClick={onClose} disabled={pending} autoFocus={confirmText === undefined}>
               Cancel

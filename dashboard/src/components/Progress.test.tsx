@@ -225,3 +225,82 @@ describe("operator advice", () => {
     expect(stepErrorSuggestion("cannot reach the Kubernetes API", "retrying")).toMatch(/continues by itself/);
   });
 });
+
+describe("an upgrade's steps", () => {
+  const CRASH =
+    "step `wait-upgraded` failed: pod wordpress-7d9f8b6c4-00000 container wordpress cannot start: CrashLoopBackOff (restarted 5 times) back-off 40s restarting failed container (image wordpress:6.8-php8.2-apache-crashloop); fix the image or configuration, then retry this step";
+  const NAMES = [
+    "record-release",
+    "upgrade-values",
+    "upgrade-chart",
+    "wait-upgraded",
+    "wp-core-update-db",
+    "wc-update",
+    "verify-storefront",
+    "mark-upgraded",
+    "record-upgrade-failure",
+    "rollback-chart",
+    "wait-rolled-back",
+    "verify-storefront-after-rollback",
+    "mark-rolled-back",
+  ];
+  const upgrade = (statuses: StepStatus[], extra: Record<string, Partial<ProgressStep>> = {}) =>
+    NAMES.map((name, i) => step(i + 1, statuses[i], { name, ...extra[name] }));
+
+  it("marks skipped steps as skipped, muted, neither done nor failed", () => {
+    const statuses: StepStatus[] = [...Array(8).fill("succeeded"), ...Array(5).fill("skipped")];
+    render(<StepTimeline steps={upgrade(statuses)} runStatus="succeeded" nextAttemptAt={null} now={NOW} />);
+    const skipped = document.querySelectorAll('[data-step-status="skipped"]');
+    expect(skipped).toHaveLength(5);
+    for (const item of skipped) {
+      expect(item.textContent).toContain("Skipped");
+      expect(item.querySelector('[data-marker="skipped"]')).not.toBeNull();
+      expect(within(item as HTMLElement).getByTestId("step-label").className).toContain("text-slate-600");
+      expect(item.getAttribute("aria-current")).toBeNull();
+    }
+    expect(screen.getByTestId("rollback-heading").textContent).toBe("Automatic rollback: not needed");
+    // The heading comes right before the first on-failure step.
+    expect(screen.getByTestId("rollback-heading").nextElementSibling?.getAttribute("data-step")).toBe(
+      "record-upgrade-failure",
+    );
+  });
+
+  it("says the rollback runs only if a step fails, while the upgrade runs", () => {
+    const statuses: StepStatus[] = ["succeeded", "running", ...Array(11).fill("pending")];
+    render(<StepTimeline steps={upgrade(statuses)} runStatus="running" nextAttemptAt={null} now={NOW} />);
+    expect(screen.getByTestId("rollback-heading").textContent).toBe("Automatic rollback: only if a step above fails");
+  });
+
+  it("offers no retry advice for a failed step the rollback took over", () => {
+    const statuses: StepStatus[] = [
+      "succeeded",
+      "succeeded",
+      "succeeded",
+      "failed",
+      "skipped",
+      "skipped",
+      "skipped",
+      "skipped",
+      "succeeded",
+      "succeeded",
+      "polling",
+      "pending",
+      "pending",
+    ];
+    render(
+      <StepTimeline
+        steps={upgrade(statuses, { "wait-upgraded": { error: CRASH } })}
+        runStatus="waiting"
+        nextAttemptAt={null}
+        now={NOW}
+      />,
+    );
+    expect(screen.getByTestId("rollback-heading").textContent).toBe("Automatic rollback: the upgrade failed");
+    const failed = document.querySelector('[data-step="wait-upgraded"]') as HTMLElement;
+    expect(failed.textContent).toContain("Failed: a part of the store keeps crashing when it starts.");
+    expect(within(failed).getByTestId("step-suggestion").textContent).toBe(
+      "The steps of the automatic rollback below take the store back to its previous version.",
+    );
+    expect(failed.textContent).not.toMatch(/Retry to carry on/);
+  });
+});

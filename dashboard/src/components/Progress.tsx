@@ -7,7 +7,9 @@ import { formatClock, formatDuration, formatRelative, formatTime } from "../lib/
 import {
   asSentence,
   isCurrentStep,
+  isRollbackStep,
   plainStepError,
+  rollbackStarted,
   stepLabel,
   stepSituation,
   tenantAdvice,
@@ -63,13 +65,17 @@ export function ProgressBar({
   percent,
   status,
   label,
+  tone: toneOverride,
 }: {
   percent: number;
   status: RunStatus | null | undefined;
   label: string;
+  /** Instead of the run status's colour (a failed upgrade that was rolled back: `waiting`, amber). */
+  tone?: keyof typeof BAR;
 }) {
   const tone =
-    status === "succeeded"
+    toneOverride ??
+    (status === "succeeded"
       ? "succeeded"
       : status === "failed"
         ? "failed"
@@ -77,7 +83,7 @@ export function ProgressBar({
           ? "cancelled"
           : status === "waiting"
             ? "waiting"
-            : "active";
+            : "active");
   const value = Math.max(0, Math.min(100, Math.round(percent)));
   return (
     <div
@@ -181,6 +187,14 @@ type TimelineItem = { step: ProgressStep } | { gap: number; from: number; to: nu
 
 const INTERESTING: StepStatus[] = ["running", "retrying", "polling", "queued", "failed", "cancelled"];
 
+/** The line before an upgrade's on-failure steps, saying whether they run. */
+function rollbackHeading(steps: ProgressStep[]): string {
+  const rollback = steps.filter((s) => isRollbackStep(s.name));
+  if (rollbackStarted(steps)) return "Automatic rollback: the upgrade failed";
+  if (rollback.length && rollback.every((s) => s.status === "skipped")) return "Automatic rollback: not needed";
+  return "Automatic rollback: only if a step above fails";
+}
+
 /**
  * The steps worth showing of a long workflow (the engine's selftest has 1000): the first and
  * last two, everything around the current step, and every step that is not plainly pending or
@@ -226,6 +240,12 @@ export interface TimelineProps {
   extra?: (step: ProgressStep) => ReactNode;
 }
 
+type StepStateProps = Omit<TimelineProps, "steps" | "extra"> & {
+  step: ProgressStep;
+  /** The run's on-failure steps took over from this failed step (an upgrade rolling back). */
+  rolledBack?: boolean;
+};
+
 /** Under the current or failed step: why it retries, waits or stopped, in plain words. */
 function StepState({
   step,
@@ -235,7 +255,8 @@ function StepState({
   events,
   operator,
   failureShownAbove,
-}: Omit<TimelineProps, "steps" | "extra"> & { step: ProgressStep }) {
+  rolledBack = false,
+}: StepStateProps) {
   const isCurrent = isCurrentStep(step.status);
   const next = isCurrent && nextAttemptAt ? nextAttemptAt : null;
   const situation = isCurrent ? stepSituation(step, { nextAttemptAt: next, events }) : null;
@@ -266,6 +287,28 @@ function StepState({
             <p>{waiting ? "Nothing to do: provisioning carries on by itself." : tenantAdvice(situation.raw, step.status)}</p>
             <RawDetails raw={situation.raw} code={step.name} />
           </>
+        )}
+      </StepNotice>
+    );
+  }
+  if (step.status === "failed" && rolledBack) {
+    // Nothing to retry here: the on-failure steps roll the store back to what it ran before.
+    if (failureShownAbove) {
+      return (
+        <p className="mt-1 text-xs font-medium text-rose-800" data-testid="step-stopped">
+          Failed here — the automatic rollback below took over; see above for why.
+        </p>
+      );
+    }
+    return (
+      <StepNotice tone="red" title={asSentence(`Failed: ${plainStepError(step.error)}`)}>
+        <p data-testid="step-suggestion">
+          The steps of the automatic rollback below take the store back to its previous version.
+        </p>
+        {operator ? (
+          step.error ? <p className="font-mono text-xs">{step.error}</p> : null
+        ) : (
+          <RawDetails raw={step.error} code={step.name} />
         )}
       </StepNotice>
     );
@@ -326,6 +369,8 @@ export function StepTimeline({
   const [expanded, setExpanded] = useState(false);
   const items = expanded ? steps.map((step) => ({ step })) : foldSteps(steps);
   const folded = items.length < steps.length;
+  const compensating = rollbackStarted(steps);
+  const firstRollback = steps.find((s) => isRollbackStep(s.name))?.number;
   return (
     <>
       <ol className="relative" aria-label="Steps">
@@ -354,7 +399,19 @@ export function StepTimeline({
               ? now - new Date(step.startedAt).getTime()
               : null);
           const isCurrent = isCurrentStep(step.status);
-          return (
+          const muted = step.status === "pending" || step.status === "skipped";
+          const heading =
+            step.number === firstRollback ? (
+              <li
+                key="rollback-heading"
+                className="relative mb-3 flex items-center gap-3 border-t border-dashed border-slate-200 pt-3 text-xs font-medium text-slate-600"
+                data-testid="rollback-heading"
+              >
+                {rollbackHeading(steps)}
+              </li>
+            ) : null;
+          return [
+            heading,
             <li
               key={step.number}
               className="relative flex gap-4 pb-5 last:pb-0"
@@ -376,7 +433,7 @@ export function StepTimeline({
                 <div className="flex flex-wrap items-baseline justify-between gap-x-3 gap-y-1">
                   <p className="text-sm">
                     <span
-                      className={cx("font-medium", step.status === "pending" ? "text-slate-600" : "text-slate-900")}
+                      className={cx("font-medium", muted ? "text-slate-600" : "text-slate-900")}
                       title={`Step ${step.number}: ${step.name}`}
                       data-testid="step-label"
                     >
@@ -390,7 +447,7 @@ export function StepTimeline({
                     <span className="sr-only"> — {stepStatusLabel(step.status)}</span>
                   </p>
                   <p className="text-xs text-slate-600 tabular-nums">
-                    {elapsed !== null ? formatDuration(elapsed) : step.status === "pending" ? "" : "—"}
+                    {elapsed !== null ? formatDuration(elapsed) : muted ? "" : "—"}
                   </p>
                 </div>
                 <p className="mt-0.5 flex flex-wrap gap-x-2 text-xs text-slate-600">
@@ -423,11 +480,12 @@ export function StepTimeline({
                   events={events}
                   operator={operator}
                   failureShownAbove={failureShownAbove}
+                  rolledBack={compensating && !isRollbackStep(step.name)}
                 />
                 {extra ? extra(step) : null}
               </div>
-            </li>
-          );
+            </li>,
+          ];
         })}
       </ol>
       {folded || expanded ? (

@@ -268,6 +268,13 @@ export const IconSlash = (p: IconProps) => (
   </Svg>
 );
 
+export const IconArrowUp = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="M12 19V5" />
+    <path d="m5 12 7-7 7 7" />
+  </Svg>
+);
+
 export const IconLink = (p: IconProps) => (
   <Svg {...p}>
     <path d="M10 13a5 5 0 0 0 7.5.5l3-3a5 5 0 0 0-7-7l-1.7 1.7" />

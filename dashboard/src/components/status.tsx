@@ -9,6 +9,7 @@ const STORE: Record<StoreStatus, { label: string; tone: Tone; pulse?: boolean }>
   requested: { label: "Requested", tone: "gray", pulse: true },
   provisioning: { label: "Provisioning", tone: "blue", pulse: true },
   ready: { label: "Ready", tone: "green" },
+  upgrading: { label: "Upgrading", tone: "indigo", pulse: true },
   failed: { label: "Failed", tone: "red" },
   deleting: { label: "Deleting", tone: "amber", pulse: true },
   deleted: { label: "Deleted", tone: "gray" },
@@ -58,6 +59,7 @@ const STEP: Record<StepStatus, { label: string; tone: Tone }> = {
   succeeded: { label: "Done", tone: "green" },
   failed: { label: "Failed", tone: "red" },
   cancelled: { label: "Cancelled", tone: "gray" },
+  skipped: { label: "Skipped", tone: "gray" },
 };
 
 export function stepStatusLabel(status: StepStatus): string {
@@ -107,6 +109,13 @@ export function StepMarker({ status }: { status: StepStatus }) {
       return (
         <span className={cx(base, "bg-slate-200 text-slate-500")}>
           <IconSlash className="size-4" />
+        </span>
+      );
+    case "skipped":
+      // Muted: neither done nor failed, only passed over.
+      return (
+        <span className={cx(base, "bg-white")} data-marker="skipped">
+          <span className="h-0.5 w-3 rounded-full bg-slate-300" />
         </span>
       );
     case "queued":

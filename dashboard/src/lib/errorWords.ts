@@ -31,6 +31,12 @@ function waitHint(error: ApiError, fallback: string): string {
 
 type Words = { title: string; hint?: string };
 
+/** The API's message when it reads as plain words, else `fallback`. */
+function plainOr(message: string, fallback: string): string {
+  const text = plainFieldMessage(message);
+  return text && !isDeveloperText(text) ? text : fallback;
+}
+
 /** Codes whose own message and suggestion are not for tenants. */
 const WORDS: Record<string, (error: ApiError) => Words> = {
   INVALID_CREDENTIALS: () => ({
@@ -98,6 +104,24 @@ const WORDS: Record<string, (error: ApiError) => Words> = {
   }),
   NOT_FOUND: () => ({
     title: "This page does not exist.",
+  }),
+  // Upgrades: the API's message is plain (it names the versions); its suggestion names settings
+  // and request bodies, which the dialog shows operators apart.
+  UPGRADE_NOT_ALLOWED: (e) => ({
+    title: plainOr(e.message, "Store upgrades are started by operators on this platform."),
+    hint: "Ask your platform's administrators to upgrade this store.",
+  }),
+  UP_TO_DATE: (e) => ({
+    title: plainOr(e.message, "The store already runs this version."),
+    hint: "Nothing to upgrade: reload the page to see its versions.",
+  }),
+  UPGRADE_NOT_SUPPORTED: (e) => ({
+    title: plainOr(e.message, "This store cannot be upgraded in place."),
+    hint: e.suggestion && !isDeveloperText(e.suggestion) ? e.suggestion : undefined,
+  }),
+  CHART_UNKNOWN: (e) => ({
+    title: plainOr(e.message, "The platform does not know which version to upgrade to."),
+    hint: "Ask your platform's administrators: the server cannot read its store chart.",
   }),
   RETRY_LIMIT_REACHED: () => ({
     title: "This store has been retried as often as allowed.",

@@ -30,11 +30,19 @@ export const WORKFLOW_LABELS: Record<string, string> = {
   "provision-medusa": "MedusaJS provisioning",
   "teardown-store": "Deletion",
   "rotate-credentials": "Admin password change",
+  "upgrade-woocommerce": "WooCommerce upgrade",
+  "upgrade-medusa": "MedusaJS upgrade",
 };
 
 export function workflowLabel(name: string | null | undefined): string {
   if (!name) return "Run";
   return WORKFLOW_LABELS[name] ?? humanize(name);
+}
+
+/** "chart 2.2.0" from an audit entry's `{chart, app}`. */
+function chartOf(value: unknown): string | undefined {
+  const chart = value && typeof value === "object" ? str((value as { chart?: unknown }).chart) : undefined;
+  return chart ? `chart ${chart}` : undefined;
 }
 
 function quoted(step: string | null | undefined): string {
@@ -75,6 +83,15 @@ export function describeEvent(event: EventLike): EventText {
       const waiting = str(data.waiting_for);
       return { title: `Waiting at ${step}`, detail: asSentence(plainWaiting(waiting)), raw: waiting, tone: "amber" };
     }
+    // A step failed for good and the run's on-failure steps take over (an upgrade's rollback).
+    case "compensating":
+      return {
+        title: "Automatic rollback started",
+        detail: event.step ? `after ${step} failed` : undefined,
+        tone: "amber",
+      };
+    case "compensated":
+      return { title: "Automatic rollback finished", tone: "amber" };
     case "step_retry_requested":
       return { title: `Retry of ${step} requested`, detail: str(data.by), tone: "blue" };
     case "cancel_requested":
@@ -87,6 +104,10 @@ export function describeEvent(event: EventLike): EventText {
       return { title: "Taken over after a worker was lost", tone: "amber" };
     case "finished": {
       const status = str(data.status) ?? "done";
+      // A failed upgrade whose on-failure steps ran: the run failed, the store was rolled back.
+      if (status === "failed" && /on-failure steps ran:.*mark-rolled-back/.test(str(data.error) ?? "")) {
+        return { title: "Stopped; the upgrade was rolled back", raw: str(data.error), tone: "amber" };
+      }
       return {
         title: status === "succeeded" ? "Finished" : status === "failed" ? "Stopped" : `Finished: ${status}`,
         raw: str(data.error),
@@ -116,6 +137,18 @@ export function describeEvent(event: EventLike): EventText {
             : undefined,
         tone: "blue",
       };
+    case "store_upgrade_requested": {
+      const to = chartOf(data.to);
+      const from = chartOf(data.from);
+      return {
+        title:
+          data.force === true
+            ? `Upgrade requested: ${to ?? "the chart"} applied again`
+            : `Upgrade to ${to ?? "a new chart"} requested`,
+        detail: from && data.force !== true ? `from ${from}` : undefined,
+        tone: "blue",
+      };
+    }
     case "store_delete_requested":
       return { title: "Deletion requested", tone: "amber" };
     case "credentials_rotation_requested":

@@ -7,7 +7,10 @@ import { describe, expect, it } from "vitest";
 import type { CurrentRun, StepStatus } from "../api/types";
 import { formatClock } from "./format";
 import {
+  countedSteps,
+  isRollbackStep,
   plainStepError,
+  ROLLBACK_STEPS,
   plainWaiting,
   queueWords,
   runPercent,
@@ -27,9 +30,12 @@ const STORE_RS = source("workflows/src/store.rs");
 const CLEANUP_RS = source("workflows/src/cleanup.rs");
 const ENGINES = { woocommerce: source("executors/src/woocommerce.rs"), medusa: source("executors/src/medusa.rs") };
 
-/** Step names in order of appearance: `StepDef::new("…"` and `values_step("…"`. */
+/**
+ * Step names in order of appearance: `StepDef::new("…"`, `values_step("…"` and
+ * `rollout_wait("…"` (the upgrade's waits).
+ */
 function stepNames(text: string): string[] {
-  return [...text.matchAll(/(?:StepDef::new|values_step)\(\s*"([^"]+)"/g)].map((m) => m[1]);
+  return [...text.matchAll(/(?:StepDef::new|values_step|rollout_wait)\(\s*"([^"]+)"/g)].map((m) => m[1]);
 }
 
 function between(text: string, start: string, end?: string): string {
@@ -39,15 +45,48 @@ function between(text: string, start: string, end?: string): string {
   return text.slice(from, to < 0 ? text.length : to);
 }
 
+/** The body of `fn <name>(` in an engine's file: up to the next `fn` of the impl. */
+function fnBody(file: string, name: string): string {
+  const start = file.indexOf(`fn ${name}(`);
+  expect(start, `fn ${name} not found`).toBeGreaterThanOrEqual(0);
+  const next = file.slice(start + 3).search(/\n\s*(?:\/\/\/[^\n]*\n\s*)*(?:pub )?fn /);
+  return next < 0 ? file.slice(start) : file.slice(start, start + 3 + next);
+}
+
+type EngineName = keyof typeof ENGINES;
+
 /** Provisioning for an engine: its own steps, the engine's setup steps, publication, verification. */
-function provisionSteps(engine: string): string[] {
-  const body = between(STORE_RS, "Definition::new(engine.provision_workflow()", "pub fn teardown_store_v1");
+function provisionSteps(engine: EngineName): string[] {
+  const body = between(STORE_RS, "Definition::new(engine.provision_workflow()", "pub fn upgrade_workflows");
   const [beforeSetup, rest] = body.split(/engine\.setup_steps\w*\(/);
   const [beforeVerify, afterVerify] = rest.split(/engine\.verify_steps\w*\(/);
-  const file = ENGINES[engine as keyof typeof ENGINES];
-  const setup = stepNames(between(file, "fn setup_steps", "fn verify_steps"));
-  const verify = stepNames(between(file, "fn verify_steps", "fn set_admin_password"));
+  const file = ENGINES[engine];
+  const setup = stepNames(fnBody(file, "setup_steps_for"));
+  const verify = stepNames(fnBody(file, "verify_steps"));
   return [...stepNames(beforeSetup), ...setup, ...stepNames(beforeVerify), ...verify, ...stepNames(afterVerify)];
+}
+
+/**
+ * An engine's upgrade, as `upgrade_v1` builds it: its own steps, the engine's migrations and
+ * verification, `mark-upgraded`, then the on-failure steps (the verification again, renamed
+ * `<step>-after-rollback`).
+ */
+function upgradeSteps(engine: EngineName): string[] {
+  const body = between(STORE_RS, "pub fn upgrade_v1", "pub fn teardown_store_v1");
+  const [beforeMigrations, rest] = body.split(/engine\.migration_steps\(/);
+  const [, beforeRollbackVerify, afterRollbackVerify] = rest.split(/engine\.verify_steps\(/);
+  const file = ENGINES[engine];
+  const migrations = stepNames(fnBody(file, "migration_steps"));
+  const verify = stepNames(fnBody(file, "verify_steps"));
+  expect(body).toContain('format!("{}-after-rollback", step.name)');
+  return [
+    ...stepNames(beforeMigrations),
+    ...migrations,
+    ...verify,
+    ...stepNames(beforeRollbackVerify),
+    ...verify.map((name) => `${name}-after-rollback`),
+    ...stepNames(afterRollbackVerify),
+  ];
 }
 
 const ALL_STEPS = new Set([
@@ -55,6 +94,8 @@ const ALL_STEPS = new Set([
   ...stepNames(CLEANUP_RS),
   ...stepNames(ENGINES.woocommerce),
   ...stepNames(ENGINES.medusa),
+  ...upgradeSteps("woocommerce"),
+  ...upgradeSteps("medusa"),
 ]);
 
 describe("step labels", () => {
@@ -79,7 +120,13 @@ describe("step labels", () => {
 
 describe("typical durations", () => {
   it("has a typical duration for every step of the store workflows", () => {
-    const storeSteps = new Set([...stepNames(STORE_RS), ...stepNames(ENGINES.woocommerce), ...stepNames(ENGINES.medusa)]);
+    const storeSteps = new Set([
+      ...stepNames(STORE_RS),
+      ...stepNames(ENGINES.woocommerce),
+      ...stepNames(ENGINES.medusa),
+      ...upgradeSteps("woocommerce"),
+      ...upgradeSteps("medusa"),
+    ]);
     expect([...storeSteps].filter((name) => TYPICAL_SECONDS[name] === undefined)).toEqual([]);
   });
 
@@ -104,6 +151,21 @@ describe("typical durations", () => {
     expect(WORKFLOW_STEPS["rotate-credentials"]).toEqual(
       stepNames(between(STORE_RS, "pub fn rotate_credentials_v1", "pub fn reap_orphan_namespace_v1")),
     );
+    expect(WORKFLOW_STEPS["upgrade-woocommerce"]).toEqual(upgradeSteps("woocommerce"));
+    expect(WORKFLOW_STEPS["upgrade-medusa"]).toEqual(upgradeSteps("medusa"));
+  });
+
+  it("knows the upgrade's on-failure steps: everything `.on_failure(…)` adds", () => {
+    const body = between(STORE_RS, "pub fn upgrade_v1", "pub fn teardown_store_v1");
+    const onFailure = body.slice(body.indexOf(".on_failure("));
+    const [beforeVerify, afterVerify] = onFailure.split(/engine\.verify_steps\(/);
+    const names = [...stepNames(beforeVerify), "verify-storefront-after-rollback", ...stepNames(afterVerify)];
+    expect([...ROLLBACK_STEPS]).toEqual(names);
+    for (const workflow of ["upgrade-woocommerce", "upgrade-medusa"]) {
+      const steps = WORKFLOW_STEPS[workflow];
+      expect(steps.slice(-ROLLBACK_STEPS.length)).toEqual([...ROLLBACK_STEPS]);
+      expect(steps.slice(0, -ROLLBACK_STEPS.length).some(isRollbackStep)).toBe(false);
+    }
   });
 });
 
@@ -158,6 +220,83 @@ describe("weightedPercent", () => {
       now: Date.parse("2026-01-01T00:10:00Z"),
     });
     expect(failed).toBe(weightedPercent({ steps: at(waitReady), workflow: "provision-woocommerce", runStatus: "failed" }));
+  });
+});
+
+describe("upgrades: skipped steps and the automatic rollback", () => {
+  const upgrade = WORKFLOW_STEPS["upgrade-woocommerce"];
+  const main = upgrade.filter((name) => !isRollbackStep(name));
+  const of = (statuses: Record<string, StepStatus>, rest: StepStatus = "pending") =>
+    upgrade.map((name) => ({ name, status: statuses[name] ?? rest, startedAt: null }));
+
+  it("leaves the on-failure steps out while they have not started", () => {
+    const running = of({ "record-release": "succeeded", "upgrade-values": "succeeded", "upgrade-chart": "running" });
+    expect(countedSteps(running).map((s) => s.name)).toEqual(main);
+    // All main steps done is 99 %, not a bar stuck at half way because of the rollback steps.
+    const mainDone = of(Object.fromEntries(main.map((name) => [name, "succeeded" as StepStatus])));
+    expect(weightedPercent({ steps: mainDone, workflow: "upgrade-woocommerce", runStatus: "running" })).toBe(99);
+  });
+
+  it("neither counts skipped steps as done nor as failed", () => {
+    const succeeded = of(
+      Object.fromEntries(upgrade.map((name) => [name, (isRollbackStep(name) ? "skipped" : "succeeded") as StepStatus])),
+    );
+    expect(countedSteps(succeeded).map((s) => s.name)).toEqual(main);
+    expect(weightedPercent({ steps: succeeded, workflow: "upgrade-woocommerce", runStatus: "succeeded" })).toBe(100);
+  });
+
+  it("counts the rollback's way once it took over: the failed step passed, the skipped ones out", () => {
+    const rollingBack = of({
+      "record-release": "succeeded",
+      "upgrade-values": "succeeded",
+      "upgrade-chart": "succeeded",
+      "wait-upgraded": "failed",
+      "wp-core-update-db": "skipped",
+      "wc-update": "skipped",
+      "verify-storefront": "skipped",
+      "mark-upgraded": "skipped",
+      "record-upgrade-failure": "succeeded",
+      "rollback-chart": "succeeded",
+      "wait-rolled-back": "polling",
+    });
+    expect(countedSteps(rollingBack).map((s) => s.name)).toEqual([
+      "record-release",
+      "upgrade-values",
+      "upgrade-chart",
+      "wait-upgraded",
+      ...ROLLBACK_STEPS,
+    ]);
+    const percent = weightedPercent({ steps: rollingBack, workflow: "upgrade-woocommerce", runStatus: "waiting" });
+    expect(percent).toBeGreaterThan(40);
+    expect(percent).toBeLessThan(80);
+    // The failed step counts as passed only while the run goes on.
+    const ended = weightedPercent({ steps: rollingBack, workflow: "upgrade-woocommerce", runStatus: "failed" });
+    expect(ended).toBeLessThan(percent);
+  });
+
+  it("recognises the rollback's steps, however the engine's verification is named", () => {
+    for (const name of ROLLBACK_STEPS) expect(isRollbackStep(name)).toBe(true);
+    expect(isRollbackStep("verify-medusa-after-rollback")).toBe(true);
+    expect(isRollbackStep("wait-upgraded")).toBe(false);
+    expect(isRollbackStep("verify-storefront")).toBe(false);
+  });
+
+  it("weights an upgrading store's list row from its current step", () => {
+    const row: CurrentRun = {
+      id: "01a2412b-22d4-7471-b276-ac5cc041fa33",
+      operation: "upgrade",
+      workflow: "upgrade-woocommerce",
+      status: "waiting",
+      percent: 23,
+      step: "wait-upgraded",
+      stepNumber: 4,
+      stepCount: 13,
+      nextAttemptAt: null,
+    };
+    const waiting = runPercent(row);
+    expect(waiting).toBeGreaterThan(5);
+    expect(waiting).toBeLessThan(50);
+    expect(runPercent({ ...row, step: "verify-storefront", stepNumber: 7 })).toBeGreaterThan(80);
   });
 });
 

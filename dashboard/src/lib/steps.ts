@@ -11,8 +11,9 @@ import { formatClock, humanize } from "./format";
 
 /**
  * Plain labels. The step names come from `workflows/src/store.rs` (provisioning, teardown,
- * rotation), the engines' setup and verify steps (`executors/src/woocommerce.rs`,
- * `executors/src/medusa.rs`) and the cleanup workflows (`workflows/src/cleanup.rs`);
+ * rotation, upgrade), the engines' setup, migration and verify steps
+ * (`executors/src/woocommerce.rs`, `executors/src/medusa.rs`) and the cleanup workflows
+ * (`workflows/src/cleanup.rs`);
  * `steps.test.ts` reads those files and fails when a step has no label here.
  */
 export const STEP_LABELS: Record<string, string> = {
@@ -40,6 +41,21 @@ export const STEP_LABELS: Record<string, string> = {
   "delete-namespace": "Deleting the store's data",
   "wait-namespace-gone": "Waiting until everything is removed",
   "mark-deleted": "Finishing the deletion",
+  // Day-2 upgrade (both engines; the engine's migrations and verification in between)
+  "record-release": "Recording the current version",
+  "upgrade-values": "Preparing the new version's settings",
+  "upgrade-chart": "Installing the new version",
+  "wait-upgraded": "Starting the new version",
+  "wp-core-update-db": "Updating the WordPress database",
+  "wc-update": "Updating the WooCommerce database",
+  "medusa-migrations": "Updating the Medusa database",
+  "mark-upgraded": "Finishing the upgrade",
+  // …and its on-failure steps: the automatic rollback
+  "record-upgrade-failure": "Recording why the upgrade failed",
+  "rollback-chart": "Rolling back to the previous version",
+  "wait-rolled-back": "Starting the previous version again",
+  "verify-storefront-after-rollback": "Placing a test order again",
+  "mark-rolled-back": "Finishing the rollback",
   // Admin password rotation
   "set-admin-password": "Setting the new admin password",
   "finish-rotation": "Retiring the old password",
@@ -74,6 +90,11 @@ export function stepLabel(name: string | null | undefined): string {
  *   setup 0.6 s, verification 0.55 s).
  * - helm against a real API server takes about a second per install or upgrade.
  *
+ * - Upgrades (`npm run e2e`, fake cluster; `wait-upgraded` and `wait-rolled-back` recheck every
+ *   2 s): a WooCommerce upgrade took 2.2 s, `wait-upgraded` 2.0 s of it (one recheck), every
+ *   other step under 0.05 s; on a real cluster the new pods take longer to start, like
+ *   `wait-ready`. A rollback is the same again (helm rollback, wait, a test order).
+ *
  * Database-only steps (`mark-*`, `*-values`) are instant. The WooCommerce column adds up to
  * 10.1 s and the Medusa one (with its overrides below) to 16.4 s.
  */
@@ -100,6 +121,19 @@ export const TYPICAL_SECONDS: Record<string, number> = {
   "mark-deleted": 0.05,
   "set-admin-password": 1,
   "finish-rotation": 0.05,
+  "record-release": 0.5,
+  "upgrade-values": 0.02,
+  "upgrade-chart": 1,
+  "wait-upgraded": 4,
+  "wp-core-update-db": 0.5,
+  "wc-update": 0.5,
+  "medusa-migrations": 2,
+  "mark-upgraded": 0.05,
+  "record-upgrade-failure": 0.05,
+  "rollback-chart": 1,
+  "wait-rolled-back": 4,
+  "verify-storefront-after-rollback": 0.5,
+  "mark-rolled-back": 0.05,
 };
 
 /** Per workflow, where a step takes notably longer than elsewhere. */
@@ -107,6 +141,7 @@ const WORKFLOW_SECONDS: Record<string, Record<string, number>> = {
   // A Medusa backend takes longer to start than WordPress, and publishing starts the storefront
   // (a new pod to wait for), where WooCommerce's publishing only adds the Ingress.
   "provision-medusa": { "wait-ready": 6, "wait-published": 3, "verify-storefront": 1 },
+  "upgrade-medusa": { "verify-storefront": 1, "verify-storefront-after-rollback": 1 },
 };
 
 /** For a step in no table: as long as a typical cluster call. */
@@ -120,7 +155,8 @@ export function typicalSeconds(step: string, workflow?: string | null): number {
  * The steps of the store workflows in order (as `workflows/src/store.rs` builds them; every
  * provisioning version so far has the same steps), for pages that only know the current step's
  * number (the store list). When a run's step count or current step does not match (a version
- * with other steps), the API's own percentage is used.
+ * with other steps), the API's own percentage is used. An upgrade's on-failure steps (the
+ * rollback, `ROLLBACK_STEPS`) follow its main steps, as the engine numbers them.
  */
 export const WORKFLOW_STEPS: Record<string, string[]> = {
   "provision-woocommerce": [
@@ -154,6 +190,35 @@ export const WORKFLOW_STEPS: Record<string, string[]> = {
     "verify-storefront",
     "mark-ready",
   ],
+  "upgrade-woocommerce": [
+    "record-release",
+    "upgrade-values",
+    "upgrade-chart",
+    "wait-upgraded",
+    "wp-core-update-db",
+    "wc-update",
+    "verify-storefront",
+    "mark-upgraded",
+    "record-upgrade-failure",
+    "rollback-chart",
+    "wait-rolled-back",
+    "verify-storefront-after-rollback",
+    "mark-rolled-back",
+  ],
+  "upgrade-medusa": [
+    "record-release",
+    "upgrade-values",
+    "upgrade-chart",
+    "wait-upgraded",
+    "medusa-migrations",
+    "verify-storefront",
+    "mark-upgraded",
+    "record-upgrade-failure",
+    "rollback-chart",
+    "wait-rolled-back",
+    "verify-storefront-after-rollback",
+    "mark-rolled-back",
+  ],
   "teardown-store": ["uninstall-chart", "delete-namespace", "wait-namespace-gone", "mark-deleted"],
   "rotate-credentials": ["set-admin-password", "finish-rotation"],
 };
@@ -162,6 +227,38 @@ const CURRENT: StepStatus[] = ["running", "retrying", "polling", "queued"];
 
 export function isCurrentStep(status: StepStatus): boolean {
   return CURRENT.includes(status);
+}
+
+/**
+ * The on-failure steps of the upgrade workflows (`.on_failure(…)` in `workflows/src/store.rs`):
+ * they run only when a main step fails for good, and roll the release back. In a run that
+ * succeeded they end `skipped`.
+ */
+export const ROLLBACK_STEPS: readonly string[] = [
+  "record-upgrade-failure",
+  "rollback-chart",
+  "wait-rolled-back",
+  "verify-storefront-after-rollback",
+  "mark-rolled-back",
+];
+
+export function isRollbackStep(name: string): boolean {
+  return ROLLBACK_STEPS.includes(name) || name.endsWith("-after-rollback");
+}
+
+/** Whether the run's on-failure steps have started (a main step failed and the rollback took over). */
+export function rollbackStarted(steps: { name: string; status: StepStatus }[]): boolean {
+  return steps.some((s) => isRollbackStep(s.name) && s.status !== "pending" && s.status !== "skipped");
+}
+
+/**
+ * The steps that make up the run's way as it goes: without `skipped` steps, and without the
+ * on-failure steps while they have not started (they may never run). These are the steps the
+ * bar and "step 3 of 8" count.
+ */
+export function countedSteps<S extends { name: string; status: StepStatus }>(steps: S[]): S[] {
+  const compensating = rollbackStarted(steps);
+  return steps.filter((s) => s.status !== "skipped" && (compensating || !isRollbackStep(s.name)));
 }
 
 export interface TimedStep {
@@ -177,7 +274,8 @@ const RUNNING_SHARE_CAP = 0.9;
  * The run's progress in percent, weighted by the steps' typical durations: finished steps count
  * whole, the current step in proportion to how long it has run (`now`) against its typical time
  * (up to 90 % of it). 100 only when the run succeeded; a failed or cancelled run keeps what it
- * finished.
+ * finished. Skipped steps, and on-failure steps that have not started, do not count
+ * (`countedSteps`); while they run, the failed step they took over from counts as passed.
  */
 export function weightedPercent({
   steps,
@@ -194,10 +292,10 @@ export function weightedPercent({
   let total = 0;
   let done = 0;
   const moving = runStatus !== "failed" && runStatus !== "cancelled";
-  for (const step of steps) {
+  for (const step of countedSteps(steps)) {
     const weight = typicalSeconds(step.name, workflow);
     total += weight;
-    if (step.status === "succeeded") {
+    if (step.status === "succeeded" || (moving && step.status === "failed")) {
       done += weight;
     } else if (moving && now !== undefined && step.startedAt && step.status !== "pending") {
       const elapsed = Math.max(0, (now - new Date(step.startedAt).getTime()) / 1000);

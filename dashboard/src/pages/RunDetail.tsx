@@ -32,7 +32,7 @@ import {
 import { describeEvent } from "../lib/events";
 import { formatDateTime, formatDuration, formatRelative, formatTime, humanize } from "../lib/format";
 import { useCoalesced, useNow, useTitle } from "../lib/hooks";
-import { stepLabel, weightedPercent } from "../lib/steps";
+import { isRollbackStep, rollbackStarted, stepLabel, weightedPercent } from "../lib/steps";
 import { useEventStream } from "../lib/useEventStream";
 import { SubjectLink } from "./Runs";
 
@@ -51,9 +51,19 @@ function toProgressStep(step: StepView): ProgressStep {
   };
 }
 
+/**
+ * Whether a failed step can be retried: the run failed there and nothing ran after it. A main
+ * step whose failure the on-failure steps took over (an upgrade that was rolled back) cannot —
+ * resuming it would upgrade a store that was rolled back; the store page starts a new upgrade.
+ */
+export function canRetryStep(run: Pick<RunDetail, "status" | "steps">, step: StepView): boolean {
+  if (run.status !== "failed" || step.status !== "failed") return false;
+  return run.steps.every((s) => s.index <= step.index || s.status === "pending" || s.status === "skipped");
+}
+
 function StepExtra({ run, step, onRetry }: { run: RunDetail; step: StepView; onRetry: (step: StepView) => void }) {
   const output = run.state?.[step.name];
-  const canRetry = run.status === "failed" && step.status === "failed";
+  const canRetry = canRetryStep(run, step);
   if (!step.history.length && output === undefined && !canRetry) return null;
   return (
     <div className="mt-2 space-y-2">
@@ -195,6 +205,10 @@ export function RunDetailPage() {
   const percent = weightedPercent({ steps: progressSteps, workflow: r.workflow, runStatus: r.status, now });
   const started = r.started_at ? new Date(r.started_at).getTime() : null;
   const took = started ? (r.finished_at ? new Date(r.finished_at).getTime() : now) - started : null;
+  // An upgrade's on-failure steps: whether they took over, and whether all of them finished.
+  const rollback = progressSteps.filter((s) => isRollbackStep(s.name));
+  const rolledBack =
+    rollbackStarted(progressSteps) && rollback.length > 0 && rollback.every((s) => s.status === "succeeded");
 
   const doConfirm = async () => {
     if (!confirm) return;
@@ -252,7 +266,13 @@ export function RunDetailPage() {
       <div className="grid gap-6 lg:grid-cols-3">
         <div className="min-w-0 space-y-6 lg:col-span-2">
           {r.error ? (
-            <Alert tone="danger" title="Run error">
+            <Alert tone={rolledBack ? "warning" : "danger"} title="Run error">
+              {rolledBack ? (
+                <p className="mb-1" data-testid="run-rolled-back">
+                  The on-failure steps ran: the release was rolled back and the store verified again. Nothing to retry
+                  here; start a new upgrade from the store once the cause is fixed.
+                </p>
+              ) : null}
               <span className="font-mono text-xs">{r.error}</span>
             </Alert>
           ) : null}
@@ -268,10 +288,15 @@ export function RunDetailPage() {
                     : `Step ${Math.min(r.current_step + 1, r.step_count)} of ${r.step_count}${r.current_step_name ? `: ${stepLabel(r.current_step_name)}` : ""}`}
                 </span>
                 <span className="text-lg font-semibold text-slate-900 tabular-nums" data-testid="progress-percent">
-                  {percent}%
+                  {rolledBack ? 100 : percent}%
                 </span>
               </div>
-              <ProgressBar percent={percent} status={r.status} label="Run progress" />
+              <ProgressBar
+                percent={rolledBack ? 100 : percent}
+                status={r.status}
+                label="Run progress"
+                tone={rolledBack ? "waiting" : undefined}
+              />
             </div>
             <StepTimeline
               steps={progressSteps}

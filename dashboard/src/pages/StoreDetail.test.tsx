@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { setToken } from "../api/client";
 import type { ProgressStep, StoreDetail, TimelineEvent, User } from "../api/types";
-import { ADMIN, json, mockFetch, renderWithProviders, TENANT, type Handler } from "../test/render";
+import { ADMIN, apiError, json, mockFetch, renderWithProviders, TENANT, type Handler } from "../test/render";
 import { StoreDetailPage } from "./StoreDetail";
 
 afterEach(() => vi.unstubAllGlobals());
@@ -63,6 +63,9 @@ function store(extra: Partial<StoreDetail> = {}): StoreDetail {
     failedStep: "wait-ready",
     retryCount: 0,
     provisioningDurationMs: null,
+    versions: { chart: "2.1.0", app: "2.1.0" },
+    availableUpgrade: null,
+    lastUpgrade: null,
     currentRun: {
       id: RUN_ID,
       operation: "provision",
@@ -450,5 +453,383 @@ describe("changing the admin password", () => {
     renderStore(store(), TENANT, []);
     await screen.findByTestId("failure-reason");
     expect(screen.queryByRole("button", { name: "Change admin password" })).toBeNull();
+  });
+});
+
+describe("day-2 upgrades", () => {
+  const UPGRADE_RUN = "01a2412b-2e51-77b6-80c3-b5269d4821b1";
+  const CRASH =
+    "step `wait-upgraded` failed: pod wordpress-7d9f8b6c4-00000 container wordpress cannot start: CrashLoopBackOff (restarted 5 times) back-off 40s restarting failed container (image wordpress:6.8-php8.2-apache-crashloop); fix the image or configuration, then retry this step";
+  const UPGRADE_NAMES = [
+    "record-release",
+    "upgrade-values",
+    "upgrade-chart",
+    "wait-upgraded",
+    "wp-core-update-db",
+    "wc-update",
+    "verify-storefront",
+    "mark-upgraded",
+    "record-upgrade-failure",
+    "rollback-chart",
+    "wait-rolled-back",
+    "verify-storefront-after-rollback",
+    "mark-rolled-back",
+  ];
+  const upgradeSteps = (statuses: ProgressStep["status"][], errors: Record<string, string> = {}): ProgressStep[] =>
+    UPGRADE_NAMES.map((name, i) => ({
+      number: i + 1,
+      name,
+      status: statuses[i],
+      attempt: ["pending", "skipped"].includes(statuses[i]) ? 0 : 1,
+      maxAttempts: 5,
+      startedAt: ["pending", "skipped"].includes(statuses[i]) ? null : "2026-12-04T13:07:58Z",
+      finishedAt: statuses[i] === "succeeded" || statuses[i] === "failed" ? "2026-12-04T13:07:59Z" : null,
+      durationMs: statuses[i] === "succeeded" ? 30 : null,
+      error: errors[name] ?? null,
+      waitingFor: null,
+    }));
+  const upgradeRun = (status: "running" | "waiting" | "succeeded" | "failed", stepStatuses: ProgressStep["status"][], errors = {}) => ({
+    currentRun: {
+      id: UPGRADE_RUN,
+      operation: "upgrade",
+      workflow: "upgrade-woocommerce",
+      status,
+      percent: 23,
+      step: status === "succeeded" || status === "failed" ? null : "wait-upgraded",
+      stepNumber: 4,
+      stepCount: 13,
+      nextAttemptAt: null,
+    },
+    progress: {
+      runId: UPGRADE_RUN,
+      workflow: "upgrade-woocommerce",
+      version: 1,
+      status,
+      percent: 23,
+      error: null,
+      startedAt: "2026-12-04T13:07:58Z",
+      finishedAt: status === "succeeded" || status === "failed" ? "2026-12-04T13:08:03Z" : null,
+      nextAttemptAt: null,
+      steps: upgradeSteps(stepStatuses, errors),
+    },
+  });
+  const MAIN_DONE: ProgressStep["status"][] = [...Array(8).fill("succeeded"), ...Array(5).fill("skipped")];
+  const ROLLING_BACK: ProgressStep["status"][] = [
+    "succeeded",
+    "succeeded",
+    "succeeded",
+    "failed",
+    "skipped",
+    "skipped",
+    "skipped",
+    "skipped",
+    "succeeded",
+    "succeeded",
+    "polling",
+    "pending",
+    "pending",
+  ];
+  const ROLLED_BACK: ProgressStep["status"][] = [...ROLLING_BACK.slice(0, 10), "succeeded", "succeeded", "succeeded"];
+
+  const available = (extra: Partial<StoreDetail> = {}) =>
+    ready({ versions: { chart: "2.1.0", app: "2.1.0" }, availableUpgrade: { chart: "2.2.0", app: "2.2.0" }, ...extra });
+
+  const upgradeHandler =
+    (answer: () => Response, bodies: (string | undefined)[] = []): Handler =>
+    (url, init) => {
+      if (url.pathname.endsWith("/upgrade") && init.method === "POST") {
+        bodies.push(init.body as string | undefined);
+        return answer();
+      }
+      return undefined;
+    };
+
+  it("shows the versions, and no upgrade action when the store runs the newest chart", async () => {
+    renderStore(ready({ versions: { chart: "2.1.0", app: "2.1.0" } }), TENANT, []);
+    expect((await screen.findByTestId("store-versions")).textContent).toBe("Chart 2.1.0 · app 2.1.0");
+    expect(screen.queryByTestId("upgrade-available")).toBeNull();
+    expect(screen.queryByRole("button", { name: /^Upgrade to/ })).toBeNull();
+  });
+
+  it("says unknown for a store provisioned before versions were recorded", async () => {
+    renderStore(ready({ versions: { chart: null, app: null }, availableUpgrade: { chart: "2.2.0", app: "2.2.0" } }), TENANT, []);
+    expect((await screen.findByTestId("store-versions")).textContent).toBe("Unknown");
+    expect(screen.getByText(/created before the platform recorded versions/)).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Upgrade to chart 2.2.0 (app 2.2.0)" })).toBeTruthy();
+  });
+
+  it("offers the upgrade with a confirmation that says what happens, and sends no body", async () => {
+    const bodies: (string | undefined)[] = [];
+    renderStore(
+      available(),
+      ADMIN,
+      [],
+      upgradeHandler(
+        () =>
+          json(
+            {
+              message: "Store upgrade to chart 2.2.0 (app 2.2.0) initiated; a failed upgrade is rolled back and verified again by itself.",
+              store: available({ status: "upgrading" }),
+              run: { id: UPGRADE_RUN, workflow: "upgrade-woocommerce", status: "queued" },
+              from: { chart: "2.1.0", app: "2.1.0" },
+              to: { chart: "2.2.0", app: "2.2.0" },
+            },
+            202,
+          ),
+        bodies,
+      ),
+    );
+    expect((await screen.findByTestId("upgrade-available")).textContent).toBe("Upgrade available");
+    expect(screen.getByTestId("available-upgrade").textContent).toContain("Chart 2.2.0 (app 2.2.0) is available.");
+    fireEvent.click(screen.getByRole("button", { name: "Upgrade to chart 2.2.0 (app 2.2.0)" }));
+    const dialog = await screen.findByRole("dialog");
+    expect(dialog.textContent).toContain("Upgrade probe-fail to chart 2.2.0 (app 2.2.0)?");
+    expect(within(dialog).getByTestId("upgrade-what").textContent).toBe(
+      "The store goes from chart 2.1.0 (app 2.1.0) to chart 2.2.0 (app 2.2.0): the new version is installed, its database updates run, and the store is verified with a real test order.",
+    );
+    expect(within(dialog).getByTestId("upgrade-safety").textContent).toContain(
+      "If any step fails, the store is rolled back to chart 2.1.0 (app 2.1.0) automatically and verified again with a test order.",
+    );
+    fireEvent.click(within(dialog).getByRole("button", { name: "Upgrade store" }));
+    await waitFor(() => expect(bodies).toEqual([undefined]));
+    expect(await screen.findByText(/Store upgrade to chart 2\.2\.0 \(app 2\.2\.0\) initiated/)).toBeTruthy();
+  });
+
+  it("shows a tenant the platform's refusal, then no longer offers the upgrade", async () => {
+    renderStore(
+      available(),
+      TENANT,
+      [],
+      upgradeHandler(() =>
+        apiError(403, "UPGRADE_NOT_ALLOWED", "Store upgrades are started by operators on this platform.", {
+          suggestion: "Ask an operator to upgrade the store, or to set TENANT_UPGRADES=true.",
+        }),
+      ),
+    );
+    fireEvent.click(await screen.findByRole("button", { name: "Upgrade to chart 2.2.0 (app 2.2.0)" }));
+    const dialog = await screen.findByRole("dialog");
+    fireEvent.click(within(dialog).getByRole("button", { name: "Upgrade store" }));
+    const alert = await within(dialog).findByRole("alert");
+    expect(alert.textContent).toContain("Store upgrades are started by operators on this platform.");
+    expect(within(alert).getByTestId("error-suggestion").textContent).toBe(
+      "Ask your platform's administrators to upgrade this store.",
+    );
+    // No setting names for a tenant.
+    expect(dialog.textContent).not.toContain("TENANT_UPGRADES");
+    expect(within(dialog).queryByTestId("operator-suggestion")).toBeNull();
+    fireEvent.click(within(dialog).getByRole("button", { name: "Cancel" }));
+    await waitFor(() => expect(screen.queryByRole("button", { name: /^Upgrade to/ })).toBeNull());
+    expect(screen.getByTestId("available-upgrade").textContent).toContain(
+      "Upgrades are started by operators on this platform: ask your platform's administrators.",
+    );
+  });
+
+  it("shows a conflict's message, and operators the API's suggestion", async () => {
+    renderStore(
+      available(),
+      ADMIN,
+      [],
+      upgradeHandler(() =>
+        apiError(409, "UP_TO_DATE", "Store already runs chart 2.2.0 with app version 2.2.0.", {
+          suggestion: 'Nothing to upgrade. Send {"force": true} to apply the chart and verify the store again anyway.',
+        }),
+      ),
+    );
+    fireEvent.click(await screen.findByRole("button", { name: "Upgrade to chart 2.2.0 (app 2.2.0)" }));
+    const dialog = await screen.findByRole("dialog");
+    fireEvent.click(within(dialog).getByRole("button", { name: "Upgrade store" }));
+    const alert = await within(dialog).findByRole("alert");
+    expect(alert.textContent).toContain("Store already runs chart 2.2.0 with app version 2.2.0.");
+    expect(within(dialog).getByTestId("operator-suggestion").textContent).toContain('{"force": true}');
+    // Still offered: only a tenant's refusal hides it.
+    expect(screen.getByTestId("upgrade-store")).toBeTruthy();
+  });
+
+  it("shows a server that cannot read its chart (503) in plain words", async () => {
+    renderStore(
+      available(),
+      ADMIN,
+      [],
+      upgradeHandler(() =>
+        apiError(503, "CHART_UNKNOWN", "This server cannot read the store chart, so it does not know which version to upgrade to.", {
+          suggestion: "Set HELM_CHART_PATH to the ecommerce-store chart directory and restart storeflow; `storeflow doctor` checks it.",
+        }),
+      ),
+    );
+    fireEvent.click(await screen.findByRole("button", { name: "Upgrade to chart 2.2.0 (app 2.2.0)" }));
+    const dialog = await screen.findByRole("dialog");
+    fireEvent.click(within(dialog).getByRole("button", { name: "Upgrade store" }));
+    const alert = await within(dialog).findByRole("alert");
+    expect(alert.textContent).toContain("This server cannot read the store chart");
+    expect(within(dialog).getByTestId("operator-suggestion").textContent).toContain("HELM_CHART_PATH");
+  });
+
+  it("shows an upgrading store's badge, what the upgrade does, and its live progress", async () => {
+    renderStore(
+      available({
+        status: "upgrading",
+        ...upgradeRun("running", ["succeeded", "succeeded", "succeeded", "running", ...Array(9).fill("pending")]),
+      }),
+      TENANT,
+      [],
+    );
+    const badge = await screen.findByText("Upgrading");
+    expect(badge.getAttribute("data-status")).toBe("upgrading");
+    expect(screen.getByTestId("upgrade-title").textContent).toBe(
+      "Upgrading from chart 2.1.0 (app 2.1.0) to chart 2.2.0 (app 2.2.0)",
+    );
+    expect(screen.getByText("Upgrade", { selector: "h2" })).toBeTruthy();
+    // The rollback steps are not counted while they may never run.
+    expect(screen.getByTestId("progress-summary").textContent).toBe("Step 4 of 8: Starting the new version");
+    expect(screen.getByTestId("rollback-heading").textContent).toBe("Automatic rollback: only if a step above fails");
+    // Nothing else to start meanwhile.
+    expect(screen.queryByRole("button", { name: /^Upgrade to/ })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Delete" })).toBeNull();
+    expect(screen.queryByTestId("upgrade-available")).toBeNull();
+  });
+
+  it("says where an upgrade failed and that it rolls back, while the rollback runs", async () => {
+    renderStore(
+      available({
+        status: "upgrading",
+        versions: { chart: "2.2.0", app: "2.2.0" },
+        availableUpgrade: { chart: "2.3.0", app: "2.3.0" },
+        ...upgradeRun("waiting", ROLLING_BACK, { "wait-upgraded": CRASH }),
+        lastUpgrade: {
+          status: "rolling_back",
+          runId: UPGRADE_RUN,
+          from: { chart: "2.2.0", app: "2.2.0" },
+          failedStep: "wait-upgraded",
+          error: CRASH,
+          at: "2026-12-04T13:08:00.81Z",
+        },
+      }),
+      TENANT,
+      [],
+    );
+    const notice = (await screen.findByTestId("upgrade-title")).closest("[data-upgrade-notice]") as HTMLElement;
+    expect(notice.getAttribute("data-upgrade-notice")).toBe("rolling_back");
+    expect(within(notice).getByTestId("upgrade-title").textContent).toBe(
+      "Upgrade failed at “Starting the new version”: rolling back to chart 2.2.0 (app 2.2.0)",
+    );
+    expect(within(notice).getByTestId("upgrade-reason").textContent).toBe(
+      "A part of the store keeps crashing when it starts.",
+    );
+    // The raw error one click away for a tenant, once on the page.
+    expect((within(notice).getByTestId("raw-details") as HTMLDetailsElement).open).toBe(false);
+    expect(within(notice).getByTestId("raw-text").textContent).toBe(CRASH);
+    expect(screen.getByTestId("progress-summary").textContent).toBe(
+      "Rolling back: step 7 of 9: Starting the previous version again",
+    );
+    expect(visibleText()).not.toContain("CrashLoopBackOff");
+    expect(screen.getByTestId("step-stopped").textContent).toBe(
+      "Failed here — the automatic rollback below took over; see above for why.",
+    );
+  });
+
+  it("says a rolled-back upgrade failed, where and why, and that the store was verified again", async () => {
+    renderStore(
+      available({
+        versions: { chart: "2.2.0", app: "2.2.0" },
+        availableUpgrade: { chart: "2.3.0", app: "2.3.0" },
+        ...upgradeRun("failed", ROLLED_BACK, { "wait-upgraded": CRASH }),
+        lastUpgrade: {
+          status: "rolled_back",
+          runId: UPGRADE_RUN,
+          from: { chart: "2.2.0", app: "2.2.0" },
+          to: { chart: "2.3.0", app: "2.3.0" },
+          failedStep: "wait-upgraded",
+          error: CRASH,
+          at: "2026-12-04T13:08:02.92Z",
+        },
+      }),
+      ADMIN,
+      [],
+    );
+    const notice = (await screen.findByTestId("upgrade-title")).closest("[data-upgrade-notice]") as HTMLElement;
+    expect(notice.getAttribute("data-upgrade-notice")).toBe("rolled_back");
+    expect(within(notice).getByTestId("upgrade-title").textContent).toBe(
+      "The upgrade to chart 2.3.0 (app 2.3.0) failed at “Starting the new version” and was rolled back",
+    );
+    expect(within(notice).getByTestId("upgrade-text").textContent).toBe(
+      "The store runs chart 2.2.0 (app 2.2.0) again and was verified again with a test order.",
+    );
+    // Operators see the error text in the open.
+    expect((within(notice).getByTestId("raw-details") as HTMLDetailsElement).open).toBe(true);
+    expect(within(notice).getByTestId("raw-text").textContent).toBe(CRASH);
+    expect(screen.getByTestId("store-versions").textContent).toBe("Chart 2.2.0 · app 2.2.0");
+    // The run failed, the store is fine: a full, amber bar, and the upgrade may be tried again.
+    expect(screen.getByTestId("progress-summary").textContent).toBe(
+      "The upgrade failed; the store was rolled back and verified again.",
+    );
+    expect(screen.getByTestId("progress-percent").textContent).toBe("100%");
+    expect(screen.getByRole("button", { name: "Upgrade to chart 2.3.0 (app 2.3.0)" })).toBeTruthy();
+    expect(screen.queryByTestId("failure-reason")).toBeNull();
+  });
+
+  it("says from which chart to which a store was upgraded, and when", async () => {
+    renderStore(
+      ready({
+        versions: { chart: "2.2.0", app: "2.2.0" },
+        ...upgradeRun("succeeded", MAIN_DONE),
+        lastUpgrade: {
+          status: "succeeded",
+          runId: UPGRADE_RUN,
+          from: { chart: "2.1.0", app: "2.1.0" },
+          to: { chart: "2.2.0", app: "2.2.0" },
+          at: new Date(Date.now() - 5 * 60_000).toISOString(),
+        },
+      }),
+      TENANT,
+      [],
+    );
+    expect((await screen.findByTestId("upgrade-succeeded")).textContent).toBe("Upgraded from chart 2.1.0 to 2.2.0 5 min ago");
+    expect(screen.getByTestId("progress-summary").textContent).toBe(
+      "The store is upgraded and verified with a test order.",
+    );
+    expect(screen.getByTestId("progress-percent").textContent).toBe("100%");
+    expect(screen.getByTestId("rollback-heading").textContent).toBe("Automatic rollback: not needed");
+    expect(document.querySelectorAll('[data-step-status="skipped"]')).toHaveLength(5);
+    expect(screen.queryByTestId("upgrade-title")).toBeNull();
+  });
+
+  it("names an upgrade whose rollback stopped, and retries it from the failed step", async () => {
+    const statuses: ProgressStep["status"][] = [...ROLLING_BACK.slice(0, 10), "failed", "pending", "pending"];
+    const RAW_ROLLBACK = "step `wait-rolled-back` failed: still pending after 5m (the step's timeout)";
+    renderStore(
+      available({
+        status: "failed",
+        versions: { chart: "2.2.0", app: "2.2.0" },
+        availableUpgrade: { chart: "2.3.0", app: "2.3.0" },
+        failureReason: RAW_ROLLBACK,
+        failedStep: "wait-rolled-back",
+        ...upgradeRun("failed", statuses, { "wait-upgraded": CRASH, "wait-rolled-back": RAW_ROLLBACK }),
+        lastUpgrade: {
+          status: "rolling_back",
+          runId: UPGRADE_RUN,
+          from: { chart: "2.2.0", app: "2.2.0" },
+          failedStep: "wait-upgraded",
+          error: CRASH,
+          at: "2026-12-04T13:08:00.81Z",
+        },
+      }),
+      TENANT,
+      [],
+    );
+    expect((await screen.findByTestId("failure-title")).textContent).toBe(
+      "The rollback stopped at “Starting the previous version again”",
+    );
+    expect(screen.getByTestId("progress-summary").textContent).toBe(
+      "Rollback stopped at step 7 of 9: Starting the previous version again",
+    );
+    expect(screen.getByTestId("upgrade-rollback-stopped").textContent).toBe(
+      "The upgrade had failed at “Starting the new version” (a part of the store keeps crashing when it starts), and rolling the store back to chart 2.2.0 (app 2.2.0) did not finish.",
+    );
+    expect(screen.queryByRole("button", { name: /^Upgrade to/ })).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Retry" }));
+    const dialog = await screen.findByRole("dialog");
+    expect(dialog.textContent).toContain(
+      "The rollback carries on from “Starting the previous version again”; the steps that finished are not repeated.",
+    );
   });
 });

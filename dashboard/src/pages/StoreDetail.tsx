@@ -7,10 +7,11 @@ import { Link, useParams } from "react-router";
 
 import { ApiError } from "../api/client";
 import { isActiveStatus, keys, useRotateCredentials, useStore, useStoreAction, useStoreTimeline } from "../api/queries";
-import type { StoreDetail, TimelineEvent } from "../api/types";
+import type { ProgressStep, StoreDetail, TimelineEvent } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { ConfirmDialog } from "../components/Dialog";
 import {
+  IconArrowUp,
   IconChevronLeft,
   IconExternal,
   IconEye,
@@ -24,6 +25,7 @@ import { LiveIndicator, ProgressBar, RawDetails, StepTimeline, stepErrorSuggesti
 import { SimulatedUrlNote } from "../components/SimulatedCluster";
 import { EngineBadge, isFinalRun, RunStatusBadge, StoreStatusBadge, ThemeBadge } from "../components/status";
 import { useToast } from "../components/Toaster";
+import { UpgradeDialog, UpgradeNoticeAlert, VersionCard } from "../components/Upgrade";
 import {
   Alert,
   ApiErrorAlert,
@@ -48,16 +50,34 @@ import { groupEvents, workflowLabel } from "../lib/events";
 import { formatAgo, formatDateTime, formatDuration, formatRelative, formatTime } from "../lib/format";
 import {
   asSentence,
+  countedSteps,
   isCurrentStep,
+  isRollbackStep,
   plainStepError,
   queueWords,
+  rollbackStarted,
   runPercent,
   stepLabel,
   weightedPercent,
 } from "../lib/steps";
+import { canOfferUpgrade, chartText, upgradeLabel, upgradeNotice } from "../lib/upgrades";
 import { useCoalesced, useNow, useTitle } from "../lib/hooks";
 import { isStoreId, storePasswordProblems } from "../lib/storeRules";
 import { useEventStream } from "../lib/useEventStream";
+
+/** What the store's current run does, as the page names it. */
+function operationTitle(operation: string | null | undefined): string {
+  if (operation === "teardown") return "Deletion";
+  if (operation === "upgrade") return "Upgrade";
+  return "Provisioning";
+}
+
+/** What stopped at `step`: an upgrade's automatic rollback, or the store's current operation. */
+function stoppedWhat(store: StoreDetail, step: string | null | undefined): string {
+  return store.currentRun?.operation === "upgrade" && step && isRollbackStep(step)
+    ? "The rollback"
+    : operationTitle(store.currentRun?.operation);
+}
 
 function ProgressCard({
   store,
@@ -74,34 +94,63 @@ function ProgressCard({
 }) {
   const progress = store.progress;
   const run = store.currentRun;
-  const teardown = run?.operation === "teardown";
-  const title = teardown ? "Deletion" : "Provisioning";
+  const title = operationTitle(run?.operation);
+  const upgrade = run?.operation === "upgrade";
+  // An upgrade whose on-failure steps rolled the store back: the run failed, the store is fine.
+  const rolledBack =
+    upgrade &&
+    !!progress &&
+    store.lastUpgrade?.status === "rolled_back" &&
+    store.lastUpgrade.runId === progress.runId &&
+    progress.status === "failed";
   // Weighted by the steps' typical durations (lib/steps.ts), not by their count.
-  const percent = progress
-    ? weightedPercent({ steps: progress.steps, workflow: progress.workflow, runStatus: progress.status, now })
-    : runPercent(run);
-  const current = progress?.steps.find((s) => isCurrentStep(s.status));
-  const failedStep = progress?.steps.find((s) => s.status === "failed" || s.status === "cancelled");
-  const stepCount = progress?.steps.length ?? run?.stepCount ?? 0;
+  const percent = rolledBack
+    ? 100
+    : progress
+      ? weightedPercent({ steps: progress.steps, workflow: progress.workflow, runStatus: progress.status, now })
+      : runPercent(run);
+  // "Step 3 of 8" counts the run's way: no skipped steps, no rollback steps that have not started.
+  const counted = progress ? countedSteps(progress.steps) : [];
+  const current = counted.find((s) => isCurrentStep(s.status));
+  const position = (step: ProgressStep) => counted.indexOf(step) + 1;
+  // The last one: when an upgrade's rollback stopped, the rollback's step (the upgrade's failed
+  // step is behind it).
+  const failedStep = [...counted].reverse().find((s) => s.status === "failed" || s.status === "cancelled");
+  const stepCount = progress ? counted.length : (run?.stepCount ?? 0);
+  const rollingBack = !!progress && rollbackStarted(progress.steps) && !isFinalRun(progress.status);
   // This run's events, to complete the current step's cause.
   const runEvents = events?.filter((e) => e.runId === progress?.runId);
   const started = progress?.startedAt ?? store.createdAt;
   const finished = progress?.finishedAt;
   const elapsed = (finished ? new Date(finished).getTime() : now) - new Date(started).getTime();
+  // The page says why an upgrade failed in its own notice (rolling back, rolled back).
+  const notice = upgradeNotice(store);
+  const reasonAbove =
+    store.status === "failed" || notice?.kind === "rolling_back" || (notice?.kind === "rolled_back" && rolledBack);
 
   let summary: string;
   if (!progress) summary = "No run yet.";
   else if (progress.status === "succeeded")
-    summary = teardown ? "The store's resources are removed." : "The store is provisioned.";
+    summary =
+      run?.operation === "teardown"
+        ? "The store's resources are removed."
+        : upgrade
+          ? "The store is upgraded and verified with a test order."
+          : "The store is provisioned.";
+  else if (rolledBack) summary = "The upgrade failed; the store was rolled back and verified again.";
   else if (progress.status === "failed" || progress.status === "cancelled")
     summary = failedStep
-      ? `Stopped at step ${failedStep.number} of ${stepCount}: ${stepLabel(failedStep.name)}`
+      ? `${upgrade && isRollbackStep(failedStep.name) ? "Rollback stopped" : "Stopped"} at step ` +
+        `${position(failedStep)} of ${stepCount}: ${stepLabel(failedStep.name)}`
       : progress.status === "failed"
         ? "Stopped before the end."
         : "Cancelled.";
   else if (progress.status === "queued" && !progress.startedAt)
     summary = queueWords(run, store.queuePosition) ?? "Queued: waiting for a worker to pick it up.";
-  else if (current) summary = `Step ${current.number} of ${stepCount}: ${stepLabel(current.name)}`;
+  else if (current) {
+    const where = `${position(current)} of ${stepCount}: ${stepLabel(current.name)}`;
+    summary = rollingBack ? `Rolling back: step ${where}` : `Step ${where}`;
+  }
   else summary = "In progress.";
 
   return (
@@ -129,7 +178,15 @@ function ProgressCard({
             {percent}%
           </p>
         </div>
-        <ProgressBar percent={percent} status={progress?.status ?? run?.status} label={`${title} progress`} />
+        <ProgressBar
+          // A new run starts from its own 0 %, not animating back from the last run's 100 %.
+          key={progress?.runId ?? run?.id}
+          percent={percent}
+          status={progress?.status ?? run?.status}
+          label={`${title} progress`}
+          // Amber while and after an upgrade rolls back: the store is not broken, the upgrade is undone.
+          tone={rolledBack || rollingBack ? "waiting" : undefined}
+        />
         <p className="flex flex-wrap gap-x-3 text-xs text-slate-600">
           {progress ? <RunStatusBadge status={progress.status} /> : null}
           <span className="self-center">
@@ -154,7 +211,7 @@ function ProgressCard({
             now={now}
             events={runEvents}
             operator={operator}
-            failureShownAbove={store.status === "failed"}
+            failureShownAbove={reasonAbove}
           />
         </div>
       ) : null}
@@ -178,10 +235,13 @@ export function FailureCard({
   retrying: boolean;
   operator: boolean;
 }) {
-  const teardown = store.currentRun?.operation === "teardown";
-  const what = teardown ? "Deletion" : "Provisioning";
-  const failedStep = store.progress?.steps.find((s) => s.status === "failed" || s.status === "cancelled");
+  // An upgrade whose rollback stopped: its last failed step is the rollback's, not the upgrade's.
+  const failedStep = [...(store.progress?.steps ?? [])]
+    .reverse()
+    .find((s) => s.status === "failed" || s.status === "cancelled");
+  const upgrade = store.currentRun?.operation === "upgrade" ? store.lastUpgrade : null;
   const stepName = store.failedStep ?? failedStep?.name ?? null;
+  const what = stoppedWhat(store, stepName);
   const raw = store.failureReason ?? store.progress?.error ?? failedStep?.error ?? null;
   return (
     <Alert
@@ -205,6 +265,12 @@ export function FailureCard({
       }
     >
       <p data-testid="failure-reason">{asSentence(plainStepError(raw))}</p>
+      {upgrade?.status === "rolling_back" ? (
+        <p className="mt-1" data-testid="upgrade-rollback-stopped">
+          The upgrade had failed at “{stepLabel(upgrade.failedStep)}” ({plainStepError(upgrade.error)}), and rolling
+          the store back to {chartText(upgrade.from)} did not finish.
+        </p>
+      ) : null}
       <p className="mt-1">
         Retry carries on from that step; the steps that finished are not repeated. If it stops again, contact your
         platform's administrators.
@@ -638,7 +704,9 @@ export function StoreDetailPage() {
   const { isAdmin } = useAuth();
   const toast = useToast();
   const queryClient = useQueryClient();
-  const [confirm, setConfirm] = useState<"retry" | "delete" | null>(null);
+  const [confirm, setConfirm] = useState<"retry" | "delete" | "upgrade" | null>(null);
+  // Set once the platform refused this person an upgrade (tenants, unless the platform allows it).
+  const [upgradeRefused, setUpgradeRefused] = useState(false);
   const retry = useStoreAction("retry");
   const remove = useStoreAction("delete");
 
@@ -722,6 +790,16 @@ export function StoreDetailPage() {
         actions={
           // A failed store's one Retry is in its failure notice, beside the reason.
           <>
+            {canOfferUpgrade(s) && s.availableUpgrade && !upgradeRefused ? (
+              <Button
+                variant="primary"
+                onClick={() => setConfirm("upgrade")}
+                icon={<IconArrowUp />}
+                data-testid="upgrade-store"
+              >
+                {upgradeLabel(s.availableUpgrade)}
+              </Button>
+            ) : null}
             {canDelete ? (
               <Button variant="danger-outline" onClick={() => setConfirm("delete")} icon={<IconTrash />}>
                 Delete
@@ -741,6 +819,7 @@ export function StoreDetailPage() {
               operator={isAdmin}
             />
           ) : null}
+          <UpgradeNoticeAlert store={s} operator={isAdmin} />
           {s.status === "deleted" ? (
             <Alert tone="info" title="This store is deleted">
               Its namespace and everything in it were removed {formatAgo(s.deletedAt, now)}.
@@ -774,6 +853,7 @@ export function StoreDetailPage() {
             </div>
           </Card>
           <CredentialsCard store={s} />
+          {s.status !== "deleted" ? <VersionCard store={s} now={now} refused={upgradeRefused} /> : null}
           <Card title="Details">
             <Details
               items={[
@@ -841,10 +921,17 @@ export function StoreDetailPage() {
       >
         <p>
           {s.progress?.status === "failed" && s.failedStep
-            ? `${s.currentRun?.operation === "teardown" ? "Deletion" : "Provisioning"} carries on from “${stepLabel(s.failedStep)}”; the steps that finished are not repeated.`
+            ? `${stoppedWhat(s, s.failedStep)} carries on from “${stepLabel(s.failedStep)}”; the steps that finished are not repeated.`
             : "A new run starts from the first step; work already done is recognised, not repeated."}
         </p>
       </ConfirmDialog>
+      <UpgradeDialog
+        store={s}
+        open={confirm === "upgrade"}
+        operator={isAdmin}
+        onClose={() => setConfirm(null)}
+        onRefused={() => setUpgradeRefused(true)}
+      />
       <ConfirmDialog
         open={confirm === "delete"}
         title={`Delete ${s.name}?`}

@@ -6,11 +6,12 @@ import { Link } from "react-router";
 import { isActiveStatus, useStoreList } from "../api/queries";
 import { STORE_STATUSES, type Store, type StoreStatus } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
-import { IconPlus, IconSearch, IconStore, IconX } from "../components/icons";
+import { IconArrowUp, IconPlus, IconSearch, IconStore, IconX } from "../components/icons";
 import { Pagination } from "../components/Pagination";
 import { EngineBadge, StoreStatusBadge, storeStatusLabel, ThemeBadge } from "../components/status";
 import {
   ApiErrorAlert,
+  Badge,
   Button,
   ButtonLink,
   Card,
@@ -24,7 +25,8 @@ import {
   Spinner,
 } from "../components/ui";
 import { formatAgo, formatDuration, shortId } from "../lib/format";
-import { asSentence, plainStepError, runPercent, stepLabel } from "../lib/steps";
+import { asSentence, isRollbackStep, plainStepError, runPercent, stepLabel } from "../lib/steps";
+import { chartText, versionsText } from "../lib/upgrades";
 import { useNow, useTitle, useUrlListState } from "../lib/hooks";
 import { offsetOf, parsePage } from "../lib/pagination";
 
@@ -50,8 +52,39 @@ export function MiniProgress({ percent, label }: { percent: number; label: strin
   );
 }
 
+/** A ready store that a newer chart is available for: a small marker beside its status. */
+export function UpgradeMarker({ store }: { store: Store }) {
+  if (store.status !== "ready" || !store.availableUpgrade) return null;
+  return (
+    <span
+      data-testid="upgrade-marker"
+      title={`${chartText(store.availableUpgrade)} is available; the store runs ${versionsText(store.versions).toLowerCase()}`}
+    >
+      <Badge tone="indigo">
+        <IconArrowUp className="size-3" />
+        Upgrade available
+      </Badge>
+    </span>
+  );
+}
+
 function StoreProgress({ store, now }: { store: Store; now: number }) {
   const run = store.currentRun;
+  if (store.status === "upgrading") {
+    // The list knows only the current step: its label, and whether it belongs to the rollback.
+    const percent = runPercent(run);
+    const rollingBack = !!run?.step && isRollbackStep(run.step);
+    return (
+      <div className="space-y-1">
+        <MiniProgress percent={percent} label={`${store.name}: ${percent}%`} />
+        <p className="text-xs text-slate-600">
+          <span className="font-medium text-slate-700 tabular-nums">{percent}%</span> ·{" "}
+          {rollingBack ? "Rolling back: " : ""}
+          {run?.step ? <span title={run.step}>{stepLabel(run.step)}</span> : "queued"}
+        </p>
+      </div>
+    );
+  }
   if (isActiveStatus(store.status)) {
     // Weighted by the steps' typical durations, like the store page (lib/steps.ts).
     const percent = runPercent(run);
@@ -303,16 +336,24 @@ export function StoresPage() {
                         </div>
                       </td>
                       <td className="px-3 py-3.5">
-                        <StoreStatusBadge
-                          status={store.status}
-                          title={store.status === "failed" ? asSentence(plainStepError(store.failureReason)) : undefined}
-                        />
+                        <div className="flex flex-col items-start gap-1">
+                          <StoreStatusBadge
+                            status={store.status}
+                            title={store.status === "failed" ? asSentence(plainStepError(store.failureReason)) : undefined}
+                          />
+                          <UpgradeMarker store={store} />
+                        </div>
                       </td>
                       <td className="hidden px-3 py-3.5 md:table-cell">
                         <div className="flex flex-wrap gap-1">
                           <EngineBadge engine={store.engine} />
                           <ThemeBadge theme={store.theme} />
                         </div>
+                        {store.versions?.chart ? (
+                          <p className="mt-1 text-xs text-slate-600" data-testid="store-chart" title={versionsText(store.versions)}>
+                            Chart {store.versions.chart}
+                          </p>
+                        ) : null}
                       </td>
                       <td className="hidden min-w-52 px-3 py-3.5 sm:table-cell">
                         <StoreProgress store={store} now={now} />

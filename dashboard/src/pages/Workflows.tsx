@@ -9,7 +9,7 @@ import { IconWorkflow } from "../components/icons";
 import { ApiErrorAlert, Badge, Card, EmptyState, LoadingBlock, Mono, PageHeader } from "../components/ui";
 import { formatDateTime, formatDuration } from "../lib/format";
 import { useTitle } from "../lib/hooks";
-import { stepLabel } from "../lib/steps";
+import { isRollbackStep, stepLabel } from "../lib/steps";
 
 const SHOWN = 12;
 
@@ -45,7 +45,15 @@ function StepsTable({ name, version, steps }: { name: string; version: number; s
           {shown.map((step) => (
             <tr key={step.index}>
               <td className="px-3 py-2 text-slate-600 tabular-nums">{step.index + 1}</td>
-              <td className="px-3 py-2 font-mono text-[0.8125rem] text-slate-900">{step.name}</td>
+              <td className="px-3 py-2 font-mono text-[0.8125rem] text-slate-900">
+                {step.name}
+                {isRollbackStep(step.name) ? (
+                  // An upgrade's on-failure step: it runs only when a main step fails for good.
+                  <Badge tone="amber" className="ml-2 font-sans" title="Runs only when a step before it fails">
+                    on failure
+                  </Badge>
+                ) : null}
+              </td>
               <td className="hidden px-3 py-2 text-slate-700 sm:table-cell">{stepLabel(step.name)}</td>
               <td className="px-3 py-2 text-right tabular-nums">{step.maxAttempts}</td>
               <td className="px-3 py-2 text-right tabular-nums">{formatDuration(step.timeoutMs)}</td>
