@@ -32,6 +32,10 @@ pub struct HelmSettings {
     pub values_files: Vec<PathBuf>,
     /// Passed to helm as `--timeout` (its own API calls; readiness is not awaited).
     pub timeout: Duration,
+    /// How long after its last change a `pending-*` release is taken for abandoned (plus
+    /// `timeout`): a helm still running elsewhere must not be interrupted
+    /// (`HELM_PENDING_GRACE`, default 10m).
+    pub pending_grace: Duration,
     /// When storeflow reaches the cluster through its pod's service account, helm is pointed
     /// at the same API server with the same CA and token (`HELM_KUBEAPISERVER`,
     /// `HELM_KUBECAFILE`, `HELM_KUBETOKEN`), so both always act on one cluster as one
@@ -45,13 +49,16 @@ pub struct HelmSettings {
 
 impl HelmSettings {
     /// From `HELM_BIN` (default `helm`), `HELM_CHART_PATH` (default `charts/ecommerce-store`),
-    /// `HELM_VALUES_FILE` (optional) and `HELM_TIMEOUT` (default `5m`).
+    /// `HELM_VALUES_FILE` (optional), `HELM_TIMEOUT` (default `5m`) and `HELM_PENDING_GRACE`
+    /// (default `10m`).
     pub fn from_env() -> Result<HelmSettings, String> {
-        let timeout = match std::env::var("HELM_TIMEOUT") {
+        let duration = |name: &str, default: Duration| match std::env::var(name) {
             Ok(text) if !text.is_empty() => humantime::parse_duration(&text)
-                .map_err(|err| format!("HELM_TIMEOUT `{text}` is not a duration: {err}"))?,
-            _ => Duration::from_secs(300),
+                .map_err(|err| format!("{name} `{text}` is not a duration: {err}")),
+            _ => Ok(default),
         };
+        let timeout = duration("HELM_TIMEOUT", Duration::from_secs(300))?;
+        let pending_grace = duration("HELM_PENDING_GRACE", PENDING_GRACE)?;
         Ok(HelmSettings {
             bin: std::env::var_os("HELM_BIN")
                 .map(PathBuf::from)
@@ -64,6 +71,7 @@ impl HelmSettings {
                 .into_iter()
                 .collect(),
             timeout,
+            pending_grace,
             in_cluster: None,
             kubeconfig: None,
         })
@@ -531,7 +539,7 @@ impl RollbackChart {
 }
 
 /// How long after its last change a pending release is taken for abandoned (a helm process
-/// still running elsewhere must not be interrupted).
+/// still running elsewhere must not be interrupted), by default.
 const PENDING_GRACE: Duration = Duration::from_secs(600);
 
 /// Brings a release out of `pending-*` / `uninstalling` if the operation that left it there
@@ -564,7 +572,7 @@ async fn repair_pending(settings: &HelmSettings, release: &str) -> Result<(), St
         .as_str()
         .and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok());
     let age = changed.map(|t| k8s_openapi::jiff::Timestamp::now().as_second() - t.as_second());
-    let grace = PENDING_GRACE.as_secs() + settings.timeout.as_secs();
+    let grace = settings.pending_grace.as_secs() + settings.timeout.as_secs();
     if let Some(age) = age.filter(|age| *age >= 0 && (*age as u64) < grace) {
         // Waiting, not failing: after a worker was killed mid-helm the release stays pending
         // for the whole grace period, longer than the retry budget would last. The step's

@@ -301,6 +301,29 @@ fn of_current_template(pod: &Pod, templates: &[Template<'_>]) -> bool {
     }
 }
 
+/// What keeps a Deployment from being rolled out and available (see [`Rollout::gap`]).
+fn deployment_gap(name: &str, deployment: &Deployment) -> Option<String> {
+    let status = deployment.status.clone().unwrap_or_default();
+    Rollout {
+        kind: "deployment",
+        name,
+        generation: deployment.metadata.generation,
+        observed_generation: status.observed_generation,
+        want: deployment
+            .spec
+            .as_ref()
+            .and_then(|s| s.replicas)
+            .unwrap_or(1),
+        // The API server leaves a zero out of the status: absent is 0, not unknown (right
+        // after an upgrade no replica is updated yet, while the old one is still available).
+        updated: Some(status.updated_replicas.unwrap_or(0)),
+        total: status.replicas,
+        ready: status.available_replicas.unwrap_or(0),
+        ready_word: "available",
+    }
+    .gap()
+}
+
 /// A workload's observed rollout.
 struct Rollout<'a> {
     kind: &'a str,
@@ -430,23 +453,7 @@ impl WaitReady {
         let mut ready = Vec::new();
         for deployment in &deployments {
             let name = deployment.metadata.name.clone().unwrap_or_default();
-            let status = deployment.status.clone().unwrap_or_default();
-            let rollout = Rollout {
-                kind: "deployment",
-                name: &name,
-                generation: deployment.metadata.generation,
-                observed_generation: status.observed_generation,
-                want: deployment
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.replicas)
-                    .unwrap_or(1),
-                updated: status.updated_replicas,
-                total: status.replicas,
-                ready: status.available_replicas.unwrap_or(0),
-                ready_word: "available",
-            };
-            match rollout.gap() {
+            match deployment_gap(&name, deployment) {
                 Some(gap) => waiting.push(gap),
                 None => ready.push(format!("deployment/{name}")),
             }
@@ -468,7 +475,9 @@ impl WaitReady {
                     .as_ref()
                     .and_then(|s| s.replicas)
                     .unwrap_or(1),
-                updated: status.updated_replicas,
+                // The API server leaves a zero out of the status: absent is 0, not unknown
+                // (right after an upgrade no replica is updated yet).
+                updated: Some(status.updated_replicas.unwrap_or(0)),
                 total: Some(status.replicas),
                 ready: status.ready_replicas.unwrap_or(0),
                 ready_word: "ready",
@@ -597,5 +606,43 @@ impl WaitNamespaceGone {
             }
             Err(err) => classify(err, &format!("reading namespace {namespace}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(generation: i64, status: serde_json::Value) -> Deployment {
+        serde_json::from_value(json!({
+            "metadata": { "name": "wordpress", "generation": generation },
+            "spec": { "replicas": 1, "selector": {}, "template": {} },
+            "status": status,
+        }))
+        .expect("deployment")
+    }
+
+    #[test]
+    fn a_deployment_just_upgraded_is_not_ready_while_its_old_replica_is_available() {
+        // The controller observed the new spec but updated nothing yet: the API server
+        // leaves `updatedReplicas: 0` out, and the old replica still counts as available.
+        let upgraded = deployment(
+            2,
+            json!({ "observedGeneration": 2, "replicas": 1, "availableReplicas": 1, "readyReplicas": 1 }),
+        );
+        assert_eq!(
+            deployment_gap("wordpress", &upgraded).as_deref(),
+            Some("deployment wordpress: 0/1 updated")
+        );
+        let rolled_out = deployment(
+            2,
+            json!({ "observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1 }),
+        );
+        assert_eq!(deployment_gap("wordpress", &rolled_out), None);
+        let unobserved = deployment(3, json!({ "observedGeneration": 2, "updatedReplicas": 1 }));
+        assert!(
+            deployment_gap("wordpress", &unobserved)
+                .is_some_and(|gap| gap.contains("not observed")),
+        );
     }
 }

@@ -117,6 +117,7 @@ impl Harness {
             chart: PathBuf::from("/charts/ecommerce-store"),
             values_files: vec![PathBuf::from("/charts/ecommerce-store/values-local.yaml")],
             timeout: Duration::from_secs(300),
+            pending_grace: Duration::from_secs(600),
             in_cluster: None,
             kubeconfig: None,
         };

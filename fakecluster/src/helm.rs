@@ -719,6 +719,36 @@ async fn upgrade(
             )
         })
         .collect();
+    let manifest = Value::Array(objects.iter().map(|(r, o)| json!([r, o])).collect());
+    let description = if history.is_empty() {
+        "Install complete"
+    } else {
+        "Upgrade complete"
+    };
+    // As helm does: the new revision is recorded pending first, so a helm killed while it
+    // applies the objects leaves the release `pending-*` (which storeflow must repair).
+    let pending = if history.is_empty() {
+        "pending-install"
+    } else {
+        "pending-upgrade"
+    };
+    record(
+        api,
+        release,
+        namespace,
+        version,
+        Revision {
+            status: pending,
+            objects: &names,
+            manifest: &manifest,
+            chart: &chart_meta,
+            values: &values,
+            description,
+        },
+    )
+    .await?;
+    let this =
+        json!({ "metadata": { "name": format!("sh.helm.release.v1.{release}.v{version}") } });
     for (resource, object) in &objects {
         let name = object["metadata"]["name"].as_str().unwrap_or("");
         let (code, body) = api
@@ -729,6 +759,7 @@ async fn upgrade(
             )
             .await?;
         if code >= 300 {
+            set_status(api, namespace, &this, "failed").await?;
             return Err(format!(
                 "failed to create resource: {}",
                 body["message"].as_str().unwrap_or("refused")
@@ -751,27 +782,7 @@ async fn upgrade(
         }
         set_status(api, namespace, last, "superseded").await?;
     }
-    let manifest = Value::Array(objects.iter().map(|(r, o)| json!([r, o])).collect());
-    let description = if history.is_empty() {
-        "Install complete"
-    } else {
-        "Upgrade complete"
-    };
-    record(
-        api,
-        release,
-        namespace,
-        version,
-        Revision {
-            status: "deployed",
-            objects: &names,
-            manifest: &manifest,
-            chart: &chart_meta,
-            values: &values,
-            description,
-        },
-    )
-    .await?;
+    set_status(api, namespace, &this, "deployed").await?;
     let latest = releases(api, release, namespace).await?;
     let summary = latest
         .last()
@@ -848,8 +859,26 @@ async fn rollback(
         .map(str::to_owned)
         .collect();
     // The target revision's objects are applied again; objects only the newer revision
-    // had are deleted (as helm's three-way merge does).
+    // had are deleted (as helm's three-way merge does). Recorded pending first, as helm does.
     let manifest = annotation_json(target, "manifest");
+    let description = format!("Rollback to {revision}");
+    record(
+        api,
+        release,
+        namespace,
+        version,
+        Revision {
+            status: "pending-rollback",
+            objects: &names,
+            manifest: &manifest,
+            chart: &annotation_json(target, "chart"),
+            values: &annotation_json(target, "values"),
+            description: &description,
+        },
+    )
+    .await?;
+    let this =
+        json!({ "metadata": { "name": format!("sh.helm.release.v1.{release}.v{version}") } });
     for entry in manifest.as_array().into_iter().flatten() {
         let (resource, object) = (entry[0].as_str().unwrap_or(""), &entry[1]);
         let name = object["metadata"]["name"].as_str().unwrap_or("");
@@ -880,22 +909,7 @@ async fn rollback(
         }
     }
     set_status(api, namespace, last, "superseded").await?;
-    let description = format!("Rollback to {revision}");
-    record(
-        api,
-        release,
-        namespace,
-        version,
-        Revision {
-            status: "deployed",
-            objects: &names,
-            manifest: &manifest,
-            chart: &annotation_json(target, "chart"),
-            values: &annotation_json(target, "values"),
-            description: &description,
-        },
-    )
-    .await?;
+    set_status(api, namespace, &this, "deployed").await?;
     Ok(Outcome {
         stdout: "Rollback was a success! Happy Helming!\n".into(),
         ..Outcome::default()

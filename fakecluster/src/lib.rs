@@ -609,6 +609,16 @@ impl FakeCluster {
             .insert(format!("{verb} {resource}"));
     }
 
+    /// Every object of `resource` with its namespace ("" for cluster-scoped ones).
+    pub fn list(&self, resource: &str) -> Vec<(String, Value)> {
+        lock(&self.store)
+            .objects
+            .iter()
+            .filter(|((r, _, _), _)| r == resource)
+            .map(|((_, namespace, _), object)| (namespace.clone(), object.clone()))
+            .collect()
+    }
+
     /// Names of the namespaces that exist.
     pub fn namespaces(&self) -> Vec<String> {
         lock(&self.store)

@@ -235,7 +235,10 @@ impl StoreRow {
                 status: self.run_status.as_deref(),
                 percent,
                 step: self.run_step_name.as_deref(),
-                step_number: self.run_current_step.map(|s| s + 1),
+                // A finished run stands past its last step: it shows as at its last one.
+                step_number: self
+                    .run_current_step
+                    .map(|s| (s + 1).min(self.run_step_count.unwrap_or(i32::MAX))),
                 step_count: self.run_step_count,
                 next_attempt_at: match self.run_status.as_deref() {
                     Some("queued") | Some("waiting") => {

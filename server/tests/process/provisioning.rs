@@ -206,6 +206,10 @@ impl<C> Platform<C> {
     }
 
     pub fn spawn_worker(&mut self, mut command: std::process::Command) -> usize {
+        use std::os::unix::process::CommandExt;
+        // A process group of its own, so a kill takes its helm and other children with it,
+        // as the kill of a worker's pod does.
+        command.process_group(0);
         let n = self.workers.len();
         let log = std::fs::File::create(self.dir.join(format!("worker-{n}.log"))).expect("log");
         let child = command
@@ -235,8 +239,13 @@ impl<C> Platform<C> {
         n
     }
 
-    /// SIGKILLs worker `n` (no shutdown of any kind).
+    /// SIGKILLs worker `n` and every process it started (helm mid-operation included), as
+    /// the kill of its pod would: no shutdown of any kind.
     pub fn kill_worker(&mut self, n: usize) {
+        let group = format!("-{}", self.workers[n].id());
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status();
         let _ = self.workers[n].kill();
         let _ = self.workers[n].wait();
     }
@@ -449,6 +458,8 @@ fn api_router(engine: &Engine, chart: &Path) -> Router {
         sealer: storeflow::sealing::Sealer::from_hex(KEY).expect("key"),
         stores: StoreSettings {
             creation_cooldown: Duration::ZERO,
+            // Fleet tests create hundreds of stores for a few tenants.
+            max_per_user: 1_000,
             release: Some(
                 storeflow_executors::chart::ChartRelease::read(chart).expect("chart versions"),
             ),

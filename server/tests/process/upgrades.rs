@@ -653,3 +653,191 @@ async fn a_fleet_rollout_upgrades_in_waves_and_a_bad_release_halts_it_before_lat
         );
     }
 }
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Figures and robustness of rollouts at scale on the fake cluster:
+/// `STOREFLOW_ROLLOUT_STORES` stores (default 24; the closing figures used 500) are rolled
+/// out to in waves of 1, 5, 25 and the rest while a worker (and the helm it runs) is
+/// SIGKILLed `STOREFLOW_ROLLOUT_KILLS` times (default 4; 20 for the figures). Every store
+/// ends upgraded and no helm release is left pending; then a bad release halts at its canary
+/// with no store of a later wave touched. Prints the times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fleet_rollout_at_scale_survives_killed_workers_and_a_bad_release_halts_at_the_canary() {
+    let count = env_number("STOREFLOW_ROLLOUT_STORES", 24);
+    let kills = env_number("STOREFLOW_ROLLOUT_KILLS", 4);
+    let mut platform = Platform::start(Options {
+        auto_ready: Some(Duration::from_millis(100)),
+        ..Options::default()
+    })
+    .await;
+    let admin = platform.register("ops@example.com", "ops").await;
+    let tenant = platform.register("fleet@example.com", "fleet").await;
+    for n in 0..count {
+        platform
+            .create_store(
+                &tenant,
+                json!({ "name": format!("fleet-{n}"), "engine": "woocommerce" }),
+            )
+            .await;
+    }
+    let kubeconfig = platform.kubeconfig.clone();
+    // Killed helms leave releases pending; they are repaired after the grace (shortened
+    // here from its 10 minutes) plus helm's timeout.
+    let worker_env = [
+        ("PROVISIONING_CONCURRENCY", "64"),
+        ("UPGRADE_CONCURRENCY", "25"),
+        ("HELM_PENDING_GRACE", "5s"),
+        ("HELM_TIMEOUT", "10s"),
+    ];
+    platform.start_worker_as(&kubeconfig, &worker_env);
+    platform.start_worker_as(&kubeconfig, &worker_env);
+    let provisioning = Instant::now();
+    let pool = platform.pool.clone();
+    let stores_in = |status: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let (n,): (i64,) =
+                sqlx::query_as("SELECT count(*) FROM stores WHERE status::text = $1")
+                    .bind(status)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("count");
+            n as usize
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    while stores_in("ready").await < count {
+        assert_eq!(
+            stores_in("failed").await,
+            0,
+            "{}",
+            tail(&platform.worker_logs(), 40)
+        );
+        assert!(Instant::now() < deadline, "stores not ready in time");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let provisioned_in = provisioning.elapsed();
+
+    let good = chart_variant(
+        &platform.dir,
+        "2.2.0",
+        &[("6.7-php8.2-apache", "6.8-php8.2-apache")],
+    );
+    platform.ship_chart(&good).await;
+    let mut live = vec![
+        platform.start_worker_as(&kubeconfig, &worker_env),
+        platform.start_worker_as(&kubeconfig, &worker_env),
+    ];
+    let (status, body) = platform
+        .call(
+            Method::POST,
+            "/api/v1/rollouts",
+            Some(&admin),
+            Some(json!({ "waves": [1, 5, 25] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id = body["rollout"]["id"].as_str().expect("id").to_owned();
+    let started = Instant::now();
+    // Kill a worker (and its helm) every 1.5 s while the rollout runs, starting another.
+    let mut killed = 0;
+    let finished = loop {
+        let current = rollout(&platform, &admin, &id).await;
+        if current["status"] != "running"
+            && current["status"] != "queued"
+            && current["status"] != "waiting"
+        {
+            break current;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1800),
+            "the rollout did not finish: {current}"
+        );
+        if killed < kills {
+            let victim = live.remove(killed % live.len());
+            platform.kill_worker(victim);
+            live.push(platform.start_worker_as(&kubeconfig, &worker_env));
+            killed += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    };
+    let rolled_out_in = started.elapsed();
+    assert_eq!(finished["status"], "succeeded", "{finished}");
+    assert_eq!(
+        finished["totals"]["upgraded"], count,
+        "{}",
+        finished["totals"]
+    );
+    assert_eq!(stores_in("ready").await, count);
+    let (behind,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM stores WHERE chart_version IS DISTINCT FROM '2.2.0'")
+            .fetch_one(&platform.pool)
+            .await
+            .expect("versions");
+    assert_eq!(behind, 0);
+    let pending: Vec<String> = platform
+        .cluster
+        .list("secrets")
+        .into_iter()
+        .filter(|(_, s)| {
+            s["metadata"]["labels"]["owner"] == "helm"
+                && s["metadata"]["labels"]["status"]
+                    .as_str()
+                    .is_some_and(|status| status.starts_with("pending"))
+        })
+        .map(|(namespace, s)| format!("{namespace}: {}", s["metadata"]["name"]))
+        .collect();
+    assert!(pending.is_empty(), "releases left pending: {pending:?}");
+
+    // A bad release: the canary fails and the rollout halts before touching anyone else.
+    let bad = chart_variant(
+        &platform.dir,
+        "2.3.0",
+        &[("6.7-php8.2-apache", "6.8-php8.2-apache-crashloop")],
+    );
+    platform.ship_chart(&bad).await;
+    platform.start_worker_as(&kubeconfig, &worker_env);
+    let (status, body) = platform
+        .call(
+            Method::POST,
+            "/api/v1/rollouts",
+            Some(&admin),
+            Some(json!({ "waves": [1, 5, 25] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let bad_id = body["rollout"]["id"].as_str().expect("id").to_owned();
+    let halting = Instant::now();
+    let halted = wait_rollout(&platform, &admin, &bad_id, "the halt", |r| {
+        r["status"] == "halted"
+    })
+    .await;
+    let halted_in = halting.elapsed();
+    let canary = wave_stores(&halted, 0);
+    let (touched,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM stores WHERE NOT (id = ANY($1)) \
+         AND (status <> 'ready' OR chart_version <> '2.2.0' OR last_upgrade->>'runId' \
+              IN (SELECT id::text FROM workflow_runs WHERE parent_run_id = $2::uuid))",
+    )
+    .bind(&canary)
+    .bind(&bad_id)
+    .fetch_one(&platform.pool)
+    .await
+    .expect("touched");
+    assert_eq!(touched, 0, "stores of later waves were touched");
+    eprintln!(
+        "fleet rollout on the fake cluster: {count} stores provisioned in {:.1} s; rolled out to \
+         chart 2.2.0 in waves 1/5/25/rest with up to 25 upgrades at once in {:.1} s while {killed} \
+         workers were SIGKILLed (no release left pending); a bad release halted at its canary in \
+         {:.1} s with 0 stores of later waves touched",
+        provisioned_in.as_secs_f64(),
+        rolled_out_in.as_secs_f64(),
+        halted_in.as_secs_f64()
+    );
+}
