@@ -11,12 +11,14 @@
 // and figures, stops everything, and exits non-zero when a scenario fails. The full-provisioning
 // scenario and the day-2 upgrades scenario (a new chart shipped by restarting storeflow with
 // another HELM_CHART_PATH, a bad one rolled back) run when storeflow-fakecluster exists beside
-// STOREFLOW_BIN, and are skipped with a notice otherwise. The users scenario (user management,
+// STOREFLOW_BIN, and are skipped with a notice otherwise; so is the fleet-rollouts scenario (three
+// stores upgraded in waves to a new chart, then a crash-looping chart halting the rollout at its
+// canary wave, resumed, halting again). The users scenario (user management,
 // sessions, schedules, invitations with REGISTRATION=closed) needs no cluster. The
 // simulated-cluster scenario (`storeflow up --simulated-cluster`) provisions a Medusa store too
 // when charts/medusa-backend has its packages.
 //
-//   E2E_ONLY=no-cluster | users | fake-cluster | upgrades | simulated-cluster npm run e2e   (one scenario)
+//   E2E_ONLY=no-cluster | users | fake-cluster | upgrades | rollouts | simulated-cluster npm run e2e   (one scenario)
 
 import fs from "node:fs";
 import { after } from "node:test";
@@ -24,6 +26,7 @@ import { after } from "node:test";
 import { buildIfNeeded, launchBrowser, screenshotDir } from "./browser.mjs";
 import { withFakeCluster } from "./scenarios/provisioning.mjs";
 import { withSimulatedCluster } from "./scenarios/simulated.mjs";
+import { withRollouts } from "./scenarios/rollouts.mjs";
 import { withoutCluster } from "./scenarios/tenancy.mjs";
 import { withUpgrades } from "./scenarios/upgrades.mjs";
 import { withUsers } from "./scenarios/users.mjs";
@@ -34,6 +37,7 @@ const SCENARIOS = {
   users: withUsers,
   "fake-cluster": withFakeCluster,
   upgrades: withUpgrades,
+  rollouts: withRollouts,
   "simulated-cluster": withSimulatedCluster,
 };
 const only = process.env.E2E_ONLY;

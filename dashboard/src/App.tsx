@@ -9,6 +9,8 @@ import { CreateStorePage } from "./pages/CreateStore";
 import { LoginPage, RegisterPage, ResetPasswordPage, SignedInRegistration } from "./pages/Auth";
 import { NotFoundPage } from "./pages/NotFound";
 import { OverviewPage } from "./pages/Overview";
+import { RolloutDetailPage } from "./pages/RolloutDetail";
+import { RolloutsPage } from "./pages/Rollouts";
 import { RunDetailPage } from "./pages/RunDetail";
 import { RunsPage } from "./pages/Runs";
 import { SchedulesPage } from "./pages/Schedules";
@@ -60,6 +62,22 @@ export function App() {
               element={
                 <RequireAdmin>
                   <RunDetailPage />
+                </RequireAdmin>
+              }
+            />
+            <Route
+              path="rollouts"
+              element={
+                <RequireAdmin>
+                  <RolloutsPage />
+                </RequireAdmin>
+              }
+            />
+            <Route
+              path="rollouts/:id"
+              element={
+                <RequireAdmin>
+                  <RolloutDetailPage />
                 </RequireAdmin>
               }
             />

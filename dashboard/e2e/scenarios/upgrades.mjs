@@ -24,7 +24,7 @@ const STORE_CHART = path.join(repoDir, "charts", "ecommerce-store");
 const SHIPPED_TAG = "    tag: 6.7-php8.2-apache\n";
 
 /** The `version` and `appVersion` of a chart's Chart.yaml. */
-function chartVersions(dir) {
+export function chartVersions(dir) {
   const text = fs.readFileSync(path.join(dir, "Chart.yaml"), "utf8");
   const field = (name) => /^(\S+):\s*"?([^"\s#]+)"?/m.exec(text.split("\n").find((l) => l.startsWith(`${name}:`)) ?? "")?.[2];
   return { chart: field("version"), app: field("appVersion") };
@@ -34,7 +34,7 @@ function chartVersions(dir) {
  * A copy of the store chart under `parent/chart-<version>` as a later build would ship it: its
  * `version` and `appVersion` set to `version`, the WordPress image tag replaced by `tag`.
  */
-function shipChart(parent, version, tag) {
+export function shipChart(parent, version, tag) {
   const target = path.join(parent, `chart-${version}`);
   fs.cpSync(STORE_CHART, target, { recursive: true });
   const chartYaml = path.join(target, "Chart.yaml");
@@ -54,7 +54,7 @@ function shipChart(parent, version, tag) {
 }
 
 /** The image of a deployment's first container, read from the fake cluster's API server. */
-async function deploymentImage(platform, namespace, name) {
+export async function deploymentImage(platform, namespace, name) {
   const answer = await fetch(`${platform.cluster.server}/apis/apps/v1/namespaces/${namespace}/deployments/${name}`);
   if (!answer.ok) return `(${answer.status})`;
   const deployment = await answer.json();

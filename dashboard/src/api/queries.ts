@@ -3,6 +3,7 @@
 
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
+import { isRolloutInProgress } from "../lib/rollouts";
 import { api } from "./client";
 import type {
   AuditList,
@@ -12,6 +13,8 @@ import type {
   Metrics,
   OneTimeLinkAnswer,
   Role,
+  Rollout,
+  RolloutAnswer,
   RunDetail,
   RunStatus,
   RunSummary,
@@ -32,10 +35,13 @@ export const keys = {
   storeCounts: ["stores", "counts"] as const,
   store: (id: string) => ["stores", "detail", id] as const,
   storeEvents: (id: string) => ["stores", "events", id] as const,
+  storeDirectory: ["stores", "directory"] as const,
   runs: ["runs"] as const,
   runList: (params: RunListParams) => ["runs", "list", params] as const,
   run: (id: string) => ["runs", "detail", id] as const,
   workflows: ["workflows"] as const,
+  rollouts: ["rollouts"] as const,
+  rollout: (id: string) => ["rollouts", "detail", id] as const,
   schedules: ["schedules"] as const,
   audit: (params: AuditParams) => ["audit", params] as const,
   users: ["users"] as const,
@@ -246,6 +252,105 @@ export function useRunAction() {
       client.invalidateQueries({ queryKey: keys.runs });
       client.invalidateQueries({ queryKey: keys.stores });
     },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fleet rollouts (operators)
+
+/** While a rollout moves, its page follows it every ~2 s; a finished one is not asked again. */
+export const ROLLOUT_POLL_MS = 2000;
+
+export function useRollouts() {
+  return useQuery({
+    queryKey: keys.rollouts,
+    queryFn: ({ signal }) => api<{ rollouts: Rollout[] }>("/rollouts", { signal }).then((a) => a.rollouts),
+    refetchInterval: (query) =>
+      query.state.data?.some((r) => isRolloutInProgress(r.status)) ? ROLLOUT_POLL_MS : 15_000,
+  });
+}
+
+/** How often a rollout's page asks again: every ~2 s while it is in progress, never once finished. */
+export function rolloutPollInterval(status: Rollout["status"] | null | undefined): number | false {
+  return isRolloutInProgress(status) ? ROLLOUT_POLL_MS : false;
+}
+
+export function useRollout(id: string) {
+  return useQuery({
+    queryKey: keys.rollout(id),
+    queryFn: ({ signal }) => api<{ rollout: Rollout }>(`/rollouts/${id}`, { signal }).then((a) => a.rollout),
+    refetchInterval: (query) => rolloutPollInterval(query.state.data?.status),
+  });
+}
+
+export interface StartRolloutBody {
+  engine?: "woocommerce" | "medusa";
+  storeIds?: string[];
+  /** 1–7 sizes of at least 1; the stores left over form one more wave. */
+  waves?: number[];
+  /** 0–1. */
+  maxFailureShare?: number;
+}
+
+export function useStartRollout() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: StartRolloutBody) => api<RolloutAnswer>("/rollouts", { method: "POST", body }),
+    onSuccess: (answer) => {
+      client.setQueryData(keys.rollout(answer.rollout.id), answer.rollout);
+      client.invalidateQueries({ queryKey: keys.rollouts });
+      client.invalidateQueries({ queryKey: keys.stores });
+      client.invalidateQueries({ queryKey: keys.runs });
+    },
+  });
+}
+
+export function useRolloutAction() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, action }: { id: string; action: "resume" | "cancel" }) =>
+      api<RolloutAnswer>(`/rollouts/${id}/${action}`, { method: "POST" }),
+    onSuccess: (answer, { id }) => {
+      if (answer?.rollout) client.setQueryData(keys.rollout(id), answer.rollout);
+      client.invalidateQueries({ queryKey: keys.rollouts });
+      client.invalidateQueries({ queryKey: keys.stores });
+      client.invalidateQueries({ queryKey: keys.runs });
+    },
+  });
+}
+
+/** The most stores the directory reads (5 pages of the list's largest page). */
+const DIRECTORY_PAGES = 5;
+const DIRECTORY_PAGE = 100;
+
+export interface StoreDirectory {
+  stores: Store[];
+  /** All the platform's stores (more than `stores` holds when it has over 500). */
+  total: number;
+}
+
+/**
+ * Every store (up to 500), for pages about many of them at once: a rollout's store names, and
+ * which stores a new rollout would upgrade.
+ */
+export function useStoreDirectory({ refetchInterval = 30_000 }: { refetchInterval?: number | false } = {}) {
+  return useQuery({
+    queryKey: keys.storeDirectory,
+    queryFn: async ({ signal }): Promise<StoreDirectory> => {
+      const stores: Store[] = [];
+      let total = 0;
+      for (let page = 0; page < DIRECTORY_PAGES; page++) {
+        const answer = await api<StoreList>("/stores", {
+          query: { limit: DIRECTORY_PAGE, offset: page * DIRECTORY_PAGE },
+          signal,
+        });
+        stores.push(...answer.stores);
+        total = answer.total;
+        if (stores.length >= total || answer.stores.length < DIRECTORY_PAGE) break;
+      }
+      return { stores, total };
+    },
+    refetchInterval,
   });
 }
 

@@ -395,3 +395,60 @@ export interface Metrics {
   memory: { rssBytes: number | null };
   runsByStatus: Partial<Record<RunStatus, number>>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fleet rollouts (operators): many stores upgraded to the chart this build ships, in waves.
+
+/**
+ * `queued`, `running` and `waiting` all mean in progress; `halted`: a wave failed more often
+ * than allowed and later waves were never started (an operator may resume past it).
+ */
+export type RolloutStatus = "queued" | "running" | "waiting" | "succeeded" | "halted" | "failed" | "cancelled";
+
+/** `accepted`: the wave failed too often, but an operator resumed past it. */
+export type WaveStatus = "pending" | "running" | "succeeded" | "accepted" | "halted" | "cancelled";
+
+export type RolloutOutcome = "pending" | "upgrading" | "upgraded" | "failed" | "skipped";
+
+export interface RolloutStore {
+  storeId: string;
+  outcome: RolloutOutcome;
+  /** The store's upgrade run, once started. */
+  runId: string | null;
+  /** Why the store was skipped, or why its upgrade failed (scrubbed of secrets). */
+  error: string | null;
+}
+
+export interface RolloutWave {
+  number: number;
+  status: WaveStatus;
+  stores: RolloutStore[];
+}
+
+export interface RolloutTotals {
+  upgraded: number;
+  failed: number;
+  skipped: number;
+  pending: number;
+  upgrading: number;
+}
+
+export interface Rollout {
+  id: string;
+  status: RolloutStatus;
+  target: StoreVersions;
+  /** 0–1: the share of a wave's upgrades that may fail before the rollout halts. */
+  maxFailureShare: number;
+  /** Why it halted (or failed). */
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  totals: RolloutTotals;
+  waves: RolloutWave[];
+}
+
+/** `POST /rollouts` (202), `POST /rollouts/{id}/resume|cancel` (202). */
+export interface RolloutAnswer {
+  message: string;
+  rollout: Rollout;
+}

@@ -10,6 +10,8 @@ export interface ConfirmDialogProps {
   title: string;
   children?: ReactNode;
   confirmLabel: string;
+  /** The button that closes the dialog without doing anything ("Cancel"). */
+  dismissLabel?: string;
   tone?: "danger" | "primary";
   /** The person must type this text to enable the confirmation (irreversible actions). */
   confirmText?: string;
@@ -26,6 +28,7 @@ export function ConfirmDialog({
   title,
   children,
   confirmLabel,
+  dismissLabel = "Cancel",
   tone = "primary",
   confirmText,
   blocked: blockedByCaller = false,
@@ -112,7 +115,7 @@ export function ConfirmDialog({
           {error && errorExtra ? errorExtra(error) : null}
           <div className="mt-5 flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
             <Button onClick={onClose} disabled={pending} autoFocus={confirmText === undefined}>
-              Cancel
+              {dismissLabel}
             </Button>
             <Button
               type="submit"

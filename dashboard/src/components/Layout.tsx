@@ -10,6 +10,7 @@ import {
   IconClock,
   IconGrid,
   IconKey,
+  IconLayers,
   IconList,
   IconLogOut,
   IconMenu,
@@ -39,6 +40,7 @@ const MAIN: NavEntry[] = [
 
 const OPERATIONS: NavEntry[] = [
   { to: "/runs", label: "Runs", icon: <IconActivity /> },
+  { to: "/rollouts", label: "Rollouts", icon: <IconLayers /> },
   { to: "/workflows", label: "Workflows", icon: <IconWorkflow /> },
   { to: "/schedules", label: "Schedules", icon: <IconClock /> },
   { to: "/users", label: "Users", icon: <IconUsers /> },
@@ -255,16 +257,21 @@ export function RequireAuth() {
   return <AppLayout />;
 }
 
-/** Admin pages: tenants are told, not redirected. */
-export function RequireAdmin({ children }: { children: ReactNode }) {
-  const { isAdmin } = useAuth();
-  if (!isAdmin) {
-    return (
+/** What a tenant sees of an operators' page (also when the API refuses it with 403). */
+export function OperatorsOnly() {
+  return (
+    <div data-testid="operators-only">
       <EmptyState icon={<IconShield className="size-5" />} title="Operators only">
         This page is for the platform's administrators.
       </EmptyState>
-    );
-  }
+    </div>
+  );
+}
+
+/** Admin pages: tenants are told, not redirected. */
+export function RequireAdmin({ children }: { children: ReactNode }) {
+  const { isAdmin } = useAuth();
+  if (!isAdmin) return <OperatorsOnly />;
   return <>{children}</>;
 }
 

@@ -282,6 +282,15 @@ export const IconLink = (p: IconProps) => (
   </Svg>
 );
 
+/** Waves of a rollout: layers, one over the other. */
+export const IconLayers = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="m12 3 9 5-9 5-9-5 9-5Z" />
+    <path d="m3 13 9 5 9-5" />
+    <path d="m3 17.5 9 5 9-5" opacity="0.6" />
+  </Svg>
+);
+
 export function Logo({ className = "size-7" }: { className?: string }) {
   return (
     <svg viewBox="0 0 32 32" className={className} aria-hidden="true" focusable="false">

@@ -123,6 +123,31 @@ const WORDS: Record<string, (error: ApiError) => Words> = {
     title: plainOr(e.message, "The platform does not know which version to upgrade to."),
     hint: "Ask your platform's administrators: the server cannot read its store chart.",
   }),
+  // Fleet rollouts (operators): the page links the running rollout itself.
+  ROLLOUT_IN_PROGRESS: () => ({
+    title: "Another rollout is still running: only one runs at a time.",
+    hint: "Wait for it to finish, or cancel it from its page.",
+  }),
+  NOTHING_TO_UPGRADE: (e) => {
+    const target = /chart (\S+) \(app ([^)]+)\)/.exec(e.message);
+    return {
+      title: target
+        ? `Nothing to upgrade: every ready store that matches runs chart ${target[1]} (app ${target[2]}) already.`
+        : "Nothing to upgrade: every ready store that matches runs the target version already.",
+      hint: "Stores that are not ready right now (being created or upgraded, or failed) are left out: start a rollout again once they are ready.",
+    };
+  },
+  ROLLOUT_NOT_HALTED: () => ({
+    title: "This rollout is not halted, so there is nothing to resume.",
+    hint: "It may have been resumed or have finished meanwhile: the page shows where it stands now.",
+  }),
+  INVALID_RUN_STATE: (e) =>
+    /already finished/i.test(e.message)
+      ? {
+          title: "It has finished already: there is nothing left to cancel.",
+          hint: "The page shows how it ended.",
+        }
+      : { title: plainOr(e.message, "This cannot be done in the state it is in now."), hint: "Reload the page to see where it stands." },
   RETRY_LIMIT_REACHED: () => ({
     title: "This store has been retried as often as allowed.",
     hint: "Delete it and create it again, or ask your platform's administrators to look at it.",
