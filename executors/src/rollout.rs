@@ -187,8 +187,8 @@ impl storeflow_engine::Step for CheckWave {
         if over && cx.attempt == 1 {
             return StepOutcome::fatal(format!(
                 "wave {} halted the rollout: {} of {started} upgrades failed ({:.0}% > {:.0}% \
-                 allowed): {}; the failed stores were rolled back. Resume the rollout to accept \
-                 this and start the next wave, or cancel it",
+                 allowed): {}; the failed stores were rolled back and no later wave was started. \
+                 Resume the rollout to accept this and go on; otherwise it stays halted",
                 self.wave + 1,
                 failed.len(),
                 share * 100.0,

@@ -156,11 +156,11 @@ pub async fn create_rollout(
         return Err(ApiError::conflict(
             "NOTHING_TO_UPGRADE",
             format!(
-                "No ready store outside chart {} (app {}) matches.",
+                "No ready store needs chart {} (app {}).",
                 target.chart_version, target.app_version
             ),
         )
-        .suggestion("Every matching store is on the target already, or not ready."));
+        .suggestion("Every matching store runs it already, or is not ready (only ready stores are upgraded)."));
     }
     let entries: Vec<Value> = stores
         .iter()
@@ -211,26 +211,32 @@ pub async fn create_rollout(
 #[derive(FromRow)]
 struct Child {
     id: Uuid,
-    subject: Option<String>,
     status: RunStatus,
     error: Option<String>,
 }
 
+fn rollout_not_found(id: Uuid) -> ApiError {
+    ApiError::not_found("ROLLOUT_NOT_FOUND", format!("Rollout {id} was not found."))
+        .suggestion("Check the id; GET /api/v1/rollouts lists the newest rollouts.")
+}
+
+/// The rollout's run (404 `ROLLOUT_NOT_FOUND` for no run, or a run of another workflow).
+async fn rollout_run(state: &AppState, id: Uuid) -> ApiResult<storeflow_engine::RunDetail> {
+    match state.engine().get_run(id).await {
+        Ok(run) if run.summary.workflow == FLEET_ROLLOUT => Ok(run),
+        Ok(_) | Err(storeflow_engine::Error::RunNotFound(_)) => Err(rollout_not_found(id)),
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// A rollout with its waves and each store's outcome.
 async fn rollout_view(state: &AppState, id: Uuid) -> ApiResult<Value> {
-    let run = state.engine().get_run(id).await?;
-    if run.summary.workflow != FLEET_ROLLOUT {
-        return Err(ApiError::not_found(
-            "ROLLOUT_NOT_FOUND",
-            format!("Rollout {id} was not found."),
-        ));
-    }
-    let children: Vec<Child> = sqlx::query_as(
-        "SELECT id, subject, status, error FROM workflow_runs WHERE parent_run_id = $1",
-    )
-    .bind(id)
-    .fetch_all(state.pool())
-    .await?;
+    let run = rollout_run(state, id).await?;
+    let children: Vec<Child> =
+        sqlx::query_as("SELECT id, status, error FROM workflow_runs WHERE parent_run_id = $1")
+            .bind(id)
+            .fetch_all(state.pool())
+            .await?;
     let planned = run.input["waves"].as_array().cloned().unwrap_or_default();
     let step_status = |name: &str| run.steps.iter().find(|s| s.name == name).map(|s| s.status);
     let mut totals =
@@ -280,14 +286,19 @@ async fn rollout_view(state: &AppState, id: Uuid) -> ApiResult<Value> {
             stores.push(json!({
                 "storeId": store, "outcome": outcome, "runId": run_id,
                 "error": error.as_deref().map(super::stores::scrub),
-                "subject": child.and_then(|c| c.subject.clone()),
             }));
         }
+        let finished = matches!(
+            step_status(&check),
+            Some(storeflow_engine::StepStatus::Succeeded | storeflow_engine::StepStatus::Failed)
+        );
         let status = match (
             step_status(&start),
             step_status(&awaited),
             step_status(&check),
         ) {
+            // A cancelled rollout's unfinished waves are cancelled, whatever their stores did.
+            _ if run.summary.status == RunStatus::Cancelled && !finished => "cancelled",
             (_, _, Some(storeflow_engine::StepStatus::Succeeded)) => {
                 if run.state[&check]["accepted"] == true {
                     "accepted"
@@ -398,13 +409,7 @@ pub async fn resume_rollout(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let id = rollout_id(&id)?;
-    let run = state.engine().get_run(id).await?;
-    if run.summary.workflow != FLEET_ROLLOUT {
-        return Err(ApiError::not_found(
-            "ROLLOUT_NOT_FOUND",
-            format!("Rollout {id} was not found."),
-        ));
-    }
+    let run = rollout_run(&state, id).await?;
     let halted = run
         .steps
         .iter()
@@ -433,12 +438,28 @@ pub async fn resume_rollout(
         .data(json!({ "acceptedWave": step.name }))
         .write(state.pool())
         .await;
+    let wave: usize = step
+        .name
+        .trim_start_matches("check-wave-")
+        .parse()
+        .unwrap_or(0);
+    let planned = run.input["waves"].as_array().map_or(0, Vec::len);
+    let message = if wave < planned {
+        format!(
+            "Rollout resumed: the failures of wave {wave} are accepted; wave {} starts.",
+            wave + 1
+        )
+    } else {
+        format!(
+            "Rollout resumed: the failures of wave {wave}, the last, are accepted; the rollout finishes."
+        )
+    };
     let rollout = rollout_view(&state, id).await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(json!({
             "requestId": current_request_id(),
-            "message": format!("Rollout resumed: the failures of {} are accepted; the next wave starts.", step.name.replace("check-", "")),
+            "message": message,
             "rollout": rollout,
         })),
     )

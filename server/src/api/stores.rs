@@ -845,7 +845,10 @@ pub async fn list_stores(
     if let Some(status) = &query.status
         && !storeflow_executors::store_state::STORE_STATUSES.contains(&status.as_str())
     {
-        problems.push(json!({ "field": "status", "message": "must be one of requested, provisioning, ready, failed, deleting, deleted" }));
+        problems.push(json!({ "field": "status", "message": format!(
+            "must be one of {}",
+            storeflow_executors::store_state::STORE_STATUSES.join(", ")
+        ) }));
     }
     if let Some(engine) = &query.engine
         && engine != "woocommerce"

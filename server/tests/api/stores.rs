@@ -1020,6 +1020,17 @@ async fn tenant_isolation_matrix_for_store_and_run_routes() {
                 StatusCode::UNAUTHORIZED,
             ],
         ),
+        // Rollouts are the operators': tenants are refused, an unknown one is a 404.
+        (
+            Method::GET,
+            "/api/v1/rollouts/01a24147-0000-7000-8000-000000000000".into(),
+            [
+                StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
+                StatusCode::NOT_FOUND,
+                StatusCode::UNAUTHORIZED,
+            ],
+        ),
         (
             Method::GET,
             "/api/v1/runs".into(),
