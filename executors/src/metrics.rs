@@ -21,15 +21,13 @@ pub const ALL: &[&str] = &[
     CIRCUIT_OPEN,
 ];
 
-/// The statuses [`STORES`] reports (every one but `deleted`, which only grows).
-const LIVE_STATUSES: &[&str] = &[
-    "requested",
-    "provisioning",
-    "ready",
-    "upgrading",
-    "failed",
-    "deleting",
-];
+/// The statuses [`STORES`] reports: every one but `deleted`, which only grows.
+fn live_statuses() -> impl Iterator<Item = &'static str> {
+    crate::store_state::STORE_STATUSES
+        .iter()
+        .copied()
+        .filter(|status| *status != "deleted")
+}
 
 /// Registers descriptions and units.
 pub fn describe() {
@@ -60,12 +58,12 @@ pub async fn refresh_store_gauges(pool: &PgPool) -> sqlx::Result<()> {
     .fetch_all(pool)
     .await?;
     for engine in crate::engines::registry() {
-        for status in LIVE_STATUSES {
+        for status in live_statuses() {
             let count = counts
                 .iter()
                 .find(|(s, e, _)| s == status && e == engine.name())
                 .map_or(0, |(_, _, n)| *n);
-            metrics::gauge!(STORES, "status" => *status, "engine" => engine.name())
+            metrics::gauge!(STORES, "status" => status, "engine" => engine.name())
                 .set(count as f64);
         }
     }

@@ -114,8 +114,11 @@ impl Harness {
     }
 }
 
+/// A Deployment whose one replica runs the current template (`updatedReplicas: 1`), available
+/// or not.
 fn deployment(name: &str, available: i32) -> Value {
-    json!({ "metadata": { "name": name }, "spec": { "replicas": 1 }, "status": { "availableReplicas": available } })
+    json!({ "metadata": { "name": name }, "spec": { "replicas": 1 },
+            "status": { "updatedReplicas": 1, "availableReplicas": available } })
 }
 
 #[tokio::test]

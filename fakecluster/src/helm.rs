@@ -768,18 +768,7 @@ async fn upgrade(
     }
     // Objects of the previous revision that this one no longer renders are deleted.
     if let Some(last) = history.last() {
-        let before = last["metadata"]["annotations"]["objects"]
-            .as_str()
-            .unwrap_or("");
-        for stale in before
-            .split(',')
-            .filter(|o| !o.is_empty() && !names.contains(&o.to_string()))
-        {
-            if let Some((resource, name)) = stale.split_once('/') {
-                api.call("DELETE", &api_path(resource, namespace, Some(name)), None)
-                    .await?;
-            }
-        }
+        delete_stale(api, namespace, last, &names).await?;
         set_status(api, namespace, last, "superseded").await?;
     }
     set_status(api, namespace, &this, "deployed").await?;
@@ -896,10 +885,27 @@ async fn rollback(
             ));
         }
     }
-    let current = last["metadata"]["annotations"]["objects"]
+    delete_stale(api, namespace, last, &names).await?;
+    set_status(api, namespace, last, "superseded").await?;
+    set_status(api, namespace, &this, "deployed").await?;
+    Ok(Outcome {
+        stdout: "Rollback was a success! Happy Helming!\n".into(),
+        ..Outcome::default()
+    })
+}
+
+/// Deletes the objects revision `previous` had that the new one (`names`, `resource/name`)
+/// no longer has, as helm's three-way merge does.
+async fn delete_stale(
+    api: &Api,
+    namespace: &str,
+    previous: &Value,
+    names: &[String],
+) -> Result<(), String> {
+    let before = previous["metadata"]["annotations"]["objects"]
         .as_str()
         .unwrap_or("");
-    for stale in current
+    for stale in before
         .split(',')
         .filter(|o| !o.is_empty() && !names.contains(&o.to_string()))
     {
@@ -908,12 +914,7 @@ async fn rollback(
                 .await?;
         }
     }
-    set_status(api, namespace, last, "superseded").await?;
-    set_status(api, namespace, &this, "deployed").await?;
-    Ok(Outcome {
-        stdout: "Rollback was a success! Happy Helming!\n".into(),
-        ..Outcome::default()
-    })
+    Ok(())
 }
 
 /// `helm get values <release> -o json`: the values the current revision was given.
