@@ -56,6 +56,15 @@ section "Kubernetes test binaries (built from tools/*/go.mod, or reused from the
 STOREFLOW_K8S_BIN=$(scripts/k8s-tools.sh | tail -n1)
 export STOREFLOW_K8S_BIN
 
+# The backup tests store into a real S3-compatible server: moto's server mode, from PyPI.
+moto_venv="$root/target/moto-venv"
+if [ ! -x "$moto_venv/bin/moto_server" ]; then
+    echo "installing the S3-compatible test server (moto) into $moto_venv"
+    python3 -m venv "$moto_venv"
+    "$moto_venv/bin/pip" install --quiet --disable-pip-version-check -r testkit/s3-server-requirements.txt
+fi
+export STOREFLOW_MOTO_SERVER="$moto_venv/bin/moto_server"
+
 section "Rust: cargo test --workspace"
 cargo test --workspace
 

@@ -84,6 +84,28 @@ pub trait StoreEngine: Send + Sync + 'static {
         &[]
     }
 
+    /// The parts of a backup of this engine's stores (the database, uploaded files), each
+    /// dumped and restored through exec. Empty: the engine's stores cannot be backed up.
+    fn backup_parts(&self) -> Vec<crate::backup::BackupPart> {
+        Vec::new()
+    }
+
+    /// The workflow that backs a store up (`backup-<engine>`), if [`Self::backup_parts`] has any.
+    fn backup_workflow(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The workflow that provisions a new store from a backup (`restore-<engine>`).
+    fn restore_workflow(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Steps after a backup's parts were restored into a store, before its data migrations:
+    /// what makes the restored data this store's (its URL, its admin's password).
+    fn after_restore_steps(&self) -> Vec<StepDef> {
+        Vec::new()
+    }
+
     /// The step that sets the store admin's password to the one sealed on the store row (the
     /// rotation's previous credentials are available to it). Run by `set-admin-password`.
     fn set_admin_password(&self) -> Box<dyn Step>;

@@ -9,6 +9,7 @@
 //! Architecture Invariant: executors write engine tables only through the engine's API
 //! (enqueueing runs), and never hold a database transaction across an external call.
 
+pub mod backup;
 pub mod breaker;
 pub mod chart;
 pub mod cleanup;

@@ -6,19 +6,28 @@
 //!   string. Secrets go through standard input (e.g. WP-CLI's `--prompt=`), never argv.
 //! - The pod is chosen by the chart's labels (`app.kubernetes.io/name` + `instance`) among
 //!   pods that are Running, Ready and not being deleted.
-//! - Output is captured (at most [`MAX_OUTPUT`] bytes per stream) and the exit code checked.
+//! - Output is captured (at most [`MAX_OUTPUT`] bytes per stream) and the exit code checked,
+//!   or, with [`run_piped`], streamed in and out without being held in memory.
 
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::api::{Api, AttachParams, ListParams};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use storeflow_engine::{StepContext, StepOutcome};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::breaker::{Breakers, guarded};
 use crate::kubernetes::{classify, client, input_str};
+
+const STDIN_CHANNEL: u8 = 0;
+const STDOUT_CHANNEL: u8 = 1;
+const STDERR_CHANNEL: u8 = 2;
+const STATUS_CHANNEL: u8 = 3;
+const CLOSE_CHANNEL: u8 = 255;
 
 /// Bytes kept of each output stream.
 pub const MAX_OUTPUT: usize = 64 * 1024;
@@ -95,7 +104,88 @@ pub async fn run(
     stdin: Option<&[u8]>,
     time_left: Duration,
 ) -> Result<ExecOutput, StepOutcome> {
-    let pods: Api<Pod> = Api::namespaced(client, target.namespace);
+    let mut stdout = CappedBuffer::default();
+    let ended = run_piped(client, target, argv, stdin, Some(&mut stdout), time_left).await?;
+    Ok(ExecOutput {
+        stdout: String::from_utf8_lossy(&stdout.bytes).into_owned(),
+        stderr: ended.stderr,
+        code: ended.code,
+    })
+}
+
+/// How a piped command ended: its exit code and the start of what it wrote to stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    pub stderr: String,
+    pub code: i32,
+}
+
+/// Keeps the first [`MAX_OUTPUT`] bytes written to it and drops the rest.
+#[derive(Debug, Default)]
+struct CappedBuffer {
+    bytes: Vec<u8>,
+}
+
+impl tokio::io::AsyncWrite for CappedBuffer {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let room = MAX_OUTPUT.saturating_sub(self.bytes.len());
+        self.bytes.extend_from_slice(&buf[..buf.len().min(room)]);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// Runs `argv` in the target container with its standard streams piped: `stdin` is copied
+/// in (then closed), stdout is copied into `stdout` as it arrives (never held whole: backups
+/// stream gigabytes through here), stderr is kept up to [`MAX_OUTPUT`]. Fails with an
+/// outcome when the call itself fails, or when `stdout` refuses a write (its error is the
+/// reason); a command that exits non-zero is an `Ok` with its code.
+pub async fn run_piped<I, O>(
+    client: kube::Client,
+    target: &Target<'_>,
+    argv: &[String],
+    stdin: Option<I>,
+    stdout: Option<&mut O>,
+    time_left: Duration,
+) -> Result<Ended, StepOutcome>
+where
+    I: tokio::io::AsyncRead + Unpin + Send,
+    O: tokio::io::AsyncWrite + Unpin + Send + ?Sized,
+{
+    // Boxed: the exec machinery is a large future, and every step that runs commands holds it.
+    Box::pin(exec_piped(client, target, argv, stdin, stdout, time_left)).await
+}
+
+async fn exec_piped<I, O>(
+    client: kube::Client,
+    target: &Target<'_>,
+    argv: &[String],
+    stdin: Option<I>,
+    stdout: Option<&mut O>,
+    time_left: Duration,
+) -> Result<Ended, StepOutcome>
+where
+    I: tokio::io::AsyncRead + Unpin + Send,
+    O: tokio::io::AsyncWrite + Unpin + Send + ?Sized,
+{
+    let pods: Api<Pod> = Api::namespaced(client.clone(), target.namespace);
     let pod = ready_pod(&pods, target).await?;
     let params = AttachParams::default()
         .container(target.container)
@@ -108,42 +198,97 @@ pub async fn run(
         target.namespace, pod, target.container
     );
     let call = async {
-        let mut attached = pods
-            .exec(&pod, argv.to_vec(), &params)
+        // Our own reader of the exec protocol rather than kube's `AttachedProcess`: that stops
+        // at the status frame, and the API server's websocket translation may still send
+        // stdout after it (seen on a real API server: a 48 MiB tar arrived 4 MiB short).
+        // This one reads until the server closes the connection.
+        let request =
+            kube::core::Request::new(format!("/api/v1/namespaces/{}/pods", target.namespace))
+                .exec(&pod, argv.to_vec(), &params)
+                .map_err(|err| StepOutcome::fatal(format!("{doing}: {err}")))?;
+        let connection = client
+            .connect(request)
             .await
             .map_err(|err| classify(err, &doing))?;
-        if let (Some(input), Some(mut writer)) = (stdin, attached.stdin()) {
-            writer
-                .write_all(input)
-                .await
-                .map_err(|err| StepOutcome::retry(format!("{doing}: writing stdin: {err}")))?;
-            writer
-                .shutdown()
-                .await
-                .map_err(|err| StepOutcome::retry(format!("{doing}: closing stdin: {err}")))?;
-        }
-        let read = |stream: Option<tokio::io::ReadHalf<tokio::io::SimplexStream>>| async move {
-            let mut bytes = Vec::new();
-            if let Some(mut stream) = stream {
-                let mut chunk = [0u8; 8192];
+        let closes_stdin = connection.supports_stream_close();
+        let (mut send, mut receive) = futures::StreamExt::split(connection.into_stream());
+        let feed = async {
+            use futures::SinkExt;
+            if let Some(mut input) = stdin {
+                let mut buffer = vec![0u8; 64 * 1024];
                 loop {
-                    match stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) if bytes.len() < MAX_OUTPUT => bytes.extend_from_slice(&chunk[..n]),
-                        Ok(_) => {}
+                    let read = tokio::io::AsyncReadExt::read(&mut input, &mut buffer[1..])
+                        .await
+                        .map_err(|err| format!("reading stdin: {err}"))?;
+                    if read == 0 {
+                        break;
                     }
+                    let mut frame = Vec::with_capacity(read + 1);
+                    frame.push(STDIN_CHANNEL);
+                    frame.extend_from_slice(&buffer[1..=read]);
+                    send.send(Message::binary(frame))
+                        .await
+                        .map_err(|err| format!("writing stdin: {err}"))?;
+                }
+                if closes_stdin {
+                    send.send(Message::binary(vec![CLOSE_CHANNEL, STDIN_CHANNEL]))
+                        .await
+                        .map_err(|err| format!("closing stdin: {err}"))?;
                 }
             }
-            bytes.truncate(MAX_OUTPUT);
-            String::from_utf8_lossy(&bytes).into_owned()
+            Ok::<_, String>(send)
         };
-        let status = attached.take_status();
-        let (stdout, stderr) = tokio::join!(read(attached.stdout()), read(attached.stderr()));
-        let status = match status {
-            Some(status) => status.await,
-            None => None,
+        let drain = async {
+            let mut stdout = stdout;
+            let mut kept = CappedBuffer::default();
+            let mut status: Option<Status> = None;
+            loop {
+                // After the status, what is still coming comes at once; a server that never
+                // closes is not waited on for long.
+                let next = match status {
+                    Some(_) => match tokio::time::timeout(
+                        Duration::from_secs(10),
+                        futures::StreamExt::next(&mut receive),
+                    )
+                    .await
+                    {
+                        Ok(next) => next,
+                        Err(_) => break,
+                    },
+                    None => futures::StreamExt::next(&mut receive).await,
+                };
+                let bytes = match next {
+                    None | Some(Ok(Message::Close(_))) => break,
+                    Some(Ok(Message::Binary(bytes))) => bytes,
+                    Some(Ok(_)) => continue,
+                    Some(Err(err)) => return Err(format!("reading the output: {err}")),
+                };
+                let Some((&channel, data)) = bytes.split_first() else {
+                    continue;
+                };
+                match channel {
+                    STDOUT_CHANNEL => {
+                        if let Some(out) = stdout.as_mut() {
+                            out.write_all(data).await.map_err(|err| err.to_string())?;
+                        }
+                    }
+                    STDERR_CHANNEL => {
+                        let _ = kept.write_all(data).await;
+                    }
+                    STATUS_CHANNEL => {
+                        status = serde_json::from_slice(data).ok();
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(out) = stdout.as_mut() {
+                out.flush().await.map_err(|err| err.to_string())?;
+            }
+            Ok((status, String::from_utf8_lossy(&kept.bytes).into_owned()))
         };
-        let _ = attached.join().await;
+        let (fed, drained) = tokio::join!(feed, drain);
+        let (status, stderr) =
+            drained.map_err(|err| StepOutcome::retry(format!("{doing}: {err}")))?;
         let code = match status {
             Some(status) if status.status.as_deref() == Some("Success") => 0,
             Some(status) => status
@@ -164,11 +309,10 @@ pub async fn run(
                 )));
             }
         };
-        Ok(ExecOutput {
-            stdout,
-            stderr,
-            code,
-        })
+        if code == 0 {
+            let _sender = fed.map_err(|err| StepOutcome::retry(format!("{doing}: {err}")))?;
+        }
+        Ok(Ended { stderr, code })
     };
     // Boxed: the exec machinery is a large future, and every step that runs commands holds it.
     match tokio::time::timeout(time_left.max(Duration::from_secs(1)), Box::pin(call)).await {

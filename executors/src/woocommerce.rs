@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use storeflow_engine::{RetryPolicy, StepContext, StepDef, StepOutcome};
 
+use crate::backup::BackupPart;
 use crate::breaker::{Breakers, guarded};
 use crate::credentials;
 use crate::engines::{EngineValues, StoreEngine};
@@ -116,6 +117,104 @@ impl StoreEngine for WooCommerce {
 
     fn set_admin_password(&self) -> Box<dyn storeflow_engine::Step> {
         Box::new(WpSetAdminPassword {})
+    }
+
+    fn backup_workflow(&self) -> Option<&'static str> {
+        Some("backup-woocommerce")
+    }
+
+    fn restore_workflow(&self) -> Option<&'static str> {
+        Some("restore-woocommerce")
+    }
+
+    /// The database from the MariaDB container (the root password from the container's own
+    /// environment, which the chart fills from the store Secret), and `wp-content/uploads`
+    /// from the `wp-cli` container, whose working directory the chart sets to the document
+    /// root. Restores stream exactly the part's size into the client (`head -c`).
+    fn backup_parts(&self) -> Vec<BackupPart> {
+        vec![
+            BackupPart {
+                name: "database".into(),
+                app: "mariadb".into(),
+                container: "mariadb".into(),
+                dump: sh(
+                    "MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\" exec mariadb-dump --user=root \
+                          --single-transaction --quick --routines --triggers --add-drop-table \
+                          \"$MARIADB_DATABASE\"",
+                ),
+                restore: sh(
+                    "head -c \"$1\" | MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\" mariadb --user=root \
+                             \"$MARIADB_DATABASE\"",
+                ),
+            },
+            BackupPart {
+                name: "uploads".into(),
+                app: "wordpress".into(),
+                container: "wp-cli".into(),
+                dump: sh("mkdir -p wp-content/uploads && exec tar -cf - wp-content/uploads"),
+                restore: sh("rm -rf wp-content/uploads && head -c \"$1\" | tar -xf -"),
+            },
+        ]
+    }
+
+    fn after_restore_steps(&self) -> Vec<StepDef> {
+        vec![
+            StepDef::new("wp-rehome", WpRehome {})
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(10 * 60)),
+            StepDef::new("set-admin-password", WpSetAdminPassword {})
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(5 * 60)),
+        ]
+    }
+}
+
+/// `sh -c <script> sh`: arguments appended to the argv are the script's `$1`, `$2`, ...
+fn sh(script: &str) -> Vec<String> {
+    let script: String = script.split_whitespace().collect::<Vec<_>>().join(" ");
+    vec!["sh".into(), "-c".into(), script, "sh".into()]
+}
+
+/// Moves a restored site to this store's URL: `wp search-replace` of the backed-up store's
+/// URL (from the verified manifest) in every table (GUIDs excepted, as WordPress advises),
+/// then `home` and `siteurl`. Running it again changes nothing.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WpRehome {}
+
+#[typetag::serde(name = "wp-rehome")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for WpRehome {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        let body = async {
+            let new = cx.input["urls"]["storefront"]
+                .as_str()
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .ok_or_else(|| StepOutcome::fatal("the run input has no urls.storefront"))?;
+            let old = cx.state["verify-backup"]["manifest"]["store"]["storefrontUrl"]
+                .as_str()
+                .map(|u| u.trim_end_matches('/').to_owned());
+            let cli = WpCli::new(cx)?;
+            let mut replaced = Value::Null;
+            if let Some(old) = old.filter(|old| !old.is_empty() && *old != new) {
+                let output = cli
+                    .must(&wp(&[
+                        "search-replace",
+                        &old,
+                        &new,
+                        "--all-tables",
+                        "--skip-columns=guid",
+                    ]))
+                    .await?;
+                replaced = json!({ "from": old, "output": output.summary() });
+            }
+            for option in ["home", "siteurl"] {
+                cli.must(&wp(&["option", "update", option, &new])).await?;
+            }
+            Ok::<_, StepOutcome>(json!({ "url": new, "replaced": replaced }))
+        };
+        let outcome = async { outcome(body.await, StepOutcome::Done) };
+        guarded(breakers.map(|b| &b.kubernetes), outcome).await
     }
 }
 

@@ -67,7 +67,8 @@ pub fn run_backend_part(argv: &[String]) -> Option<i32> {
         .and_then(|n| n.to_str())
         .unwrap_or("");
     let wp = invoked_as == "wp";
-    if !wp && argv.get(1).map(String::as_str) != Some("sites") {
+    let database = matches!(invoked_as, "mariadb-dump" | "mariadb");
+    if !wp && !database && argv.get(1).map(String::as_str) != Some("sites") {
         return None;
     }
     let runtime = match runtime() {
@@ -77,6 +78,9 @@ pub fn run_backend_part(argv: &[String]) -> Option<i32> {
             return Some(1);
         }
     };
+    if database {
+        return Some(runtime.block_on(database_shim(invoked_as == "mariadb-dump")));
+    }
     if wp {
         let mut wp_argv = vec!["wp".to_owned()];
         wp_argv.extend(argv.iter().skip(1).cloned());
@@ -235,6 +239,21 @@ fn answer(shared: &Shared, command: &Value) -> Value {
             lock(shared).pod_namespaces = table;
             json!({ "ok": true })
         }
+        Some("dump") => match lock(shared).by_namespace.get(&namespace) {
+            Some(site) => json!({ "dump": serde_json::to_string(site).unwrap_or_default() }),
+            None => json!({ "error": format!("no site in {namespace}: the database is empty") }),
+        },
+        Some("load") => {
+            match serde_json::from_str::<Site>(command["dump"].as_str().unwrap_or("")) {
+                Ok(site) => {
+                    lock(shared).by_namespace.insert(namespace, site);
+                    json!({ "ok": true })
+                }
+                Err(err) => {
+                    json!({ "error": format!("ERROR at line 1: the dump is not valid: {err}") })
+                }
+            }
+        }
         Some("site") => match lock(shared).by_namespace.get(&namespace) {
             Some(site) => json!({
                 "installed": site.installed,
@@ -262,6 +281,54 @@ pub async fn request(socket: &Path, command: &Value) -> std::io::Result<Value> {
     let mut lines = BufReader::new(read).lines();
     let answer = lines.next_line().await?.unwrap_or_default();
     serde_json::from_str(&answer).map_err(std::io::Error::other)
+}
+
+/// The first line of a simulated database dump.
+const DUMP_HEADER: &str = "-- storeflow simulated MariaDB dump: the WordPress site's state as JSON";
+
+/// `mariadb-dump` (`dump`: writes the namespace's site to stdout) and `mariadb` (reads a dump
+/// from stdin to its end and loads it), as kwok executes them for the simulated sites; their
+/// options (user, database) are accepted and ignored, and the password is not needed.
+pub async fn database_shim(dump: bool) -> i32 {
+    let (Ok(socket), Ok(namespace)) = (
+        std::env::var("STOREFLOW_SITES_SOCKET"),
+        std::env::var("STOREFLOW_TEST_NAMESPACE"),
+    ) else {
+        eprintln!(
+            "mariadb (test shim): STOREFLOW_SITES_SOCKET and STOREFLOW_TEST_NAMESPACE must be set"
+        );
+        return 1;
+    };
+    let command = if dump {
+        json!({ "op": "dump", "namespace": namespace })
+    } else {
+        let mut text = String::new();
+        if let Err(err) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+            eprintln!("ERROR: reading the dump: {err}");
+            return 1;
+        }
+        let body = text.strip_prefix(DUMP_HEADER).unwrap_or(&text).trim();
+        json!({ "op": "load", "namespace": namespace, "dump": body })
+    };
+    match request(Path::new(&socket), &command).await {
+        Ok(answer) if answer.get("error").is_none() => {
+            if dump {
+                println!(
+                    "{DUMP_HEADER}\n{}",
+                    answer["dump"].as_str().unwrap_or_default()
+                );
+            }
+            0
+        }
+        Ok(answer) => {
+            eprintln!("{}", answer["error"].as_str().unwrap_or("failed"));
+            1
+        }
+        Err(err) => {
+            eprintln!("ERROR 2002: cannot reach the simulated database: {err}");
+            1
+        }
+    }
 }
 
 /// The `wp` shim kwok executes: forwards argv (with `wp` first) and the lines of standard

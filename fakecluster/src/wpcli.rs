@@ -36,7 +36,7 @@ fn fail(message: impl Into<String>) -> Output {
 }
 
 /// One product of the catalogue.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Product {
     pub id: u64,
     pub name: String,
@@ -48,7 +48,7 @@ pub struct Product {
 }
 
 /// One order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Order {
     pub id: u64,
     pub status: String,
@@ -57,8 +57,9 @@ pub struct Order {
     pub email: String,
 }
 
-/// The site's state.
-#[derive(Debug, Default, Clone)]
+/// The site's state: what its MariaDB database holds (`mariadb-dump` writes it as JSON, and
+/// `mariadb` reads it back, in the simulated sites).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Site {
     pub installed: bool,
     pub url: String,
@@ -168,6 +169,22 @@ impl Site {
                 } else {
                     format!("Success: Value passed for '{name}' option is unchanged.\n")
                 })
+            }
+            ["search-replace", old, new] if flags.contains_key("all-tables") => {
+                let (old, new) = (*old, *new);
+                let mut replaced = 0;
+                let mut swap = |text: &mut String| {
+                    if text.contains(old) {
+                        replaced += text.matches(old).count();
+                        *text = text.replace(old, new);
+                    }
+                };
+                swap(&mut self.url);
+                swap(&mut self.title);
+                for value in self.options.values_mut() {
+                    swap(value);
+                }
+                ok(format!("Success: Made {replaced} replacements.\n"))
             }
             ["option", "get", name] => match self.options.get(*name) {
                 Some(value) => ok(format!("{value}\n")),

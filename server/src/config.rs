@@ -386,6 +386,7 @@ pub fn store_settings() -> anyhow::Result<crate::api::StoreSettings> {
             Some("true" | "1") => true,
             Some(other) => bail!("TENANT_UPGRADES must be `true` or `false` (got `{other}`)"),
         },
+        backups_configured: env_text("BACKUP_S3_BUCKET").is_some(),
     })
 }
 

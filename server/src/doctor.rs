@@ -131,6 +131,51 @@ fn chart_check(chart: &Path) -> Check {
     }
 }
 
+/// The backup bucket, when one is configured: a small object written, read back and deleted.
+async fn backups_check() -> Check {
+    use storeflow_executors::backup::{BackupBucket, BucketSettings};
+    let fix = "check BACKUP_S3_BUCKET, BACKUP_S3_ENDPOINT, BACKUP_S3_REGION and the credentials \
+               (BACKUP_S3_ACCESS_KEY_ID, BACKUP_S3_SECRET_ACCESS_KEY): the workers need to write, \
+               read, list and delete objects under BACKUP_S3_PREFIX";
+    let settings = match BucketSettings::from_env() {
+        Ok(Some(settings)) => settings,
+        Ok(None) => {
+            return Check {
+                name: "backups",
+                ok: true,
+                detail: "off (BACKUP_S3_BUCKET is not set; backup requests are refused)".into(),
+                fix: None,
+            };
+        }
+        Err(err) => {
+            return Check {
+                name: "backups",
+                ok: false,
+                detail: err,
+                fix: Some(fix.into()),
+            };
+        }
+    };
+    let probed = match BackupBucket::connect(&settings) {
+        Ok(bucket) => bucket.probe().await.map(|()| bucket),
+        Err(err) => Err(err),
+    };
+    match probed {
+        Ok(bucket) => Check {
+            name: "backups",
+            ok: true,
+            detail: format!("{bucket:?}: writable (prefix {})", settings.prefix),
+            fix: None,
+        },
+        Err(err) => Check {
+            name: "backups",
+            ok: false,
+            detail: err,
+            fix: Some(fix.into()),
+        },
+    }
+}
+
 /// Runs every check, prints them, and fails when any failed.
 pub async fn run(database_url: Option<&str>) -> anyhow::Result<()> {
     let mut checks = Vec::new();
@@ -192,6 +237,7 @@ pub async fn run(database_url: Option<&str>) -> anyhow::Result<()> {
     let chart =
         std::env::var("HELM_CHART_PATH").unwrap_or_else(|_| "charts/ecommerce-store".into());
     checks.push(chart_check(Path::new(&chart)));
+    checks.push(backups_check().await);
 
     let mut failed = 0;
     for check in &checks {

@@ -1,5 +1,6 @@
 //! `storeflow`: the control plane's one binary.
 
+mod backups_cli;
 mod bench;
 mod bench_api;
 mod doctor;
@@ -123,6 +124,13 @@ enum Command {
         db: DatabaseArgs,
         #[command(subcommand)]
         command: runs_cli::RunsCommand,
+    },
+    /// Store backups: list them, back a store up now.
+    Backups {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(subcommand)]
+        command: backups_cli::BackupsCommand,
     },
     /// Manage cron schedules.
     Schedules {
@@ -369,6 +377,15 @@ async fn with_executor_resources(
     };
     let breakers = storeflow_executors::breaker::Breakers::default();
     let pool = engine.pool().clone();
+    let mut worker = worker;
+    if let Some(settings) = storeflow_executors::backup::BucketSettings::from_env()
+        .map_err(|err| anyhow::anyhow!(err))?
+    {
+        let bucket = storeflow_executors::backup::BackupBucket::connect(&settings)
+            .map_err(|err| anyhow::anyhow!(err))?;
+        info!(bucket = ?bucket, "store backups go to this bucket");
+        worker = worker.with_resource(bucket);
+    }
     let worker = worker
         // The cleanup steps enqueue teardowns through the engine.
         .with_resource(engine)
@@ -551,6 +568,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = config::connect(db.database_url.as_deref(), 2).await?;
             config::migrate(&pool).await?;
             users_cli::run(&pool, command).await
+        }
+        Command::Backups { db, command } => {
+            init_tracing("warn");
+            let pool = config::connect(db.database_url.as_deref(), 4).await?;
+            let engine = start_engine(pool).await?;
+            backups_cli::run(&engine, command).await
         }
         Command::Schedules { db, command } => {
             init_tracing("warn");

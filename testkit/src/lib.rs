@@ -13,6 +13,7 @@
 //! real Medusa) in its pod network.
 
 pub mod realcluster;
+pub mod s3;
 pub mod store_backends;
 
 use std::net::TcpListener;

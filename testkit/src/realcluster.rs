@@ -610,6 +610,21 @@ impl RealCluster {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> anyhow::Result<()> {
+        self.exec_command_for_namespace_by_container(namespace, command, args, env, &[])
+            .await
+    }
+
+    /// As [`Self::exec_command_for_namespace`], with variables set or replaced for the
+    /// containers named in each of `by_container` (kwok prefers an entry naming the
+    /// container over the default one): e.g. a working directory of its own.
+    pub async fn exec_command_for_namespace_by_container(
+        &self,
+        namespace: &str,
+        command: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        by_container: &[ContainerEnv<'_>],
+    ) -> anyhow::Result<()> {
         use kube::api::{Api, DynamicObject, Patch, PatchParams};
 
         let command = std::path::absolute(command)
@@ -628,6 +643,18 @@ impl RealCluster {
         for (name, value) in env {
             envs.push(json!({"name": name, "value": value}));
         }
+        let mut execs: Vec<serde_json::Value> = by_container
+            .iter()
+            .map(|(containers, overrides)| {
+                let mut envs = envs.clone();
+                for (name, value) in overrides.iter() {
+                    envs.retain(|e| e["name"] != *name);
+                    envs.push(json!({"name": name, "value": value}));
+                }
+                json!({ "containers": containers, "local": { "envs": envs } })
+            })
+            .collect();
+        execs.push(json!({ "local": { "envs": envs } }));
         let name = exec_object_name(namespace);
         let object = json!({
             "apiVersion": "kwok.x-k8s.io/v1alpha1",
@@ -635,7 +662,7 @@ impl RealCluster {
             "metadata": { "name": name, "labels": { "app.kubernetes.io/managed-by": "storeflow-testkit" } },
             "spec": {
                 "selector": { "matchNamespaces": [namespace] },
-                "execs": [{ "local": { "envs": envs } }],
+                "execs": execs,
             },
         });
         let api: Api<DynamicObject> = Api::all_with(self.client().await?, &cluster_exec_resource());
@@ -730,6 +757,9 @@ impl RealCluster {
         })
     }
 }
+
+/// Containers (by name) and the variables set or replaced for them in a ClusterExec.
+pub type ContainerEnv<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
 
 fn exec_object_name(namespace: &str) -> String {
     format!("storeflow-exec-{namespace}")

@@ -76,6 +76,12 @@ impl StoreBackends {
         set_executable(&exec)?;
         let fakecluster = std::path::absolute(fakecluster).context("the fakecluster program")?;
         std::os::unix::fs::symlink(&fakecluster, dir.join("bin/wp")).context("the wp shim")?;
+        // The simulated sites' database clients: `mariadb-dump` writes a site's state, `mariadb`
+        // loads one (backups and restores of WooCommerce stores).
+        for client in ["mariadb-dump", "mariadb"] {
+            std::os::unix::fs::symlink(&fakecluster, dir.join("bin").join(client))
+                .with_context(|| format!("the {client} shim"))?;
+        }
         let sites_socket = dir.join("sites.sock");
         let sites_log = dir.join("sites.log");
         let mut sites = cluster
@@ -121,6 +127,12 @@ impl StoreBackends {
             .spawn(move || wire(&wiring))
             .context("starting the wiring thread")?;
         Ok(backends)
+    }
+
+    /// The document root of the WordPress store in `namespace` (the wp-cli container's
+    /// working directory: `wp-content/uploads` is there).
+    pub fn docroot(&self, namespace: &str) -> PathBuf {
+        self.dir.join("docroots").join(namespace)
     }
 
     /// The cluster these backends serve.
@@ -323,9 +335,14 @@ async fn wire_namespace(
     let cwd = backends.medusa_backend.display().to_string();
     let socket = backends.sites_socket.display().to_string();
     let config_home = medusa_cli_config_home(&backends.dir)?.display().to_string();
+    // WordPress's document root: the chart sets it as the wp-cli container's working directory
+    // (uploads are backed up and restored relative to it).
+    let docroot = backends.docroot(namespace);
+    std::fs::create_dir_all(&docroot).context("the store's document root")?;
+    let docroot = docroot.display().to_string();
     backends
         .cluster
-        .exec_command_for_namespace(
+        .exec_command_for_namespace_by_container(
             namespace,
             &backends.dir.join("exec.sh"),
             &[],
@@ -339,6 +356,7 @@ async fn wire_namespace(
                 ("MEDUSA_DISABLE_TELEMETRY", "true"),
                 ("XDG_CONFIG_HOME", config_home.as_str()),
             ],
+            &[(&["wp-cli"], &[("STOREFLOW_EXEC_CWD", docroot.as_str())])],
         )
         .await
 }

@@ -4,11 +4,13 @@ use std::time::Duration;
 
 use serde_json::json;
 use storeflow_engine::{Definition, RetryPolicy, ScheduleSpec, StepDef};
+use storeflow_executors::backup::{PruneBackups, StartDueBackups};
 use storeflow_executors::cleanup::{PruneHistory, ReapFailedStores, ReapOrphans};
 
 pub const REAP_FAILED_STORES: &str = "reap-failed-stores";
 pub const REAP_ORPHANS: &str = "reap-orphans";
 pub const PRUNE_HISTORY: &str = "prune-history";
+pub const SCHEDULED_BACKUPS: &str = "scheduled-backups";
 
 fn retry() -> RetryPolicy {
     RetryPolicy {
@@ -47,6 +49,22 @@ pub fn prune_history_v1() -> Definition {
     )
 }
 
+/// Starts the store backups that are due by their schedules, then prunes backups by their
+/// retention (and failed ones after a day).
+pub fn scheduled_backups_v1() -> Definition {
+    Definition::new(SCHEDULED_BACKUPS, 1)
+        .step(
+            StepDef::new("start-due-backups", StartDueBackups { limit: 200 })
+                .retry(retry())
+                .timeout(Duration::from_secs(5 * 60)),
+        )
+        .step(
+            StepDef::new("prune-backups", PruneBackups { all: true })
+                .retry(retry())
+                .timeout(Duration::from_secs(30 * 60)),
+        )
+}
+
 /// The schedules every installation starts with (created once; operators may change or
 /// disable them and those changes are kept).
 pub fn default_schedules() -> Vec<ScheduleSpec> {
@@ -62,6 +80,13 @@ pub fn default_schedules() -> Vec<ScheduleSpec> {
             name: REAP_ORPHANS.into(),
             cron: "*/15 * * * *".into(),
             workflow: REAP_ORPHANS.into(),
+            input: json!({}),
+            enabled: true,
+        },
+        ScheduleSpec {
+            name: SCHEDULED_BACKUPS.into(),
+            cron: "*/5 * * * *".into(),
+            workflow: SCHEDULED_BACKUPS.into(),
             input: json!({}),
             enabled: true,
         },

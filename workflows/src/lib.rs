@@ -14,7 +14,9 @@ pub mod store;
 use storeflow_engine::{Definition, selftest};
 
 pub use cleanup::default_schedules;
-pub use store::{ROTATE_CREDENTIALS, TEARDOWN_STORE, provision_workflow, upgrade_workflows};
+pub use store::{
+    ROTATE_CREDENTIALS, TEARDOWN_STORE, backup_workflows, provision_workflow, upgrade_workflows,
+};
 
 /// Every workflow definition of this build, all versions.
 pub fn registry() -> Vec<Definition> {
@@ -27,12 +29,15 @@ pub fn registry() -> Vec<Definition> {
         cleanup::reap_failed_stores_v1(),
         cleanup::reap_orphans_v1(),
         cleanup::prune_history_v1(),
+        cleanup::scheduled_backups_v1(),
     ];
     for engine in storeflow_executors::engines::registry() {
         for version in engine.provision_versions() {
             definitions.push(store::provision(engine, *version));
         }
         definitions.extend(store::upgrade_v1(engine));
+        definitions.extend(store::backup_v1(engine));
+        definitions.extend(store::restore_v1(engine));
     }
     definitions
 }

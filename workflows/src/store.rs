@@ -9,6 +9,10 @@ use std::time::Duration;
 
 use storeflow_engine::children::AwaitChildren;
 use storeflow_engine::{Definition, RetryPolicy, StepDef};
+use storeflow_executors::backup::{
+    DumpBackupPart, FailBackup, FinishBackup, PruneBackups, RestoreBackupPart, VerifyBackup,
+    WriteBackupManifest,
+};
 use storeflow_executors::chart::StoreValues;
 use storeflow_executors::engines::{SetAdminPassword, StoreEngine};
 use storeflow_executors::helm::{InstallChart, RecordRelease, RollbackChart, UninstallChart};
@@ -35,7 +39,11 @@ pub fn provision_workflow(engine: &str) -> Option<&'static str> {
 pub fn provisioning_workflows() -> Vec<String> {
     storeflow_executors::engines::registry()
         .iter()
-        .map(|engine| engine.provision_workflow().to_owned())
+        .flat_map(|engine| {
+            // A restore provisions a store too (and then some).
+            std::iter::once(engine.provision_workflow()).chain(engine.restore_workflow())
+        })
+        .map(str::to_owned)
         .collect()
 }
 
@@ -141,6 +149,126 @@ pub fn provision(engine: &dyn StoreEngine, version: i32) -> Definition {
             first_order_from: Some("verify-storefront".into()),
         },
     ))
+}
+
+/// Every engine's backup workflow (`backup-<engine>`).
+pub fn backup_workflows() -> Vec<String> {
+    storeflow_executors::engines::registry()
+        .iter()
+        .filter_map(|engine| engine.backup_workflow().map(str::to_owned))
+        .collect()
+}
+
+/// Dumping and storing a part: a store's database or files may take a while to stream; a
+/// failure (the pod restarted, the bucket was unreachable) starts the part again from its
+/// beginning, as a new upload.
+fn backup_part_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        initial_backoff: Duration::from_secs(5),
+        max_backoff: Duration::from_secs(120),
+        multiplier: 2.0,
+        jitter: 0.2,
+    }
+}
+
+/// Backup, version 1 (`backup-<engine>`), of a store the API or the backup schedule recorded
+/// as a running backup (`backup_id` in the input): each of the engine's parts dumped through
+/// exec and streamed, encrypted, into the bucket; the manifest; the backup marked complete;
+/// the store's scheduled backups pruned by its retention. If a part cannot be stored, the
+/// on-failure step deletes what the backup stored and marks it failed with the reason. The
+/// store itself is not touched: it stays `ready` and serves throughout.
+pub fn backup_v1(engine: &dyn StoreEngine) -> Option<Definition> {
+    let name = engine.backup_workflow()?;
+    let parts = engine.backup_parts();
+    if parts.is_empty() {
+        return None;
+    }
+    let mut definition = Definition::new(name, 1).deadline(Duration::from_secs(6 * 60 * 60));
+    let mut dumped = Vec::new();
+    for part in parts {
+        let step = format!("dump-{}", part.name);
+        dumped.push(step.clone());
+        definition = definition.step(
+            StepDef::new(&step, DumpBackupPart { part })
+                .retry(backup_part_retry())
+                .timeout(Duration::from_secs(2 * 60 * 60)),
+        );
+    }
+    Some(
+        definition
+            .step(
+                StepDef::new("write-manifest", WriteBackupManifest { parts: dumped })
+                    .retry(cluster_retry())
+                    .timeout(Duration::from_secs(5 * 60)),
+            )
+            .step(StepDef::new(
+                "finish-backup",
+                FinishBackup {
+                    manifest_from: "write-manifest".into(),
+                },
+            ))
+            .step(
+                StepDef::new("prune-backups", PruneBackups { all: false })
+                    .retry(cluster_retry())
+                    .timeout(Duration::from_secs(15 * 60)),
+            )
+            .on_failure(
+                StepDef::new("fail-backup", FailBackup {})
+                    .retry(cluster_retry())
+                    .timeout(Duration::from_secs(15 * 60)),
+            ),
+    )
+}
+
+/// Restore into a new store, version 1 (`restore-<engine>`): provisioning as the engine's
+/// newest version does it (namespace, Secret, chart, readiness, setup), then the backup
+/// (`restore_backup_id` in the input) is verified whole against its manifest before anything
+/// is restored, each part is restored through exec, the engine's after-restore steps make the
+/// data this store's (URL, admin password), its data migrations bring an older backup's
+/// schema up to date, and publication and verification with a real test order follow as in
+/// provisioning.
+pub fn restore_v1(engine: &dyn StoreEngine) -> Option<Definition> {
+    let name = engine.restore_workflow()?;
+    let parts = engine.backup_parts();
+    if parts.is_empty() {
+        return None;
+    }
+    let version = engine.provision_versions().last().copied().unwrap_or(1);
+    let provisioning = provision(engine, version);
+    let mut definition = Definition::new(name, 1).deadline(Duration::from_secs(6 * 60 * 60));
+    let setup_ends = provisioning
+        .steps
+        .iter()
+        .position(|step| step.name == "publish-values")
+        .unwrap_or(provisioning.steps.len());
+    let mut provisioning_steps = provisioning.steps.into_iter();
+    for step in provisioning_steps.by_ref().take(setup_ends) {
+        definition = definition.step(step);
+    }
+    definition = definition.step(
+        StepDef::new("verify-backup", VerifyBackup {})
+            .retry(backup_part_retry())
+            .timeout(Duration::from_secs(2 * 60 * 60)),
+    );
+    for part in parts {
+        definition = definition.step(
+            StepDef::new(format!("restore-{}", part.name), RestoreBackupPart { part })
+                .retry(backup_part_retry())
+                .timeout(Duration::from_secs(2 * 60 * 60)),
+        );
+    }
+    for step in engine
+        .after_restore_steps()
+        .into_iter()
+        .chain(engine.migration_steps())
+    {
+        definition = definition.step(step);
+    }
+    for step in provisioning_steps {
+        definition = definition.step(step);
+    }
+    Some(definition)
 }
 
 /// Every engine's upgrade workflow (`upgrade-<engine>`, the "upgrade-store" family).

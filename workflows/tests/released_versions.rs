@@ -23,6 +23,9 @@ const RELEASED: &[(&str, i32, &str)] = &[
     ("provision-medusa", 2, "c696fc221baf555a0d0f17917072f2321d3242303716d7fa0b657bdb23bb340a"),
     ("upgrade-woocommerce", 1, "6affb33166c7c3d09189bd8dc84205b11d11f2c8720f6b387680a2095ed4f2a9"),
     ("upgrade-medusa", 1, "af56237efeb63aba3dadc02a6a89d4bd014fc6b149c4cca156f4135f493c724c"),
+    ("scheduled-backups", 1, "d004f81f458d390fbd3c584aa03e8a4cf56ba87589ad1264ef6bb64b5a80d27f"),
+    ("backup-woocommerce", 1, "cbc64b30baa31537767347af6d9fe09d987022cf150f6a18b44c1074d86fa670"),
+    ("restore-woocommerce", 1, "58f2938e69038b7c2bb5cdb7ffc032c4a228770bc9000c186c0568392b2ec8c1"),
 ];
 
 #[test]

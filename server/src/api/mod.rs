@@ -12,6 +12,7 @@
 //! tenant role, a tenant identity — reaches the next one.
 
 pub mod auth_routes;
+mod backups;
 pub mod dashboard;
 pub mod database_health;
 mod events;
@@ -34,7 +35,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use storeflow_engine::Engine;
@@ -117,6 +118,9 @@ pub struct StoreSettings {
     pub release: Option<storeflow_executors::chart::ChartRelease>,
     /// Whether tenants may upgrade their own stores (`TENANT_UPGRADES`); operators always may.
     pub tenant_upgrades: bool,
+    /// Whether the workers store backups in a bucket (`BACKUP_S3_BUCKET` is set): without one,
+    /// backup requests are refused at once rather than left waiting for a bucket.
+    pub backups_configured: bool,
 }
 
 impl Default for StoreSettings {
@@ -133,6 +137,7 @@ impl Default for StoreSettings {
             tls_secret: None,
             release: None,
             tenant_upgrades: false,
+            backups_configured: false,
         }
     }
 }
@@ -421,6 +426,46 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "POST",
+        "/api/v1/stores/{id}/backups",
+        "Back a ready store up now (database and uploads, encrypted, to the backup bucket); the store stays available",
+        "backups",
+        Access::User,
+        202,
+    ),
+    route(
+        "GET",
+        "/api/v1/stores/{id}/backup-policy",
+        "The store's backup schedule (cron, UTC) and retention (daily, weekly)",
+        "backups",
+        Access::User,
+        200,
+    ),
+    route(
+        "PUT",
+        "/api/v1/stores/{id}/backup-policy",
+        "Set the store's backup schedule (`schedule`: 5-field cron or null) and retention (`keepDaily`, `keepWeekly`)",
+        "backups",
+        Access::User,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/backups",
+        "Backups you can see, newest first, deleted stores' included (`storeId`, `status`, `limit`); restore one with POST /stores and `restoreFrom`",
+        "backups",
+        Access::User,
+        200,
+    ),
+    route(
+        "GET",
+        "/api/v1/backups/{id}",
+        "One backup: status, size, versions, parts with their SHA-256",
+        "backups",
+        Access::User,
+        200,
+    ),
+    route(
+        "POST",
         "/api/v1/rollouts",
         "Roll the store chart this build ships out to ready stores in waves (`engine?`, `storeIds?`, `waves?` e.g. [1,5,25], `maxFailureShare?`); halts by itself when a wave fails too often",
         "rollouts",
@@ -667,6 +712,11 @@ fn handler(doc: &RouteDoc) -> MethodRouter<AppState> {
         ("POST", "/api/v1/stores/{id}/upgrade") => post(stores::upgrade_store),
         ("GET", "/api/v1/stores/{id}/events") => get(stores::store_events),
         ("GET", "/api/v1/stores/{id}/events/stream") => get(stores::store_event_stream_route),
+        ("POST", "/api/v1/stores/{id}/backups") => post(backups::create_backup),
+        ("GET", "/api/v1/stores/{id}/backup-policy") => get(backups::get_backup_policy),
+        ("PUT", "/api/v1/stores/{id}/backup-policy") => put(backups::set_backup_policy),
+        ("GET", "/api/v1/backups") => get(backups::list_backups),
+        ("GET", "/api/v1/backups/{id}") => get(backups::get_backup),
         ("POST", "/api/v1/rollouts") => post(rollouts::create_rollout),
         ("GET", "/api/v1/rollouts") => get(rollouts::list_rollouts),
         ("GET", "/api/v1/rollouts/{id}") => get(rollouts::get_rollout),

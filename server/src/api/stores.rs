@@ -47,7 +47,7 @@ fn scope_of(user: &User) -> Scope {
     }
 }
 
-fn parse_store_id(id: &str) -> ApiResult<&str> {
+pub(crate) fn parse_store_id(id: &str) -> ApiResult<&str> {
     if is_store_id(id) {
         Ok(id)
     } else {
@@ -58,7 +58,7 @@ fn parse_store_id(id: &str) -> ApiResult<&str> {
     }
 }
 
-fn store_not_found(id: &str) -> ApiError {
+pub(crate) fn store_not_found(id: &str) -> ApiError {
     ApiError::not_found("STORE_NOT_FOUND", format!("Store {id} was not found."))
         .suggestion("Check the store id; list your stores with GET /api/v1/stores.")
 }
@@ -393,13 +393,19 @@ async fn load_store(tx: &mut PgConnection, id: &str, lock: bool) -> ApiResult<Op
 
 /// A transaction in which `user` can see exactly the stores row-level security allows;
 /// after [`visible_store`] it continues with the owner's rights for writes.
-async fn scoped(state: &AppState, user: &User) -> ApiResult<Transaction<'static, Postgres>> {
+pub(crate) async fn scoped(
+    state: &AppState,
+    user: &User,
+) -> ApiResult<Transaction<'static, Postgres>> {
     Ok(tenancy::begin(state.pool(), scope_of(user)).await?)
 }
 
 /// The store if `user` may see it (404 otherwise), locked for update; the transaction then
 /// leaves the tenant role so the caller can write runs and audit rows.
-async fn visible_store(tx: &mut Transaction<'static, Postgres>, id: &str) -> ApiResult<StoreRow> {
+pub(crate) async fn visible_store(
+    tx: &mut Transaction<'static, Postgres>,
+    id: &str,
+) -> ApiResult<StoreRow> {
     let store = load_store(tx, id, true)
         .await?
         .ok_or_else(|| store_not_found(id))?;
@@ -416,6 +422,9 @@ pub struct CreateStore {
     engine: Option<Value>,
     theme: Option<Value>,
     password: Option<Value>,
+    /// A complete backup's id: the new store is provisioned with its data.
+    #[serde(rename = "restoreFrom")]
+    restore_from: Option<Value>,
 }
 
 struct ValidCreate {
@@ -423,12 +432,27 @@ struct ValidCreate {
     engine: &'static str,
     theme: Option<String>,
     password: Option<String>,
+    restore_from: Option<Uuid>,
 }
 
 fn validate_create(body: CreateStore) -> ApiResult<ValidCreate> {
     let mut problems: Vec<Value> = Vec::new();
     let mut problem = |field: &str, message: &str| {
         problems.push(json!({ "field": field, "message": message }));
+    };
+    let restore_from = match &body.restore_from {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => match id.parse::<Uuid>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                problem("restoreFrom", "restoreFrom must be a backup id (a UUID).");
+                None
+            }
+        },
+        Some(_) => {
+            problem("restoreFrom", "restoreFrom must be a backup id (a UUID).");
+            None
+        }
     };
     let name = match body.name {
         Some(Value::String(name)) => name,
@@ -493,6 +517,7 @@ fn validate_create(body: CreateStore) -> ApiResult<ValidCreate> {
             engine,
             theme,
             password,
+            restore_from,
         }),
         _ => Err(ApiError::validation(
             problems
@@ -574,11 +599,69 @@ fn fingerprint(valid: &ValidCreate) -> String {
     hash.update(valid.engine.as_bytes());
     hash.update([0]);
     hash.update(valid.theme.as_deref().unwrap_or("").as_bytes());
+    if let Some(backup) = valid.restore_from {
+        hash.update([0]);
+        hash.update(backup.as_bytes());
+    }
     hex::encode(hash.finalize())
 }
 
 fn run_json(run_id: Option<Uuid>, workflow: Option<&str>, status: &str) -> Value {
     json!({ "id": run_id, "workflow": workflow, "status": status })
+}
+
+/// The backup a creation restores (`restoreFrom`), checked: the caller may see it, it is
+/// complete, and the store's engine is the backup's (taken from it when the body has none).
+async fn restore_source(
+    state: &AppState,
+    user: &User,
+    body: &mut CreateStore,
+) -> ApiResult<Option<Uuid>> {
+    let Some(Value::String(id)) = &body.restore_from else {
+        return Ok(None);
+    };
+    let Ok(id) = id.parse::<Uuid>() else {
+        // validate_create names the field.
+        return Ok(None);
+    };
+    let owner = (user.role != Role::Admin).then_some(user.id);
+    let mut conn = state.pool().acquire().await?;
+    let backup = super::backups::visible_backup(&mut conn, id, owner).await?;
+    let json = backup.to_json();
+    if json["status"] != "complete" {
+        return Err(ApiError::conflict(
+            "BACKUP_NOT_RESTORABLE",
+            format!(
+                "Backup {id} is {}, not complete.",
+                json["status"].as_str().unwrap_or("unknown")
+            ),
+        )
+        .suggestion("Restore a complete backup: GET /api/v1/backups?status=complete lists them.")
+        .details(json!({ "status": json["status"] })));
+    }
+    let engine = json["engine"].as_str().unwrap_or_default();
+    match &body.engine {
+        None | Some(Value::Null) => body.engine = Some(json!(engine)),
+        Some(Value::String(given)) if given == engine => {}
+        Some(_) => {
+            return Err(ApiError::validation(
+                format!(
+                    "Backup {id} is of a {engine} store; it can only be restored into a {engine} store."
+                ),
+                json!([{ "field": "engine", "message": format!("must be {engine} (or left out) to restore this backup") }]),
+            ));
+        }
+    }
+    if storeflow_executors::engines::find(engine)
+        .and_then(|e| e.restore_workflow())
+        .is_none()
+    {
+        return Err(ApiError::conflict(
+            "RESTORE_NOT_SUPPORTED",
+            format!("Stores of engine '{engine}' cannot be restored by storeflow yet."),
+        ));
+    }
+    Ok(Some(id))
 }
 
 pub async fn create_store(
@@ -589,6 +672,8 @@ pub async fn create_store(
     ApiJson(body): ApiJson<CreateStore>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
+    let mut body = body;
+    let backup = restore_source(&state, &user, &mut body).await?;
     let valid = validate_create(body)?;
     let settings = &state.config().stores;
     let print = fingerprint(&valid);
@@ -780,12 +865,28 @@ pub async fn create_store(
     let store = load_store(&mut tx, &id, false)
         .await?
         .ok_or_else(|| ApiError::internal("the new store row is not readable"))?;
-    let workflow = provision_workflow(valid.engine).unwrap_or_default();
+    let engine = storeflow_executors::engines::find(valid.engine);
+    let (workflow, input) = match &backup {
+        Some(backup) => {
+            let mut input = run_input(settings, &store);
+            input["restore_backup_id"] = json!(backup);
+            (
+                engine
+                    .and_then(|e| e.restore_workflow())
+                    .unwrap_or_default(),
+                input,
+            )
+        }
+        None => (
+            provision_workflow(valid.engine).unwrap_or_default(),
+            run_input(settings, &store),
+        ),
+    };
     let run = state
         .engine()
         .enqueue(
             &mut tx,
-            NewRun::new(workflow, run_input(settings, &store))
+            NewRun::new(workflow, input)
                 .subject(&id)
                 .tenant(user.id.to_string())
                 .request_id(current_request_id()),
@@ -800,7 +901,7 @@ pub async fn create_store(
         .actor(&user)
         .ip(&ip)
         .subject(&id)
-        .data(json!({ "name": valid.name, "engine": valid.engine, "theme": valid.theme, "runId": run.run_id }))
+        .data(json!({ "name": valid.name, "engine": valid.engine, "theme": valid.theme, "runId": run.run_id, "restoreFrom": backup }))
         .write_in(&mut tx)
         .await?;
     let store = load_store(&mut tx, &id, false)
@@ -813,7 +914,11 @@ pub async fn create_store(
         StatusCode::ACCEPTED,
         axum::Json(json!({
             "requestId": current_request_id(),
-            "message": "Store creation initiated. Provisioning is in progress.",
+            "message": if backup.is_some() {
+                "Store creation initiated. Provisioning and the restore of the backup are in progress."
+            } else {
+                "Store creation initiated. Provisioning is in progress."
+            },
             "store": store.to_json(&state, &user),
             "run": run_json(Some(run.run_id), Some(workflow), "queued"),
         })),
@@ -1190,7 +1295,7 @@ impl<'a> ProgressView<'a> {
 // ---------------------------------------------------------------------------------------
 // Delete and retry
 
-fn state_conflict(store: &StoreRow, action: &str, allowed: &str) -> ApiError {
+pub(crate) fn state_conflict(store: &StoreRow, action: &str, allowed: &str) -> ApiError {
     let reason = match store.status.as_str() {
         "deleted" => "Store is already deleted.".to_owned(),
         "deleting" => "Store is already being deleted.".to_owned(),

@@ -1,6 +1,7 @@
 //! In-process HTTP tests of the API against a real PostgreSQL.
 
 mod auth;
+mod backups;
 mod events;
 mod hardening;
 mod operations;

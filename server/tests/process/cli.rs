@@ -306,10 +306,11 @@ fn schedules_can_be_set_listed_disabled_and_fire_from_a_worker() {
             "prune-history",
             "reap-failed-stores",
             "reap-orphans",
+            "scheduled-backups",
             "tick"
         ]
     );
-    let tick = &listed[3];
+    let tick = &listed[4];
     assert_eq!(tick["enabled"], true);
     assert!(tick["next_tick_at"].is_string());
 
@@ -362,7 +363,11 @@ fn doctor_lists_what_is_missing_and_how_to_fix_it() {
     assert!(stdout.contains("FAIL helm"), "{stdout}");
     assert!(stdout.contains("set HELM_BIN"), "{stdout}");
     assert!(stdout.contains("FAIL chart"), "{stdout}");
-    assert!(String::from_utf8_lossy(&output.stderr).contains("3 of 4 checks failed"));
+    assert!(
+        stdout.contains("ok   backups     off (BACKUP_S3_BUCKET is not set"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("3 of 5 checks failed"));
 }
 
 #[test]
@@ -443,7 +448,7 @@ fn doctor_in_a_pod_uses_the_service_account_and_finds_everything_in_place() {
         "{stdout}"
     );
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains("1 of 5 checks failed"),
+        String::from_utf8_lossy(&output.stderr).contains("1 of 6 checks failed"),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );

@@ -1,5 +1,6 @@
 //! Process tests (tier 3): the real `storeflow` binary against a real PostgreSQL.
 
+mod backups;
 mod cli;
 mod crash;
 mod disconnects;

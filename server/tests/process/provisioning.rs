@@ -460,6 +460,8 @@ fn api_router(engine: &Engine, chart: &Path) -> Router {
             creation_cooldown: Duration::ZERO,
             // Fleet tests create hundreds of stores for a few tenants.
             max_per_user: 1_000,
+            // The backup tests give their workers a bucket.
+            backups_configured: true,
             release: Some(
                 storeflow_executors::chart::ChartRelease::read(chart).expect("chart versions"),
             ),

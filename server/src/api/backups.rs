@@ -1,0 +1,465 @@
+//! Backup routes: start a store's backup, list and read backups, set a store's backup
+//! schedule and retention. Restoring is creating a store with `restoreFrom` (see
+//! `stores::create_store`). Like the other store routes, the server only records intent
+//! (a backup row and its run, in one transaction) and reads progress; the workers talk to
+//! the store's pods and the bucket.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::{FromRow, PgConnection};
+use storeflow_executors::backup::{BackupSubject, start_backup};
+use uuid::Uuid;
+
+use super::stores::{parse_store_id, run_input, scoped, visible_store};
+use super::{ApiJson, ApiPath, ApiQuery, AppState, ClientIp, current_request_id};
+use crate::auth::{Audit, AuthUser, Role};
+use crate::error::{ApiError, ApiResult};
+
+/// A backup as the API shows it.
+#[derive(Debug, FromRow)]
+pub(crate) struct BackupRow {
+    id: Uuid,
+    store_id: String,
+    owner_id: Uuid,
+    store_name: String,
+    engine: String,
+    status: String,
+    trigger: String,
+    run_id: Option<Uuid>,
+    manifest: Option<Value>,
+    size_bytes: Option<i64>,
+    stored_bytes: Option<i64>,
+    error: Option<String>,
+    created_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    run_status: Option<String>,
+    run_error: Option<String>,
+    run_step_name: Option<String>,
+}
+
+/// A backup whose run ended without completing it (failed for good, or cancelled before its
+/// on-failure step could record it) is `failed`, whatever its row says.
+const EFFECTIVE_STATUS: &str = "CASE WHEN b.status = 'running' AND r.status IN ('failed', 'cancelled') \
+                                     THEN 'failed' ELSE b.status END";
+
+const BACKUP_SELECT: &str = "SELECT b.id, b.store_id, b.owner_id, b.store_name, b.engine::text AS engine, \
+        b.status, b.trigger, b.run_id, b.manifest, b.size_bytes, b.stored_bytes, b.error, \
+        b.created_at, b.completed_at, r.status::text AS run_status, r.error AS run_error, \
+        d.step_name AS run_step_name \
+     FROM store_backups b \
+     LEFT JOIN workflow_runs r ON r.id = b.run_id \
+     LEFT JOIN workflow_definition_steps d \
+       ON d.workflow = r.workflow AND d.version = r.version AND d.step_index = r.current_step";
+
+impl BackupRow {
+    /// `running` until complete; a backup whose run ended without completing it (failed for
+    /// good, or cancelled before its on-failure step could record it) is `failed`.
+    fn status(&self) -> &str {
+        match (self.status.as_str(), self.run_status.as_deref()) {
+            ("running", Some("failed" | "cancelled")) => "failed",
+            (status, _) => status,
+        }
+    }
+
+    pub(crate) fn to_json(&self) -> Value {
+        let manifest = self.manifest.as_ref();
+        let parts: Vec<Value> = manifest
+            .and_then(|m| m["parts"].as_array())
+            .map(|parts| {
+                parts
+                    .iter()
+                    .map(|p| json!({ "name": p["name"], "size": p["size"], "sha256": p["sha256"] }))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let error = match self.status() {
+            "failed" => self
+                .error
+                .clone()
+                .or_else(|| self.run_error.clone())
+                .or_else(|| Some("The backup run was cancelled.".into())),
+            _ => None,
+        };
+        json!({
+            "id": self.id,
+            "storeId": self.store_id,
+            "storeName": self.store_name,
+            "ownerId": self.owner_id,
+            "engine": self.engine,
+            "status": self.status(),
+            "trigger": self.trigger,
+            "runId": self.run_id,
+            "step": if self.status() == "running" { self.run_step_name.clone() } else { None },
+            "sizeBytes": self.size_bytes,
+            "storedBytes": self.stored_bytes,
+            "versions": manifest.map(|m| m["versions"].clone()),
+            "parts": parts,
+            "error": error,
+            "createdAt": self.created_at,
+            "completedAt": self.completed_at,
+        })
+    }
+}
+
+fn parse_backup_id(id: &str) -> ApiResult<Uuid> {
+    id.parse().map_err(|_| {
+        ApiError::validation(
+            "Backup ID must be a UUID.",
+            json!([{ "field": "id", "message": "must be a UUID, as listed by GET /api/v1/backups" }]),
+        )
+    })
+}
+
+fn backup_not_found(id: Uuid) -> ApiError {
+    ApiError::not_found("BACKUP_NOT_FOUND", format!("Backup {id} was not found."))
+        .suggestion("List the backups you can see with GET /api/v1/backups.")
+}
+
+/// The backup if the caller may see it (a tenant sees their own).
+pub(crate) async fn visible_backup(
+    conn: &mut PgConnection,
+    id: Uuid,
+    owner: Option<Uuid>,
+) -> ApiResult<BackupRow> {
+    let sql = format!("{BACKUP_SELECT} WHERE b.id = $1 AND ($2::uuid IS NULL OR b.owner_id = $2)");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| backup_not_found(id))
+}
+
+/// Refuses a backup request when no bucket is configured (`BACKUP_S3_BUCKET`).
+fn require_bucket(state: &AppState) -> ApiResult<()> {
+    if state.config().stores.backups_configured {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "BACKUPS_NOT_CONFIGURED",
+            "Backups are not configured on this platform: there is no bucket to store them in.",
+        )
+        .suggestion(
+            "Ask an operator to set backups.bucket in the storeflow chart (BACKUP_S3_BUCKET and \
+             its credentials for the workers), then try again.",
+        ))
+    }
+}
+
+fn backups_unsupported(engine: &str) -> ApiError {
+    ApiError::conflict(
+        "BACKUP_NOT_SUPPORTED",
+        format!("Stores of engine '{engine}' cannot be backed up by storeflow yet."),
+    )
+    .suggestion("Back the store's database up with the engine's own tools for now.")
+}
+
+/// `POST /stores/{id}/backups`: backs a ready store up now.
+pub async fn create_backup(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let id = parse_store_id(&id)?;
+    require_bucket(&state)?;
+    let mut tx = scoped(&state, &user).await?;
+    let store = visible_store(&mut tx, id).await?;
+    if storeflow_executors::engines::find(&store.engine)
+        .and_then(|engine| engine.backup_workflow())
+        .is_none()
+    {
+        return Err(backups_unsupported(&store.engine));
+    }
+    if store.status != "ready" {
+        return Err(ApiError::conflict(
+            "INVALID_STORE_STATE",
+            format!(
+                "Only ready stores can be backed up. Current status: '{}'.",
+                store.status
+            ),
+        )
+        .suggestion(
+            "Wait until the store is ready (its current operation has finished), then back it up.",
+        )
+        .details(json!({ "status": store.status })));
+    }
+    let running: Option<(Uuid,)> = sqlx::query_as(
+        "SELECT b.id FROM store_backups b JOIN workflow_runs r ON r.id = b.run_id \
+         WHERE b.store_id = $1 AND b.status = 'running' AND r.status NOT IN ('failed', 'cancelled', 'succeeded') \
+         LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((running,)) = running {
+        return Err(ApiError::conflict(
+            "BACKUP_IN_PROGRESS",
+            "A backup of this store is already running.",
+        )
+        .suggestion("Follow it with GET /api/v1/backups/{id}; start another once it has finished.")
+        .details(json!({ "backupId": running })));
+    }
+    let input = run_input(&state.config().stores, &store);
+    let subject = BackupSubject {
+        store_id: &store.id,
+        owner_id: store.owner_id,
+        name: &store.name,
+        engine: &store.engine,
+        input: &input,
+    };
+    let request_id = current_request_id();
+    let started = start_backup(
+        &mut tx,
+        state.engine(),
+        &subject,
+        "manual",
+        Some(user.id),
+        Some(&request_id),
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    Audit::new("store", "store_backup_requested")
+        .actor(&user)
+        .ip(&ip)
+        .subject(id)
+        .data(json!({ "backupId": started.backup_id, "runId": started.run_id }))
+        .write_in(&mut tx)
+        .await?;
+    let backup = visible_backup(&mut tx, started.backup_id, None).await?;
+    tx.commit().await?;
+    tracing::info!(store = %id, backup = %started.backup_id, "store backup requested");
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({
+            "requestId": request_id,
+            "message": "Backup started. The store stays available while it runs.",
+            "backup": backup.to_json(),
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackupQuery {
+    store_id: Option<String>,
+    status: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /backups`: the backups the caller can see, newest first (deleted stores' too).
+pub async fn list_backups(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiQuery(query): ApiQuery<BackupQuery>,
+) -> ApiResult<Response> {
+    if let Some(store) = &query.store_id {
+        parse_store_id(store)?;
+    }
+    if let Some(status) = &query.status
+        && !["running", "complete", "failed"].contains(&status.as_str())
+    {
+        return Err(ApiError::validation(
+            "status must be one of: running, complete, failed.",
+            json!([{ "field": "status" }]),
+        ));
+    }
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::validation(
+            "limit must be between 1 and 500.",
+            json!([{ "field": "limit" }]),
+        ));
+    }
+    // Read with the service's role, scoped by the explicit owner filter: a tenant's role
+    // cannot see the backup runs (their subject is the backup, not a store), and the status
+    // and current step come from them.
+    let owner = (user.role != Role::Admin).then_some(user.id);
+    let sql = format!(
+        "{BACKUP_SELECT} WHERE ($1::uuid IS NULL OR b.owner_id = $1) \
+           AND ($2::text IS NULL OR b.store_id = $2) \
+           AND ($3::text IS NULL OR {EFFECTIVE_STATUS} = $3) \
+         ORDER BY b.created_at DESC LIMIT $4"
+    );
+    let rows: Vec<BackupRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(&query.store_id)
+        .bind(&query.status)
+        .bind(limit)
+        .fetch_all(state.pool())
+        .await?;
+    let backups: Vec<Value> = rows.iter().map(BackupRow::to_json).collect();
+    Ok(axum::Json(json!({ "backups": backups })).into_response())
+}
+
+/// `GET /backups/{id}`.
+pub async fn get_backup(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let id = parse_backup_id(&id)?;
+    // As in the list: the explicit owner filter scopes it (see there).
+    let owner = (user.role != Role::Admin).then_some(user.id);
+    let mut conn = state.pool().acquire().await?;
+    let backup = visible_backup(&mut conn, id, owner).await?;
+    Ok(axum::Json(json!({ "backup": backup.to_json() })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackupPolicyBody {
+    /// 5-field cron (UTC); `null` turns scheduled backups off.
+    schedule: Option<String>,
+    keep_daily: Option<i32>,
+    keep_weekly: Option<i32>,
+}
+
+fn policy_json(
+    schedule: Option<&str>,
+    daily: i32,
+    weekly: i32,
+    next: Option<DateTime<Utc>>,
+) -> Value {
+    json!({ "schedule": schedule, "keepDaily": daily, "keepWeekly": weekly, "nextAt": next })
+}
+
+/// `GET /stores/{id}/backup-policy`.
+pub async fn get_backup_policy(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let id = parse_store_id(&id)?;
+    let mut tx = scoped(&state, &user).await?;
+    let store = visible_store(&mut tx, id).await?;
+    let (schedule, daily, weekly, next): (Option<String>, i32, i32, Option<DateTime<Utc>>) =
+        sqlx::query_as(
+            "SELECT backup_schedule, backup_keep_daily, backup_keep_weekly, backup_next_at \
+             FROM stores WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    // A deleted store's schedule never fires again.
+    let next = next.filter(|_| !matches!(store.status.as_str(), "deleting" | "deleted"));
+    Ok(axum::Json(json!({
+        "policy": policy_json(schedule.as_deref(), daily, weekly, next),
+    }))
+    .into_response())
+}
+
+/// `PUT /stores/{id}/backup-policy`: the store's backup schedule and retention.
+pub async fn set_backup_policy(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<BackupPolicyBody>,
+) -> ApiResult<Response> {
+    let id = parse_store_id(&id)?;
+    let mut problems = Vec::new();
+    let schedule = body
+        .schedule
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let next = match schedule {
+        Some(expression) if expression.split_whitespace().count() != 5 => {
+            problems.push(json!({ "field": "schedule", "message": "use 5 fields: minute hour day-of-month month day-of-week (UTC), e.g. \"0 3 * * *\"" }));
+            None
+        }
+        Some(expression) => match storeflow_engine::parse_cron(expression) {
+            Ok(parsed) => parsed.upcoming(Utc).next(),
+            Err(err) => {
+                problems.push(json!({ "field": "schedule", "message": err.to_string() }));
+                None
+            }
+        },
+        None => None,
+    };
+    // Omitted numbers keep the store's current ones (checked below once they are read).
+    let (daily_given, weekly_given) = (body.keep_daily, body.keep_weekly);
+    let daily = daily_given.unwrap_or(7);
+    let weekly = weekly_given.unwrap_or(4);
+    if !(0..=366).contains(&daily) {
+        problems.push(json!({ "field": "keepDaily", "message": "keep 0 to 366 daily backups" }));
+    }
+    if !(0..=520).contains(&weekly) {
+        problems.push(json!({ "field": "keepWeekly", "message": "keep 0 to 520 weekly backups" }));
+    }
+    if schedule.is_some() && daily_given == Some(0) && weekly_given == Some(0) {
+        problems.push(json!({ "field": "keepDaily", "message": "a schedule needs at least one daily or weekly backup kept" }));
+    }
+    if let Some(first) = problems.first() {
+        return Err(ApiError::validation(
+            first["message"]
+                .as_str()
+                .unwrap_or("The backup policy is invalid.")
+                .to_owned(),
+            Value::Array(problems),
+        ));
+    }
+    if schedule.is_some() {
+        require_bucket(&state)?;
+    }
+    let mut tx = scoped(&state, &user).await?;
+    let store = visible_store(&mut tx, id).await?;
+    if schedule.is_some() {
+        if storeflow_executors::engines::find(&store.engine)
+            .and_then(|e| e.backup_workflow())
+            .is_none()
+        {
+            return Err(backups_unsupported(&store.engine));
+        }
+        if matches!(store.status.as_str(), "deleting" | "deleted") {
+            return Err(ApiError::conflict(
+                "INVALID_STORE_STATE",
+                format!("Store is {}; it gets no more backups.", store.status),
+            ));
+        }
+    }
+    let (daily, weekly): (i32, i32) = sqlx::query_as(
+        "UPDATE stores SET backup_schedule = $2, \
+                           backup_keep_daily = coalesce($3, backup_keep_daily), \
+                           backup_keep_weekly = coalesce($4, backup_keep_weekly), \
+                           backup_next_at = $5 WHERE id = $1 \
+         RETURNING backup_keep_daily, backup_keep_weekly",
+    )
+    .bind(id)
+    .bind(schedule)
+    .bind(daily_given)
+    .bind(weekly_given)
+    .bind(next)
+    .fetch_one(&mut *tx)
+    .await?;
+    if schedule.is_some() && daily == 0 && weekly == 0 {
+        return Err(ApiError::validation(
+            "a schedule needs at least one daily or weekly backup kept",
+            json!([{ "field": "keepDaily", "message": "a schedule needs at least one daily or weekly backup kept" }]),
+        ));
+    }
+    Audit::new("store", "store_backup_policy_changed")
+        .actor(&user)
+        .ip(&ip)
+        .subject(id)
+        .data(json!({ "schedule": schedule, "keepDaily": daily, "keepWeekly": weekly }))
+        .write_in(&mut tx)
+        .await?;
+    tx.commit().await?;
+    Ok(axum::Json(json!({
+        "message": match schedule {
+            Some(_) => "Scheduled backups are on.",
+            None => "Scheduled backups are off; existing backups are kept.",
+        },
+        "policy": policy_json(schedule, daily, weekly, next),
+    }))
+    .into_response())
+}

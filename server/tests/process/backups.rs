@@ -1,0 +1,377 @@
+//! Backups and restores on the **real** control plane (see `real_cluster.rs`) into a **real**
+//! S3-compatible server (moto's server mode, `storeflow_testkit::s3`): worker processes back a
+//! WooCommerce store up (its simulated MariaDB through a `mariadb-dump` the pod's exec runs,
+//! its uploads as a real `tar` of the wp-cli container's document root), a worker killed in
+//! the middle of the upload leaves no half backup, the backup restores into a new store that
+//! passes its storefront verification with a real order, and a damaged object is refused.
+//!
+//! `STOREFLOW_BACKUP_UPLOADS_MB` sets the size of the store's uploads (default 48); with
+//! 1024 and a release build this is the restore figure of README.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use storeflow_testkit::s3::S3Server;
+
+use crate::provisioning::{Platform, tail};
+use crate::real_cluster::{RealWorld, world};
+
+/// Writes `megabytes` of incompressible files under the store's `wp-content/uploads`.
+fn fill_uploads(docroot: &Path, megabytes: usize) -> Vec<(String, u64)> {
+    use std::io::Write;
+    let dir = docroot.join("wp-content/uploads/2026/12");
+    std::fs::create_dir_all(&dir).expect("uploads dir");
+    let mut files = Vec::new();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let per_file = 16usize.min(megabytes.max(1));
+    let count = megabytes.div_ceil(per_file).max(1);
+    for n in 0..count {
+        let name = format!("product-{n:03}.jpg");
+        let mut file =
+            std::io::BufWriter::new(std::fs::File::create(dir.join(&name)).expect("file"));
+        let mut block = vec![0u8; 1 << 20];
+        for _ in 0..per_file {
+            for chunk in block.chunks_mut(8) {
+                // xorshift: incompressible, so nothing is smaller in the bucket than it is here.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+            }
+            file.write_all(&block).expect("write");
+        }
+        file.flush().expect("flush");
+        files.push((name, (per_file << 20) as u64));
+    }
+    files
+}
+
+fn same_files(a: &Path, b: &Path) -> bool {
+    let read = |root: &Path| -> Vec<(String, Vec<u8>)> {
+        let dir = root.join("wp-content/uploads/2026/12");
+        let mut entries: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| {
+                        (
+                            e.file_name().to_string_lossy().into_owned(),
+                            std::fs::read(e.path()).unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        entries.sort();
+        entries
+    };
+    let (left, right) = (read(a), read(b));
+    !left.is_empty() && left == right
+}
+
+/// `step attempt: seconds (outcome)` of a run, in order: where the time of a backup or a
+/// restore went.
+async fn step_times(platform: &Platform<&'static RealWorld>, run: &str) -> String {
+    let rows: Vec<(String, i32, String, f64)> = sqlx::query_as(
+        "SELECT d.step_name, a.attempt, a.outcome, extract(epoch FROM a.finished_at - a.started_at)::float8 \
+         FROM workflow_step_attempts a JOIN workflow_runs r ON r.id = a.run_id \
+         JOIN workflow_definition_steps d ON d.workflow = r.workflow AND d.version = r.version AND d.step_index = a.step_index \
+         WHERE a.run_id = $1::uuid ORDER BY a.started_at",
+    )
+    .bind(run)
+    .fetch_all(&platform.pool)
+    .await
+    .expect("step attempts");
+    rows.iter()
+        .map(|(step, attempt, outcome, secs)| format!("{step}#{attempt} {secs:.1}s {outcome}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn backup(platform: &Platform<&'static RealWorld>, token: &str, id: &str) -> Value {
+    let (status, body) = platform
+        .call(
+            Method::GET,
+            &format!("/api/v1/backups/{id}"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["backup"].clone()
+}
+
+async fn wait_backup(
+    platform: &Platform<&'static RealWorld>,
+    token: &str,
+    id: &str,
+    within: Duration,
+) -> Value {
+    let until = Instant::now() + within;
+    loop {
+        let backup = backup(platform, token, id).await;
+        if backup["status"] != "running" {
+            return backup;
+        }
+        assert!(
+            Instant::now() < until,
+            "backup {id} still running after {within:?}: {backup}\n{}",
+            tail(&platform.worker_logs(), 40)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_store_is_backed_up_through_a_worker_kill_restored_verified_and_a_damaged_backup_refused()
+{
+    let megabytes: usize = std::env::var("STOREFLOW_BACKUP_UPLOADS_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(48);
+    let s3 = tokio::task::block_in_place(|| S3Server::start("storeflow-backups")).expect("moto");
+    let env: Vec<(String, String)> = s3.worker_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut platform = Platform::start_real().await;
+    let kubeconfig = platform.kubeconfig.clone();
+    let first = platform.start_worker_as(&kubeconfig, &env);
+    let email = "backups@example.com";
+    let token = platform.register(email, "backups").await;
+    let id = platform
+        .create_store(
+            &token,
+            json!({ "name": "backed-up", "engine": "woocommerce", "password": "Tenant-Pass-2024" }),
+        )
+        .await;
+    platform
+        .wait_status(&token, &id, "ready", Duration::from_secs(240))
+        .await;
+    let world = world();
+    let files = fill_uploads(&world.docroot(&id), megabytes);
+    let original = world.site(&id).expect("site");
+
+    // Backup, with the worker SIGKILLed while the uploads stream into the bucket.
+    let started = Instant::now();
+    let (status, body) = platform
+        .call(
+            Method::POST,
+            &format!("/api/v1/stores/{id}/backups"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let backup_id = body["backup"]["id"].as_str().expect("backup id").to_owned();
+    assert_eq!(body["backup"]["status"], "running");
+    let (status, again) = platform
+        .call(
+            Method::POST,
+            &format!("/api/v1/stores/{id}/backups"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    assert_eq!(again["error"]["code"], "BACKUP_IN_PROGRESS");
+    let prefix = format!("storeflow/stores/{id}/{backup_id}/");
+    let until = Instant::now() + Duration::from_secs(120);
+    loop {
+        let keys = s3.keys(&prefix).expect("keys");
+        let uploading = s3.incomplete_uploads().expect("uploads") > 0;
+        if keys.iter().any(|k| k.ends_with("database.sfbk")) && uploading {
+            break;
+        }
+        assert!(
+            !keys.iter().any(|k| k.ends_with("uploads.sfbk")),
+            "the uploads finished before the kill; raise STOREFLOW_BACKUP_UPLOADS_MB"
+        );
+        assert!(
+            Instant::now() < until,
+            "the uploads never started: {keys:?}\n{}",
+            tail(&platform.worker_logs(), 40)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    platform.kill_worker(first);
+    let keys = s3.keys(&prefix).expect("keys");
+    assert!(
+        !keys
+            .iter()
+            .any(|k| k.ends_with("uploads.sfbk") || k.ends_with("manifest.sfbk")),
+        "a killed upload is no object: {keys:?}"
+    );
+    let (_, listed) = platform
+        .call(
+            Method::GET,
+            "/api/v1/backups?status=complete",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        listed["backups"].as_array().map(Vec::len),
+        Some(0),
+        "nothing restorable is listed while the backup is unfinished: {listed}"
+    );
+    platform.start_worker_as(&kubeconfig, &env);
+    let done = wait_backup(&platform, &token, &backup_id, Duration::from_secs(600)).await;
+    let backup_took = started.elapsed();
+    assert_eq!(
+        done["status"],
+        "complete",
+        "{done}\n{}",
+        tail(&platform.worker_logs(), 40)
+    );
+    let uploads_size: u64 = files.iter().map(|(_, size)| size).sum();
+    let parts = done["parts"].as_array().expect("parts");
+    assert_eq!(
+        parts
+            .iter()
+            .map(|p| p["name"].as_str().unwrap_or(""))
+            .collect::<Vec<_>>(),
+        ["database", "uploads"]
+    );
+    assert!(
+        parts[1]["size"].as_u64().unwrap_or(0) > uploads_size,
+        "the uploads' tar holds the files: {done}"
+    );
+    assert_eq!(done["trigger"], "manual");
+    let keys = s3.keys(&prefix).expect("keys");
+    assert_eq!(
+        keys,
+        [
+            format!("{prefix}database.sfbk"),
+            format!("{prefix}manifest.sfbk"),
+            format!("{prefix}uploads.sfbk"),
+        ]
+    );
+    // Encrypted at rest: neither the catalogue nor the admin's e-mail is readable.
+    let stored_database = s3.get(&keys[0]).expect("database object");
+    let text = String::from_utf8_lossy(&stored_database);
+    assert!(
+        !text.contains("TSHIRT-001") && !text.contains(email),
+        "the dump is sealed"
+    );
+    let manifest = s3.get(&keys[1]).expect("manifest object");
+    assert!(
+        !String::from_utf8_lossy(&manifest).contains(&id),
+        "the manifest is sealed"
+    );
+
+    // Restore into a new store: provisioned, restored, made this store's, verified by an order.
+    let restoring = Instant::now();
+    let (status, created) = platform
+        .call(
+            Method::POST,
+            "/api/v1/stores",
+            Some(&token),
+            Some(json!({ "name": "restored", "restoreFrom": backup_id, "password": "Restored-Pass-99" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+    assert_eq!(
+        created["store"]["engine"], "woocommerce",
+        "the backup's engine"
+    );
+    assert_eq!(created["run"]["workflow"], "restore-woocommerce");
+    let restored_id = created["store"]["id"].as_str().expect("id").to_owned();
+    let restored = platform
+        .wait_status(&token, &restored_id, "ready", Duration::from_secs(600))
+        .await;
+    let restore_took = restoring.elapsed();
+    let site = world.site(&restored_id).expect("restored site");
+    let skus = |site: &Value| -> Vec<String> {
+        site["products"]
+            .as_array()
+            .map(|p| {
+                p.iter()
+                    .filter_map(|p| p["sku"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        skus(&site),
+        skus(&original),
+        "the catalogue came back: {site}"
+    );
+    let orders = site["orders"].as_array().expect("orders");
+    assert_eq!(
+        orders.len(),
+        2,
+        "the backed-up order and the restore's verification order: {site}"
+    );
+    assert_eq!(orders[0]["id"], original["orders"][0]["id"]);
+    assert!(
+        site["url"].as_str().unwrap_or("").contains(&restored_id),
+        "the site moved to its new URL: {site}"
+    );
+    assert_eq!(
+        site["adminPassword"], "Restored-Pass-99",
+        "the new store's own admin password"
+    );
+    assert!(
+        same_files(&world.docroot(&id), &world.docroot(&restored_id)),
+        "the uploads came back byte for byte"
+    );
+    assert_eq!(restored["progress"]["percent"], 100, "{restored}");
+
+    // A damaged object: refused by its checksum before anything is restored.
+    let mut uploads = s3.get(&keys[2]).expect("uploads object");
+    let middle = uploads.len() / 2;
+    uploads[middle] ^= 0x01;
+    s3.put(&keys[2], &uploads).expect("damage");
+    let damaged_id = platform
+        .create_store(
+            &token,
+            json!({ "name": "from-damaged", "restoreFrom": backup_id }),
+        )
+        .await;
+    let failed = platform
+        .wait_status(&token, &damaged_id, "failed", Duration::from_secs(300))
+        .await;
+    let reason = failed["failureReason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        reason.contains("uploads of this backup")
+            && (reason.contains("corrupt") || reason.contains("checksum")),
+        "{failed}"
+    );
+    assert_eq!(failed["failedStep"], "verify-backup", "{failed}");
+    assert!(
+        !world
+            .docroot(&damaged_id)
+            .join("wp-content/uploads/2026")
+            .exists(),
+        "nothing of the damaged backup was restored"
+    );
+    let (status, _) = platform
+        .call(
+            Method::POST,
+            "/api/v1/stores",
+            Some(&token),
+            Some(json!({ "name": "wrong-engine", "engine": "medusa", "restoreFrom": backup_id })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let secrets_in_logs = platform.worker_logs();
+    assert!(
+        !secrets_in_logs.contains("storeflow-test-secret"),
+        "the bucket's secret key never reaches a log"
+    );
+    println!(
+        "backup run: {}\nrestore run: {}",
+        step_times(&platform, done["runId"].as_str().unwrap_or_default()).await,
+        step_times(&platform, created["run"]["id"].as_str().unwrap_or_default()).await
+    );
+    println!(
+        "backups: {} MiB of uploads; backup (one worker SIGKILLed mid-upload) complete in {:.1} s; \
+         restore into a new store verified by a real order {:.1} s after the request",
+        uploads_size >> 20,
+        backup_took.as_secs_f64(),
+        restore_took.as_secs_f64()
+    );
+}
