@@ -70,6 +70,15 @@ export async function shot(page, name, { fullPage = true } = {}) {
   return file;
 }
 
+/** A photograph of one part of the page (a card, a table), scrolled into view first. */
+export async function shotOf(locator, name) {
+  fs.mkdirSync(screenshotDir, { recursive: true });
+  const file = path.join(screenshotDir, `${name}.png`);
+  await locator.first().scrollIntoViewIfNeeded();
+  await locator.first().screenshot({ path: file });
+  return file;
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it returns a truthy value (returned) or the time is up. */

@@ -16,14 +16,17 @@
 // canary wave, resumed, halting again). The users scenario (user management,
 // sessions, schedules, invitations with REGISTRATION=closed) needs no cluster. The
 // simulated-cluster scenario (`storeflow up --simulated-cluster`) provisions a Medusa store too
-// when charts/medusa-backend has its packages.
+// when charts/medusa-backend has its packages. The backups scenario (simulated cluster too: no
+// backup bucket, so a backup stays running) covers the store page's Backups section (Back up now,
+// the schedule form) and the Backups page.
 //
-//   E2E_ONLY=no-cluster | users | fake-cluster | upgrades | rollouts | simulated-cluster npm run e2e   (one scenario)
+//   E2E_ONLY=no-cluster | users | fake-cluster | upgrades | rollouts | simulated-cluster | backups npm run e2e   (one scenario)
 
 import fs from "node:fs";
 import { after } from "node:test";
 
 import { buildIfNeeded, launchBrowser, screenshotDir } from "./browser.mjs";
+import { withBackups } from "./scenarios/backups.mjs";
 import { withFakeCluster } from "./scenarios/provisioning.mjs";
 import { withSimulatedCluster } from "./scenarios/simulated.mjs";
 import { withRollouts } from "./scenarios/rollouts.mjs";
@@ -39,6 +42,7 @@ const SCENARIOS = {
   upgrades: withUpgrades,
   rollouts: withRollouts,
   "simulated-cluster": withSimulatedCluster,
+  backups: withBackups,
 };
 const only = process.env.E2E_ONLY;
 if (only && !(only in SCENARIOS)) {

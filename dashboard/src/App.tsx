@@ -5,6 +5,7 @@ import { GuestOnly, RequireAdmin, RequireAuth } from "./components/Layout";
 import { Toaster } from "./components/Toaster";
 import { AccountPage } from "./pages/Account";
 import { AuditPage } from "./pages/Audit";
+import { BackupsPage } from "./pages/Backups";
 import { CreateStorePage } from "./pages/CreateStore";
 import { LoginPage, RegisterPage, ResetPasswordPage, SignedInRegistration } from "./pages/Auth";
 import { NotFoundPage } from "./pages/NotFound";
@@ -47,6 +48,7 @@ export function App() {
             <Route path="stores" element={<StoresPage />} />
             <Route path="stores/new" element={<CreateStorePage />} />
             <Route path="stores/:id" element={<StoreDetailPage />} />
+            <Route path="backups" element={<BackupsPage />} />
             <Route path="audit" element={<AuditPage />} />
             <Route path="account" element={<AccountPage />} />
             <Route

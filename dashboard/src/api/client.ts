@@ -107,7 +107,7 @@ export function reportUnauthorized(error: ApiError, sentToken: string | null): v
 // Requests
 
 export interface RequestOptions {
-  method?: "GET" | "POST" | "PATCH" | "DELETE";
+  method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   body?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;

@@ -7,6 +7,12 @@ import { isRolloutInProgress } from "../lib/rollouts";
 import { api } from "./client";
 import type {
   AuditList,
+  Backup,
+  BackupAnswer,
+  BackupPolicy,
+  BackupPolicyAnswer,
+  BackupStatus,
+  CreateStoreAnswer,
   UpgradeAnswer,
   Health,
   Invite,
@@ -41,6 +47,9 @@ export const keys = {
   run: (id: string) => ["runs", "detail", id] as const,
   workflows: ["workflows"] as const,
   rollouts: ["rollouts"] as const,
+  backups: ["backups"] as const,
+  backupList: (params: BackupListParams) => ["backups", "list", params] as const,
+  backupPolicy: (storeId: string) => ["backups", "policy", storeId] as const,
   rollout: (id: string) => ["rollouts", "detail", id] as const,
   schedules: ["schedules"] as const,
   audit: (params: AuditParams) => ["audit", params] as const,
@@ -141,7 +150,7 @@ export function useCreateStore() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: ({ body, idempotencyKey }: { body: CreateStoreBody; idempotencyKey: string }) =>
-      api<{ store: Store; message: string; run: { id: string } }>("/stores", {
+      api<CreateStoreAnswer>("/stores", {
         method: "POST",
         body,
         headers: { "Idempotency-Key": idempotencyKey },
@@ -195,6 +204,111 @@ export function useUpgradeStore() {
       client.invalidateQueries({ queryKey: keys.stores });
       client.invalidateQueries({ queryKey: keys.store(id) });
       client.invalidateQueries({ queryKey: keys.storeEvents(id) });
+      client.invalidateQueries({ queryKey: keys.runs });
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backups
+
+/** While a backup runs, the lists that show it ask again every ~3 s. */
+export const BACKUP_POLL_MS = 3000;
+
+export interface BackupListParams {
+  storeId?: string;
+  status?: BackupStatus;
+  /** 1–500; the API's default is 100. */
+  limit?: number;
+}
+
+/**
+ * How often a list of backups asks again: every ~3 s while one runs, else every 30 s (scheduled
+ * ones start by themselves).
+ */
+export function backupPollInterval(backups: Backup[] | undefined): number {
+  return backups?.some((b) => b.status === "running") ? BACKUP_POLL_MS : 30_000;
+}
+
+/**
+ * `GET /backups`: newest first, the backups of deleted stores too. `keepPrevious` keeps the last
+ * answer on screen while another filter loads (not for a store's own list: another store's
+ * backups must never show on its page).
+ */
+export function useBackups(
+  params: BackupListParams,
+  { enabled = true, keepPrevious = false }: { enabled?: boolean; keepPrevious?: boolean } = {},
+) {
+  return useQuery({
+    queryKey: keys.backupList(params),
+    queryFn: async ({ signal }): Promise<Backup[]> =>
+      (await api<{ backups: Backup[] }>("/backups", { query: { ...params }, signal })).backups,
+    enabled,
+    placeholderData: keepPrevious ? keepPreviousData : undefined,
+    refetchInterval: (query) => backupPollInterval(query.state.data),
+  });
+}
+
+/** `POST /stores/{id}/backups`: backs a ready store up now. */
+export function useStartBackup() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (storeId: string) => api<BackupAnswer>(`/stores/${storeId}/backups`, { method: "POST" }),
+    onSuccess: (_answer, storeId) => {
+      client.invalidateQueries({ queryKey: keys.backups });
+      client.invalidateQueries({ queryKey: keys.storeEvents(storeId) });
+    },
+  });
+}
+
+export function useBackupPolicy(storeId: string, { enabled = true }: { enabled?: boolean } = {}) {
+  return useQuery({
+    queryKey: keys.backupPolicy(storeId),
+    queryFn: ({ signal }) =>
+      api<{ policy: BackupPolicy }>(`/stores/${storeId}/backup-policy`, { signal }).then((a) => a.policy),
+    enabled,
+  });
+}
+
+export interface BackupPolicyBody {
+  /** 5-field cron (UTC); null turns scheduled backups off. */
+  schedule: string | null;
+  keepDaily: number;
+  keepWeekly: number;
+}
+
+/**
+ * `PUT /stores/{id}/backup-policy`. The API replaces the whole policy (a left-out `keepDaily` is
+ * 7 again), so every field is always sent, also to turn the schedule off.
+ */
+export function useSetBackupPolicy() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ storeId, body }: { storeId: string; body: BackupPolicyBody }) =>
+      api<BackupPolicyAnswer>(`/stores/${storeId}/backup-policy`, { method: "PUT", body }),
+    onSuccess: (answer, { storeId }) => {
+      client.setQueryData(keys.backupPolicy(storeId), answer.policy);
+      client.invalidateQueries({ queryKey: keys.storeEvents(storeId) });
+    },
+  });
+}
+
+export interface RestoreBody {
+  /** The new store's name. */
+  name: string;
+  /** A complete backup's id; the engine comes from it. */
+  restoreFrom: string;
+  password?: string;
+}
+
+/** `POST /stores` with `restoreFrom`: a new store, provisioned with the backup's data. */
+export function useRestoreBackup() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ body, idempotencyKey }: { body: RestoreBody; idempotencyKey: string }) =>
+      api<CreateStoreAnswer>("/stores", { method: "POST", body, headers: { "Idempotency-Key": idempotencyKey } }),
+    onSuccess: () => {
+      client.invalidateQueries({ queryKey: keys.stores });
       client.invalidateQueries({ queryKey: keys.runs });
     },
   });

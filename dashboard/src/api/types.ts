@@ -452,3 +452,82 @@ export interface RolloutAnswer {
   message: string;
   rollout: Rollout;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Store backups: the database and uploaded files of a store, encrypted, in the platform's backup
+// bucket. They outlive their store; restoring one creates a new store (`POST /stores` with
+// `restoreFrom`).
+
+/** `running` until every part and the manifest are stored; `failed` when the run ended without that. */
+export type BackupStatus = "running" | "complete" | "failed";
+export const BACKUP_STATUSES: BackupStatus[] = ["running", "complete", "failed"];
+
+/** `manual`: "Back up now" (`POST /stores/{id}/backups`); `scheduled`: the store's backup schedule. */
+export type BackupTrigger = "manual" | "scheduled";
+
+export interface BackupPart {
+  /** `database`, `uploads`. */
+  name: string;
+  /** Plaintext bytes. */
+  size: number;
+  /** SHA-256 of the stored (encrypted) object, hex. */
+  sha256: string;
+}
+
+export interface Backup {
+  id: string;
+  storeId: string;
+  /** The store's name when the backup was taken (the store may be deleted since). */
+  storeName: string;
+  ownerId: string;
+  engine: Engine | (string & {});
+  status: BackupStatus;
+  trigger: BackupTrigger | (string & {});
+  runId: string | null;
+  /** The step the backup's run is at while it runs (`dump-uploads`); null otherwise. */
+  step: string | null;
+  /** Plaintext bytes of all parts, once complete. */
+  sizeBytes: number | null;
+  /** Bytes in the bucket (encrypted), once complete. */
+  storedBytes: number | null;
+  /** The store's chart and app version when it was backed up (from the manifest: once complete). */
+  versions: StoreVersions | null;
+  parts: BackupPart[];
+  /** Why it failed (failed backups only). */
+  error: string | null;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+/** A store's backup schedule and the retention of its scheduled backups. */
+export interface BackupPolicy {
+  /** 5-field cron expression, UTC; null: no scheduled backups. */
+  schedule: string | null;
+  /** The newest scheduled backup of each of the last `keepDaily` days is kept (0–366). */
+  keepDaily: number;
+  /** …and of each of the last `keepWeekly` ISO weeks (0–520). */
+  keepWeekly: number;
+  /** When the next scheduled backup is due (null without a schedule). */
+  nextAt: string | null;
+}
+
+/** `POST /stores/{id}/backups` (202). */
+export interface BackupAnswer {
+  requestId: string;
+  message: string;
+  backup: Backup;
+}
+
+/** `PUT /stores/{id}/backup-policy`. */
+export interface BackupPolicyAnswer {
+  message: string;
+  policy: BackupPolicy;
+}
+
+/** `POST /stores` (202): a new store, or one restored from a backup (`run.workflow` `restore-<engine>`). */
+export interface CreateStoreAnswer {
+  requestId?: string;
+  message: string;
+  store: Store;
+  run: { id: string; workflow: string | null; status: RunStatus };
+}

@@ -7,6 +7,7 @@ import { Link, NavLink, Navigate, Outlet, useLocation, useSearchParams } from "r
 import { loginPath, safeNext, useAuth } from "../auth/AuthContext";
 import {
   IconActivity,
+  IconArchive,
   IconClock,
   IconGrid,
   IconKey,
@@ -36,6 +37,7 @@ const MAIN: NavEntry[] = [
   { to: "/", label: "Overview", icon: <IconGrid />, end: true },
   { to: "/stores", label: "Stores", icon: <IconStore />, end: true },
   { to: "/stores/new", label: "New store", icon: <IconPlus /> },
+  { to: "/backups", label: "Backups", icon: <IconArchive /> },
 ];
 
 const OPERATIONS: NavEntry[] = [

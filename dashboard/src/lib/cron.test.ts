@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { cronErrorWords, describeCron, formatUtc } from "./cron";
+import { BACKUP_CRON_HINT, cronErrorWords, cronShapeProblem, describeCron, formatUtc, normalizeCron } from "./cron";
 
 describe("describeCron", () => {
   it("reads the common expressions in words", () => {
@@ -43,6 +43,44 @@ describe("cronErrorWords", () => {
 
   it("names what was typed when the message has another shape", () => {
     expect(cronErrorWords("something odd", "1 2 3")).toBe("“1 2 3” is not a valid schedule. Something odd.");
+  });
+});
+
+describe("backup schedules", () => {
+  it("catches an expression without 5 fields before it is sent", () => {
+    expect(cronShapeProblem("* * *")).toBe(
+      "“* * *” is not a valid schedule. It has 3 fields; a schedule needs 5: minute, hour, day of month, month and day of week.",
+    );
+    expect(cronShapeProblem(" 0  0 3 * * * ")).toBe(
+      "“0 0 3 * * *” is not a valid schedule. It has 6 fields; a schedule needs 5: minute, hour, day of month, month and day of week.",
+    );
+    expect(cronShapeProblem("0")).toMatch(/It has 1 field;/);
+    // Five fields: the numbers are the API's to check; empty: the form asks for one itself.
+    expect(cronShapeProblem("0 25 * * *")).toBeNull();
+    expect(cronShapeProblem("   ")).toBeNull();
+    expect(normalizeCron("  15   4 * *  * ")).toBe("15 4 * * *");
+  });
+
+  it("words the backup policy's refusals, as the API answered them", () => {
+    // `PUT /stores/{id}/backup-policy` with `{"schedule": "0 3 * *"}`.
+    expect(cronErrorWords('use 5 fields: minute hour day-of-month month day-of-week (UTC), e.g. "0 3 * * *"', "0 3 * *")).toBe(
+      "“0 3 * *” is not a valid schedule. It has 4 fields; a schedule needs 5: minute, hour, day of month, month and day of week.",
+    );
+    // …`{"schedule": "0 25 * * *"}` and `"0 3 * * 9"`: the range, in the person's terms.
+    expect(cronErrorWords("invalid cron expression `0 25 * * *`: hour 25 is out of range (0-23)", "0 25 * * *")).toBe(
+      "“0 25 * * *” is not a valid schedule. Hour 25 is out of range (0-23).",
+    );
+    expect(
+      cronErrorWords("invalid cron expression `0 3 * * 9`: day of the week 9 is out of range (0-7)", "0 3 * * 9"),
+    ).toBe("“0 3 * * 9” is not a valid schedule. Day of the week 9 is out of range (0-7).");
+    // …`{"schedule": "a b c d e"}`: the parser says nothing but its own form of it.
+    expect(cronErrorWords("invalid cron expression `a b c d e`: 0 a b c d e", "a b c d e")).toBe(
+      "“a b c d e” is not a valid schedule. Each field is a number, “*”, a range such as “1-5”, a list such as “1,15” or a step such as “*/15”.",
+    );
+  });
+
+  it("keeps the hint beside the field short", () => {
+    expect(BACKUP_CRON_HINT).toBe("5 fields, UTC, e.g. 0 3 * * *");
   });
 });
 

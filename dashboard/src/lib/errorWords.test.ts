@@ -57,6 +57,12 @@ describe("errorWords", () => {
       "MALFORMED_JSON",
       "URI_TOO_LONG",
       "HEADERS_TOO_LARGE",
+      "BACKUP_IN_PROGRESS",
+      "BACKUPS_NOT_CONFIGURED",
+      "BACKUP_NOT_SUPPORTED",
+      "RESTORE_NOT_SUPPORTED",
+      "BACKUP_NOT_RESTORABLE",
+      "BACKUP_NOT_FOUND",
     ];
     for (const code of codes) {
       const words = errorWords(
@@ -122,6 +128,80 @@ describe("errorWords", () => {
     const proxy = await errorFromResponse(new Response("<html>Bad gateway</html>", { status: 502, statusText: "Bad Gateway" }));
     expect(errorWords(proxy).title).toBe("storeflow answered with an error (502).");
     expect(errorWords(new Error("boom")).title).toBe("Something went wrong.");
+  });
+});
+
+describe("backup refusals", () => {
+  // As `storeflow up` answered them (simulated cluster).
+  it("says a backup is already running, without the API's route", async () => {
+    const error = await errorFromResponse(
+      envelope(409, {
+        code: "BACKUP_IN_PROGRESS",
+        message: "A backup of this store is already running.",
+        retryable: false,
+        suggestion: "Follow it with GET /api/v1/backups/{id}; start another once it has finished.",
+        details: { backupId: "01a241db-4c83-763b-8564-69e56276b6bb" },
+      }),
+    );
+    const words = errorWords(error);
+    expect(words.title).toBe("A backup of this store is already running.");
+    expect(words.hint).toBe("It is in the store's list of backups; start another once it has finished.");
+  });
+
+  it("names the engine that cannot be backed up, and keeps the plain suggestion", async () => {
+    const error = await errorFromResponse(
+      envelope(409, {
+        code: "BACKUP_NOT_SUPPORTED",
+        message: "Stores of engine 'medusa' cannot be backed up by storeflow yet.",
+        retryable: false,
+        suggestion: "Back the store's database up with the engine's own tools for now.",
+      }),
+    );
+    expect(errorWords(error)).toMatchObject({
+      title: "MedusaJS stores cannot be backed up by the platform yet.",
+      hint: "Back the store's database up with the engine's own tools for now.",
+    });
+  });
+
+  it("says so when the platform has nowhere to store backups, without its settings", async () => {
+    const error = await errorFromResponse(
+      envelope(503, {
+        code: "BACKUPS_NOT_CONFIGURED",
+        message: "Backups are not configured on this platform: there is no bucket to store them in.",
+        retryable: true,
+        suggestion:
+          "Ask an operator to set backups.bucket in the storeflow chart (BACKUP_S3_BUCKET and its credentials for the workers), then try again.",
+      }),
+    );
+    const words = errorWords(error);
+    expect(words.title).toBe("Backups are not set up on this platform yet: there is nowhere to store them.");
+    expect(words.hint).toBe("Ask your platform's administrators to set up backup storage.");
+  });
+
+  it("says why a backup cannot be restored", async () => {
+    const running = await errorFromResponse(
+      envelope(409, {
+        code: "BACKUP_NOT_RESTORABLE",
+        message: "Backup 01a241db-4c83-763b-8564-69e56276b6bb is running, not complete.",
+        retryable: false,
+        suggestion: "Restore a complete backup: GET /api/v1/backups?status=complete lists them.",
+        details: { status: "running" },
+      }),
+    );
+    expect(errorWords(running)).toMatchObject({
+      title: "This backup is still running: it can be restored once it is complete.",
+      hint: "Choose a complete backup.",
+    });
+    const missing = await errorFromResponse(
+      envelope(404, {
+        code: "BACKUP_NOT_FOUND",
+        message: "Backup 01a21c52-bc79-701c-afd7-acd811c4bd87 was not found.",
+        retryable: false,
+        suggestion: "List the backups you can see with GET /api/v1/backups.",
+      }),
+    );
+    expect(errorWords(missing).title).toBe("This backup no longer exists, or it is not yours.");
+    expect(isDeveloperText(errorWords(missing).hint)).toBe(false);
   });
 });
 

@@ -5,6 +5,7 @@
 // are kept only when they read as plain words. The request id stays, for support.
 
 import { ApiError } from "../api/client";
+import { ENGINE_LABELS } from "./format";
 import { isDeveloperText, plainFieldMessage } from "./plainText";
 
 export interface ErrorWords {
@@ -35,6 +36,17 @@ type Words = { title: string; hint?: string };
 function plainOr(message: string, fallback: string): string {
   const text = plainFieldMessage(message);
   return text && !isDeveloperText(text) ? text : fallback;
+}
+
+/** "WooCommerce" from the API's "Stores of engine 'woocommerce' …". */
+function engineOf(message: string): string {
+  const engine = /engine '([^']+)'/.exec(message)?.[1];
+  return engine ? (ENGINE_LABELS[engine] ?? engine) : "These";
+}
+
+/** The API's suggestion when it reads as plain words. */
+function plainSuggestion(error: ApiError): string | undefined {
+  return error.suggestion && !isDeveloperText(error.suggestion) ? error.suggestion : undefined;
 }
 
 /** Codes whose own message and suggestion are not for tenants. */
@@ -148,6 +160,40 @@ const WORDS: Record<string, (error: ApiError) => Words> = {
           hint: "The page shows how it ended.",
         }
       : { title: plainOr(e.message, "This cannot be done in the state it is in now."), hint: "Reload the page to see where it stands." },
+  // Backups: the API's suggestions name routes (`GET /api/v1/backups/{id}`).
+  BACKUP_IN_PROGRESS: () => ({
+    title: "A backup of this store is already running.",
+    hint: "It is in the store's list of backups; start another once it has finished.",
+  }),
+  // 503 when the platform has no backup bucket (its suggestion names settings).
+  BACKUPS_NOT_CONFIGURED: () => ({
+    title: "Backups are not set up on this platform yet: there is nowhere to store them.",
+    hint: "Ask your platform's administrators to set up backup storage.",
+  }),
+  BACKUP_NOT_SUPPORTED: (e) => ({
+    title: `${engineOf(e.message)} stores cannot be backed up by the platform yet.`,
+    hint: plainSuggestion(e),
+  }),
+  RESTORE_NOT_SUPPORTED: (e) => ({
+    title: `${engineOf(e.message)} stores cannot be restored by the platform yet.`,
+    hint: plainSuggestion(e),
+  }),
+  BACKUP_NOT_RESTORABLE: (e) => {
+    const status = (e.details as { status?: unknown } | null | undefined)?.status;
+    return {
+      title:
+        status === "running"
+          ? "This backup is still running: it can be restored once it is complete."
+          : status === "failed"
+            ? "This backup failed, so there is nothing to restore from it."
+            : "Only a complete backup can be restored.",
+      hint: "Choose a complete backup.",
+    };
+  },
+  BACKUP_NOT_FOUND: () => ({
+    title: "This backup no longer exists, or it is not yours.",
+    hint: "Scheduled backups are removed by the store's retention; the list of backups shows the ones kept.",
+  }),
   RETRY_LIMIT_REACHED: () => ({
     title: "This store has been retried as often as allowed.",
     hint: "Delete it and create it again, or ask your platform's administrators to look at it.",

@@ -36,3 +36,29 @@ describe("upgrade events in words", () => {
     expect(describeEvent({ kind: "finished", data: { status: "failed", error: "timed out" } }).title).toBe("Stopped");
   });
 });
+
+describe("backup events in words", () => {
+  it("names the backup and restore workflows", () => {
+    expect(workflowLabel("backup-woocommerce")).toBe("WooCommerce backup");
+    expect(workflowLabel("restore-woocommerce")).toBe("WooCommerce restore from a backup");
+  });
+
+  it("reads the store's backup audit entries", () => {
+    expect(describeEvent({ kind: "store_backup_requested", data: { backupId: "x", runId: "y" } })).toEqual({
+      title: "Backup requested",
+      tone: "blue",
+    });
+    expect(
+      describeEvent({ kind: "store_backup_policy_changed", data: { schedule: "0 3 * * *", keepDaily: 7, keepWeekly: 4 } }),
+    ).toEqual({ title: "Backup schedule set", detail: "every day at 03:00 UTC; keeps 7 daily and 4 weekly", tone: "blue" });
+    expect(
+      describeEvent({ kind: "store_backup_policy_changed", data: { schedule: null, keepDaily: 7, keepWeekly: 4 } }).title,
+    ).toBe("Scheduled backups turned off");
+    expect(
+      describeEvent({
+        kind: "store_created",
+        data: { name: "shop-restored", engine: "woocommerce", theme: "storefront", restoreFrom: "01a2" },
+      }).title,
+    ).toBe("Store created from a backup");
+  });
+});

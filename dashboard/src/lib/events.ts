@@ -2,6 +2,7 @@
 // labels and plain details; the raw error or waiting reason is kept apart (`raw`) for the places
 // that show operator detail.
 
+import { describeCron } from "./cron";
 import { capitalize, formatClock, humanize } from "./format";
 import { asSentence, plainStepError, plainWaiting, stepLabel } from "./steps";
 
@@ -32,6 +33,9 @@ export const WORKFLOW_LABELS: Record<string, string> = {
   "rotate-credentials": "Admin password change",
   "upgrade-woocommerce": "WooCommerce upgrade",
   "upgrade-medusa": "MedusaJS upgrade",
+  "backup-woocommerce": "WooCommerce backup",
+  "restore-woocommerce": "WooCommerce restore from a backup",
+  "scheduled-backups": "Scheduled backups",
 };
 
 export function workflowLabel(name: string | null | undefined): string {
@@ -117,10 +121,29 @@ export function describeEvent(event: EventLike): EventText {
     // Audit actions about stores.
     case "store_created":
       return {
-        title: "Store created",
+        title: str(data.restoreFrom) ? "Store created from a backup" : "Store created",
         detail: [str(data.engine), str(data.theme) ? `${data.theme} theme` : undefined].filter(Boolean).join(", "),
         tone: "blue",
       };
+    case "store_backup_requested":
+      return { title: "Backup requested", tone: "blue" };
+    case "store_backup_policy_changed": {
+      const schedule = str(data.schedule);
+      const daily = typeof data.keepDaily === "number" ? data.keepDaily : undefined;
+      const weekly = typeof data.keepWeekly === "number" ? data.keepWeekly : undefined;
+      return {
+        title: schedule ? "Backup schedule set" : "Scheduled backups turned off",
+        detail: schedule
+          ? [
+              describeCron(schedule) ?? `“${schedule}” (UTC)`,
+              daily !== undefined && weekly !== undefined ? `keeps ${daily} daily and ${weekly} weekly` : undefined,
+            ]
+              .filter(Boolean)
+              .join("; ")
+          : undefined,
+        tone: "blue",
+      };
+    }
     case "status_changed":
       return {
         title: `Status: ${capitalize(str(data.from) ?? "?")} → ${capitalize(str(data.to) ?? "?")}`,

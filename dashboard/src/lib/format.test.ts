@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { formatAgo, formatClock, formatDuration, formatRelative, shortId } from "./format";
+import { formatAgo, formatBytes, formatClock, formatDuration, formatRelative, shortId } from "./format";
 
 describe("formatDuration", () => {
   it("reads naturally at every scale", () => {
@@ -48,5 +48,30 @@ describe("formatClock", () => {
   it("is HH:MM:SS on a 24-hour clock", () => {
     expect(formatClock("2026-01-01T15:04:05Z")).toMatch(/^\d{2}:\d{2}:05$/);
     expect(formatClock(null)).toBe("—");
+  });
+});
+
+describe("formatBytes", () => {
+  it("writes sizes the way file managers do", () => {
+    expect(formatBytes(0)).toBe("0 B");
+    expect(formatBytes(512)).toBe("512 B");
+    expect(formatBytes(1024)).toBe("1 KB");
+    expect(formatBytes(1536)).toBe("1.5 KB");
+    expect(formatBytes(48_512_331)).toBe("46.3 MB");
+    expect(formatBytes(150 * 1024 * 1024)).toBe("150 MB");
+    expect(formatBytes(2_200_000_000)).toBe("2 GB");
+    expect(formatBytes(5.5 * 1024 ** 4)).toBe("5.5 TB");
+  });
+
+  it("moves up a unit rather than showing 1024 of one", () => {
+    expect(formatBytes(1024 * 1024 - 1)).toBe("1 MB");
+    expect(formatBytes(1024 ** 3 - 1)).toBe("1 GB");
+  });
+
+  it("says nothing about an unknown size", () => {
+    expect(formatBytes(null)).toBe("—");
+    expect(formatBytes(undefined)).toBe("—");
+    expect(formatBytes(Number.NaN)).toBe("—");
+    expect(formatBytes(-1)).toBe("—");
   });
 });

@@ -126,9 +126,22 @@ export function humanize(text: string): string {
   return capitalize(text.replace(/[_-]+/g, " ").trim());
 }
 
+const BYTE_UNITS = ["KB", "MB", "GB", "TB"];
+
+/**
+ * A size for people: "512 B", "12.3 MB", "1.5 GB", "240 GB" (units of 1024, as file managers
+ * show them; one decimal below 100, none above, no trailing ".0"). "—" when unknown.
+ */
 export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined) return "—";
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes) || bytes < 0) return "—";
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
+  let value = bytes / 1024;
+  let unit = 0;
+  // Rounded first, so 1023.96 KB reads "1 MB", not "1024 KB".
+  while (unit < BYTE_UNITS.length - 1 && Number(value.toFixed(value < 100 ? 1 : 0)) >= 1024) {
+    value /= 1024;
+    unit++;
+  }
+  const text = value.toFixed(value < 100 ? 1 : 0).replace(/\.0$/, "");
+  return `${text} ${BYTE_UNITS[unit]}`;
 }

@@ -57,7 +57,7 @@ type EngineName = keyof typeof ENGINES;
 
 /** Provisioning for an engine: its own steps, the engine's setup steps, publication, verification. */
 function provisionSteps(engine: EngineName): string[] {
-  const body = between(STORE_RS, "Definition::new(engine.provision_workflow()", "pub fn upgrade_workflows");
+  const body = between(STORE_RS, "Definition::new(engine.provision_workflow()", "pub fn backup_workflows");
   const [beforeSetup, rest] = body.split(/engine\.setup_steps\w*\(/);
   const [beforeVerify, afterVerify] = rest.split(/engine\.verify_steps\w*\(/);
   const file = ENGINES[engine];
@@ -89,6 +89,42 @@ function upgradeSteps(engine: EngineName): string[] {
   ];
 }
 
+/** The parts an engine backs up (`backup_parts`: `BackupPart { name: "database".into(), … }`). */
+function backupParts(engine: EngineName): string[] {
+  const file = ENGINES[engine];
+  if (!file.includes("fn backup_parts(")) return [];
+  return [...fnBody(file, "backup_parts").matchAll(/\bname:\s*"([^"]+)"/g)].map((m) => m[1]);
+}
+
+/** An engine's backup, as `backup_v1` builds it: `dump-<part>` per part, then its own steps (the on-failure one last). */
+function backupSteps(engine: EngineName): string[] {
+  const body = between(STORE_RS, "pub fn backup_v1", "pub fn restore_v1");
+  expect(body).toContain('format!("dump-{}", part.name)');
+  return [...backupParts(engine).map((part) => `dump-${part}`), ...stepNames(body)];
+}
+
+/**
+ * An engine's restore, as `restore_v1` builds it: provisioning up to `publish-values`, the
+ * backup checked, `restore-<part>` per part, the engine's after-restore steps and migrations,
+ * then the rest of provisioning.
+ */
+function restoreSteps(engine: EngineName): string[] {
+  const body = between(STORE_RS, "pub fn restore_v1", "pub fn upgrade_workflows");
+  expect(body).toContain('format!("restore-{}", part.name)');
+  expect(body).toMatch(/after_restore_steps\(\)[\s\S]*\.chain\(engine\.migration_steps\(\)\)/);
+  const provisioning = provisionSteps(engine);
+  const at = provisioning.indexOf("publish-values");
+  const file = ENGINES[engine];
+  return [
+    ...provisioning.slice(0, at),
+    ...stepNames(body),
+    ...backupParts(engine).map((part) => `restore-${part}`),
+    ...stepNames(fnBody(file, "after_restore_steps")),
+    ...stepNames(fnBody(file, "migration_steps")),
+    ...provisioning.slice(at),
+  ];
+}
+
 const ALL_STEPS = new Set([
   ...stepNames(STORE_RS),
   ...stepNames(CLEANUP_RS),
@@ -96,6 +132,8 @@ const ALL_STEPS = new Set([
   ...stepNames(ENGINES.medusa),
   ...upgradeSteps("woocommerce"),
   ...upgradeSteps("medusa"),
+  ...backupSteps("woocommerce"),
+  ...restoreSteps("woocommerce"),
 ]);
 
 describe("step labels", () => {
@@ -126,6 +164,8 @@ describe("typical durations", () => {
       ...stepNames(ENGINES.medusa),
       ...upgradeSteps("woocommerce"),
       ...upgradeSteps("medusa"),
+      ...backupSteps("woocommerce"),
+      ...restoreSteps("woocommerce"),
     ]);
     expect([...storeSteps].filter((name) => TYPICAL_SECONDS[name] === undefined)).toEqual([]);
   });
@@ -153,6 +193,10 @@ describe("typical durations", () => {
     );
     expect(WORKFLOW_STEPS["upgrade-woocommerce"]).toEqual(upgradeSteps("woocommerce"));
     expect(WORKFLOW_STEPS["upgrade-medusa"]).toEqual(upgradeSteps("medusa"));
+    expect(WORKFLOW_STEPS["backup-woocommerce"]).toEqual(backupSteps("woocommerce"));
+    expect(WORKFLOW_STEPS["restore-woocommerce"]).toEqual(restoreSteps("woocommerce"));
+    // Medusa stores have no backups yet.
+    expect(backupParts("medusa")).toEqual([]);
   });
 
   it("knows the upgrade's on-failure steps: everything `.on_failure(…)` adds", () => {

@@ -12,8 +12,9 @@ import { formatClock, humanize } from "./format";
 /**
  * Plain labels. The step names come from `workflows/src/store.rs` (provisioning, teardown,
  * rotation, upgrade), the engines' setup, migration and verify steps
- * (`executors/src/woocommerce.rs`, `executors/src/medusa.rs`) and the cleanup workflows
- * (`workflows/src/cleanup.rs`);
+ * (`executors/src/woocommerce.rs`, `executors/src/medusa.rs`), the backup and restore workflows
+ * (`workflows/src/store.rs`: `dump-<part>` and `restore-<part>` for each of the engine's
+ * `backup_parts`) and the cleanup workflows (`workflows/src/cleanup.rs`);
  * `steps.test.ts` reads those files and fails when a step has no label here.
  */
 export const STEP_LABELS: Record<string, string> = {
@@ -59,7 +60,20 @@ export const STEP_LABELS: Record<string, string> = {
   // Admin password rotation
   "set-admin-password": "Setting the new admin password",
   "finish-rotation": "Retiring the old password",
-  // Scheduled cleanup (operators)
+  // Backup (WooCommerce: its database and uploaded files) and its on-failure step
+  "dump-database": "Saving the database",
+  "dump-uploads": "Saving the uploaded files",
+  "write-manifest": "Recording what the backup holds",
+  "finish-backup": "Finishing the backup",
+  "prune-backups": "Removing old backups",
+  "fail-backup": "Cleaning up after the failed backup",
+  // Restore into a new store: provisioning, with the backup's data put in before publication
+  "verify-backup": "Checking the backup",
+  "restore-database": "Restoring the database",
+  "restore-uploads": "Restoring the uploaded files",
+  "wp-rehome": "Moving the site to its new address",
+  // Scheduled cleanup and backups (operators)
+  "start-due-backups": "Starting the backups that are due",
   "reap-failed-stores": "Removing stores that failed long ago",
   "reap-orphans": "Finding leftover namespaces",
   "prune-history": "Pruning old history",
@@ -94,6 +108,11 @@ export function stepLabel(name: string | null | undefined): string {
  *   2 s): a WooCommerce upgrade took 2.2 s, `wait-upgraded` 2.0 s of it (one recheck), every
  *   other step under 0.05 s; on a real cluster the new pods take longer to start, like
  *   `wait-ready`. A rollback is the same again (helm rollback, wait, a test order).
+ *
+ * - Backups and restores: estimates, not measurements (the browser tests' platforms have no
+ *   backup bucket, so no backup there gets past its first part): a small store's database dump
+ *   and its uploads stream in a few seconds each, the manifest and the database-only steps are
+ *   quick; a restore's check of the backup reads every part once more.
  *
  * Database-only steps (`mark-*`, `*-values`) are instant. The WooCommerce column adds up to
  * 10.1 s and the Medusa one (with its overrides below) to 16.4 s.
@@ -134,6 +153,16 @@ export const TYPICAL_SECONDS: Record<string, number> = {
   "wait-rolled-back": 4,
   "verify-storefront-after-rollback": 0.5,
   "mark-rolled-back": 0.05,
+  "dump-database": 3,
+  "dump-uploads": 3,
+  "write-manifest": 0.5,
+  "finish-backup": 0.05,
+  "prune-backups": 0.5,
+  "fail-backup": 0.5,
+  "verify-backup": 3,
+  "restore-database": 3,
+  "restore-uploads": 3,
+  "wp-rehome": 1,
 };
 
 /** Per workflow, where a step takes notably longer than elsewhere. */
@@ -218,6 +247,38 @@ export const WORKFLOW_STEPS: Record<string, string[]> = {
     "wait-rolled-back",
     "verify-storefront-after-rollback",
     "mark-rolled-back",
+  ],
+  "backup-woocommerce": [
+    "dump-database",
+    "dump-uploads",
+    "write-manifest",
+    "finish-backup",
+    "prune-backups",
+    // On failure only.
+    "fail-backup",
+  ],
+  "restore-woocommerce": [
+    "mark-provisioning",
+    "ensure-namespace",
+    "ensure-store-secret",
+    "chart-values",
+    "install-chart",
+    "wait-ready",
+    "wp-core-install",
+    "woocommerce-configure",
+    "woocommerce-products",
+    "verify-backup",
+    "restore-database",
+    "restore-uploads",
+    "wp-rehome",
+    "set-admin-password",
+    "wp-core-update-db",
+    "wc-update",
+    "publish-values",
+    "publish-chart",
+    "wait-published",
+    "verify-storefront",
+    "mark-ready",
   ],
   "teardown-store": ["uninstall-chart", "delete-namespace", "wait-namespace-gone", "mark-deleted"],
   "rotate-credentials": ["set-admin-password", "finish-rotation"],

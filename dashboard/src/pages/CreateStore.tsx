@@ -10,6 +10,7 @@ import { IconChevronLeft, IconEye, IconEyeOff } from "../components/icons";
 import { useToast } from "../components/Toaster";
 import { ApiErrorAlert, Button, ButtonLink, Card, cx, Field, Input, PageHeader } from "../components/ui";
 import { useTitle } from "../lib/hooks";
+import { newIdempotencyKey } from "../lib/idempotency";
 import { storeNameProblems, storePasswordProblems } from "../lib/storeRules";
 
 type Engine = CreateStoreBody["engine"];
@@ -36,12 +37,6 @@ const THEMES: { value: Theme; title: string; description: string }[] = [
   { value: "storefront", title: "Storefront", description: "WooCommerce's own theme: clean and fast." },
   { value: "astra", title: "Astra", description: "Lightweight and highly customizable." },
 ];
-
-function newKey(): string {
-  if (typeof crypto !== "undefined" && typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 function ChoiceCard({
   name,
@@ -134,7 +129,7 @@ export function CreateStorePage() {
     if (password) body.password = password;
     // The same request sent twice (a double click, a retry after a lost answer) creates one store.
     const fingerprint = JSON.stringify(body);
-    if (idempotency.current?.fingerprint !== fingerprint) idempotency.current = { fingerprint, key: newKey() };
+    if (idempotency.current?.fingerprint !== fingerprint) idempotency.current = { fingerprint, key: newIdempotencyKey() };
     try {
       const answer = await create.mutateAsync({ body, idempotencyKey: idempotency.current.key });
       toast.show(

@@ -147,6 +147,9 @@ function renderStore(answer: StoreDetail, user: User = TENANT, events: TimelineE
     if (url.pathname === "/api/v1/health") return json({ status: "healthy", timestamp: "2026-12-04T06:20:00Z" });
     if (url.pathname === `/api/v1/stores/${answer.id}/events/stream`) return new Response(null, { status: 204 });
     if (url.pathname === `/api/v1/stores/${answer.id}/events`) return json({ events });
+    if (url.pathname === `/api/v1/stores/${answer.id}/backup-policy`)
+      return json({ policy: { schedule: null, keepDaily: 7, keepWeekly: 4, nextAt: null } });
+    if (url.pathname === "/api/v1/backups") return json({ backups: [] });
     if (url.pathname === `/api/v1/stores/${answer.id}`) return json({ store: answer });
     return undefined;
   });
@@ -304,6 +307,28 @@ function ready(extra: Partial<StoreDetail> = {}): StoreDetail {
     ...extra,
   });
 }
+
+describe("its backups", () => {
+  it("has a Backups section: Back up now for a ready store, its backups, its schedule", async () => {
+    const { calls } = renderStore(ready(), TENANT, []);
+    const section = await screen.findByRole("region", { name: "Backups" });
+    expect((within(section).getByRole("button", { name: "Back up now" }) as HTMLButtonElement).disabled).toBe(false);
+    await within(section).findByText("No backups yet.");
+    await within(section).findByText("Scheduled backups are off.");
+    expect(calls.some((c) => c.url.pathname === "/api/v1/backups" && c.url.searchParams.get("storeId") === "store-33655d8d")).toBe(
+      true,
+    );
+  });
+
+  it("says why a failed store cannot be backed up now", async () => {
+    renderStore(store());
+    const section = await screen.findByRole("region", { name: "Backups" });
+    expect((within(section).getByRole("button", { name: "Back up now" }) as HTMLButtonElement).disabled).toBe(true);
+    expect(within(section).getByTestId("backup-blocked").textContent).toBe(
+      "The store has failed: it can be backed up once it is ready again.",
+    );
+  });
+});
 
 describe("how long a store took", () => {
   it("says when it was ready and when it took its first order, in plain words", async () => {

@@ -1,5 +1,6 @@
 // One store: live provisioning progress over the store's event stream, URLs, credentials (and
-// changing the admin password), retry and delete, its runs and its timeline.
+// changing the admin password), retry and delete, its backups (and their schedule), its runs and
+// its timeline.
 
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useId, useRef, useState } from "react";
@@ -9,6 +10,7 @@ import { ApiError } from "../api/client";
 import { isActiveStatus, keys, useRotateCredentials, useStore, useStoreAction, useStoreTimeline } from "../api/queries";
 import type { ProgressStep, StoreDetail, TimelineEvent } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
+import { BackupsCard } from "../components/Backups";
 import { ConfirmDialog } from "../components/Dialog";
 import {
   IconArrowUp,
@@ -826,6 +828,7 @@ export function StoreDetailPage() {
             </Alert>
           ) : null}
           <ProgressCard store={s} live={live} now={now} events={timeline.data} operator={isAdmin} />
+          <BackupsCard store={s} operator={isAdmin} now={now} />
           <ActivityCard
             storeId={s.id}
             events={timeline.data}

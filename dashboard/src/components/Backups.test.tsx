@@ -1,0 +1,359 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { afterEach, describe, expect, it, vi } from "vitest";
+
+import { setToken } from "../api/client";
+import { backupPollInterval, BACKUP_POLL_MS } from "../api/queries";
+import type { Backup, BackupPolicy, Store } from "../api/types";
+import { COMPLETE, FAILED, OFF, RUNNING, STORE_ID } from "../test/backups";
+import { ADMIN, apiError, json, mockFetch, renderWithProviders, TENANT, type Handler } from "../test/render";
+import { store as storeOf } from "../test/rollouts";
+import { BackupsCard } from "./Backups";
+
+afterEach(() => vi.unstubAllGlobals());
+
+const NEXT = new Date(Date.now() + 5 * 3600_000).toISOString();
+
+function shop(extra: Partial<Store> = {}): Store {
+  return storeOf(0, { id: STORE_ID, name: "probe-shop", namespace: STORE_ID, ownerId: TENANT.id, ...extra });
+}
+
+interface Options {
+  store?: Store;
+  backups?: Backup[];
+  policy?: BackupPolicy;
+  user?: typeof TENANT | typeof ADMIN;
+  /** Answers first (a mutation's route). */
+  extra?: Handler;
+}
+
+function renderSection({ store = shop(), backups = [], policy = OFF, user = TENANT, extra }: Options = {}) {
+  setToken("t");
+  let current = policy;
+  const mocked = mockFetch(...(extra ? [extra] : []), (url, init) => {
+    if (url.pathname === "/api/v1/auth/me") return json({ user });
+    if (url.pathname === "/api/v1/backups") return json({ backups });
+    if (url.pathname === `/api/v1/stores/${store.id}/backup-policy` && (init.method ?? "GET") === "GET")
+      return json({ policy: current });
+    if (url.pathname === `/api/v1/stores/${store.id}/backup-policy` && init.method === "PUT") {
+      const body = JSON.parse(String(init.body));
+      current = { ...body, nextAt: body.schedule ? NEXT : null };
+      return json({
+        message: body.schedule ? "Scheduled backups are on." : "Scheduled backups are off; existing backups are kept.",
+        policy: current,
+      });
+    }
+    return undefined;
+  });
+  renderWithProviders(<BackupsCard store={store} operator={user.role === "admin"} now={Date.now()} />);
+  return mocked;
+}
+
+const section = () => document.getElementById("backups") as HTMLElement;
+const row = (id: string) => section().querySelector(`[data-backup="${id}"]`) as HTMLElement;
+
+describe("the store's backups", () => {
+  it("lists them with status, trigger, what they hold, the running step and why one failed", async () => {
+    const { calls } = renderSection({ backups: [RUNNING, COMPLETE, FAILED] });
+    await screen.findByTestId("store-backups");
+    expect(calls.find((c) => c.url.pathname === "/api/v1/backups")?.url.search).toBe(`?storeId=${STORE_ID}&limit=10`);
+
+    const running = row(RUNNING.id);
+    expect(running.querySelector("[data-backup-status]")?.textContent).toBe("Running");
+    expect(within(running).getByTestId("backup-trigger").textContent).toBe("Manual");
+    expect(within(running).getByTestId("backup-step").textContent).toBe("Saving the database…");
+    expect(within(running).queryByRole("button", { name: /Restore/ })).toBeNull();
+
+    const complete = row(COMPLETE.id);
+    expect(complete.querySelector("[data-backup-status]")?.textContent).toBe("Complete");
+    expect(within(complete).getByTestId("backup-trigger").textContent).toBe("Scheduled");
+    expect(within(complete).getByTestId("backup-holds").textContent).toBe("46.3 MB (database, uploaded files) · took 14 s");
+    expect(within(complete).getByTestId("backup-versions").textContent).toBe("Chart 2.1.0 · app 2.1.0");
+    expect(within(complete).getByRole("button", { name: /^Restore into a new store/ })).toBeTruthy();
+
+    const failed = row(FAILED.id);
+    expect(within(failed).getByTestId("backup-error").textContent).toBe(
+      "The platform's backup storage could not be reached.",
+    );
+    // The raw error a click away for tenants, no run link.
+    expect((within(failed).getByTestId("raw-details") as HTMLDetailsElement).open).toBe(false);
+    expect(within(section()).queryByRole("link", { name: "Backup run" })).toBeNull();
+  });
+
+  it("gives operators the raw error in the open and the backup's run", async () => {
+    renderSection({ backups: [FAILED], user: ADMIN });
+    await screen.findByTestId("store-backups");
+    expect((within(row(FAILED.id)).getByTestId("raw-details") as HTMLDetailsElement).open).toBe(true);
+    expect(within(row(FAILED.id)).getByRole("link", { name: "Backup run" }).getAttribute("href")).toBe(
+      `/runs/${FAILED.runId}`,
+    );
+  });
+
+  it("says so when there are none", async () => {
+    renderSection();
+    expect((await screen.findByTestId("no-backups")).textContent).toBe("No backups yet.");
+  });
+
+  it("asks again every few seconds while one runs, and rarely otherwise", () => {
+    expect(backupPollInterval([COMPLETE, RUNNING])).toBe(BACKUP_POLL_MS);
+    expect(backupPollInterval([COMPLETE, FAILED])).toBe(30_000);
+    expect(backupPollInterval(undefined)).toBe(30_000);
+  });
+});
+
+describe("Back up now", () => {
+  it("is disabled, with the reason beside it, unless the store is ready and WooCommerce", async () => {
+    renderSection({ store: shop({ status: "provisioning" }) });
+    const button = await screen.findByRole("button", { name: "Back up now" });
+    expect((button as HTMLButtonElement).disabled).toBe(true);
+    const reason = screen.getByTestId("backup-blocked");
+    expect(reason.textContent).toBe("The store can be backed up once it is ready.");
+    expect(button.getAttribute("aria-describedby")).toBe(reason.id);
+  });
+
+  it("is not offered for a MedusaJS store, which has no schedule form either", async () => {
+    renderSection({ store: shop({ engine: "medusa", theme: null }) });
+    const button = await screen.findByRole("button", { name: "Back up now" });
+    expect((button as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByTestId("backup-blocked").textContent).toBe("MedusaJS stores cannot be backed up by the platform yet.");
+    await screen.findByTestId("no-backups");
+    expect(screen.queryByTestId("backup-schedule")).toBeNull();
+  });
+
+  it("starts a backup, and shows the API's reason when one is already running", async () => {
+    let started = 0;
+    const { calls } = renderSection({
+      backups: [RUNNING],
+      extra: (url, init) => {
+        if (url.pathname !== `/api/v1/stores/${STORE_ID}/backups` || init.method !== "POST") return undefined;
+        started++;
+        if (started === 1) {
+          return json(
+            { requestId: "req_1", message: "Backup started. The store stays available while it runs.", backup: RUNNING },
+            202,
+          );
+        }
+        return apiError(409, "BACKUP_IN_PROGRESS", "A backup of this store is already running.", {
+          suggestion: "Follow it with GET /api/v1/backups/{id}; start another once it has finished.",
+          details: { backupId: RUNNING.id },
+        });
+      },
+    });
+    const button = await screen.findByRole("button", { name: "Back up now" });
+    expect((button as HTMLButtonElement).disabled).toBe(false);
+    const lists = () => calls.filter((c) => c.url.pathname === "/api/v1/backups").length;
+    await screen.findByTestId("store-backups");
+    const before = lists();
+    fireEvent.click(button);
+    await screen.findByText("Backup started. The store stays available while it runs.");
+    // The list is asked again, to show the new backup.
+    await waitFor(() => expect(lists()).toBeGreaterThan(before));
+    expect(screen.queryByTestId("backup-start-error")).toBeNull();
+
+    fireEvent.click(screen.getByRole("button", { name: "Back up now" }));
+    const refusal = await screen.findByTestId("backup-start-error");
+    expect(refusal.getAttribute("data-error-code")).toBe("BACKUP_IN_PROGRESS");
+    expect(within(refusal).getByRole("alert").textContent).toContain("A backup of this store is already running.");
+    expect(refusal.textContent).not.toMatch(/GET |\/api\//);
+    const posts = calls.filter((c) => c.init.method === "POST");
+    expect(posts).toHaveLength(2);
+    expect(posts[0].init.body).toBeUndefined();
+  });
+});
+
+describe("the backup schedule", () => {
+  const form = () => screen.getByTestId("backup-schedule");
+  const field = (label: string) => within(form()).getByLabelText(label) as HTMLInputElement;
+  const puts = (calls: { url: URL; init: RequestInit }[]) =>
+    calls.filter((c) => c.init.method === "PUT").map((c) => JSON.parse(String(c.init.body)));
+
+  it("saves a schedule with its retention and shows the next backup", async () => {
+    const { calls } = renderSection();
+    await waitFor(() => expect(screen.getByTestId("backup-schedule-status").textContent).toBe("Scheduled backups are off."));
+    expect(field("Keep daily").value).toBe("7");
+    expect(field("Keep weekly").value).toBe("4");
+    expect(form().textContent).toContain("5 fields, UTC, e.g. 0 3 * * *");
+    fireEvent.change(field("Schedule (cron)"), { target: { value: "  0  3 * * * " } });
+    fireEvent.change(field("Keep daily"), { target: { value: "5" } });
+    fireEvent.click(within(form()).getByRole("button", { name: "Save" }));
+    const next = await screen.findByTestId("backup-next");
+    expect(next.textContent).toMatch(/^\w{3} \d{1,2}, \d{2}:\d{2} UTC$/);
+    expect(next.getAttribute("datetime")).toBe(NEXT);
+    const status = screen.getByTestId("backup-schedule-status");
+    expect(status.getAttribute("data-scheduled")).toBe("on");
+    expect(status.textContent).toContain("Scheduled backups are on: every day at 03:00 UTC, keeping the newest of each of the last 5 days and 4 weeks.");
+    expect(status.textContent).toContain("(in 5 h)");
+    expect(puts(calls)).toEqual([{ schedule: "0 3 * * *", keepDaily: 5, keepWeekly: 4 }]);
+    // The field shows the expression as saved.
+    expect(field("Schedule (cron)").value).toBe("0 3 * * *");
+  });
+
+  it("turns the schedule off, keeping the retention saved", async () => {
+    const { calls } = renderSection({ policy: { schedule: "30 2 * * 1", keepDaily: 3, keepWeekly: 8, nextAt: NEXT } });
+    await screen.findByTestId("backup-next");
+    expect(screen.getByTestId("backup-schedule-status").textContent).toContain("every Monday at 02:30 UTC");
+    // An unsaved change of the retention does not go with "Turn off".
+    fireEvent.change(field("Keep daily"), { target: { value: "abc" } });
+    fireEvent.click(within(form()).getByRole("button", { name: "Turn off" }));
+    await waitFor(() =>
+      expect(screen.getByTestId("backup-schedule-status").textContent).toBe("Scheduled backups are off."),
+    );
+    expect(puts(calls)).toEqual([{ schedule: null, keepDaily: 3, keepWeekly: 8 }]);
+    expect(screen.queryByTestId("backup-next")).toBeNull();
+    expect(within(form()).queryByRole("button", { name: "Turn off" })).toBeNull();
+    expect(field("Schedule (cron)").value).toBe("");
+  });
+
+  it("catches an expression without 5 fields and wrong numbers before sending", async () => {
+    const { calls } = renderSection();
+    await screen.findByTestId("backup-schedule-status");
+    fireEvent.click(within(form()).getByRole("button", { name: "Save" }));
+    expect(within(form()).getByText(/^Enter a schedule, such as “0 3 \* \* \*”/)).toBeTruthy();
+    fireEvent.change(field("Schedule (cron)"), { target: { value: "* * *" } });
+    fireEvent.change(field("Keep weekly"), { target: { value: "600" } });
+    fireEvent.click(within(form()).getByRole("button", { name: "Save" }));
+    const lists = [...form().querySelectorAll("[data-field-errors]")].map((l) => l.textContent);
+    expect(lists).toEqual([
+      "“* * *” is not a valid schedule. It has 3 fields; a schedule needs 5: minute, hour, day of month, month and day of week.",
+      "Enter a whole number from 0 to 520.",
+    ]);
+    expect(field("Schedule (cron)").getAttribute("aria-invalid")).toBe("true");
+    expect(puts(calls)).toEqual([]);
+  });
+
+  it("shows the API's field errors beside their fields, in words, and keeps what was typed", async () => {
+    const { calls } = renderSection({
+      extra: (_url, init) => {
+        if (init.method !== "PUT") return undefined;
+        const { schedule } = JSON.parse(String(init.body));
+        return apiError(400, "VALIDATION_ERROR", `invalid cron expression \`${schedule}\`: hour 25 is out of range (0-23)`, {
+          suggestion: "Check the request parameters and try again.",
+          details: [
+            { field: "schedule", message: `invalid cron expression \`${schedule}\`: hour 25 is out of range (0-23)` },
+            { field: "keepDaily", message: "a schedule needs at least one daily or weekly backup kept" },
+          ],
+        });
+      },
+    });
+    await screen.findByTestId("backup-schedule-status");
+    fireEvent.change(field("Schedule (cron)"), { target: { value: "0 25 * * *" } });
+    fireEvent.click(within(form()).getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(form().querySelectorAll("[data-field-errors]")).toHaveLength(2));
+    const lists = [...form().querySelectorAll("[data-field-errors]")].map((l) => l.textContent);
+    expect(lists).toEqual([
+      "“0 25 * * *” is not a valid schedule. Hour 25 is out of range (0-23).",
+      "A schedule needs at least one daily or weekly backup kept.",
+    ]);
+    expect(field("Schedule (cron)").value).toBe("0 25 * * *");
+    expect(field("Keep daily").getAttribute("aria-invalid")).toBe("true");
+    // Said at the fields only.
+    expect(within(form()).queryByRole("alert")).toBeNull();
+    expect(screen.getByTestId("backup-schedule-status").textContent).toBe("Scheduled backups are off.");
+    expect(puts(calls)).toHaveLength(1);
+    // Typing again clears the API's complaint.
+    fireEvent.change(field("Schedule (cron)"), { target: { value: "0 2 * * *" } });
+    expect(form().querySelectorAll("[data-field-errors]")).toHaveLength(0);
+  });
+
+  it("shows a refusal that is not about a field under the form", async () => {
+    renderSection({
+      extra: (_url, init) =>
+        init.method === "PUT"
+          ? apiError(409, "BACKUP_NOT_SUPPORTED", "Stores of engine 'medusa' cannot be backed up by storeflow yet.")
+          : undefined,
+    });
+    await screen.findByTestId("backup-schedule-status");
+    fireEvent.change(field("Schedule (cron)"), { target: { value: "0 3 * * *" } });
+    fireEvent.click(within(form()).getByRole("button", { name: "Save" }));
+    const alert = await within(form()).findByRole("alert");
+    expect(alert.textContent).toContain("The schedule was not saved");
+    expect(alert.textContent).toContain("MedusaJS stores cannot be backed up by the platform yet.");
+  });
+
+  it("is not offered for a deleted store", async () => {
+    renderSection({ store: shop({ status: "deleted" }), backups: [COMPLETE] });
+    await screen.findByTestId("store-backups");
+    expect(screen.getByTestId("backup-blocked").textContent).toMatch(/^The store is deleted/);
+    expect(screen.queryByTestId("backup-schedule")).toBeNull();
+    // Its backups can still be restored.
+    expect(within(row(COMPLETE.id)).getByRole("button", { name: /^Restore into a new store/ })).toBeTruthy();
+  });
+});
+
+describe("restoring a backup into a new store", () => {
+  const NEW_ID = "store-5e5e5e5e";
+
+  function restoring(answer: (body: Record<string, unknown>) => Response) {
+    return renderSection({
+      backups: [COMPLETE],
+      extra: (url, init) =>
+        url.pathname === "/api/v1/stores" && init.method === "POST" ? answer(JSON.parse(String(init.body))) : undefined,
+    });
+  }
+
+  it("asks for the new store's name, creates it from the backup and opens it", async () => {
+    const { calls } = restoring((body) =>
+      json(
+        {
+          message: "Store creation initiated. Provisioning and the restore of the backup are in progress.",
+          store: shop({ id: NEW_ID, name: String(body.name), status: "requested" }),
+          run: { id: "01a241dc-0000-7000-8000-000000000009", workflow: "restore-woocommerce", status: "queued" },
+        },
+        202,
+      ),
+    );
+    await screen.findByTestId("store-backups");
+    fireEvent.click(within(row(COMPLETE.id)).getByRole("button", { name: /^Restore into a new store/ }));
+    const dialog = await screen.findByRole("dialog");
+    expect(within(dialog).getByText("Restore probe-shop into a new store?")).toBeTruthy();
+    const name = within(dialog).getByLabelText("New store's name") as HTMLInputElement;
+    expect(name.value).toBe("probe-shop-restored");
+    expect(within(dialog).getByTestId("restore-what").textContent).toMatch(/database and uploaded files/);
+    fireEvent.change(name, { target: { value: "probe-shop-2" } });
+    fireEvent.change(within(dialog).getByLabelText(/Admin password/), { target: { value: "Restored-Pass-1" } });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Restore into a new store" }));
+    await waitFor(() => expect(screen.getByTestId("location").textContent).toBe(`/stores/${NEW_ID}`));
+    const post = calls.find((c) => c.url.pathname === "/api/v1/stores" && c.init.method === "POST")!;
+    expect(JSON.parse(String(post.init.body))).toEqual({
+      name: "probe-shop-2",
+      restoreFrom: COMPLETE.id,
+      password: "Restored-Pass-1",
+    });
+    expect((post.init.headers as Record<string, string>)["Idempotency-Key"]).toMatch(/^[0-9a-f-]{32,36}$/);
+    await screen.findByText(/is being created from the backup of probe-shop/);
+  });
+
+  it("checks the name as the API does, and shows the API's refusal in the dialog", async () => {
+    const { calls } = restoring(() =>
+      apiError(409, "BACKUP_NOT_RESTORABLE", `Backup ${COMPLETE.id} is failed, not complete.`, {
+        details: { status: "failed" },
+        suggestion: "Restore a complete backup: GET /api/v1/backups?status=complete lists them.",
+      }),
+    );
+    await screen.findByTestId("store-backups");
+    fireEvent.click(within(row(COMPLETE.id)).getByRole("button", { name: /^Restore into a new store/ }));
+    const dialog = await screen.findByRole("dialog");
+    const name = within(dialog).getByLabelText("New store's name") as HTMLInputElement;
+    const confirm = within(dialog).getByRole("button", { name: "Restore into a new store" }) as HTMLButtonElement;
+    fireEvent.change(name, { target: { value: "Bad Name" } });
+    expect(confirm.disabled).toBe(true);
+    expect(dialog.querySelector("[data-field-errors]")?.textContent).toMatch(/lowercase/);
+    fireEvent.change(name, { target: { value: "good-name" } });
+    expect(confirm.disabled).toBe(false);
+    fireEvent.click(confirm);
+    const alert = await within(dialog).findByRole("alert");
+    expect(alert.textContent).toContain("This backup failed, so there is nothing to restore from it.");
+    expect(alert.textContent).not.toMatch(/GET |\/api\//);
+    expect(screen.getByTestId("location").textContent).toBe("/");
+    expect(calls.filter((c) => c.init.method === "POST")).toHaveLength(1);
+  });
+
+  it("tells an operator that a restored store of someone else's backup is theirs", async () => {
+    renderSection({ backups: [COMPLETE], user: ADMIN });
+    await screen.findByTestId("store-backups");
+    fireEvent.click(within(row(COMPLETE.id)).getByRole("button", { name: /^Restore into a new store/ }));
+    const dialog = await screen.findByRole("dialog");
+    expect(within(dialog).getByTestId("restore-owner").textContent).toBe(
+      "The new store will be yours, not the owner of the backed-up store.",
+    );
+  });
+});

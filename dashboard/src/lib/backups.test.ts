@@ -1,0 +1,166 @@
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { describe, expect, it } from "vitest";
+
+import { STORE_STATUSES } from "../api/types";
+import {
+  BACKUP_ENGINES,
+  backupBlockReason,
+  backupStepText,
+  backupStore,
+  canSchedule,
+  parseKeep,
+  partLabel,
+  plainBackupError,
+  restoredName,
+  retentionErrorWords,
+  retentionProblems,
+  scheduleText,
+  triggerLabel,
+} from "./backups";
+import { storeNameProblems } from "./storeRules";
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+
+describe("which stores can be backed up", () => {
+  it("knows the engines the platform backs up, as the Rust engines define them", () => {
+    const dir = path.join(repo, "executors/src");
+    // An engine's file is the one that implements `StoreEngine` for it.
+    const engines = fs
+      .readdirSync(dir)
+      .map((file) => fs.readFileSync(path.join(dir, file), "utf8"))
+      .filter((text) => /impl StoreEngine for/.test(text))
+      .map((text) => ({
+        name: /fn name\(&self\) -> &'static str \{\s*"([^"]+)"/.exec(text)?.[1],
+        backups: /fn backup_workflow\(&self\)[^{]*\{\s*Some\(/.test(text),
+      }));
+    expect(engines.map((e) => e.name).sort()).toEqual(["medusa", "woocommerce"]);
+    expect(engines.filter((e) => e.backups).map((e) => e.name)).toEqual([...BACKUP_ENGINES]);
+  });
+
+  it("offers Back up now for a ready WooCommerce store only, and says why not otherwise", () => {
+    expect(backupBlockReason({ status: "ready", engine: "woocommerce" })).toBeNull();
+    expect(backupBlockReason({ status: "ready", engine: "medusa" })).toBe(
+      "MedusaJS stores cannot be backed up by the platform yet.",
+    );
+    expect(backupBlockReason({ status: "provisioning", engine: "woocommerce" })).toBe(
+      "The store can be backed up once it is ready.",
+    );
+    expect(backupBlockReason({ status: "upgrading", engine: "woocommerce" })).toMatch(/being upgraded/);
+    expect(backupBlockReason({ status: "deleted", engine: "woocommerce" })).toMatch(/can still be restored/);
+    for (const status of STORE_STATUSES) {
+      const reason = backupBlockReason({ status, engine: "woocommerce" });
+      expect(reason === null).toBe(status === "ready");
+      if (reason) expect(reason).toMatch(/^[A-Z].*\.$/);
+    }
+  });
+
+  it("lets a schedule be set until the store is being deleted", () => {
+    expect(canSchedule({ status: "provisioning", engine: "woocommerce" })).toBe(true);
+    expect(canSchedule({ status: "ready", engine: "woocommerce" })).toBe(true);
+    expect(canSchedule({ status: "deleting", engine: "woocommerce" })).toBe(false);
+    expect(canSchedule({ status: "deleted", engine: "woocommerce" })).toBe(false);
+    expect(canSchedule({ status: "ready", engine: "medusa" })).toBe(false);
+  });
+});
+
+describe("a backup in words", () => {
+  it("says what a running backup does, in plain words", () => {
+    expect(backupStepText({ status: "running", step: "dump-uploads" })).toBe("Saving the uploaded files…");
+    expect(backupStepText({ status: "running", step: "dump-database" })).toBe("Saving the database…");
+    // The API leaves the step out when it cannot tell.
+    expect(backupStepText({ status: "running", step: null })).toBe("Backing up…");
+    expect(backupStepText({ status: "complete", step: null })).toBeNull();
+  });
+
+  it("says why a backup failed without the raw error", () => {
+    expect(
+      plainBackupError(
+        "step `dump-database` failed: storing the database: the backup bucket answered: connection refused",
+      ),
+    ).toBe("The platform's backup storage could not be reached.");
+    expect(plainBackupError("The backup run was cancelled.")).toBe("The backup was cancelled.");
+    expect(plainBackupError("step `dump-uploads` failed after 4 attempts: timed out after 2h")).toBe(
+      "The step took longer than allowed.",
+    );
+    expect(plainBackupError(null)).toBe("The step did not finish.");
+  });
+
+  it("names what a part holds", () => {
+    expect(partLabel("database")).toBe("database");
+    expect(partLabel("uploads")).toBe("uploaded files");
+    expect(partLabel("media")).toBe("media");
+  });
+
+  it("names the trigger and the schedule", () => {
+    expect(triggerLabel("manual")).toBe("Manual");
+    expect(triggerLabel("scheduled")).toBe("Scheduled");
+    expect(scheduleText("0 3 * * *")).toBe("every day at 03:00 UTC");
+    expect(scheduleText("0 3 * * 1-5")).toBe("on the schedule “0 3 * * 1-5” (UTC)");
+  });
+});
+
+describe("retention fields", () => {
+  it("takes whole numbers in the API's ranges", () => {
+    expect(parseKeep("7", "keepDaily")).toEqual({ ok: true, value: 7 });
+    expect(parseKeep(" 0 ", "keepWeekly")).toEqual({ ok: true, value: 0 });
+    expect(parseKeep("366", "keepDaily")).toEqual({ ok: true, value: 366 });
+    expect(parseKeep("520", "keepWeekly")).toEqual({ ok: true, value: 520 });
+    for (const text of ["367", "", "-1", "1.5", "seven", "1e2"]) {
+      expect(parseKeep(text, "keepDaily"), text).toEqual({ ok: false, problem: "Enter a whole number from 0 to 366." });
+    }
+    expect(parseKeep("521", "keepWeekly")).toEqual({ ok: false, problem: "Enter a whole number from 0 to 520." });
+  });
+
+  it("asks for at least one backup kept while backups are scheduled, as the API does", () => {
+    expect(retentionProblems("7", "4", true)).toEqual({ keepDaily: [], keepWeekly: [] });
+    expect(retentionProblems("0", "0", true).keepDaily).toEqual([
+      "Keep at least one daily or one weekly backup while backups are scheduled.",
+    ]);
+    expect(retentionProblems("0", "0", false)).toEqual({ keepDaily: [], keepWeekly: [] });
+    expect(retentionProblems("400", "x", true)).toEqual({
+      keepDaily: ["Enter a whole number from 0 to 366."],
+      keepWeekly: ["Enter a whole number from 0 to 520."],
+    });
+  });
+
+  it("turns the API's field messages into sentences", () => {
+    // As `PUT /stores/{id}/backup-policy` answered `{"keepDaily": 400}`.
+    expect(retentionErrorWords("keep 0 to 366 daily backups")).toBe("Keep 0 to 366 daily backups.");
+    expect(retentionErrorWords("a schedule needs at least one daily or weekly backup kept")).toBe(
+      "A schedule needs at least one daily or weekly backup kept.",
+    );
+  });
+});
+
+describe("restoring", () => {
+  it("offers “<name>-restored” as the new store's name, within the name rules", () => {
+    expect(restoredName("spring-shop")).toBe("spring-shop-restored");
+    const long = `${"a".repeat(30)}-${"b".repeat(32)}`; // 63 characters
+    const name = restoredName(long);
+    expect(name.length).toBeLessThanOrEqual(63);
+    expect(name.endsWith("-restored")).toBe(true);
+    expect(storeNameProblems(name)).toEqual([]);
+    // Cut at a hyphen: no double hyphen.
+    expect(restoredName(`${"a".repeat(53)}-bcdefghij`)).toBe(`${"a".repeat(53)}-restored`);
+    expect(restoredName("")).toBe("");
+  });
+});
+
+describe("a backup's store on the Backups page", () => {
+  const directory = { stores: [{ id: "store-1a2b3c4d" }], total: 1 };
+
+  it("links a store that exists, and tells a deleted one (the list leaves those out)", () => {
+    expect(backupStore("store-1a2b3c4d", directory)).toEqual({ kind: "live", store: { id: "store-1a2b3c4d" } });
+    expect(backupStore("store-00000000", directory)).toEqual({ kind: "deleted" });
+  });
+
+  it("does not call a store deleted before every store was read", () => {
+    expect(backupStore("store-00000000", undefined)).toEqual({ kind: "unknown" });
+    expect(backupStore("store-00000000", { stores: [{ id: "store-1a2b3c4d" }], total: 600 })).toEqual({
+      kind: "unknown",
+    });
+  });
+});
