@@ -486,6 +486,11 @@ export interface Backup {
   runId: string | null;
   /** The step the backup's run is at while it runs (`dump-uploads`); null otherwise. */
   step: string | null;
+  /**
+   * While it runs: what its step waits for, or the error its last attempt retries after
+   * (e.g. "this worker has no backup bucket: …"); null when all goes well.
+   */
+  waitingFor: string | null;
   /** Plaintext bytes of all parts, once complete. */
   sizeBytes: number | null;
   /** Bytes in the bucket (encrypted), once complete. */

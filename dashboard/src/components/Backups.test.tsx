@@ -119,6 +119,15 @@ describe("Back up now", () => {
     expect(screen.queryByTestId("backup-schedule")).toBeNull();
   });
 
+  it("says what a running backup waits for", async () => {
+    const stuck = { ...RUNNING, waitingFor: "this worker has no backup bucket: set BACKUP_S3_BUCKET" };
+    renderSection({ backups: [stuck] });
+    await waitFor(() => expect(row(RUNNING.id)).toBeTruthy());
+    expect(within(row(RUNNING.id)).getByTestId("backup-waiting").textContent).toBe(
+      "Waiting: this worker has no backup bucket: set BACKUP_S3_BUCKET",
+    );
+  });
+
   it("starts a backup, and shows the API's reason when one is already running", async () => {
     let started = 0;
     const { calls } = renderSection({

@@ -71,6 +71,11 @@ export function BackupState({ backup, openDetails, now }: { backup: Backup; open
           {backupStepText(backup)}
         </span>
         {running >= 1000 ? <span className="text-slate-600"> running for {formatDuration(running)}</span> : null}
+        {backup.waitingFor ? (
+          <span className="block text-amber-800" data-testid="backup-waiting">
+            Waiting: {backup.waitingFor}
+          </span>
+        ) : null}
       </p>
     );
   }

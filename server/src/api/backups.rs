@@ -39,6 +39,8 @@ pub(crate) struct BackupRow {
     run_status: Option<String>,
     run_error: Option<String>,
     run_step_name: Option<String>,
+    /// What the current step waits for, or its last attempt's error while it retries.
+    run_waiting: Option<String>,
 }
 
 /// A backup whose run ended without completing it (failed for good, or cancelled before its
@@ -49,7 +51,14 @@ const EFFECTIVE_STATUS: &str = "CASE WHEN b.status = 'running' AND r.status IN (
 const BACKUP_SELECT: &str = "SELECT b.id, b.store_id, b.owner_id, b.store_name, b.engine::text AS engine, \
         b.status, b.trigger, b.run_id, b.manifest, b.size_bytes, b.stored_bytes, b.error, \
         b.created_at, b.completed_at, r.status::text AS run_status, r.error AS run_error, \
-        d.step_name AS run_step_name \
+        d.step_name AS run_step_name, \
+        CASE WHEN b.status = 'running' AND r.status NOT IN ('failed', 'cancelled', 'succeeded') THEN \
+          coalesce((SELECT e.data->>'waiting_for' FROM workflow_run_events e \
+                    WHERE e.run_id = b.run_id AND e.kind = 'pending' AND e.step_index = r.current_step \
+                    ORDER BY e.id DESC LIMIT 1), \
+                   (SELECT a.error FROM workflow_step_attempts a \
+                    WHERE a.run_id = b.run_id AND a.step_index = r.current_step \
+                    ORDER BY a.attempt DESC LIMIT 1)) END AS run_waiting \
      FROM store_backups b \
      LEFT JOIN workflow_runs r ON r.id = b.run_id \
      LEFT JOIN workflow_definition_steps d \
@@ -94,6 +103,7 @@ impl BackupRow {
             "trigger": self.trigger,
             "runId": self.run_id,
             "step": if self.status() == "running" { self.run_step_name.clone() } else { None },
+            "waitingFor": if self.status() == "running" { self.run_waiting.clone() } else { None },
             "sizeBytes": self.size_bytes,
             "storedBytes": self.stored_bytes,
             "versions": manifest.map(|m| m["versions"].clone()),

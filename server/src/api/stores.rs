@@ -640,6 +640,17 @@ async fn restore_source(
         .details(json!({ "status": json["status"] })));
     }
     let engine = json["engine"].as_str().unwrap_or_default();
+    // The restored site keeps the backed-up store's theme: the store says so too.
+    if matches!(body.theme, None | Some(Value::Null)) {
+        let theme: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT theme FROM stores WHERE id = $1")
+                .bind(json["storeId"].as_str().unwrap_or_default())
+                .fetch_optional(&mut *conn)
+                .await?;
+        if let Some((Some(theme),)) = theme {
+            body.theme = Some(json!(theme));
+        }
+    }
     match &body.engine {
         None | Some(Value::Null) => body.engine = Some(json!(engine)),
         Some(Value::String(given)) if given == engine => {}

@@ -302,6 +302,39 @@ async fn backups_start_once_per_store_and_each_tenant_sees_only_their_own() {
         seen.body["backup"]["step"], "dump-database",
         "the owner sees the current step"
     );
+    assert_eq!(seen.body["backup"]["waitingFor"], json!(null));
+    // A worker without a bucket: the step waits, and the backup says what for.
+    let stop = CancellationToken::new();
+    let worker = Worker::new(
+        api.engine.clone(),
+        WorkerOptions {
+            poll_interval: Duration::from_millis(50),
+            ..WorkerOptions::default()
+        },
+    );
+    let worker = tokio::spawn(worker.run(stop.clone()));
+    let mut waiting = json!(null);
+    for _ in 0..100 {
+        let seen = api
+            .call(
+                Method::GET,
+                &format!("/api/v1/backups/{next_id}"),
+                Some(&owner),
+                None,
+            )
+            .await;
+        waiting = seen.body["backup"]["waitingFor"].clone();
+        if !waiting.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    let _ = worker.await;
+    assert!(
+        waiting.as_str().unwrap_or("").contains("BACKUP_S3_BUCKET"),
+        "the owner sees why the backup waits: {waiting}"
+    );
 
     // Medusa stores cannot be backed up yet, and say so; a store not ready cannot either.
     let medusa = ready_store(&api, &owner, "medusa-shop", "medusa").await;
