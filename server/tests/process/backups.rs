@@ -131,7 +131,13 @@ async fn a_store_is_backed_up_through_a_worker_kill_restored_verified_and_a_dama
         .and_then(|v| v.parse().ok())
         .unwrap_or(48);
     let s3 = tokio::task::block_in_place(|| S3Server::start("storeflow-backups")).expect("moto");
-    let env: Vec<(String, String)> = s3.worker_env();
+    let spool = std::env::temp_dir().join(format!(
+        "storeflow-spool-test-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&spool).expect("spool dir");
+    let mut env: Vec<(String, String)> = s3.worker_env();
+    env.push(("BACKUP_SPOOL_DIR".into(), spool.display().to_string()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut platform = Platform::start_real().await;
     let kubeconfig = platform.kubeconfig.clone();
@@ -224,6 +230,11 @@ async fn a_store_is_backed_up_through_a_worker_kill_restored_verified_and_a_dama
         tail(&platform.worker_logs(), 40)
     );
     let uploads_size: u64 = files.iter().map(|(_, size)| size).sum();
+    assert_eq!(
+        std::fs::read_dir(&spool).map(|d| d.count()).unwrap_or(0),
+        0,
+        "no spool file is left, not even the killed worker's"
+    );
     let parts = done["parts"].as_array().expect("parts");
     assert_eq!(
         parts
@@ -362,6 +373,7 @@ async fn a_store_is_backed_up_through_a_worker_kill_restored_verified_and_a_dama
         !secrets_in_logs.contains("storeflow-test-secret"),
         "the bucket's secret key never reaches a log"
     );
+    let _ = std::fs::remove_dir_all(&spool);
     println!(
         "backup run: {}\nrestore run: {}",
         step_times(&platform, done["runId"].as_str().unwrap_or_default()).await,
