@@ -25,7 +25,10 @@ fn engine<'a>(cx: &'a StepContext<'_>) -> Result<&'a Engine, StepOutcome> {
     cx.resource::<Engine>().map_err(StepOutcome::Fatal)
 }
 
-/// Stores `failed` for longer than `older_than` are torn down (at most `limit` per run).
+/// Stores `failed` for longer than `older_than` are torn down (at most `limit` per run): those
+/// that never became ready, and those whose teardown failed. A store that served before and
+/// failed in a day-2 operation (an upgrade that could not roll back, a restore) holds its
+/// tenant's data: it waits for its owner or an operator, however long.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReapFailedStores {
     #[serde(with = "humantime_duration")]
@@ -89,6 +92,7 @@ impl storeflow_engine::Step for ReapFailedStores {
                     s.current_run_id, r.input AS teardown_input \
              FROM stores s LEFT JOIN workflow_runs r ON r.id = s.current_run_id \
              WHERE s.status = 'failed' AND s.updated_at < now() - make_interval(secs => $1) \
+               AND (s.ready_at IS NULL OR s.current_operation = 'teardown') \
              ORDER BY s.updated_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED",
         )
         .bind(older_than.as_secs_f64())

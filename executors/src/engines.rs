@@ -100,6 +100,12 @@ pub trait StoreEngine: Send + Sync + 'static {
         None
     }
 
+    /// The workflow that brings a backup back into the store it is asked for, replacing that
+    /// store's data (`restore-in-place-<engine>`).
+    fn restore_in_place_workflow(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Steps after a backup's parts were restored into a store, before its data migrations:
     /// what makes the restored data this store's (its URL, its admin's password).
     fn after_restore_steps(&self) -> Vec<StepDef> {

@@ -19,6 +19,7 @@ pub const STORE_STATUSES: &[&str] = &[
     "provisioning",
     "ready",
     "upgrading",
+    "restoring",
     "failed",
     "deleting",
     "deleted",
@@ -204,6 +205,8 @@ impl storeflow_engine::Step for MarkReady {
                  (nullif(split_part($3, E'\\n', 3), '')::timestamptz - s.created_at)) * 1000)::bigint), \
              chart_version = coalesce(nullif(split_part($3, E'\\n', 4), ''), s.chart_version), \
              app_version = coalesce(nullif(split_part($3, E'\\n', 5), ''), s.app_version), \
+             restored_at = CASE WHEN s.restore_backup_id IS NULL THEN s.restored_at \
+                                ELSE coalesce(s.restored_at, now()) END, \
              failure_reason = NULL, failed_step = NULL",
             Some(format!(
                 "{storefront}\n{admin}\n{ordered_at}\n{chart_version}\n{app_version}"
@@ -248,6 +251,30 @@ async fn record_ready(cx: &mut StepContext<'_>) {
             metrics::histogram!(crate::metrics::TIME_TO_FIRST_ORDER, "engine" => engine)
                 .record(ms as f64 / 1000.0);
         }
+    }
+}
+
+/// `restoring → ready` at the end of a restore into the same store (the API set `restoring`
+/// when it started the restore), with the time the restore completed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MarkRestored {}
+
+#[typetag::serde(name = "mark-restored")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for MarkRestored {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        transition(
+            cx,
+            &["restoring"],
+            "ready",
+            ", restored_at = now(), failure_reason = NULL, failed_step = NULL",
+            None,
+        )
+        .await
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
     }
 }
 

@@ -127,6 +127,10 @@ impl StoreEngine for WooCommerce {
         Some("restore-woocommerce")
     }
 
+    fn restore_in_place_workflow(&self) -> Option<&'static str> {
+        Some("restore-in-place-woocommerce")
+    }
+
     /// The database from the MariaDB container (the root password from the container's own
     /// environment, which the chart fills from the store Secret), and `wp-content/uploads`
     /// from the `wp-cli` container, whose working directory the chart sets to the document

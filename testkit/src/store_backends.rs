@@ -212,6 +212,25 @@ impl StoreBackends {
         )
     }
 
+    /// Runs a WP-CLI command against the simulated site of `namespace`, as the `wp` shim in
+    /// its pod would (for tests that change a store behind storeflow's back). Fails unless
+    /// the command succeeded.
+    pub fn wp(&self, namespace: &str, args: &[&str]) -> anyhow::Result<String> {
+        // The document root the chart gives WP-CLI (the simulated sites insist on it).
+        let argv: Vec<&str> = std::iter::once("wp")
+            .chain(args.iter().copied())
+            .chain(["--path=/var/www/html"])
+            .collect();
+        let answer = sites_request(
+            &self.sites_socket,
+            &json!({ "op": "wp", "namespace": namespace, "argv": argv, "stdin": "" }),
+        )?;
+        if answer["code"] != 0 {
+            bail!("wp {}: {answer}", args.join(" "));
+        }
+        Ok(answer["stdout"].as_str().unwrap_or_default().to_owned())
+    }
+
     /// Stops the wiring, Medusa (its harness stops its PostgreSQL) and the sites, waiting
     /// for each.
     pub fn stop(&self) {

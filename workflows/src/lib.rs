@@ -38,6 +38,7 @@ pub fn registry() -> Vec<Definition> {
         definitions.extend(store::upgrade_v1(engine));
         definitions.extend(store::backup_v1(engine));
         definitions.extend(store::restore_v1(engine));
+        definitions.extend(store::restore_in_place_v1(engine));
     }
     definitions
 }

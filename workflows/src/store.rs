@@ -22,8 +22,8 @@ use storeflow_executors::kubernetes::{
 use storeflow_executors::rollout::{CheckWave, FLEET_ROLLOUT, MAX_WAVES, StartWave, wave_steps};
 use storeflow_executors::secrets::EnsureStoreSecret;
 use storeflow_executors::store_state::{
-    FinishRotation, MarkDeleted, MarkProvisioning, MarkReady, MarkRolledBack, MarkUpgraded,
-    RecordUpgradeFailure,
+    FinishRotation, MarkDeleted, MarkProvisioning, MarkReady, MarkRestored, MarkRolledBack,
+    MarkUpgraded, RecordUpgradeFailure,
 };
 
 pub const TEARDOWN_STORE: &str = "teardown-store";
@@ -269,6 +269,45 @@ pub fn restore_v1(engine: &dyn StoreEngine) -> Option<Definition> {
         definition = definition.step(step);
     }
     Some(definition)
+}
+
+/// Restore into the same store, version 1 (`restore-in-place-<engine>`), of a ready store the
+/// API made `restoring` after its owner confirmed with the store's name: the backup
+/// (`restore_backup_id` in the input) is read back whole and checked against its manifest
+/// before anything of the store is touched (a damaged backup leaves the store as it was, only
+/// failed), then each part replaces the store's, the engine's after-restore steps make the
+/// data this store's again (its URL, its current admin password), its data migrations bring
+/// an older backup's schema up to date, the store is verified with a real test order, and it
+/// is `ready` again. The release is not reinstalled: the store keeps its chart and versions.
+pub fn restore_in_place_v1(engine: &dyn StoreEngine) -> Option<Definition> {
+    let name = engine.restore_in_place_workflow()?;
+    let parts = engine.backup_parts();
+    if parts.is_empty() {
+        return None;
+    }
+    let mut definition = Definition::new(name, 1)
+        .deadline(Duration::from_secs(6 * 60 * 60))
+        .step(
+            StepDef::new("verify-backup", VerifyBackup {})
+                .retry(backup_part_retry())
+                .timeout(Duration::from_secs(2 * 60 * 60)),
+        );
+    for part in parts {
+        definition = definition.step(
+            StepDef::new(format!("restore-{}", part.name), RestoreBackupPart { part })
+                .retry(backup_part_retry())
+                .timeout(Duration::from_secs(2 * 60 * 60)),
+        );
+    }
+    for step in engine
+        .after_restore_steps()
+        .into_iter()
+        .chain(engine.migration_steps())
+        .chain(engine.verify_steps())
+    {
+        definition = definition.step(step);
+    }
+    Some(definition.step(StepDef::new("mark-restored", MarkRestored {})))
 }
 
 /// Every engine's upgrade workflow (`upgrade-<engine>`, the "upgrade-store" family).

@@ -26,6 +26,7 @@ const RELEASED: &[(&str, i32, &str)] = &[
     ("scheduled-backups", 1, "d004f81f458d390fbd3c584aa03e8a4cf56ba87589ad1264ef6bb64b5a80d27f"),
     ("backup-woocommerce", 1, "cbc64b30baa31537767347af6d9fe09d987022cf150f6a18b44c1074d86fa670"),
     ("restore-woocommerce", 1, "58f2938e69038b7c2bb5cdb7ffc032c4a228770bc9000c186c0568392b2ec8c1"),
+    ("restore-in-place-woocommerce", 1, "abc658395462ec1f3d8759c40dde96c741aaa9a31f861f6c0abf97e72b71d8b9"),
 ];
 
 #[test]

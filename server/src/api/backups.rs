@@ -1,6 +1,6 @@
 //! Backup routes: start a store's backup, list and read backups, set a store's backup
-//! schedule and retention. Restoring is creating a store with `restoreFrom` (see
-//! `stores::create_store`). Like the other store routes, the server only records intent
+//! schedule and retention, restore a backup into the same store. Restoring into a new store
+//! is creating a store with `restoreFrom` (see `stores::create_store`). Like the other store routes, the server only records intent
 //! (a backup row and its run, in one transaction) and reads progress; the workers talk to
 //! the store's pods and the bucket.
 
@@ -11,10 +11,13 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::{FromRow, PgConnection};
+use storeflow_engine::NewRun;
 use storeflow_executors::backup::{BackupSubject, start_backup};
 use uuid::Uuid;
 
-use super::stores::{parse_store_id, run_input, scoped, visible_store};
+use super::stores::{
+    load_store, parse_store_id, run_input, scoped, state_conflict, store_not_found, visible_store,
+};
 use super::{ApiJson, ApiPath, ApiQuery, AppState, ClientIp, current_request_id};
 use crate::auth::{Audit, AuthUser, Role};
 use crate::error::{ApiError, ApiResult};
@@ -199,15 +202,7 @@ pub async fn create_backup(
         )
         .details(json!({ "status": store.status })));
     }
-    let running: Option<(Uuid,)> = sqlx::query_as(
-        "SELECT b.id FROM store_backups b JOIN workflow_runs r ON r.id = b.run_id \
-         WHERE b.store_id = $1 AND b.status = 'running' AND r.status NOT IN ('failed', 'cancelled', 'succeeded') \
-         LIMIT 1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some((running,)) = running {
+    if let Some(running) = running_backup(&mut tx, id).await? {
         return Err(ApiError::conflict(
             "BACKUP_IN_PROGRESS",
             "A backup of this store is already running.",
@@ -249,6 +244,202 @@ pub async fn create_backup(
         axum::Json(json!({
             "requestId": request_id,
             "message": "Backup started. The store stays available while it runs.",
+            "backup": backup.to_json(),
+        })),
+    )
+        .into_response())
+}
+
+/// The backup of the store that is running now, if any.
+async fn running_backup(conn: &mut PgConnection, store: &str) -> ApiResult<Option<Uuid>> {
+    let running: Option<(Uuid,)> = sqlx::query_as(
+        "SELECT b.id FROM store_backups b JOIN workflow_runs r ON r.id = b.run_id \
+         WHERE b.store_id = $1 AND b.status = 'running' AND r.status NOT IN ('failed', 'cancelled', 'succeeded') \
+         LIMIT 1",
+    )
+    .bind(store)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(running.map(|(id,)| id))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RestoreBody {
+    backup_id: Option<Value>,
+    confirm: Option<Value>,
+}
+
+/// `POST /stores/{id}/restore`: replaces a ready store's data with a complete backup of the
+/// same owner and engine. `confirm` must be the store's name: the store's current data is
+/// gone once the restore has run. The store becomes `restoring` in the transaction that
+/// enqueues the run; the run checks the whole backup before it touches the store.
+pub async fn restore_store(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<RestoreBody>,
+) -> ApiResult<Response> {
+    let id = parse_store_id(&id)?;
+    let backup_id = match &body.backup_id {
+        Some(Value::String(text)) => text.parse::<Uuid>().ok(),
+        _ => None,
+    };
+    let confirm = match &body.confirm {
+        Some(Value::String(text)) => Some(text.as_str()),
+        _ => None,
+    };
+    let mut problems = Vec::new();
+    if backup_id.is_none() {
+        problems.push(json!({
+            "field": "backupId",
+            "message": "must be the id (a UUID) of a complete backup, as listed by GET /api/v1/backups?status=complete"
+        }));
+    }
+    if confirm.is_none() {
+        problems.push(json!({
+            "field": "confirm",
+            "message": "must be the store's name, to confirm that its current data is replaced by the backup's"
+        }));
+    }
+    let (Some(backup_id), Some(confirm)) = (backup_id, confirm) else {
+        return Err(ApiError::validation(
+            "The restore request is not valid.",
+            json!(problems),
+        ));
+    };
+    require_bucket(&state)?;
+    let mut tx = scoped(&state, &user).await?;
+    let store = visible_store(&mut tx, id).await?;
+    if confirm != store.name {
+        return Err(ApiError::validation(
+            "The confirmation does not match the store's name; nothing was restored.",
+            json!([{
+                "field": "confirm",
+                "message": format!("must be exactly '{}': restoring replaces this store's data with the backup's", store.name)
+            }]),
+        ));
+    }
+    let Some(workflow) = storeflow_executors::engines::find(&store.engine)
+        .and_then(|engine| engine.restore_in_place_workflow())
+    else {
+        return Err(ApiError::conflict(
+            "RESTORE_NOT_SUPPORTED",
+            format!(
+                "Stores of engine '{}' cannot be restored by storeflow yet.",
+                store.engine
+            ),
+        ));
+    };
+    if store.status != "ready" {
+        return Err(match store.status.as_str() {
+            "restoring" => {
+                ApiError::conflict("INVALID_STORE_STATE", "Store is already being restored.")
+                    .suggestion("Follow the restore's progress on the store.")
+                    .details(json!({ "status": store.status }))
+            }
+            _ => state_conflict(&store, "restore", "ready"),
+        });
+    }
+    if let Some(running) = running_backup(&mut tx, id).await? {
+        return Err(ApiError::conflict(
+            "BACKUP_IN_PROGRESS",
+            "A backup of this store is running; the store cannot be restored until it has finished.",
+        )
+        .suggestion("Follow it with GET /api/v1/backups/{id}, then restore.")
+        .details(json!({ "backupId": running })));
+    }
+    // Read with the service's role (a backup's status comes from its run, which a tenant's
+    // role cannot see), scoped by the explicit owner filter.
+    let owner = (user.role != Role::Admin).then_some(user.id);
+    let backup = {
+        let mut conn = state.pool().acquire().await?;
+        visible_backup(&mut conn, backup_id, owner).await?
+    };
+    if backup.owner_id != store.owner_id {
+        // Only an operator gets here: a tenant sees no one else's backups.
+        return Err(ApiError::conflict(
+            "BACKUP_OF_ANOTHER_OWNER",
+            format!("Backup {backup_id} belongs to another owner than this store's."),
+        )
+        .suggestion("Restore it into a new store of its owner (POST /api/v1/stores with restoreFrom) instead."));
+    }
+    if backup.status() != "complete" {
+        return Err(ApiError::conflict(
+            "BACKUP_NOT_RESTORABLE",
+            format!("Backup {backup_id} is {}, not complete.", backup.status()),
+        )
+        .suggestion("Restore a complete backup: GET /api/v1/backups?status=complete lists them.")
+        .details(json!({ "status": backup.status() })));
+    }
+    if backup.engine != store.engine {
+        return Err(ApiError::validation(
+            format!(
+                "Backup {backup_id} is of a {} store; this store is {}.",
+                backup.engine, store.engine
+            ),
+            json!([{ "field": "backupId", "message": format!("must be a backup of a {} store", store.engine) }]),
+        ));
+    }
+    let mut input = run_input(&state.config().stores, &store);
+    input["restore_backup_id"] = json!(backup_id);
+    let run = state
+        .engine()
+        .enqueue(
+            &mut tx,
+            NewRun::new(workflow, input)
+                .subject(id)
+                .tenant(store.owner_id.to_string())
+                .request_id(current_request_id()),
+        )
+        .await?;
+    let moved = sqlx::query(
+        "UPDATE stores SET status = 'restoring', current_run_id = $2, current_operation = 'restore', \
+                           restore_backup_id = $3, restored_at = NULL, failure_reason = NULL, \
+                           failed_step = NULL, retry_count = 0, updated_at = now() \
+         WHERE id = $1 AND status = 'ready'",
+    )
+    .bind(id)
+    .bind(run.run_id)
+    .bind(backup_id)
+    .execute(&mut *tx)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Err(ApiError::conflict(
+            "INVALID_STORE_STATE",
+            "Store status changed concurrently. Nothing was restored.",
+        )
+        .suggestion("Refresh and try again."));
+    }
+    Audit::new("store", "store_restore_requested")
+        .actor(&user)
+        .ip(&ip)
+        .subject(id)
+        .data(json!({
+            "runId": run.run_id,
+            "backupId": backup_id,
+            "backupCreatedAt": backup.created_at,
+            "inPlace": true,
+        }))
+        .write_in(&mut tx)
+        .await?;
+    let store = load_store(&mut tx, id, false)
+        .await?
+        .ok_or_else(|| store_not_found(id))?;
+    tx.commit().await?;
+    tracing::info!(store = %id, backup = %backup_id, run = %run.run_id, "store restore requested");
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({
+            "requestId": current_request_id(),
+            "message": format!(
+                "Restore of the backup of {} into store '{}' initiated: the backup is checked whole first, then the store's data is replaced and the store is verified with a test order.",
+                backup.created_at.format("%Y-%m-%d %H:%M UTC"),
+                store.name
+            ),
+            "store": store.to_json(&state, &user),
+            "run": { "id": run.run_id, "workflow": workflow, "status": "queued" },
             "backup": backup.to_json(),
         })),
     )

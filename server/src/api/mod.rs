@@ -433,6 +433,14 @@ pub const ROUTES: &[RouteDoc] = &[
         202,
     ),
     route(
+        "POST",
+        "/api/v1/stores/{id}/restore",
+        "Replace a ready store's data with one of its owner's complete backups (`backupId`; `confirm`: the store's name); the store is `restoring`, then verified with a test order",
+        "backups",
+        Access::User,
+        202,
+    ),
+    route(
         "GET",
         "/api/v1/stores/{id}/backup-policy",
         "The store's backup schedule (cron, UTC) and retention (daily, weekly)",
@@ -713,6 +721,7 @@ fn handler(doc: &RouteDoc) -> MethodRouter<AppState> {
         ("GET", "/api/v1/stores/{id}/events") => get(stores::store_events),
         ("GET", "/api/v1/stores/{id}/events/stream") => get(stores::store_event_stream_route),
         ("POST", "/api/v1/stores/{id}/backups") => post(backups::create_backup),
+        ("POST", "/api/v1/stores/{id}/restore") => post(backups::restore_store),
         ("GET", "/api/v1/stores/{id}/backup-policy") => get(backups::get_backup_policy),
         ("PUT", "/api/v1/stores/{id}/backup-policy") => put(backups::set_backup_policy),
         ("GET", "/api/v1/backups") => get(backups::list_backups),

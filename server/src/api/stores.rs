@@ -108,6 +108,12 @@ pub struct StoreRow {
     /// What the last upgrade did (see migration 20261205000016).
     #[sqlx(default)]
     pub last_upgrade: Option<sqlx::types::Json<Value>>,
+    /// The backup the store's current or last restore brings back (migration
+    /// 20261207000021), and when that restore completed.
+    #[sqlx(default)]
+    pub restore_backup_id: Option<Uuid>,
+    #[sqlx(default)]
+    pub restored_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) const STORE_COLUMNS: &str = r#"
@@ -123,7 +129,7 @@ pub(crate) const STORE_COLUMNS: &str = r#"
     r.next_run_at AS run_next_at,
     s.rotation_run_id,
     (SELECT rr.status::text FROM workflow_runs rr WHERE rr.id = s.rotation_run_id) AS rotation_status,
-    s.chart_version, s.app_version, s.last_upgrade
+    s.chart_version, s.app_version, s.last_upgrade, s.restore_backup_id, s.restored_at
 "#;
 
 pub(crate) const STORE_FROM: &str = "FROM stores s JOIN users u ON u.id = s.owner_id \
@@ -261,6 +267,10 @@ impl StoreRow {
             },
             last_upgrade: self.last_upgrade.as_ref().map(|json| &json.0),
             available_upgrade: self.available_upgrade(state),
+            restored_from: self.restore_backup_id.map(|backup_id| RestoredFrom {
+                backup_id,
+                restored_at: self.restored_at,
+            }),
             created_at: self.created_at,
             updated_at: self.updated_at,
             ready_at: self.ready_at,
@@ -299,6 +309,15 @@ impl StoreRow {
     pub fn to_json(&self, state: &AppState, viewer: &User) -> Value {
         serde_json::to_value(self.view(state, viewer)).unwrap_or_default()
     }
+}
+
+/// Which backup a store was restored from, and when that restore completed (null while it
+/// runs, or after it failed).
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoredFrom {
+    backup_id: Uuid,
+    restored_at: Option<DateTime<Utc>>,
 }
 
 /// A store as the API shows it.
@@ -340,6 +359,10 @@ pub struct StoreView<'a> {
     /// The versions `POST /stores/{id}/upgrade` would bring the store to; null when it has
     /// them already.
     available_upgrade: Option<Versions<'a>>,
+    /// The backup this store was (or is being) restored from: at its creation
+    /// (`restoreFrom`) or in place (`POST /stores/{id}/restore`); null for a store never
+    /// restored.
+    restored_from: Option<RestoredFrom>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     ready_at: Option<DateTime<Utc>>,
@@ -380,7 +403,11 @@ pub(crate) fn scrub(text: &str) -> String {
 }
 
 /// Reads one store in `scope` (row-level security applies), optionally locking it.
-async fn load_store(tx: &mut PgConnection, id: &str, lock: bool) -> ApiResult<Option<StoreRow>> {
+pub(crate) async fn load_store(
+    tx: &mut PgConnection,
+    id: &str,
+    lock: bool,
+) -> ApiResult<Option<StoreRow>> {
     let sql = format!(
         "SELECT {STORE_COLUMNS} {STORE_FROM} WHERE s.id = $1{}",
         if lock { " FOR UPDATE OF s" } else { "" }
@@ -575,7 +602,7 @@ fn store_urls(
 /// The run input of every lifecycle run of a store (no secrets).
 pub(crate) fn run_input(settings: &StoreSettings, store: &StoreRow) -> Value {
     let (host, storefront, admin) = store_urls(settings, &store.id, &store.engine);
-    json!({
+    let mut input = json!({
         "store_id": store.id,
         "namespace": store.namespace,
         "engine": store.engine,
@@ -589,7 +616,36 @@ pub(crate) fn run_input(settings: &StoreSettings, store: &StoreRow) -> Value {
             "controller": settings.ingress_controller,
             "tlsSecretName": settings.tls_secret.clone().unwrap_or_default(),
         },
-    })
+    });
+    if let Some(backup) = restored_by_operation(store) {
+        input["restore_backup_id"] = json!(backup);
+    }
+    input
+}
+
+/// The backup the store's current operation restores: a restore in place, or the
+/// provisioning of a store created from a backup (until it was first ready).
+fn restored_by_operation(store: &StoreRow) -> Option<Uuid> {
+    let backup = store.restore_backup_id?;
+    match store.current_operation.as_deref() {
+        Some("restore") => Some(backup),
+        Some("provision") | None if store.ready_at.is_none() => Some(backup),
+        _ => None,
+    }
+}
+
+/// The workflow of the store's current operation (what a retry resumes or starts again).
+fn operation_workflow(store: &StoreRow) -> &'static str {
+    let engine = storeflow_executors::engines::find(&store.engine);
+    let restores = restored_by_operation(store).is_some();
+    match store.current_operation.as_deref() {
+        Some("teardown") => Some(TEARDOWN_STORE),
+        Some("upgrade") => engine.and_then(|e| e.upgrade_workflow()),
+        Some("restore") => engine.and_then(|e| e.restore_in_place_workflow()),
+        _ if restores => engine.and_then(|e| e.restore_workflow()),
+        _ => engine.map(|e| e.provision_workflow()),
+    }
+    .unwrap_or_default()
 }
 
 fn fingerprint(valid: &ValidCreate) -> String {
@@ -860,8 +916,8 @@ pub async fn create_store(
     let sealed = credentials.seal(&state.config().sealer, &id);
     sqlx::query(
         "INSERT INTO stores (id, owner_id, name, engine, theme, status, namespace, credentials, \
-                             idempotency_key, request_fingerprint, current_operation) \
-         VALUES ($1, $2, $3, $4::store_engine, $5, 'requested', $1, $6, $7, $8, 'provision')",
+                             idempotency_key, request_fingerprint, current_operation, restore_backup_id) \
+         VALUES ($1, $2, $3, $4::store_engine, $5, 'requested', $1, $6, $7, $8, 'provision', $9)",
     )
     .bind(&id)
     .bind(user.id)
@@ -871,6 +927,7 @@ pub async fn create_store(
     .bind(&sealed)
     .bind(&key)
     .bind(&print)
+    .bind(backup)
     .execute(&mut *tx)
     .await?;
     let store = load_store(&mut tx, &id, false)
@@ -1420,13 +1477,7 @@ pub async fn retry_store(
         .current_operation
         .clone()
         .unwrap_or_else(|| "provision".into());
-    let workflow = match operation.as_str() {
-        "teardown" => TEARDOWN_STORE,
-        "upgrade" => storeflow_executors::engines::find(&store.engine)
-            .and_then(|engine| engine.upgrade_workflow())
-            .unwrap_or_default(),
-        _ => provision_workflow(&store.engine).unwrap_or_default(),
-    };
+    let workflow = operation_workflow(&store);
     let actor = format!("{} (store retry)", user.email);
     let resumed = store.run_status.as_deref() == Some("failed") && store.current_run_id.is_some();
     let run_id = match (store.current_run_id, store.run_status.as_deref()) {
@@ -1477,6 +1528,7 @@ pub async fn retry_store(
             let next = match operation.as_str() {
                 "teardown" => "deleting",
                 "upgrade" => "upgrading",
+                "restore" => "restoring",
                 _ => "provisioning",
             };
             sqlx::query(
@@ -1514,6 +1566,8 @@ pub async fn retry_store(
                 ("teardown", false) => "Store deletion retry initiated: the teardown starts again.",
                 ("upgrade", true) => "Store upgrade retry initiated: the upgrade resumes at its failed step.",
                 ("upgrade", false) => "Store upgrade retry initiated: the upgrade starts again from the release as it is now.",
+                ("restore", true) => "Store restore retry initiated: the restore resumes at its failed step.",
+                ("restore", false) => "Store restore retry initiated: the backup is checked and restored again from its beginning.",
                 (_, true) => "Store retry initiated. Provisioning resumes at the failed step.",
                 (_, false) => "Store retry initiated. Provisioning starts again; work already done is recognised, not repeated.",
             },

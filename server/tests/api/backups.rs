@@ -589,3 +589,240 @@ async fn pruning_keeps_what_the_retention_says_and_deletes_objects_before_rows()
         "pruning twice removes nothing more"
     );
 }
+
+/// A complete backup row of `store` (what a finished backup run leaves), for restore requests.
+async fn complete_backup(api: &TestApi, store: &str, engine: &str, status: &str) -> Uuid {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO store_backups (id, store_id, owner_id, store_name, engine, status, trigger, \
+                                    manifest, size_bytes, completed_at) \
+         SELECT $1, s.id, s.owner_id, s.name, $2::store_engine, $3, 'manual', '{}'::jsonb, 1024, now() \
+         FROM stores s WHERE s.id = $4",
+    )
+    .bind(id)
+    .bind(engine)
+    .bind(status)
+    .bind(store)
+    .execute(&api.pool)
+    .await
+    .expect("backup row");
+    id
+}
+
+#[tokio::test]
+async fn restoring_in_place_needs_the_store_name_and_a_complete_backup_of_the_same_owner() {
+    let api = TestApi::with_config(with_bucket()).await;
+    let (_, admin) = api.register("admin@example.com", "admin").await;
+    let (_, owner) = api.register("owner@example.com", "owner").await;
+    let (_, other) = api.register("other@example.com", "other").await;
+    let id = ready_store(&api, &owner, "shop", "woocommerce").await;
+    let medusa = ready_store(&api, &owner, "headless", "medusa").await;
+    let foreign = ready_store(&api, &other, "elsewhere", "woocommerce").await;
+    let backup = complete_backup(&api, &id, "woocommerce", "complete").await;
+    let failed = complete_backup(&api, &id, "woocommerce", "failed").await;
+    let medusa_backup = complete_backup(&api, &medusa, "medusa", "complete").await;
+    let foreign_backup = complete_backup(&api, &foreign, "woocommerce", "complete").await;
+    let path = format!("/api/v1/stores/{id}/restore");
+    let restore = |token: &str, body: serde_json::Value| {
+        let (api, path, token) = (&api, path.clone(), token.to_owned());
+        async move {
+            api.call(Method::POST, &path, Some(&token), Some(body))
+                .await
+        }
+    };
+
+    // Both fields are required, and each says what it wants.
+    let empty = restore(&owner, json!({})).await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST, "{empty:?}");
+    assert_envelope(&empty);
+    let fields: Vec<&str> = empty.body["error"]["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["backupId", "confirm"], "{empty:?}");
+    // The confirmation is the store's name, exactly.
+    let wrong = restore(&owner, json!({ "backupId": backup, "confirm": "Shop" })).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{wrong:?}");
+    assert!(
+        wrong.body["error"]["details"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("'shop'"),
+        "{wrong:?}"
+    );
+    // Only complete backups, of this owner, of this engine.
+    let not_complete = restore(&owner, json!({ "backupId": failed, "confirm": "shop" })).await;
+    assert_eq!(not_complete.status, StatusCode::CONFLICT);
+    assert_eq!(not_complete.code(), "BACKUP_NOT_RESTORABLE");
+    let theirs = restore(
+        &owner,
+        json!({ "backupId": foreign_backup, "confirm": "shop" }),
+    )
+    .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{theirs:?}");
+    assert_eq!(theirs.code(), "BACKUP_NOT_FOUND");
+    let by_operator = restore(
+        &admin,
+        json!({ "backupId": foreign_backup, "confirm": "shop" }),
+    )
+    .await;
+    assert_eq!(by_operator.status, StatusCode::CONFLICT, "{by_operator:?}");
+    assert_eq!(by_operator.code(), "BACKUP_OF_ANOTHER_OWNER");
+    let other_engine = restore(
+        &owner,
+        json!({ "backupId": medusa_backup, "confirm": "shop" }),
+    )
+    .await;
+    assert_eq!(
+        other_engine.status,
+        StatusCode::BAD_REQUEST,
+        "{other_engine:?}"
+    );
+    let unsupported = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/stores/{medusa}/restore"),
+            Some(&owner),
+            Some(json!({ "backupId": medusa_backup, "confirm": "headless" })),
+        )
+        .await;
+    assert_eq!(unsupported.status, StatusCode::CONFLICT);
+    assert_eq!(unsupported.code(), "RESTORE_NOT_SUPPORTED");
+    // Another tenant cannot even learn that the store exists.
+    let stranger = api
+        .call(
+            Method::POST,
+            &path,
+            Some(&other),
+            Some(json!({ "backupId": foreign_backup, "confirm": "shop" })),
+        )
+        .await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND);
+    let status: (String,) = sqlx::query_as("SELECT status::text FROM stores WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&api.pool)
+        .await
+        .expect("store");
+    assert_eq!(status.0, "ready", "a refused restore changes nothing");
+
+    // Accepted: the store is restoring, its run restores that backup, the store says so.
+    let accepted = restore(&owner, json!({ "backupId": backup, "confirm": "shop" })).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{accepted:?}");
+    assert_eq!(accepted.body["store"]["status"], "restoring");
+    assert_eq!(
+        accepted.body["store"]["restoredFrom"],
+        json!({ "backupId": backup, "restoredAt": null })
+    );
+    assert_eq!(
+        accepted.body["run"]["workflow"],
+        "restore-in-place-woocommerce"
+    );
+    let run: Uuid = accepted.body["run"]["id"]
+        .as_str()
+        .expect("run")
+        .parse()
+        .expect("uuid");
+    let (input,): (serde_json::Value,) =
+        sqlx::query_as("SELECT input FROM workflow_runs WHERE id = $1")
+            .bind(run)
+            .fetch_one(&api.pool)
+            .await
+            .expect("run");
+    assert_eq!(input["restore_backup_id"], backup.to_string());
+    assert_eq!(input["store_id"], id.as_str());
+    // While it restores: no second restore, no backup, no delete.
+    let twice = restore(&owner, json!({ "backupId": backup, "confirm": "shop" })).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert!(
+        twice.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("already being restored"),
+        "{twice:?}"
+    );
+    for (method, path) in [
+        (Method::POST, format!("/api/v1/stores/{id}/backups")),
+        (Method::DELETE, format!("/api/v1/stores/{id}")),
+    ] {
+        let refused = api.call(method, &path, Some(&owner), None).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{refused:?}");
+        assert_eq!(refused.code(), "INVALID_STORE_STATE");
+    }
+
+    // A restore that fails leaves the store failed at its step; a retry resumes the restore
+    // (not a provisioning), and the store is restoring again.
+    sqlx::query(
+        "UPDATE workflow_runs SET status = 'failed', current_step = 1, error = 'the pod went away', \
+         finished_at = now() WHERE id = $1",
+    )
+    .bind(run)
+    .execute(&api.pool)
+    .await
+    .expect("fail the run");
+    let failed_store = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/stores/{id}"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(
+        failed_store.body["store"]["status"], "failed",
+        "{failed_store:?}"
+    );
+    assert_eq!(failed_store.body["store"]["failedStep"], "restore-database");
+    let retried = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/stores/{id}/retry"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(retried.status, StatusCode::ACCEPTED, "{retried:?}");
+    assert_eq!(retried.body["store"]["status"], "restoring");
+    assert_eq!(
+        retried.body["run"]["workflow"],
+        "restore-in-place-woocommerce"
+    );
+    assert!(
+        retried.body["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("restore resumes"),
+        "{retried:?}"
+    );
+
+    // Cancelled instead: a retry starts the restore again, with the same backup.
+    sqlx::query("UPDATE workflow_runs SET status = 'cancelled', finished_at = now() WHERE id = $1")
+        .bind(run)
+        .execute(&api.pool)
+        .await
+        .expect("cancel the run");
+    let restarted = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/stores/{id}/retry"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(restarted.status, StatusCode::ACCEPTED, "{restarted:?}");
+    let new_run: Uuid = restarted.body["run"]["id"]
+        .as_str()
+        .expect("run")
+        .parse()
+        .expect("uuid");
+    assert_ne!(new_run, run);
+    let (workflow, input): (String, serde_json::Value) =
+        sqlx::query_as("SELECT workflow, input FROM workflow_runs WHERE id = $1")
+            .bind(new_run)
+            .fetch_one(&api.pool)
+            .await
+            .expect("run");
+    assert_eq!(workflow, "restore-in-place-woocommerce");
+    assert_eq!(input["restore_backup_id"], backup.to_string());
+}

@@ -327,6 +327,96 @@ async fn a_store_is_backed_up_through_a_worker_kill_restored_verified_and_a_dama
         "the uploads came back byte for byte"
     );
     assert_eq!(restored["progress"]["percent"], 100, "{restored}");
+    assert_eq!(restored["restoredFrom"]["backupId"], backup_id.as_str());
+    assert!(
+        restored["restoredFrom"]["restoredAt"].is_string(),
+        "{restored}"
+    );
+
+    // Restore into the same store: what changed since the backup is undone, and the store
+    // keeps its URL and its admin password.
+    world
+        .wp(
+            &id,
+            &[
+                "wc",
+                "product",
+                "create",
+                "--user=admin",
+                "--name=After the backup",
+                "--sku=AFTER-BACKUP",
+                "--regular_price=5",
+                "--status=publish",
+            ],
+        )
+        .expect("a product added after the backup");
+    world
+        .wp(
+            &id,
+            &[
+                "user",
+                "update",
+                "admin",
+                "--user_pass=Changed-Behind-Its-Back",
+            ],
+        )
+        .expect("a password changed behind storeflow's back");
+    let uploads = world.docroot(&id).join("wp-content/uploads/2026/12");
+    std::fs::remove_file(uploads.join(&files[0].0)).expect("a file deleted after the backup");
+    std::fs::write(uploads.join("added-after-the-backup.txt"), b"later").expect("a new file");
+    let (status, refused) = platform
+        .call(
+            Method::POST,
+            &format!("/api/v1/stores/{id}/restore"),
+            Some(&token),
+            Some(json!({ "backupId": backup_id, "confirm": "backed up" })),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the name, exactly: {refused}"
+    );
+    let in_place = Instant::now();
+    let (status, accepted) = platform
+        .call(
+            Method::POST,
+            &format!("/api/v1/stores/{id}/restore"),
+            Some(&token),
+            Some(json!({ "backupId": backup_id, "confirm": "backed-up" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    assert_eq!(accepted["store"]["status"], "restoring");
+    let back = platform
+        .wait_status(&token, &id, "ready", Duration::from_secs(600))
+        .await;
+    let in_place_took = in_place.elapsed();
+    assert_eq!(back["restoredFrom"]["backupId"], backup_id.as_str());
+    assert!(back["restoredFrom"]["restoredAt"].is_string(), "{back}");
+    let site = world.site(&id).expect("site");
+    assert_eq!(
+        skus(&site),
+        skus(&original),
+        "the catalogue as backed up: {site}"
+    );
+    let orders = site["orders"].as_array().expect("orders");
+    assert_eq!(
+        orders.len(),
+        2,
+        "the backed-up order and the restore's verification order: {site}"
+    );
+    assert_eq!(orders[0]["id"], original["orders"][0]["id"]);
+    assert_eq!(site["url"], original["url"], "the store keeps its URL");
+    assert_eq!(
+        site["adminPassword"], "Tenant-Pass-2024",
+        "the store's own admin password, not the one set behind its back"
+    );
+    assert!(
+        same_files(&world.docroot(&id), &world.docroot(&restored_id))
+            && !uploads.join("added-after-the-backup.txt").exists(),
+        "the uploads are the backup's, no more, no less"
+    );
 
     // A damaged object: refused by its checksum before anything is restored.
     let mut uploads = s3.get(&keys[2]).expect("uploads object");
@@ -380,10 +470,20 @@ async fn a_store_is_backed_up_through_a_worker_kill_restored_verified_and_a_dama
         step_times(&platform, created["run"]["id"].as_str().unwrap_or_default()).await
     );
     println!(
+        "restore in place run: {}",
+        step_times(
+            &platform,
+            accepted["run"]["id"].as_str().unwrap_or_default()
+        )
+        .await
+    );
+    println!(
         "backups: {} MiB of uploads; backup (one worker SIGKILLed mid-upload) complete in {:.1} s; \
-         restore into a new store verified by a real order {:.1} s after the request",
+         restore into a new store verified by a real order {:.1} s after the request; \
+         restore into the same store verified {:.1} s after the request",
         uploads_size >> 20,
         backup_took.as_secs_f64(),
-        restore_took.as_secs_f64()
+        restore_took.as_secs_f64(),
+        in_place_took.as_secs_f64()
     );
 }

@@ -1189,6 +1189,19 @@ async fn cleanup_schedules_reap_failed_stores_orphan_namespaces_and_old_history(
     .execute(&platform.pool)
     .await
     .expect("deleted store");
+    // A store that served for a month, then failed in an upgrade that could not roll back, as
+    // long ago: it holds its tenant's data and is left to them.
+    sqlx::query(
+        "INSERT INTO stores (id, owner_id, name, engine, namespace, status, current_operation, \
+                             ready_at, created_at, updated_at) \
+         SELECT 'store-0000feed', owner_id, 'served', 'medusa', 'store-0000feed', 'failed', 'upgrade', \
+                now() - interval '30 days', now() - interval '31 days', now() - interval '8 days' \
+         FROM stores WHERE id = $1",
+    )
+    .bind(&failed)
+    .execute(&platform.pool)
+    .await
+    .expect("a store that served");
     let live = platform
         .create_store(&tenant, json!({ "name": "alive", "engine": "woocommerce" }))
         .await;
@@ -1218,6 +1231,12 @@ async fn cleanup_schedules_reap_failed_stores_orphan_namespaces_and_old_history(
     platform
         .wait_status(&tenant, &failed, "deleted", Duration::from_secs(60))
         .await;
+    let (served,): (String,) =
+        sqlx::query_as("SELECT status::text FROM stores WHERE id = 'store-0000feed'")
+            .fetch_one(&platform.pool)
+            .await
+            .expect("served store");
+    assert_eq!(served, "failed", "a store that served is never reaped");
     let deadline = Instant::now() + Duration::from_secs(60);
     while platform
         .cluster
