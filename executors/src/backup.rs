@@ -588,12 +588,13 @@ impl Spool {
         let dir = std::env::var_os("BACKUP_SPOOL_DIR")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
-        sweep_spool(&dir).await;
-        let path = dir.join(format!(
-            "{SPOOL_PREFIX}{}-{backup}-{part}-{}.sfbk",
-            std::process::id(),
-            Uuid::new_v4().simple()
-        ));
+        // A part's longest run: its 2 h timeout, and then some.
+        crate::scratch::sweep(&dir, SPOOL_PREFIX, Duration::from_secs(3 * 60 * 60));
+        let path = crate::scratch::path(
+            &dir,
+            SPOOL_PREFIX,
+            &format!("{backup}-{part}-{}.sfbk", Uuid::new_v4().simple()),
+        );
         let file = tokio::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -602,35 +603,6 @@ impl Spool {
             .await
             .map_err(|err| format!("creating the spool file {}: {err}", path.display()))?;
         Ok((Spool { path }, file))
-    }
-}
-
-/// Removes spool files left by workers that are gone: their process does not exist, or they
-/// are older than a part's longest run (a reused process id in a restarted container).
-async fn sweep_spool(dir: &std::path::Path) {
-    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
-        return;
-    };
-    while let Ok(Some(entry)) = entries.next_entry().await {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix(SPOOL_PREFIX)
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let gone = !std::path::Path::new(&format!("/proc/{pid}")).exists();
-        let stale = entry
-            .metadata()
-            .await
-            .ok()
-            .and_then(|m| m.modified().ok())
-            .and_then(|at| at.elapsed().ok())
-            .is_some_and(|age| age > Duration::from_secs(3 * 60 * 60));
-        if (gone || stale) && pid != std::process::id() {
-            let _ = tokio::fs::remove_file(entry.path()).await;
-        }
     }
 }
 
@@ -1723,31 +1695,6 @@ mod tests {
                 .expect("list")
                 .is_empty()
         );
-    }
-
-    #[tokio::test]
-    async fn spool_files_of_gone_workers_are_swept_and_live_ones_kept() {
-        let dir = std::env::temp_dir().join(format!("storeflow-sweep-{}", Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        // No process has id 4194304 (above Linux's pid_max limit).
-        let gone = dir.join(format!("{SPOOL_PREFIX}4194304-x-uploads-1.sfbk"));
-        let mine = dir.join(format!(
-            "{SPOOL_PREFIX}{}-x-uploads-2.sfbk",
-            std::process::id()
-        ));
-        let parent = dir.join(format!("{SPOOL_PREFIX}1-x-uploads-3.sfbk"));
-        let other = dir.join("unrelated.sfbk");
-        for path in [&gone, &mine, &parent, &other] {
-            std::fs::write(path, b"sealed").expect("write");
-        }
-        sweep_spool(&dir).await;
-        assert!(!gone.exists(), "a gone worker's spool is removed");
-        assert!(
-            mine.exists() && parent.exists(),
-            "live workers' spools stay"
-        );
-        assert!(other.exists(), "only storeflow's spool files are touched");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -165,14 +165,20 @@ fn release_not_found(stderr: &str) -> bool {
     stderr.to_lowercase().contains("release: not found")
 }
 
-/// A values file that exists (mode 0600) for as long as this value lives.
+/// A values file that exists (mode 0600) for as long as this value lives; the files of
+/// SIGKILLed workers are swept by the next one written ([`crate::scratch`]).
 struct ValuesFile(PathBuf);
+
+const VALUES_PREFIX: &str = "storeflow-values-";
 
 impl ValuesFile {
     fn write(values: &Value) -> std::io::Result<ValuesFile> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        let path = std::env::temp_dir().join(format!("storeflow-values-{}.json", uuid_like()));
+        let dir = std::env::temp_dir();
+        // A helm call lasts at most its timeout (15 min by default).
+        crate::scratch::sweep(&dir, VALUES_PREFIX, std::time::Duration::from_secs(60 * 60));
+        let path = crate::scratch::path(&dir, VALUES_PREFIX, &format!("{}.json", uuid_like()));
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

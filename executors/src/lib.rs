@@ -22,6 +22,7 @@ pub mod medusa;
 pub mod metrics;
 pub mod pod_exec;
 pub mod rollout;
+pub mod scratch;
 pub mod sealing;
 pub mod secrets;
 pub mod service_proxy;
