@@ -8,12 +8,13 @@
 //   platform.baseUrl   // http://127.0.0.1:PORT
 //   platform.cluster   // {kubeconfig, helm, chart, control, server} with a fake cluster, else null
 //   await platform.restart({ env: { REGISTRATION: "closed" } });   // same port and data, more env
+//   platform.sql("SELECT …")   // psql against its private PostgreSQL (null without psql)
 //   await platform.stop();
 //
 // Binaries: STOREFLOW_BIN (default ../target/debug/storeflow from dashboard/) and
 // STOREFLOW_FAKECLUSTER_BIN (default: storeflow-fakecluster beside STOREFLOW_BIN).
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -46,6 +47,11 @@ function isExecutable(file) {
   } catch {
     return false;
   }
+}
+
+/** Whether Debian's psql is on the PATH (`apt-get install postgresql-client`). */
+export function hasPsql() {
+  return spawnSync("psql", ["--version"], { encoding: "utf8" }).status === 0;
 }
 
 export function freePort() {
@@ -251,6 +257,23 @@ export async function startPlatform({
     return launch();
   };
 
+  /**
+   * Runs SQL in the platform's private database (`<data-dir>/postgres`, its Unix socket, the
+   * `storeflow` superuser) with Debian's psql, for what a scenario cannot bring about through the
+   * API; returns psql's unaligned output, trimmed. Null when psql is not installed.
+   */
+  const sql = (text) => {
+    if (!hasPsql()) return null;
+    const result = spawnSync(
+      "psql",
+      ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", path.join(dataDir, "postgres"), "-p", "5432"]
+        .concat(["-U", "storeflow", "-d", "storeflow", "-c", text]),
+      { encoding: "utf8", env: { ...process.env, PGCONNECT_TIMEOUT: "10" } },
+    );
+    if (result.status !== 0) throw new Error(`psql failed (${result.status}): ${result.stderr || result.error}`);
+    return result.stdout.trim();
+  };
+
   let startedInMs;
   try {
     startedInMs = await launch();
@@ -268,6 +291,7 @@ export async function startPlatform({
     startedInMs,
     stop,
     restart,
+    sql,
     tail: () => tail,
   };
 }

@@ -18,7 +18,8 @@
 // simulated-cluster scenario (`storeflow up --simulated-cluster`) provisions a Medusa store too
 // when charts/medusa-backend has its packages. The backups scenario (simulated cluster too: no
 // backup bucket, so a backup stays running) covers the store page's Backups section (Back up now,
-// the schedule form) and the Backups page.
+// the schedule form), the Backups page, and the restore of a backup into the same store (a
+// complete backup recorded with psql; the store then `restoring`, stopped and retried).
 //
 //   E2E_ONLY=no-cluster | users | fake-cluster | upgrades | rollouts | simulated-cluster | backups npm run e2e   (one scenario)
 

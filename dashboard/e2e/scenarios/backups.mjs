@@ -9,7 +9,10 @@
 //
 // The simulated cluster runs no backups and the platform has no backup bucket: the backup's
 // first step waits ("this worker has no backup bucket") and the backup stays `running`. Nothing
-// here waits for a backup to complete; restoring is covered by the unit tests.
+// here waits for a backup to complete. For the restore into the same store, a complete backup is
+// recorded in the platform's database (psql); the restore itself runs for real and stays
+// `restoring` (its backup cannot be read from the bucket), is refused while the other backup
+// runs, is cancelled by the operator and retried by the tenant.
 
 import assert from "node:assert/strict";
 import { after, before, describe } from "node:test";
@@ -33,6 +36,18 @@ function scheduleForm(page) {
     status: section.getByTestId("backup-schedule-status"),
     errors: section.locator("[data-field-errors]"),
   };
+}
+
+/** A request to the API with `person`'s session (their token from the page's storage). */
+function apiAs(person, method, path) {
+  return person.page.evaluate(
+    async ({ method, path }) => {
+      const token = localStorage.getItem("storeflow.token");
+      const answer = await fetch(path, { method, headers: { Authorization: `Bearer ${token}` } });
+      return { status: answer.status, body: await answer.json().catch(() => null) };
+    },
+    { method, path },
+  );
 }
 
 /** The requests the page sends to a path, counted from now on. */
@@ -294,6 +309,189 @@ export function withBackups(browser) {
 
       const text = await readableText(tenant.page);
       assert.ok(!/`|BACKUP_|dump-database|dump-uploads/.test(text), "the tenant's page reads as words");
+    });
+
+    step(
+      "a complete backup restores into the store itself: the exact name enables it, a running backup holds it back, then the store is restoring",
+      async (t) => {
+        // No backup completes on this platform (the simulated cluster cannot dump a database, and
+        // the bucket answers nothing): a complete backup of the store is recorded as its run's
+        // `finish-backup` step would record it, manifest and all. The restore then runs for real:
+        // its first step reads the backup from the bucket, which answers nothing, so it retries and
+        // the store stays `restoring`.
+        const inserted = platform.sql(`
+          WITH b AS (SELECT gen_random_uuid() AS id, now() - interval '2 hours' AS at)
+          INSERT INTO store_backups (id, store_id, owner_id, store_name, engine, status, trigger, manifest,
+                                     size_bytes, stored_bytes, created_at, completed_at)
+          SELECT b.id, s.id, s.owner_id, s.name, s.engine, 'complete', 'manual',
+                 jsonb_build_object(
+                   'format', 'storeflow-backup/1', 'backupId', b.id,
+                   'store', jsonb_build_object('id', s.id, 'name', s.name, 'engine', s.engine),
+                   'versions', jsonb_build_object('chart', s.chart_version, 'app', s.app_version),
+                   'createdAt', b.at, 'encryption', jsonb_build_object('algorithm', 'AES-256-GCM'),
+                   'parts', jsonb_build_array(
+                     jsonb_build_object('name', 'database', 'object', 'storeflow/stores/' || s.id || '/' || b.id || '/database',
+                                        'size', 52341, 'storedSize', 52597, 'sha256', repeat('a', 64)),
+                     jsonb_build_object('name', 'uploads', 'object', 'storeflow/stores/' || s.id || '/' || b.id || '/uploads',
+                                        'size', 1048576, 'storedSize', 1052672, 'sha256', repeat('b', 64)))),
+                 1100917, 1105269, b.at, b.at + interval '12 seconds'
+          FROM stores s, b WHERE s.id = '${ctx.id}'
+          RETURNING id`);
+        assert.notEqual(
+          inserted,
+          null,
+          "psql is needed to record a complete backup (Debian: apt-get install postgresql-client; it comes with postgresql)",
+        );
+        ctx.completeId = inserted.split("\n")[0].trim();
+        assert.match(ctx.completeId, /^[0-9a-f-]{36}$/);
+
+        const { page } = tenant;
+        await page.goto(ctx.url);
+        const section = page.locator("#backups");
+        const row = section.locator(`[data-backup="${ctx.completeId}"]`);
+        await expectVisible(row.locator('[data-backup-status="complete"]'));
+        // Offered on the complete backup only, beside the restore into a new store.
+        const action = row.getByTestId("restore-in-place");
+        await expectText(action, "Restore into this store");
+        await expectVisible(row.getByTestId("restore-backup"));
+        assert.equal(await section.locator(`[data-backup="${ctx.backupId}"]`).getByTestId("restore-in-place").count(), 0);
+        await shotOf(row, "96-restore-in-place-row");
+        // Both restore actions fit a phone.
+        await page.setViewportSize({ width: 390, height: 844 });
+        await row.scrollIntoViewIfNeeded();
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 1, `the backup row is ${overflow}px wider than the phone`);
+        await shotOf(row, "96b-restore-in-place-row-phone");
+        await page.setViewportSize({ width: 1280, height: 860 });
+
+        await action.click();
+        const dialog = page.getByRole("dialog");
+        await expectVisible(dialog);
+        await expectText(dialog.getByRole("heading"), /^Restore backup-shop to its backup of /);
+        const what = dialog.getByTestId("restore-in-place-what");
+        await expectText(what, "The store's current data is replaced by the backup's.");
+        await expectText(what, "added or changed since then are lost");
+        await expectText(what, "The store keeps its address and its current admin password.");
+        const confirm = dialog.getByRole("button", { name: "Replace the store's data" });
+        const typed = dialog.getByLabel(/to confirm$/);
+        assert.equal(await confirm.isDisabled(), true, "disabled before anything is typed");
+        for (const text of ["backup-sho", "Backup-shop", "backup-shop ", " backup-shop"]) {
+          await typed.fill(text);
+          assert.equal(await confirm.isDisabled(), true, `disabled with “${text}”`);
+        }
+        await shotOf(dialog, "97-restore-in-place-dialog-disabled");
+        await typed.fill("backup-shop");
+        assert.equal(await confirm.isDisabled(), false, "enabled with the store's exact name");
+        await shotOf(dialog, "98-restore-in-place-dialog");
+        await assertContrast(page, "restore into this store: the confirmation");
+
+        // The backup started earlier still runs: the API refuses, said in the dialog. Then the
+        // operator cancels that backup's run, and it ends failed.
+        const posts = countRequests(page, "POST", `/stores/${ctx.id}/restore`);
+        const running = await apiAs(ops, "GET", `/api/v1/backups/${ctx.backupId}`);
+        const refused = running.body.backup.status === "running";
+        if (refused) {
+          await confirm.click();
+          const refusal = dialog.getByRole("alert");
+          await expectText(refusal, "A backup of this store is running: the store can be restored once it has finished.");
+          const refusalText = await refusal.innerText();
+          assert.ok(!/\/api\/|GET |BACKUP_/.test(refusalText), `no routes or codes in the refusal: ${refusalText}`);
+          assert.equal(await dialog.isVisible(), true, "the dialog stays open on a refusal");
+          await shotOf(dialog, "98b-restore-in-place-refused");
+          const cancelled = await apiAs(ops, "POST", `/api/v1/runs/${running.body.backup.runId}/cancel`);
+          assert.ok(cancelled.status < 300, `cancelling the backup run: ${JSON.stringify(cancelled)}`);
+          const ended = await eventually(
+            async () => {
+              const answer = await apiAs(ops, "GET", `/api/v1/backups/${ctx.backupId}`);
+              return answer.body.backup.status === "failed" && answer.body.backup;
+            },
+            { timeout: 30_000, message: "the cancelled backup to end" },
+          );
+          figures["backups: the cancelled backup's error (API)"] = ended.error;
+        }
+        figures["backups: restore refused while a backup runs (BACKUP_IN_PROGRESS in the dialog)"] = refused
+          ? "yes"
+          : `no (the backup was ${running.body.backup.status} by then)`;
+
+        // Again, from the same dialog: accepted; the dialog closes and the store is restoring.
+        const clicked = Date.now();
+        await confirm.click();
+        await dialog.waitFor({ state: "hidden" });
+        await expectVisible(page.locator('[data-status="restoring"]'));
+        figures["backups: restore into the same store, click to the restoring badge"] = `${Date.now() - clicked} ms`;
+        posts.stop();
+        assert.equal(posts.seen.length, refused ? 2 : 1, "one request per click");
+        const progress = page.getByRole("region", { name: "Restore" });
+        await expectVisible(progress);
+        await expectText(progress.getByTestId("progress-summary"), /Checking the backup|Queued/);
+        await expectText(progress, "Checking the backup");
+        const line = page.getByTestId("restored-from");
+        await expectText(line, /^Restoring from backup of [A-Z][a-z]{2} \d{1,2}, .+$/);
+        assert.equal(await line.getAttribute("data-restore-state"), "running");
+        // Nothing the API would refuse while the store restores.
+        assert.equal(await page.getByRole("button", { name: "Delete" }).count(), 0, "no Delete while restoring");
+        assert.equal(await page.getByTestId("restore-in-place").count(), 0, "no second restore");
+        assert.equal(await page.getByTestId("back-up-now").isDisabled(), true);
+        await expectText(
+          page.getByTestId("backup-blocked"),
+          "The store is being restored from a backup: back it up once it is ready again.",
+        );
+        // The line leads to the backup's row.
+        await line.getByRole("link").click();
+        await eventually(async () => page.url().endsWith(`#backup-${ctx.completeId}`), { message: "the backup's anchor" });
+        await shot(page, "99-restoring-store");
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await shot(page, "99b-restoring-store-top", { fullPage: false });
+        await assertContrast(page, "a store restoring from its backup");
+
+        // The store list says so too, and filters by it.
+        await page.goto("/stores?status=restoring");
+        const listed = page.locator("tr", { hasText: "backup-shop" });
+        await expectVisible(listed.locator('[data-status="restoring"]'));
+        await expectText(listed, "Checking the backup");
+        await page.goto(ctx.url);
+        assertNoProblems(tenant, "restore into the same store");
+      },
+      { timeout: 120_000 },
+    );
+
+    step("a stopped restore says so on the store page, and Retry starts it again", async () => {
+      if (!ctx.completeId) return;
+      const { page } = tenant;
+      const api = (method, path) => apiAs(ops, method, path);
+      // The operator cancels the restore (its first step keeps retrying against a bucket that
+      // answers nothing); the store is failed where it stopped.
+      const detail = await api("GET", `/api/v1/stores/${ctx.id}`);
+      const run = detail.body.store.currentRun;
+      assert.equal(run.operation, "restore");
+      assert.equal(run.workflow, "restore-in-place-woocommerce");
+      if (detail.body.store.status === "restoring") {
+        const cancelled = await api("POST", `/api/v1/runs/${run.id}/cancel`);
+        assert.ok(cancelled.status < 300, `cancelling the restore: ${JSON.stringify(cancelled)}`);
+      }
+      await expectVisible(page.locator('[data-status="failed"]'), { timeout: 30_000 });
+      await expectText(page.getByTestId("failure-title"), "Restore stopped at “Checking the backup”");
+      await expectText(
+        page.getByTestId("restore-stopped"),
+        "The backup is checked before anything is replaced, so the store's data is still as it was.",
+      );
+      await expectText(page.getByTestId("restored-from"), /^Restore from backup of .+ did not finish$/);
+      await shotOf(page.getByRole("alert").first(), "99c-restore-stopped");
+      await assertContrast(page, "a stopped restore");
+
+      await page.getByTestId("retry-store").click();
+      const dialog = page.getByRole("dialog");
+      await expectVisible(dialog);
+      // A cancelled run starts again; a failed one resumes at its step.
+      await expectText(
+        dialog.getByTestId("retry-what"),
+        /^(The restore starts again from its beginning: the backup is checked, then put in place of the store's data\.|The restore resumes at its failed step, “Checking the backup”; the steps that finished are not repeated\.)$/,
+      );
+      await dialog.getByRole("button", { name: "Retry" }).click();
+      await dialog.waitFor({ state: "hidden" });
+      await expectVisible(page.locator('[data-status="restoring"]'), { timeout: 30_000 });
+      await expectText(page.getByTestId("restored-from"), /^Restoring from backup of /);
+      assertNoProblems(tenant, "restore retried");
     });
 
     step("phone width: the Backups page and the store's Backups section fit", async () => {

@@ -7,12 +7,13 @@ import { isRolloutInProgress } from "../lib/rollouts";
 import { api } from "./client";
 import type {
   AuditList,
-  Backup,
   BackupAnswer,
   BackupPolicy,
   BackupPolicyAnswer,
   BackupStatus,
+  Backup,
   CreateStoreAnswer,
+  RestoreInPlaceAnswer,
   UpgradeAnswer,
   Health,
   Invite,
@@ -50,6 +51,7 @@ export const keys = {
   backups: ["backups"] as const,
   backupList: (params: BackupListParams) => ["backups", "list", params] as const,
   backupPolicy: (storeId: string) => ["backups", "policy", storeId] as const,
+  backup: (id: string) => ["backups", "detail", id] as const,
   rollout: (id: string) => ["rollouts", "detail", id] as const,
   schedules: ["schedules"] as const,
   audit: (params: AuditParams) => ["audit", params] as const,
@@ -69,7 +71,7 @@ export interface StoreListParams {
   offset: number;
 }
 
-const ACTIVE: StoreStatus[] = ["requested", "provisioning", "upgrading", "deleting"];
+const ACTIVE: StoreStatus[] = ["requested", "provisioning", "upgrading", "restoring", "deleting"];
 
 export function isActiveStatus(status: StoreStatus): boolean {
   return ACTIVE.includes(status);
@@ -98,6 +100,7 @@ export function useStoreCounts() {
         "provisioning",
         "ready",
         "upgrading",
+        "restoring",
         "failed",
         "deleting",
       ];
@@ -309,6 +312,35 @@ export function useRestoreBackup() {
       api<CreateStoreAnswer>("/stores", { method: "POST", body, headers: { "Idempotency-Key": idempotencyKey } }),
     onSuccess: () => {
       client.invalidateQueries({ queryKey: keys.stores });
+      client.invalidateQueries({ queryKey: keys.runs });
+    },
+  });
+}
+
+/** `GET /backups/{id}`: one backup (a complete one does not change, so it is not asked again). */
+export function useBackup(id: string | null | undefined) {
+  return useQuery({
+    queryKey: keys.backup(id ?? ""),
+    queryFn: ({ signal }) => api<{ backup: Backup }>(`/backups/${id}`, { signal }).then((a) => a.backup),
+    enabled: !!id,
+    staleTime: 5 * 60_000,
+  });
+}
+
+/**
+ * `POST /stores/{id}/restore`: replaces a ready store's data with one of its complete backups;
+ * `confirm` is the store's name, exactly. The store is `restoring` from then on.
+ */
+export function useRestoreInPlace() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ storeId, backupId, confirm }: { storeId: string; backupId: string; confirm: string }) =>
+      api<RestoreInPlaceAnswer>(`/stores/${storeId}/restore`, { method: "POST", body: { backupId, confirm } }),
+    onSuccess: (_answer, { storeId }) => {
+      client.invalidateQueries({ queryKey: keys.stores });
+      client.invalidateQueries({ queryKey: keys.store(storeId) });
+      client.invalidateQueries({ queryKey: keys.storeEvents(storeId) });
+      client.invalidateQueries({ queryKey: keys.backups });
       client.invalidateQueries({ queryKey: keys.runs });
     },
   });

@@ -59,6 +59,11 @@ export type StoreStatus =
   | "ready"
   /** A day-2 upgrade (or its automatic rollback) runs; the store is `ready` again afterwards. */
   | "upgrading"
+  /**
+   * Its data is being replaced by one of its backups (`POST /stores/{id}/restore`); the store is
+   * `ready` again afterwards, or `failed` at the restore's step (a retry resumes the restore).
+   */
+  | "restoring"
   | "failed"
   | "deleting"
   | "deleted";
@@ -67,6 +72,7 @@ export const STORE_STATUSES: StoreStatus[] = [
   "provisioning",
   "ready",
   "upgrading",
+  "restoring",
   "failed",
   "deleting",
   "deleted",
@@ -93,12 +99,12 @@ export type StepStatus =
    */
   | "skipped";
 
-/** What a store's current run does (`currentRun.operation`). */
-export type StoreOperation = "provision" | "teardown" | "upgrade";
+/** What a store's current run does (`currentRun.operation`); `restore`: a backup restored into the store itself. */
+export type StoreOperation = "provision" | "teardown" | "upgrade" | "restore";
 
 export interface CurrentRun {
   id: string;
-  /** `provision`, `teardown`, `upgrade` (or another operation of a newer server). */
+  /** `provision`, `teardown`, `upgrade`, `restore` (or another operation of a newer server). */
   operation: StoreOperation | (string & {}) | null;
   workflow: string | null;
   status: RunStatus | null;
@@ -179,10 +185,21 @@ export interface Store {
    */
   availableUpgrade: StoreVersions | null;
   lastUpgrade: LastUpgrade | null;
+  /**
+   * The backup the store was (or is being) restored from: at its creation (`restoreFrom`) or in
+   * place (`POST /stores/{id}/restore`); null for a store never restored. Absent from older servers.
+   */
+  restoredFrom?: RestoredFrom | null;
   createdAt: string;
   updatedAt: string;
   readyAt: string | null;
   deletedAt: string | null;
+}
+
+export interface RestoredFrom {
+  backupId: string;
+  /** When that restore completed; null while it runs, or after it failed. */
+  restoredAt: string | null;
 }
 
 export interface ProgressStep {
@@ -456,7 +473,8 @@ export interface RolloutAnswer {
 // ---------------------------------------------------------------------------------------------
 // Store backups: the database and uploaded files of a store, encrypted, in the platform's backup
 // bucket. They outlive their store; restoring one creates a new store (`POST /stores` with
-// `restoreFrom`).
+// `restoreFrom`), or replaces the data of the ready store it was taken of (`POST
+// /stores/{id}/restore`).
 
 /** `running` until every part and the manifest are stored; `failed` when the run ended without that. */
 export type BackupStatus = "running" | "complete" | "failed";
@@ -520,6 +538,15 @@ export interface BackupPolicy {
 export interface BackupAnswer {
   requestId: string;
   message: string;
+  backup: Backup;
+}
+
+/** `POST /stores/{id}/restore` (202): the store is `restoring`, its run `restore-in-place-<engine>`. */
+export interface RestoreInPlaceAnswer {
+  requestId?: string;
+  message: string;
+  store: Store;
+  run: { id: string; workflow: string; status: RunStatus };
   backup: Backup;
 }
 

@@ -366,3 +366,126 @@ describe("restoring a backup into a new store", () => {
     );
   });
 });
+
+describe("restoring a backup into the store itself", () => {
+  const RESTORE = `/api/v1/stores/${STORE_ID}/restore`;
+
+  function restoring(answer: (body: Record<string, unknown>) => Response, options: Options = {}) {
+    return renderSection({
+      backups: [RUNNING, COMPLETE, FAILED],
+      ...options,
+      extra: (url, init) => (url.pathname === RESTORE && init.method === "POST" ? answer(JSON.parse(String(init.body))) : undefined),
+    });
+  }
+
+  const openDialog = async () => {
+    await screen.findByTestId("store-backups");
+    fireEvent.click(within(row(COMPLETE.id)).getByTestId("restore-in-place"));
+    return screen.findByRole("dialog");
+  };
+
+  it("is offered on the complete backups of a ready WooCommerce store only", async () => {
+    renderSection({ backups: [RUNNING, COMPLETE, FAILED] });
+    await screen.findByTestId("store-backups");
+    const action = within(row(COMPLETE.id)).getByRole("button", { name: /^Restore into this store/ });
+    expect(action.textContent).toBe("Restore into this store");
+    expect(action.getAttribute("aria-label")).toMatch(/replaces the store's current data$/);
+    // Beside the restore into a new store.
+    expect(within(row(COMPLETE.id)).getByRole("button", { name: /^Restore into a new store/ })).toBeTruthy();
+    expect(within(row(RUNNING.id)).queryByTestId("restore-in-place")).toBeNull();
+    expect(within(row(FAILED.id)).queryByTestId("restore-in-place")).toBeNull();
+  });
+
+  for (const status of ["restoring", "upgrading", "failed", "provisioning", "deleted"] as const) {
+    it(`is not offered while the store is ${status}; a new store can still be restored`, async () => {
+      renderSection({ store: shop({ status }), backups: [COMPLETE] });
+      await screen.findByTestId("store-backups");
+      expect(within(row(COMPLETE.id)).queryByTestId("restore-in-place")).toBeNull();
+      expect(within(row(COMPLETE.id)).getByRole("button", { name: /^Restore into a new store/ })).toBeTruthy();
+    });
+  }
+
+  it("says what is replaced and what stays, and waits for the store's exact name", async () => {
+    const { calls } = restoring(() => json({}, 500));
+    const dialog = await openDialog();
+    expect(within(dialog).getByRole("heading").textContent).toMatch(/^Restore probe-shop to its backup of /);
+    const what = within(dialog).getByTestId("restore-in-place-what").textContent ?? "";
+    expect(what).toContain("The store's current data is replaced by the backup's.");
+    expect(what).toMatch(/products, orders, customers/);
+    expect(what).toMatch(/added or changed since then are lost/);
+    expect(what).toContain("The store keeps its address and its current admin password.");
+    const confirm = within(dialog).getByRole("button", { name: "Replace the store's data" }) as HTMLButtonElement;
+    const typed = within(dialog).getByLabelText(/to confirm$/) as HTMLInputElement;
+    expect(confirm.disabled).toBe(true);
+    // Exactly the name: no other case, no spaces around it (the API compares it as it is).
+    for (const text of ["probe", "Probe-shop", "probe-shop ", " probe-shop"]) {
+      fireEvent.change(typed, { target: { value: text } });
+      expect(confirm.disabled).toBe(true);
+    }
+    fireEvent.change(typed, { target: { value: "probe-shop" } });
+    expect(confirm.disabled).toBe(false);
+    expect(calls.filter((c) => c.init.method === "POST")).toHaveLength(0);
+  });
+
+  it("sends the backup and the name, closes, and asks for the store again", async () => {
+    const { calls } = restoring((body) =>
+      json(
+        {
+          requestId: "req_r",
+          message:
+            "Restore of the backup of 2026-12-03 03:00 UTC into store 'probe-shop' initiated: the backup is checked whole first, then the store's data is replaced and the store is verified with a test order.",
+          store: shop({ status: "restoring", restoredFrom: { backupId: String(body.backupId), restoredAt: null } }),
+          run: { id: "01a241dc-0000-7000-8000-00000000000a", workflow: "restore-in-place-woocommerce", status: "queued" },
+          backup: COMPLETE,
+        },
+        202,
+      ),
+    );
+    const dialog = await openDialog();
+    fireEvent.change(within(dialog).getByLabelText(/to confirm$/), { target: { value: "probe-shop" } });
+    const lists = () => calls.filter((c) => c.url.pathname === "/api/v1/backups").length;
+    const before = lists();
+    fireEvent.click(within(dialog).getByRole("button", { name: "Replace the store's data" }));
+    await screen.findByText(/from its backup of/);
+    await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
+    const post = calls.find((c) => c.url.pathname === RESTORE)!;
+    expect(post.init.method).toBe("POST");
+    expect(JSON.parse(String(post.init.body))).toEqual({ backupId: COMPLETE.id, confirm: "probe-shop" });
+    // The backups (and the store, through its queries) are asked again.
+    await waitFor(() => expect(lists()).toBeGreaterThan(before));
+  });
+
+  it("shows the API's refusal in words, and its field messages beside the field", async () => {
+    let answer: Response = apiError(409, "BACKUP_IN_PROGRESS", "A backup of this store is running; the store cannot be restored until it has finished.", {
+      suggestion: "Follow it with GET /api/v1/backups/{id}, then restore.",
+      details: { backupId: RUNNING.id },
+    });
+    const { calls } = restoring(() => answer);
+    const dialog = await openDialog();
+    const typed = within(dialog).getByLabelText(/to confirm$/);
+    fireEvent.change(typed, { target: { value: "probe-shop" } });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Replace the store's data" }));
+    const alert = await within(dialog).findByRole("alert");
+    expect(alert.textContent).toContain("A backup of this store is running: the store can be restored once it has finished.");
+    expect(alert.textContent).not.toMatch(/GET |\/api\//);
+    expect(screen.getByRole("dialog")).toBeTruthy();
+
+    answer = apiError(400, "VALIDATION_ERROR", "The confirmation does not match the store's name; nothing was restored.", {
+      details: [{ field: "confirm", message: "must be exactly 'probe-shop': restoring replaces this store's data with the backup's" }],
+    });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Replace the store's data" }));
+    await within(dialog).findByText("The confirmation does not match the store's name; nothing was restored.");
+    const field = dialog.querySelector("[data-field-errors]") as HTMLElement;
+    expect(field.textContent).toBe("Must be exactly 'probe-shop': restoring replaces this store's data with the backup's.");
+    expect(typed.getAttribute("aria-invalid")).toBe("true");
+
+    answer = apiError(400, "VALIDATION_ERROR", `Backup ${COMPLETE.id} is of a medusa store; this store is woocommerce.`, {
+      details: [{ field: "backupId", message: "must be a backup of a woocommerce store" }],
+    });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Replace the store's data" }));
+    await waitFor(() =>
+      expect(within(dialog).getByTestId("restore-backup-errors").textContent).toBe("Must be a backup of a WooCommerce store."),
+    );
+    expect(calls.filter((c) => c.url.pathname === RESTORE)).toHaveLength(3);
+  });
+});

@@ -1,15 +1,18 @@
 // Store backups: the store page's Backups section ("Back up now", the store's backups, its
-// backup schedule), how a backup's status looks, and the form that restores a complete backup
-// into a new store (also used by the Backups page).
+// backup schedule), how a backup's status looks, the form that restores a complete backup into a
+// new store (also used by the Backups page), and the confirmation that restores one into the
+// store it was taken of.
 
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router";
 
 import { ApiError } from "../api/client";
 import {
+  useBackup,
   useBackupPolicy,
   useBackups,
   useRestoreBackup,
+  useRestoreInPlace,
   useSetBackupPolicy,
   useStartBackup,
   type BackupPolicyBody,
@@ -20,11 +23,13 @@ import {
   BACKUP_STATUS_LOOK,
   backupBlockReason,
   backupStepText,
+  canRestoreInPlace,
   canSchedule,
   KEEP_LIMITS,
   parseKeep,
   partLabel,
   plainBackupError,
+  restoredFromWords,
   restoredName,
   retentionErrorWords,
   retentionProblems,
@@ -33,10 +38,12 @@ import {
   type KeepField,
 } from "../lib/backups";
 import { BACKUP_CRON_HINT, cronErrorWords, cronShapeProblem, formatUtc, normalizeCron } from "../lib/cron";
-import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format";
+import { ENGINE_LABELS, formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format";
 import { useNow } from "../lib/hooks";
 import { newIdempotencyKey } from "../lib/idempotency";
+import { isDeveloperText } from "../lib/plainText";
 import { storeNameProblems, storePasswordProblems } from "../lib/storeRules";
+import { asSentence } from "../lib/steps";
 import { versionsText } from "../lib/upgrades";
 import { ConfirmDialog } from "./Dialog";
 import { IconArchive, IconRestore } from "./icons";
@@ -134,6 +141,30 @@ export function RestoreButton({
   );
 }
 
+/**
+ * "Restore into this store" of a complete backup on its store's page: replaces the store's data
+ * with the backup's, after a confirmation.
+ */
+export function RestoreInPlaceButton({ backup, onRestore }: { backup: Backup; onRestore: (backup: Backup) => void }) {
+  return (
+    <Button
+      size="sm"
+      variant="danger-outline"
+      onClick={() => onRestore(backup)}
+      icon={<IconRestore className="size-3.5" />}
+      aria-label={`Restore into this store: the backup taken ${takenAt(backup)} replaces the store's current data`}
+      data-testid="restore-in-place"
+    >
+      Restore into this store
+    </Button>
+  );
+}
+
+/** The id of a backup's row on its store's page (the "Restored from" line links to it). */
+export function backupAnchor(backupId: string): string {
+  return `backup-${backupId}`;
+}
+
 /** The store page's list shows this many backups, the newest; the Backups page has them all. */
 const STORE_PAGE_BACKUPS = 10;
 
@@ -144,7 +175,9 @@ export function BackupsCard({ store, operator, now }: { store: Store; operator: 
   const backups = useBackups({ storeId: store.id, limit: STORE_PAGE_BACKUPS });
   const start = useStartBackup();
   const [restoring, setRestoring] = useState<Backup | null>(null);
+  const [restoringInPlace, setRestoringInPlace] = useState<Backup | null>(null);
   const blocked = backupBlockReason(store);
+  const inPlace = canRestoreInPlace(store);
   const list = backups.data ?? [];
   // A running backup says how long it has run: the page's own clock ticks slowly while the store is idle.
   const clock = useNow(1000, list.some((b) => b.status === "running"));
@@ -216,7 +249,8 @@ export function BackupsCard({ store, operator, now }: { store: Store; operator: 
             {list.map((backup) => (
               <li
                 key={backup.id}
-                className="flex flex-col gap-2 py-3 sm:flex-row sm:items-start sm:justify-between"
+                id={backupAnchor(backup.id)}
+                className="flex scroll-mt-4 flex-col gap-2 py-3 sm:flex-row sm:items-start sm:justify-between"
                 data-backup={backup.id}
               >
                 <div className="min-w-0 space-y-1">
@@ -248,7 +282,14 @@ export function BackupsCard({ store, operator, now }: { store: Store; operator: 
                     </p>
                   ) : null}
                 </div>
-                {backup.status === "complete" ? <RestoreButton backup={backup} onRestore={setRestoring} /> : null}
+                {backup.status === "complete" ? (
+                  <div className="flex shrink-0 flex-wrap gap-2 sm:flex-col sm:items-end">
+                    <RestoreButton backup={backup} onRestore={setRestoring} />
+                    {inPlace && backup.engine === store.engine ? (
+                      <RestoreInPlaceButton backup={backup} onRestore={setRestoringInPlace} />
+                    ) : null}
+                  </div>
+                ) : null}
               </li>
             ))}
           </ul>
@@ -267,6 +308,7 @@ export function BackupsCard({ store, operator, now }: { store: Store; operator: 
 
       {canSchedule(store) ? <BackupSchedule store={store} now={now} /> : null}
       <RestoreDialog backup={restoring} onClose={() => setRestoring(null)} />
+      <RestoreInPlaceDialog store={store} backup={restoringInPlace} onClose={() => setRestoringInPlace(null)} />
     </Card>
   );
 }
@@ -614,5 +656,141 @@ export function RestoreDialog({ backup, onClose }: { backup: Backup | null; onCl
         </>
       ) : null}
     </ConfirmDialog>
+  );
+}
+
+/** The id of the store page's progress card, which a started restore scrolls to. */
+export const PROGRESS_ANCHOR = "store-progress";
+
+/**
+ * Restores a complete backup into the store it was taken of, replacing the store's data: says
+ * what is lost and what stays, and asks for the store's name, exactly (the API checks it too).
+ * Once accepted the store is `restoring`, and the page follows it like any other operation.
+ */
+export function RestoreInPlaceDialog({
+  store,
+  backup,
+  onClose,
+}: {
+  store: Store;
+  backup: Backup | null;
+  onClose: () => void;
+}) {
+  const restore = useRestoreInPlace();
+  const toast = useToast();
+
+  useEffect(() => {
+    if (backup) restore.reset();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [backup?.id]);
+
+  const apiError = restore.error instanceof ApiError ? restore.error : null;
+  const confirmErrors = (apiError?.messagesFor("confirm") ?? []).map(asSentence);
+  // The backup itself refused (another engine, say): in words, under the refusal.
+  const backupErrors = (apiError?.messagesFor("backupId") ?? []).map((message) =>
+    isDeveloperText(message)
+      ? "This backup cannot be restored into this store."
+      : asSentence(message.replace(/\b(woocommerce|medusa)\b/g, (engine) => ENGINE_LABELS[engine] ?? engine)),
+  );
+
+  return (
+    <ConfirmDialog
+      open={!!backup}
+      title={backup ? `Restore ${store.name} to its backup of ${takenAt(backup)}?` : `Restore ${store.name}?`}
+      confirmLabel="Replace the store's data"
+      tone="danger"
+      confirmText={store.name}
+      confirmExact
+      confirmErrors={confirmErrors}
+      onConfirm={async () => {
+        if (!backup) return;
+        const answer = await restore.mutateAsync({ storeId: store.id, backupId: backup.id, confirm: store.name });
+        toast.show(
+          <>
+            Restoring <strong>{answer.store.name}</strong> from its backup of {takenAt(backup)}.
+          </>,
+        );
+        // The button that opened the dialog goes away with the store's readiness: once the dialog
+        // has closed (and handed focus back), show where the restore stands.
+        window.setTimeout(() => document.getElementById(PROGRESS_ANCHOR)?.scrollIntoView?.({ block: "start" }), 150);
+      }}
+      onClose={onClose}
+      errorExtra={() =>
+        backupErrors.length ? (
+          <ul className="mt-2 space-y-0.5 text-xs text-rose-700" data-testid="restore-backup-errors">
+            {backupErrors.map((message) => (
+              <li key={message}>{message}</li>
+            ))}
+          </ul>
+        ) : null
+      }
+    >
+      {backup ? (
+        <div className="space-y-2" data-testid="restore-in-place-what">
+          <p>
+            <strong className="font-semibold text-slate-900">
+              The store's current data is replaced by the backup's.
+            </strong>{" "}
+            Its database — products, orders, customers, pages and settings — and its uploaded files go back to how they
+            were on {takenAt(backup)}. Orders, products and uploads added or changed since then are lost.
+          </p>
+          <p>
+            The store keeps its address and its current admin password. The backup is checked whole before anything is
+            replaced, and the store is verified with a test order at the end; until then it shows as restoring.
+          </p>
+          <p className="text-slate-700">To keep today's data, back the store up first.</p>
+        </div>
+      ) : null}
+    </ConfirmDialog>
+  );
+}
+
+/**
+ * The store page's line about the backup the store was (or is being) restored from: "Restored
+ * from backup of Dec 3, 03:00 AM · Dec 4, 10:12 AM", with the backup linked: its row in the
+ * Backups section when it is there, else the Backups page of its store. Nothing for a store never
+ * restored.
+ */
+export function RestoredFromLine({ store }: { store: Store }) {
+  const from = store.restoredFrom ?? null;
+  const backup = useBackup(from?.backupId);
+  // The Backups section's own list (the same query): whether the backup's row is on the page.
+  const own = useBackups({ storeId: store.id, limit: STORE_PAGE_BACKUPS }, { enabled: !!from });
+  const words = restoredFromWords(store, backup.data);
+  if (!from || !words) return null;
+  const known = backup.data;
+  const onPage = !!known && known.storeId === store.id && !!own.data?.some((b) => b.id === known.id);
+  const linkClass = "font-medium text-indigo-700 hover:text-indigo-600";
+  const what = !known ? (
+    words.backup
+  ) : onPage ? (
+    <a href={`#${backupAnchor(known.id)}`} className={linkClass} title={`Backup ${known.id}`}>
+      {words.backup}
+    </a>
+  ) : (
+    <Link to={`/backups?store=${encodeURIComponent(known.storeId)}`} className={linkClass} title={`Backup ${known.id}`}>
+      {words.backup}
+    </Link>
+  );
+  return (
+    <span
+      className="mt-1 flex items-center gap-1.5 text-sm text-slate-700"
+      data-testid="restored-from"
+      data-restore-state={words.state}
+    >
+      <IconRestore className="size-3.5 shrink-0 text-slate-500" />
+      <span>
+        {words.lead} {what}
+        {words.tail}
+        {words.at ? (
+          <>
+            {" · "}
+            <time dateTime={words.at} title={formatRelative(words.at)}>
+              {formatDateTime(words.at)}
+            </time>
+          </>
+        ) : null}
+      </span>
+    </span>
   );
 }

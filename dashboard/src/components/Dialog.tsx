@@ -15,6 +15,13 @@ export interface ConfirmDialogProps {
   tone?: "danger" | "primary";
   /** The person must type this text to enable the confirmation (irreversible actions). */
   confirmText?: string;
+  /**
+   * The typed text must be `confirmText` exactly, spaces included (where the API compares it as
+   * it is); otherwise surrounding spaces are ignored.
+   */
+  confirmExact?: boolean;
+  /** Problems with the typed text (the API's, in words), shown under its field. */
+  confirmErrors?: string[];
   /** Keeps the confirmation disabled (a field of the dialog still needs fixing). */
   blocked?: boolean;
   onConfirm: () => Promise<unknown> | void;
@@ -31,6 +38,8 @@ export function ConfirmDialog({
   dismissLabel = "Cancel",
   tone = "primary",
   confirmText,
+  confirmExact = false,
+  confirmErrors = [],
   blocked: blockedByCaller = false,
   onConfirm,
   onClose,
@@ -70,7 +79,8 @@ export function ConfirmDialog({
     }
   };
 
-  const blocked = blockedByCaller || (confirmText !== undefined && typed.trim() !== confirmText);
+  const blocked =
+    blockedByCaller || (confirmText !== undefined && (confirmExact ? typed : typed.trim()) !== confirmText);
 
   return (
     <dialog
@@ -106,9 +116,24 @@ export function ConfirmDialog({
                 value={typed}
                 onChange={(event) => setTyped(event.target.value)}
                 autoComplete="off"
+                autoCapitalize="none"
                 spellCheck={false}
                 autoFocus
+                invalid={confirmErrors.length > 0}
+                aria-describedby={confirmErrors.length ? `${inputId}-error` : undefined}
+                data-testid="confirm-text"
               />
+              {confirmErrors.length ? (
+                <ul
+                  id={`${inputId}-error`}
+                  className="mt-1.5 space-y-0.5 text-xs text-rose-700"
+                  data-field-errors={inputId}
+                >
+                  {confirmErrors.map((message) => (
+                    <li key={message}>{message}</li>
+                  ))}
+                </ul>
+              ) : null}
             </div>
           ) : null}
           {error ? <ApiErrorAlert error={error} className="mt-4" /> : null}

@@ -227,6 +227,8 @@ export function foldSteps(steps: ProgressStep[], limit = 25): TimelineItem[] {
 
 export interface TimelineProps {
   steps: ProgressStep[];
+  /** The run's workflow: some steps read differently in one (`WORKFLOW_STEP_LABELS`). */
+  workflow?: string | null;
   runStatus: RunStatus | null;
   nextAttemptAt: string | null;
   now: number;
@@ -358,6 +360,7 @@ function StepState({
 
 export function StepTimeline({
   steps,
+  workflow,
   runStatus,
   nextAttemptAt,
   now,
@@ -437,7 +440,7 @@ export function StepTimeline({
                       title={`Step ${step.number}: ${step.name}`}
                       data-testid="step-label"
                     >
-                      {stepLabel(step.name)}
+                      {stepLabel(step.name, workflow)}
                     </span>
                     {operator ? (
                       <code className="ml-2 font-mono text-xs text-slate-600" data-testid="step-code">

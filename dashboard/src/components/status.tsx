@@ -10,6 +10,9 @@ const STORE: Record<StoreStatus, { label: string; tone: Tone; pulse?: boolean }>
   provisioning: { label: "Provisioning", tone: "blue", pulse: true },
   ready: { label: "Ready", tone: "green" },
   upgrading: { label: "Upgrading", tone: "indigo", pulse: true },
+  // Its data is being replaced by one of its backups: a tone of its own (the engine badges are
+  // violet and teal beside it).
+  restoring: { label: "Restoring", tone: "fuchsia", pulse: true },
   failed: { label: "Failed", tone: "red" },
   deleting: { label: "Deleting", tone: "amber", pulse: true },
   deleted: { label: "Deleted", tone: "gray" },

@@ -187,7 +187,7 @@ export function Details({ items }: { items: { label: ReactNode; value: ReactNode
 // ---------------------------------------------------------------------------------------------
 // Badges
 
-export type Tone = "gray" | "blue" | "green" | "red" | "amber" | "indigo" | "violet" | "teal";
+export type Tone = "gray" | "blue" | "green" | "red" | "amber" | "indigo" | "violet" | "teal" | "fuchsia";
 
 const TONES: Record<Tone, string> = {
   gray: "bg-slate-100 text-slate-700 ring-slate-500/15",
@@ -198,6 +198,7 @@ const TONES: Record<Tone, string> = {
   indigo: "bg-indigo-50 text-indigo-800 ring-indigo-600/20",
   violet: "bg-violet-50 text-violet-800 ring-violet-600/20",
   teal: "bg-teal-50 text-teal-800 ring-teal-600/20",
+  fuchsia: "bg-fuchsia-50 text-fuchsia-800 ring-fuchsia-600/20",
 };
 
 const DOTS: Record<Tone, string> = {
@@ -209,6 +210,7 @@ const DOTS: Record<Tone, string> = {
   indigo: "bg-indigo-500",
   violet: "bg-violet-500",
   teal: "bg-teal-500",
+  fuchsia: "bg-fuchsia-500",
 };
 
 export function Badge({

@@ -10,16 +10,20 @@ import {
   backupBlockReason,
   backupStepText,
   backupStore,
+  canRestoreInPlace,
   canSchedule,
   parseKeep,
   partLabel,
   plainBackupError,
+  RESTORE_IN_PLACE_ENGINES,
+  restoredFromWords,
   restoredName,
   retentionErrorWords,
   retentionProblems,
   scheduleText,
   triggerLabel,
 } from "./backups";
+import { formatDateTime } from "./format";
 import { storeNameProblems } from "./storeRules";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -35,9 +39,11 @@ describe("which stores can be backed up", () => {
       .map((text) => ({
         name: /fn name\(&self\) -> &'static str \{\s*"([^"]+)"/.exec(text)?.[1],
         backups: /fn backup_workflow\(&self\)[^{]*\{\s*Some\(/.test(text),
+        inPlace: /fn restore_in_place_workflow\(&self\)[^{]*\{\s*Some\(/.test(text),
       }));
     expect(engines.map((e) => e.name).sort()).toEqual(["medusa", "woocommerce"]);
     expect(engines.filter((e) => e.backups).map((e) => e.name)).toEqual([...BACKUP_ENGINES]);
+    expect(engines.filter((e) => e.inPlace).map((e) => e.name)).toEqual([...RESTORE_IN_PLACE_ENGINES]);
   });
 
   it("offers Back up now for a ready WooCommerce store only, and says why not otherwise", () => {
@@ -49,6 +55,9 @@ describe("which stores can be backed up", () => {
       "The store can be backed up once it is ready.",
     );
     expect(backupBlockReason({ status: "upgrading", engine: "woocommerce" })).toMatch(/being upgraded/);
+    expect(backupBlockReason({ status: "restoring", engine: "woocommerce" })).toBe(
+      "The store is being restored from a backup: back it up once it is ready again.",
+    );
     expect(backupBlockReason({ status: "deleted", engine: "woocommerce" })).toMatch(/can still be restored/);
     for (const status of STORE_STATUSES) {
       const reason = backupBlockReason({ status, engine: "woocommerce" });
@@ -146,6 +155,57 @@ describe("restoring", () => {
     // Cut at a hyphen: no double hyphen.
     expect(restoredName(`${"a".repeat(53)}-bcdefghij`)).toBe(`${"a".repeat(53)}-restored`);
     expect(restoredName("")).toBe("");
+  });
+});
+
+describe("restoring into the same store", () => {
+  it("is offered for a ready WooCommerce store only (the API refuses any other status)", () => {
+    expect(canRestoreInPlace({ status: "ready", engine: "woocommerce" })).toBe(true);
+    expect(canRestoreInPlace({ status: "ready", engine: "medusa" })).toBe(false);
+    for (const status of STORE_STATUSES.filter((s) => s !== "ready")) {
+      expect(canRestoreInPlace({ status, engine: "woocommerce" })).toBe(false);
+    }
+  });
+
+  const STORE = "store-18407d45";
+  const OWN = { createdAt: "2026-12-03T03:00:04Z", storeId: STORE, storeName: "probe-shop" };
+  const taken = formatDateTime(OWN.createdAt);
+
+  it("says which backup a store was restored from, and when", () => {
+    const restored = { id: STORE, status: "ready" as const, restoredFrom: { backupId: "b", restoredAt: "2026-12-04T10:12:00Z" } };
+    expect(restoredFromWords(restored, OWN)).toEqual({
+      state: "done",
+      lead: "Restored from",
+      backup: `backup of ${taken}`,
+      tail: "",
+      at: "2026-12-04T10:12:00Z",
+    });
+    // A store created from another store's backup names that store.
+    expect(restoredFromWords(restored, { ...OWN, storeId: "store-0badf00d", storeName: "old-shop" })?.backup).toBe(
+      `backup of old-shop, ${taken}`,
+    );
+    // The backup not known (yet, or any more).
+    expect(restoredFromWords(restored, undefined)?.backup).toBe("a backup");
+    expect(restoredFromWords({ id: STORE, status: "ready", restoredFrom: null }, OWN)).toBeNull();
+    expect(restoredFromWords({ id: STORE, status: "ready" }, OWN)).toBeNull();
+  });
+
+  it("says a restore runs while it does, and that it did not finish once it stopped", () => {
+    const from = { backupId: "b", restoredAt: null };
+    for (const status of ["restoring", "requested", "provisioning"] as const) {
+      expect(restoredFromWords({ id: STORE, status, restoredFrom: from }, OWN)).toMatchObject({
+        state: "running",
+        lead: "Restoring from",
+        tail: "",
+        at: null,
+      });
+    }
+    expect(restoredFromWords({ id: STORE, status: "failed", restoredFrom: from }, OWN)).toMatchObject({
+      state: "stopped",
+      lead: "Restore from",
+      backup: `backup of ${taken}`,
+      tail: " did not finish",
+    });
   });
 });
 

@@ -1,9 +1,10 @@
 // Store backups in words: whether a store can be backed up now (and why not), how a backup
-// stands, the schedule's retention fields, and the name a restored store is offered.
+// stands, the schedule's retention fields, the name a restored store is offered, whether a
+// backup can be restored into its own store, and which backup a store was restored from.
 
 import type { Backup, BackupStatus, Store } from "../api/types";
 import { describeCron } from "./cron";
-import { ENGINE_LABELS } from "./format";
+import { ENGINE_LABELS, formatDateTime } from "./format";
 import { asSentence, plainStepError, stepLabel } from "./steps";
 import { storeNameProblems } from "./storeRules";
 
@@ -31,6 +32,8 @@ export function backupBlockReason(store: Pick<Store, "status" | "engine">): stri
       return "The store can be backed up once it is ready.";
     case "upgrading":
       return "The store is being upgraded: back it up once it is ready again.";
+    case "restoring":
+      return "The store is being restored from a backup: back it up once it is ready again.";
     case "failed":
       return "The store has failed: it can be backed up once it is ready again.";
     case "deleting":
@@ -146,6 +149,64 @@ export function restoredName(storeName: string): string {
   const base = storeName.slice(0, 63 - RESTORED_SUFFIX.length).replace(/-+$/, "");
   const name = `${base}${RESTORED_SUFFIX}`;
   return base && storeNameProblems(name).length === 0 ? name : "";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restore into the same store
+
+/**
+ * The engines whose backups can be restored into the store they were taken of: those whose
+ * engine defines `restore_in_place_workflow` (`executors/src/woocommerce.rs`). `backups.test.ts`
+ * reads the engines' files and fails when this list and theirs differ.
+ */
+export const RESTORE_IN_PLACE_ENGINES: readonly string[] = ["woocommerce"];
+
+/**
+ * Whether the store's own backups offer "Restore into this store": a ready store of an engine
+ * that can be restored in place (the API refuses any other status with INVALID_STORE_STATE).
+ */
+export function canRestoreInPlace(store: Pick<Store, "status" | "engine">): boolean {
+  return store.status === "ready" && RESTORE_IN_PLACE_ENGINES.includes(store.engine);
+}
+
+/** How the restore a store's `restoredFrom` names stands. */
+export type RestoreState = "running" | "done" | "stopped";
+
+export interface RestoredFromWords {
+  state: RestoreState;
+  /** "Restored from", "Restoring from", "Restore from". */
+  lead: string;
+  /** "backup of Dec 3, 03:00 AM"; "a backup" while the backup is not known. */
+  backup: string;
+  /** After the backup: " did not finish" once the restore stopped; else empty. */
+  tail: string;
+  /** When the restore completed ("done" only). */
+  at: string | null;
+}
+
+/**
+ * The store page's line about the backup a store was (or is being) restored from: "Restored from
+ * backup of Dec 3, 03:00 AM · Dec 4, 10:12 AM", "Restoring from backup of Dec 3, 03:00 AM" while it runs (a
+ * restore in place, or the provisioning of a store created from a backup), "Restore from backup
+ * of … did not finish" once it stopped. A backup of another store (a store created from it) is
+ * named with that store. Null for a store never restored.
+ */
+export function restoredFromWords(
+  store: Pick<Store, "id" | "status" | "restoredFrom">,
+  backup: Pick<Backup, "createdAt" | "storeId" | "storeName"> | null | undefined,
+): RestoredFromWords | null {
+  const from = store.restoredFrom;
+  if (!from) return null;
+  const what = !backup
+    ? "a backup"
+    : backup.storeId === store.id
+      ? `backup of ${formatDateTime(backup.createdAt)}`
+      : `backup of ${backup.storeName}, ${formatDateTime(backup.createdAt)}`;
+  if (from.restoredAt) return { state: "done", lead: "Restored from", backup: what, tail: "", at: from.restoredAt };
+  if (["requested", "provisioning", "restoring"].includes(store.status)) {
+    return { state: "running", lead: "Restoring from", backup: what, tail: "", at: null };
+  }
+  return { state: "stopped", lead: "Restore from", backup: what, tail: " did not finish", at: null };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -148,6 +148,49 @@ describe("backup refusals", () => {
     expect(words.hint).toBe("It is in the store's list of backups; start another once it has finished.");
   });
 
+  it("says a running backup holds a restore back, in other words than a second backup", async () => {
+    const error = await errorFromResponse(
+      envelope(409, {
+        code: "BACKUP_IN_PROGRESS",
+        message: "A backup of this store is running; the store cannot be restored until it has finished.",
+        retryable: false,
+        suggestion: "Follow it with GET /api/v1/backups/{id}, then restore.",
+        details: { backupId: "01a241db-4c83-763b-8564-69e56276b6bb" },
+      }),
+    );
+    const words = errorWords(error);
+    expect(words.title).toBe("A backup of this store is running: the store can be restored once it has finished.");
+    expect(isDeveloperText(words.hint)).toBe(false);
+  });
+
+  it("words a restore of another owner's backup and a store that is already restoring", async () => {
+    const other = await errorFromResponse(
+      envelope(409, {
+        code: "BACKUP_OF_ANOTHER_OWNER",
+        message: "Backup 01a241db-4c83-763b-8564-69e56276b6bb belongs to another owner than this store's.",
+        retryable: false,
+        suggestion: "Restore it into a new store of its owner (POST /api/v1/stores with restoreFrom) instead.",
+      }),
+    );
+    expect(errorWords(other).title).toBe(
+      "This backup belongs to another owner than this store's, so it cannot be restored into it.",
+    );
+    expect(isDeveloperText(errorWords(other).hint)).toBe(false);
+    const restoring = await errorFromResponse(
+      envelope(409, {
+        code: "INVALID_STORE_STATE",
+        message: "Store is already being restored.",
+        retryable: false,
+        suggestion: "Follow the restore's progress on the store.",
+        details: { status: "restoring" },
+      }),
+    );
+    expect(errorWords(restoring)).toMatchObject({
+      title: "Store is already being restored.",
+      hint: "Follow the restore's progress on the store.",
+    });
+  });
+
   it("names the engine that cannot be backed up, and keeps the plain suggestion", async () => {
     const error = await errorFromResponse(
       envelope(409, {

@@ -161,9 +161,21 @@ const WORDS: Record<string, (error: ApiError) => Words> = {
         }
       : { title: plainOr(e.message, "This cannot be done in the state it is in now."), hint: "Reload the page to see where it stands." },
   // Backups: the API's suggestions name routes (`GET /api/v1/backups/{id}`).
-  BACKUP_IN_PROGRESS: () => ({
-    title: "A backup of this store is already running.",
-    hint: "It is in the store's list of backups; start another once it has finished.",
+  // The same code refuses a second backup and a restore while a backup runs.
+  BACKUP_IN_PROGRESS: (e) =>
+    /restored/i.test(e.message)
+      ? {
+          title: "A backup of this store is running: the store can be restored once it has finished.",
+          hint: "It is in the store's list of backups, which shows when it is complete.",
+        }
+      : {
+          title: "A backup of this store is already running.",
+          hint: "It is in the store's list of backups; start another once it has finished.",
+        },
+  // Operators only: a backup of one owner's store restored into another owner's store.
+  BACKUP_OF_ANOTHER_OWNER: () => ({
+    title: "This backup belongs to another owner than this store's, so it cannot be restored into it.",
+    hint: "Restore it into a new store instead, from the Backups page.",
   }),
   // 503 when the platform has no backup bucket (its suggestion names settings).
   BACKUPS_NOT_CONFIGURED: () => ({

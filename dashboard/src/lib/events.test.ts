@@ -41,6 +41,22 @@ describe("backup events in words", () => {
   it("names the backup and restore workflows", () => {
     expect(workflowLabel("backup-woocommerce")).toBe("WooCommerce backup");
     expect(workflowLabel("restore-woocommerce")).toBe("WooCommerce restore from a backup");
+    expect(workflowLabel("restore-in-place-woocommerce")).toBe("WooCommerce restore of a backup into the store");
+  });
+
+  it("reads a restore into the same store", () => {
+    const event = describeEvent({
+      kind: "store_restore_requested",
+      data: { runId: "r", backupId: "b", backupCreatedAt: "2026-12-03T03:00:04Z", inPlace: true },
+    });
+    expect(event.title).toBe("Restore from a backup requested");
+    expect(event.detail).toMatch(/^the backup of .+ replaces the store's data$/);
+    expect(describeEvent({ kind: "step_started", step: "wp-rehome", workflow: "restore-in-place-woocommerce" }).title).toBe(
+      "Started “Keeping the store's address”",
+    );
+    expect(describeEvent({ kind: "status_changed", data: { from: "ready", to: "restoring" } }).title).toBe(
+      "Status: Ready → Restoring",
+    );
   });
 
   it("reads the store's backup audit entries", () => {

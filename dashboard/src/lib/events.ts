@@ -3,7 +3,7 @@
 // that show operator detail.
 
 import { describeCron } from "./cron";
-import { capitalize, formatClock, humanize } from "./format";
+import { capitalize, formatClock, formatDateTime, humanize } from "./format";
 import { asSentence, plainStepError, plainWaiting, stepLabel } from "./steps";
 
 export interface EventText {
@@ -18,6 +18,8 @@ export interface EventText {
 interface EventLike {
   kind: string;
   step?: string | null;
+  /** The run's workflow (run events): some steps read differently in one. */
+  workflow?: string | null;
   attempt?: number | null;
   data?: Record<string, unknown> | null;
 }
@@ -35,6 +37,7 @@ export const WORKFLOW_LABELS: Record<string, string> = {
   "upgrade-medusa": "MedusaJS upgrade",
   "backup-woocommerce": "WooCommerce backup",
   "restore-woocommerce": "WooCommerce restore from a backup",
+  "restore-in-place-woocommerce": "WooCommerce restore of a backup into the store",
   "scheduled-backups": "Scheduled backups",
 };
 
@@ -49,13 +52,13 @@ function chartOf(value: unknown): string | undefined {
   return chart ? `chart ${chart}` : undefined;
 }
 
-function quoted(step: string | null | undefined): string {
-  return step ? `“${stepLabel(step)}”` : "a step";
+function quoted(step: string | null | undefined, workflow?: string | null): string {
+  return step ? `“${stepLabel(step, workflow)}”` : "a step";
 }
 
 export function describeEvent(event: EventLike): EventText {
   const data = event.data ?? {};
-  const step = quoted(event.step);
+  const step = quoted(event.step, event.workflow);
   const attempt = event.attempt && event.attempt > 1 ? ` (attempt ${event.attempt})` : "";
   switch (event.kind) {
     case "queued":
@@ -127,6 +130,14 @@ export function describeEvent(event: EventLike): EventText {
       };
     case "store_backup_requested":
       return { title: "Backup requested", tone: "blue" };
+    case "store_restore_requested": {
+      const taken = str(data.backupCreatedAt);
+      return {
+        title: "Restore from a backup requested",
+        detail: taken ? `the backup of ${formatDateTime(taken)} replaces the store's data` : undefined,
+        tone: "blue",
+      };
+    }
     case "store_backup_policy_changed": {
       const schedule = str(data.schedule);
       const daily = typeof data.keepDaily === "number" ? data.keepDaily : undefined;

@@ -20,6 +20,7 @@ import {
   TYPICAL_SECONDS,
   typicalSeconds,
   weightedPercent,
+  WORKFLOW_STEP_LABELS,
   WORKFLOW_STEPS,
 } from "./steps";
 
@@ -109,7 +110,7 @@ function backupSteps(engine: EngineName): string[] {
  * then the rest of provisioning.
  */
 function restoreSteps(engine: EngineName): string[] {
-  const body = between(STORE_RS, "pub fn restore_v1", "pub fn upgrade_workflows");
+  const body = between(STORE_RS, "pub fn restore_v1", "pub fn restore_in_place_v1");
   expect(body).toContain('format!("restore-{}", part.name)');
   expect(body).toMatch(/after_restore_steps\(\)[\s\S]*\.chain\(engine\.migration_steps\(\)\)/);
   const provisioning = provisionSteps(engine);
@@ -125,6 +126,29 @@ function restoreSteps(engine: EngineName): string[] {
   ];
 }
 
+/**
+ * An engine's restore into the same store, as `restore_in_place_v1` builds it: the backup
+ * checked, `restore-<part>` per part, the engine's after-restore steps, migrations and
+ * verification, then `mark-restored`. No release is installed.
+ */
+function restoreInPlaceSteps(engine: EngineName): string[] {
+  const body = between(STORE_RS, "pub fn restore_in_place_v1", "pub fn upgrade_workflows");
+  expect(body).toContain('format!("restore-{}", part.name)');
+  expect(body).toMatch(
+    /after_restore_steps\(\)[\s\S]*\.chain\(engine\.migration_steps\(\)\)[\s\S]*\.chain\(engine\.verify_steps\(\)\)/,
+  );
+  const [before, after] = body.split(/engine\s*\.after_restore_steps\(\)/);
+  const file = ENGINES[engine];
+  return [
+    ...stepNames(before),
+    ...backupParts(engine).map((part) => `restore-${part}`),
+    ...stepNames(fnBody(file, "after_restore_steps")),
+    ...stepNames(fnBody(file, "migration_steps")),
+    ...stepNames(fnBody(file, "verify_steps")),
+    ...stepNames(after),
+  ];
+}
+
 const ALL_STEPS = new Set([
   ...stepNames(STORE_RS),
   ...stepNames(CLEANUP_RS),
@@ -134,6 +158,7 @@ const ALL_STEPS = new Set([
   ...upgradeSteps("medusa"),
   ...backupSteps("woocommerce"),
   ...restoreSteps("woocommerce"),
+  ...restoreInPlaceSteps("woocommerce"),
 ]);
 
 describe("step labels", () => {
@@ -146,6 +171,22 @@ describe("step labels", () => {
       expect(label).not.toMatch(/[`]|\b[a-z]+-[a-z]+\b/);
       expect(label[0]).toBe(label[0].toUpperCase());
     }
+  });
+
+  it("reads some steps differently in a restore into the same store", () => {
+    for (const [workflow, labels] of Object.entries(WORKFLOW_STEP_LABELS)) {
+      for (const [step, label] of Object.entries(labels)) {
+        expect(WORKFLOW_STEPS[workflow]).toContain(step);
+        expect(label).not.toMatch(/[`]|\b[a-z]+-[a-z]+\b/);
+        expect(stepLabel(step, workflow)).toBe(label);
+      }
+    }
+    expect(stepLabel("wp-rehome", "restore-in-place-woocommerce")).toBe("Keeping the store's address");
+    expect(stepLabel("wp-rehome", "restore-woocommerce")).toBe("Moving the site to its new address");
+    expect(stepLabel("set-admin-password", "rotate-credentials")).toBe("Setting the new admin password");
+    expect(stepLabel("set-admin-password", "restore-in-place-woocommerce")).toBe("Keeping the store's admin password");
+    expect(stepLabel("verify-backup", "restore-in-place-woocommerce")).toBe("Checking the backup");
+    expect(stepLabel("mark-restored")).toBe("Finishing the restore");
   });
 
   it("falls back to the humanized code name for an unknown step", () => {
@@ -166,6 +207,7 @@ describe("typical durations", () => {
       ...upgradeSteps("medusa"),
       ...backupSteps("woocommerce"),
       ...restoreSteps("woocommerce"),
+      ...restoreInPlaceSteps("woocommerce"),
     ]);
     expect([...storeSteps].filter((name) => TYPICAL_SECONDS[name] === undefined)).toEqual([]);
   });
@@ -195,6 +237,7 @@ describe("typical durations", () => {
     expect(WORKFLOW_STEPS["upgrade-medusa"]).toEqual(upgradeSteps("medusa"));
     expect(WORKFLOW_STEPS["backup-woocommerce"]).toEqual(backupSteps("woocommerce"));
     expect(WORKFLOW_STEPS["restore-woocommerce"]).toEqual(restoreSteps("woocommerce"));
+    expect(WORKFLOW_STEPS["restore-in-place-woocommerce"]).toEqual(restoreInPlaceSteps("woocommerce"));
     // Medusa stores have no backups yet.
     expect(backupParts("medusa")).toEqual([]);
   });
@@ -388,6 +431,18 @@ describe("plain words for step errors and waiting reasons", () => {
     expect(plainStepError("`wp core install --path=/var/www/html` exited with 1: Error")).toBe(
       "setting up WordPress did not work",
     );
+    // A restore whose backup cannot be read (as `storeflow up` answered it: the bucket's own 403
+    // is not the cluster's), or does not match its manifest.
+    expect(
+      plainStepError(
+        "reading the database: the backup bucket answered: Generic S3 error: Error performing PUT http://169.254.169.254/latest/api/token in 3.042188ms - Server returned non-2xx status code: 403 Forbidden: resolve_deny: denied destination",
+      ),
+    ).toBe("the platform's backup storage could not be reached");
+    expect(
+      plainStepError(
+        "step `verify-backup` failed: the uploads of backup 01a2 does not match its checksum (SHA-256 aa of 10 bytes, the manifest says bb of 10 bytes): the object was changed or damaged in the bucket; restore another backup",
+      ),
+    ).toBe("the backup is damaged or incomplete, so it cannot be restored");
     expect(plainStepError("whatever")).toBe("something went wrong in this step");
     for (const text of [plainStepError("x"), plainStepError(null)]) expect(text).not.toMatch(/[`]/);
 

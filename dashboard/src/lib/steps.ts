@@ -14,7 +14,8 @@ import { formatClock, humanize } from "./format";
  * rotation, upgrade), the engines' setup, migration and verify steps
  * (`executors/src/woocommerce.rs`, `executors/src/medusa.rs`), the backup and restore workflows
  * (`workflows/src/store.rs`: `dump-<part>` and `restore-<part>` for each of the engine's
- * `backup_parts`) and the cleanup workflows (`workflows/src/cleanup.rs`);
+ * `backup_parts`; a restore into the same store ends with `mark-restored`) and the cleanup
+ * workflows (`workflows/src/cleanup.rs`);
  * `steps.test.ts` reads those files and fails when a step has no label here.
  */
 export const STEP_LABELS: Record<string, string> = {
@@ -72,6 +73,9 @@ export const STEP_LABELS: Record<string, string> = {
   "restore-database": "Restoring the database",
   "restore-uploads": "Restoring the uploaded files",
   "wp-rehome": "Moving the site to its new address",
+  // Restore into the same store: the backup checked, its parts in place of the store's, the
+  // steps above that make the data the store's again, a test order, then this
+  "mark-restored": "Finishing the restore",
   // Scheduled cleanup and backups (operators)
   "start-due-backups": "Starting the backups that are due",
   "reap-failed-stores": "Removing stores that failed long ago",
@@ -79,10 +83,25 @@ export const STEP_LABELS: Record<string, string> = {
   "prune-history": "Pruning old history",
 };
 
-/** The plain label of a step; an unknown step reads as its humanized code name. */
-export function stepLabel(name: string | null | undefined): string {
+/**
+ * Where a step means something else in one workflow: a restore into the same store does not move
+ * the site anywhere (`wp-rehome` gives the restored data the store's own address back) nor set a
+ * new password (`set-admin-password` puts the store's current one back over the backup's).
+ */
+export const WORKFLOW_STEP_LABELS: Record<string, Record<string, string>> = {
+  "restore-in-place-woocommerce": {
+    "wp-rehome": "Keeping the store's address",
+    "set-admin-password": "Keeping the store's admin password",
+  },
+};
+
+/**
+ * The plain label of a step (in `workflow`, where known: some steps read differently there); an
+ * unknown step reads as its humanized code name.
+ */
+export function stepLabel(name: string | null | undefined, workflow?: string | null): string {
   if (!name) return "—";
-  return STEP_LABELS[name] ?? humanize(name);
+  return (workflow ? WORKFLOW_STEP_LABELS[workflow]?.[name] : undefined) ?? STEP_LABELS[name] ?? humanize(name);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -163,6 +182,7 @@ export const TYPICAL_SECONDS: Record<string, number> = {
   "restore-database": 3,
   "restore-uploads": 3,
   "wp-rehome": 1,
+  "mark-restored": 0.05,
 };
 
 /** Per workflow, where a step takes notably longer than elsewhere. */
@@ -279,6 +299,18 @@ export const WORKFLOW_STEPS: Record<string, string[]> = {
     "wait-published",
     "verify-storefront",
     "mark-ready",
+  ],
+  // Into the same store: no release installed, the store keeps its chart, URL and password.
+  "restore-in-place-woocommerce": [
+    "verify-backup",
+    "restore-database",
+    "restore-uploads",
+    "wp-rehome",
+    "set-admin-password",
+    "wp-core-update-db",
+    "wc-update",
+    "verify-storefront",
+    "mark-restored",
   ],
   "teardown-store": ["uninstall-chart", "delete-namespace", "wait-namespace-gone", "mark-deleted"],
   "rotate-credentials": ["set-admin-password", "finish-rotation"],
@@ -419,6 +451,10 @@ export function plainStepError(error: string | null | undefined): string {
   if (lower.includes("deadline passed")) return "provisioning took longer than its overall time limit";
   if (lower.includes("timed out") || lower.includes("timeout")) return "the step took longer than allowed";
   if (lower.includes("exists but is not this store's")) return "the store's space on the cluster is used by something else";
+  // Backups and restores: the bucket (before the cluster's words: the bucket's own 403s are not the cluster's).
+  if (/is corrupt|does not match its checksum|missing from the bucket/.test(lower))
+    return "the backup is damaged or incomplete, so it cannot be restored";
+  if (lower.includes("backup bucket")) return "the platform's backup storage could not be reached";
   if (lower.includes("kubernetes api refused") || /\b403\b|forbidden/.test(lower))
     return "the cluster refused what the platform asked of it";
   if (

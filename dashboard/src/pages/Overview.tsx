@@ -247,7 +247,7 @@ export function OverviewPage() {
   const { user, isAdmin, welcome, welcomeInvited, dismissWelcome } = useAuth();
   const counts = useStoreCounts();
   const c = counts.data;
-  const inProgress = c ? c.requested + c.provisioning + c.upgrading + c.deleting : undefined;
+  const inProgress = c ? c.requested + c.provisioning + c.upgrading + c.restoring + c.deleting : undefined;
 
   return (
     <>

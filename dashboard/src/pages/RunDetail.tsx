@@ -285,7 +285,7 @@ export function RunDetailPage() {
                 <span className="font-medium text-slate-900">
                   {final
                     ? `${humanize(r.status)}${took !== null ? ` after ${formatDuration(took)}` : ""}`
-                    : `Step ${Math.min(r.current_step + 1, r.step_count)} of ${r.step_count}${r.current_step_name ? `: ${stepLabel(r.current_step_name)}` : ""}`}
+                    : `Step ${Math.min(r.current_step + 1, r.step_count)} of ${r.step_count}${r.current_step_name ? `: ${stepLabel(r.current_step_name, r.workflow)}` : ""}`}
                 </span>
                 <span className="text-lg font-semibold text-slate-900 tabular-nums" data-testid="progress-percent">
                   {rolledBack ? 100 : percent}%
@@ -300,6 +300,7 @@ export function RunDetailPage() {
             </div>
             <StepTimeline
               steps={progressSteps}
+              workflow={r.workflow}
               runStatus={r.status}
               nextAttemptAt={!final && new Date(r.next_run_at).getTime() > now ? r.next_run_at : null}
               now={now}
@@ -391,7 +392,7 @@ export function RunDetailPage() {
       </ConfirmDialog>
       <ConfirmDialog
         open={confirm?.kind === "retry"}
-        title={confirm?.kind === "retry" ? `Retry “${stepLabel(confirm.step.name)}”?` : "Retry step?"}
+        title={confirm?.kind === "retry" ? `Retry “${stepLabel(confirm.step.name, r.workflow)}”?` : "Retry step?"}
         confirmLabel="Retry step"
         onConfirm={doConfirm}
         onClose={() => setConfirm(null)}

@@ -224,7 +224,7 @@ export function RunsPage() {
                           <span className="text-slate-600">All {run.step_count} steps</span>
                         ) : (
                           <span className="text-slate-700" title={run.current_step_name ?? undefined}>
-                            {run.current_step_name ? stepLabel(run.current_step_name) : "—"}{" "}
+                            {run.current_step_name ? stepLabel(run.current_step_name, run.workflow) : "—"}{" "}
                             <span className="text-xs text-slate-600">
                               ({Math.min(run.current_step + 1, run.step_count)}/{run.step_count})
                             </span>

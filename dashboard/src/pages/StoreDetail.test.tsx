@@ -858,3 +858,223 @@ describe("day-2 upgrades", () => {
     );
   });
 });
+
+describe("restoring a backup into the store", () => {
+  const RESTORE_RUN = "01a2420a-1b2c-7000-8000-00000000000b";
+  const BACKUP = {
+    id: "01a241c0-1111-7000-8000-000000000002",
+    storeId: "store-33655d8d",
+    storeName: "probe-fail",
+    ownerId: TENANT.id,
+    engine: "woocommerce",
+    status: "complete",
+    trigger: "manual",
+    runId: null,
+    step: null,
+    waitingFor: null,
+    sizeBytes: 48_512_331,
+    storedBytes: 48_530_002,
+    versions: { chart: "2.1.0", app: "2.1.0" },
+    parts: [],
+    error: null,
+    createdAt: "2026-12-03T03:00:04Z",
+    completedAt: "2026-12-03T03:00:18Z",
+  };
+  const NAMES_IN_PLACE = [
+    "verify-backup",
+    "restore-database",
+    "restore-uploads",
+    "wp-rehome",
+    "set-admin-password",
+    "wp-core-update-db",
+    "wc-update",
+    "verify-storefront",
+    "mark-restored",
+  ];
+  const restoreRun = (status: "running" | "failed", current: number, currentStatus: ProgressStep["status"], error?: string) => ({
+    currentRun: {
+      id: RESTORE_RUN,
+      operation: "restore",
+      workflow: "restore-in-place-woocommerce",
+      status,
+      percent: 30,
+      step: NAMES_IN_PLACE[current],
+      stepNumber: current + 1,
+      stepCount: NAMES_IN_PLACE.length,
+      nextAttemptAt: null,
+    },
+    progress: {
+      runId: RESTORE_RUN,
+      workflow: "restore-in-place-woocommerce",
+      version: 1,
+      status,
+      percent: 30,
+      error: error ?? null,
+      startedAt: "2026-12-04T10:00:00Z",
+      finishedAt: status === "failed" ? "2026-12-04T10:00:09Z" : null,
+      nextAttemptAt: null,
+      steps: NAMES_IN_PLACE.map((name, i) => ({
+        number: i + 1,
+        name,
+        status: (i < current ? "succeeded" : i === current ? currentStatus : "pending") as ProgressStep["status"],
+        attempt: i <= current ? 1 : 0,
+        maxAttempts: 4,
+        startedAt: i <= current ? "2026-12-04T10:00:00Z" : null,
+        finishedAt: i < current ? "2026-12-04T10:00:03Z" : null,
+        durationMs: i < current ? 3000 : null,
+        error: i === current ? (error ?? null) : null,
+        waitingFor: null,
+      })),
+    },
+    runs: [
+      { id: RESTORE_RUN, workflow: "restore-in-place-woocommerce", status, createdAt: "2026-12-04T10:00:00Z", finishedAt: null },
+    ],
+  });
+  const backupRoutes: Handler = (url) => {
+    if (url.pathname === `/api/v1/backups/${BACKUP.id}`) return json({ backup: BACKUP });
+    if (url.pathname === "/api/v1/backups") return json({ backups: [BACKUP] });
+    return undefined;
+  };
+
+  it("shows a restoring store: its badge, the restore's steps, which backup, and no actions that would conflict", async () => {
+    renderStore(
+      ready({
+        status: "restoring",
+        restoredFrom: { backupId: BACKUP.id, restoredAt: null },
+        ...restoreRun("running", 2, "running"),
+      }),
+      TENANT,
+      [],
+      backupRoutes,
+    );
+    const badge = await screen.findByText("Restoring");
+    expect(badge.getAttribute("data-status")).toBe("restoring");
+    expect(screen.getByRole("region", { name: "Restore" })).toBeTruthy();
+    expect(screen.getByTestId("progress-summary").textContent).toBe("Step 3 of 9: Restoring the uploaded files");
+    const line = await screen.findByTestId("restored-from");
+    expect(line.getAttribute("data-restore-state")).toBe("running");
+    await waitFor(() => expect(line.textContent).toMatch(/^Restoring from backup of \S.*\d/));
+    expect(line.textContent).not.toContain("…");
+    // The backup's row is on the page: the line leads to it.
+    const link = await within(line).findByRole("link");
+    expect(link.getAttribute("href")).toBe(`#backup-${BACKUP.id}`);
+    await waitFor(() => expect(document.getElementById(`backup-${BACKUP.id}`)).toBeTruthy());
+    // Nothing that the API would refuse while restoring.
+    expect(screen.queryByRole("button", { name: "Delete" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Change admin password" })).toBeNull();
+    expect(screen.queryByTestId("restore-in-place")).toBeNull();
+    const backups = screen.getByRole("region", { name: "Backups" });
+    expect((within(backups).getByRole("button", { name: "Back up now" }) as HTMLButtonElement).disabled).toBe(true);
+    expect(within(backups).getByTestId("backup-blocked").textContent).toBe(
+      "The store is being restored from a backup: back it up once it is ready again.",
+    );
+  });
+
+  it("says a restore stopped, whether the data may be half replaced, and that Retry resumes it", async () => {
+    const RAW = "step `restore-uploads` failed: reading the backup: the backup bucket answered: connection refused";
+    const { calls } = renderStore(
+      ready({
+        status: "failed",
+        failedStep: "restore-uploads",
+        failureReason: RAW,
+        restoredFrom: { backupId: BACKUP.id, restoredAt: null },
+        ...restoreRun("failed", 2, "failed", RAW),
+      }),
+      TENANT,
+      [],
+      (url, init) =>
+        url.pathname.endsWith("/retry") && init.method === "POST"
+          ? json({ message: "Store restore retry initiated: the restore resumes at its failed step.", store: ready() }, 202)
+          : backupRoutes(url, init),
+    );
+    expect((await screen.findByTestId("failure-title")).textContent).toBe("Restore stopped at “Restoring the uploaded files”");
+    expect(screen.getByTestId("restore-stopped").textContent).toBe(
+      "The store's data may be partly replaced by the backup's until the restore finishes.",
+    );
+    expect(screen.getByRole("alert").textContent).toContain("Retry resumes the restore at its failed step");
+    await waitFor(() => expect(screen.getByTestId("restored-from").textContent).toMatch(/^Restore from backup of .+ did not finish$/));
+    fireEvent.click(screen.getByRole("button", { name: "Retry" }));
+    const dialog = await screen.findByRole("dialog");
+    expect(within(dialog).getByTestId("retry-what").textContent).toBe(
+      "The restore resumes at its failed step, “Restoring the uploaded files”; the steps that finished are not repeated.",
+    );
+    fireEvent.click(within(dialog).getByRole("button", { name: "Retry" }));
+    await screen.findByText("Store restore retry initiated: the restore resumes at its failed step.");
+    expect(calls.some((c) => c.url.pathname === "/api/v1/stores/store-33655d8d/retry")).toBe(true);
+  });
+
+  it("says the store's data is untouched when the backup's check failed", async () => {
+    renderStore(
+      ready({
+        status: "failed",
+        failedStep: "verify-backup",
+        failureReason: "step `verify-backup` failed: the manifest does not match",
+        restoredFrom: { backupId: BACKUP.id, restoredAt: null },
+        ...restoreRun("failed", 0, "failed", "step `verify-backup` failed: the manifest does not match"),
+      }),
+      TENANT,
+      [],
+      backupRoutes,
+    );
+    expect((await screen.findByTestId("failure-title")).textContent).toBe("Restore stopped at “Checking the backup”");
+    expect(screen.getByTestId("restore-stopped").textContent).toBe(
+      "The backup is checked before anything is replaced, so the store's data is still as it was.",
+    );
+  });
+
+  it("says a cancelled restore starts again from its beginning", async () => {
+    const run = restoreRun("failed", 2, "cancelled", "The run was cancelled by an operator.");
+    renderStore(
+      ready({
+        status: "failed",
+        failedStep: "restore-uploads",
+        failureReason: "The run was cancelled by an operator.",
+        restoredFrom: { backupId: BACKUP.id, restoredAt: null },
+        ...run,
+        progress: { ...run.progress, status: "cancelled" },
+      }),
+      TENANT,
+      [],
+      backupRoutes,
+    );
+    expect((await screen.findByTestId("failure-reason")).textContent).toBe("It was cancelled by an operator.");
+    expect(screen.getByRole("alert").textContent).toContain("Retry starts the restore again from its beginning");
+    fireEvent.click(screen.getByRole("button", { name: "Retry" }));
+    const dialog = await screen.findByRole("dialog");
+    expect(within(dialog).getByTestId("retry-what").textContent).toBe(
+      "The restore starts again from its beginning: the backup is checked, then put in place of the store's data.",
+    );
+  });
+
+  it("says which backup a ready store was restored from, and when", async () => {
+    renderStore(
+      ready({ restoredFrom: { backupId: BACKUP.id, restoredAt: "2026-12-04T10:00:12Z" } }),
+      TENANT,
+      [],
+      backupRoutes,
+    );
+    const line = await screen.findByTestId("restored-from");
+    expect(line.getAttribute("data-restore-state")).toBe("done");
+    await waitFor(() => expect(line.textContent).toMatch(/^Restored from backup of .+ · .+$/));
+    expect(line.querySelector("time")?.getAttribute("datetime")).toBe("2026-12-04T10:00:12Z");
+    // A ready store's complete backups offer the restore into it.
+    await waitFor(() => expect(screen.getByTestId("restore-in-place")).toBeTruthy());
+  });
+
+  it("links a backup of another store to that store's backups", async () => {
+    const other = { ...BACKUP, id: "01a24000-3333-7000-8000-000000000004", storeId: "store-0badf00d", storeName: "old-shop" };
+    renderStore(ready({ restoredFrom: { backupId: other.id, restoredAt: "2026-12-04T10:00:12Z" } }), TENANT, [], (url) =>
+      url.pathname === `/api/v1/backups/${other.id}` ? json({ backup: other }) : undefined,
+    );
+    const line = await screen.findByTestId("restored-from");
+    const link = await within(line).findByRole("link");
+    expect(link.textContent).toMatch(/^backup of old-shop, /);
+    expect(link.getAttribute("href")).toBe("/backups?store=store-0badf00d");
+  });
+
+  it("says nothing of a store never restored", async () => {
+    renderStore(ready({ restoredFrom: null }), TENANT, []);
+    await screen.findByRole("region", { name: "Backups" });
+    expect(screen.queryByTestId("restored-from")).toBeNull();
+  });
+});

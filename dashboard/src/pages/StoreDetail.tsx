@@ -10,7 +10,7 @@ import { ApiError } from "../api/client";
 import { isActiveStatus, keys, useRotateCredentials, useStore, useStoreAction, useStoreTimeline } from "../api/queries";
 import type { ProgressStep, StoreDetail, TimelineEvent } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
-import { BackupsCard } from "../components/Backups";
+import { BackupsCard, PROGRESS_ANCHOR, RestoredFromLine } from "../components/Backups";
 import { ConfirmDialog } from "../components/Dialog";
 import {
   IconArrowUp,
@@ -71,6 +71,7 @@ import { useEventStream } from "../lib/useEventStream";
 function operationTitle(operation: string | null | undefined): string {
   if (operation === "teardown") return "Deletion";
   if (operation === "upgrade") return "Upgrade";
+  if (operation === "restore") return "Restore";
   return "Provisioning";
 }
 
@@ -138,25 +139,29 @@ function ProgressCard({
         ? "The store's resources are removed."
         : upgrade
           ? "The store is upgraded and verified with a test order."
-          : "The store is provisioned.";
+          : run?.operation === "restore"
+            ? "The store's data is restored from the backup and verified with a test order."
+            : "The store is provisioned.";
   else if (rolledBack) summary = "The upgrade failed; the store was rolled back and verified again.";
   else if (progress.status === "failed" || progress.status === "cancelled")
     summary = failedStep
       ? `${upgrade && isRollbackStep(failedStep.name) ? "Rollback stopped" : "Stopped"} at step ` +
-        `${position(failedStep)} of ${stepCount}: ${stepLabel(failedStep.name)}`
+        `${position(failedStep)} of ${stepCount}: ${stepLabel(failedStep.name, progress.workflow)}`
       : progress.status === "failed"
         ? "Stopped before the end."
         : "Cancelled.";
   else if (progress.status === "queued" && !progress.startedAt)
     summary = queueWords(run, store.queuePosition) ?? "Queued: waiting for a worker to pick it up.";
   else if (current) {
-    const where = `${position(current)} of ${stepCount}: ${stepLabel(current.name)}`;
+    const where = `${position(current)} of ${stepCount}: ${stepLabel(current.name, progress?.workflow)}`;
     summary = rollingBack ? `Rolling back: step ${where}` : `Step ${where}`;
   }
   else summary = "In progress.";
 
   return (
     <Card
+      id={PROGRESS_ANCHOR}
+      className="scroll-mt-4"
       title={title}
       description={
         progress && (workflowLabel(progress.workflow) !== title || operator) ? (
@@ -208,6 +213,7 @@ function ProgressCard({
         <div className="mt-6">
           <StepTimeline
             steps={progress.steps}
+            workflow={progress.workflow}
             runStatus={progress.status}
             nextAttemptAt={progress.nextAttemptAt}
             now={now}
@@ -242,6 +248,7 @@ export function FailureCard({
     .reverse()
     .find((s) => s.status === "failed" || s.status === "cancelled");
   const upgrade = store.currentRun?.operation === "upgrade" ? store.lastUpgrade : null;
+  const restore = store.currentRun?.operation === "restore";
   const stepName = store.failedStep ?? failedStep?.name ?? null;
   const what = stoppedWhat(store, stepName);
   const raw = store.failureReason ?? store.progress?.error ?? failedStep?.error ?? null;
@@ -251,7 +258,7 @@ export function FailureCard({
       role="alert"
       title={
         <span data-testid="failure-title">
-          {stepName ? `${what} stopped at “${stepLabel(stepName)}”` : `${what} stopped`}
+          {stepName ? `${what} stopped at “${stepLabel(stepName, store.currentRun?.workflow)}”` : `${what} stopped`}
         </span>
       }
       action={
@@ -273,9 +280,20 @@ export function FailureCard({
           the store back to {chartText(upgrade.from)} did not finish.
         </p>
       ) : null}
+      {restore ? (
+        <p className="mt-1" data-testid="restore-stopped">
+          {stepName === "verify-backup"
+            ? "The backup is checked before anything is replaced, so the store's data is still as it was."
+            : "The store's data may be partly replaced by the backup's until the restore finishes."}
+        </p>
+      ) : null}
       <p className="mt-1">
-        Retry carries on from that step; the steps that finished are not repeated. If it stops again, contact your
-        platform's administrators.
+        {restore
+          ? store.progress?.status === "cancelled"
+            ? "Retry starts the restore again from its beginning: the backup is checked, then put in place of the store's data."
+            : "Retry resumes the restore at its failed step; the steps that finished are not repeated."
+          : "Retry carries on from that step; the steps that finished are not repeated."}{" "}
+        If it stops again, contact your platform's administrators.
         {store.retryCount > 0 ? ` Retried ${store.retryCount} time${store.retryCount > 1 ? "s" : ""} so far.` : ""}
       </p>
       <RawDetails raw={raw} code={stepName} open={operator}>
@@ -283,6 +301,19 @@ export function FailureCard({
       </RawDetails>
     </Alert>
   );
+}
+
+/** What Retry does for a failed store, as its confirmation says it. */
+function retryText(store: StoreDetail): string {
+  const resumes = store.progress?.status === "failed" && !!store.failedStep;
+  if (store.currentRun?.operation === "restore") {
+    return resumes
+      ? `The restore resumes at its failed step, “${stepLabel(store.failedStep, store.currentRun.workflow)}”; the steps that finished are not repeated.`
+      : "The restore starts again from its beginning: the backup is checked, then put in place of the store's data.";
+  }
+  return resumes
+    ? `${stoppedWhat(store, store.failedStep)} carries on from “${stepLabel(store.failedStep)}”; the steps that finished are not repeated.`
+    : "A new run starts from the first step; work already done is recognised, not repeated.";
 }
 
 /** A store address: a link while the store serves it, plain text once it is deleted or being deleted. */
@@ -774,20 +805,23 @@ export function StoreDetailPage() {
         title={s.name}
         badges={<StoreStatusBadge status={s.status} />}
         description={
-          <span className="flex flex-wrap items-center gap-x-2 gap-y-1">
-            <Mono>{s.id}</Mono>
-            <span aria-hidden="true">·</span>
-            <EngineBadge engine={s.engine} />
-            <ThemeBadge theme={s.theme} />
-            <span aria-hidden="true">·</span>
-            <span>created {formatAgo(s.createdAt, now)}</span>
-            {isAdmin && s.ownerUsername ? (
-              <>
-                <span aria-hidden="true">·</span>
-                <span>owner {s.ownerUsername}</span>
-              </>
-            ) : null}
-          </span>
+          <>
+            <span className="flex flex-wrap items-center gap-x-2 gap-y-1">
+              <Mono>{s.id}</Mono>
+              <span aria-hidden="true">·</span>
+              <EngineBadge engine={s.engine} />
+              <ThemeBadge theme={s.theme} />
+              <span aria-hidden="true">·</span>
+              <span>created {formatAgo(s.createdAt, now)}</span>
+              {isAdmin && s.ownerUsername ? (
+                <>
+                  <span aria-hidden="true">·</span>
+                  <span>owner {s.ownerUsername}</span>
+                </>
+              ) : null}
+            </span>
+            <RestoredFromLine store={s} />
+          </>
         }
         actions={
           // A failed store's one Retry is in its failure notice, beside the reason.
@@ -922,11 +956,7 @@ export function StoreDetailPage() {
         onConfirm={doRetry}
         onClose={() => setConfirm(null)}
       >
-        <p>
-          {s.progress?.status === "failed" && s.failedStep
-            ? `${stoppedWhat(s, s.failedStep)} carries on from “${stepLabel(s.failedStep)}”; the steps that finished are not repeated.`
-            : "A new run starts from the first step; work already done is recognised, not repeated."}
-        </p>
+        <p data-testid="retry-what">{retryText(s)}</p>
       </ConfirmDialog>
       <UpgradeDialog
         store={s}

@@ -91,4 +91,38 @@ describe("the store list and upgrades", () => {
     renderStores([base]);
     expect(await screen.findByRole("button", { name: "Upgrading" })).toBeTruthy();
   });
+
+  it("shows a restoring store's status and its restore's step, and offers the Restoring filter", async () => {
+    const { calls } = renderStores([
+      {
+        ...base,
+        status: "restoring",
+        availableUpgrade: null,
+        restoredFrom: { backupId: "01a241c0-1111-7000-8000-000000000002", restoredAt: null },
+        currentRun: {
+          id: "01a2420a-1b2c-7000-8000-00000000000b",
+          operation: "restore",
+          workflow: "restore-in-place-woocommerce",
+          status: "running",
+          percent: 40,
+          step: "restore-database",
+          stepNumber: 2,
+          stepCount: 9,
+          nextAttemptAt: null,
+        },
+      },
+    ]);
+    const row = (await screen.findByText("upgrade-shop")).closest("tr") as HTMLElement;
+    expect(within(row).getByText("Restoring").getAttribute("data-status")).toBe("restoring");
+    expect(row.textContent).toContain("Restoring the database");
+    // Its progress, weighted like the store page's, not the time since the store was created.
+    for (const bar of within(row).getAllByRole("progressbar")) expect(Number(bar.getAttribute("aria-valuenow"))).toBeGreaterThan(0);
+    expect(row.textContent).not.toMatch(/Rolling back|\(2\/9\)/);
+    screen.getByRole("button", { name: "Restoring" }).click();
+    await vi.waitFor(() =>
+      expect(calls.some((c) => c.url.pathname === "/api/v1/stores" && c.url.searchParams.get("status") === "restoring")).toBe(
+        true,
+      ),
+    );
+  });
 });

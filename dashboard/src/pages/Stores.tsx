@@ -70,17 +70,18 @@ export function UpgradeMarker({ store }: { store: Store }) {
 
 function StoreProgress({ store, now }: { store: Store; now: number }) {
   const run = store.currentRun;
-  if (store.status === "upgrading") {
-    // The list knows only the current step: its label, and whether it belongs to the rollback.
+  if (store.status === "upgrading" || store.status === "restoring") {
+    // The list knows only the current step: its label, and whether it belongs to an upgrade's
+    // rollback. (Not the time since creation: the store was created long before.)
     const percent = runPercent(run);
-    const rollingBack = !!run?.step && isRollbackStep(run.step);
+    const rollingBack = store.status === "upgrading" && !!run?.step && isRollbackStep(run.step);
     return (
       <div className="space-y-1">
         <MiniProgress percent={percent} label={`${store.name}: ${percent}%`} />
         <p className="text-xs text-slate-600">
           <span className="font-medium text-slate-700 tabular-nums">{percent}%</span> ·{" "}
           {rollingBack ? "Rolling back: " : ""}
-          {run?.step ? <span title={run.step}>{stepLabel(run.step)}</span> : "queued"}
+          {run?.step ? <span title={run.step}>{stepLabel(run.step, run.workflow)}</span> : "queued"}
         </p>
       </div>
     );
@@ -90,7 +91,7 @@ function StoreProgress({ store, now }: { store: Store; now: number }) {
     const percent = runPercent(run);
     const step = run?.step ? (
       <span title={`Step ${run.stepNumber ?? "?"} of ${run.stepCount ?? "?"}: ${run.step}`}>
-        {stepLabel(run.step)} ({run.stepNumber ?? "?"}/{run.stepCount ?? "?"})
+        {stepLabel(run.step, run.workflow)} ({run.stepNumber ?? "?"}/{run.stepCount ?? "?"})
       </span>
     ) : (
       "queued"
@@ -115,7 +116,7 @@ function StoreProgress({ store, now }: { store: Store; now: number }) {
   if (store.status === "failed") {
     return (
       <p className="text-sm text-rose-700" title={asSentence(plainStepError(store.failureReason))}>
-        Stopped{store.failedStep ? ` at “${stepLabel(store.failedStep)}”` : ""}
+        Stopped{store.failedStep ? ` at “${stepLabel(store.failedStep, run?.workflow)}”` : ""}
       </p>
     );
   }
