@@ -70,6 +70,14 @@ pub struct BackupPart {
     pub restore: Vec<String>,
 }
 
+/// `sh -c <script> sh`, the script's whitespace collapsed to single spaces: arguments appended to
+/// the argv are the script's `$1`, `$2`, ... (a part's dump and restore commands are written
+/// this way).
+pub fn shell(script: &str) -> Vec<String> {
+    let script: String = script.split_whitespace().collect::<Vec<_>>().join(" ");
+    vec!["sh".into(), "-c".into(), script, "sh".into()]
+}
+
 /// The bucket backups go to (a worker resource, from `BACKUP_S3_*`).
 #[derive(Clone)]
 pub struct BackupBucket {

@@ -160,6 +160,35 @@ fn helm_failure(doing: &str, stderr: &str) -> StepOutcome {
     }
 }
 
+/// The values the store's release (release = namespace) was last installed with
+/// (`helm get values -o json`).
+pub async fn release_values(
+    settings: &HelmSettings,
+    namespace: &str,
+) -> Result<Value, StepOutcome> {
+    let output = helm(
+        settings,
+        &[
+            "get",
+            "values",
+            namespace,
+            "--namespace",
+            namespace,
+            "-o",
+            "json",
+        ],
+    )
+    .await?;
+    if output.success {
+        Ok(serde_json::from_str::<Value>(&output.stdout).unwrap_or_else(|_| json!({})))
+    } else {
+        Err(helm_failure(
+            &format!("reading the values of release {namespace}"),
+            &output.stderr,
+        ))
+    }
+}
+
 /// helm's answer when the release does not exist.
 fn release_not_found(stderr: &str) -> bool {
     stderr.to_lowercase().contains("release: not found")
@@ -372,29 +401,8 @@ impl RecordRelease {
                  to come back to; repair it (helm history / helm rollback) and upgrade again"
             ));
         }
-        let values = helm(
-            &settings,
-            &[
-                "get",
-                "values",
-                namespace,
-                "--namespace",
-                namespace,
-                "-o",
-                "json",
-            ],
-        )
-        .await;
-        let values = match values {
-            Ok(output) if output.success => {
-                serde_json::from_str::<Value>(&output.stdout).unwrap_or_else(|_| json!({}))
-            }
-            Ok(output) => {
-                return helm_failure(
-                    &format!("reading the values of release {namespace}"),
-                    &output.stderr,
-                );
-            }
+        let values = match release_values(&settings, namespace).await {
+            Ok(values) => values,
             Err(outcome) => return outcome,
         };
         // `helm status` leaves the chart out; `helm get metadata` names its versions.

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use storeflow_engine::{RetryPolicy, StepContext, StepDef, StepOutcome};
 
+use crate::backup::{BackupPart, shell};
 use crate::breaker::{Breakers, guarded};
 use crate::credentials::{self, StoreCredentials};
 use crate::engines::{EngineValues, StoreEngine};
@@ -172,6 +173,64 @@ impl StoreEngine for Medusa {
 
     fn set_admin_password(&self) -> Box<dyn storeflow_engine::Step> {
         Box::new(MedusaSetAdminPassword {})
+    }
+
+    fn backup_workflow(&self) -> Option<&'static str> {
+        Some("backup-medusa")
+    }
+
+    fn restore_workflow(&self) -> Option<&'static str> {
+        Some("restore-medusa")
+    }
+
+    fn restore_in_place_workflow(&self) -> Option<&'static str> {
+        Some("restore-in-place-medusa")
+    }
+
+    /// The database, from the `postgres` container of `medusa-postgres` (the password from
+    /// the container's own environment, which the chart fills from the store Secret). Medusa
+    /// stores have no uploaded files: the backend has no file-service plugin, so product
+    /// images are URLs in the database.
+    ///
+    /// The restore empties the `public` schema first, in the same transaction as the load
+    /// (`--single-transaction`, `ON_ERROR_STOP`: a dump that fails halfway changes nothing):
+    /// `pg_dump --clean` would drop only what the dump holds, and tables a newer Medusa
+    /// created after the backup would stay and break the next `medusa migrations run`.
+    fn backup_parts(&self) -> Vec<BackupPart> {
+        vec![BackupPart {
+            name: "database".into(),
+            app: "medusa-postgres".into(),
+            container: "postgres".into(),
+            dump: shell(
+                "PGPASSWORD=\"$POSTGRES_PASSWORD\" exec pg_dump --username=\"$POSTGRES_USER\" \
+                 --dbname=\"$POSTGRES_DB\" --format=plain --no-owner --no-privileges \
+                 --lock-wait-timeout=120000",
+            ),
+            restore: shell(
+                "{ printf 'SET lock_timeout = 60000; DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;\\n'; \
+                   head -c \"$1\"; } \
+                 | PGPASSWORD=\"$POSTGRES_PASSWORD\" psql --no-psqlrc --quiet \
+                   --username=\"$POSTGRES_USER\" --dbname=\"$POSTGRES_DB\" \
+                   --set=ON_ERROR_STOP=1 --single-transaction --file=-",
+            ),
+        }]
+    }
+
+    /// The restored schema brought up to this Medusa first (the next steps read it), then
+    /// the store's own admin (its password and API token; other users' tokens cleared), then
+    /// the store's own publishable key in the restored database, linked to one sales channel.
+    fn after_restore_steps(&self) -> Vec<StepDef> {
+        vec![
+            StepDef::new("medusa-restore-migrations", MedusaMigrations {})
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(10 * 60)),
+            StepDef::new("set-admin-password", MedusaRestoreAdmin {})
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(5 * 60)),
+            StepDef::new("medusa-rehome", MedusaRehome {})
+                .retry(setup_retry())
+                .timeout(Duration::from_secs(5 * 60)),
+        ]
     }
 }
 
@@ -837,9 +896,11 @@ impl storeflow_engine::Step for MedusaVerify {
                 async {
                     let service = backend(cx)?;
                     let admin = Admin::new(service.clone(), admin_token(cx).await?);
-                    let key = cx
-                        .output_of("medusa-setup")
-                        .and_then(|o| o["publishableKey"].as_str())
+                    // A restore in place has no setup: the key is the one medusa-rehome made
+                    // sure the restored database holds.
+                    let key = ["medusa-setup", "medusa-rehome"]
+                        .iter()
+                        .find_map(|step| cx.output_of(step)?["publishableKey"].as_str())
                         .unwrap_or("")
                         .to_owned();
                     let host = input_str(cx, "host")?.to_owned();
@@ -1022,9 +1083,267 @@ impl storeflow_engine::Step for MedusaSetAdminPassword {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// After a restore
+
+/// Clears the Admin API token of every user but the store's admin (`$1`): the restored
+/// database holds the tokens of the store it was backed up from, which must not open this
+/// one. A fixed script: no input is spliced into it.
+pub const REVOKE_OTHER_TOKENS_SCRIPT: &str = r#"exec node -e '
+const { Client } = require("pg");
+(async () => {
+  const email = process.argv[1];
+  if (!email) throw new Error("the admin e-mail is required");
+  const db = new Client({ connectionString: process.env.DATABASE_URL });
+  await db.connect();
+  const revoked = await db.query(`UPDATE "user" SET api_token = NULL, updated_at = now() WHERE api_token IS NOT NULL AND NOT (email = $1 AND deleted_at IS NULL)`, [email]);
+  await db.end();
+  console.log(JSON.stringify({ revokedTokens: revoked.rowCount }));
+})().catch((err) => { console.error(err.message); process.exit(1); });
+' "$1""#;
+
+/// Makes the restored database hold the store's own publishable key (`$1`, the one its
+/// storefront is published with), not revoked and linked to one live sales channel — the
+/// channel the backed-up store's storefront key used, else the default one — and names
+/// Medusa's store after this store (`$3`) when it bore the backed-up one's name (`$4`). One
+/// transaction; running it again changes nothing. Prints what it found as JSON.
+///
+/// Why insert the key rather than publish the restored one: Medusa v1 accepts an unknown
+/// publishable key without an error (it then stops filtering by sales channel), so a
+/// storefront with a key its database lacks would pass a test order and still be wrong.
+pub const REHOME_SCRIPT: &str = r#"exec node -e '
+const { Client } = require("pg");
+const { randomBytes } = require("crypto");
+(async () => {
+  const [key, email, newName, oldName, title] = process.argv.slice(1);
+  if (!/^pk_[0-9A-Za-z]+$/.test(key || "")) throw new Error("not a publishable key id: " + key);
+  const db = new Client({ connectionString: process.env.DATABASE_URL });
+  await db.connect();
+  await db.query("BEGIN");
+  const user = await db.query(`SELECT id FROM "user" WHERE email = $1 AND deleted_at IS NULL`, [email]);
+  await db.query(`INSERT INTO publishable_api_key (id, title, created_by) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET revoked_at = NULL, revoked_by = NULL, updated_at = now()`, [key, title, user.rows.length ? user.rows[0].id : null]);
+  const linked = await db.query(`SELECT sales_channel_id FROM publishable_api_key_sales_channel WHERE publishable_key_id = $1`, [key]);
+  let channel = linked.rows.length ? linked.rows[0].sales_channel_id : null;
+  if (!channel) {
+    const own = await db.query(`SELECT l.sales_channel_id FROM publishable_api_key_sales_channel l JOIN publishable_api_key k ON k.id = l.publishable_key_id JOIN sales_channel c ON c.id = l.sales_channel_id AND c.deleted_at IS NULL WHERE k.title = $1 AND k.id <> $2 AND k.revoked_at IS NULL ORDER BY k.created_at LIMIT 1`, [title, key]);
+    const found = own.rows.length ? own : await db.query(`SELECT s.default_sales_channel_id AS sales_channel_id FROM store s JOIN sales_channel c ON c.id = s.default_sales_channel_id AND c.deleted_at IS NULL LIMIT 1`);
+    if (!found.rows.length) throw new Error("the restored database has no sales channel for the storefront key");
+    channel = found.rows[0].sales_channel_id;
+    await db.query(`INSERT INTO publishable_api_key_sales_channel (id, publishable_key_id, sales_channel_id) VALUES ($1, $2, $3) ON CONFLICT (sales_channel_id, publishable_key_id) DO NOTHING`, ["pksc_" + randomBytes(13).toString("hex").toUpperCase(), key, channel]);
+  }
+  const renamed = newName && oldName && newName !== oldName ? (await db.query(`UPDATE store SET name = $1 WHERE name = $2`, [newName, oldName])).rowCount : 0;
+  await db.query("COMMIT");
+  await db.end();
+  console.log(JSON.stringify({ publishableKey: key, salesChannelId: channel, renamed: renamed > 0 }));
+})().catch((err) => { console.error(err.message); process.exit(1); });
+' "$@""#;
+
+/// Runs a fixed `sh -c` script in the store's `medusa` container with `args` as `$1`, ...;
+/// its standard output on success.
+async fn run_script(
+    cx: &StepContext<'_>,
+    doing: &str,
+    script: &str,
+    args: &[&str],
+) -> Result<String, StepOutcome> {
+    let target = pod_exec::store_target(cx, "medusa", "medusa")?;
+    let mut argv: Vec<String> = vec!["sh".into(), "-c".into(), script.into(), "sh".into()];
+    argv.extend(args.iter().map(|a| (*a).to_owned()));
+    let output = pod_exec::run(client(cx)?, &target, &argv, None, cx.time_left).await?;
+    if output.success() {
+        Ok(output.stdout)
+    } else {
+        Err(StepOutcome::retry(format!(
+            "{doing} exited with {}: {}",
+            output.code,
+            output.summary()
+        )))
+    }
+}
+
+/// After a restore: the store's own admin (the e-mail and password sealed on the store row,
+/// the API token in its Secret), and no other user's API token left working.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MedusaRestoreAdmin {}
+
+#[typetag::serde(name = "medusa-restore-admin")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for MedusaRestoreAdmin {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), async {
+            outcome(
+                async {
+                    let credentials = credentials::load(cx).await?;
+                    let admin = Admin::new(backend(cx)?, admin_token(cx).await?);
+                    apply_admin_user(cx, &credentials, &admin.token).await?;
+                    let revoked = run_script(
+                        cx,
+                        "clearing the other users' API tokens",
+                        REVOKE_OTHER_TOKENS_SCRIPT,
+                        &[&credentials.email],
+                    )
+                    .await?;
+                    if !admin.works().await? {
+                        return Err(StepOutcome::retry(
+                            "Medusa does not accept the admin token yet",
+                        ));
+                    }
+                    let revoked: Value = serde_json::from_str(revoked.trim()).unwrap_or_default();
+                    Ok(json!({
+                        "email": credentials.email,
+                        "updated": true,
+                        "revokedTokens": revoked["revokedTokens"],
+                    }))
+                }
+                .await,
+                StepOutcome::Done,
+            )
+        })
+        .await
+    }
+}
+
+/// After a restore: the store's publishable key — from this run's setup (a new store) or from
+/// the deployed release (a restore in place) — is in the restored database, live and linked
+/// to exactly one sales channel, as the Admin API confirms ([`REHOME_SCRIPT`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MedusaRehome {}
+
+#[typetag::serde(name = "medusa-rehome")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for MedusaRehome {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        let breakers = cx.resource::<Breakers>().ok();
+        guarded(breakers.map(|b| &b.kubernetes), async {
+            outcome(self.body(cx).await, StepOutcome::Done)
+        })
+        .await
+    }
+}
+
+impl MedusaRehome {
+    async fn body(&self, cx: &StepContext<'_>) -> Result<Value, StepOutcome> {
+        let key = match cx
+            .output_of("medusa-setup")
+            .and_then(|o| o["publishableKey"].as_str())
+        {
+            Some(key) => key.to_owned(),
+            None => {
+                let settings = cx
+                    .resource::<crate::helm::HelmSettings>()
+                    .map_err(StepOutcome::Fatal)?;
+                let namespace = input_str(cx, "namespace")?;
+                let values = crate::helm::release_values(settings, namespace).await?;
+                values["medusa"]["storefront"]["publishableKey"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            }
+        };
+        if !key.starts_with("pk_") {
+            return Err(StepOutcome::fatal(
+                "the store has no publishable key (neither this run's setup nor its release                  names one), so its storefront cannot be connected to the restored shop",
+            ));
+        }
+        let credentials = credentials::load(cx).await?;
+        let new_name = input_str(cx, "name").unwrap_or_default().to_owned();
+        let old_name = cx
+            .output_of("verify-backup")
+            .and_then(|o| o["manifest"]["store"]["name"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let printed = run_script(
+            cx,
+            "connecting the publishable key to the restored shop",
+            REHOME_SCRIPT,
+            &[&key, &credentials.email, &new_name, &old_name, KEY_TITLE],
+        )
+        .await?;
+        let found: Value = serde_json::from_str(printed.trim()).map_err(|_| {
+            StepOutcome::retry(format!("the rehome script printed no result: {printed}"))
+        })?;
+        // Medusa itself must see the key live and in one channel: it would accept a key it
+        // does not know without a word.
+        let admin = Admin::new(backend(cx)?, admin_token(cx).await?);
+        let stored = admin
+            .get(&format!("/admin/publishable-api-keys/{key}"))
+            .await?;
+        if !stored["publishable_api_key"]["revoked_at"].is_null() {
+            return Err(StepOutcome::retry(format!(
+                "Medusa still shows the publishable key {key} as revoked"
+            )));
+        }
+        let channels = admin
+            .get(&format!("/admin/publishable-api-keys/{key}/sales-channels"))
+            .await?;
+        let count = channels["sales_channels"].as_array().map_or(0, Vec::len);
+        if count != 1 {
+            return Err(StepOutcome::fatal(format!(
+                "the publishable key {key} is linked to {count} sales channels in the restored                  shop; a storefront needs exactly one (unlink the others in Medusa's admin, then                  retry this step)"
+            )));
+        }
+        Ok(json!({
+            "publishableKey": key,
+            "salesChannelId": found["salesChannelId"],
+            "renamed": found["renamed"],
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_backup_commands_take_the_password_from_the_containers_environment() {
+        let parts = Medusa.backup_parts();
+        assert_eq!(parts.len(), 1, "the database is the whole of a Medusa store");
+        let part = &parts[0];
+        assert_eq!(
+            (part.app.as_str(), part.container.as_str()),
+            ("medusa-postgres", "postgres")
+        );
+        for argv in [&part.dump, &part.restore] {
+            let text = argv.join(" ");
+            assert!(text.contains("PGPASSWORD=\"$POSTGRES_PASSWORD\""), "{text}");
+            assert!(!text.contains("--password"), "{text}");
+        }
+        // The restore reads exactly the part's size, empties the schema in the same
+        // transaction, and stops at the first error.
+        let restore = part.restore.join(" ");
+        for wanted in [
+            "head -c \"$1\"",
+            "DROP SCHEMA IF EXISTS public CASCADE",
+            "--single-transaction",
+            "ON_ERROR_STOP=1",
+        ] {
+            assert!(restore.contains(wanted), "{wanted}: {restore}");
+        }
+    }
+
+    #[test]
+    fn the_restore_scripts_take_their_input_as_arguments_only() {
+        for script in [REVOKE_OTHER_TOKENS_SCRIPT, REHOME_SCRIPT] {
+            let program = script
+                .split_once("node -e '")
+                .and_then(|(_, rest)| rest.rsplit_once("' \""))
+                .map(|(program, _)| program)
+                .expect("a quoted program");
+            assert!(!program.contains('\''), "no quote ends the program early");
+            assert!(program.contains("process.argv"));
+            assert!(!program.contains("${"), "nothing is spliced into SQL");
+        }
+        let names: Vec<String> = Medusa
+            .after_restore_steps()
+            .iter()
+            .map(|step| step.name.clone())
+            .collect();
+        assert_eq!(
+            names,
+            ["medusa-restore-migrations", "set-admin-password", "medusa-rehome"]
+        );
+    }
 
     #[test]
     fn the_admin_user_command_takes_only_the_email_as_an_argument() {

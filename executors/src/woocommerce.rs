@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use storeflow_engine::{RetryPolicy, StepContext, StepDef, StepOutcome};
 
-use crate::backup::BackupPart;
+use crate::backup::{BackupPart, shell};
 use crate::breaker::{Breakers, guarded};
 use crate::credentials;
 use crate::engines::{EngineValues, StoreEngine};
@@ -141,12 +141,12 @@ impl StoreEngine for WooCommerce {
                 name: "database".into(),
                 app: "mariadb".into(),
                 container: "mariadb".into(),
-                dump: sh(
+                dump: shell(
                     "MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\" exec mariadb-dump --user=root \
                           --single-transaction --quick --routines --triggers --add-drop-table \
                           \"$MARIADB_DATABASE\"",
                 ),
-                restore: sh(
+                restore: shell(
                     "head -c \"$1\" | MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\" mariadb --user=root \
                              \"$MARIADB_DATABASE\"",
                 ),
@@ -155,8 +155,8 @@ impl StoreEngine for WooCommerce {
                 name: "uploads".into(),
                 app: "wordpress".into(),
                 container: "wp-cli".into(),
-                dump: sh("mkdir -p wp-content/uploads && exec tar -cf - wp-content/uploads"),
-                restore: sh("rm -rf wp-content/uploads && head -c \"$1\" | tar -xf -"),
+                dump: shell("mkdir -p wp-content/uploads && exec tar -cf - wp-content/uploads"),
+                restore: shell("rm -rf wp-content/uploads && head -c \"$1\" | tar -xf -"),
             },
         ]
     }
@@ -171,12 +171,6 @@ impl StoreEngine for WooCommerce {
                 .timeout(Duration::from_secs(5 * 60)),
         ]
     }
-}
-
-/// `sh -c <script> sh`: arguments appended to the argv are the script's `$1`, `$2`, ...
-fn sh(script: &str) -> Vec<String> {
-    let script: String = script.split_whitespace().collect::<Vec<_>>().join(" ");
-    vec!["sh".into(), "-c".into(), script, "sh".into()]
 }
 
 /// Moves a restored site to this store's URL: `wp search-replace` of the backed-up store's

@@ -135,24 +135,32 @@ impl Drop for Harness {
 
 /// Answers exec calls into `medusa` containers by running the command here, in the Medusa
 /// package `backend` with the database `database_for(namespace)` names — the program the
-/// image would run, against that store's database. Other containers, and namespaces without
-/// a database, fall through to the fake's own behaviour.
+/// image would run, against that store's database — and into the `postgres` container of
+/// `medusa-postgres` with the environment the image gives it (`POSTGRES_USER`, `POSTGRES_DB`,
+/// `POSTGRES_PASSWORD`), plus `PGHOST`/`PGPORT` of that database, so this machine's
+/// `pg_dump` and `psql` reach it. Other containers, and namespaces without a database, fall
+/// through to the fake's own behaviour.
 pub fn exec_handler(
     backend: PathBuf,
     config_home: PathBuf,
     database_for: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
 ) -> ExecHandler {
     Arc::new(move |request| {
-        if request.container != MEDUSA || request.command.is_empty() {
+        if !matches!(request.container.as_str(), MEDUSA | POSTGRES) || request.command.is_empty() {
             return None;
         }
         let database_url = database_for(&request.namespace)?;
-        let mut child = Command::new(&request.command[0])
-            .args(&request.command[1..])
-            .current_dir(&backend)
-            .env("DATABASE_URL", database_url)
-            .env("MEDUSA_DISABLE_TELEMETRY", "true")
-            .env("XDG_CONFIG_HOME", &config_home)
+        let mut command = Command::new(&request.command[0]);
+        command.args(&request.command[1..]).current_dir(&backend);
+        if request.container == POSTGRES {
+            command.envs(postgres_env(&database_url)?);
+        } else {
+            command
+                .env("DATABASE_URL", database_url)
+                .env("MEDUSA_DISABLE_TELEMETRY", "true")
+                .env("XDG_CONFIG_HOME", &config_home);
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -168,6 +176,27 @@ pub fn exec_handler(
             code: output.status.code().unwrap_or(1),
         })
     })
+}
+
+/// The container of a Medusa store's PostgreSQL (charts/ecommerce-store, `medusa-postgres`).
+const POSTGRES: &str = "postgres";
+
+/// What the PostgreSQL image's container has in its environment, for the database at
+/// `postgres://user:password@host:port/db` (and `PGHOST`/`PGPORT`, since it is not local).
+fn postgres_env(database_url: &str) -> Option<Vec<(&'static str, String)>> {
+    let rest = database_url.strip_prefix("postgres://")?;
+    let (credentials, location) = rest.rsplit_once('@')?;
+    let (user, password) = credentials.split_once(':')?;
+    let (address, database) = location.split_once('/')?;
+    let (host, port) = address.rsplit_once(':')?;
+    let database = database.split('?').next().unwrap_or(database);
+    Some(vec![
+        ("POSTGRES_USER", user.to_owned()),
+        ("POSTGRES_PASSWORD", password.to_owned()),
+        ("POSTGRES_DB", database.to_owned()),
+        ("PGHOST", host.to_owned()),
+        ("PGPORT", port.to_owned()),
+    ])
 }
 
 /// One store's backend.
@@ -243,6 +272,15 @@ impl PerStoreMedusa {
                 }
             })?;
         Ok(PerStoreMedusa { inner })
+    }
+
+    /// The database of `namespace`'s Medusa, once it runs (for tests that change a store
+    /// behind storeflow's back).
+    pub fn database_url(&self, namespace: &str) -> Option<String> {
+        match self.inner.slots().get(namespace) {
+            Some(Slot::Running(harness)) => Some(harness.database_url.clone()),
+            _ => None,
+        }
     }
 
     /// Stores whose Medusa answers now.

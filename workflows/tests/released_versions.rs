@@ -27,6 +27,9 @@ const RELEASED: &[(&str, i32, &str)] = &[
     ("backup-woocommerce", 1, "cbc64b30baa31537767347af6d9fe09d987022cf150f6a18b44c1074d86fa670"),
     ("restore-woocommerce", 1, "58f2938e69038b7c2bb5cdb7ffc032c4a228770bc9000c186c0568392b2ec8c1"),
     ("restore-in-place-woocommerce", 1, "abc658395462ec1f3d8759c40dde96c741aaa9a31f861f6c0abf97e72b71d8b9"),
+    ("backup-medusa", 1, "bbaf3604ec55f34c731498d973ab04794f0cbb5656b2eb2a53b4ccd345765fa8"),
+    ("restore-medusa", 1, "2a4aac521bcdb1b9dbed0e0a43cfe14c6a81b147bc7ceb4103fb7ef2d1c0d79d"),
+    ("restore-in-place-medusa", 1, "f31d927e66f3bc7bdbfd11ea1cdddcfeec522c07f9a96343976529aab76c5e5c"),
 ];
 
 #[test]

@@ -110,11 +110,19 @@ describe("Back up now", () => {
     expect(button.getAttribute("aria-describedby")).toBe(reason.id);
   });
 
-  it("is not offered for a MedusaJS store, which has no schedule form either", async () => {
+  it("is offered for a MedusaJS store too, with its schedule form", async () => {
     renderSection({ store: shop({ engine: "medusa", theme: null }) });
     const button = await screen.findByRole("button", { name: "Back up now" });
+    expect((button as HTMLButtonElement).disabled).toBe(false);
+    expect(screen.queryByTestId("backup-blocked")).toBeNull();
+    await screen.findByTestId("backup-schedule");
+  });
+
+  it("is not offered for an engine without backups, which has no schedule form either", async () => {
+    renderSection({ store: shop({ engine: "example" as Store["engine"], theme: null }) });
+    const button = await screen.findByRole("button", { name: "Back up now" });
     expect((button as HTMLButtonElement).disabled).toBe(true);
-    expect(screen.getByTestId("backup-blocked").textContent).toBe("MedusaJS stores cannot be backed up by the platform yet.");
+    expect(screen.getByTestId("backup-blocked").textContent).toBe("example stores cannot be backed up by the platform yet.");
     await screen.findByTestId("no-backups");
     expect(screen.queryByTestId("backup-schedule")).toBeNull();
   });

@@ -169,6 +169,11 @@ export function backupAnchor(backupId: string): string {
 const STORE_PAGE_BACKUPS = 10;
 
 /** The store page's Backups section. */
+/** Whether a backup holds uploaded files besides the database (WooCommerce's do; Medusa's have none). */
+function hasUploads(backup: Backup): boolean {
+  return backup.parts.length === 0 || backup.parts.some((part) => part.name === "uploads");
+}
+
 export function BackupsCard({ store, operator, now }: { store: Store; operator: boolean; now: number }) {
   const reasonId = useId();
   const toast = useToast();
@@ -196,7 +201,11 @@ export function BackupsCard({ store, operator, now }: { store: Store; operator: 
     <Card
       id="backups"
       title="Backups"
-      description="Encrypted copies of the store's database and uploaded files."
+      description={
+        store.engine === "medusa"
+          ? "Encrypted copies of the store's database (a MedusaJS store keeps its images as links there)."
+          : "Encrypted copies of the store's database and uploaded files."
+      }
       actions={
         <Button
           variant="primary"
@@ -604,9 +613,9 @@ export function RestoreDialog({ backup, onClose }: { backup: Backup | null; onCl
       {backup ? (
         <>
           <p data-testid="restore-what">
-            A new store is created and provisioned, then the backup taken {takenAt(backup)} — its database and
-            uploaded files — is checked and put into it, and the site moves to the new store's address. The store it was
-            taken of is not touched.
+            A new store is created and provisioned, then the backup taken {takenAt(backup)} —{" "}
+            {hasUploads(backup) ? "its database and uploaded files" : "its database"} — is checked and put into it, and
+            the shop moves to the new store's address. The store it was taken of is not touched.
           </p>
           {someoneElses ? (
             <p data-testid="restore-owner">The new store will be yours, not the owner of the backed-up store.</p>
@@ -731,8 +740,17 @@ export function RestoreInPlaceDialog({
             <strong className="font-semibold text-slate-900">
               The store's current data is replaced by the backup's.
             </strong>{" "}
-            Its database — products, orders, customers, pages and settings — and its uploaded files go back to how they
-            were on {takenAt(backup)}. Orders, products and uploads added or changed since then are lost.
+            {hasUploads(backup) ? (
+              <>
+                Its database — products, orders, customers, pages and settings — and its uploaded files go back to how
+                they were on {takenAt(backup)}. Orders, products and uploads added or changed since then are lost.
+              </>
+            ) : (
+              <>
+                Its database — products, orders, customers and settings — goes back to how it was on {takenAt(backup)}.
+                Orders and products added or changed since then are lost.
+              </>
+            )}
           </p>
           <p>
             The store keeps its address and its current admin password. The backup is checked whole before anything is

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 
 import { describe, expect, it } from "vitest";
 
-import { STORE_STATUSES } from "../api/types";
+import { STORE_STATUSES, type Store } from "../api/types";
 import {
   BACKUP_ENGINES,
   backupBlockReason,
@@ -42,14 +42,16 @@ describe("which stores can be backed up", () => {
         inPlace: /fn restore_in_place_workflow\(&self\)[^{]*\{\s*Some\(/.test(text),
       }));
     expect(engines.map((e) => e.name).sort()).toEqual(["medusa", "woocommerce"]);
-    expect(engines.filter((e) => e.backups).map((e) => e.name)).toEqual([...BACKUP_ENGINES]);
-    expect(engines.filter((e) => e.inPlace).map((e) => e.name)).toEqual([...RESTORE_IN_PLACE_ENGINES]);
+    expect(engines.filter((e) => e.backups).map((e) => e.name).sort()).toEqual([...BACKUP_ENGINES]);
+    expect(engines.filter((e) => e.inPlace).map((e) => e.name).sort()).toEqual([...RESTORE_IN_PLACE_ENGINES]);
   });
 
-  it("offers Back up now for a ready WooCommerce store only, and says why not otherwise", () => {
+  it("offers Back up now for a ready store of an engine with backups, and says why not otherwise", () => {
     expect(backupBlockReason({ status: "ready", engine: "woocommerce" })).toBeNull();
-    expect(backupBlockReason({ status: "ready", engine: "medusa" })).toBe(
-      "MedusaJS stores cannot be backed up by the platform yet.",
+    expect(backupBlockReason({ status: "ready", engine: "medusa" })).toBeNull();
+    // An engine added without backups (examples/custom-engine) says so.
+    expect(backupBlockReason({ status: "ready", engine: "example" as Store["engine"] })).toBe(
+      "example stores cannot be backed up by the platform yet.",
     );
     expect(backupBlockReason({ status: "provisioning", engine: "woocommerce" })).toBe(
       "The store can be backed up once it is ready.",
@@ -71,7 +73,8 @@ describe("which stores can be backed up", () => {
     expect(canSchedule({ status: "ready", engine: "woocommerce" })).toBe(true);
     expect(canSchedule({ status: "deleting", engine: "woocommerce" })).toBe(false);
     expect(canSchedule({ status: "deleted", engine: "woocommerce" })).toBe(false);
-    expect(canSchedule({ status: "ready", engine: "medusa" })).toBe(false);
+    expect(canSchedule({ status: "ready", engine: "medusa" })).toBe(true);
+    expect(canSchedule({ status: "ready", engine: "example" as Store["engine"] })).toBe(false);
   });
 });
 
@@ -159,9 +162,10 @@ describe("restoring", () => {
 });
 
 describe("restoring into the same store", () => {
-  it("is offered for a ready WooCommerce store only (the API refuses any other status)", () => {
+  it("is offered for a ready store only (the API refuses any other status)", () => {
     expect(canRestoreInPlace({ status: "ready", engine: "woocommerce" })).toBe(true);
-    expect(canRestoreInPlace({ status: "ready", engine: "medusa" })).toBe(false);
+    expect(canRestoreInPlace({ status: "ready", engine: "medusa" })).toBe(true);
+    expect(canRestoreInPlace({ status: "ready", engine: "example" as Store["engine"] })).toBe(false);
     for (const status of STORE_STATUSES.filter((s) => s !== "ready")) {
       expect(canRestoreInPlace({ status, engine: "woocommerce" })).toBe(false);
     }

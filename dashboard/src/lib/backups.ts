@@ -10,10 +10,10 @@ import { storeNameProblems } from "./storeRules";
 
 /**
  * The engines storeflow backs up: those whose engine defines `backup_workflow`
- * (`executors/src/woocommerce.rs`; Medusa does not yet). `backups.test.ts` reads the engines'
+ * (`executors/src/woocommerce.rs`, `executors/src/medusa.rs`). `backups.test.ts` reads the engines'
  * files and fails when this list and theirs differ.
  */
-export const BACKUP_ENGINES: readonly string[] = ["woocommerce"];
+export const BACKUP_ENGINES: readonly string[] = ["medusa", "woocommerce"];
 
 export function canBackUpEngine(engine: string): boolean {
   return BACKUP_ENGINES.includes(engine);
@@ -156,10 +156,10 @@ export function restoredName(storeName: string): string {
 
 /**
  * The engines whose backups can be restored into the store they were taken of: those whose
- * engine defines `restore_in_place_workflow` (`executors/src/woocommerce.rs`). `backups.test.ts`
+ * engine defines `restore_in_place_workflow` (`executors/src/woocommerce.rs`, `medusa.rs`). `backups.test.ts`
  * reads the engines' files and fails when this list and theirs differ.
  */
-export const RESTORE_IN_PLACE_ENGINES: readonly string[] = ["woocommerce"];
+export const RESTORE_IN_PLACE_ENGINES: readonly string[] = ["medusa", "woocommerce"];
 
 /**
  * Whether the store's own backups offer "Restore into this store": a ready store of an engine

@@ -38,6 +38,9 @@ export const WORKFLOW_LABELS: Record<string, string> = {
   "backup-woocommerce": "WooCommerce backup",
   "restore-woocommerce": "WooCommerce restore from a backup",
   "restore-in-place-woocommerce": "WooCommerce restore of a backup into the store",
+  "backup-medusa": "MedusaJS backup",
+  "restore-medusa": "MedusaJS restore from a backup",
+  "restore-in-place-medusa": "MedusaJS restore of a backup into the store",
   "scheduled-backups": "Scheduled backups",
 };
 

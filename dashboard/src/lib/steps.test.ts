@@ -159,6 +159,9 @@ const ALL_STEPS = new Set([
   ...backupSteps("woocommerce"),
   ...restoreSteps("woocommerce"),
   ...restoreInPlaceSteps("woocommerce"),
+  ...backupSteps("medusa"),
+  ...restoreSteps("medusa"),
+  ...restoreInPlaceSteps("medusa"),
 ]);
 
 describe("step labels", () => {
@@ -208,6 +211,9 @@ describe("typical durations", () => {
       ...backupSteps("woocommerce"),
       ...restoreSteps("woocommerce"),
       ...restoreInPlaceSteps("woocommerce"),
+      ...backupSteps("medusa"),
+      ...restoreSteps("medusa"),
+      ...restoreInPlaceSteps("medusa"),
     ]);
     expect([...storeSteps].filter((name) => TYPICAL_SECONDS[name] === undefined)).toEqual([]);
   });
@@ -238,8 +244,11 @@ describe("typical durations", () => {
     expect(WORKFLOW_STEPS["backup-woocommerce"]).toEqual(backupSteps("woocommerce"));
     expect(WORKFLOW_STEPS["restore-woocommerce"]).toEqual(restoreSteps("woocommerce"));
     expect(WORKFLOW_STEPS["restore-in-place-woocommerce"]).toEqual(restoreInPlaceSteps("woocommerce"));
-    // Medusa stores have no backups yet.
-    expect(backupParts("medusa")).toEqual([]);
+    expect(WORKFLOW_STEPS["backup-medusa"]).toEqual(backupSteps("medusa"));
+    expect(WORKFLOW_STEPS["restore-medusa"]).toEqual(restoreSteps("medusa"));
+    expect(WORKFLOW_STEPS["restore-in-place-medusa"]).toEqual(restoreInPlaceSteps("medusa"));
+    // Medusa stores have no uploads: images are URLs in the database.
+    expect(backupParts("medusa")).toEqual(["database"]);
   });
 
   it("knows the upgrade's on-failure steps: everything `.on_failure(…)` adds", () => {

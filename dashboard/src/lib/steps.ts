@@ -73,6 +73,9 @@ export const STEP_LABELS: Record<string, string> = {
   "restore-database": "Restoring the database",
   "restore-uploads": "Restoring the uploaded files",
   "wp-rehome": "Moving the site to its new address",
+  // Medusa: the restored database brought up to this Medusa, and the storefront's key put in it
+  "medusa-restore-migrations": "Updating the restored database",
+  "medusa-rehome": "Connecting the storefront to the restored shop",
   // Restore into the same store: the backup checked, its parts in place of the store's, the
   // steps above that make the data the store's again, a test order, then this
   "mark-restored": "Finishing the restore",
@@ -92,6 +95,10 @@ export const WORKFLOW_STEP_LABELS: Record<string, Record<string, string>> = {
   "restore-in-place-woocommerce": {
     "wp-rehome": "Keeping the store's address",
     "set-admin-password": "Keeping the store's admin password",
+  },
+  "restore-in-place-medusa": {
+    "set-admin-password": "Keeping the store's admin password",
+    "medusa-rehome": "Keeping the storefront's key",
   },
 };
 
@@ -182,6 +189,8 @@ export const TYPICAL_SECONDS: Record<string, number> = {
   "restore-database": 3,
   "restore-uploads": 3,
   "wp-rehome": 1,
+  "medusa-restore-migrations": 2,
+  "medusa-rehome": 1,
   "mark-restored": 0.05,
 };
 
@@ -309,6 +318,39 @@ export const WORKFLOW_STEPS: Record<string, string[]> = {
     "set-admin-password",
     "wp-core-update-db",
     "wc-update",
+    "verify-storefront",
+    "mark-restored",
+  ],
+  // Medusa: the database is the whole backup (no uploads: images are URLs).
+  "backup-medusa": ["dump-database", "write-manifest", "finish-backup", "prune-backups", "fail-backup"],
+  "restore-medusa": [
+    "mark-provisioning",
+    "ensure-namespace",
+    "ensure-store-secret",
+    "chart-values",
+    "install-chart",
+    "wait-ready",
+    "medusa-admin-user",
+    "medusa-setup",
+    "verify-backup",
+    "restore-database",
+    "medusa-restore-migrations",
+    "set-admin-password",
+    "medusa-rehome",
+    "medusa-migrations",
+    "publish-values",
+    "publish-chart",
+    "wait-published",
+    "verify-storefront",
+    "mark-ready",
+  ],
+  "restore-in-place-medusa": [
+    "verify-backup",
+    "restore-database",
+    "medusa-restore-migrations",
+    "set-admin-password",
+    "medusa-rehome",
+    "medusa-migrations",
     "verify-storefront",
     "mark-restored",
   ],

@@ -336,9 +336,10 @@ async fn backups_start_once_per_store_and_each_tenant_sees_only_their_own() {
         "the owner sees why the backup waits: {waiting}"
     );
 
-    // Medusa stores cannot be backed up yet, and say so; a store not ready cannot either.
+    // A Medusa store's backup is its own engine's workflow; a store not ready cannot be
+    // backed up.
     let medusa = ready_store(&api, &owner, "medusa-shop", "medusa").await;
-    let refused = api
+    let medusa_backup = api
         .call(
             Method::POST,
             &format!("/api/v1/stores/{medusa}/backups"),
@@ -346,13 +347,18 @@ async fn backups_start_once_per_store_and_each_tenant_sees_only_their_own() {
             None,
         )
         .await;
-    assert_eq!(refused.status, StatusCode::CONFLICT);
-    assert_eq!(refused.code(), "BACKUP_NOT_SUPPORTED");
-    sqlx::query("UPDATE stores SET status = 'provisioning' WHERE id = $1")
-        .bind(&medusa)
-        .execute(&api.pool)
-        .await
-        .expect("provisioning");
+    assert_eq!(
+        medusa_backup.status,
+        StatusCode::ACCEPTED,
+        "{medusa_backup:?}"
+    );
+    let (workflow,): (String,) =
+        sqlx::query_as("SELECT workflow FROM workflow_runs WHERE id = $1::uuid")
+            .bind(medusa_backup.body["backup"]["runId"].as_str().expect("run"))
+            .fetch_one(&api.pool)
+            .await
+            .expect("run");
+    assert_eq!(workflow, "backup-medusa");
     let woo = ready_store(&api, &owner, "busy-shop", "woocommerce").await;
     sqlx::query("UPDATE stores SET status = 'upgrading' WHERE id = $1")
         .bind(&woo)
@@ -680,16 +686,19 @@ async fn restoring_in_place_needs_the_store_name_and_a_complete_backup_of_the_sa
         StatusCode::BAD_REQUEST,
         "{other_engine:?}"
     );
-    let unsupported = api
+    let into_medusa = api
         .call(
             Method::POST,
             &format!("/api/v1/stores/{medusa}/restore"),
             Some(&owner),
-            Some(json!({ "backupId": medusa_backup, "confirm": "headless" })),
+            Some(json!({ "backupId": backup, "confirm": "headless" })),
         )
         .await;
-    assert_eq!(unsupported.status, StatusCode::CONFLICT);
-    assert_eq!(unsupported.code(), "RESTORE_NOT_SUPPORTED");
+    assert_eq!(
+        into_medusa.status,
+        StatusCode::BAD_REQUEST,
+        "{into_medusa:?}"
+    );
     // Another tenant cannot even learn that the store exists.
     let stranger = api
         .call(

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use storeflow_testkit::s3::S3Server;
 
 use crate::provisioning::{Platform, tail};
-use crate::real_cluster::{RealWorld, world};
+use crate::real_cluster::world;
 
 /// Writes `megabytes` of incompressible files under the store's `wp-content/uploads`.
 fn fill_uploads(docroot: &Path, megabytes: usize) -> Vec<(String, u64)> {
@@ -72,7 +72,7 @@ fn same_files(a: &Path, b: &Path) -> bool {
 
 /// `step attempt: seconds (outcome)` of a run, in order: where the time of a backup or a
 /// restore went.
-async fn step_times(platform: &Platform<&'static RealWorld>, run: &str) -> String {
+async fn step_times<C>(platform: &Platform<C>, run: &str) -> String {
     let rows: Vec<(String, i32, String, f64)> = sqlx::query_as(
         "SELECT d.step_name, a.attempt, a.outcome, extract(epoch FROM a.finished_at - a.started_at)::float8 \
          FROM workflow_step_attempts a JOIN workflow_runs r ON r.id = a.run_id \
@@ -89,7 +89,7 @@ async fn step_times(platform: &Platform<&'static RealWorld>, run: &str) -> Strin
         .join(", ")
 }
 
-async fn backup(platform: &Platform<&'static RealWorld>, token: &str, id: &str) -> Value {
+async fn backup<C>(platform: &Platform<C>, token: &str, id: &str) -> Value {
     let (status, body) = platform
         .call(
             Method::GET,
@@ -102,12 +102,7 @@ async fn backup(platform: &Platform<&'static RealWorld>, token: &str, id: &str) 
     body["backup"].clone()
 }
 
-async fn wait_backup(
-    platform: &Platform<&'static RealWorld>,
-    token: &str,
-    id: &str,
-    within: Duration,
-) -> Value {
+async fn wait_backup<C>(platform: &Platform<C>, token: &str, id: &str, within: Duration) -> Value {
     let until = Instant::now() + within;
     loop {
         let backup = backup(platform, token, id).await;
@@ -486,4 +481,311 @@ async fn a_store_is_backed_up_through_a_worker_kill_restored_verified_and_a_dama
         restore_took.as_secs_f64(),
         in_place_took.as_secs_f64()
     );
+}
+
+/// Medusa backups with a real Medusa and PostgreSQL per store, this machine's `pg_dump` and
+/// `psql`, and a real S3-compatible server; the fake cluster stands in for Kubernetes and the
+/// exec transport only (`local_medusa`). A store is backed up; changed behind storeflow's back
+/// (a product added, its admin's password changed); restored into a new store, which gets the
+/// backed-up catalogue and orders with its own publishable key (in its database, linked to one
+/// sales channel), its own admin password, and none of the source's API tokens — while the
+/// source keeps what changed; then restored in place, which undoes the changes and keeps the
+/// store's key and password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_medusa_store_is_backed_up_restored_into_a_new_store_and_in_place() {
+    use storeflow_executors::medusa::Admin;
+    use storeflow_executors::service_proxy::Service;
+    use storeflow_fakecluster::Options;
+    use storeflow_fakecluster::local_medusa::PerStoreMedusa;
+
+    let backend = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/medusa-backend");
+    assert!(
+        backend.join("node_modules/.bin/medusa").exists(),
+        "the real-Medusa tests need the Medusa backend package: run `npm ci` in charts/medusa-backend (scripts/test-all.sh does)"
+    );
+    let s3 =
+        tokio::task::block_in_place(|| S3Server::start("storeflow-medusa-backups")).expect("moto");
+    let spool = std::env::temp_dir().join(format!(
+        "storeflow-spool-medusa-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&spool).expect("spool dir");
+    let mut env: Vec<(String, String)> = s3.worker_env();
+    env.push(("BACKUP_SPOOL_DIR".into(), spool.display().to_string()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut platform = Platform::start(Options {
+        auto_ready: Some(Duration::from_millis(200)),
+        ..Options::default()
+    })
+    .await;
+    let medusa = PerStoreMedusa::start(&platform.cluster, &backend, &platform.dir.join("medusa"))
+        .expect("per-store Medusa");
+    let token = platform
+        .register("medusa-owner@example.com", "medusa-owner")
+        .await;
+    let id = platform
+        .create_store(
+            &token,
+            json!({ "name": "tea-house", "engine": "medusa", "password": "Tenant-Pass-2024" }),
+        )
+        .await;
+    let kubeconfig = platform.kubeconfig.clone();
+    platform.start_worker_as(&kubeconfig, &env);
+    let store = platform
+        .wait_status(&token, &id, "ready", Duration::from_secs(240))
+        .await;
+    let email = store["adminCredentials"]["email"]
+        .as_str()
+        .expect("email")
+        .to_owned();
+    let client = kube::Client::try_from(kube::Config::new(
+        platform.cluster.url().parse().expect("url"),
+    ))
+    .expect("client");
+    let service = |namespace: &str| Service {
+        client: client.clone(),
+        namespace: namespace.to_owned(),
+        name: "medusa".into(),
+        port: 9000,
+    };
+    let admin_of = |namespace: &str| {
+        Admin::new(
+            service(namespace),
+            platform.store_secret("medusa-admin-token", namespace),
+        )
+    };
+    let handles = |admin: Admin| async move {
+        let products = admin
+            .get("/admin/products?limit=100")
+            .await
+            .expect("products");
+        let mut handles: Vec<String> = products["products"]
+            .as_array()
+            .expect("products")
+            .iter()
+            .filter_map(|p| p["handle"].as_str().map(str::to_owned))
+            .collect();
+        handles.sort();
+        handles
+    };
+    let order_ids = |admin: Admin| async move {
+        let orders = admin.get("/admin/orders?limit=100").await.expect("orders");
+        let mut ids: Vec<String> = orders["orders"]
+            .as_array()
+            .expect("orders")
+            .iter()
+            .filter_map(|o| o["id"].as_str().map(str::to_owned))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let sign_in = |namespace: &str, password: &str| {
+        let body = json!({ "email": email, "password": password });
+        let service = service(namespace);
+        async move {
+            service
+                .call("POST", "/admin/auth/token", &[], Some(&body))
+                .await
+                .expect("sign in")
+                .status
+        }
+    };
+    let published_key = |namespace: &str| {
+        let storefront = platform
+            .cluster
+            .get("deployments", namespace, "storefront")
+            .expect("storefront published");
+        storefront["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["name"] == "MEDUSA_PUBLISHABLE_KEY")
+            .and_then(|e| e["value"].as_str())
+            .expect("the storefront's key")
+            .to_owned()
+    };
+    // The key's sales channels, as Medusa sees them.
+    let key_channels = |namespace: &str, key: String| {
+        let admin = admin_of(namespace);
+        async move {
+            let stored = admin
+                .get(&format!("/admin/publishable-api-keys/{key}"))
+                .await
+                .expect("the key is in the database");
+            assert!(
+                stored["publishable_api_key"]["revoked_at"].is_null(),
+                "{stored}"
+            );
+            let channels = admin
+                .get(&format!("/admin/publishable-api-keys/{key}/sales-channels"))
+                .await
+                .expect("channels");
+            channels["sales_channels"].as_array().map_or(0, Vec::len)
+        }
+    };
+    let backed_up_products = handles(admin_of(&id)).await;
+    let backed_up_orders = order_ids(admin_of(&id)).await;
+    assert_eq!(backed_up_orders.len(), 1, "the verification order");
+    let source_key = published_key(&id);
+
+    // The backup: the database only (Medusa stores have no uploads), sealed in the bucket.
+    let (status, body) = platform
+        .call(
+            Method::POST,
+            &format!("/api/v1/stores/{id}/backups"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let backup_id = body["backup"]["id"].as_str().expect("backup id").to_owned();
+    let done = wait_backup(&platform, &token, &backup_id, Duration::from_secs(300)).await;
+    assert_eq!(
+        done["status"],
+        "complete",
+        "{done}\n{}",
+        tail(&platform.worker_logs(), 40)
+    );
+    let parts: Vec<&str> = done["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(parts, ["database"]);
+    let prefix = format!("storeflow/stores/{id}/{backup_id}/");
+    let keys = s3.keys(&prefix).expect("keys");
+    assert_eq!(
+        keys,
+        [
+            format!("{prefix}database.sfbk"),
+            format!("{prefix}manifest.sfbk")
+        ]
+    );
+    let stored = s3.get(&keys[0]).expect("database object");
+    assert!(
+        !String::from_utf8_lossy(&stored).contains(&email)
+            && !String::from_utf8_lossy(&stored).contains(&backed_up_products[0]),
+        "the dump is sealed"
+    );
+
+    // Behind storeflow's back: a product, and the admin's password.
+    admin_of(&id)
+        .post(
+            "/admin/products",
+            json!({ "title": "After the backup", "handle": "after-the-backup", "is_giftcard": false, "discountable": true }),
+        )
+        .await
+        .expect("a product added after the backup");
+    let admin_token = platform.store_secret("medusa-admin-token", &id);
+    let database = medusa.database_url(&id).expect("the store's database");
+    let changed = tokio::task::block_in_place(|| {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new("sh")
+            .args([
+                "-c",
+                storeflow_executors::medusa::ADMIN_USER_SCRIPT,
+                "sh",
+                &email,
+            ])
+            .current_dir(&backend)
+            .env("DATABASE_URL", &database)
+            .stdin(std::process::Stdio::piped())
+            .spawn()?;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(format!("Changed-Behind-Its-Back\n{admin_token}\n").as_bytes())?;
+        drop(stdin);
+        child.wait()
+    })
+    .expect("the admin script");
+    assert!(changed.success());
+    assert_eq!(sign_in(&id, "Changed-Behind-Its-Back").await, 200);
+
+    // Restore into a new store: the backed-up shop, with the new store's own key, password
+    // and token; the source is untouched.
+    let (status, created) = platform
+        .call(
+            Method::POST,
+            "/api/v1/stores",
+            Some(&token),
+            Some(json!({ "name": "tea-copy", "restoreFrom": backup_id, "password": "Restored-Pass-99" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+    assert_eq!(created["run"]["workflow"], "restore-medusa");
+    let copy = created["store"]["id"].as_str().expect("id").to_owned();
+    let restoring = Instant::now();
+    platform
+        .wait_status(&token, &copy, "ready", Duration::from_secs(300))
+        .await;
+    let restore_took = restoring.elapsed();
+    assert_eq!(handles(admin_of(&copy)).await, backed_up_products);
+    let copy_orders = order_ids(admin_of(&copy)).await;
+    assert_eq!(
+        copy_orders.len(),
+        2,
+        "the backed-up order and the copy's verification order"
+    );
+    assert!(copy_orders.contains(&backed_up_orders[0]));
+    let copy_key = published_key(&copy);
+    assert_ne!(copy_key, source_key, "the new store publishes its own key");
+    assert_eq!(key_channels(&copy, copy_key.clone()).await, 1);
+    assert_eq!(sign_in(&copy, "Restored-Pass-99").await, 200);
+    assert_eq!(sign_in(&copy, "Tenant-Pass-2024").await, 401);
+    let source_token_on_copy = Admin::new(
+        service(&copy),
+        platform.store_secret("medusa-admin-token", &id),
+    );
+    assert!(
+        !source_token_on_copy.works().await.expect("token check"),
+        "the source store's API token does not open the copy"
+    );
+    let medusa_store = admin_of(&copy).get("/admin/store").await.expect("store");
+    assert_eq!(medusa_store["store"]["name"], "tea-copy");
+    let source_now = handles(admin_of(&id)).await;
+    assert!(
+        source_now.contains(&"after-the-backup".to_owned()),
+        "the source keeps what changed since its backup"
+    );
+
+    // Restore in place: the change is undone; the store keeps its key and its password.
+    let (status, accepted) = platform
+        .call(
+            Method::POST,
+            &format!("/api/v1/stores/{id}/restore"),
+            Some(&token),
+            Some(json!({ "backupId": backup_id, "confirm": "tea-house" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    assert_eq!(accepted["run"]["workflow"], "restore-in-place-medusa");
+    let in_place = Instant::now();
+    let back = platform
+        .wait_status(&token, &id, "ready", Duration::from_secs(300))
+        .await;
+    let in_place_took = in_place.elapsed();
+    assert_eq!(back["restoredFrom"]["backupId"], backup_id.as_str());
+    assert_eq!(handles(admin_of(&id)).await, backed_up_products);
+    assert_eq!(published_key(&id), source_key);
+    assert_eq!(key_channels(&id, source_key.clone()).await, 1);
+    assert_eq!(sign_in(&id, "Tenant-Pass-2024").await, 200);
+    assert_eq!(sign_in(&id, "Changed-Behind-Its-Back").await, 401);
+    println!(
+        "medusa restore run: {}\nmedusa restore in place run: {}",
+        step_times(&platform, created["run"]["id"].as_str().unwrap_or_default()).await,
+        step_times(
+            &platform,
+            accepted["run"]["id"].as_str().unwrap_or_default()
+        )
+        .await
+    );
+    println!(
+        "medusa backups: restore into a new store verified {:.1} s after the request; in place {:.1} s",
+        restore_took.as_secs_f64(),
+        in_place_took.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&spool);
+    tokio::task::spawn_blocking(move || medusa.stop())
+        .await
+        .expect("stop");
 }
