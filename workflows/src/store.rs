@@ -221,6 +221,28 @@ pub fn backup_v1(engine: &dyn StoreEngine) -> Option<Definition> {
     )
 }
 
+/// The backup read back whole and checked against its manifest (`verify-backup`), then each
+/// part restored through exec (`restore-<part>`): what both restores do before the engine's
+/// after-restore steps.
+fn restore_parts(
+    mut definition: Definition,
+    parts: Vec<storeflow_executors::backup::BackupPart>,
+) -> Definition {
+    definition = definition.step(
+        StepDef::new("verify-backup", VerifyBackup {})
+            .retry(backup_part_retry())
+            .timeout(Duration::from_secs(2 * 60 * 60)),
+    );
+    for part in parts {
+        definition = definition.step(
+            StepDef::new(format!("restore-{}", part.name), RestoreBackupPart { part })
+                .retry(backup_part_retry())
+                .timeout(Duration::from_secs(2 * 60 * 60)),
+        );
+    }
+    definition
+}
+
 /// Restore into a new store, version 1 (`restore-<engine>`): provisioning as the engine's
 /// newest version does it (namespace, Secret, chart, readiness, setup), then the backup
 /// (`restore_backup_id` in the input) is verified whole against its manifest before anything
@@ -246,18 +268,7 @@ pub fn restore_v1(engine: &dyn StoreEngine) -> Option<Definition> {
     for step in provisioning_steps.by_ref().take(setup_ends) {
         definition = definition.step(step);
     }
-    definition = definition.step(
-        StepDef::new("verify-backup", VerifyBackup {})
-            .retry(backup_part_retry())
-            .timeout(Duration::from_secs(2 * 60 * 60)),
-    );
-    for part in parts {
-        definition = definition.step(
-            StepDef::new(format!("restore-{}", part.name), RestoreBackupPart { part })
-                .retry(backup_part_retry())
-                .timeout(Duration::from_secs(2 * 60 * 60)),
-        );
-    }
+    definition = restore_parts(definition, parts);
     for step in engine
         .after_restore_steps()
         .into_iter()
@@ -285,20 +296,10 @@ pub fn restore_in_place_v1(engine: &dyn StoreEngine) -> Option<Definition> {
     if parts.is_empty() {
         return None;
     }
-    let mut definition = Definition::new(name, 1)
-        .deadline(Duration::from_secs(6 * 60 * 60))
-        .step(
-            StepDef::new("verify-backup", VerifyBackup {})
-                .retry(backup_part_retry())
-                .timeout(Duration::from_secs(2 * 60 * 60)),
-        );
-    for part in parts {
-        definition = definition.step(
-            StepDef::new(format!("restore-{}", part.name), RestoreBackupPart { part })
-                .retry(backup_part_retry())
-                .timeout(Duration::from_secs(2 * 60 * 60)),
-        );
-    }
+    let mut definition = restore_parts(
+        Definition::new(name, 1).deadline(Duration::from_secs(6 * 60 * 60)),
+        parts,
+    );
     for step in engine
         .after_restore_steps()
         .into_iter()

@@ -99,7 +99,7 @@ function backupParts(engine: EngineName): string[] {
 
 /** An engine's backup, as `backup_v1` builds it: `dump-<part>` per part, then its own steps (the on-failure one last). */
 function backupSteps(engine: EngineName): string[] {
-  const body = between(STORE_RS, "pub fn backup_v1", "pub fn restore_v1");
+  const body = between(STORE_RS, "pub fn backup_v1", "fn restore_parts(");
   expect(body).toContain('format!("dump-{}", part.name)');
   return [...backupParts(engine).map((part) => `dump-${part}`), ...stepNames(body)];
 }
@@ -109,17 +109,23 @@ function backupSteps(engine: EngineName): string[] {
  * backup checked, `restore-<part>` per part, the engine's after-restore steps and migrations,
  * then the rest of provisioning.
  */
+/** What both restores run first, as `restore_parts` builds it: `verify-backup`, then `restore-<part>` per part. */
+function restorePartSteps(engine: EngineName): string[] {
+  const body = between(STORE_RS, "fn restore_parts(", "pub fn restore_v1");
+  expect(body).toContain('format!("restore-{}", part.name)');
+  return [...stepNames(body), ...backupParts(engine).map((part) => `restore-${part}`)];
+}
+
 function restoreSteps(engine: EngineName): string[] {
   const body = between(STORE_RS, "pub fn restore_v1", "pub fn restore_in_place_v1");
-  expect(body).toContain('format!("restore-{}", part.name)');
-  expect(body).toMatch(/after_restore_steps\(\)[\s\S]*\.chain\(engine\.migration_steps\(\)\)/);
+  expect(body).toMatch(/restore_parts\(definition, parts\)[\s\S]*after_restore_steps\(\)[\s\S]*\.chain\(engine\.migration_steps\(\)\)/);
   const provisioning = provisionSteps(engine);
   const at = provisioning.indexOf("publish-values");
   const file = ENGINES[engine];
   return [
     ...provisioning.slice(0, at),
     ...stepNames(body),
-    ...backupParts(engine).map((part) => `restore-${part}`),
+    ...restorePartSteps(engine),
     ...stepNames(fnBody(file, "after_restore_steps")),
     ...stepNames(fnBody(file, "migration_steps")),
     ...provisioning.slice(at),
@@ -133,15 +139,14 @@ function restoreSteps(engine: EngineName): string[] {
  */
 function restoreInPlaceSteps(engine: EngineName): string[] {
   const body = between(STORE_RS, "pub fn restore_in_place_v1", "pub fn upgrade_workflows");
-  expect(body).toContain('format!("restore-{}", part.name)');
   expect(body).toMatch(
-    /after_restore_steps\(\)[\s\S]*\.chain\(engine\.migration_steps\(\)\)[\s\S]*\.chain\(engine\.verify_steps\(\)\)/,
+    /restore_parts\([\s\S]*after_restore_steps\(\)[\s\S]*\.chain\(engine\.migration_steps\(\)\)[\s\S]*\.chain\(engine\.verify_steps\(\)\)/,
   );
   const [before, after] = body.split(/engine\s*\.after_restore_steps\(\)/);
   const file = ENGINES[engine];
   return [
     ...stepNames(before),
-    ...backupParts(engine).map((part) => `restore-${part}`),
+    ...restorePartSteps(engine),
     ...stepNames(fnBody(file, "after_restore_steps")),
     ...stepNames(fnBody(file, "migration_steps")),
     ...stepNames(fnBody(file, "verify_steps")),
