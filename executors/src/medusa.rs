@@ -1298,7 +1298,11 @@ mod tests {
     #[test]
     fn the_backup_commands_take_the_password_from_the_containers_environment() {
         let parts = Medusa.backup_parts();
-        assert_eq!(parts.len(), 1, "the database is the whole of a Medusa store");
+        assert_eq!(
+            parts.len(),
+            1,
+            "the database is the whole of a Medusa store"
+        );
         let part = &parts[0];
         assert_eq!(
             (part.app.as_str(), part.container.as_str()),
@@ -1341,7 +1345,11 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["medusa-restore-migrations", "set-admin-password", "medusa-rehome"]
+            [
+                "medusa-restore-migrations",
+                "set-admin-password",
+                "medusa-rehome"
+            ]
         );
     }
 

@@ -183,7 +183,7 @@ const POSTGRES: &str = "postgres";
 
 /// What the PostgreSQL image's container has in its environment, for the database at
 /// `postgres://user:password@host:port/db` (and `PGHOST`/`PGPORT`, since it is not local).
-fn postgres_env(database_url: &str) -> Option<Vec<(&'static str, String)>> {
+pub fn postgres_env(database_url: &str) -> Option<Vec<(&'static str, String)>> {
     let rest = database_url.strip_prefix("postgres://")?;
     let (credentials, location) = rest.rsplit_once('@')?;
     let (user, password) = credentials.split_once(':')?;

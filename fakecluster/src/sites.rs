@@ -11,7 +11,11 @@
 //! The protocol is one JSON object per line each way:
 //! `{"op":"wp","namespace":N,"argv":["wp",…],"stdin":"…"}` → `{"stdout","stderr","code"}`;
 //! `{"op":"pods","pods":{"10.244.0.7":"store-1a2b3c4d",…}}` → `{"ok":true}` (replaces the table);
-//! `{"op":"site","namespace":N}` → a summary of that site (`null` before its first command).
+//! `{"op":"site","namespace":N}` → a summary of that site (`null` before its first command);
+//! `{"op":"medusa","namespace":N,"port":P}` → `{"ok":true}`: with `--medusa ADDR`, connections
+//! to a Medusa pod's IP on ADDR's port are forwarded to that store's own Medusa on loopback
+//! port P of the pod network (`"port":null` forgets it) — every store has a Medusa and a
+//! database of its own, as in a real cluster, and Medusa cannot be bound to one pod IP.
 //!
 //! # Caveats
 //! kwok never closes a command's standard input and reports a non-zero exit only as an
@@ -38,6 +42,8 @@ use crate::wpcli::Site;
 struct Sites {
     by_namespace: BTreeMap<String, Site>,
     pod_namespaces: BTreeMap<IpAddr, String>,
+    /// Namespace → the loopback port of its own Medusa (`--medusa`).
+    medusa_ports: BTreeMap<String, u16>,
 }
 
 type Shared = Arc<Mutex<Sites>>;
@@ -88,19 +94,21 @@ pub fn run_backend_part(argv: &[String]) -> Option<i32> {
     }
     let mut http: Option<SocketAddr> = None;
     let mut socket: Option<PathBuf> = None;
+    let mut medusa: Option<SocketAddr> = None;
     let mut args = argv.iter().skip(2);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--http" => http = args.next().and_then(|a| a.parse().ok()),
             "--socket" => socket = args.next().map(PathBuf::from),
+            "--medusa" => medusa = args.next().and_then(|a| a.parse().ok()),
             _ => http = None,
         }
     }
     let (Some(http), Some(socket)) = (http, socket) else {
-        eprintln!("usage: {invoked_as} sites --http ADDR --socket PATH");
+        eprintln!("usage: {invoked_as} sites --http ADDR --socket PATH [--medusa ADDR]");
         return Some(2);
     };
-    match runtime.block_on(serve(http, socket)) {
+    match runtime.block_on(serve(http, socket, medusa)) {
         Ok(()) => Some(0),
         Err(err) => {
             eprintln!("error: serving the sites: {err}");
@@ -109,11 +117,20 @@ pub fn run_backend_part(argv: &[String]) -> Option<i32> {
     }
 }
 
-pub async fn serve(http: SocketAddr, socket: PathBuf) -> std::io::Result<()> {
+pub async fn serve(
+    http: SocketAddr,
+    socket: PathBuf,
+    medusa: Option<SocketAddr>,
+) -> std::io::Result<()> {
     let shared: Shared = Arc::default();
     let _ = std::fs::remove_file(&socket);
-    let commands = UnixListener::bind(&socket)?;
     let web = TcpListener::bind(http).await?;
+    if let Some(medusa) = medusa {
+        let listener = TcpListener::bind(medusa).await?;
+        tokio::spawn(forward_medusa(listener, shared.clone()));
+    }
+    // Bound last: the socket's existence tells the harness that everything listens.
+    let commands = UnixListener::bind(&socket)?;
     let for_commands = shared.clone();
     tokio::spawn(async move {
         while let Ok((stream, _)) = commands.accept().await {
@@ -139,6 +156,39 @@ pub async fn serve(http: SocketAddr, socket: PathBuf) -> std::io::Result<()> {
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                 .await;
+        });
+    }
+}
+
+/// Forwards each connection made to a Medusa pod's IP to that store's own Medusa. A store's
+/// Medusa may still be starting (or its pod IP not yet known) when the first request comes:
+/// the connection waits for it up to a minute, as a Service waits for its endpoints.
+async fn forward_medusa(listener: TcpListener, shared: Shared) {
+    while let Ok((mut inbound, _)) = listener.accept().await {
+        let Ok(local) = inbound.local_addr() else {
+            continue;
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let until = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+            let port = loop {
+                let port = {
+                    let sites = lock(&shared);
+                    sites
+                        .pod_namespaces
+                        .get(&local.ip())
+                        .and_then(|namespace| sites.medusa_ports.get(namespace))
+                        .copied()
+                };
+                match port {
+                    Some(port) => break port,
+                    None if tokio::time::Instant::now() > until => return,
+                    None => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+                }
+            };
+            if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
         });
     }
 }
@@ -237,6 +287,14 @@ fn answer(shared: &Shared, command: &Value) -> Value {
                 })
                 .unwrap_or_default();
             lock(shared).pod_namespaces = table;
+            json!({ "ok": true })
+        }
+        Some("medusa") => {
+            let mut sites = lock(shared);
+            match command["port"].as_u64().and_then(|p| u16::try_from(p).ok()) {
+                Some(port) => sites.medusa_ports.insert(namespace, port),
+                None => sites.medusa_ports.remove(&namespace),
+            };
             json!({ "ok": true })
         }
         Some("dump") => match lock(shared).by_namespace.get(&namespace) {

@@ -4,9 +4,13 @@
 //! - **WordPress** (cannot run here): the simulated sites of `storeflow-fakecluster sites`,
 //!   serving the Store API on port 80 for every WordPress pod IP (it learns which pod IP is which
 //!   store's), and WP-CLI through kwok's exec of a `wp` shim that talks to it over a socket.
-//! - **Medusa**: a real Medusa v1.20 (`charts/medusa-backend/harness.mjs`) on port 9000 for every
-//!   Medusa pod IP, its PostgreSQL also listening on the pod network's end of the veth pair, so
-//!   the admin-user script kwok runs on the host reaches it.
+//! - **Medusa**: a real Medusa v1.20 (`charts/medusa-backend/harness.mjs`) and PostgreSQL of its
+//!   own for every Medusa store, as in a real cluster, started in the pod network when the
+//!   store's namespace appears; the sites process forwards port 9000 of the store's Medusa pod
+//!   IPs to it (Medusa cannot be bound to one address). Its PostgreSQL also listens on the pod
+//!   network's end of the veth pair, so the scripts kwok runs on the host for `pods/exec` (the
+//!   admin user in the `medusa` container, `pg_dump`/`psql` in the `postgres` container) reach
+//!   that store's database.
 //!
 //! A wiring thread keeps this current for as long as the value lives: each namespace labelled
 //! `app.kubernetes.io/managed-by=storeflow` gets its ClusterExec (before its first WP-CLI command:
@@ -43,11 +47,28 @@ pub struct StoreBackends {
     dir: PathBuf,
     sites_socket: PathBuf,
     medusa_backend: PathBuf,
-    /// The Medusa database as the host reaches it (once Medusa started).
-    medusa_database: Mutex<Option<String>>,
+    /// Whether Medusa stores get their Medusa ([`StoreBackends::start_medusa`]).
+    medusa_enabled: AtomicBool,
+    /// Namespace → its store's Medusa.
+    medusas: Mutex<BTreeMap<String, MedusaSlot>>,
     sites: Mutex<Option<Child>>,
-    medusa: Mutex<Option<Harness>>,
     stopped: AtomicBool,
+}
+
+/// A Medusa store's own Medusa.
+#[derive(Debug)]
+enum MedusaSlot {
+    Starting,
+    Running {
+        /// Held for its lifetime: dropping it stops Medusa and its PostgreSQL.
+        _harness: Harness,
+        /// Its database as the host reaches it.
+        database: String,
+        /// Its port on the pod network's loopback.
+        port: u16,
+    },
+    /// Could not start (the reason is in its log and was printed).
+    Failed,
 }
 
 impl StoreBackends {
@@ -88,6 +109,7 @@ impl StoreBackends {
             .run_in_pod_network(&fakecluster)?
             .args(["sites", "--http", "0.0.0.0:80", "--socket"])
             .arg(&sites_socket)
+            .args(["--medusa", &format!("0.0.0.0:{MEDUSA_PORT}")])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&sites_log).context("the sites log")?)
@@ -116,9 +138,9 @@ impl StoreBackends {
             dir,
             sites_socket,
             medusa_backend: crate::realcluster::repo_root().join("charts/medusa-backend"),
-            medusa_database: Mutex::new(None),
+            medusa_enabled: AtomicBool::new(false),
+            medusas: Mutex::new(BTreeMap::new()),
             sites: Mutex::new(Some(sites)),
-            medusa: Mutex::new(None),
             stopped: AtomicBool::new(false),
         });
         let wiring = Arc::clone(&backends);
@@ -150,57 +172,101 @@ impl StoreBackends {
         &self.sites_socket
     }
 
-    /// Starts the real Medusa in the pod network once (later calls return at once); every
-    /// Medusa pod IP reaches it on [`MEDUSA_PORT`]. Needs `node` and `npm ci` in
-    /// `charts/medusa-backend`. Returns its database URL as the host reaches it.
-    pub fn start_medusa(&self) -> anyhow::Result<String> {
-        let mut medusa = self.medusa.lock().unwrap_or_else(|p| p.into_inner());
-        if medusa.is_some() {
-            return Ok(self.medusa_database().unwrap_or_default());
-        }
-        let backend = &self.medusa_backend;
-        if !backend.join("node_modules/.bin/medusa").exists() {
+    /// From now on every Medusa store gets a real Medusa and PostgreSQL of its own, started
+    /// in the pod network when its namespace appears and stopped when it is gone. Needs `node`
+    /// and `npm ci` in `charts/medusa-backend`.
+    pub fn start_medusa(&self) -> anyhow::Result<()> {
+        if !self
+            .medusa_backend
+            .join("node_modules/.bin/medusa")
+            .exists()
+        {
             bail!(
                 "Medusa needs its backend package: run `npm ci` in {} (scripts/test-all.sh does)",
-                backend.display()
+                self.medusa_backend.display()
             );
         }
+        self.medusa_enabled.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Whether Medusa stores get their Medusa.
+    pub fn medusa_enabled(&self) -> bool {
+        self.medusa_enabled.load(Ordering::SeqCst)
+    }
+
+    /// The database of `namespace`'s Medusa as the host reaches it, once it runs.
+    pub fn medusa_database(&self, namespace: &str) -> Option<String> {
+        match self.medusas().get(namespace) {
+            Some(MedusaSlot::Running { database, .. }) => Some(database.clone()),
+            _ => None,
+        }
+    }
+
+    fn medusas(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, MedusaSlot>> {
+        self.medusas.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts `namespace`'s Medusa on a thread of its own (it takes seconds); its slot says
+    /// when it runs.
+    fn start_store_medusa(self: &Arc<Self>, namespace: &str) {
+        self.medusas()
+            .insert(namespace.to_owned(), MedusaSlot::Starting);
+        let backends = Arc::clone(self);
+        let name = namespace.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name(format!("medusa-{namespace}"))
+            .spawn(move || {
+                let namespace = name;
+                let slot = match backends.spawn_medusa(&namespace) {
+                    Ok(slot) => slot,
+                    Err(err) => {
+                        eprintln!(
+                            "store backends: the Medusa of {namespace} did not start: {err:#}"
+                        );
+                        MedusaSlot::Failed
+                    }
+                };
+                let mut medusas = backends.medusas();
+                // Gone meanwhile (or stopped): the harness stops as it is dropped.
+                if medusas.contains_key(&namespace) && !backends.stopped.load(Ordering::SeqCst) {
+                    medusas.insert(namespace, slot);
+                }
+            });
+        if spawned.is_err() {
+            self.medusas()
+                .insert(namespace.to_owned(), MedusaSlot::Failed);
+        }
+    }
+
+    fn spawn_medusa(&self, namespace: &str) -> anyhow::Result<MedusaSlot> {
         let network = self
             .cluster
             .pod_network()
             .ok_or_else(|| anyhow!("no pod network"))?;
-        let log = self.dir.join("medusa.log");
+        let log = self.dir.join(format!("medusa-{namespace}.log"));
         let mut command = self.cluster.run_in_pod_network("node")?;
         command
-            .arg(backend.join("harness.mjs"))
-            .args([
-                "--port",
-                &MEDUSA_PORT.to_string(),
-                "--db-listen",
-                &network.netns_address.to_string(),
-            ])
+            .arg(self.medusa_backend.join("harness.mjs"))
+            .args(["--db-listen", &network.netns_address.to_string()])
             .arg("--log-file")
             .arg(&log)
-            .current_dir(backend);
+            .current_dir(&self.medusa_backend);
         let harness = Harness::spawn(command, &log).map_err(|err| anyhow!(err))?;
         let database = harness.ready["externalDatabaseUrl"]
             .as_str()
             .context("the harness's line has no externalDatabaseUrl")?
             .to_owned();
-        *self
-            .medusa_database
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(database.clone());
-        *medusa = Some(harness);
-        Ok(database)
-    }
-
-    /// The Medusa database as the host reaches it, once Medusa runs.
-    pub fn medusa_database(&self) -> Option<String> {
-        self.medusa_database
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        let port = harness
+            .url
+            .rsplit_once(':')
+            .and_then(|(_, port)| port.trim_end_matches('/').parse().ok())
+            .context("the harness's url has no port")?;
+        Ok(MedusaSlot::Running {
+            _harness: harness,
+            database,
+            port,
+        })
     }
 
     /// What the simulated WordPress site of `namespace` holds (`null` before its first
@@ -235,8 +301,15 @@ impl StoreBackends {
     /// for each.
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::SeqCst);
-        // Dropping the harness stops Medusa and its PostgreSQL.
-        drop(self.medusa.lock().unwrap_or_else(|p| p.into_inner()).take());
+        // Dropping a harness stops its Medusa and PostgreSQL (a second or so each): in parallel.
+        let medusas = std::mem::take(&mut *self.medusas());
+        let stopping: Vec<_> = medusas
+            .into_values()
+            .map(|slot| std::thread::spawn(move || drop(slot)))
+            .collect();
+        for thread in stopping {
+            let _ = thread.join();
+        }
         if let Some(mut sites) = self.sites.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = sites.kill();
             let _ = sites.wait();
@@ -268,7 +341,7 @@ fn sites_request(socket: &Path, command: &Value) -> anyhow::Result<Value> {
 }
 
 /// The wiring loop (see the module docs), until [`StoreBackends::stop`].
-fn wire(backends: &StoreBackends) {
+fn wire(backends: &Arc<StoreBackends>) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -290,29 +363,75 @@ fn wire(backends: &StoreBackends) {
         let namespaces: Api<Namespace> = Api::all(client.clone());
         let pods: Api<Pod> = Api::all(client);
         let stores = ListParams::default().labels("app.kubernetes.io/managed-by=storeflow");
-        // Namespace → the Medusa database its exec environment was given.
-        let mut wired: BTreeMap<String, Option<String>> = BTreeMap::new();
+        // Namespace → the Medusa (database, port) its exec environment and the forwarder were
+        // given.
+        let mut wired: BTreeMap<String, Option<(String, u16)>> = BTreeMap::new();
         let mut table = BTreeMap::new();
         while !backends.stopped.load(Ordering::SeqCst) {
             if let Ok(list) = namespaces.list(&stores).await {
-                let present: BTreeSet<String> = list
-                    .items
-                    .into_iter()
-                    .filter_map(|namespace| namespace.metadata.name)
-                    .collect();
+                let mut present: BTreeSet<String> = BTreeSet::new();
+                for namespace in list.items {
+                    let medusa = namespace
+                        .metadata
+                        .labels
+                        .as_ref()
+                        .and_then(|labels| labels.get("storeflow.io/engine"))
+                        .is_some_and(|engine| engine == "medusa");
+                    let Some(name) = namespace.metadata.name else {
+                        continue;
+                    };
+                    if medusa
+                        && backends.medusa_enabled()
+                        && !backends.medusas().contains_key(&name)
+                    {
+                        backends.start_store_medusa(&name);
+                    }
+                    present.insert(name);
+                }
+                // Gone stores' Medusas stop (a second or so each, off this loop).
+                let gone: Vec<MedusaSlot> = {
+                    let mut medusas = backends.medusas();
+                    let names: Vec<String> = medusas
+                        .keys()
+                        .filter(|name| !present.contains(*name))
+                        .cloned()
+                        .collect();
+                    names
+                        .iter()
+                        .filter_map(|name| medusas.remove(name))
+                        .collect()
+                };
+                if !gone.is_empty() {
+                    std::thread::spawn(move || drop(gone));
+                }
                 wired.retain(|name, _| present.contains(name));
-                let database = backends.medusa_database();
                 for name in present {
-                    // Wired again when Medusa started after it: its exec needs the database.
-                    if wired.get(&name) == Some(&database) {
+                    let medusa = match backends.medusas().get(&name) {
+                        Some(MedusaSlot::Running { database, port, .. }) => {
+                            Some((database.clone(), *port))
+                        }
+                        _ => None,
+                    };
+                    // Wired again when its Medusa started after it: its exec needs the
+                    // database, and the forwarder answers only once that is done.
+                    if wired.get(&name) == Some(&medusa) {
                         continue;
                     }
-                    if wire_namespace(backends, &name, database.as_deref().unwrap_or_default())
-                        .await
-                        .is_ok()
-                    {
-                        wired.insert(name, database.clone());
+                    let database = medusa.as_ref().map(|(database, _)| database.as_str());
+                    if wire_namespace(backends, &name, database).await.is_err() {
+                        continue;
                     }
+                    if let Some((_, port)) = &medusa {
+                        let socket = backends.sites_socket.clone();
+                        let command = json!({ "op": "medusa", "namespace": name, "port": port });
+                        let told =
+                            tokio::task::spawn_blocking(move || sites_request(&socket, &command))
+                                .await;
+                        if !matches!(told, Ok(Ok(_))) {
+                            continue;
+                        }
+                    }
+                    wired.insert(name, medusa);
                 }
             }
             if let Ok(list) = pods.list(&ListParams::default()).await {
@@ -340,12 +459,14 @@ fn wire(backends: &StoreBackends) {
     });
 }
 
-/// Gives `namespace` its exec environment: PATH with the `wp` shim, the sites socket, the
-/// Medusa database, Medusa's package as the working directory.
+/// Gives `namespace` its exec environment: PATH with the `wp` shim, the sites socket, its
+/// Medusa's database (the `medusa` container's `DATABASE_URL`; for the `postgres` container
+/// what the PostgreSQL image has, and where that database is), Medusa's package as the
+/// working directory.
 async fn wire_namespace(
     backends: &StoreBackends,
     namespace: &str,
-    medusa_database: &str,
+    medusa_database: Option<&str>,
 ) -> anyhow::Result<()> {
     let path = format!(
         "{}:/usr/local/bin:/usr/bin:/bin",
@@ -359,6 +480,13 @@ async fn wire_namespace(
     let docroot = backends.docroot(namespace);
     std::fs::create_dir_all(&docroot).context("the store's document root")?;
     let docroot = docroot.display().to_string();
+    let postgres = medusa_database
+        .and_then(local_medusa::postgres_env)
+        .unwrap_or_default();
+    let postgres: Vec<(&str, &str)> = postgres
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
     backends
         .cluster
         .exec_command_for_namespace_by_container(
@@ -369,13 +497,16 @@ async fn wire_namespace(
                 ("PATH", path.as_str()),
                 ("STOREFLOW_EXEC_CWD", cwd.as_str()),
                 ("STOREFLOW_SITES_SOCKET", socket.as_str()),
-                ("DATABASE_URL", medusa_database),
+                ("DATABASE_URL", medusa_database.unwrap_or_default()),
                 // A container's exec inherits the container's environment, where the chart sets
                 // this; kwok's exec gets only the ClusterExec's.
                 ("MEDUSA_DISABLE_TELEMETRY", "true"),
                 ("XDG_CONFIG_HOME", config_home.as_str()),
             ],
-            &[(&["wp-cli"], &[("STOREFLOW_EXEC_CWD", docroot.as_str())])],
+            &[
+                (&["wp-cli"], &[("STOREFLOW_EXEC_CWD", docroot.as_str())]),
+                (&["postgres"], &postgres),
+            ],
         )
         .await
 }

@@ -48,23 +48,11 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Held while a test provisions Medusa stores. Every Medusa pod IP reaches the one real Medusa
-/// of the pod network, so two Medusa stores set up at once would seed one database
-/// concurrently (a duplicate collection fails the step) — which real stores, each with a
-/// Medusa and a database of its own, never do.
-static ONE_MEDUSA_SETUP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// The shared world with its real Medusa started.
-fn world_with_medusa() -> &'static RealWorld {
+/// The shared world, in which every Medusa store gets a real Medusa and PostgreSQL of its own.
+pub fn world_with_medusa() -> &'static RealWorld {
     let world = world();
     if let Err(err) = world.start_medusa() {
-        panic!(
-            "{err:#}\n{}",
-            tail(
-                &std::fs::read_to_string(world.dir().join("medusa.log")).unwrap_or_default(),
-                30
-            )
-        );
+        panic!("{err:#}");
     }
     world
 }
@@ -197,7 +185,6 @@ async fn a_woocommerce_store_is_provisioned_verified_rotated_and_torn_down_on_a_
 async fn a_medusa_store_is_provisioned_verified_and_upgraded_against_a_real_medusa_on_a_real_cluster()
  {
     tokio::task::block_in_place(world_with_medusa);
-    let _medusa = ONE_MEDUSA_SETUP_AT_A_TIME.lock().await;
     let mut platform = Platform::start_real().await;
     // The first account is the operator.
     let operator = platform.register("ops@example.com", "ops").await;
@@ -721,8 +708,8 @@ const ORCHESTRATION_STEPS: &[&str] = &[
     "mark-ready",
 ];
 
-/// Ten stores requested at once (nine WooCommerce, one Medusa — the pod network has one Medusa
-/// for all Medusa pods, see [`ONE_MEDUSA_SETUP_AT_A_TIME`]; ten tenants) all reach ready on the
+/// Ten stores requested at once (nine WooCommerce, one Medusa with a Medusa of its own; ten
+/// tenants) all reach ready on the
 /// real control plane, each with one release and its own verified site. Prints per store the
 /// time to ready and the orchestration overhead (time from the request to ready not spent in a
 /// step that talks to the cluster: queueing, checkpoints between steps, the database-only
@@ -730,7 +717,6 @@ const ORCHESTRATION_STEPS: &[&str] = &[
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_stores_requested_at_once_all_reach_ready_on_a_real_cluster() {
     tokio::task::block_in_place(world_with_medusa);
-    let _medusa = ONE_MEDUSA_SETUP_AT_A_TIME.lock().await;
     let mut platform = Platform::start_real().await;
     platform.start_worker();
     let mut tenants = Vec::new();

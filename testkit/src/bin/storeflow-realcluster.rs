@@ -78,7 +78,9 @@ fn start_backends(
     let me = std::env::current_exe()?;
     let backends = StoreBackends::start(cluster, &me)?;
     if medusa {
-        eprintln!("storeflow-realcluster: starting Medusa in the pod network");
+        eprintln!(
+            "storeflow-realcluster: each Medusa store gets a Medusa of its own in the pod network"
+        );
         if let Err(err) = backends.start_medusa() {
             eprintln!(
                 "storeflow-realcluster: no Medusa ({err:#}); Medusa stores will fail at their \
@@ -97,7 +99,7 @@ fn announcement(cluster: &RealCluster, backends: Option<&StoreBackends>) -> serd
         Some(backends) => json!({
             "dir": backends.dir(),
             "sitesSocket": backends.sites_socket(),
-            "medusa": backends.medusa_database().is_some(),
+            "medusa": backends.medusa_enabled(),
         }),
         None => serde_json::Value::Null,
     };
