@@ -23,6 +23,17 @@ pub trait StoreEngine: Send + Sync + 'static {
     /// The engine's name in the API (`engine` of a store) and in chart values.
     fn name(&self) -> &'static str;
 
+    /// The engine's name as people read it ("WooCommerce").
+    fn label(&self) -> &'static str {
+        self.name()
+    }
+
+    /// The themes a store of this engine may be created with, the default first; empty when
+    /// the engine has none (the API then refuses a theme).
+    fn themes(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+
     /// The provisioning workflow's name.
     fn provision_workflow(&self) -> &'static str;
 
@@ -125,6 +136,11 @@ pub fn registry() -> Vec<&'static dyn StoreEngine> {
 /// The engine named `name`.
 pub fn find(name: &str) -> Option<&'static dyn StoreEngine> {
     registry().into_iter().find(|engine| engine.name() == name)
+}
+
+/// The engines' names, in registry order (`woocommerce, medusa`): what the API accepts.
+pub fn names() -> Vec<&'static str> {
+    registry().iter().map(|engine| engine.name()).collect()
 }
 
 /// Sets the admin password of the store's engine (the engine is in the run input), so one

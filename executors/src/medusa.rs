@@ -81,6 +81,10 @@ impl StoreEngine for Medusa {
         "medusa"
     }
 
+    fn label(&self) -> &'static str {
+        "MedusaJS"
+    }
+
     /// The store image serves `@medusajs/admin` under `/app` (Admin API under `/admin`), and
     /// the store Ingress routes both (`medusa.admin.enabled`, on by default). Setup,
     /// verification and rotation still reach the Admin API through the service proxy.

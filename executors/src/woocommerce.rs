@@ -45,6 +45,15 @@ impl StoreEngine for WooCommerce {
         "woocommerce"
     }
 
+    fn label(&self) -> &'static str {
+        "WooCommerce"
+    }
+
+    /// The WordPress themes setup installs at a pinned version ([`THEME_VERSIONS`]).
+    fn themes(&self) -> Vec<&'static str> {
+        THEME_VERSIONS.iter().map(|(theme, _)| *theme).collect()
+    }
+
     fn admin_path(&self) -> Option<&'static str> {
         Some("/wp-admin/")
     }

@@ -15,6 +15,7 @@ pub mod auth_routes;
 mod backups;
 pub mod dashboard;
 pub mod database_health;
+mod engines;
 mod events;
 mod extract;
 pub mod http_server;
@@ -359,6 +360,14 @@ pub const ROUTES: &[RouteDoc] = &[
         "stores",
         Access::User,
         202,
+    ),
+    route(
+        "GET",
+        "/api/v1/engines",
+        "The store engines of this build: name, label, themes (the default first) and which of upgrades, backups and restores (into a new store, in place) their stores have",
+        "stores",
+        Access::User,
+        200,
     ),
     route(
         "GET",
@@ -713,6 +722,7 @@ fn handler(doc: &RouteDoc) -> MethodRouter<AppState> {
         ("GET", "/api/v1/invites") => get(users::list_invites),
         ("POST", "/api/v1/stores") => post(stores::create_store),
         ("GET", "/api/v1/stores") => get(stores::list_stores),
+        ("GET", "/api/v1/engines") => get(engines::list_engines),
         ("GET", "/api/v1/stores/{id}") => get(stores::get_store),
         ("DELETE", "/api/v1/stores/{id}") => delete(stores::delete_store),
         ("POST", "/api/v1/stores/{id}/retry") => post(stores::retry_store),

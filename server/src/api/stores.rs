@@ -36,6 +36,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::store_rules::{is_store_id, name_problems, new_store_id};
 use crate::tenancy::{self, Scope};
 use storeflow_executors::credentials::{StoreCredentials, random_password};
+use storeflow_executors::engines;
 
 const MASK: &str = "••••••••";
 
@@ -492,33 +493,62 @@ fn validate_create(body: CreateStore) -> ApiResult<ValidCreate> {
             String::new()
         }
     };
+    // The engines and their themes are the registry's: an engine added there is accepted
+    // here, with no list of names to keep in step.
+    let names = engines::names();
     let engine = match body.engine.as_ref().and_then(Value::as_str) {
-        Some("woocommerce") => Some("woocommerce"),
-        Some("medusa") => Some("medusa"),
+        Some(name) if engines::find(name).is_some() => engines::find(name),
         Some(_) | None if body.engine.is_some() => {
-            problem("engine", "Engine must be one of: woocommerce, medusa.");
+            problem(
+                "engine",
+                &format!("Engine must be one of: {}.", names.join(", ")),
+            );
             None
         }
         _ => {
-            problem("engine", "Engine is required (woocommerce or medusa).");
+            problem(
+                "engine",
+                &format!("Engine is required ({}).", names.join(" or ")),
+            );
             None
         }
+    };
+    let themed: Vec<&str> = engines::registry()
+        .into_iter()
+        .filter(|engine| !engine.themes().is_empty())
+        .map(|engine| engine.label())
+        .collect();
+    // Without a valid engine, a theme is checked against every engine's.
+    let themes = match engine {
+        Some(engine) => engine.themes(),
+        None => engines::registry()
+            .into_iter()
+            .flat_map(|engine| engine.themes())
+            .collect(),
     };
     let theme = match (&body.theme, engine) {
-        (None | Some(Value::Null), Some("woocommerce")) => Some("storefront".to_owned()),
-        (None | Some(Value::Null), _) => None,
-        (Some(_), Some("medusa")) => {
-            problem("theme", "Theme is only applicable to WooCommerce stores.");
+        (None | Some(Value::Null), None) => None,
+        (None | Some(Value::Null), Some(_)) => themes.first().map(|theme| (*theme).to_owned()),
+        (Some(_), Some(_)) if themes.is_empty() => {
+            problem(
+                "theme",
+                &format!(
+                    "Theme is only applicable to {} stores.",
+                    themed.join(" or ")
+                ),
+            );
             None
         }
-        (Some(Value::String(theme)), _) if theme == "storefront" || theme == "astra" => {
-            Some(theme.clone())
-        }
+        (Some(Value::String(theme)), _) if themes.contains(&theme.as_str()) => Some(theme.clone()),
         (Some(_), _) => {
-            problem("theme", "Theme must be one of: storefront, astra.");
+            problem(
+                "theme",
+                &format!("Theme must be one of: {}.", themes.join(", ")),
+            );
             None
         }
     };
+    let engine = engine.map(|engine| engine.name());
     let password = match &body.password {
         None | Some(Value::Null) => None,
         Some(Value::String(password)) => {
@@ -1024,10 +1054,12 @@ pub async fn list_stores(
         ) }));
     }
     if let Some(engine) = &query.engine
-        && engine != "woocommerce"
-        && engine != "medusa"
+        && engines::find(engine).is_none()
     {
-        problems.push(json!({ "field": "engine", "message": "must be woocommerce or medusa" }));
+        problems.push(json!({ "field": "engine", "message": format!(
+            "must be {}",
+            engines::names().join(" or ")
+        ) }));
     }
     let owner: Option<Uuid> = match &query.owner_id {
         None => None,

@@ -1492,3 +1492,85 @@ async fn a_medusa_store_gets_its_admin_url_only_where_the_admin_can_sign_in() {
         "{admin}"
     );
 }
+
+#[tokio::test]
+async fn the_engines_route_and_store_validation_follow_the_engine_registry() {
+    let api = TestApi::start().await;
+    let (_, token) = api.register("owner@example.com", "owner").await;
+    let anonymous = api.call(Method::GET, "/api/v1/engines", None, None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let listed = api
+        .call(Method::GET, "/api/v1/engines", Some(&token), None)
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{listed:?}");
+    let engines = listed.body["engines"].as_array().expect("engines").clone();
+    let names: Vec<&str> = engines.iter().filter_map(|e| e["name"].as_str()).collect();
+    assert_eq!(names, storeflow_executors::engines::names());
+    let woo = &engines[0];
+    assert_eq!(woo["label"], "WooCommerce");
+    assert_eq!(woo["themes"], json!(["storefront", "astra"]));
+    assert_eq!(woo["defaultTheme"], "storefront");
+    let medusa = &engines[1];
+    assert_eq!(medusa["themes"], json!([]));
+    assert!(medusa["defaultTheme"].is_null());
+    for engine in &engines {
+        for offer in [
+            "upgrades",
+            "backups",
+            "restoreIntoNewStore",
+            "restoreInPlace",
+        ] {
+            assert_eq!(engine[offer], true, "{engine}");
+        }
+    }
+
+    // Creation names the registry's engines and themes.
+    let unknown = create(
+        &api,
+        &token,
+        json!({ "name": "shop", "engine": "shopify" }),
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        unknown.body["error"]["details"][0]["message"],
+        "Engine must be one of: woocommerce, medusa."
+    );
+    let themed = create(
+        &api,
+        &token,
+        json!({ "name": "shop", "engine": "medusa", "theme": "astra" }),
+        None,
+    )
+    .await;
+    assert_eq!(themed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        themed.body["error"]["details"][0]["message"],
+        "Theme is only applicable to WooCommerce stores."
+    );
+    let bad_theme = create(
+        &api,
+        &token,
+        json!({ "name": "shop", "engine": "woocommerce", "theme": "twentytwenty" }),
+        None,
+    )
+    .await;
+    assert_eq!(
+        bad_theme.body["error"]["details"][0]["message"],
+        "Theme must be one of: storefront, astra."
+    );
+    let filtered = api
+        .call(
+            Method::GET,
+            "/api/v1/stores?engine=shopify",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(filtered.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        filtered.body["error"]["details"][0]["message"],
+        "must be woocommerce or medusa"
+    );
+}
