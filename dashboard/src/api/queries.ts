@@ -3,6 +3,7 @@
 
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
+import { engineLabel } from "../lib/engines";
 import { isRolloutInProgress } from "../lib/rollouts";
 import { api } from "./client";
 import type {
@@ -13,6 +14,7 @@ import type {
   BackupStatus,
   Backup,
   CreateStoreAnswer,
+  Engine,
   RestoreInPlaceAnswer,
   UpgradeAnswer,
   Health,
@@ -47,6 +49,7 @@ export const keys = {
   runList: (params: RunListParams) => ["runs", "list", params] as const,
   run: (id: string) => ["runs", "detail", id] as const,
   workflows: ["workflows"] as const,
+  engines: ["engines"] as const,
   rollouts: ["rollouts"] as const,
   backups: ["backups"] as const,
   backupList: (params: BackupListParams) => ["backups", "list", params] as const,
@@ -144,8 +147,10 @@ export function useStoreTimeline(id: string, enabled = true) {
 
 export interface CreateStoreBody {
   name: string;
-  engine: "woocommerce" | "medusa";
-  theme?: "storefront" | "astra";
+  /** An engine's `name` (`GET /engines`). */
+  engine: string;
+  /** One of the engine's `themes`; left out for an engine without themes. */
+  theme?: string;
   password?: string;
 }
 
@@ -430,7 +435,7 @@ export function useRollout(id: string) {
 }
 
 export interface StartRolloutBody {
-  engine?: "woocommerce" | "medusa";
+  engine?: string;
   storeIds?: string[];
   /** 1–7 sizes of at least 1; the stores left over form one more wave. */
   waves?: number[];
@@ -497,6 +502,22 @@ export function useStoreDirectory({ refetchInterval = 30_000 }: { refetchInterva
       return { stores, total };
     },
     refetchInterval,
+  });
+}
+
+/**
+ * `GET /engines`: the server build's engine registry (names, labels, themes, what each can do).
+ * It does not change while the server runs, so it is read once.
+ */
+export function useEngines() {
+  return useQuery({
+    queryKey: keys.engines,
+    queryFn: ({ signal }) => api<{ engines: Engine[] }>("/engines", { signal }).then((a) => a.engines),
+    staleTime: Infinity,
+    gcTime: Infinity,
+    // A failed read is asked again on "Try again" (or focus), not by every part of the page that
+    // mounts with it: an error alert naming an engine reads the registry too.
+    retryOnMount: false,
   });
 }
 
@@ -630,4 +651,10 @@ export function useMetrics(enabled: boolean) {
     enabled,
     refetchInterval: 15_000,
   });
+}
+
+/** An engine's label, by its name: its name until the registry answers (`useEngines`). */
+export function useEngineLabel(): (name: string) => string {
+  const engines = useEngines().data;
+  return (name) => engineLabel(engines, name);
 }

@@ -78,8 +78,27 @@ export const STORE_STATUSES: StoreStatus[] = [
   "deleted",
 ];
 
-export type Engine = "woocommerce" | "medusa";
-export type Theme = "storefront" | "astra";
+/**
+ * An engine of the server build's registry (`GET /engines`): its name as stores and backups carry
+ * it, its label, its themes and what the platform can do with its stores. The registry does not
+ * change while the server runs.
+ */
+export interface Engine {
+  /** `woocommerce`, `medusa`: a store's and a backup's `engine`. */
+  name: string;
+  /** "WooCommerce", "MedusaJS". */
+  label: string;
+  /** The themes a new store may choose (`theme` of `POST /stores`); empty: the engine has none. */
+  themes: string[];
+  /** The theme a new store gets when none is chosen; null for an engine without themes. */
+  defaultTheme: string | null;
+  upgrades: boolean;
+  backups: boolean;
+  /** A complete backup of its stores can be restored into a new store. */
+  restoreIntoNewStore: boolean;
+  /** A complete backup can be restored into the (ready) store it was taken of. */
+  restoreInPlace: boolean;
+}
 
 export type RunStatus = "queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled";
 export const RUN_STATUSES: RunStatus[] = ["queued", "running", "waiting", "succeeded", "failed", "cancelled"];
@@ -157,8 +176,9 @@ export interface LastUpgrade {
 export interface Store {
   id: string;
   name: string;
-  engine: Engine;
-  theme: Theme | null;
+  /** An engine's `name` (`GET /engines`). */
+  engine: string;
+  theme: string | null;
   status: StoreStatus;
   namespace: string;
   ownerId: string;
@@ -498,7 +518,7 @@ export interface Backup {
   /** The store's name when the backup was taken (the store may be deleted since). */
   storeName: string;
   ownerId: string;
-  engine: Engine | (string & {});
+  engine: string;
   status: BackupStatus;
   trigger: BackupTrigger | (string & {});
   runId: string | null;

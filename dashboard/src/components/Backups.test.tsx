@@ -5,7 +5,7 @@ import { setToken } from "../api/client";
 import { backupPollInterval, BACKUP_POLL_MS } from "../api/queries";
 import type { Backup, BackupPolicy, Store } from "../api/types";
 import { COMPLETE, FAILED, OFF, RUNNING, STORE_ID } from "../test/backups";
-import { ADMIN, apiError, json, mockFetch, renderWithProviders, TENANT, type Handler } from "../test/render";
+import { ADMIN, apiError, ENGINES, json, mockFetch, renderWithProviders, TENANT, type Handler } from "../test/render";
 import { store as storeOf } from "../test/rollouts";
 import { BackupsCard } from "./Backups";
 
@@ -105,7 +105,7 @@ describe("Back up now", () => {
     renderSection({ store: shop({ status: "provisioning" }) });
     const button = await screen.findByRole("button", { name: "Back up now" });
     expect((button as HTMLButtonElement).disabled).toBe(true);
-    const reason = screen.getByTestId("backup-blocked");
+    const reason = await screen.findByTestId("backup-blocked");
     expect(reason.textContent).toBe("The store can be backed up once it is ready.");
     expect(button.getAttribute("aria-describedby")).toBe(reason.id);
   });
@@ -113,18 +113,77 @@ describe("Back up now", () => {
   it("is offered for a MedusaJS store too, with its schedule form", async () => {
     renderSection({ store: shop({ engine: "medusa", theme: null }) });
     const button = await screen.findByRole("button", { name: "Back up now" });
-    expect((button as HTMLButtonElement).disabled).toBe(false);
+    await waitFor(() => expect((button as HTMLButtonElement).disabled).toBe(false));
     expect(screen.queryByTestId("backup-blocked")).toBeNull();
     await screen.findByTestId("backup-schedule");
   });
 
   it("is not offered for an engine without backups, which has no schedule form either", async () => {
-    renderSection({ store: shop({ engine: "example" as Store["engine"], theme: null }) });
+    // The server's registry says which engines have backups (`GET /engines`).
+    const example = {
+      ...ENGINES[1],
+      name: "example",
+      label: "Example Shop",
+      backups: false,
+      restoreIntoNewStore: false,
+      restoreInPlace: false,
+    };
+    renderSection({
+      store: shop({ engine: "example", theme: null }),
+      extra: (url) => (url.pathname === "/api/v1/engines" ? json({ engines: [...ENGINES, example] }) : undefined),
+    });
     const button = await screen.findByRole("button", { name: "Back up now" });
     expect((button as HTMLButtonElement).disabled).toBe(true);
-    expect(screen.getByTestId("backup-blocked").textContent).toBe("example stores cannot be backed up by the platform yet.");
+    expect((await screen.findByTestId("backup-blocked")).textContent).toBe(
+      "Example Shop stores cannot be backed up by the platform yet.",
+    );
     await screen.findByTestId("no-backups");
     expect(screen.queryByTestId("backup-schedule")).toBeNull();
+  });
+
+  it("is not offered for an engine the server does not know, by its name", async () => {
+    renderSection({ store: shop({ engine: "retired", theme: null }) });
+    expect((await screen.findByTestId("backup-blocked")).textContent).toBe(
+      "retired stores cannot be backed up by the platform yet.",
+    );
+    expect((screen.getByRole("button", { name: "Back up now" }) as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.queryByTestId("backup-schedule")).toBeNull();
+  });
+
+  it("waits, disabled and without a reason, until the engines are known", async () => {
+    let answer: (response: Response) => void = () => {};
+    renderSection({
+      backups: [COMPLETE],
+      extra: (url) =>
+        url.pathname === "/api/v1/engines" ? new Promise<Response>((resolve) => (answer = resolve)) : undefined,
+    });
+    await screen.findByTestId("store-backups");
+    const button = screen.getByRole("button", { name: "Back up now" }) as HTMLButtonElement;
+    expect(button.disabled).toBe(true);
+    // Never "cannot be backed up" while the registry has not answered.
+    expect(screen.queryByTestId("backup-blocked")).toBeNull();
+    expect(screen.queryByTestId("backup-schedule")).toBeNull();
+    expect(within(row(COMPLETE.id)).queryByTestId("restore-in-place")).toBeNull();
+    expect((within(row(COMPLETE.id)).getByTestId("restore-backup") as HTMLButtonElement).disabled).toBe(true);
+
+    answer(json({ engines: ENGINES }));
+    await waitFor(() => expect(button.disabled).toBe(false));
+    expect(screen.queryByTestId("backup-blocked")).toBeNull();
+    await screen.findByTestId("backup-schedule");
+    expect((within(row(COMPLETE.id)).getByTestId("restore-backup") as HTMLButtonElement).disabled).toBe(false);
+    expect(within(row(COMPLETE.id)).getByTestId("restore-in-place")).toBeTruthy();
+  });
+
+  it("offers neither restore for an engine whose backups cannot be restored", async () => {
+    const noRestore = ENGINES.map((e) => ({ ...e, restoreIntoNewStore: false, restoreInPlace: false }));
+    renderSection({
+      backups: [COMPLETE],
+      extra: (url) => (url.pathname === "/api/v1/engines" ? json({ engines: noRestore }) : undefined),
+    });
+    const button = await screen.findByRole("button", { name: "Back up now" });
+    await waitFor(() => expect((button as HTMLButtonElement).disabled).toBe(false));
+    expect(within(row(COMPLETE.id)).queryByTestId("restore-backup")).toBeNull();
+    expect(within(row(COMPLETE.id)).queryByTestId("restore-in-place")).toBeNull();
   });
 
   it("says what a running backup waits for", async () => {
@@ -156,7 +215,7 @@ describe("Back up now", () => {
       },
     });
     const button = await screen.findByRole("button", { name: "Back up now" });
-    expect((button as HTMLButtonElement).disabled).toBe(false);
+    await waitFor(() => expect((button as HTMLButtonElement).disabled).toBe(false));
     const lists = () => calls.filter((c) => c.url.pathname === "/api/v1/backups").length;
     await screen.findByTestId("store-backups");
     const before = lists();

@@ -11,6 +11,7 @@ import {
   useBackup,
   useBackupPolicy,
   useBackups,
+  useEngines,
   useRestoreBackup,
   useRestoreInPlace,
   useSetBackupPolicy,
@@ -21,7 +22,7 @@ import type { Backup, BackupPolicy, Store } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import {
   BACKUP_STATUS_LOOK,
-  backupBlockReason,
+  backupAvailability,
   backupStepText,
   canRestoreInPlace,
   canSchedule,
@@ -31,6 +32,7 @@ import {
   plainBackupError,
   restoredFromWords,
   restoredName,
+  restoreIntoNewStore,
   retentionErrorWords,
   retentionProblems,
   scheduleText,
@@ -38,7 +40,8 @@ import {
   type KeepField,
 } from "../lib/backups";
 import { BACKUP_CRON_HINT, cronErrorWords, cronShapeProblem, formatUtc, normalizeCron } from "../lib/cron";
-import { ENGINE_LABELS, formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format";
+import { findEngine, withEngineLabels } from "../lib/engines";
+import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format";
 import { useNow } from "../lib/hooks";
 import { newIdempotencyKey } from "../lib/idempotency";
 import { isDeveloperText } from "../lib/plainText";
@@ -128,10 +131,14 @@ export function RestoreButton({
   /** "Restore" only (narrow screens; the accessible name still says it all). */
   compact?: boolean;
 }) {
+  // Offered when the backup's engine restores into a new store; disabled until the registry says.
+  const offered = restoreIntoNewStore(findEngine(useEngines().data, backup.engine));
+  if (offered === "no") return null;
   return (
     <Button
       size="sm"
       onClick={() => onRestore(backup)}
+      disabled={offered === "pending"}
       icon={<IconRestore className="size-3.5" />}
       aria-label={`Restore into a new store: the backup of ${backup.storeName} taken ${takenAt(backup)}`}
       data-testid="restore-backup"
@@ -181,8 +188,11 @@ export function BackupsCard({ store, operator, now }: { store: Store; operator: 
   const start = useStartBackup();
   const [restoring, setRestoring] = useState<Backup | null>(null);
   const [restoringInPlace, setRestoringInPlace] = useState<Backup | null>(null);
-  const blocked = backupBlockReason(store);
-  const inPlace = canRestoreInPlace(store);
+  const engine = findEngine(useEngines().data, store.engine);
+  // Until the registry answers, "Back up now" waits disabled: no reason yet, it is not known.
+  const availability = backupAvailability(store, engine);
+  const blocked = availability.state === "blocked" ? availability.reason : null;
+  const inPlace = canRestoreInPlace(store, engine);
   const list = backups.data ?? [];
   // A running backup says how long it has run: the page's own clock ticks slowly while the store is idle.
   const clock = useNow(1000, list.some((b) => b.status === "running"));
@@ -212,7 +222,7 @@ export function BackupsCard({ store, operator, now }: { store: Store; operator: 
           size="sm"
           onClick={backUp}
           loading={start.isPending}
-          disabled={!!blocked}
+          disabled={availability.state !== "ready"}
           aria-describedby={blocked ? reasonId : undefined}
           icon={<IconArchive className="size-3.5" />}
           data-testid="back-up-now"
@@ -315,7 +325,7 @@ export function BackupsCard({ store, operator, now }: { store: Store; operator: 
         </>
       )}
 
-      {canSchedule(store) ? <BackupSchedule store={store} now={now} /> : null}
+      {canSchedule(store, engine) ? <BackupSchedule store={store} now={now} /> : null}
       <RestoreDialog backup={restoring} onClose={() => setRestoring(null)} />
       <RestoreInPlaceDialog store={store} backup={restoringInPlace} onClose={() => setRestoringInPlace(null)} />
     </Card>
@@ -686,6 +696,7 @@ export function RestoreInPlaceDialog({
   onClose: () => void;
 }) {
   const restore = useRestoreInPlace();
+  const engines = useEngines().data;
   const toast = useToast();
 
   useEffect(() => {
@@ -699,7 +710,7 @@ export function RestoreInPlaceDialog({
   const backupErrors = (apiError?.messagesFor("backupId") ?? []).map((message) =>
     isDeveloperText(message)
       ? "This backup cannot be restored into this store."
-      : asSentence(message.replace(/\b(woocommerce|medusa)\b/g, (engine) => ENGINE_LABELS[engine] ?? engine)),
+      : asSentence(withEngineLabels(engines, message)),
   );
 
   return (

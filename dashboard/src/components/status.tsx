@@ -1,7 +1,8 @@
 // How statuses look, in one place: stores, runs, steps, engines and themes.
 
+import { useEngineLabel } from "../api/queries";
 import type { RunStatus, StepStatus, StoreStatus } from "../api/types";
-import { ENGINE_LABELS, THEME_LABELS } from "../lib/format";
+import { THEME_LABELS } from "../lib/format";
 import { IconCheck, IconHourglass, IconSlash, IconX } from "./icons";
 import { Badge, cx, Spinner, type Tone } from "./ui";
 
@@ -136,8 +137,10 @@ export function StepMarker({ status }: { status: StepStatus }) {
   }
 }
 
+/** A store's engine by its label from the registry (`GET /engines`); by its name until that answers. */
 export function EngineBadge({ engine }: { engine: string }) {
-  return <Badge tone={engine === "woocommerce" ? "violet" : "teal"}>{ENGINE_LABELS[engine] ?? engine}</Badge>;
+  const label = useEngineLabel();
+  return <Badge tone={engine === "woocommerce" ? "violet" : "teal"}>{label(engine)}</Badge>;
 }
 
 export function ThemeBadge({ theme }: { theme: string | null }) {

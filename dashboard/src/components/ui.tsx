@@ -12,6 +12,7 @@ import {
 import { Link, type LinkProps } from "react-router";
 
 import { ApiError } from "../api/client";
+import { useEngineLabel } from "../api/queries";
 import { errorWords } from "../lib/errorWords";
 import { shortId } from "../lib/format";
 import { IconAlert, IconCheck, IconCopy, IconInfo, IconRefresh } from "./icons";
@@ -439,7 +440,7 @@ export function ApiErrorAlert({
   className?: string;
 }) {
   const apiError = error instanceof ApiError ? error : null;
-  const words = errorWords(error);
+  const words = errorWords(error, useEngineLabel());
   const message = words.title;
   return (
     <Alert

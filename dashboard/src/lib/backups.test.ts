@@ -1,12 +1,8 @@
-import fs from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-
 import { describe, expect, it } from "vitest";
 
-import { STORE_STATUSES, type Store } from "../api/types";
+import { STORE_STATUSES, type Engine } from "../api/types";
 import {
-  BACKUP_ENGINES,
+  backupAvailability,
   backupBlockReason,
   backupStepText,
   backupStore,
@@ -15,9 +11,9 @@ import {
   parseKeep,
   partLabel,
   plainBackupError,
-  RESTORE_IN_PLACE_ENGINES,
   restoredFromWords,
   restoredName,
+  restoreIntoNewStore,
   retentionErrorWords,
   retentionProblems,
   scheduleText,
@@ -26,55 +22,78 @@ import {
 import { formatDateTime } from "./format";
 import { storeNameProblems } from "./storeRules";
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+// Engines as `GET /engines` answers them.
+const WOO: Engine = {
+  name: "woocommerce",
+  label: "WooCommerce",
+  themes: ["storefront", "astra"],
+  defaultTheme: "storefront",
+  upgrades: true,
+  backups: true,
+  restoreIntoNewStore: true,
+  restoreInPlace: true,
+};
+const MEDUSA: Engine = { ...WOO, name: "medusa", label: "MedusaJS", themes: [], defaultTheme: null };
+/** An engine added without backups (examples/custom-engine). */
+const EXAMPLE: Engine = {
+  ...MEDUSA,
+  name: "example",
+  label: "Example Shop",
+  upgrades: false,
+  backups: false,
+  restoreIntoNewStore: false,
+  restoreInPlace: false,
+};
 
 describe("which stores can be backed up", () => {
-  it("knows the engines the platform backs up, as the Rust engines define them", () => {
-    const dir = path.join(repo, "executors/src");
-    // An engine's file is the one that implements `StoreEngine` for it.
-    const engines = fs
-      .readdirSync(dir)
-      .map((file) => fs.readFileSync(path.join(dir, file), "utf8"))
-      .filter((text) => /impl StoreEngine for/.test(text))
-      .map((text) => ({
-        name: /fn name\(&self\) -> &'static str \{\s*"([^"]+)"/.exec(text)?.[1],
-        backups: /fn backup_workflow\(&self\)[^{]*\{\s*Some\(/.test(text),
-        inPlace: /fn restore_in_place_workflow\(&self\)[^{]*\{\s*Some\(/.test(text),
-      }));
-    expect(engines.map((e) => e.name).sort()).toEqual(["medusa", "woocommerce"]);
-    expect(engines.filter((e) => e.backups).map((e) => e.name).sort()).toEqual([...BACKUP_ENGINES]);
-    expect(engines.filter((e) => e.inPlace).map((e) => e.name).sort()).toEqual([...RESTORE_IN_PLACE_ENGINES]);
-  });
-
   it("offers Back up now for a ready store of an engine with backups, and says why not otherwise", () => {
-    expect(backupBlockReason({ status: "ready", engine: "woocommerce" })).toBeNull();
-    expect(backupBlockReason({ status: "ready", engine: "medusa" })).toBeNull();
-    // An engine added without backups (examples/custom-engine) says so.
-    expect(backupBlockReason({ status: "ready", engine: "example" as Store["engine"] })).toBe(
-      "example stores cannot be backed up by the platform yet.",
+    expect(backupBlockReason({ status: "ready", engine: "woocommerce" }, WOO)).toBeNull();
+    expect(backupBlockReason({ status: "ready", engine: "medusa" }, MEDUSA)).toBeNull();
+    // An engine without backups says so, by its label.
+    expect(backupBlockReason({ status: "ready", engine: "example" }, EXAMPLE)).toBe(
+      "Example Shop stores cannot be backed up by the platform yet.",
     );
-    expect(backupBlockReason({ status: "provisioning", engine: "woocommerce" })).toBe(
+    // An engine the server does not know (null), by its name.
+    expect(backupBlockReason({ status: "ready", engine: "gone" }, null)).toBe(
+      "gone stores cannot be backed up by the platform yet.",
+    );
+    expect(backupBlockReason({ status: "provisioning", engine: "woocommerce" }, WOO)).toBe(
       "The store can be backed up once it is ready.",
     );
-    expect(backupBlockReason({ status: "upgrading", engine: "woocommerce" })).toMatch(/being upgraded/);
-    expect(backupBlockReason({ status: "restoring", engine: "woocommerce" })).toBe(
+    expect(backupBlockReason({ status: "upgrading", engine: "woocommerce" }, WOO)).toMatch(/being upgraded/);
+    expect(backupBlockReason({ status: "restoring", engine: "woocommerce" }, WOO)).toBe(
       "The store is being restored from a backup: back it up once it is ready again.",
     );
-    expect(backupBlockReason({ status: "deleted", engine: "woocommerce" })).toMatch(/can still be restored/);
+    expect(backupBlockReason({ status: "deleted", engine: "woocommerce" }, WOO)).toMatch(/can still be restored/);
     for (const status of STORE_STATUSES) {
-      const reason = backupBlockReason({ status, engine: "woocommerce" });
+      const reason = backupBlockReason({ status, engine: "woocommerce" }, WOO);
       expect(reason === null).toBe(status === "ready");
       if (reason) expect(reason).toMatch(/^[A-Z].*\.$/);
     }
   });
 
-  it("lets a schedule be set until the store is being deleted", () => {
-    expect(canSchedule({ status: "provisioning", engine: "woocommerce" })).toBe(true);
-    expect(canSchedule({ status: "ready", engine: "woocommerce" })).toBe(true);
-    expect(canSchedule({ status: "deleting", engine: "woocommerce" })).toBe(false);
-    expect(canSchedule({ status: "deleted", engine: "woocommerce" })).toBe(false);
-    expect(canSchedule({ status: "ready", engine: "medusa" })).toBe(true);
-    expect(canSchedule({ status: "ready", engine: "example" as Store["engine"] })).toBe(false);
+  it("waits without a reason while the engines are not known yet", () => {
+    // undefined: `GET /engines` has not answered; never "cannot be backed up" meanwhile.
+    expect(backupAvailability({ status: "ready", engine: "woocommerce" }, undefined)).toEqual({ state: "pending" });
+    expect(backupAvailability({ status: "ready", engine: "example" }, undefined)).toEqual({ state: "pending" });
+    expect(backupAvailability({ status: "ready", engine: "woocommerce" }, WOO)).toEqual({ state: "ready" });
+    expect(backupAvailability({ status: "ready", engine: "example" }, EXAMPLE)).toEqual({
+      state: "blocked",
+      reason: "Example Shop stores cannot be backed up by the platform yet.",
+    });
+    expect(backupAvailability({ status: "failed", engine: "woocommerce" }, WOO)).toMatchObject({ state: "blocked" });
+  });
+
+  it("lets a schedule be set until the store is being deleted, for engines with backups", () => {
+    expect(canSchedule({ status: "provisioning" }, WOO)).toBe(true);
+    expect(canSchedule({ status: "ready" }, WOO)).toBe(true);
+    expect(canSchedule({ status: "deleting" }, WOO)).toBe(false);
+    expect(canSchedule({ status: "deleted" }, WOO)).toBe(false);
+    expect(canSchedule({ status: "ready" }, MEDUSA)).toBe(true);
+    expect(canSchedule({ status: "ready" }, EXAMPLE)).toBe(false);
+    expect(canSchedule({ status: "ready" }, null)).toBe(false);
+    // Not shown until the engines are known.
+    expect(canSchedule({ status: "ready" }, undefined)).toBe(false);
   });
 });
 
@@ -162,13 +181,24 @@ describe("restoring", () => {
 });
 
 describe("restoring into the same store", () => {
-  it("is offered for a ready store only (the API refuses any other status)", () => {
-    expect(canRestoreInPlace({ status: "ready", engine: "woocommerce" })).toBe(true);
-    expect(canRestoreInPlace({ status: "ready", engine: "medusa" })).toBe(true);
-    expect(canRestoreInPlace({ status: "ready", engine: "example" as Store["engine"] })).toBe(false);
+  it("is offered for a ready store of an engine that restores in place (the API refuses any other status)", () => {
+    expect(canRestoreInPlace({ status: "ready" }, WOO)).toBe(true);
+    expect(canRestoreInPlace({ status: "ready" }, MEDUSA)).toBe(true);
+    expect(canRestoreInPlace({ status: "ready" }, EXAMPLE)).toBe(false);
+    expect(canRestoreInPlace({ status: "ready" }, { ...WOO, restoreInPlace: false })).toBe(false);
+    expect(canRestoreInPlace({ status: "ready" }, null)).toBe(false);
+    expect(canRestoreInPlace({ status: "ready" }, undefined)).toBe(false);
     for (const status of STORE_STATUSES.filter((s) => s !== "ready")) {
-      expect(canRestoreInPlace({ status, engine: "woocommerce" })).toBe(false);
+      expect(canRestoreInPlace({ status }, WOO)).toBe(false);
     }
+  });
+
+  it("offers a restore into a new store by the engine's flag, pending while the engines load", () => {
+    expect(restoreIntoNewStore(WOO)).toBe("yes");
+    expect(restoreIntoNewStore({ ...WOO, restoreIntoNewStore: false })).toBe("no");
+    expect(restoreIntoNewStore(EXAMPLE)).toBe("no");
+    expect(restoreIntoNewStore(null)).toBe("no");
+    expect(restoreIntoNewStore(undefined)).toBe("pending");
   });
 
   const STORE = "store-18407d45";

@@ -2,27 +2,20 @@
 // stands, the schedule's retention fields, the name a restored store is offered, whether a
 // backup can be restored into its own store, and which backup a store was restored from.
 
-import type { Backup, BackupStatus, Store } from "../api/types";
+import type { Backup, BackupStatus, Engine, Store } from "../api/types";
 import { describeCron } from "./cron";
-import { ENGINE_LABELS, formatDateTime } from "./format";
+import { formatDateTime } from "./format";
 import { asSentence, plainStepError, stepLabel } from "./steps";
 import { storeNameProblems } from "./storeRules";
 
 /**
- * The engines storeflow backs up: those whose engine defines `backup_workflow`
- * (`executors/src/woocommerce.rs`, `executors/src/medusa.rs`). `backups.test.ts` reads the engines'
- * files and fails when this list and theirs differ.
+ * Why a store cannot be backed up right now ("Back up now" is disabled with it); null when it can.
+ * `engine`: the store's engine from the registry (`GET /engines`), null when the server has no
+ * such engine (`backupAvailability` also covers the registry not having answered yet).
  */
-export const BACKUP_ENGINES: readonly string[] = ["medusa", "woocommerce"];
-
-export function canBackUpEngine(engine: string): boolean {
-  return BACKUP_ENGINES.includes(engine);
-}
-
-/** Why a store cannot be backed up right now ("Back up now" is disabled with it); null when it can. */
-export function backupBlockReason(store: Pick<Store, "status" | "engine">): string | null {
-  if (!canBackUpEngine(store.engine)) {
-    return `${ENGINE_LABELS[store.engine] ?? store.engine} stores cannot be backed up by the platform yet.`;
+export function backupBlockReason(store: Pick<Store, "status" | "engine">, engine: Engine | null): string | null {
+  if (!engine?.backups) {
+    return `${engine?.label ?? store.engine} stores cannot be backed up by the platform yet.`;
   }
   switch (store.status) {
     case "ready":
@@ -44,9 +37,26 @@ export function backupBlockReason(store: Pick<Store, "status" | "engine">): stri
   }
 }
 
-/** Whether the store's backup schedule can be changed (a deleted store's cannot be turned on). */
-export function canSchedule(store: Pick<Store, "status" | "engine">): boolean {
-  return canBackUpEngine(store.engine) && store.status !== "deleting" && store.status !== "deleted";
+/**
+ * "Back up now" for a store whose engine may not be known yet (undefined: the registry has not
+ * answered): `pending` until it is, so the button waits disabled without a reason rather than
+ * saying the store cannot be backed up.
+ */
+export function backupAvailability(
+  store: Pick<Store, "status" | "engine">,
+  engine: Engine | null | undefined,
+): { state: "pending" } | { state: "ready" } | { state: "blocked"; reason: string } {
+  if (engine === undefined) return { state: "pending" };
+  const reason = backupBlockReason(store, engine);
+  return reason ? { state: "blocked", reason } : { state: "ready" };
+}
+
+/**
+ * Whether the store's backup schedule can be changed: its engine has backups (known from the
+ * registry) and the store is not deleted (a deleted store's schedule cannot be turned on).
+ */
+export function canSchedule(store: Pick<Store, "status">, engine: Engine | null | undefined): boolean {
+  return !!engine?.backups && store.status !== "deleting" && store.status !== "deleted";
 }
 
 type Look = { label: string; tone: "gray" | "blue" | "green" | "red"; pulse?: boolean };
@@ -155,18 +165,21 @@ export function restoredName(storeName: string): string {
 // Restore into the same store
 
 /**
- * The engines whose backups can be restored into the store they were taken of: those whose
- * engine defines `restore_in_place_workflow` (`executors/src/woocommerce.rs`, `medusa.rs`). `backups.test.ts`
- * reads the engines' files and fails when this list and theirs differ.
+ * Whether the store's own backups offer "Restore into this store": a ready store of an engine
+ * that can be restored in place (the API refuses any other status with INVALID_STORE_STATE);
+ * false while the engine is not known yet (undefined) or unknown to the server (null).
  */
-export const RESTORE_IN_PLACE_ENGINES: readonly string[] = ["medusa", "woocommerce"];
+export function canRestoreInPlace(store: Pick<Store, "status">, engine: Engine | null | undefined): boolean {
+  return store.status === "ready" && !!engine?.restoreInPlace;
+}
 
 /**
- * Whether the store's own backups offer "Restore into this store": a ready store of an engine
- * that can be restored in place (the API refuses any other status with INVALID_STORE_STATE).
+ * Whether a complete backup offers "Restore into a new store": its engine can restore into a new
+ * store. `pending` while the registry is not known yet (the button waits, disabled).
  */
-export function canRestoreInPlace(store: Pick<Store, "status" | "engine">): boolean {
-  return store.status === "ready" && RESTORE_IN_PLACE_ENGINES.includes(store.engine);
+export function restoreIntoNewStore(engine: Engine | null | undefined): "yes" | "no" | "pending" {
+  if (engine === undefined) return "pending";
+  return engine?.restoreIntoNewStore ? "yes" : "no";
 }
 
 /** How the restore a store's `restoredFrom` names stands. */

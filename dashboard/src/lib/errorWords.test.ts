@@ -200,10 +200,13 @@ describe("backup refusals", () => {
         suggestion: "Back the store's database up with the engine's own tools for now.",
       }),
     );
-    expect(errorWords(error)).toMatchObject({
+    const label = (engine: string) => (engine === "medusa" ? "MedusaJS" : engine);
+    expect(errorWords(error, label)).toMatchObject({
       title: "MedusaJS stores cannot be backed up by the platform yet.",
       hint: "Back the store's database up with the engine's own tools for now.",
     });
+    // Without the registry's labels (not answered yet), by its name.
+    expect(errorWords(error).title).toBe("medusa stores cannot be backed up by the platform yet.");
   });
 
   it("says so when the platform has nowhere to store backups, without its settings", async () => {

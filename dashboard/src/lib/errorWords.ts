@@ -5,7 +5,6 @@
 // are kept only when they read as plain words. The request id stays, for support.
 
 import { ApiError } from "../api/client";
-import { ENGINE_LABELS } from "./format";
 import { isDeveloperText, plainFieldMessage } from "./plainText";
 
 export interface ErrorWords {
@@ -39,9 +38,9 @@ function plainOr(message: string, fallback: string): string {
 }
 
 /** "WooCommerce" from the API's "Stores of engine 'woocommerce' …". */
-function engineOf(message: string): string {
+function engineOf(message: string, label: EngineLabel): string {
   const engine = /engine '([^']+)'/.exec(message)?.[1];
-  return engine ? (ENGINE_LABELS[engine] ?? engine) : "These";
+  return engine ? label(engine) : "These";
 }
 
 /** The API's suggestion when it reads as plain words. */
@@ -49,8 +48,11 @@ function plainSuggestion(error: ApiError): string | undefined {
   return error.suggestion && !isDeveloperText(error.suggestion) ? error.suggestion : undefined;
 }
 
+/** An engine's label by its name (`useEngineLabel`); the name itself where none is at hand. */
+export type EngineLabel = (engine: string) => string;
+
 /** Codes whose own message and suggestion are not for tenants. */
-const WORDS: Record<string, (error: ApiError) => Words> = {
+const WORDS: Record<string, (error: ApiError, engineLabel: EngineLabel) => Words> = {
   INVALID_CREDENTIALS: () => ({
     title: "Wrong e-mail or password.",
     hint: "Check both and try again.",
@@ -182,12 +184,12 @@ const WORDS: Record<string, (error: ApiError) => Words> = {
     title: "Backups are not set up on this platform yet: there is nowhere to store them.",
     hint: "Ask your platform's administrators to set up backup storage.",
   }),
-  BACKUP_NOT_SUPPORTED: (e) => ({
-    title: `${engineOf(e.message)} stores cannot be backed up by the platform yet.`,
+  BACKUP_NOT_SUPPORTED: (e, label) => ({
+    title: `${engineOf(e.message, label)} stores cannot be backed up by the platform yet.`,
     hint: plainSuggestion(e),
   }),
-  RESTORE_NOT_SUPPORTED: (e) => ({
-    title: `${engineOf(e.message)} stores cannot be restored by the platform yet.`,
+  RESTORE_NOT_SUPPORTED: (e, label) => ({
+    title: `${engineOf(e.message, label)} stores cannot be restored by the platform yet.`,
     hint: plainSuggestion(e),
   }),
   BACKUP_NOT_RESTORABLE: (e) => {
@@ -258,14 +260,17 @@ const REQUEST_PROBLEMS = new Set([
   "HTTP_VERSION_NOT_SUPPORTED",
 ]);
 
-/** The plain words for an error (an ApiError, any other Error, anything). */
-export function errorWords(error: unknown): ErrorWords {
+/**
+ * The plain words for an error (an ApiError, any other Error, anything). `engineLabel` names an
+ * engine the error mentions (`useEngineLabel`); by its name without it.
+ */
+export function errorWords(error: unknown, engineLabel: EngineLabel = (engine) => engine): ErrorWords {
   if (!(error instanceof ApiError)) {
     return { title: "Something went wrong.", hint: "Try again.", code: "UNKNOWN" };
   }
   const base = { requestId: error.requestId, code: error.code };
   const known = WORDS[error.code];
-  if (known) return { ...known(error), ...base };
+  if (known) return { ...known(error, engineLabel), ...base };
   if (REQUEST_PROBLEMS.has(error.code)) {
     return { title: "This request could not be handled.", hint: "Reload the page and try again.", ...base };
   }

@@ -107,11 +107,6 @@ export function shortId(id: string | null | undefined): string {
   return isUuid(id) ? id.slice(-8).toLowerCase() : id;
 }
 
-export const ENGINE_LABELS: Record<string, string> = {
-  woocommerce: "WooCommerce",
-  medusa: "MedusaJS",
-};
-
 export const THEME_LABELS: Record<string, string> = {
   storefront: "Storefront",
   astra: "Astra",

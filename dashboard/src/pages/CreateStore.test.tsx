@@ -3,14 +3,17 @@ import { Route, Routes } from "react-router";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { setToken } from "../api/client";
-import { apiError, json, mockFetch, renderWithProviders, TENANT } from "../test/render";
+import { apiError, ENGINES, json, mockFetch, renderWithProviders, TENANT, type Handler } from "../test/render";
 import { CreateStorePage } from "./CreateStore";
 
 afterEach(() => vi.unstubAllGlobals());
 
-function setup(create: (body: Record<string, unknown>, headers: Record<string, string>) => Response) {
+function setup(
+  create: (body: Record<string, unknown>, headers: Record<string, string>) => Response,
+  engines?: Handler,
+) {
   setToken("t");
-  return mockFetch((url, init) => {
+  return mockFetch(...(engines ? [engines] : []), (url, init) => {
     if (url.pathname === "/api/v1/auth/me") return json({ user: TENANT });
     if (url.pathname === "/api/v1/stores" && init.method === "POST") {
       return create(JSON.parse(String(init.body)), init.headers as Record<string, string>);
@@ -116,5 +119,48 @@ describe("CreateStorePage", () => {
     fireEvent.click(screen.getByRole("button", { name: "Create store" }));
     await waitFor(() => expect(sent).toHaveLength(1));
     expect(sent[0]).toEqual({ name: "headless", engine: "medusa" });
+  });
+
+  it("offers the engines and themes of the server's registry, its default theme chosen", async () => {
+    const sent: Record<string, unknown>[] = [];
+    const registry = [
+      { ...ENGINES[0], themes: ["storefront", "astra", "kadence"], defaultTheme: "astra" },
+      ENGINES[1],
+      { ...ENGINES[1], name: "saleor", label: "Saleor", themes: ["classic"], defaultTheme: "classic" },
+    ];
+    setup(
+      (body) => {
+        sent.push(body);
+        return json({ store: { id: "store-0a0b0c0f", name: "new-shop" } }, 202);
+      },
+      (url) => (url.pathname === "/api/v1/engines" ? json({ engines: registry }) : undefined),
+    );
+    renderPage();
+    fireEvent.change(await screen.findByLabelText("Name"), { target: { value: "new-shop" } });
+    const engines = [...document.querySelectorAll<HTMLInputElement>('input[name="engine"]')];
+    expect(engines.map((e) => e.value)).toEqual(["woocommerce", "medusa", "saleor"]);
+    expect(engines[0].checked).toBe(true);
+    const themes = () => [...document.querySelectorAll<HTMLInputElement>('input[name="theme"]')];
+    expect(themes().map((t) => t.value)).toEqual(["storefront", "astra", "kadence"]);
+    expect((screen.getByLabelText(/Astra/) as HTMLInputElement).checked).toBe(true);
+    // An engine this dashboard has no words for still gets its card, by the registry's label.
+    fireEvent.click(screen.getByLabelText(/Saleor/));
+    expect(themes().map((t) => t.value)).toEqual(["classic"]);
+    expect((screen.getByLabelText(/Classic/) as HTMLInputElement).checked).toBe(true);
+    fireEvent.click(screen.getByRole("button", { name: "Create store" }));
+    await waitFor(() => expect(sent).toHaveLength(1));
+    expect(sent[0]).toEqual({ name: "new-shop", engine: "saleor", theme: "classic" });
+  });
+
+  it("says so when the engines cannot be loaded, and offers to try again", async () => {
+    setup(
+      () => json({}),
+      (url) =>
+        url.pathname === "/api/v1/engines" ? apiError(500, "INTERNAL_ERROR", "Something failed.") : undefined,
+    );
+    renderPage();
+    expect(await screen.findByText("The engines could not be loaded")).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Try again" })).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Create store" })).toBeNull();
   });
 });

@@ -67,6 +67,8 @@ describe("the rollouts page", () => {
     await waitFor(() =>
       expect(screen.getByTestId("rollout-candidates").textContent).toBe("2 stores to upgrade now, in 2 waves: 1, then 1."),
     );
+    // The engine choices are the registry's engines that can be upgraded.
+    await within(form()).findByRole("option", { name: "MedusaJS only" });
     fireEvent.change(within(form()).getByLabelText("Engine"), { target: { value: "medusa" } });
     expect(screen.getByTestId("rollout-candidates").textContent).toBe("0 MedusaJS stores to upgrade now.");
   });
@@ -95,6 +97,7 @@ describe("the rollouts page", () => {
     const { calls } = renderRollouts();
     await startWith({ waves: "2 10", percent: "12.5" });
     fireEvent.click(within(await screen.findByRole("dialog")).getByRole("button", { name: "Cancel" }));
+    await within(form()).findByRole("option", { name: "WooCommerce only" });
     fireEvent.change(within(form()).getByLabelText("Engine"), { target: { value: "woocommerce" } });
     expect(screen.getByTestId("rollout-candidates").textContent).toBe("3 WooCommerce stores to upgrade now, in 2 waves: 2, then 1.");
     fireEvent.click(within(form()).getByRole("button", { name: "Start rollout…" }));

@@ -6,7 +6,7 @@ import { useId, useState } from "react";
 import { Link, useNavigate } from "react-router";
 
 import { ApiError } from "../api/client";
-import { useRollouts, useStartRollout, useStoreDirectory, type StartRolloutBody } from "../api/queries";
+import { useEngines, useRollouts, useStartRollout, useStoreDirectory, type StartRolloutBody } from "../api/queries";
 import type { Rollout } from "../api/types";
 import { ConfirmDialog } from "../components/Dialog";
 import { IconLayers, IconPlay } from "../components/icons";
@@ -27,7 +27,8 @@ import {
   Select,
   ShortId,
 } from "../components/ui";
-import { ENGINE_LABELS, formatAgo, formatDateTime } from "../lib/format";
+import { engineLabel } from "../lib/engines";
+import { formatAgo, formatDateTime } from "../lib/format";
 import { useNow, useTitle } from "../lib/hooks";
 import {
   currentWave,
@@ -184,8 +185,6 @@ function RolloutTable({ rollouts, now }: { rollouts: Rollout[]; now: number }) {
   );
 }
 
-type Engine = "" | "woocommerce" | "medusa";
-
 /** The start form: what the rollout would do, checked before it is confirmed. */
 export function StartRolloutCard() {
   const ids = { engine: useId(), waves: useId(), share: useId() };
@@ -193,7 +192,9 @@ export function StartRolloutCard() {
   const toast = useToast();
   const start = useStartRollout();
   const directory = useStoreDirectory();
-  const [engine, setEngine] = useState<Engine>("");
+  const engines = useEngines();
+  // "" is every engine; the choices are the registry's engines that can be upgraded.
+  const [engine, setEngine] = useState("");
   const [waves, setWaves] = useState(DEFAULT_WAVES.join(", "));
   const [percent, setPercent] = useState(String(DEFAULT_FAILURE_PERCENT));
   const [checked, setChecked] = useState(false);
@@ -232,7 +233,7 @@ export function StartRolloutCard() {
     }
   };
 
-  const engineLabel = engine ? ENGINE_LABELS[engine] : undefined;
+  const engineName = engine ? engineLabel(engines.data, engine) : undefined;
   return (
     <Card
       title="Start a rollout"
@@ -260,19 +261,24 @@ export function StartRolloutCard() {
           <p className="mt-1 text-xs text-slate-600" data-testid="rollout-candidates">
             {directory.isPending
               ? "\u00a0"
-              : `${candidates.partial ? "At least " : ""}${storesText(count, engineLabel)} to upgrade now${
+              : `${candidates.partial ? "At least " : ""}${storesText(count, engineName)} to upgrade now${
                   count && plan.length ? `, in ${wavesText(plan.length)}: ${sizesText(plan)}` : ""
                 }.`}
           </p>
         </div>
         <Field label="Engine" htmlFor={ids.engine} errors={apiError?.messagesFor("engine")}>
           <Select id={ids.engine} value={engine} onChange={(e) => {
-              setEngine(e.target.value as Engine);
+              setEngine(e.target.value);
               setError(null);
             }}>
             <option value="">Every engine</option>
-            <option value="woocommerce">WooCommerce only</option>
-            <option value="medusa">MedusaJS only</option>
+            {(engines.data ?? [])
+              .filter((option) => option.upgrades)
+              .map((option) => (
+                <option key={option.name} value={option.name}>
+                  {option.label} only
+                </option>
+              ))}
           </Select>
         </Field>
         <Field
@@ -342,7 +348,7 @@ export function StartRolloutCard() {
           <RolloutPlan
             count={count}
             partial={candidates.partial}
-            engineLabel={engineLabel}
+            engineLabel={engineName}
             plan={plan}
             sizes={sizes.value}
             share={share.value}

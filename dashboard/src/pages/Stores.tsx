@@ -3,7 +3,7 @@
 import { useEffect } from "react";
 import { Link } from "react-router";
 
-import { isActiveStatus, useStoreList } from "../api/queries";
+import { isActiveStatus, useEngines, useStoreList } from "../api/queries";
 import { STORE_STATUSES, type Store, type StoreStatus } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { IconArrowUp, IconPlus, IconSearch, IconStore, IconX } from "../components/icons";
@@ -134,7 +134,10 @@ export function StoresPage() {
   const status = (STORE_STATUSES as string[]).includes(params.get("status") ?? "")
     ? (params.get("status") as StoreStatus)
     : undefined;
-  const engine = ["woocommerce", "medusa"].includes(params.get("engine") ?? "") ? params.get("engine")! : undefined;
+  // An engine of the server's registry (`GET /engines`); kept as it is while the registry loads.
+  const engines = useEngines();
+  const wanted = params.get("engine") || undefined;
+  const engine = wanted && (!engines.data || engines.data.some((e) => e.name === wanted)) ? wanted : undefined;
   const ownerId = isAdmin ? (params.get("owner") ?? undefined) : undefined;
   const page = parsePage(params.get("page"));
   const size = PAGE_SIZES.includes(Number(params.get("size"))) ? Number(params.get("size")) : 20;
@@ -221,8 +224,11 @@ export function StoresPage() {
               className="w-auto"
             >
               <option value="">All engines</option>
-              <option value="woocommerce">WooCommerce</option>
-              <option value="medusa">MedusaJS</option>
+              {(engines.data ?? (engine ? [{ name: engine, label: engine }] : [])).map((option) => (
+                <option key={option.name} value={option.name}>
+                  {option.label}
+                </option>
+              ))}
             </Select>
             <label htmlFor="page-size" className="sr-only">
               Stores per page

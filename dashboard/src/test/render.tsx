@@ -19,13 +19,44 @@ export function apiError(status: number, code: string, message: string, extra: R
   return json({ requestId: "req_test", error: { code, message, retryable: false, ...extra } }, status);
 }
 
-/** Replaces fetch: the first handler that answers wins; anything else is a 404. */
+/** `GET /api/v1/engines` as the server build answers it (the engine registry). */
+export const ENGINES = [
+  {
+    name: "woocommerce",
+    label: "WooCommerce",
+    themes: ["storefront", "astra"],
+    defaultTheme: "storefront",
+    upgrades: true,
+    backups: true,
+    restoreIntoNewStore: true,
+    restoreInPlace: true,
+  },
+  {
+    name: "medusa",
+    label: "MedusaJS",
+    themes: [],
+    defaultTheme: null,
+    upgrades: true,
+    backups: true,
+    restoreIntoNewStore: true,
+    restoreInPlace: true,
+  },
+];
+
+/** Answers `GET /api/v1/engines` with `ENGINES`, unless a test's own handler answered it first. */
+const enginesHandler: Handler = (url, init) =>
+  url.pathname === "/api/v1/engines" && (init.method ?? "GET") === "GET" ? json({ engines: ENGINES }) : undefined;
+
+/**
+ * Replaces fetch: the first handler that answers wins, then the engine registry (`ENGINES`);
+ * anything else is a 404.
+ */
 export function mockFetch(...handlers: Handler[]) {
   const calls: { url: URL; init: RequestInit }[] = [];
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
     const url = new URL(String(input), "http://localhost");
     calls.push({ url, init });
-    for (const handler of handlers) {
+    for (const handler of [...handlers, enginesHandler]) {
       const answer = await handler(url, init);
       if (answer) return answer;
     }
