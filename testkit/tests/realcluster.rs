@@ -790,27 +790,55 @@ async fn store_backends_are_wired(line: &Value) {
     assert_eq!(site["adminPassword"], "By-Hand-Pass-1", "{site}");
 
     if backends["medusa"] == true {
-        // Any pod IP's port 9000 is the real Medusa's.
-        let ip = pods
-            .get(&pod)
-            .await
-            .unwrap()
-            .status
-            .and_then(|s| s.pod_ip)
-            .unwrap();
-        let health = tokio::task::spawn_blocking(move || {
-            let mut stream = std::net::TcpStream::connect((ip.as_str(), 9000)).unwrap();
-            std::io::Write::write_all(
-                &mut stream,
-                b"GET /health HTTP/1.1\r\nHost: medusa\r\nConnection: close\r\n\r\n",
-            )
-            .unwrap();
-            let mut answer = String::new();
-            std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
-            answer
-        })
-        .await
+        // A Medusa store's namespace gets a Medusa of its own: port 9000 of its pods' IPs is it.
+        let medusa_ns = "store-byhand02";
+        let labelled: Namespace = serde_json::from_value(json!({"metadata": {
+            "name": medusa_ns, "labels": {
+                "app.kubernetes.io/managed-by": "storeflow", "storeflow.io/engine": "medusa",
+            },
+        }}))
         .unwrap();
+        api.create(&PostParams::default(), &labelled).await.unwrap();
+        deployment(&client, medusa_ns, "medusa", 1).await;
+        let medusa_pods: Api<Pod> = Api::namespaced(client.clone(), medusa_ns);
+        let ip = eventually("a ready Medusa pod", Duration::from_secs(60), || async {
+            medusa_pods
+                .list(&ListParams::default())
+                .await
+                .map(|list| list.items)
+                .unwrap_or_default()
+                .iter()
+                .find(|p| ready(p))
+                .and_then(|p| p.status.as_ref()?.pod_ip.clone())
+                .ok_or_else(|| "none ready".to_owned())
+        })
+        .await;
+        // Its Medusa starts in seconds; a connection meanwhile waits for it.
+        let health = eventually("the store's own Medusa", Duration::from_secs(120), || {
+            let ip = ip.clone();
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let mut stream = std::net::TcpStream::connect((ip.as_str(), 9000))
+                        .map_err(|err| err.to_string())?;
+                    std::io::Write::write_all(
+                        &mut stream,
+                        b"GET /health HTTP/1.1\r\nHost: medusa\r\nConnection: close\r\n\r\n",
+                    )
+                    .map_err(|err| err.to_string())?;
+                    let mut answer = String::new();
+                    std::io::Read::read_to_string(&mut stream, &mut answer)
+                        .map_err(|err| err.to_string())?;
+                    if answer.starts_with("HTTP/1.1 200") {
+                        Ok(answer)
+                    } else {
+                        Err(answer)
+                    }
+                })
+                .await
+                .map_err(|err| err.to_string())?
+            }
+        })
+        .await;
         assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     }
 }
