@@ -613,6 +613,23 @@ async fn services_proxy_reaches_the_pod_network() {
 struct Started {
     child: std::process::Child,
     line: Value,
+    /// Keep it bound for the whole test (`_guard`), see [`TerminateOnPanic`].
+    guard: TerminateOnPanic,
+}
+
+/// Sends SIGTERM to the binary if the test panics while it runs, so that it tears its cluster
+/// down as on any SIGTERM: a failing assertion must not leave a control plane running (one
+/// was found holding its ports and a CI lock long after its test had failed).
+struct TerminateOnPanic(u32);
+
+impl Drop for TerminateOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.0.to_string()])
+                .status();
+        }
+    }
 }
 
 fn start_binary(args: &[&str]) -> Started {
@@ -623,6 +640,7 @@ fn start_binary(args: &[&str]) -> Started {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
+    let guard = TerminateOnPanic(child.id());
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -649,7 +667,7 @@ fn start_binary(args: &[&str]) -> Started {
     }
     assert!(Path::new(line["kubeconfig"].as_str().unwrap()).is_file());
     assert!(Path::new(line["helm"].as_str().unwrap()).is_file());
-    Started { child, line }
+    Started { child, line, guard }
 }
 
 /// What of the cluster described by `line` is still there.
@@ -705,7 +723,11 @@ fn leftovers(line: &Value) -> Vec<String> {
 /// The binary killed with SIGKILL (like a test binary killed): the reaper cleans up.
 #[test]
 fn killed_binary_leaves_nothing() {
-    let Started { mut child, line } = start_binary(&["--no-medusa"]);
+    let Started {
+        mut child,
+        line,
+        guard: _guard,
+    } = start_binary(&["--no-medusa"]);
     assert!(leftovers(&line).len() >= 2);
     child.kill().unwrap();
     child.wait().unwrap();
@@ -847,7 +869,11 @@ async fn store_backends_are_wired(line: &Value) {
 /// network, its store backends are wired.
 #[test]
 fn terminated_binary_tears_down() {
-    let Started { mut child, line } = start_binary(&[]);
+    let Started {
+        mut child,
+        line,
+        guard: _guard,
+    } = start_binary(&[]);
     if line["storeBackends"].is_object() {
         tokio::runtime::Runtime::new()
             .unwrap()
