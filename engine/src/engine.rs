@@ -98,7 +98,7 @@ impl NewRun {
 }
 
 /// What enqueue did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Enqueued {
     pub run_id: Uuid,
     pub workflow: String,

@@ -13,7 +13,18 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 
 /// A run's status; mirrors the `workflow_run_status` PostgreSQL enum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    sqlx::Type,
+    schemars::JsonSchema,
+)]
 #[sqlx(type_name = "workflow_run_status", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
@@ -77,7 +88,7 @@ impl std::str::FromStr for RunStatus {
 }
 
 /// A step's status within a run, derived from the run's position and its attempts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {
     /// Not reached yet.
@@ -98,7 +109,7 @@ pub enum StepStatus {
 }
 
 /// One run, as listed.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct RunSummary {
     pub id: Uuid,
     pub workflow: String,
@@ -122,7 +133,7 @@ pub struct RunSummary {
 }
 
 /// One attempt of a step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AttemptView {
     pub attempt: i32,
     /// succeeded, failed, timed_out, rescued, released, cancelled
@@ -135,7 +146,7 @@ pub struct AttemptView {
 }
 
 /// One step of a run, with its attempt history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StepView {
     pub index: i32,
     pub name: String,
@@ -154,7 +165,7 @@ pub struct StepView {
 }
 
 /// An event of a run. Ids are monotonic per run.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct RunEvent {
     pub id: i64,
     pub run_id: Uuid,
@@ -167,7 +178,7 @@ pub struct RunEvent {
 }
 
 /// A run with its input, state, steps and events.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RunDetail {
     #[serde(flatten)]
     pub summary: RunSummary,
@@ -703,7 +714,7 @@ fn build_steps(
 /// attempts — without input, state or events. Read in the caller's statement through the
 /// SQL function `workflow_run_progress(run id)`, which runs with the caller's rights (so
 /// row-level security applies), and decoded here with the same rules as [`Engine::get_run`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RunProgress {
     #[serde(flatten)]
     pub summary: RunSummary,

@@ -164,7 +164,7 @@ fn enabled_by_default() -> bool {
 }
 
 /// A stored schedule.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct Schedule {
     pub name: String,
     pub cron: String,

@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::api::current_request_id;
 
@@ -109,23 +109,50 @@ impl ApiError {
         .retryable()
     }
 
-    fn body(&self) -> Value {
-        let mut error = json!({
-            "code": self.code,
-            "message": self.message,
-            "retryable": self.retryable,
-        });
-        if let Some(suggestion) = &self.suggestion {
-            error["suggestion"] = json!(suggestion);
+    fn body(&self) -> ErrorEnvelope<'_> {
+        ErrorEnvelope {
+            request_id: current_request_id(),
+            error: ErrorBody {
+                code: self.code,
+                message: &self.message,
+                suggestion: self.suggestion.as_deref(),
+                retryable: self.retryable,
+                details: self.details.as_ref(),
+                retry_after_seconds: self.retry_after_seconds,
+            },
         }
-        if let Some(details) = &self.details {
-            error["details"] = details.clone();
-        }
-        if let Some(seconds) = self.retry_after_seconds {
-            error["retryAfterSeconds"] = json!(seconds);
-        }
-        json!({ "requestId": current_request_id(), "error": error })
     }
+}
+
+/// Every error answer: `{requestId, error}`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "ErrorEnvelope")]
+pub struct ErrorEnvelope<'a> {
+    /// The id of the request (also in the `X-Request-Id` header and the server's logs).
+    pub request_id: String,
+    pub error: ErrorBody<'a>,
+}
+
+/// What went wrong, and what to do about it.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody<'a> {
+    /// A stable machine code, e.g. `VALIDATION_ERROR`, `STORE_NOT_FOUND`.
+    pub code: &'a str,
+    /// What went wrong, for a person.
+    pub message: &'a str,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<&'a str>,
+    /// Whether the same request may succeed later.
+    pub retryable: bool,
+    /// Field errors (`[{field, message}]`) or facts about the conflict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<&'a Value>,
+    /// Also sent as the `Retry-After` header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl IntoResponse for ApiError {

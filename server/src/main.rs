@@ -112,6 +112,9 @@ enum Command {
         #[arg(long, env = "METRICS_LISTEN")]
         metrics_listen: Option<SocketAddr>,
     },
+    /// Print the API's OpenAPI 3.1 document (what `GET /api/v1/openapi.json` serves); the
+    /// dashboard's API types are generated from it.
+    Openapi,
     /// Check the database, the Kubernetes cluster, helm and the chart; say how to fix what
     /// is missing.
     Doctor {
@@ -453,6 +456,11 @@ pub(crate) async fn start_engine(pool: sqlx::PgPool) -> anyhow::Result<Engine> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Openapi => {
+            let document = serde_json::to_string_pretty(&storeflow::openapi::document())?;
+            println!("{document}");
+            Ok(())
+        }
         Command::Migrate { db } => {
             init_tracing("warn");
             let pool = config::connect(db.database_url.as_deref(), 2).await?;

@@ -1,113 +1,189 @@
-//! The OpenAPI 3 document, generated from the route table the router is built from.
+//! The OpenAPI 3.1 document, generated from the route tables the router is built from: every
+//! request body, query parameter and answer schema is generated (by schemars, JSON Schema
+//! 2020-12 — OpenAPI 3.1's own dialect) from the Rust types the handlers parse and answer
+//! with, so the document cannot drift from what the server does. `storeflow openapi` prints
+//! it; the dashboard's API types are generated from it.
 
+use schemars::generate::SchemaSettings;
+use schemars::{Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
-use crate::api::{Access, ROUTES, RouteDoc};
+use crate::api::{Access, Answer, Route, routes};
+use crate::error::ErrorEnvelope;
 
-fn request_body(doc: &RouteDoc) -> Option<Value> {
-    let schema = match (doc.method, doc.path) {
-        ("POST", "/api/v1/auth/register") => json!({
-            "type": "object", "required": ["email", "username", "password"],
-            "properties": {
-                "email": { "type": "string", "format": "email", "maxLength": 255 },
-                "username": { "type": "string", "minLength": 3, "maxLength": 128, "pattern": "^[A-Za-z0-9_-]+$" },
-                "password": { "type": "string", "minLength": 8, "maxLength": 128 }
-            }
-        }),
-        ("POST", "/api/v1/auth/login") => json!({
-            "type": "object", "required": ["email", "password"],
-            "properties": { "email": { "type": "string" }, "password": { "type": "string" } }
-        }),
-        ("PATCH", "/api/v1/auth/password") => json!({
-            "type": "object", "required": ["currentPassword", "newPassword"],
-            "properties": {
-                "currentPassword": { "type": "string" },
-                "newPassword": { "type": "string", "minLength": 8, "maxLength": 128 }
-            }
-        }),
-        ("PATCH", "/api/v1/schedules/{name}") => json!({
-            "type": "object", "required": ["enabled"], "additionalProperties": false,
-            "properties": { "enabled": { "type": "boolean" } }
-        }),
-        _ => return None,
-    };
-    Some(json!({ "required": true, "content": { "application/json": { "schema": schema } } }))
+/// Where the document's schemas live, as `$ref`s name them.
+const COMPONENTS: &str = "/components/schemas";
+
+fn generator(settings: SchemaSettings) -> SchemaGenerator {
+    settings
+        .with(|s| {
+            s.definitions_path = COMPONENTS.into();
+            s.meta_schema = None;
+        })
+        .into_generator()
 }
 
-fn query_parameters(doc: &RouteDoc) -> Vec<Value> {
-    let names: &[(&str, &str)] = match (doc.method, doc.path) {
-        ("GET", "/api/v1/runs") => &[
-            ("status", "string"),
-            ("workflow", "string"),
-            ("subject", "string"),
-            ("limit", "integer"),
-            ("offset", "integer"),
-        ],
-        ("GET", "/api/v1/audit") => &[
-            ("category", "string"),
-            ("action", "string"),
-            ("subject", "string"),
-            ("limit", "integer"),
-            ("offset", "integer"),
-        ],
-        _ => &[],
-    };
-    names
-        .iter()
-        .map(|(name, kind)| json!({ "name": name, "in": "query", "required": false, "schema": { "type": kind } }))
-        .collect()
-}
-
-fn operation(doc: &RouteDoc) -> Value {
-    let mut parameters: Vec<Value> = doc
+/// Path parameters, from the template: every one a non-empty string.
+fn path_parameters(route: &Route) -> Vec<Value> {
+    route
         .path
         .split('/')
         .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
-        .collect();
-    parameters.extend(query_parameters(doc));
-    let mut responses = Map::new();
-    responses.insert(
-        doc.success.to_string(),
-        json!({ "description": "Success", "content": { "application/json": { "schema": { "type": "object" } } } }),
-    );
-    responses.insert(
-        "default".into(),
-        json!({ "$ref": "#/components/responses/Error" }),
-    );
-    let mut op = json!({
-        "operationId": format!("{}{}", doc.method.to_lowercase(), doc.path.replace(['/', '{', '}', '.'], "_")),
-        "summary": doc.summary,
-        "tags": [doc.tag],
-        "parameters": parameters,
-        "responses": responses,
+        .map(|name| {
+            json!({
+                "name": name, "in": "path", "required": true,
+                "schema": { "type": "string", "minLength": 1 },
+            })
+        })
+        .collect()
+}
+
+/// The query parameters: the properties of the query type's (inline) object schema.
+fn query_parameters(schema: &Schema) -> Vec<Value> {
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    properties
+        .iter()
+        .map(|(name, property)| {
+            let mut property = property.clone();
+            let description = property
+                .as_object_mut()
+                .and_then(|p| p.remove("description"));
+            // A query string has no null: a parameter is there or not.
+            if let Some(types) = property.get_mut("type").and_then(Value::as_array_mut) {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    property["type"] = types[0].clone();
+                }
+            }
+            let mut parameter = json!({
+                "name": name, "in": "query",
+                "required": required.contains(&name.as_str()),
+                "schema": property,
+            });
+            if let Some(description) = description {
+                parameter["description"] = description;
+            }
+            parameter
+        })
+        .collect()
+}
+
+fn success_content(answer: Option<Answer>, answers: &mut SchemaGenerator) -> Value {
+    match answer {
+        Some(Answer::Json(schema)) => {
+            json!({ "application/json": { "schema": schema(answers) } })
+        }
+        Some(Answer::EventStream) => json!({
+            "text/event-stream": { "schema": {
+                "type": "string",
+                "description": "Server-Sent Events: `id:`, `event:` and `data:` (a JSON object) lines"
+            } }
+        }),
+        Some(Answer::PrometheusText) => json!({
+            "text/plain": { "schema": { "type": "string", "description": "Prometheus text exposition format" } }
+        }),
+        None => json!({}),
+    }
+}
+
+fn operation(
+    tag: &str,
+    route: &Route,
+    requests: &mut SchemaGenerator,
+    answers: &mut SchemaGenerator,
+) -> Value {
+    let mut parameters = path_parameters(route);
+    if let Some(query) = route.query {
+        parameters.extend(query_parameters(&query(requests)));
+    }
+    let success = json!({
+        "description": "Success",
+        "content": success_content(route.answer, answers),
     });
-    if doc.access != Access::Public {
+    let mut op = json!({
+        "operationId": format!(
+            "{}{}",
+            route.method.to_lowercase(),
+            route.path.replace(['/', '{', '}', '.', '-'], "_")
+        ),
+        "summary": route.summary,
+        "tags": [tag],
+        "parameters": parameters,
+        "responses": {
+            route.success.to_string(): success,
+            "default": { "$ref": "#/components/responses/Error" },
+        },
+    });
+    if route.unavailable_too {
+        op["responses"]["503"] = json!({
+            "description": "What is down, in the success answer's shape",
+            "content": success_content(route.answer, answers),
+        });
+    }
+    if route.no_content_too {
+        op["responses"]["204"] = json!({ "description": "Nothing (more) to send" });
+    }
+    if route.access != Access::Public {
         op["security"] = json!([{ "bearer": [] }]);
     }
-    if doc.access == Access::Admin {
+    if route.access == Access::Admin {
         op["x-required-role"] = json!("admin");
     }
-    if let Some(body) = request_body(doc) {
-        op["requestBody"] = body;
+    if let Some(body) = route.body {
+        op["requestBody"] = json!({
+            "required": true,
+            "content": { "application/json": { "schema": body(requests) } },
+        });
     }
     op
 }
 
 /// The whole document.
+///
+/// Request schemas describe what the server accepts (optional fields may be left out);
+/// answer schemas what it sends (a field it always sends is required, even when null). The
+/// two are generated separately and share the components; a type documented both ways must
+/// come out the same both ways.
 pub fn document() -> Value {
+    let mut requests = generator(SchemaSettings::draft2020_12().for_deserialize());
+    let mut answers = generator(SchemaSettings::draft2020_12().for_serialize());
     let mut paths = Map::new();
-    for doc in ROUTES {
-        let entry = paths.entry(doc.path).or_insert_with(|| json!({}));
-        entry[doc.method.to_lowercase()] = operation(doc);
+    for (tag, route) in routes() {
+        let entry = paths.entry(route.path).or_insert_with(|| json!({}));
+        entry[route.method.to_lowercase()] = operation(tag, route, &mut requests, &mut answers);
+    }
+    let error = answers.subschema_for::<ErrorEnvelope<'static>>();
+    let mut schemas = requests.take_definitions(true);
+    for (name, schema) in answers.take_definitions(true) {
+        match schemas.get(&name) {
+            Some(existing) if *existing != schema => {
+                // A programming error that every test building the document catches.
+                #[allow(clippy::panic)]
+                {
+                    panic!("schema {name} differs between requests and answers")
+                }
+            }
+            _ => {
+                schemas.insert(name, schema);
+            }
+        }
     }
     json!({
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "storeflow control plane",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Provision isolated e-commerce stores with durable workflows. Every error \
-                            answer is {requestId, error: {code, message, suggestion?, retryable, details?}}."
+            "description": "Provision isolated e-commerce stores with durable workflows. Every \
+                            answer carries the request's id (`requestId`, also the X-Request-Id \
+                            header); every error is {requestId, error: {code, message, \
+                            suggestion?, retryable, details?, retryAfterSeconds?}}."
         },
         "paths": paths,
         "components": {
@@ -115,28 +191,10 @@ pub fn document() -> Value {
             "responses": {
                 "Error": {
                     "description": "An error, in the envelope every route uses",
-                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorEnvelope" } } }
+                    "content": { "application/json": { "schema": error } }
                 }
             },
-            "schemas": {
-                "ErrorEnvelope": {
-                    "type": "object", "required": ["requestId", "error"],
-                    "properties": {
-                        "requestId": { "type": "string" },
-                        "error": {
-                            "type": "object", "required": ["code", "message", "retryable"],
-                            "properties": {
-                                "code": { "type": "string" },
-                                "message": { "type": "string" },
-                                "suggestion": { "type": "string" },
-                                "retryable": { "type": "boolean" },
-                                "details": {},
-                                "retryAfterSeconds": { "type": "integer" }
-                            }
-                        }
-                    }
-                }
-            }
+            "schemas": schemas,
         }
     })
 }

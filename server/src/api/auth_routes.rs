@@ -3,35 +3,126 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde::Deserialize;
+use axum::routing::{get, patch, post};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{ApiJson, AppState, ClientIp, current_request_id};
+use super::{ApiJson, AppState, ClientIp, RequestId, Route, schema};
 use crate::auth::{self, Audit, AuthUser, Role, User};
 use crate::error::{ApiError, ApiResult};
 
-#[derive(Debug, Deserialize)]
+pub(super) const ROUTES: &[Route] = &[
+    Route::post(
+        "/api/v1/auth/register",
+        "Register; the first user becomes admin",
+        || post(register),
+    )
+    .public()
+    .status(201)
+    .body(schema::<RegisterBody>)
+    .answer(schema::<SignedIn>),
+    Route::post("/api/v1/auth/login", "Log in and get a token", || {
+        post(login)
+    })
+    .public()
+    .body(schema::<LoginBody>)
+    .answer(schema::<SignedIn>),
+    Route::get("/api/v1/auth/me", "The caller", || get(me)).answer(schema::<Me>),
+    Route::patch(
+        "/api/v1/auth/password",
+        "Change the password (revokes earlier tokens)",
+        || patch(change_password),
+    )
+    .body(schema::<PasswordBody>)
+    .answer(schema::<PasswordChanged>),
+    Route::post(
+        "/api/v1/auth/logout-all",
+        "Sign out everywhere: every token of the caller stops working",
+        || post(super::users::logout_everywhere),
+    )
+    .answer(schema::<super::users::SignedOut>),
+    Route::post(
+        "/api/v1/auth/password-reset",
+        "Set a new password with a reset link's token (signs in)",
+        || post(super::users::reset_password),
+    )
+    .public()
+    .body(schema::<super::users::ResetBody>)
+    .answer(schema::<super::users::PasswordReset>),
+];
+
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct RegisterBody {
+    #[schemars(required, email, length(max = 255))]
     email: Option<String>,
+    /// 3 to 128 letters, digits, hyphens or underscores.
+    #[schemars(
+        required,
+        length(min = 3, max = 128),
+        regex(pattern = r"^[A-Za-z0-9_-]+$")
+    )]
     username: Option<String>,
+    #[schemars(required, length(min = 8, max = 128))]
     password: Option<String>,
     /// The token of an operator's invitation link (required while registration is closed).
     #[serde(rename = "inviteToken")]
     invite_token: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct LoginBody {
+    #[schemars(required)]
     email: Option<String>,
+    #[schemars(required)]
     password: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordBody {
+    #[schemars(required)]
     current_password: Option<String>,
+    #[schemars(required, length(min = 8, max = 128))]
     new_password: Option<String>,
+}
+
+/// A signed-in user and their token (registration, login, password reset).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SignedIn {
+    #[serde(rename = "requestId")]
+    pub request_id: RequestId,
+    pub user: User,
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+}
+
+impl SignedIn {
+    pub fn new(user: User, token: String) -> SignedIn {
+        SignedIn {
+            request_id: RequestId::current(),
+            user,
+            token,
+        }
+    }
+}
+
+/// The caller.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Me {
+    #[serde(rename = "requestId")]
+    request_id: RequestId,
+    user: User,
+}
+
+/// A changed password: earlier tokens no longer work; this one does.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PasswordChanged {
+    #[serde(rename = "requestId")]
+    request_id: RequestId,
+    message: &'static str,
+    token: String,
 }
 
 /// Collects field errors so one answer lists all of them.
@@ -93,10 +184,6 @@ fn check_password(problems: &mut Problems, field: &str, password: Option<&str>) 
         }
         Some(_) => {}
     }
-}
-
-fn user_json(user: &User) -> Value {
-    json!(user)
 }
 
 pub async fn register(
@@ -229,12 +316,7 @@ pub async fn register(
         .write(state.pool())
         .await;
     let token = state.tokens().issue(&user)?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(
-            json!({ "requestId": current_request_id(), "user": user_json(&user), "token": token }),
-        ),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(SignedIn::new(user, token))))
 }
 
 pub async fn login(
@@ -331,9 +413,7 @@ pub async fn login(
         .write(pool)
         .await;
     let token = state.tokens().issue(&user)?;
-    Ok(axum::Json(
-        json!({ "requestId": current_request_id(), "user": user_json(&user), "token": token }),
-    ))
+    Ok(axum::Json(SignedIn::new(user, token)))
 }
 
 fn locked(seconds: u64) -> ApiError {
@@ -388,7 +468,10 @@ async fn failed_login(state: &AppState, email: &str, ip: &str, client: &str) -> 
 }
 
 pub async fn me(AuthUser(user): AuthUser) -> impl IntoResponse {
-    axum::Json(json!({ "requestId": current_request_id(), "user": user_json(&user) }))
+    axum::Json(Me {
+        request_id: RequestId::current(),
+        user,
+    })
 }
 
 pub async fn change_password(
@@ -444,9 +527,9 @@ pub async fn change_password(
         .write(state.pool())
         .await;
     let token = state.tokens().issue(&updated)?;
-    Ok(axum::Json(json!({
-        "requestId": current_request_id(),
-        "message": "Password changed. Earlier tokens no longer work; use the token in this answer.",
-        "token": token,
-    })))
+    Ok(axum::Json(PasswordChanged {
+        request_id: RequestId::current(),
+        message: "Password changed. Earlier tokens no longer work; use the token in this answer.",
+        token,
+    }))
 }

@@ -7,8 +7,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{FromRow, PgConnection};
 use storeflow_engine::NewRun;
@@ -16,11 +18,112 @@ use storeflow_executors::backup::{BackupSubject, start_backup};
 use uuid::Uuid;
 
 use super::stores::{
-    load_store, parse_store_id, run_input, scoped, state_conflict, store_not_found, visible_store,
+    StoreAccepted, load_store, parse_store_id, run_input, run_ref, scoped, state_conflict,
+    store_not_found, visible_store,
 };
-use super::{ApiJson, ApiPath, ApiQuery, AppState, ClientIp, current_request_id};
+use super::{
+    ApiJson, ApiPath, ApiQuery, AppState, ClientIp, RequestId, Route, current_request_id,
+    inline_schema, schema,
+};
 use crate::auth::{Audit, AuthUser, Role};
 use crate::error::{ApiError, ApiResult};
+
+pub(super) const ROUTES: &[Route] = &[
+    Route::post(
+        "/api/v1/stores/{id}/backups",
+        "Back a ready store up now (database and uploads, encrypted, to the backup bucket); the \
+         store stays available",
+        || post(create_backup),
+    )
+    .status(202)
+    .answer(schema::<BackupAccepted<'static>>),
+    Route::post(
+        "/api/v1/stores/{id}/restore",
+        "Replace a ready store's data with one of its owner's complete backups (`backupId`; \
+         `confirm`: the store's name)",
+        || post(restore_store),
+    )
+    .status(202)
+    .body(schema::<RestoreBody>)
+    .answer(schema::<StoreAccepted<'static>>),
+    Route::get(
+        "/api/v1/stores/{id}/backup-policy",
+        "The store's backup schedule (cron, UTC) and retention (daily, weekly)",
+        || get(get_backup_policy),
+    )
+    .answer(schema::<PolicyAnswer>),
+    Route::put(
+        "/api/v1/stores/{id}/backup-policy",
+        "Set the store's backup schedule (`schedule`: 5-field cron or null) and retention \
+         (`keepDaily`, `keepWeekly`)",
+        || put(set_backup_policy),
+    )
+    .body(schema::<BackupPolicyBody>)
+    .answer(schema::<PolicyAnswer>),
+    Route::get(
+        "/api/v1/backups",
+        "Backups you can see, newest first, deleted stores' included (`storeId`, `status`, \
+         `limit`); restore one by creating a store with `restoreFrom`",
+        || get(list_backups),
+    )
+    .query(inline_schema::<BackupQuery>)
+    .answer(schema::<BackupList<'static>>),
+    Route::get(
+        "/api/v1/backups/{id}",
+        "One backup: status, size, versions, parts with their SHA-256",
+        || get(get_backup),
+    )
+    .answer(schema::<BackupAnswer<'static>>),
+];
+
+/// A backup was started.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupAccepted<'a> {
+    request_id: String,
+    message: &'static str,
+    backup: BackupView<'a>,
+}
+
+/// Backups, newest first.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupList<'a> {
+    request_id: RequestId,
+    backups: Vec<BackupView<'a>>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupAnswer<'a> {
+    request_id: RequestId,
+    backup: BackupView<'a>,
+}
+
+/// A store's backup policy.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyAnswer {
+    request_id: RequestId,
+    /// After a change: what it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+    policy: Policy,
+}
+
+/// When a store is backed up by itself, and which of its backups are kept.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Policy {
+    /// 5-field cron (UTC); null: no scheduled backups.
+    schedule: Option<String>,
+    /// The newest backup of each of the last `keepDaily` days stays.
+    keep_daily: i32,
+    /// The newest backup of each of the last `keepWeekly` ISO weeks stays.
+    keep_weekly: i32,
+    /// The next scheduled backup.
+    next_at: Option<DateTime<Utc>>,
+}
 
 /// A backup as the API shows it.
 #[derive(Debug, FromRow)]
@@ -77,14 +180,19 @@ impl BackupRow {
         }
     }
 
-    pub(crate) fn to_json(&self) -> Value {
+    /// The backup as the API shows it.
+    pub(crate) fn view(&self) -> BackupView<'_> {
         let manifest = self.manifest.as_ref();
-        let parts: Vec<Value> = manifest
+        let parts = manifest
             .and_then(|m| m["parts"].as_array())
             .map(|parts| {
                 parts
                     .iter()
-                    .map(|p| json!({ "name": p["name"], "size": p["size"], "sha256": p["sha256"] }))
+                    .map(|p| BackupPart {
+                        name: p["name"].as_str(),
+                        size: p["size"].as_i64(),
+                        sha256: p["sha256"].as_str(),
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -96,26 +204,65 @@ impl BackupRow {
                 .or_else(|| Some("The backup run was cancelled.".into())),
             _ => None,
         };
-        json!({
-            "id": self.id,
-            "storeId": self.store_id,
-            "storeName": self.store_name,
-            "ownerId": self.owner_id,
-            "engine": self.engine,
-            "status": self.status(),
-            "trigger": self.trigger,
-            "runId": self.run_id,
-            "step": if self.status() == "running" { self.run_step_name.clone() } else { None },
-            "waitingFor": if self.status() == "running" { self.run_waiting.clone() } else { None },
-            "sizeBytes": self.size_bytes,
-            "storedBytes": self.stored_bytes,
-            "versions": manifest.map(|m| m["versions"].clone()),
-            "parts": parts,
-            "error": error,
-            "createdAt": self.created_at,
-            "completedAt": self.completed_at,
-        })
+        let running = self.status() == "running";
+        BackupView {
+            id: self.id,
+            store_id: &self.store_id,
+            store_name: &self.store_name,
+            owner_id: self.owner_id,
+            engine: &self.engine,
+            status: self.status(),
+            trigger: &self.trigger,
+            run_id: self.run_id,
+            step: self.run_step_name.as_deref().filter(|_| running),
+            waiting_for: self.run_waiting.as_deref().filter(|_| running),
+            size_bytes: self.size_bytes,
+            stored_bytes: self.stored_bytes,
+            versions: manifest.map(|m| &m["versions"]),
+            parts,
+            error,
+            created_at: self.created_at,
+            completed_at: self.completed_at,
+        }
     }
+}
+
+/// A backup of a store.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "Backup")]
+pub struct BackupView<'a> {
+    pub(crate) id: Uuid,
+    pub(crate) store_id: &'a str,
+    store_name: &'a str,
+    owner_id: Uuid,
+    pub(crate) engine: &'a str,
+    /// `running`, `complete` or `failed`.
+    pub(crate) status: &'a str,
+    /// `manual` or `scheduled`.
+    trigger: &'a str,
+    run_id: Option<Uuid>,
+    /// While running: the step the backup is at.
+    step: Option<&'a str>,
+    /// While running: what that step waits for, or its last attempt's error while it retries.
+    waiting_for: Option<&'a str>,
+    size_bytes: Option<i64>,
+    stored_bytes: Option<i64>,
+    /// The store's chart and app versions when it was backed up (from the manifest).
+    versions: Option<&'a Value>,
+    /// The parts stored (database, uploads, …), each with its size and SHA-256.
+    parts: Vec<BackupPart<'a>>,
+    /// Why a failed backup failed.
+    error: Option<String>,
+    created_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct BackupPart<'a> {
+    name: Option<&'a str>,
+    size: Option<i64>,
+    sha256: Option<&'a str>,
 }
 
 fn parse_backup_id(id: &str) -> ApiResult<Uuid> {
@@ -241,11 +388,11 @@ pub async fn create_backup(
     tracing::info!(store = %id, backup = %started.backup_id, "store backup requested");
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({
-            "requestId": request_id,
-            "message": "Backup started. The store stays available while it runs.",
-            "backup": backup.to_json(),
-        })),
+        axum::Json(BackupAccepted {
+            request_id,
+            message: "Backup started. The store stays available while it runs.",
+            backup: backup.view(),
+        }),
     )
         .into_response())
 }
@@ -263,10 +410,14 @@ async fn running_backup(conn: &mut PgConnection, store: &str) -> ApiResult<Optio
     Ok(running.map(|(id,)| id))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RestoreBody {
+    /// A complete backup of the store's owner and engine.
+    #[schemars(required, with = "Option<Uuid>")]
     backup_id: Option<Value>,
+    /// The store's name, exactly: its current data is replaced.
+    #[schemars(required, with = "Option<String>")]
     confirm: Option<Value>,
 }
 
@@ -429,28 +580,27 @@ pub async fn restore_store(
         .ok_or_else(|| store_not_found(id))?;
     tx.commit().await?;
     tracing::info!(store = %id, backup = %backup_id, run = %run.run_id, "store restore requested");
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(json!({
-            "requestId": current_request_id(),
-            "message": format!(
-                "Restore of the backup of {} into store '{}' initiated: the backup is checked whole first, then the store's data is replaced and the store is verified with a test order.",
-                backup.created_at.format("%Y-%m-%d %H:%M UTC"),
-                store.name
-            ),
-            "store": store.to_json(&state, &user),
-            "run": { "id": run.run_id, "workflow": workflow, "status": "queued" },
-            "backup": backup.to_json(),
-        })),
-    )
-        .into_response())
+    let mut answer = StoreAccepted::new(
+        format!(
+            "Restore of the backup of {} into store '{}' initiated: the backup is checked whole first, then the store's data is replaced and the store is verified with a test order.",
+            backup.created_at.format("%Y-%m-%d %H:%M UTC"),
+            store.name
+        ),
+        store.view(&state, &user),
+        run_ref(Some(run.run_id), Some(workflow), "queued"),
+    );
+    answer.backup = Some(backup.view());
+    Ok(answer.into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BackupQuery {
+    /// One store's backups.
     store_id: Option<String>,
+    /// `running`, `complete` or `failed`.
     status: Option<String>,
+    /// 1-500 (default 100).
     limit: Option<i64>,
 }
 
@@ -495,8 +645,11 @@ pub async fn list_backups(
         .bind(limit)
         .fetch_all(state.pool())
         .await?;
-    let backups: Vec<Value> = rows.iter().map(BackupRow::to_json).collect();
-    Ok(axum::Json(json!({ "backups": backups })).into_response())
+    Ok(axum::Json(BackupList {
+        request_id: RequestId::current(),
+        backups: rows.iter().map(BackupRow::view).collect(),
+    })
+    .into_response())
 }
 
 /// `GET /backups/{id}`.
@@ -510,25 +663,36 @@ pub async fn get_backup(
     let owner = (user.role != Role::Admin).then_some(user.id);
     let mut conn = state.pool().acquire().await?;
     let backup = visible_backup(&mut conn, id, owner).await?;
-    Ok(axum::Json(json!({ "backup": backup.to_json() })).into_response())
+    Ok(axum::Json(BackupAnswer {
+        request_id: RequestId::current(),
+        backup: backup.view(),
+    })
+    .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BackupPolicyBody {
     /// 5-field cron (UTC); `null` turns scheduled backups off.
     schedule: Option<String>,
+    /// 0-366 (default 7).
     keep_daily: Option<i32>,
+    /// 0-520 (default 4).
     keep_weekly: Option<i32>,
 }
 
-fn policy_json(
+fn policy(
     schedule: Option<&str>,
-    daily: i32,
-    weekly: i32,
-    next: Option<DateTime<Utc>>,
-) -> Value {
-    json!({ "schedule": schedule, "keepDaily": daily, "keepWeekly": weekly, "nextAt": next })
+    keep_daily: i32,
+    keep_weekly: i32,
+    next_at: Option<DateTime<Utc>>,
+) -> Policy {
+    Policy {
+        schedule: schedule.map(str::to_owned),
+        keep_daily,
+        keep_weekly,
+        next_at,
+    }
 }
 
 /// `GET /stores/{id}/backup-policy`.
@@ -551,9 +715,11 @@ pub async fn get_backup_policy(
     tx.commit().await?;
     // A deleted store's schedule never fires again.
     let next = next.filter(|_| !matches!(store.status.as_str(), "deleting" | "deleted"));
-    Ok(axum::Json(json!({
-        "policy": policy_json(schedule.as_deref(), daily, weekly, next),
-    }))
+    Ok(axum::Json(PolicyAnswer {
+        request_id: RequestId::current(),
+        message: None,
+        policy: policy(schedule.as_deref(), daily, weekly, next),
+    })
     .into_response())
 }
 
@@ -655,12 +821,13 @@ pub async fn set_backup_policy(
         .write_in(&mut tx)
         .await?;
     tx.commit().await?;
-    Ok(axum::Json(json!({
-        "message": match schedule {
+    Ok(axum::Json(PolicyAnswer {
+        request_id: RequestId::current(),
+        message: Some(match schedule {
             Some(_) => "Scheduled backups are on.",
             None => "Scheduled backups are off; existing backups are kept.",
-        },
-        "policy": policy_json(schedule, daily, weekly, next),
-    }))
+        }),
+        policy: policy(schedule, daily, weekly, next),
+    })
     .into_response())
 }

@@ -3,35 +3,71 @@
 //! instead of keeping their own lists.
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use axum::routing::get;
+use schemars::JsonSchema;
+use serde::Serialize;
 use storeflow_executors::engines;
 
-use super::AppState;
+use super::{AppState, RequestId, Route, schema};
 use crate::auth::AuthUser;
 use crate::error::ApiResult;
+
+pub(super) const ROUTES: &[Route] = &[Route::get(
+    "/api/v1/engines",
+    "The store engines of this build: name, label, themes (the default first) and which of \
+     upgrades, backups and restores their stores offer",
+    || get(list_engines),
+)
+.answer(schema::<EngineList>)];
+
+/// The store engines of this build.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineList {
+    request_id: RequestId,
+    engines: Vec<EngineOffer>,
+}
+
+/// A store engine and what its stores offer.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineOffer {
+    /// What `engine` says in the API (`woocommerce`, `medusa`, …).
+    name: &'static str,
+    label: &'static str,
+    /// The default first; empty when the engine has no themes.
+    themes: Vec<&'static str>,
+    default_theme: Option<&'static str>,
+    upgrades: bool,
+    backups: bool,
+    restore_into_new_store: bool,
+    restore_in_place: bool,
+}
 
 /// Every engine: its name (the API's `engine`), its label, its themes (the default first; none
 /// when the engine has no themes), and which day-2 operations its stores have.
 pub async fn list_engines(
     State(_state): State<AppState>,
     AuthUser(_user): AuthUser,
-) -> ApiResult<Response> {
-    let engines: Vec<_> = engines::registry()
+) -> ApiResult<axum::Json<EngineList>> {
+    let engines = engines::registry()
         .into_iter()
         .map(|engine| {
             let themes = engine.themes();
-            json!({
-                "name": engine.name(),
-                "label": engine.label(),
-                "themes": themes,
-                "defaultTheme": themes.first(),
-                "upgrades": engine.upgrade_workflow().is_some(),
-                "backups": engine.backup_workflow().is_some(),
-                "restoreIntoNewStore": engine.restore_workflow().is_some(),
-                "restoreInPlace": engine.restore_in_place_workflow().is_some(),
-            })
+            EngineOffer {
+                name: engine.name(),
+                label: engine.label(),
+                default_theme: themes.first().copied(),
+                themes,
+                upgrades: engine.upgrade_workflow().is_some(),
+                backups: engine.backup_workflow().is_some(),
+                restore_into_new_store: engine.restore_workflow().is_some(),
+                restore_in_place: engine.restore_in_place_workflow().is_some(),
+            }
         })
         .collect();
-    Ok(axum::Json(json!({ "engines": engines })).into_response())
+    Ok(axum::Json(EngineList {
+        request_id: RequestId::current(),
+        engines,
+    }))
 }

@@ -20,10 +20,20 @@ use storeflow_engine::{EVENTS_CHANNEL, Engine, RunEvent};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::{ApiPath, AppState, runs::redact};
+use super::{ApiPath, AppState, Route, runs::redact};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
 use crate::tenancy::{self, Scope};
+
+pub(super) const ROUTES: &[Route] = &[Route::get(
+    "/api/v1/runs/{id}/events/stream",
+    "Run progress as Server-Sent Events; resume with Last-Event-ID (204 once a finished \
+     run's events have all been seen)",
+    || axum::routing::get(run_events),
+)
+.admin()
+.event_stream()
+.no_content_too()];
 
 /// The process-wide feed of "new events exist" signals. Its value counts the
 /// notifications received (and reconnections), so it also tells the page cache whether any

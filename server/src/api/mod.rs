@@ -23,6 +23,7 @@ mod ops;
 pub mod page_cache;
 pub mod request_limit;
 mod rollouts;
+pub mod route;
 mod runs;
 mod stores;
 mod users;
@@ -36,7 +37,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use storeflow_engine::Engine;
@@ -45,6 +45,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use extract::{ApiJson, ApiPath, ApiQuery};
 pub use http_server::serve;
+pub use route::{Access, Answer, RequestId, Route, SchemaFn, inline_schema, schema};
 
 use crate::auth::TokenKeys;
 use crate::error::ApiError;
@@ -279,499 +280,33 @@ impl AppState {
     }
 }
 
-/// Who may call a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    Public,
-    User,
-    Admin,
-}
-
-/// One route of the API, as documented.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteDoc {
-    pub method: &'static str,
-    /// axum path syntax, which is also OpenAPI's: `/api/v1/runs/{id}`.
-    pub path: &'static str,
-    pub summary: &'static str,
-    pub tag: &'static str,
-    pub access: Access,
-    /// Status of a successful answer.
-    pub success: u16,
-}
-
-const fn route(
-    method: &'static str,
-    path: &'static str,
-    summary: &'static str,
-    tag: &'static str,
-    access: Access,
-    success: u16,
-) -> RouteDoc {
-    RouteDoc {
-        method,
-        path,
-        summary,
-        tag,
-        access,
-        success,
-    }
-}
-
-/// Every route the API serves. The router is built from this table, so a route cannot be
-/// served without being documented in the OpenAPI document.
-pub const ROUTES: &[RouteDoc] = &[
-    route(
-        "POST",
-        "/api/v1/auth/register",
-        "Register; the first user becomes admin",
-        "auth",
-        Access::Public,
-        201,
-    ),
-    route(
-        "POST",
-        "/api/v1/auth/login",
-        "Log in and get a token",
-        "auth",
-        Access::Public,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/auth/me",
-        "The caller",
-        "auth",
-        Access::User,
-        200,
-    ),
-    route(
-        "PATCH",
-        "/api/v1/auth/password",
-        "Change the password (revokes earlier tokens)",
-        "auth",
-        Access::User,
-        200,
-    ),
-    route(
-        "POST",
-        "/api/v1/stores",
-        "Create a store (enqueues its provisioning run); honours Idempotency-Key",
-        "stores",
-        Access::User,
-        202,
-    ),
-    route(
-        "GET",
-        "/api/v1/engines",
-        "The store engines of this build: name, label, themes (the default first) and which of upgrades, backups and restores (into a new store, in place) their stores have",
-        "stores",
-        Access::User,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/stores",
-        "List stores (own stores; admins all, filter by ownerId)",
-        "stores",
-        Access::User,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/stores/{id}",
-        "A store with its current run's progress",
-        "stores",
-        Access::User,
-        200,
-    ),
-    route(
-        "DELETE",
-        "/api/v1/stores/{id}",
-        "Delete a ready or failed store (enqueues its teardown run)",
-        "stores",
-        Access::User,
-        202,
-    ),
-    route(
-        "POST",
-        "/api/v1/stores/{id}/retry",
-        "Retry a failed store: resumes the failed run at its failed step",
-        "stores",
-        Access::User,
-        202,
-    ),
-    route(
-        "POST",
-        "/api/v1/stores/{id}/rotate-credentials",
-        "Set a new store admin password (optional `password`; enqueues the rotation run)",
-        "stores",
-        Access::User,
-        202,
-    ),
-    route(
-        "POST",
-        "/api/v1/stores/{id}/upgrade",
-        "Upgrade a ready store's release to the chart this build ships (admins; tenants with TENANT_UPGRADES); rolls back by itself on failure; optional `force`",
-        "stores",
-        Access::User,
-        202,
-    ),
-    route(
-        "GET",
-        "/api/v1/stores/{id}/events",
-        "The store's timeline: run events and audit events",
-        "stores",
-        Access::User,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/stores/{id}/events/stream",
-        "The store's run progress as Server-Sent Events; resume with Last-Event-ID",
-        "stores",
-        Access::User,
-        200,
-    ),
-    route(
-        "POST",
-        "/api/v1/stores/{id}/backups",
-        "Back a ready store up now (database and uploads, encrypted, to the backup bucket); the store stays available",
-        "backups",
-        Access::User,
-        202,
-    ),
-    route(
-        "POST",
-        "/api/v1/stores/{id}/restore",
-        "Replace a ready store's data with one of its owner's complete backups (`backupId`; `confirm`: the store's name); the store is `restoring`, then verified with a test order",
-        "backups",
-        Access::User,
-        202,
-    ),
-    route(
-        "GET",
-        "/api/v1/stores/{id}/backup-policy",
-        "The store's backup schedule (cron, UTC) and retention (daily, weekly)",
-        "backups",
-        Access::User,
-        200,
-    ),
-    route(
-        "PUT",
-        "/api/v1/stores/{id}/backup-policy",
-        "Set the store's backup schedule (`schedule`: 5-field cron or null) and retention (`keepDaily`, `keepWeekly`)",
-        "backups",
-        Access::User,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/backups",
-        "Backups you can see, newest first, deleted stores' included (`storeId`, `status`, `limit`); restore one with POST /stores and `restoreFrom`",
-        "backups",
-        Access::User,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/backups/{id}",
-        "One backup: status, size, versions, parts with their SHA-256",
-        "backups",
-        Access::User,
-        200,
-    ),
-    route(
-        "POST",
-        "/api/v1/rollouts",
-        "Roll the store chart this build ships out to ready stores in waves (`engine?`, `storeIds?`, `waves?` e.g. [1,5,25], `maxFailureShare?`); halts by itself when a wave fails too often",
-        "rollouts",
-        Access::Admin,
-        202,
-    ),
-    route(
-        "GET",
-        "/api/v1/rollouts",
-        "The newest fleet rollouts with their waves and each store's outcome",
-        "rollouts",
-        Access::Admin,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/rollouts/{id}",
-        "A fleet rollout: its waves and each store's outcome",
-        "rollouts",
-        Access::Admin,
-        200,
-    ),
-    route(
-        "POST",
-        "/api/v1/rollouts/{id}/cancel",
-        "Cancel a rollout (upgrades still waiting for their turn are cancelled; their stores stay ready)",
-        "rollouts",
-        Access::Admin,
-        202,
-    ),
-    route(
-        "POST",
-        "/api/v1/rollouts/{id}/resume",
-        "Resume a halted rollout: accept the halting wave's failures and start the next wave",
-        "rollouts",
-        Access::Admin,
-        202,
-    ),
-    route(
-        "GET",
-        "/api/v1/runs",
-        "List workflow runs",
-        "runs",
-        Access::Admin,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/runs/{id}",
-        "A run with steps, attempt history and events",
-        "runs",
-        Access::Admin,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/runs/{id}/events/stream",
-        "Run progress as Server-Sent Events; resume with Last-Event-ID",
-        "runs",
-        Access::Admin,
-        200,
-    ),
-    route(
-        "POST",
-        "/api/v1/runs/{id}/steps/{step}/retry",
-        "Retry the failed step of a failed run",
-        "runs",
-        Access::Admin,
-        202,
-    ),
-    route(
-        "POST",
-        "/api/v1/runs/{id}/cancel",
-        "Cancel a run",
-        "runs",
-        Access::Admin,
-        202,
-    ),
-    route(
-        "GET",
-        "/api/v1/workflows",
-        "Workflow definitions, versions and steps",
-        "runs",
-        Access::Admin,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/schedules",
-        "Cron schedules",
-        "runs",
-        Access::Admin,
-        200,
-    ),
-    route(
-        "PATCH",
-        "/api/v1/schedules/{name}",
-        "Enable, disable or re-time a schedule (`enabled`, `cron`)",
-        "runs",
-        Access::Admin,
-        200,
-    ),
-    route(
-        "POST",
-        "/api/v1/schedules/{name}/run",
-        "Run a schedule's workflow now",
-        "runs",
-        Access::Admin,
-        202,
-    ),
-    route(
-        "GET",
-        "/api/v1/audit",
-        "Audit events (admins: everything; tenants: their stores')",
-        "operations",
-        Access::User,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/health",
-        "Health (details for admins)",
-        "operations",
-        Access::Public,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/health/live",
-        "Liveness",
-        "operations",
-        Access::Public,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/health/ready",
-        "Readiness (database reachable)",
-        "operations",
-        Access::Public,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/metrics",
-        "Prometheus metrics",
-        "operations",
-        Access::Admin,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/metrics/json",
-        "Process and queue figures",
-        "operations",
-        Access::Admin,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/openapi.json",
-        "This API's OpenAPI 3 document",
-        "operations",
-        Access::Public,
-        200,
-    ),
-    route(
-        "POST",
-        "/api/v1/auth/logout-all",
-        "Sign out everywhere: every token of the caller stops working",
-        "auth",
-        Access::User,
-        200,
-    ),
-    route(
-        "POST",
-        "/api/v1/auth/password-reset",
-        "Set a new password with a reset link's token (signs in)",
-        "auth",
-        Access::Public,
-        200,
-    ),
-    route(
-        "GET",
-        "/api/v1/users",
-        "Users with their role, state and store count (`q` searches e-mail and name)",
-        "users",
-        Access::Admin,
-        200,
-    ),
-    route(
-        "PATCH",
-        "/api/v1/users/{id}",
-        "Disable or re-enable a user (`isActive`), promote or demote (`role`); revokes tokens when rights shrink",
-        "users",
-        Access::Admin,
-        200,
-    ),
-    route(
-        "POST",
-        "/api/v1/users/{id}/password-reset",
-        "Force a password reset: the password stops working, sessions end, a one-time link (24 h) is returned once",
-        "users",
-        Access::Admin,
-        201,
-    ),
-    route(
-        "POST",
-        "/api/v1/invites",
-        "Invite someone by e-mail: a one-time registration link (7 days), returned once",
-        "users",
-        Access::Admin,
-        201,
-    ),
-    route(
-        "GET",
-        "/api/v1/invites",
-        "Invitations not used and not expired (without their links)",
-        "users",
-        Access::Admin,
-        200,
-    ),
+/// Every route the API serves, by tag (the OpenAPI document's sections). Each module declares
+/// its routes next to their handlers; the router and the OpenAPI document are both built from
+/// these tables, so a route cannot be served without being documented.
+pub const ROUTE_GROUPS: &[(&str, &[Route])] = &[
+    ("auth", auth_routes::ROUTES),
+    ("users", users::ROUTES),
+    ("stores", stores::ROUTES),
+    ("engines", engines::ROUTES),
+    ("backups", backups::ROUTES),
+    ("rollouts", rollouts::ROUTES),
+    ("runs", runs::ROUTES),
+    ("runs", events::ROUTES),
+    ("operations", ops::ROUTES),
 ];
 
-fn handler(doc: &RouteDoc) -> MethodRouter<AppState> {
-    match (doc.method, doc.path) {
-        ("POST", "/api/v1/auth/register") => post(auth_routes::register),
-        ("POST", "/api/v1/auth/login") => post(auth_routes::login),
-        ("GET", "/api/v1/auth/me") => get(auth_routes::me),
-        ("PATCH", "/api/v1/auth/password") => patch(auth_routes::change_password),
-        ("POST", "/api/v1/auth/logout-all") => post(users::logout_everywhere),
-        ("POST", "/api/v1/auth/password-reset") => post(users::reset_password),
-        ("GET", "/api/v1/users") => get(users::list_users),
-        ("PATCH", "/api/v1/users/{id}") => patch(users::change_user),
-        ("POST", "/api/v1/users/{id}/password-reset") => post(users::force_password_reset),
-        ("POST", "/api/v1/invites") => post(users::create_invite),
-        ("GET", "/api/v1/invites") => get(users::list_invites),
-        ("POST", "/api/v1/stores") => post(stores::create_store),
-        ("GET", "/api/v1/stores") => get(stores::list_stores),
-        ("GET", "/api/v1/engines") => get(engines::list_engines),
-        ("GET", "/api/v1/stores/{id}") => get(stores::get_store),
-        ("DELETE", "/api/v1/stores/{id}") => delete(stores::delete_store),
-        ("POST", "/api/v1/stores/{id}/retry") => post(stores::retry_store),
-        ("POST", "/api/v1/stores/{id}/rotate-credentials") => post(stores::rotate_credentials),
-        ("POST", "/api/v1/stores/{id}/upgrade") => post(stores::upgrade_store),
-        ("GET", "/api/v1/stores/{id}/events") => get(stores::store_events),
-        ("GET", "/api/v1/stores/{id}/events/stream") => get(stores::store_event_stream_route),
-        ("POST", "/api/v1/stores/{id}/backups") => post(backups::create_backup),
-        ("POST", "/api/v1/stores/{id}/restore") => post(backups::restore_store),
-        ("GET", "/api/v1/stores/{id}/backup-policy") => get(backups::get_backup_policy),
-        ("PUT", "/api/v1/stores/{id}/backup-policy") => put(backups::set_backup_policy),
-        ("GET", "/api/v1/backups") => get(backups::list_backups),
-        ("GET", "/api/v1/backups/{id}") => get(backups::get_backup),
-        ("POST", "/api/v1/rollouts") => post(rollouts::create_rollout),
-        ("GET", "/api/v1/rollouts") => get(rollouts::list_rollouts),
-        ("GET", "/api/v1/rollouts/{id}") => get(rollouts::get_rollout),
-        ("POST", "/api/v1/rollouts/{id}/cancel") => post(rollouts::cancel_rollout),
-        ("POST", "/api/v1/rollouts/{id}/resume") => post(rollouts::resume_rollout),
-        ("GET", "/api/v1/runs") => get(runs::list_runs),
-        ("GET", "/api/v1/runs/{id}") => get(runs::get_run),
-        ("GET", "/api/v1/runs/{id}/events/stream") => get(events::run_events),
-        ("POST", "/api/v1/runs/{id}/steps/{step}/retry") => post(runs::retry_step),
-        ("POST", "/api/v1/runs/{id}/cancel") => post(runs::cancel_run),
-        ("GET", "/api/v1/workflows") => get(runs::list_workflows),
-        ("GET", "/api/v1/schedules") => get(runs::list_schedules),
-        ("PATCH", "/api/v1/schedules/{name}") => patch(runs::set_schedule),
-        ("POST", "/api/v1/schedules/{name}/run") => post(runs::run_schedule),
-        ("GET", "/api/v1/audit") => get(ops::audit),
-        ("GET", "/api/v1/health") => get(ops::health),
-        ("GET", "/api/v1/health/live") => get(ops::live),
-        ("GET", "/api/v1/health/ready") => get(ops::ready),
-        ("GET", "/api/v1/metrics") => get(ops::prometheus),
-        ("GET", "/api/v1/metrics/json") => get(ops::metrics_json),
-        ("GET", "/api/v1/openapi.json") => get(ops::openapi),
-        (method, path) => unreachable_route(method, path),
-    }
-}
-
-#[allow(clippy::panic)]
-fn unreachable_route(method: &str, path: &str) -> MethodRouter<AppState> {
-    // A programming error caught by every test that builds the app.
-    panic!("route {method} {path} is documented in ROUTES but has no handler")
+/// Every route with its tag.
+pub fn routes() -> impl Iterator<Item = (&'static str, &'static Route)> {
+    ROUTE_GROUPS
+        .iter()
+        .flat_map(|(tag, routes)| routes.iter().map(move |route| (*tag, route)))
 }
 
 /// The API as a router; `main` serves it, tests call it in process.
 pub fn app(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
-    for doc in ROUTES {
-        router = router.route(doc.path, handler(doc));
+    for (_, route) in routes() {
+        router = router.route(route.path, (route.handler)());
     }
     // Only matched routes get their template recorded (metrics label by route, not by path).
     let router = router.route_layer(middleware::from_fn(tag_route));
@@ -907,17 +442,16 @@ async fn request_context(request: Request, next: Next) -> Response {
 #[derive(Debug, Clone, Copy)]
 struct MatchedRoute(&'static str);
 
-/// Records which of [`ROUTES`] matched (the template, never the raw path: ids would make a
+/// Records which of [`routes`] matched (the template, never the raw path: ids would make a
 /// label value per store).
 async fn tag_route(request: Request, next: Next) -> Response {
     let template = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .and_then(|matched| {
-            ROUTES
-                .iter()
-                .find(|doc| doc.path == matched.as_str())
-                .map(|doc| doc.path)
+            routes()
+                .find(|(_, route)| route.path == matched.as_str())
+                .map(|(_, route)| route.path)
         });
     let mut response = next.run(request).await;
     if let Some(template) = template {

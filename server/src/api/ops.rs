@@ -4,22 +4,187 @@ use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
+use std::collections::BTreeMap;
+
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{ApiQuery, AppState, current_request_id};
+use super::{ApiQuery, AppState, RequestId, Route, inline_schema, schema};
 use crate::auth::{AdminUser, AuthUser, MaybeUser, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::tenancy::{self, Scope};
 
+pub(super) const ROUTES: &[Route] = &[
+    Route::get(
+        "/api/v1/audit",
+        "Audit events (admins: everything; tenants: their stores')",
+        || get(audit),
+    )
+    .query(inline_schema::<AuditQuery>)
+    .answer(schema::<AuditPage>),
+    Route::get("/api/v1/health", "Health (details for admins)", || {
+        get(health)
+    })
+    .public()
+    .unavailable_too()
+    .answer(schema::<Health>),
+    Route::get("/api/v1/health/live", "Liveness", || get(live))
+        .public()
+        .answer(schema::<Liveness>),
+    Route::get(
+        "/api/v1/health/ready",
+        "Readiness (database reachable)",
+        || get(ready),
+    )
+    .public()
+    .unavailable_too()
+    .answer(schema::<Readiness>),
+    Route::get("/api/v1/metrics", "Prometheus metrics", || get(prometheus))
+        .admin()
+        .prometheus_text(),
+    Route::get("/api/v1/metrics/json", "Process and queue figures", || {
+        get(metrics_json)
+    })
+    .admin()
+    .answer(schema::<ProcessFigures>),
+    Route::get(
+        "/api/v1/openapi.json",
+        "This API's OpenAPI 3.1 document",
+        || get(openapi),
+    )
+    .public()
+    .answer(schema::<OpenApiDocument>),
+];
+
+/// The health of this API process and, for operators, of what it depends on. Answered with
+/// 503 while the database cannot be reached.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    request_id: RequestId,
+    /// `healthy`, or `degraded` (the database is down, or a worker's circuit is open).
+    status: &'static str,
+    timestamp: DateTime<Utc>,
+    /// Whether stores go to a cluster simulated in this process (nothing really deployed).
+    simulated_cluster: bool,
+    /// `open`, or `closed` (registration by invitation only).
+    registration: &'static str,
+    /// Operators only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uptime_seconds: Option<u64>,
+    /// Operators only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<HealthChecks>,
+    /// Operators only: the run queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runs: Option<QueueCounts>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct HealthChecks {
+    database: DatabaseCheck,
+    kubernetes: KubernetesCheck,
+    /// Each dependency's circuit breaker, as the workers report it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    circuits: Option<BTreeMap<String, Circuit>>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct DatabaseCheck {
+    /// `healthy` or `unhealthy`.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+    latency_ms: f64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct KubernetesCheck {
+    /// `healthy` or `unavailable`.
+    status: &'static str,
+    message: String,
+    context: Option<String>,
+    source: Option<String>,
+    server: Option<String>,
+    version: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct QueueCounts {
+    /// Due now.
+    runnable: i64,
+    running: i64,
+    /// Waiting for a later attempt.
+    delayed: i64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Circuit {
+    /// `open` on some worker, else `closed`.
+    status: &'static str,
+    open_on_workers: i64,
+    workers: i64,
+}
+
+/// The process runs.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Liveness {
+    /// Always `alive`.
+    status: &'static str,
+}
+
+/// Whether this process can serve (its database answers). Answered with 503 when not.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Readiness {
+    /// `ready` or `not-ready`.
+    status: &'static str,
+    ready: bool,
+    timestamp: DateTime<Utc>,
+}
+
+/// Process and queue figures.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessFigures {
+    request_id: RequestId,
+    uptime_seconds: u64,
+    memory: Memory,
+    /// Runs by status (`queued`, `running`, `succeeded`, …).
+    runs_by_status: BTreeMap<String, i64>,
+    timestamp: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Memory {
+    /// Resident memory of this process (null where the system does not tell).
+    rss_bytes: Option<u64>,
+}
+
+/// An OpenAPI 3.1 document.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct OpenApiDocument(Value);
+
 /// A query through the pool, answered within [`HEALTH_CHECK_TIMEOUT`] (a probe with a 1 s
 /// timeout must see "not ready", not time out); at once when the database monitor already
 /// knows it is down.
-async fn database_check(state: &AppState) -> (bool, Value) {
-    let unhealthy = |latency: f64| json!({ "status": "unhealthy", "message": "Cannot reach PostgreSQL.", "latencyMs": latency });
+async fn database_check(state: &AppState) -> (bool, DatabaseCheck) {
+    let unhealthy = |latency_ms: f64| DatabaseCheck {
+        status: "unhealthy",
+        message: Some("Cannot reach PostgreSQL."),
+        latency_ms,
+    };
     if !state.database_health().is_up() {
         return (false, unhealthy(0.0));
     }
@@ -31,7 +196,14 @@ async fn database_check(state: &AppState) -> (bool, Value) {
     .await;
     let latency = started.elapsed().as_secs_f64() * 1000.0;
     match result {
-        Ok(Ok(_)) => (true, json!({ "status": "healthy", "latencyMs": latency })),
+        Ok(Ok(_)) => (
+            true,
+            DatabaseCheck {
+                status: "healthy",
+                message: None,
+                latency_ms: latency,
+            },
+        ),
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "health: database check failed");
             (false, unhealthy(latency))
@@ -68,14 +240,21 @@ pub async fn health(
     let status = if database_ok { "healthy" } else { "degraded" };
     let simulated = state.config().simulated_cluster.as_deref();
     // Public: a client shows everyone that nothing is really deployed.
-    let mut body = json!({
-        "requestId": current_request_id(),
-        "status": status,
-        "timestamp": Utc::now(),
-        "simulatedCluster": simulated.is_some(),
+    let mut body = Health {
+        request_id: RequestId::current(),
+        status,
+        timestamp: Utc::now(),
+        simulated_cluster: simulated.is_some(),
         // Whether the sign-up page offers registration or says it is by invitation.
-        "registration": if state.config().registration_open { "open" } else { "closed" },
-    });
+        registration: if state.config().registration_open {
+            "open"
+        } else {
+            "closed"
+        },
+        uptime_seconds: None,
+        checks: None,
+        runs: None,
+    };
     if caller.is_some_and(|user| user.role == Role::Admin) {
         let queue: Result<(i64, i64, i64), sqlx::Error> = sqlx::query_as(
             "SELECT count(*) FILTER (WHERE status IN ('queued', 'waiting') AND next_run_at <= now()), \
@@ -91,20 +270,29 @@ pub async fn health(
         };
         let cluster =
             storeflow_executors::cluster::probe(source, std::time::Duration::from_secs(2)).await;
-        body["uptimeSeconds"] = json!(state.uptime().as_secs());
-        body["checks"] = json!({
-            "database": database,
-            "kubernetes": {
-                "status": if cluster.reachable { "healthy" } else { "unavailable" },
-                "message": cluster.message,
-                "context": cluster.context,
-                "source": cluster.source,
-                "server": cluster.server,
-                "version": cluster.version,
+        body.uptime_seconds = Some(state.uptime().as_secs());
+        let mut checks = HealthChecks {
+            database,
+            kubernetes: KubernetesCheck {
+                status: if cluster.reachable {
+                    "healthy"
+                } else {
+                    "unavailable"
+                },
+                message: cluster.message,
+                context: cluster.context,
+                source: cluster.source,
+                server: cluster.server,
+                version: cluster.version,
             },
-        });
+            circuits: None,
+        };
         if let Ok((runnable, running, delayed)) = queue {
-            body["runs"] = json!({ "runnable": runnable, "running": running, "delayed": delayed });
+            body.runs = Some(QueueCounts {
+                runnable,
+                running,
+                delayed,
+            });
         }
         // What the workers' circuit breakers say (reported by each worker every 5 s).
         let circuits: Result<Vec<(String, i64, i64)>, sqlx::Error> = sqlx::query_as(
@@ -114,33 +302,41 @@ pub async fn health(
         .fetch_all(state.pool())
         .await;
         if let Ok(circuits) = circuits {
-            let mut map = serde_json::Map::new();
-            for (dependency, open, workers) in circuits {
-                map.insert(
-                    dependency,
-                    json!({
-                        "status": if open > 0 { "open" } else { "closed" },
-                        "openOnWorkers": open,
-                        "workers": workers,
-                    }),
-                );
+            let circuits: BTreeMap<String, Circuit> = circuits
+                .into_iter()
+                .map(|(dependency, open, workers)| {
+                    let status = if open > 0 { "open" } else { "closed" };
+                    (
+                        dependency,
+                        Circuit {
+                            status,
+                            open_on_workers: open,
+                            workers,
+                        },
+                    )
+                })
+                .collect();
+            if circuits.values().any(|c| c.status == "open") && body.status == "healthy" {
+                body.status = "degraded";
             }
-            if map.values().any(|c| c["status"] == "open") && body["status"] == "healthy" {
-                body["status"] = json!("degraded");
-            }
-            body["checks"]["circuits"] = Value::Object(map);
+            checks.circuits = Some(circuits);
         }
+        body.checks = Some(checks);
     }
     (status_code, axum::Json(body)).into_response()
 }
 
 pub async fn live() -> impl IntoResponse {
-    axum::Json(json!({ "status": "alive" }))
+    axum::Json(Liveness { status: "alive" })
 }
 
 pub async fn ready(State(state): State<AppState>) -> Response {
     let (ok, _) = database_check(&state).await;
-    let body = json!({ "status": if ok { "ready" } else { "not-ready" }, "ready": ok, "timestamp": Utc::now() });
+    let body = Readiness {
+        status: if ok { "ready" } else { "not-ready" },
+        ready: ok,
+        timestamp: Utc::now(),
+    };
     let code = if ok {
         StatusCode::OK
     } else {
@@ -174,15 +370,15 @@ pub async fn metrics_json(
     )
     .fetch_all(state.pool())
     .await?;
-    let runs: serde_json::Map<String, Value> =
-        by_status.into_iter().map(|(s, n)| (s, json!(n))).collect();
-    Ok(axum::Json(json!({
-        "requestId": current_request_id(),
-        "uptimeSeconds": state.uptime().as_secs(),
-        "memory": { "rssBytes": rss_bytes() },
-        "runsByStatus": runs,
-        "timestamp": Utc::now(),
-    })))
+    Ok(axum::Json(ProcessFigures {
+        request_id: RequestId::current(),
+        uptime_seconds: state.uptime().as_secs(),
+        memory: Memory {
+            rss_bytes: rss_bytes(),
+        },
+        runs_by_status: by_status.into_iter().collect(),
+        timestamp: Utc::now(),
+    }))
 }
 
 fn rss_bytes() -> Option<u64> {
@@ -192,17 +388,32 @@ fn rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuditQuery {
+    /// `store`, `security`, `run`, `schedule`, … (at most 128 characters).
     category: Option<String>,
+    /// e.g. `created`, `login_success` (at most 128 characters).
     action: Option<String>,
+    /// A store id, user id, run id or schedule name (at most 128 characters).
     subject: Option<String>,
+    /// 1-500 (default 100).
     limit: Option<i64>,
     offset: Option<i64>,
 }
 
-#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+/// A page of audit events, newest first.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPage {
+    request_id: RequestId,
+    events: Vec<AuditRow>,
+    total: i64,
+    limit: i64,
+    offset: i64,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct AuditRow {
     id: i64,
@@ -285,15 +496,15 @@ pub async fn audit(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(axum::Json(json!({
-        "requestId": current_request_id(),
-        "events": events,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    })))
+    Ok(axum::Json(AuditPage {
+        request_id: RequestId::current(),
+        events,
+        total,
+        limit,
+        offset,
+    }))
 }
 
 pub async fn openapi() -> impl IntoResponse {
-    axum::Json(crate::openapi::document())
+    axum::Json(OpenApiDocument(crate::openapi::document()))
 }

@@ -5,7 +5,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::FromRow;
 use storeflow_engine::{NewRun, RunFilter, RunStatus, StepRef};
@@ -13,7 +16,7 @@ use storeflow_executors::rollout::{FLEET_ROLLOUT, MAX_WAVES, wave_steps};
 use uuid::Uuid;
 
 use super::stores::{StoreRow, run_input};
-use super::{ApiJson, ApiPath, AppState, current_request_id};
+use super::{ApiJson, ApiPath, AppState, RequestId, Route, current_request_id, schema};
 use crate::auth::{AdminUser, Audit};
 use crate::error::{ApiError, ApiResult};
 
@@ -22,7 +25,124 @@ const DEFAULT_WAVES: [u32; 3] = [1, 5, 25];
 /// Share of a wave's upgrades that may fail before the rollout halts, by default.
 const DEFAULT_MAX_FAILURE_SHARE: f64 = 0.2;
 
-#[derive(Debug, Deserialize)]
+pub(super) const ROUTES: &[Route] = &[
+    Route::post(
+        "/api/v1/rollouts",
+        "Roll the store chart this build ships out to ready stores in waves (`engine?`, \
+         `storeIds?`, `waves?`, `maxFailureShare?`); halts by itself when a wave fails too often",
+        || post(create_rollout),
+    )
+    .admin()
+    .status(202)
+    .body(schema::<CreateRollout>)
+    .answer(schema::<RolloutAnswer>),
+    Route::get(
+        "/api/v1/rollouts",
+        "The newest fleet rollouts with their waves and each store's outcome",
+        || get(list_rollouts),
+    )
+    .admin()
+    .answer(schema::<RolloutList>),
+    Route::get(
+        "/api/v1/rollouts/{id}",
+        "A fleet rollout: its waves and each store's outcome",
+        || get(get_rollout),
+    )
+    .admin()
+    .answer(schema::<RolloutAnswer>),
+    Route::post(
+        "/api/v1/rollouts/{id}/cancel",
+        "Cancel a rollout (upgrades still waiting for their turn are cancelled; their stores \
+         stay ready)",
+        || post(cancel_rollout),
+    )
+    .admin()
+    .status(202)
+    .answer(schema::<RolloutAnswer>),
+    Route::post(
+        "/api/v1/rollouts/{id}/resume",
+        "Resume a halted rollout: accept the halting wave's failures and start the next wave",
+        || post(resume_rollout),
+    )
+    .admin()
+    .status(202)
+    .answer(schema::<RolloutAnswer>),
+];
+
+/// A rollout (after a change: with what was done).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutAnswer {
+    request_id: RequestId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    rollout: Rollout,
+}
+
+impl RolloutAnswer {
+    fn new(message: Option<String>, rollout: Rollout) -> RolloutAnswer {
+        RolloutAnswer {
+            request_id: RequestId::current(),
+            message,
+            rollout,
+        }
+    }
+}
+
+/// The newest rollouts.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutList {
+    request_id: RequestId,
+    rollouts: Vec<Rollout>,
+}
+
+/// A fleet rollout.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollout {
+    id: Uuid,
+    /// The run's status, or `halted` when a wave failed too often.
+    status: String,
+    /// The chart and app versions rolled out.
+    target: Value,
+    max_failure_share: Value,
+    error: Option<String>,
+    created_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    totals: RolloutTotals,
+    waves: Vec<Wave>,
+}
+
+/// Stores by outcome.
+#[derive(Debug, Default, Serialize, JsonSchema)]
+struct RolloutTotals {
+    upgraded: u64,
+    failed: u64,
+    skipped: u64,
+    pending: u64,
+    upgrading: u64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct Wave {
+    number: usize,
+    /// pending, running, succeeded, accepted, halted or cancelled.
+    status: &'static str,
+    stores: Vec<WaveStore>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct WaveStore {
+    store_id: String,
+    /// pending, upgrading, upgraded, failed or skipped.
+    outcome: &'static str,
+    run_id: Option<Uuid>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateRollout {
     /// Only stores of this engine.
@@ -195,15 +315,14 @@ pub async fn create_rollout(
     let rollout = rollout_view(&state, run.run_id).await?;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({
-            "requestId": current_request_id(),
-            "message": format!(
+        axum::Json(RolloutAnswer::new(
+            Some(format!(
                 "Rollout of chart {} to {count} store(s) in {} wave(s) started.",
                 target.chart_version,
                 waves.len()
-            ),
-            "rollout": rollout,
-        })),
+            )),
+            rollout,
+        )),
     )
         .into_response())
 }
@@ -230,7 +349,7 @@ async fn rollout_run(state: &AppState, id: Uuid) -> ApiResult<storeflow_engine::
 }
 
 /// A rollout with its waves and each store's outcome.
-async fn rollout_view(state: &AppState, id: Uuid) -> ApiResult<Value> {
+async fn rollout_view(state: &AppState, id: Uuid) -> ApiResult<Rollout> {
     let run = rollout_run(state, id).await?;
     let children: Vec<Child> =
         sqlx::query_as("SELECT id, status, error FROM workflow_runs WHERE parent_run_id = $1")
@@ -239,8 +358,7 @@ async fn rollout_view(state: &AppState, id: Uuid) -> ApiResult<Value> {
             .await?;
     let planned = run.input["waves"].as_array().cloned().unwrap_or_default();
     let step_status = |name: &str| run.steps.iter().find(|s| s.name == name).map(|s| s.status);
-    let mut totals =
-        json!({ "upgraded": 0, "failed": 0, "skipped": 0, "pending": 0, "upgrading": 0 });
+    let mut totals = RolloutTotals::default();
     let mut waves = Vec::new();
     for (index, planned_wave) in planned.iter().enumerate() {
         let [start, awaited, check] = wave_steps(index);
@@ -277,16 +395,19 @@ async fn rollout_view(state: &AppState, id: Uuid) -> ApiResult<Value> {
                 ),
                 (None, None) => ("pending", None, None),
             };
-            let key = if outcome == "upgrading" {
-                "upgrading"
-            } else {
-                outcome
-            };
-            totals[key] = json!(totals[key].as_u64().unwrap_or(0) + 1);
-            stores.push(json!({
-                "storeId": store, "outcome": outcome, "runId": run_id,
-                "error": error.as_deref().map(super::stores::scrub),
-            }));
+            *match outcome {
+                "upgraded" => &mut totals.upgraded,
+                "failed" => &mut totals.failed,
+                "skipped" => &mut totals.skipped,
+                "pending" => &mut totals.pending,
+                _ => &mut totals.upgrading,
+            } += 1;
+            stores.push(WaveStore {
+                store_id: store.to_owned(),
+                outcome,
+                run_id,
+                error: error.as_deref().map(super::stores::scrub),
+            });
         }
         let finished = matches!(
             step_status(&check),
@@ -313,7 +434,11 @@ async fn rollout_view(state: &AppState, id: Uuid) -> ApiResult<Value> {
             _ if run.summary.status == RunStatus::Cancelled => "cancelled",
             _ => "pending",
         };
-        waves.push(json!({ "number": index + 1, "status": status, "stores": stores }));
+        waves.push(Wave {
+            number: index + 1,
+            status,
+            stores,
+        });
     }
     let status = match run.summary.status {
         RunStatus::Failed
@@ -326,17 +451,17 @@ async fn rollout_view(state: &AppState, id: Uuid) -> ApiResult<Value> {
         }
         other => other.as_str(),
     };
-    Ok(json!({
-        "id": id,
-        "status": status,
-        "target": run.input["target"],
-        "maxFailureShare": run.input["maxFailureShare"],
-        "error": run.summary.error.as_deref().map(super::stores::scrub),
-        "createdAt": run.summary.created_at,
-        "finishedAt": run.summary.finished_at,
-        "totals": totals,
-        "waves": waves,
-    }))
+    Ok(Rollout {
+        id,
+        status: status.to_owned(),
+        target: run.input["target"].clone(),
+        max_failure_share: run.input["maxFailureShare"].clone(),
+        error: run.summary.error.as_deref().map(super::stores::scrub),
+        created_at: run.summary.created_at,
+        finished_at: run.summary.finished_at,
+        totals,
+        waves,
+    })
 }
 
 /// `GET /rollouts`: the newest rollouts.
@@ -356,10 +481,11 @@ pub async fn list_rollouts(
     for run in runs {
         rollouts.push(rollout_view(&state, run.id).await?);
     }
-    Ok(
-        axum::Json(json!({ "requestId": current_request_id(), "rollouts": rollouts }))
-            .into_response(),
-    )
+    Ok(axum::Json(RolloutList {
+        request_id: RequestId::current(),
+        rollouts,
+    })
+    .into_response())
 }
 
 /// `GET /rollouts/{id}`.
@@ -369,10 +495,7 @@ pub async fn get_rollout(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let rollout = rollout_view(&state, rollout_id(&id)?).await?;
-    Ok(
-        axum::Json(json!({ "requestId": current_request_id(), "rollout": rollout }))
-            .into_response(),
-    )
+    Ok(axum::Json(RolloutAnswer::new(None, rollout)).into_response())
 }
 
 /// `POST /rollouts/{id}/cancel`: stops the rollout; upgrades still waiting for their turn are
@@ -396,7 +519,10 @@ pub async fn cancel_rollout(
     let rollout = rollout_view(&state, id).await?;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({ "requestId": current_request_id(), "message": "Rollout cancelled.", "rollout": rollout })),
+        axum::Json(RolloutAnswer::new(
+            Some("Rollout cancelled.".into()),
+            rollout,
+        )),
     )
         .into_response())
 }
@@ -457,11 +583,7 @@ pub async fn resume_rollout(
     let rollout = rollout_view(&state, id).await?;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({
-            "requestId": current_request_id(),
-            "message": message,
-            "rollout": rollout,
-        })),
+        axum::Json(RolloutAnswer::new(Some(message), rollout)),
     )
         .into_response())
 }

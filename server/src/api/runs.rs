@@ -3,14 +3,165 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde::Deserialize;
+use axum::routing::{get, patch, post};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use storeflow_engine::{NewRun, RunFilter, RunStatus, StepRef};
+use storeflow_engine::{
+    Enqueued, NewRun, RunDetail, RunFilter, RunStatus, RunSummary, Schedule, StepRef,
+};
 use uuid::Uuid;
 
-use super::{ApiJson, ApiPath, ApiQuery, AppState, current_request_id};
+use super::{
+    ApiJson, ApiPath, ApiQuery, AppState, RequestId, Route, current_request_id, inline_schema,
+    schema,
+};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
+
+pub(super) const ROUTES: &[Route] = &[
+    Route::get("/api/v1/runs", "List workflow runs", || get(list_runs))
+        .admin()
+        .query(inline_schema::<RunsQuery>)
+        .answer(schema::<RunList>),
+    Route::get(
+        "/api/v1/runs/{id}",
+        "A run with steps, attempt history and events",
+        || get(get_run),
+    )
+    .admin()
+    .answer(schema::<RunAnswer>),
+    Route::post(
+        "/api/v1/runs/{id}/steps/{step}/retry",
+        "Retry the failed step of a failed run",
+        || post(retry_step),
+    )
+    .admin()
+    .status(202)
+    .answer(schema::<StepRetryAccepted>),
+    Route::post("/api/v1/runs/{id}/cancel", "Cancel a run", || {
+        post(cancel_run)
+    })
+    .admin()
+    .status(202)
+    .answer(schema::<CancelAccepted>),
+    Route::get(
+        "/api/v1/workflows",
+        "Workflow definitions, versions and steps",
+        || get(list_workflows),
+    )
+    .admin()
+    .answer(schema::<WorkflowList>),
+    Route::get("/api/v1/schedules", "Cron schedules", || {
+        get(list_schedules)
+    })
+    .admin()
+    .answer(schema::<ScheduleList>),
+    Route::patch(
+        "/api/v1/schedules/{name}",
+        "Enable, disable or re-time a schedule (`enabled`, `cron`)",
+        || patch(set_schedule),
+    )
+    .admin()
+    .body(schema::<ScheduleChange>)
+    .answer(schema::<ScheduleAnswer>),
+    Route::post(
+        "/api/v1/schedules/{name}/run",
+        "Run a schedule's workflow now",
+        || post(run_schedule),
+    )
+    .admin()
+    .status(202)
+    .answer(schema::<ScheduleRunAccepted>),
+];
+
+/// A page of runs, newest first.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunList {
+    request_id: RequestId,
+    runs: Vec<RunSummary>,
+    total: i64,
+    limit: i64,
+    offset: i64,
+}
+
+/// A run, its secrets redacted.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunAnswer {
+    request_id: RequestId,
+    /// A [`RunDetail`] whose secret-looking values read `[redacted]`.
+    #[schemars(with = "RunDetail")]
+    run: Value,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StepRetryAccepted {
+    request_id: RequestId,
+    message: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelAccepted {
+    request_id: RequestId,
+    /// The run's status after the request (`cancelled`, or still `running` until its step
+    /// notices).
+    status: RunStatus,
+}
+
+/// Every registered version of every workflow.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowList {
+    request_id: RequestId,
+    workflows: Vec<WorkflowVersion>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct WorkflowVersion {
+    name: String,
+    version: i32,
+    /// Whether new runs of this workflow get this version.
+    latest: bool,
+    /// SHA-256 of the definition: a registered version never changes.
+    content_hash: String,
+    registered_at: chrono::DateTime<chrono::Utc>,
+    steps: Vec<WorkflowStep>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct WorkflowStep {
+    index: i32,
+    name: String,
+    max_attempts: i32,
+    timeout_ms: i64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleList {
+    request_id: RequestId,
+    schedules: Vec<Schedule>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleAnswer {
+    request_id: RequestId,
+    schedule: Schedule,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleRunAccepted {
+    request_id: RequestId,
+    run: Enqueued,
+}
 
 /// Keys whose values never leave the server in run input, state, events or schedules
 /// (compared without case, `_` or `-`).
@@ -115,15 +266,17 @@ fn parse_run_id(id: &str) -> ApiResult<Uuid> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunsQuery {
+    /// queued, running, waiting, succeeded, failed or cancelled.
     status: Option<String>,
     workflow: Option<String>,
     /// Runs about this subject (e.g. a store id).
     subject: Option<String>,
     /// Runs of this store (the same as `subject` with a store id).
     store: Option<String>,
+    /// 1-500 (default 50).
     limit: Option<i64>,
     offset: Option<i64>,
 }
@@ -160,10 +313,13 @@ pub async fn list_runs(
         state.engine().list_runs(&filter),
         state.engine().count_runs(&filter)
     )?;
-    Ok(axum::Json(json!({
-        "requestId": current_request_id(), "runs": runs, "total": total,
-        "limit": limit, "offset": offset,
-    })))
+    Ok(axum::Json(RunList {
+        request_id: RequestId::current(),
+        runs,
+        total,
+        limit,
+        offset,
+    }))
 }
 
 pub async fn get_run(
@@ -174,9 +330,10 @@ pub async fn get_run(
     let run = state.engine().get_run(parse_run_id(&id)?).await?;
     let mut run = serde_json::to_value(run).map_err(ApiError::internal)?;
     redact(&mut run);
-    Ok(axum::Json(
-        json!({ "requestId": current_request_id(), "run": run }),
-    ))
+    Ok(axum::Json(RunAnswer {
+        request_id: RequestId::current(),
+        run,
+    }))
 }
 
 pub async fn retry_step(
@@ -198,9 +355,10 @@ pub async fn retry_step(
         .await;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(
-            json!({ "requestId": current_request_id(), "message": format!("Step {step} will be retried; the run resumes from it.") }),
-        ),
+        axum::Json(StepRetryAccepted {
+            request_id: RequestId::current(),
+            message: format!("Step {step} will be retried; the run resumes from it."),
+        }),
     ))
 }
 
@@ -221,7 +379,10 @@ pub async fn cancel_run(
         .await;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({ "requestId": current_request_id(), "status": status })),
+        axum::Json(CancelAccepted {
+            request_id: RequestId::current(),
+            status,
+        }),
     ))
 }
 
@@ -229,7 +390,14 @@ pub async fn list_workflows(
     State(state): State<AppState>,
     _admin: AdminUser,
 ) -> ApiResult<impl IntoResponse> {
-    let rows: Vec<(String, i32, String, chrono::DateTime<chrono::Utc>, Value)> = sqlx::query_as(
+    type Row = (
+        String,
+        i32,
+        String,
+        chrono::DateTime<chrono::Utc>,
+        sqlx::types::Json<Vec<WorkflowStep>>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
         r#"SELECT d.name, d.version, d.content_hash, d.registered_at,
                   coalesce((SELECT jsonb_agg(jsonb_build_object(
                         'index', s.step_index, 'name', s.step_name,
@@ -242,22 +410,23 @@ pub async fn list_workflows(
     .fetch_all(state.pool())
     .await?;
     let latest = state.engine().workflows();
-    let workflows: Vec<Value> = rows
+    let workflows = rows
         .into_iter()
-        .map(|(name, version, hash, registered_at, steps)| {
-            json!({
-                "name": name,
-                "version": version,
-                "latest": latest.get(&name) == Some(&version),
-                "contentHash": hash,
-                "registeredAt": registered_at,
-                "steps": steps,
-            })
-        })
+        .map(
+            |(name, version, content_hash, registered_at, steps)| WorkflowVersion {
+                latest: latest.get(&name) == Some(&version),
+                name,
+                version,
+                content_hash,
+                registered_at,
+                steps: steps.0,
+            },
+        )
         .collect();
-    Ok(axum::Json(
-        json!({ "requestId": current_request_id(), "workflows": workflows }),
-    ))
+    Ok(axum::Json(WorkflowList {
+        request_id: RequestId::current(),
+        workflows,
+    }))
 }
 
 pub async fn list_schedules(
@@ -265,12 +434,13 @@ pub async fn list_schedules(
     _admin: AdminUser,
 ) -> ApiResult<impl IntoResponse> {
     let schedules = state.engine().list_schedules().await?;
-    Ok(axum::Json(
-        json!({ "requestId": current_request_id(), "schedules": schedules }),
-    ))
+    Ok(axum::Json(ScheduleList {
+        request_id: RequestId::current(),
+        schedules,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleChange {
     enabled: Option<bool>,
@@ -317,9 +487,10 @@ pub async fn set_schedule(
         }))
         .write(state.pool())
         .await;
-    Ok(axum::Json(
-        json!({ "requestId": current_request_id(), "schedule": schedule }),
-    ))
+    Ok(axum::Json(ScheduleAnswer {
+        request_id: RequestId::current(),
+        schedule,
+    }))
 }
 
 pub async fn run_schedule(
@@ -350,6 +521,9 @@ pub async fn run_schedule(
         .await;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({ "requestId": current_request_id(), "run": run })),
+        axum::Json(ScheduleRunAccepted {
+            request_id: RequestId::current(),
+            run,
+        }),
     ))
 }

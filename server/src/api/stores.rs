@@ -18,8 +18,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgRow;
@@ -30,13 +32,86 @@ use uuid::Uuid;
 
 use super::events::{last_event_id, store_event_stream};
 use super::page_cache::{Page, PageKey, splice};
-use super::{ApiJson, ApiPath, ApiQuery, AppState, ClientIp, StoreSettings, current_request_id};
+use super::{
+    ApiJson, ApiPath, ApiQuery, AppState, ClientIp, RequestId, Route, StoreSettings,
+    current_request_id, inline_schema, schema,
+};
 use crate::auth::{Audit, AuthUser, Bearer, Role, User};
 use crate::error::{ApiError, ApiResult};
 use crate::store_rules::{is_store_id, name_problems, new_store_id};
 use crate::tenancy::{self, Scope};
 use storeflow_executors::credentials::{StoreCredentials, random_password};
 use storeflow_executors::engines;
+
+pub(super) const ROUTES: &[Route] = &[
+    Route::post(
+        "/api/v1/stores",
+        "Create a store (enqueues its provisioning run); honours Idempotency-Key",
+        || post(create_store),
+    )
+    .status(202)
+    .body(schema::<CreateStore>)
+    .answer(schema::<StoreAccepted<'static>>),
+    Route::get(
+        "/api/v1/stores",
+        "List stores (own stores; admins all, filter by ownerId)",
+        || get(list_stores),
+    )
+    .query(inline_schema::<ListQuery>)
+    .answer(schema::<StoreListAnswer<'static>>),
+    Route::get(
+        "/api/v1/stores/{id}",
+        "A store with its current run's progress",
+        || get(get_store),
+    )
+    .answer(schema::<StoreAnswer<'static>>),
+    Route::delete(
+        "/api/v1/stores/{id}",
+        "Delete a ready or failed store (enqueues its teardown run)",
+        || delete(delete_store),
+    )
+    .status(202)
+    .answer(schema::<StoreAccepted<'static>>),
+    Route::post(
+        "/api/v1/stores/{id}/retry",
+        "Retry a failed store: resumes the failed run at its failed step",
+        || post(retry_store),
+    )
+    .status(202)
+    .answer(schema::<StoreAccepted<'static>>),
+    Route::post(
+        "/api/v1/stores/{id}/rotate-credentials",
+        "Set a new store admin password (optional `password`; enqueues the rotation run)",
+        || post(rotate_credentials),
+    )
+    .status(202)
+    .body(schema::<RotateBody>)
+    .answer(schema::<StoreAccepted<'static>>),
+    Route::post(
+        "/api/v1/stores/{id}/upgrade",
+        "Upgrade a ready store's release to the chart this build ships (admins; tenants with \
+         TENANT_UPGRADES); a failed upgrade rolls back by itself",
+        || post(upgrade_store),
+    )
+    .status(202)
+    .body(schema::<UpgradeBody>)
+    .answer(schema::<StoreAccepted<'static>>),
+    Route::get(
+        "/api/v1/stores/{id}/events",
+        "The store's timeline: run events and audit events",
+        || get(store_events),
+    )
+    .query(inline_schema::<EventsQuery>)
+    .answer(schema::<StoreTimeline>),
+    Route::get(
+        "/api/v1/stores/{id}/events/stream",
+        "The store's run progress as Server-Sent Events; resume with Last-Event-ID (204 once a \
+         deleted store's history has been seen)",
+        || get(store_event_stream_route),
+    )
+    .event_stream()
+    .no_content_too(),
+];
 
 const MASK: &str = "••••••••";
 
@@ -148,28 +223,48 @@ fn mask_email(email: &str) -> String {
 
 /// Sealed store credentials as the API shows them: in clear for the owner, masked for
 /// anyone else (an operator), or why they cannot be shown.
-pub fn credentials_json(
+pub fn credentials_view(
     state: &AppState,
     store_id: &str,
     sealed: &[u8],
     login_url: Option<&str>,
     owner: bool,
-) -> Option<Value> {
-    Some(
-        match StoreCredentials::open(&state.config().sealer, store_id, sealed).ok() {
-            Some(c) if owner => json!({
-                "username": c.username, "email": c.email, "password": c.password,
-                "loginUrl": login_url,
-            }),
-            Some(c) => json!({
-                "username": c.username, "email": mask_email(&c.email), "password": MASK,
-                "loginUrl": login_url,
-            }),
-            None => json!({
-                "unavailable": "The credentials cannot be decrypted with this server's STOREFLOW_ENCRYPTION_KEY.",
-            }),
+) -> CredentialsView {
+    let login_url = login_url.map(str::to_owned);
+    match StoreCredentials::open(&state.config().sealer, store_id, sealed).ok() {
+        Some(c) if owner => CredentialsView::Shown {
+            username: c.username,
+            email: c.email,
+            password: c.password,
+            login_url,
         },
-    )
+        Some(c) => CredentialsView::Shown {
+            username: c.username,
+            email: mask_email(&c.email),
+            password: MASK.into(),
+            login_url,
+        },
+        None => CredentialsView::Unavailable {
+            unavailable: "The credentials cannot be decrypted with this server's STOREFLOW_ENCRYPTION_KEY.",
+        },
+    }
+}
+
+/// A store's admin login: in clear for its owner, masked for anyone else (an operator), or
+/// why it cannot be shown.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CredentialsView {
+    Shown {
+        username: String,
+        email: String,
+        password: String,
+        #[serde(rename = "loginUrl")]
+        login_url: Option<String>,
+    },
+    Unavailable {
+        unavailable: &'static str,
+    },
 }
 
 impl StoreRow {
@@ -177,20 +272,20 @@ impl StoreRow {
     /// single-store answers do, lists do not). Serialized straight into the response.
     pub fn view<'a>(&'a self, state: &'a AppState, viewer: &User) -> StoreView<'a> {
         let mut view = self.view_without_credentials(state, viewer);
-        view.admin_credentials = self.credentials_json(state, viewer.id == self.owner_id);
+        view.admin_credentials = self.credentials_view(state, viewer.id == self.owner_id);
         view
     }
 
     /// The store's admin credentials as `owner` (in clear) or anyone else (masked) sees
     /// them, if the row carries them.
-    pub fn credentials_json(&self, state: &AppState, owner: bool) -> Option<Value> {
-        credentials_json(
+    pub fn credentials_view(&self, state: &AppState, owner: bool) -> Option<CredentialsView> {
+        Some(credentials_view(
             state,
             &self.id,
             self.credentials.as_deref()?,
             self.admin_url.as_deref(),
             owner,
-        )
+        ))
     }
 
     /// [`StoreRow::view`] without the credentials (what a cached page keeps).
@@ -258,7 +353,7 @@ impl StoreRow {
                 (Some(run_id), Some(status))
                     if !matches!(status, "succeeded" | "failed" | "cancelled") =>
                 {
-                    Some(json!({ "runId": run_id, "status": status }))
+                    Some(Rotation { run_id, status })
                 }
                 _ => None,
             },
@@ -305,16 +400,11 @@ impl StoreRow {
             _ => None,
         }
     }
-
-    /// [`StoreRow::view`] as a JSON value (for answers that add to it).
-    pub fn to_json(&self, state: &AppState, viewer: &User) -> Value {
-        serde_json::to_value(self.view(state, viewer)).unwrap_or_default()
-    }
 }
 
 /// Which backup a store was restored from, and when that restore completed (null while it
 /// runs, or after it failed).
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RestoredFrom {
     backup_id: Uuid,
@@ -322,8 +412,9 @@ pub struct RestoredFrom {
 }
 
 /// A store as the API shows it.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Store")]
 pub struct StoreView<'a> {
     id: &'a str,
     name: &'a str,
@@ -338,7 +429,7 @@ pub struct StoreView<'a> {
     urls: Urls<'a>,
     /// Single-store answers only: in clear for the owner, masked for anyone else.
     #[serde(skip_serializing_if = "Option::is_none")]
-    admin_credentials: Option<Value>,
+    admin_credentials: Option<CredentialsView>,
     is_credential_owner: bool,
     failure_reason: Option<String>,
     failed_step: Option<&'a str>,
@@ -351,7 +442,7 @@ pub struct StoreView<'a> {
     current_run: Option<CurrentRun<'a>>,
     /// A credential rotation still running: the new password works once it finishes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    rotation: Option<Value>,
+    rotation: Option<Rotation<'a>>,
     /// The chart and app version the store's release runs.
     versions: Versions<'a>,
     /// The last upgrade's outcome: `status` succeeded, rolling_back or rolled_back, `from`
@@ -370,19 +461,28 @@ pub struct StoreView<'a> {
     deleted_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, serde::Serialize)]
-struct Versions<'a> {
+/// A credential rotation in progress.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Rotation<'a> {
+    run_id: Uuid,
+    status: &'a str,
+}
+
+/// A release's chart and app versions.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Versions<'a> {
     chart: Option<&'a str>,
     app: Option<&'a str>,
 }
 
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 struct Urls<'a> {
     storefront: Option<&'a str>,
     admin: Option<&'a str>,
 }
 
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct CurrentRun<'a> {
     id: Uuid,
@@ -444,15 +544,80 @@ pub(crate) async fn visible_store(
 // ---------------------------------------------------------------------------------------
 // Create
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateStore {
+    /// 3-63 characters: letters, digits, spaces, hyphens, underscores; unique among the
+    /// owner's stores.
+    #[schemars(required, with = "Option<String>")]
     name: Option<Value>,
+    /// An engine of `GET /engines` (taken from the backup with `restoreFrom`).
+    #[schemars(with = "Option<String>")]
     engine: Option<Value>,
+    /// One of the engine's themes (`GET /engines`); its default when left out.
+    #[schemars(with = "Option<String>")]
     theme: Option<Value>,
+    /// The store's admin password (12-128 characters); generated when left out.
+    #[schemars(with = "Option<String>")]
     password: Option<Value>,
     /// A complete backup's id: the new store is provisioned with its data.
     #[serde(rename = "restoreFrom")]
+    #[schemars(with = "Option<Uuid>")]
     restore_from: Option<Value>,
+}
+
+/// A store operation was accepted: the store as it is now, and the run that carries the
+/// operation out (follow it on the store's page or its event stream).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreAccepted<'a> {
+    request_id: RequestId,
+    message: String,
+    store: StoreView<'a>,
+    run: RunRef<'a>,
+    /// Upgrades: the versions the store runs now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<Versions<'a>>,
+    /// Upgrades: the versions it is upgraded to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<Versions<'a>>,
+    /// Restores: the backup restored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) backup: Option<super::backups::BackupView<'a>>,
+}
+
+impl<'a> StoreAccepted<'a> {
+    pub(crate) fn new(
+        message: impl Into<String>,
+        store: StoreView<'a>,
+        run: RunRef<'a>,
+    ) -> StoreAccepted<'a> {
+        StoreAccepted {
+            request_id: RequestId::current(),
+            message: message.into(),
+            store,
+            run,
+            from: None,
+            to: None,
+            backup: None,
+        }
+    }
+}
+
+/// Answered with 202.
+impl IntoResponse for StoreAccepted<'_> {
+    fn into_response(self) -> Response {
+        (StatusCode::ACCEPTED, axum::Json(self)).into_response()
+    }
+}
+
+/// The run of an operation.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RunRef<'a> {
+    id: Option<Uuid>,
+    workflow: Option<&'a str>,
+    /// The run's status (`queued` for a new one); `superseded` when a later operation's run
+    /// drives the store now.
+    status: &'a str,
 }
 
 struct ValidCreate {
@@ -692,8 +857,16 @@ fn fingerprint(valid: &ValidCreate) -> String {
     hex::encode(hash.finalize())
 }
 
-fn run_json(run_id: Option<Uuid>, workflow: Option<&str>, status: &str) -> Value {
-    json!({ "id": run_id, "workflow": workflow, "status": status })
+pub(crate) fn run_ref<'a>(
+    run_id: Option<Uuid>,
+    workflow: Option<&'a str>,
+    status: &'a str,
+) -> RunRef<'a> {
+    RunRef {
+        id: run_id,
+        workflow,
+        status,
+    }
 }
 
 /// The backup a creation restores (`restoreFrom`), checked: the caller may see it, it is
@@ -713,24 +886,21 @@ async fn restore_source(
     let owner = (user.role != Role::Admin).then_some(user.id);
     let mut conn = state.pool().acquire().await?;
     let backup = super::backups::visible_backup(&mut conn, id, owner).await?;
-    let json = backup.to_json();
-    if json["status"] != "complete" {
+    let view = backup.view();
+    if view.status != "complete" {
         return Err(ApiError::conflict(
             "BACKUP_NOT_RESTORABLE",
-            format!(
-                "Backup {id} is {}, not complete.",
-                json["status"].as_str().unwrap_or("unknown")
-            ),
+            format!("Backup {id} is {}, not complete.", view.status),
         )
         .suggestion("Restore a complete backup: GET /api/v1/backups?status=complete lists them.")
-        .details(json!({ "status": json["status"] })));
+        .details(json!({ "status": view.status })));
     }
-    let engine = json["engine"].as_str().unwrap_or_default();
+    let engine = view.engine;
     // The restored site keeps the backed-up store's theme: the store says so too.
     if matches!(body.theme, None | Some(Value::Null)) {
         let theme: Option<(Option<String>,)> =
             sqlx::query_as("SELECT theme FROM stores WHERE id = $1")
-                .bind(json["storeId"].as_str().unwrap_or_default())
+                .bind(view.store_id)
                 .fetch_optional(&mut *conn)
                 .await?;
         if let Some((Some(theme),)) = theme {
@@ -809,7 +979,7 @@ pub async fn create_store(
                 .await?
                 .ok_or_else(|| store_not_found(&id))?;
             tx.commit().await?;
-            let run = run_json(
+            let run = run_ref(
                 store.provision_run_id,
                 provision_workflow(&store.engine),
                 if store.provision_run_id == store.current_run_id {
@@ -818,16 +988,12 @@ pub async fn create_store(
                     "superseded"
                 },
             );
-            let mut response = (
-                StatusCode::ACCEPTED,
-                axum::Json(json!({
-                    "requestId": current_request_id(),
-                    "message": "Store creation was already requested with this Idempotency-Key.",
-                    "store": store.to_json(&state, &user),
-                    "run": run,
-                })),
+            let mut response = StoreAccepted::new(
+                "Store creation was already requested with this Idempotency-Key.",
+                store.view(&state, &user),
+                run,
             )
-                .into_response();
+            .into_response();
             response.headers_mut().insert(
                 "idempotent-replayed",
                 axum::http::HeaderValue::from_static("true"),
@@ -1008,33 +1174,33 @@ pub async fn create_store(
     tx.commit().await?;
     metrics::counter!(crate::metric_names::STORES_CREATED, "engine" => valid.engine).increment(1);
     tracing::info!(store = %id, engine = valid.engine, run = %run.run_id, "store requested");
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(json!({
-            "requestId": current_request_id(),
-            "message": if backup.is_some() {
-                "Store creation initiated. Provisioning and the restore of the backup are in progress."
-            } else {
-                "Store creation initiated. Provisioning is in progress."
-            },
-            "store": store.to_json(&state, &user),
-            "run": run_json(Some(run.run_id), Some(workflow), "queued"),
-        })),
+    Ok(StoreAccepted::new(
+        if backup.is_some() {
+            "Store creation initiated. Provisioning and the restore of the backup are in progress."
+        } else {
+            "Store creation initiated. Provisioning is in progress."
+        },
+        store.view(&state, &user),
+        run_ref(Some(run.run_id), Some(workflow), "queued"),
     )
-        .into_response())
+    .into_response())
 }
 
 // ---------------------------------------------------------------------------------------
 // Read
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
+    /// A store status (`ready`, `failed`, …).
     status: Option<String>,
+    /// An engine of `GET /engines`.
     engine: Option<String>,
+    /// Admins: one owner's stores (a user id).
     owner_id: Option<String>,
-    /// Part of the name.
+    /// Part of the name (at most 63 characters).
     q: Option<String>,
+    /// 1-100 (default 50).
     limit: Option<i64>,
     offset: Option<i64>,
 }
@@ -1182,13 +1348,47 @@ fn json_answer(body: axum::body::Bytes) -> Response {
         .into_response()
 }
 
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct StoreList<'a> {
     stores: Vec<StoreView<'a>>,
     total: i64,
     limit: i64,
     offset: i64,
+}
+
+/// A page of stores: `{requestId}` spliced before a (cached) [`StoreList`] rendering.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct StoreListAnswer<'a> {
+    request_id: RequestId,
+    #[serde(flatten)]
+    list: StoreList<'a>,
+}
+
+/// One store: `{requestId, store}` around a (cached) [`StorePage`] rendering, with the
+/// per-answer fields spliced in.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct StoreAnswer<'a> {
+    request_id: RequestId,
+    store: StoreAnswerStore<'a>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct StoreAnswerStore<'a> {
+    #[serde(flatten)]
+    page: StorePage<'a>,
+    /// In clear for the owner, masked for anyone else; absent while the store has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    admin_credentials: Option<CredentialsView>,
+    /// Runs ahead of the store's queued provisioning run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue_position: Option<u64>,
 }
 
 /// The caller columns of a `storeflow_api_store(s)_check` row (the function checked the
@@ -1206,7 +1406,7 @@ fn caller_of(row: &PgRow, bearer: Bearer) -> sqlx::Result<User> {
 }
 
 /// A run of a store, as listed with the store.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all(serialize = "camelCase"))]
 struct StoreRun {
     id: Uuid,
@@ -1256,8 +1456,11 @@ pub async fn get_store(
     let credentials = page
         .sealed_credentials
         .as_deref()
-        .and_then(|sealed| credentials_json(&state, id, sealed, page.login_url.as_deref(), owner));
-    let credentials = credentials.map(|c| c.to_string());
+        .map(|sealed| credentials_view(&state, id, sealed, page.login_url.as_deref(), owner));
+    let credentials = credentials
+        .map(|c| serde_json::to_string(&c))
+        .transpose()
+        .map_err(ApiError::internal)?;
     let queue_position = match page.queued_run {
         Some(run) => state
             .engine()
@@ -1314,7 +1517,7 @@ async fn render_store_page(state: &AppState, id: &str, viewer: &User) -> ApiResu
 }
 
 /// A store's page: the store, its current run's progress, its runs.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 struct StorePage<'a> {
     #[serde(flatten)]
     store: StoreView<'a>,
@@ -1324,7 +1527,7 @@ struct StorePage<'a> {
 }
 
 /// The current run's progress as a store page shows it.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct ProgressView<'a> {
     run_id: Uuid,
@@ -1339,7 +1542,7 @@ struct ProgressView<'a> {
     steps: Vec<StepProgress<'a>>,
 }
 
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct StepProgress<'a> {
     number: i32,
@@ -1463,16 +1666,12 @@ pub async fn delete_store(
         .ok_or_else(|| store_not_found(id))?;
     tx.commit().await?;
     tracing::info!(store = %id, run = %run.run_id, "store deletion requested");
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(json!({
-            "requestId": current_request_id(),
-            "message": "Store deletion initiated.",
-            "store": store.to_json(&state, &user),
-            "run": run_json(Some(run.run_id), Some(TEARDOWN_STORE), "queued"),
-        })),
+    Ok(StoreAccepted::new(
+        "Store deletion initiated.",
+        store.view(&state, &user),
+        run_ref(Some(run.run_id), Some(TEARDOWN_STORE), "queued"),
     )
-        .into_response())
+    .into_response())
 }
 
 pub async fn retry_store(
@@ -1589,11 +1788,8 @@ pub async fn retry_store(
         .await?
         .ok_or_else(|| store_not_found(id))?;
     tx.commit().await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(json!({
-            "requestId": current_request_id(),
-            "message": match (operation.as_str(), resumed) {
+    Ok(StoreAccepted::new(
+        match (operation.as_str(), resumed) {
                 ("teardown", true) => "Store deletion retry initiated: the teardown resumes at its failed step.",
                 ("teardown", false) => "Store deletion retry initiated: the teardown starts again.",
                 ("upgrade", true) => "Store upgrade retry initiated: the upgrade resumes at its failed step.",
@@ -1603,17 +1799,20 @@ pub async fn retry_store(
                 (_, true) => "Store retry initiated. Provisioning resumes at the failed step.",
                 (_, false) => "Store retry initiated. Provisioning starts again; work already done is recognised, not repeated.",
             },
-            "store": store.to_json(&state, &user),
-            "run": run_json(Some(run_id), Some(workflow), store.run_status.as_deref().unwrap_or("queued")),
-        })),
+        store.view(&state, &user),
+        run_ref(
+            Some(run_id),
+            Some(workflow),
+            store.run_status.as_deref().unwrap_or("queued"),
+        ),
     )
-        .into_response())
+    .into_response())
 }
 
 // ---------------------------------------------------------------------------------------
 // Upgrade
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpgradeBody {
     /// Upgrade also when the store already has the target versions (values are computed
@@ -1730,8 +1929,14 @@ pub async fn upgrade_store(
         )
         .suggestion("Refresh and try again."));
     }
-    let from = json!({ "chart": store.chart_version, "app": store.app_version });
-    let to = json!({ "chart": target.chart_version, "app": target.app_version });
+    let from = Versions {
+        chart: store.chart_version.as_deref(),
+        app: store.app_version.as_deref(),
+    };
+    let to = Versions {
+        chart: Some(&target.chart_version),
+        app: Some(&target.app_version),
+    };
     Audit::new("store", "store_upgrade_requested")
         .actor(&user)
         .ip(&ip)
@@ -1739,33 +1944,31 @@ pub async fn upgrade_store(
         .data(json!({ "runId": run.run_id, "from": from, "to": to, "force": force }))
         .write_in(&mut tx)
         .await?;
-    let store = load_store(&mut tx, id, false)
+    let upgraded = load_store(&mut tx, id, false)
         .await?
         .ok_or_else(|| store_not_found(id))?;
     tx.commit().await?;
     tracing::info!(store = %id, run = %run.run_id, "store upgrade requested");
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(json!({
-            "requestId": current_request_id(),
-            "message": format!(
-                "Store upgrade to chart {} (app {}) initiated; a failed upgrade is rolled back and verified again by itself.",
-                target.chart_version, target.app_version
-            ),
-            "store": store.to_json(&state, &user),
-            "run": run_json(Some(run.run_id), Some(workflow), "queued"),
-            "from": from,
-            "to": to,
-        })),
-    )
-        .into_response())
+    let mut answer = StoreAccepted::new(
+        format!(
+            "Store upgrade to chart {} (app {}) initiated; a failed upgrade is rolled back and verified again by itself.",
+            target.chart_version, target.app_version
+        ),
+        upgraded.view(&state, &user),
+        run_ref(Some(run.run_id), Some(workflow), "queued"),
+    );
+    answer.from = Some(from);
+    answer.to = Some(to);
+    Ok(answer.into_response())
 }
 
 // ---------------------------------------------------------------------------------------
 // Credential rotation
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct RotateBody {
+    /// The new admin password (12-128 characters); generated when left out.
+    #[schemars(with = "Option<String>")]
     password: Option<Value>,
 }
 
@@ -1895,25 +2098,53 @@ pub async fn rotate_credentials(
         .await?
         .ok_or_else(|| store_not_found(id))?;
     tx.commit().await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(json!({
-            "requestId": current_request_id(),
-            "message": "Credential rotation initiated: the new password works once the run finishes; until then the previous one does.",
-            "store": store.to_json(&state, &user),
-            "run": run_json(Some(run.run_id), Some(ROTATE_CREDENTIALS), "queued"),
-        })),
+    Ok(StoreAccepted::new(
+        "Credential rotation initiated: the new password works once the run finishes; until then the previous one does.",
+        store.view(&state, &user),
+        run_ref(Some(run.run_id), Some(ROTATE_CREDENTIALS), "queued"),
     )
-        .into_response())
+    .into_response())
 }
 
 // ---------------------------------------------------------------------------------------
 // Timeline and live progress
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventsQuery {
+    /// 1-1000 (default 500): the newest events, oldest first.
     limit: Option<i64>,
+}
+
+/// A store's timeline, oldest first.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreTimeline {
+    request_id: RequestId,
+    store_id: String,
+    /// [`TimelineEvent`]s whose secret-looking values read `[redacted]`.
+    #[schemars(with = "Vec<TimelineEvent>")]
+    events: Vec<Value>,
+}
+
+/// One event of a store's timeline: of one of its runs, or of the audit log.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct TimelineEvent {
+    /// `run-<n>` or `audit-<n>`.
+    id: String,
+    /// `run` or `audit`.
+    source: String,
+    at: DateTime<Utc>,
+    /// A run event's kind (`step_succeeded`, …) or an audit action.
+    kind: String,
+    run_id: Option<Uuid>,
+    workflow: Option<String>,
+    step: Option<String>,
+    attempt: Option<i32>,
+    /// Who acted (tenants see `operator` for anyone but themselves).
+    actor: Option<String>,
+    data: Option<Value>,
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -1983,27 +2214,28 @@ pub async fn store_events(
             if let (Some(Value::Object(map)), Role::Tenant) = (&mut data, user.role) {
                 map.remove("by");
             }
-            let mut event = json!({
-                "id": format!("{}-{}", row.source, row.id),
-                "source": row.source,
-                "at": row.at,
-                "kind": row.kind,
-                "runId": row.run_id,
-                "workflow": row.workflow,
-                "step": row.step,
-                "attempt": row.attempt,
-                "actor": actor,
-                "data": data,
-            });
+            let event = TimelineEvent {
+                id: format!("{}-{}", row.source, row.id),
+                source: row.source,
+                at: row.at,
+                kind: row.kind,
+                run_id: row.run_id,
+                workflow: row.workflow,
+                step: row.step,
+                attempt: row.attempt,
+                actor,
+                data,
+            };
+            let mut event = serde_json::to_value(event).unwrap_or_default();
             super::runs::redact(&mut event);
             event
         })
         .collect();
-    Ok(axum::Json(json!({
-        "requestId": current_request_id(),
-        "storeId": id,
-        "events": events,
-    })))
+    Ok(axum::Json(StoreTimeline {
+        request_id: RequestId::current(),
+        store_id: id.to_owned(),
+        events,
+    }))
 }
 
 pub async fn store_event_stream_route(

@@ -14,13 +14,17 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::routing::{get, patch, post};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{ApiJson, ApiPath, ApiQuery, AppState, ClientIp, current_request_id};
+use super::{
+    ApiJson, ApiPath, ApiQuery, AppState, ClientIp, RequestId, Route, inline_schema, schema,
+};
 use crate::auth::{self, AdminUser, Audit, AuthUser, Role, User};
 use crate::error::{ApiError, ApiResult};
 
@@ -86,16 +90,73 @@ pub(crate) async fn consume_token(
     })
 }
 
-#[derive(Debug, Deserialize)]
+pub(super) const ROUTES: &[Route] = &[
+    Route::get(
+        "/api/v1/users",
+        "Users with their role, state and store count (`q` searches e-mail and name)",
+        || get(list_users),
+    )
+    .admin()
+    .query(inline_schema::<UsersQuery>)
+    .answer(schema::<UserList>),
+    Route::patch(
+        "/api/v1/users/{id}",
+        "Disable or re-enable a user (`isActive`), promote or demote (`role`); revokes tokens \
+         when rights shrink",
+        || patch(change_user),
+    )
+    .admin()
+    .body(schema::<UserChange>)
+    .answer(schema::<UserChanged>),
+    Route::post(
+        "/api/v1/users/{id}/password-reset",
+        "Force a password reset: the password stops working, sessions end, a one-time link \
+         (24 h) is returned once",
+        || post(force_password_reset),
+    )
+    .admin()
+    .status(201)
+    .answer(schema::<ResetLink>),
+    Route::post(
+        "/api/v1/invites",
+        "Invite someone by e-mail: a one-time registration link (7 days), returned once",
+        || post(create_invite),
+    )
+    .admin()
+    .status(201)
+    .body(schema::<InviteBody>)
+    .answer(schema::<Invitation>),
+    Route::get(
+        "/api/v1/invites",
+        "Invitations not used and not expired (without their links)",
+        || get(list_invites),
+    )
+    .admin()
+    .answer(schema::<InviteList>),
+];
+
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UsersQuery {
     /// Part of an e-mail address or user name.
     q: Option<String>,
+    /// 1-500 (default 50).
     limit: Option<i64>,
     offset: Option<i64>,
 }
 
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
+/// A page of users.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserList {
+    request_id: RequestId,
+    users: Vec<UserListRow>,
+    total: i64,
+    limit: i64,
+    offset: i64,
+}
+
+#[derive(Debug, sqlx::FromRow, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct UserListRow {
     id: Uuid,
@@ -155,20 +216,107 @@ pub async fn list_users(
     .bind(&pattern)
     .fetch_one(state.pool())
     .await?;
-    Ok(axum::Json(json!({
-        "requestId": current_request_id(),
-        "users": users,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    })))
+    Ok(axum::Json(UserList {
+        request_id: RequestId::current(),
+        users,
+        total,
+        limit,
+        offset,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserChange {
     is_active: Option<bool>,
+    /// `admin` or `tenant`.
     role: Option<String>,
+}
+
+/// A user after an operator's change.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserChanged {
+    request_id: RequestId,
+    user: ChangedUser,
+    /// Whether the user's tokens stopped working (their rights shrank).
+    sessions_revoked: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct ChangedUser {
+    id: Uuid,
+    email: String,
+    username: String,
+    role: Role,
+    is_active: bool,
+    created_at: DateTime<Utc>,
+}
+
+/// A one-time password-reset link, shown once.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetLink {
+    request_id: RequestId,
+    /// The dashboard path that sets a new password (`/reset-password?token=…`).
+    reset_path: String,
+    expires_at: DateTime<Utc>,
+    message: &'static str,
+}
+
+/// A one-time registration link, shown once.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    request_id: RequestId,
+    /// The dashboard path that registers the invited address (`/register?invite=…`).
+    invite_path: String,
+    email: String,
+    role: Role,
+    expires_at: DateTime<Utc>,
+    message: &'static str,
+}
+
+/// Open invitations (their links are never shown again).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteList {
+    request_id: RequestId,
+    invites: Vec<OpenInvite>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct OpenInvite {
+    email: String,
+    role: Role,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    /// The e-mail of the operator who invited (null once that account is gone).
+    invited_by: Option<String>,
+}
+
+/// Every token of the caller stopped working.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedOut {
+    request_id: RequestId,
+    message: &'static str,
+}
+
+/// A password set with a reset link: signed in, unless the account is disabled.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordReset {
+    request_id: RequestId,
+    message: &'static str,
+    /// Absent while the account is disabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<User>,
+    /// Absent while the account is disabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
 }
 
 fn parse_user_id(id: &str) -> ApiResult<Uuid> {
@@ -301,14 +449,18 @@ pub async fn change_user(
             .await?;
     }
     tx.commit().await?;
-    Ok(axum::Json(json!({
-        "requestId": current_request_id(),
-        "user": {
-            "id": user.id, "email": user.email, "username": user.username,
-            "role": updated.1, "isActive": updated.0, "createdAt": user.created_at,
+    Ok(axum::Json(UserChanged {
+        request_id: RequestId::current(),
+        user: ChangedUser {
+            id: user.id,
+            email: user.email,
+            username: user.username,
+            role: updated.1,
+            is_active: updated.0,
+            created_at: user.created_at,
         },
-        "sessionsRevoked": revoke,
-    })))
+        sessions_revoked: revoke,
+    }))
 }
 
 /// `POST /users/{id}/password-reset`: the user's password stops working, every session ends,
@@ -362,19 +514,21 @@ pub async fn force_password_reset(
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({
-            "requestId": current_request_id(),
-            "resetPath": format!("/reset-password?token={token}"),
-            "expiresAt": expires_at,
-            "message": "The password no longer works and every session has ended. Give the user this link (shown once); it works once, for 24 hours.",
-        })),
+        axum::Json(ResetLink {
+            request_id: RequestId::current(),
+            reset_path: format!("/reset-password?token={token}"),
+            expires_at,
+            message: "The password no longer works and every session has ended. Give the user this link (shown once); it works once, for 24 hours.",
+        }),
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteBody {
+    #[schemars(required, email)]
     email: Option<String>,
+    /// `tenant` (the default) or `admin`.
     role: Option<String>,
 }
 
@@ -449,14 +603,14 @@ pub async fn create_invite(
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({
-            "requestId": current_request_id(),
-            "invitePath": format!("/register?invite={token}"),
-            "email": email,
-            "role": role,
-            "expiresAt": expires_at,
-            "message": "Send this link to the person invited (shown once); it works once, for 7 days, for this e-mail address.",
-        })),
+        axum::Json(Invitation {
+            request_id: RequestId::current(),
+            invite_path: format!("/register?invite={token}"),
+            email,
+            role,
+            expires_at,
+            message: "Send this link to the person invited (shown once); it works once, for 7 days, for this e-mail address.",
+        }),
     ))
 }
 
@@ -475,16 +629,22 @@ pub async fn list_invites(
     )
     .fetch_all(state.pool())
     .await?;
-    let invites: Vec<_> = invites
+    let invites = invites
         .into_iter()
-        .map(|(email, role, created_at, expires_at, by)| {
-            json!({ "email": email, "role": role, "createdAt": created_at,
-                    "expiresAt": expires_at, "invitedBy": by })
-        })
+        .map(
+            |(email, role, created_at, expires_at, invited_by)| OpenInvite {
+                email,
+                role,
+                created_at,
+                expires_at,
+                invited_by,
+            },
+        )
         .collect();
-    Ok(axum::Json(
-        json!({ "requestId": current_request_id(), "invites": invites }),
-    ))
+    Ok(axum::Json(InviteList {
+        request_id: RequestId::current(),
+        invites,
+    }))
 }
 
 /// `POST /auth/logout-all`: every token of the caller stops working (this one included).
@@ -504,16 +664,19 @@ pub async fn logout_everywhere(
         .ip(&ip)
         .write(state.pool())
         .await;
-    Ok(axum::Json(json!({
-        "requestId": current_request_id(),
-        "message": "Signed out everywhere: every token of this account, this one included, no longer works.",
-    })))
+    Ok(axum::Json(SignedOut {
+        request_id: RequestId::current(),
+        message: "Signed out everywhere: every token of this account, this one included, no longer works.",
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResetBody {
+    /// The token of the reset link.
+    #[schemars(required)]
     token: Option<String>,
+    #[schemars(required, length(min = 8, max = 128))]
     new_password: Option<String>,
 }
 
@@ -592,16 +755,18 @@ pub async fn reset_password(
         .await?;
     tx.commit().await?;
     if !active {
-        return Ok(axum::Json(json!({
-            "requestId": current_request_id(),
-            "message": "Password set. The account is disabled: ask an operator to enable it before signing in.",
-        })));
+        return Ok(axum::Json(PasswordReset {
+            request_id: RequestId::current(),
+            message: "Password set. The account is disabled: ask an operator to enable it before signing in.",
+            user: None,
+            token: None,
+        }));
     }
     let token = state.tokens().issue(&user)?;
-    Ok(axum::Json(json!({
-        "requestId": current_request_id(),
-        "message": "Password set; you are signed in.",
-        "user": user,
-        "token": token,
-    })))
+    Ok(axum::Json(PasswordReset {
+        request_id: RequestId::current(),
+        message: "Password set; you are signed in.",
+        user: Some(user),
+        token: Some(token),
+    }))
 }

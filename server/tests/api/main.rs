@@ -2,6 +2,7 @@
 
 mod auth;
 mod backups;
+mod contract;
 mod events;
 mod hardening;
 mod operations;
@@ -97,6 +98,8 @@ impl Reply {
 }
 
 pub async fn send(router: &Router, request: Request<Body>) -> Reply {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
     let response = router.clone().oneshot(request).await.expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();
@@ -106,6 +109,7 @@ pub async fn send(router: &Router, request: Request<Body>) -> Reply {
         .await
         .expect("body")
         .to_bytes();
+    contract::check(&method, &path, status, &headers, &bytes);
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     Reply {
