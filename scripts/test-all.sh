@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the repository, in one command (the one README.md and CI run):
-#   1. Rust: unit, database (real PostgreSQL), in-process API, executor and process tests —
+#   1. Rust: unit, database (real PostgreSQL), in-process API (every answer checked against the
+#      OpenAPI contract), executor and process tests (the live API fuzzed by schemathesis) —
 #      including whole store lifecycles against the fake Kubernetes API and fake helm, the
 #      Medusa steps against a real Medusa, and a real control plane (etcd, kube-apiserver,
 #      kube-controller-manager, kube-scheduler, kwok nodes) with the real helm, built from
@@ -64,6 +65,15 @@ if [ ! -x "$moto_venv/bin/moto_server" ]; then
     "$moto_venv/bin/pip" install --quiet --disable-pip-version-check -r testkit/s3-server-requirements.txt
 fi
 export STOREFLOW_MOTO_SERVER="$moto_venv/bin/moto_server"
+
+# The API is fuzzed against its own OpenAPI contract by schemathesis, from PyPI.
+fuzz_venv="$root/target/schemathesis-venv"
+if [ ! -x "$fuzz_venv/bin/st" ] || ! "$fuzz_venv/bin/pip" freeze 2>/dev/null | grep -qxF -f <(grep -v '^#' testkit/schemathesis-requirements.txt); then
+    echo "installing the API fuzzer (schemathesis) into $fuzz_venv"
+    python3 -m venv "$fuzz_venv"
+    "$fuzz_venv/bin/pip" install --quiet --disable-pip-version-check -r testkit/schemathesis-requirements.txt
+fi
+export STOREFLOW_SCHEMATHESIS="$fuzz_venv/bin/st"
 
 section "Rust: cargo test --workspace"
 cargo test --workspace

@@ -23,17 +23,23 @@ fn generator(settings: SchemaSettings) -> SchemaGenerator {
         .into_generator()
 }
 
-/// Path parameters, from the template: every one a non-empty string.
+/// Path parameters, from the template: a store's `{id}` has the store id's shape, every
+/// other `{id}` (runs, backups, rollouts, users) is a UUID; a run's `{step}` is a step's name
+/// or 1-based number, a schedule's `{name}` its name.
 fn path_parameters(route: &Route) -> Vec<Value> {
     route
         .path
         .split('/')
         .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
         .map(|name| {
-            json!({
-                "name": name, "in": "path", "required": true,
-                "schema": { "type": "string", "minLength": 1 },
-            })
+            let schema = match name {
+                "id" if route.path.starts_with("/api/v1/stores/") => {
+                    json!({ "type": "string", "pattern": crate::store_rules::STORE_ID_PATTERN })
+                }
+                "id" => json!({ "type": "string", "format": "uuid" }),
+                _ => json!({ "type": "string", "minLength": 1 }),
+            };
+            json!({ "name": name, "in": "path", "required": true, "schema": schema })
         })
         .collect()
 }
@@ -80,10 +86,22 @@ fn success_content(answer: Option<Answer>, answers: &mut SchemaGenerator) -> Val
         Some(Answer::Json(schema)) => {
             json!({ "application/json": { "schema": schema(answers) } })
         }
-        Some(Answer::EventStream) => json!({
+        Some(Answer::EventStream(data)) => json!({
             "text/event-stream": { "schema": {
-                "type": "string",
-                "description": "Server-Sent Events: `id:`, `event:` and `data:` (a JSON object) lines"
+                "type": "object",
+                "description": "One Server-Sent Event (keep-alive comments aside): its `id` \
+                                (send it back as Last-Event-ID to resume), its `event` (the \
+                                kind) and its `data`, a JSON object",
+                "required": ["id", "event", "data"],
+                "properties": {
+                    "id": { "type": "string" },
+                    "event": { "type": "string" },
+                    "data": {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "contentSchema": data(answers),
+                    },
+                },
             } }
         }),
         Some(Answer::PrometheusText) => json!({

@@ -130,6 +130,9 @@ pub fn new_store_id() -> String {
     )
 }
 
+/// What [`is_store_id`] accepts, as a regular expression (the OpenAPI document's).
+pub const STORE_ID_PATTERN: &str = "^store-[0-9a-f]{8}$";
+
 /// Whether `id` has the shape of a store id (checked before any query).
 pub fn is_store_id(id: &str) -> bool {
     id.len() == 14

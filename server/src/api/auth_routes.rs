@@ -73,7 +73,7 @@ pub struct RegisterBody {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct LoginBody {
-    #[schemars(required)]
+    #[schemars(required, email)]
     email: Option<String>,
     #[schemars(required)]
     password: Option<String>,

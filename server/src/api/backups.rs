@@ -76,6 +76,10 @@ pub(super) const ROUTES: &[Route] = &[
     .answer(schema::<BackupAnswer<'static>>),
 ];
 
+fn backup_status(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "string", "enum": ["running", "complete", "failed"] })
+}
+
 /// A backup was started.
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -237,7 +241,7 @@ pub struct BackupView<'a> {
     store_name: &'a str,
     owner_id: Uuid,
     pub(crate) engine: &'a str,
-    /// `running`, `complete` or `failed`.
+    #[schemars(schema_with = "backup_status")]
     pub(crate) status: &'a str,
     /// `manual` or `scheduled`.
     trigger: &'a str,
@@ -597,10 +601,14 @@ pub async fn restore_store(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BackupQuery {
     /// One store's backups.
+    #[schemars(regex(pattern = r"^store-[0-9a-f]{8}$"))]
     store_id: Option<String>,
     /// `running`, `complete` or `failed`.
+    #[serde(default)]
+    #[schemars(schema_with = "backup_status")]
     status: Option<String>,
-    /// 1-500 (default 100).
+    /// Default 100.
+    #[schemars(range(min = 1, max = 500))]
     limit: Option<i64>,
 }
 
@@ -675,9 +683,11 @@ pub async fn get_backup(
 pub struct BackupPolicyBody {
     /// 5-field cron (UTC); `null` turns scheduled backups off.
     schedule: Option<String>,
-    /// 0-366 (default 7).
+    /// Default 7.
+    #[schemars(range(min = 0, max = 366))]
     keep_daily: Option<i32>,
-    /// 0-520 (default 4).
+    /// Default 4.
+    #[schemars(range(min = 0, max = 520))]
     keep_weekly: Option<i32>,
 }
 

@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::routing::get;
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 use storeflow_executors::engines;
 
@@ -20,6 +20,18 @@ pub(super) const ROUTES: &[Route] = &[Route::get(
 )
 .answer(schema::<EngineList>)];
 
+/// The schema of an engine name: one of the registry's.
+pub fn engine_name(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({ "type": "string", "enum": engines::names() })
+}
+
+/// [`engine_name`], or null / left out.
+pub fn optional_engine_name(_: &mut SchemaGenerator) -> Schema {
+    let mut names: Vec<serde_json::Value> = engines::names().into_iter().map(Into::into).collect();
+    names.push(serde_json::Value::Null);
+    schemars::json_schema!({ "enum": names })
+}
+
 /// The store engines of this build.
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -33,6 +45,7 @@ pub struct EngineList {
 #[serde(rename_all = "camelCase")]
 pub struct EngineOffer {
     /// What `engine` says in the API (`woocommerce`, `medusa`, …).
+    #[schemars(schema_with = "engine_name")]
     name: &'static str,
     label: &'static str,
     /// The default first; empty when the engine has no themes.

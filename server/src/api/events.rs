@@ -20,7 +20,7 @@ use storeflow_engine::{EVENTS_CHANNEL, Engine, RunEvent};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::{ApiPath, AppState, Route, runs::redact};
+use super::{ApiPath, AppState, Route, runs::redact, schema};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
 use crate::tenancy::{self, Scope};
@@ -32,7 +32,7 @@ pub(super) const ROUTES: &[Route] = &[Route::get(
     || axum::routing::get(run_events),
 )
 .admin()
-.event_stream()
+.event_stream(schema::<storeflow_engine::RunEvent>)
 .no_content_too()];
 
 /// The process-wide feed of "new events exist" signals. Its value counts the

@@ -391,14 +391,19 @@ fn rss_bytes() -> Option<u64> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuditQuery {
-    /// `store`, `security`, `run`, `schedule`, … (at most 128 characters).
+    /// `store`, `security`, `run`, `schedule`, …
+    #[schemars(length(max = 128))]
     category: Option<String>,
-    /// e.g. `created`, `login_success` (at most 128 characters).
+    /// e.g. `created`, `login_success`.
+    #[schemars(length(max = 128))]
     action: Option<String>,
-    /// A store id, user id, run id or schedule name (at most 128 characters).
+    /// A store id, user id, run id or schedule name.
+    #[schemars(length(max = 128))]
     subject: Option<String>,
-    /// 1-500 (default 100).
+    /// Default 100.
+    #[schemars(range(min = 1, max = 500))]
     limit: Option<i64>,
+    #[schemars(range(min = 0))]
     offset: Option<i64>,
 }
 

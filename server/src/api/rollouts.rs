@@ -149,9 +149,12 @@ pub struct CreateRollout {
     engine: Option<String>,
     /// Only these stores.
     store_ids: Option<Vec<String>>,
-    /// Sizes of the first waves; the stores left over form one last wave.
+    /// Sizes of the first waves (each at least 1; default 1, 5, 25); the stores left over
+    /// form one last wave.
+    #[schemars(length(min = 1, max = MAX_WAVES - 1), inner(range(min = 1)))]
     waves: Option<Vec<u32>>,
-    /// 0–1: the share of a wave's upgrades that may fail before the rollout halts.
+    /// The share of a wave's upgrades that may fail before the rollout halts (default 0.2).
+    #[schemars(range(min = 0.0, max = 1.0))]
     max_failure_share: Option<f64>,
 }
 

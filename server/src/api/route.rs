@@ -35,8 +35,8 @@ pub fn inline_schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
 pub enum Answer {
     /// `application/json` of this schema.
     Json(SchemaFn),
-    /// `text/event-stream`: Server-Sent Events.
-    EventStream,
+    /// `text/event-stream`: Server-Sent Events whose `data` is JSON of this schema.
+    EventStream(SchemaFn),
     /// Prometheus' text exposition format.
     PrometheusText,
 }
@@ -173,8 +173,9 @@ impl Route {
         self
     }
 
-    pub const fn event_stream(mut self) -> Route {
-        self.answer = Some(Answer::EventStream);
+    /// Server-Sent Events whose `data` is JSON of this schema.
+    pub const fn event_stream(mut self, data: SchemaFn) -> Route {
+        self.answer = Some(Answer::EventStream(data));
         self
     }
 

@@ -269,15 +269,17 @@ fn parse_run_id(id: &str) -> ApiResult<Uuid> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunsQuery {
-    /// queued, running, waiting, succeeded, failed or cancelled.
+    #[schemars(with = "Option<RunStatus>")]
     status: Option<String>,
     workflow: Option<String>,
     /// Runs about this subject (e.g. a store id).
     subject: Option<String>,
     /// Runs of this store (the same as `subject` with a store id).
     store: Option<String>,
-    /// 1-500 (default 50).
+    /// Default 50.
+    #[schemars(range(min = 1, max = 500))]
     limit: Option<i64>,
+    #[schemars(range(min = 0))]
     offset: Option<i64>,
 }
 

@@ -109,11 +109,29 @@ pub(super) const ROUTES: &[Route] = &[
          deleted store's history has been seen)",
         || get(store_event_stream_route),
     )
-    .event_stream()
+    .event_stream(schema::<storeflow_engine::RunEvent>)
     .no_content_too(),
 ];
 
 const MASK: &str = "••••••••";
+
+/// A store's status: requested, provisioning, ready, upgrading, restoring, failed, deleting
+/// or deleted.
+fn store_status(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "enum": storeflow_executors::store_state::STORE_STATUSES,
+    })
+}
+
+/// [`store_status`] as a filter (left out: any).
+fn optional_store_status(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "enum": storeflow_executors::store_state::STORE_STATUSES,
+        "description": "A store status: only stores in it.",
+    })
+}
 
 /// The scope a user reads stores in.
 fn scope_of(user: &User) -> Scope {
@@ -416,10 +434,13 @@ pub struct RestoredFrom {
 #[serde(rename_all = "camelCase")]
 #[schemars(rename = "Store")]
 pub struct StoreView<'a> {
+    #[schemars(regex(pattern = r"^store-[0-9a-f]{8}$"))]
     id: &'a str,
     name: &'a str,
+    #[schemars(schema_with = "super::engines::engine_name")]
     engine: &'a str,
     theme: Option<&'a str>,
+    #[schemars(schema_with = "store_status")]
     status: &'a str,
     namespace: &'a str,
     owner_id: Uuid,
@@ -546,18 +567,25 @@ pub(crate) async fn visible_store(
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateStore {
-    /// 3-63 characters: letters, digits, spaces, hyphens, underscores; unique among the
-    /// owner's stores.
-    #[schemars(required, with = "Option<String>")]
+    /// A DNS label: 3-63 lowercase letters, digits and single hyphens, not starting or ending
+    /// with a hyphen; unique among the owner's stores (not reserved, no blocked words).
+    #[schemars(
+        required,
+        with = "Option<String>",
+        length(min = 3, max = 63),
+        regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    )]
     name: Option<Value>,
     /// An engine of `GET /engines` (taken from the backup with `restoreFrom`).
-    #[schemars(with = "Option<String>")]
+    #[serde(default)]
+    #[schemars(schema_with = "super::engines::optional_engine_name")]
     engine: Option<Value>,
     /// One of the engine's themes (`GET /engines`); its default when left out.
     #[schemars(with = "Option<String>")]
     theme: Option<Value>,
-    /// The store's admin password (12-128 characters); generated when left out.
-    #[schemars(with = "Option<String>")]
+    /// The store's admin password (8-128 characters, no control characters); generated
+    /// when left out.
+    #[schemars(with = "Option<String>", length(min = 8, max = 128))]
     password: Option<Value>,
     /// A complete backup's id: the new store is provisioned with its data.
     #[serde(rename = "restoreFrom")]
@@ -1192,16 +1220,23 @@ pub async fn create_store(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
-    /// A store status (`ready`, `failed`, …).
+    #[serde(default)]
+    #[schemars(schema_with = "optional_store_status")]
     status: Option<String>,
     /// An engine of `GET /engines`.
+    #[serde(default)]
+    #[schemars(schema_with = "super::engines::optional_engine_name")]
     engine: Option<String>,
     /// Admins: one owner's stores (a user id).
+    #[schemars(with = "Option<Uuid>")]
     owner_id: Option<String>,
-    /// Part of the name (at most 63 characters).
+    /// Part of the name.
+    #[schemars(length(max = 63))]
     q: Option<String>,
-    /// 1-100 (default 50).
+    /// Default 50.
+    #[schemars(range(min = 1, max = 100))]
     limit: Option<i64>,
+    #[schemars(range(min = 0))]
     offset: Option<i64>,
 }
 
@@ -1967,8 +2002,9 @@ pub async fn upgrade_store(
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RotateBody {
-    /// The new admin password (12-128 characters); generated when left out.
-    #[schemars(with = "Option<String>")]
+    /// The new admin password (8-128 characters, no control characters); generated when left
+    /// out.
+    #[schemars(with = "Option<String>", length(min = 8, max = 128))]
     password: Option<Value>,
 }
 
@@ -2112,7 +2148,8 @@ pub async fn rotate_credentials(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventsQuery {
-    /// 1-1000 (default 500): the newest events, oldest first.
+    /// The newest events, oldest first (default 500).
+    #[schemars(range(min = 1, max = 1000))]
     limit: Option<i64>,
 }
 

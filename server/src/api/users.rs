@@ -140,8 +140,10 @@ pub(super) const ROUTES: &[Route] = &[
 pub struct UsersQuery {
     /// Part of an e-mail address or user name.
     q: Option<String>,
-    /// 1-500 (default 50).
+    /// Default 50.
+    #[schemars(range(min = 1, max = 500))]
     limit: Option<i64>,
+    #[schemars(range(min = 0))]
     offset: Option<i64>,
 }
 
@@ -229,7 +231,7 @@ pub async fn list_users(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserChange {
     is_active: Option<bool>,
-    /// `admin` or `tenant`.
+    #[schemars(with = "Option<Role>")]
     role: Option<String>,
 }
 
@@ -529,6 +531,7 @@ pub struct InviteBody {
     #[schemars(required, email)]
     email: Option<String>,
     /// `tenant` (the default) or `admin`.
+    #[schemars(with = "Option<Role>")]
     role: Option<String>,
 }
 
@@ -674,7 +677,7 @@ pub async fn logout_everywhere(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResetBody {
     /// The token of the reset link.
-    #[schemars(required)]
+    #[schemars(required, length(min = 1))]
     token: Option<String>,
     #[schemars(required, length(min = 8, max = 128))]
     new_password: Option<String>,

@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod disconnects;
 mod fake_vs_real;
+mod fuzz;
 mod limits;
 mod outages;
 mod provisioning;
