@@ -128,24 +128,23 @@ impl storeflow_engine::Step for ReapFailedStores {
             if let Some(request_id) = &request_id {
                 run = run.request_id(request_id.clone());
             }
-            let enqueued = match engine.enqueue(&mut *conn, run).await {
+            let enqueued = match crate::lifecycle::request_teardown(
+                &mut *conn,
+                &engine,
+                &store.id,
+                crate::store_state::StoreStatus::Failed,
+                run,
+            )
+            .await
+            {
                 Ok(enqueued) => enqueued,
                 Err(err) => {
                     return StepOutcome::retry(format!(
-                        "enqueuing the teardown of {}: {err}",
+                        "requesting the teardown of {}: {err}",
                         store.id
                     ));
                 }
             };
-            let moved = sqlx::query(
-                "UPDATE stores SET status = 'deleting', current_run_id = $2, current_operation = 'teardown', \
-                        failure_reason = NULL, failed_step = NULL, updated_at = now() \
-                 WHERE id = $1 AND status = 'failed'",
-            )
-            .bind(&store.id)
-            .bind(enqueued.run_id)
-            .execute(&mut *conn)
-            .await;
             let audited = sqlx::query(
                 "INSERT INTO audit_events (category, action, subject, data) \
                  VALUES ('store', 'store_reaped', $1, jsonb_build_object('reason', 'failed for too long', 'runId', $2::uuid))",
@@ -154,7 +153,7 @@ impl storeflow_engine::Step for ReapFailedStores {
             .bind(enqueued.run_id)
             .execute(&mut *conn)
             .await;
-            if let Err(err) = moved.and(audited) {
+            if let Err(err) = audited {
                 return StepOutcome::retry(format!("marking {} for teardown: {err}", store.id));
             }
             reaped.push(json!({ "store": store.id, "run": enqueued.run_id }));

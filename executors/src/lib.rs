@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod engines;
 pub mod helm;
 pub mod kubernetes;
+pub mod lifecycle;
 pub mod medusa;
 pub mod metrics;
 pub mod pod_exec;

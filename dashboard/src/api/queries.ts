@@ -6,37 +6,42 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tansta
 import { engineLabel } from "../lib/engines";
 import { isRolloutInProgress } from "../lib/rollouts";
 import { api } from "./client";
+import type { components } from "./schema";
 import type {
   AuditList,
-  BackupAnswer,
-  BackupPolicy,
-  BackupPolicyAnswer,
-  BackupStatus,
   Backup,
-  CreateStoreAnswer,
-  Engine,
-  RestoreInPlaceAnswer,
-  UpgradeAnswer,
+  BackupAccepted,
+  BackupAnswer,
+  BackupList,
+  BackupPolicyAnswer,
+  EngineName,
+  Fits,
   Health,
-  Invite,
+  Invitation,
   Metrics,
-  OneTimeLinkAnswer,
+  Narrowed,
+  QueryOf,
+  ResetLink,
   Role,
   Rollout,
   RolloutAnswer,
-  RunDetail,
-  RunStatus,
-  RunSummary,
-  Schedule,
+  RolloutList,
+  RunActionAnswer,
+  RunAnswer,
+  RunList,
+  ScheduleActionAnswer,
+  ScheduleChange,
   Store,
-  StoreDetail,
+  StoreAccepted,
+  StoreAnswer,
   StoreList,
   StoreStatus,
-  TimelineEvent,
-  UserAccount,
+  StoreTimeline,
+  UserChanged,
   UserList,
-  Workflow,
 } from "./types";
+
+type Schemas = components["schemas"];
 
 export const keys = {
   stores: ["stores"] as const,
@@ -65,14 +70,8 @@ export const keys = {
   metrics: ["metrics"] as const,
 };
 
-export interface StoreListParams {
-  status?: StoreStatus;
-  engine?: string;
-  q?: string;
-  ownerId?: string;
-  limit: number;
-  offset: number;
-}
+/** `GET /stores`'s query; the dashboard always asks for a page (`limit`, `offset`). */
+export type StoreListParams = Narrowed<QueryOf<"get_api_v1_stores">, { limit: number; offset: number }>;
 
 const ACTIVE: StoreStatus[] = ["requested", "provisioning", "upgrading", "restoring", "deleting"];
 
@@ -126,7 +125,7 @@ export function useStoreCounts() {
 export function useStore(id: string, options: { live: boolean }) {
   return useQuery({
     queryKey: keys.store(id),
-    queryFn: ({ signal }) => api<{ store: StoreDetail }>(`/stores/${id}`, { signal }).then((a) => a.store),
+    queryFn: ({ signal }) => api<StoreAnswer>(`/stores/${id}`, { signal }).then((a) => a.store),
     // Live updates come from the event stream; without it, poll while something is moving.
     refetchInterval: (query) => {
       if (options.live) return false;
@@ -140,25 +139,22 @@ export function useStoreTimeline(id: string, enabled = true) {
   return useQuery({
     queryKey: keys.storeEvents(id),
     queryFn: ({ signal }) =>
-      api<{ events: TimelineEvent[] }>(`/stores/${id}/events`, { query: { limit: 200 }, signal }).then((a) => a.events),
+      api<StoreTimeline>(`/stores/${id}/events`, { query: { limit: 200 }, signal }).then((a) => a.events),
     enabled,
   });
 }
 
-export interface CreateStoreBody {
-  name: string;
-  /** An engine's `name` (`GET /engines`). */
-  engine: string;
-  /** One of the engine's `themes`; left out for an engine without themes. */
-  theme?: string;
-  password?: string;
-}
+/**
+ * `POST /stores` for a new store: `engine` is an engine's `name` (`GET /engines`), always sent;
+ * `theme` one of the engine's `themes`, left out for an engine without themes.
+ */
+export type CreateStoreBody = Narrowed<Schemas["CreateStore"], { engine: EngineName }>;
 
 export function useCreateStore() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: ({ body, idempotencyKey }: { body: CreateStoreBody; idempotencyKey: string }) =>
-      api<CreateStoreAnswer>("/stores", {
+      api<StoreAccepted>("/stores", {
         method: "POST",
         body,
         headers: { "Idempotency-Key": idempotencyKey },
@@ -171,7 +167,7 @@ export function useStoreAction(action: "retry" | "delete") {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (id: string) =>
-      api<{ store: Store; message: string }>(action === "retry" ? `/stores/${id}/retry` : `/stores/${id}`, {
+      api<StoreAccepted>(action === "retry" ? `/stores/${id}/retry` : `/stores/${id}`, {
         method: action === "retry" ? "POST" : "DELETE",
       }),
     onSuccess: (_answer, id) => {
@@ -187,10 +183,10 @@ export function useRotateCredentials() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: ({ id, password }: { id: string; password?: string }) =>
-      api<{ store: StoreDetail; message: string; run: { id: string } }>(`/stores/${id}/rotate-credentials`, {
+      api<StoreAccepted>(`/stores/${id}/rotate-credentials`, {
         method: "POST",
         // No body at all for a generated password (the API's audit entry tells the two apart by it).
-        body: password === undefined ? undefined : { password },
+        body: password === undefined ? undefined : ({ password } satisfies Schemas["RotateBody"]),
       }),
     onSuccess: (_answer, { id }) => {
       client.invalidateQueries({ queryKey: keys.store(id) });
@@ -207,7 +203,10 @@ export function useUpgradeStore() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: ({ id, force }: { id: string; force?: boolean }) =>
-      api<UpgradeAnswer>(`/stores/${id}/upgrade`, { method: "POST", body: force ? { force: true } : undefined }),
+      api<StoreAccepted>(`/stores/${id}/upgrade`, {
+        method: "POST",
+        body: force ? ({ force: true } satisfies Schemas["UpgradeBody"]) : undefined,
+      }),
     onSuccess: (_answer, { id }) => {
       client.invalidateQueries({ queryKey: keys.stores });
       client.invalidateQueries({ queryKey: keys.store(id) });
@@ -223,12 +222,8 @@ export function useUpgradeStore() {
 /** While a backup runs, the lists that show it ask again every ~3 s. */
 export const BACKUP_POLL_MS = 3000;
 
-export interface BackupListParams {
-  storeId?: string;
-  status?: BackupStatus;
-  /** 1–500; the API's default is 100. */
-  limit?: number;
-}
+/** `GET /backups`'s query; `limit` 1–500, the API's default is 100. */
+export type BackupListParams = QueryOf<"get_api_v1_backups">;
 
 /**
  * How often a list of backups asks again: every ~3 s while one runs, else every 30 s (scheduled
@@ -250,7 +245,7 @@ export function useBackups(
   return useQuery({
     queryKey: keys.backupList(params),
     queryFn: async ({ signal }): Promise<Backup[]> =>
-      (await api<{ backups: Backup[] }>("/backups", { query: { ...params }, signal })).backups,
+      (await api<BackupList>("/backups", { query: { ...params }, signal })).backups,
     enabled,
     placeholderData: keepPrevious ? keepPreviousData : undefined,
     refetchInterval: (query) => backupPollInterval(query.state.data),
@@ -261,7 +256,7 @@ export function useBackups(
 export function useStartBackup() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (storeId: string) => api<BackupAnswer>(`/stores/${storeId}/backups`, { method: "POST" }),
+    mutationFn: (storeId: string) => api<BackupAccepted>(`/stores/${storeId}/backups`, { method: "POST" }),
     onSuccess: (_answer, storeId) => {
       client.invalidateQueries({ queryKey: keys.backups });
       client.invalidateQueries({ queryKey: keys.storeEvents(storeId) });
@@ -273,17 +268,16 @@ export function useBackupPolicy(storeId: string, { enabled = true }: { enabled?:
   return useQuery({
     queryKey: keys.backupPolicy(storeId),
     queryFn: ({ signal }) =>
-      api<{ policy: BackupPolicy }>(`/stores/${storeId}/backup-policy`, { signal }).then((a) => a.policy),
+      api<BackupPolicyAnswer>(`/stores/${storeId}/backup-policy`, { signal }).then((a) => a.policy),
     enabled,
   });
 }
 
-export interface BackupPolicyBody {
-  /** 5-field cron (UTC); null turns scheduled backups off. */
-  schedule: string | null;
-  keepDaily: number;
-  keepWeekly: number;
-}
+/** `schedule`: 5-field cron (UTC); null turns scheduled backups off. Every field is always sent. */
+export type BackupPolicyBody = Narrowed<
+  Schemas["BackupPolicyBody"],
+  { schedule: string | null; keepDaily: number; keepWeekly: number }
+>;
 
 /**
  * `PUT /stores/{id}/backup-policy`. The API replaces the whole policy (a left-out `keepDaily` is
@@ -301,20 +295,15 @@ export function useSetBackupPolicy() {
   });
 }
 
-export interface RestoreBody {
-  /** The new store's name. */
-  name: string;
-  /** A complete backup's id; the engine comes from it. */
-  restoreFrom: string;
-  password?: string;
-}
+/** `POST /stores` with `restoreFrom`, a complete backup's id (the engine comes from it); `name`: the new store's. */
+export type RestoreIntoNewStoreBody = Narrowed<Schemas["CreateStore"], { restoreFrom: string }>;
 
 /** `POST /stores` with `restoreFrom`: a new store, provisioned with the backup's data. */
 export function useRestoreBackup() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: ({ body, idempotencyKey }: { body: RestoreBody; idempotencyKey: string }) =>
-      api<CreateStoreAnswer>("/stores", { method: "POST", body, headers: { "Idempotency-Key": idempotencyKey } }),
+    mutationFn: ({ body, idempotencyKey }: { body: RestoreIntoNewStoreBody; idempotencyKey: string }) =>
+      api<StoreAccepted>("/stores", { method: "POST", body, headers: { "Idempotency-Key": idempotencyKey } }),
     onSuccess: () => {
       client.invalidateQueries({ queryKey: keys.stores });
       client.invalidateQueries({ queryKey: keys.runs });
@@ -326,7 +315,7 @@ export function useRestoreBackup() {
 export function useBackup(id: string | null | undefined) {
   return useQuery({
     queryKey: keys.backup(id ?? ""),
-    queryFn: ({ signal }) => api<{ backup: Backup }>(`/backups/${id}`, { signal }).then((a) => a.backup),
+    queryFn: ({ signal }) => api<BackupAnswer>(`/backups/${id}`, { signal }).then((a) => a.backup),
     enabled: !!id,
     staleTime: 5 * 60_000,
   });
@@ -339,8 +328,11 @@ export function useBackup(id: string | null | undefined) {
 export function useRestoreInPlace() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: ({ storeId, backupId, confirm }: { storeId: string; backupId: string; confirm: string }) =>
-      api<RestoreInPlaceAnswer>(`/stores/${storeId}/restore`, { method: "POST", body: { backupId, confirm } }),
+    mutationFn: ({ storeId, backupId, confirm }: { storeId: string } & Schemas["RestoreBody"]) =>
+      api<StoreAccepted>(`/stores/${storeId}/restore`, {
+        method: "POST",
+        body: { backupId, confirm } satisfies Schemas["RestoreBody"],
+      }),
     onSuccess: (_answer, { storeId }) => {
       client.invalidateQueries({ queryKey: keys.stores });
       client.invalidateQueries({ queryKey: keys.store(storeId) });
@@ -351,19 +343,14 @@ export function useRestoreInPlace() {
   });
 }
 
-export interface RunListParams {
-  status?: RunStatus;
-  workflow?: string;
-  subject?: string;
-  limit: number;
-  offset: number;
-}
+/** `GET /runs`'s query; the dashboard always asks for a page (`limit`, `offset`). */
+export type RunListParams = Narrowed<QueryOf<"get_api_v1_runs">, { limit: number; offset: number }>;
 
 export function useRunList(params: RunListParams) {
   return useQuery({
     queryKey: keys.runList(params),
     queryFn: ({ signal }) =>
-      api<{ runs: RunSummary[]; total: number; limit: number; offset: number }>("/runs", {
+      api<RunList>("/runs", {
         query: { ...params },
         signal,
       }),
@@ -375,20 +362,13 @@ export function useRunList(params: RunListParams) {
 export function useRun(id: string, options: { live: boolean }) {
   return useQuery({
     queryKey: keys.run(id),
-    queryFn: ({ signal }) => api<{ run: RunDetail }>(`/runs/${id}`, { signal }).then((a) => a.run),
+    queryFn: ({ signal }) => api<RunAnswer>(`/runs/${id}`, { signal }).then((a) => a.run),
     refetchInterval: (query) => {
       if (options.live) return false;
       const status = query.state.data?.status;
       return status && !["succeeded", "failed", "cancelled"].includes(status) ? 5000 : false;
     },
   });
-}
-
-export interface RunActionAnswer {
-  /** Cancel: the run's status after the request. */
-  status?: RunStatus;
-  /** Retry: what happens now. */
-  message?: string;
 }
 
 export function useRunAction() {
@@ -415,7 +395,7 @@ export const ROLLOUT_POLL_MS = 2000;
 export function useRollouts() {
   return useQuery({
     queryKey: keys.rollouts,
-    queryFn: ({ signal }) => api<{ rollouts: Rollout[] }>("/rollouts", { signal }).then((a) => a.rollouts),
+    queryFn: ({ signal }) => api<RolloutList>("/rollouts", { signal }).then((a) => a.rollouts),
     refetchInterval: (query) =>
       query.state.data?.some((r) => isRolloutInProgress(r.status)) ? ROLLOUT_POLL_MS : 15_000,
   });
@@ -429,19 +409,13 @@ export function rolloutPollInterval(status: Rollout["status"] | null | undefined
 export function useRollout(id: string) {
   return useQuery({
     queryKey: keys.rollout(id),
-    queryFn: ({ signal }) => api<{ rollout: Rollout }>(`/rollouts/${id}`, { signal }).then((a) => a.rollout),
+    queryFn: ({ signal }) => api<RolloutAnswer>(`/rollouts/${id}`, { signal }).then((a) => a.rollout),
     refetchInterval: (query) => rolloutPollInterval(query.state.data?.status),
   });
 }
 
-export interface StartRolloutBody {
-  engine?: string;
-  storeIds?: string[];
-  /** 1–7 sizes of at least 1; the stores left over form one more wave. */
-  waves?: number[];
-  /** 0–1. */
-  maxFailureShare?: number;
-}
+/** `waves`: 1–7 sizes of at least 1, the stores left over form one more wave; `maxFailureShare` 0–1. */
+export type StartRolloutBody = Schemas["CreateRollout"];
 
 export function useStartRollout() {
   const client = useQueryClient();
@@ -512,7 +486,7 @@ export function useStoreDirectory({ refetchInterval = 30_000 }: { refetchInterva
 export function useEngines() {
   return useQuery({
     queryKey: keys.engines,
-    queryFn: ({ signal }) => api<{ engines: Engine[] }>("/engines", { signal }).then((a) => a.engines),
+    queryFn: ({ signal }) => api<Schemas["EngineList"]>("/engines", { signal }).then((a) => a.engines),
     staleTime: Infinity,
     gcTime: Infinity,
     // A failed read is asked again on "Try again" (or focus), not by every part of the page that
@@ -524,7 +498,7 @@ export function useEngines() {
 export function useWorkflows() {
   return useQuery({
     queryKey: keys.workflows,
-    queryFn: ({ signal }) => api<{ workflows: Workflow[] }>("/workflows", { signal }).then((a) => a.workflows),
+    queryFn: ({ signal }) => api<Schemas["WorkflowList"]>("/workflows", { signal }).then((a) => a.workflows),
     staleTime: 60_000,
   });
 }
@@ -532,14 +506,9 @@ export function useWorkflows() {
 export function useSchedules() {
   return useQuery({
     queryKey: keys.schedules,
-    queryFn: ({ signal }) => api<{ schedules: Schedule[] }>("/schedules", { signal }).then((a) => a.schedules),
+    queryFn: ({ signal }) => api<Schemas["ScheduleList"]>("/schedules", { signal }).then((a) => a.schedules),
     refetchInterval: 15_000,
   });
-}
-
-export interface ScheduleActionAnswer {
-  schedule?: Schedule;
-  run?: { run_id: string };
 }
 
 export type ScheduleAction =
@@ -555,7 +524,9 @@ export function useScheduleAction() {
         ? api<ScheduleActionAnswer>(`/schedules/${encodeURIComponent(action.name)}/run`, { method: "POST" })
         : api<ScheduleActionAnswer>(`/schedules/${encodeURIComponent(action.name)}`, {
             method: "PATCH",
-            body: action.kind === "toggle" ? { enabled: action.enabled } : { cron: action.cron },
+            body: (action.kind === "toggle"
+              ? { enabled: action.enabled }
+              : { cron: action.cron }) satisfies ScheduleChange,
           }),
     onSuccess: () => {
       client.invalidateQueries({ queryKey: keys.schedules });
@@ -564,13 +535,8 @@ export function useScheduleAction() {
   });
 }
 
-export interface AuditParams {
-  category?: string;
-  action?: string;
-  subject?: string;
-  limit: number;
-  offset: number;
-}
+/** `GET /audit`'s query; the dashboard always asks for a page (`limit`, `offset`). */
+export type AuditParams = Narrowed<QueryOf<"get_api_v1_audit">, { limit: number; offset: number }>;
 
 export function useAudit(params: AuditParams) {
   return useQuery({
@@ -581,11 +547,8 @@ export function useAudit(params: AuditParams) {
   });
 }
 
-export interface UserListParams {
-  q?: string;
-  limit: number;
-  offset: number;
-}
+/** `GET /users`'s query; the dashboard always asks for a page (`limit`, `offset`). */
+export type UserListParams = Narrowed<QueryOf<"get_api_v1_users">, { limit: number; offset: number }>;
 
 export function useUserList(params: UserListParams) {
   return useQuery({
@@ -596,13 +559,14 @@ export function useUserList(params: UserListParams) {
   });
 }
 
-export type UserChange = { isActive: boolean } | { role: Role };
+/** `PATCH /users/{id}`: one change at a time. */
+export type UserChange = Fits<Schemas["UserChange"], { isActive: boolean } | { role: Role }>;
 
 export function useChangeUser() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: ({ id, change }: { id: string; change: UserChange }) =>
-      api<{ user: UserAccount; sessionsRevoked: boolean }>(`/users/${id}`, { method: "PATCH", body: change }),
+      api<UserChanged>(`/users/${id}`, { method: "PATCH", body: change }),
     onSuccess: () => client.invalidateQueries({ queryKey: keys.users }),
   });
 }
@@ -611,7 +575,7 @@ export function useChangeUser() {
 export function useForcePasswordReset() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (id: string) => api<OneTimeLinkAnswer>(`/users/${id}/password-reset`, { method: "POST" }),
+    mutationFn: (id: string) => api<ResetLink>(`/users/${id}/password-reset`, { method: "POST" }),
     onSuccess: () => client.invalidateQueries({ queryKey: keys.users }),
   });
 }
@@ -619,7 +583,7 @@ export function useForcePasswordReset() {
 export function useInvites() {
   return useQuery({
     queryKey: keys.invites,
-    queryFn: ({ signal }) => api<{ invites: Invite[] }>("/invites", { signal }).then((a) => a.invites),
+    queryFn: ({ signal }) => api<Schemas["InviteList"]>("/invites", { signal }).then((a) => a.invites),
     refetchInterval: 30_000,
   });
 }
@@ -627,8 +591,8 @@ export function useInvites() {
 export function useCreateInvite() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (body: { email: string; role: Role }) =>
-      api<OneTimeLinkAnswer>("/invites", { method: "POST", body }),
+    mutationFn: (body: Narrowed<Schemas["InviteBody"], { role: Role }>) =>
+      api<Invitation>("/invites", { method: "POST", body }),
     onSuccess: () => client.invalidateQueries({ queryKey: keys.invites }),
   });
 }

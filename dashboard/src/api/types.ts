@@ -1,72 +1,105 @@
-// The API's JSON shapes, as server/src/api/*.rs writes them. Store routes use camelCase; the
-// engine's run, step, event and schedule views are snake_case.
+// The API's JSON shapes, from the server's OpenAPI contract: `./schema.d.ts` is generated from
+// dashboard/openapi.json (`npm run api-types`; schema.test.ts fails when it is stale), and the
+// types here are its `components["schemas"]` under the names the dashboard uses. Store routes use
+// camelCase; the engine's run, step, event and schedule views are snake_case.
+//
+// Hand-written here, and only here:
+// - string unions NARROWER THAN THE CONTRACT UNTIL IT LISTS THE VALUES: where the contract says
+//   `string` (a store's current operation and run status, an upgrade's outcome, rollout, wave and
+//   wave-store statuses, a backup's trigger, health's status and registration, a timeline event's
+//   source) the dashboard names the values it handles. Each is applied with `Narrowed`, which only
+//   compiles while the narrower type still fits the contract's; once the contract lists the
+//   values, the union here becomes an alias of the generated one.
+// - shapes the contract leaves untyped (`unknown`: a store's `lastUpgrade`, a backup's `versions`,
+//   a rollout's `target` and `maxFailureShare`, the `data` of events, a run's `state`), written as
+//   the server builds them.
+// Where the contract has the values (`RunStatus`, `StepStatus`, `Role`, `StoreStatus`,
+// `BackupStatus`, the engines' names), they come from it.
 
-export type Role = "admin" | "tenant";
+import type { components, operations } from "./schema";
 
-export interface User {
-  id: string;
-  email: string;
-  username: string;
-  role: Role;
-  createdAt: string;
-}
+type Schemas = components["schemas"];
 
-/** A row of the admins' user list (`GET /users`). */
-export interface UserAccount extends User {
-  isActive: boolean;
-  lastLoginAt: string | null;
-  /** Stores that are not deleted. */
-  storeCount: number;
-}
+/**
+ * `T` with the properties of `N` in place of its own. Each must fit the contract's (be assignable
+ * to `T`'s property of that name), and `N` may name no property `T` lacks: a narrowing, never a
+ * different shape.
+ */
+export type Narrowed<T, N extends { [K in keyof N]: K extends keyof T ? T[K] : never }> = Omit<T, keyof N> & N;
 
-export interface UserList {
-  users: UserAccount[];
-  total: number;
-  limit: number;
-  offset: number;
-}
+/** `T`, checked to fit the contract's `Contract` (a narrower request body, say). */
+export type Fits<Contract, T extends Contract> = T;
+
+/**
+ * The members of a union read alike: every property any of them has, each optional, with the
+ * types the members give it (`"unavailable" in x` is not needed to read `x.unavailable`).
+ */
+export type AnyOf<U> = {
+  [K in U extends unknown ? keyof U : never]?: U extends unknown ? (K extends keyof U ? U[K] : never) : never;
+};
+
+/** An operation's query parameters (all of them optional in the contract). */
+export type QueryOf<Op extends keyof operations> = NonNullable<operations[Op]["parameters"]["query"]>;
+
+/** A JSON object the contract leaves untyped (`data` of events, a run's `state`). */
+type JsonObject = Record<string, unknown>;
+
+// ---------------------------------------------------------------------------------------------
+// Accounts
+
+export type Role = Schemas["Role"];
+
+export type User = Schemas["User"];
+
+/** A row of the admins' user list (`GET /users`); `storeCount`: stores that are not deleted. */
+export type UserAccount = Schemas["UserListRow"];
+
+export type UserList = Schemas["UserList"];
+
+/** `PATCH /users/{id}`. */
+export type UserChanged = Schemas["UserChanged"];
 
 /** An invitation not used yet and not expired (`GET /invites`; the link itself is shown once). */
-export interface Invite {
-  email: string;
-  role: Role;
-  createdAt: string;
-  expiresAt: string;
-  /** The inviting admin's e-mail address. */
-  invitedBy: string | null;
-}
+export type Invite = Schemas["OpenInvite"];
+
+/** `POST /invites` (201): the one-time `/register?invite=…` link. */
+export type Invitation = Schemas["Invitation"];
+
+/** `POST /users/{id}/password-reset` (201): the one-time `/reset-password?token=…` link. */
+export type ResetLink = Schemas["ResetLink"];
 
 /** A one-time link, as `POST /invites` and `POST /users/{id}/password-reset` answer it. */
-export interface OneTimeLinkAnswer {
-  /** `/register?invite=…` */
-  invitePath?: string;
-  /** `/reset-password?token=…` */
-  resetPath?: string;
-  email?: string;
-  role?: Role;
-  expiresAt: string;
-  message: string;
-}
+export type OneTimeLinkAnswer = Invitation | ResetLink;
 
-export interface AuthAnswer {
-  user: User;
-  token: string;
-}
+/** `POST /auth/login`, `POST /auth/register` (201). */
+export type SignedIn = Schemas["SignedIn"];
+/** `GET /auth/me`. */
+export type Me = Schemas["Me"];
+/** `POST /auth/logout-all`. */
+export type SignedOut = Schemas["SignedOut"];
+/** `POST /auth/password-reset`: signed in (`user`, `token`) unless the account is disabled. */
+export type PasswordReset = Schemas["PasswordReset"];
+/** `PATCH /auth/password`: earlier tokens are revoked, `token` carries on. */
+export type PasswordChanged = Schemas["PasswordChanged"];
 
-export type StoreStatus =
-  | "requested"
-  | "provisioning"
-  | "ready"
-  /** A day-2 upgrade (or its automatic rollback) runs; the store is `ready` again afterwards. */
-  | "upgrading"
-  /**
-   * Its data is being replaced by one of its backups (`POST /stores/{id}/restore`); the store is
-   * `ready` again afterwards, or `failed` at the restore's step (a retry resumes the restore).
-   */
-  | "restoring"
-  | "failed"
-  | "deleting"
-  | "deleted";
+export type LoginBody = Schemas["LoginBody"];
+export type RegisterBody = Schemas["RegisterBody"];
+export type ResetBody = Schemas["ResetBody"];
+export type PasswordBody = Schemas["PasswordBody"];
+
+/** The API's error answer, `{requestId, error: {code, message, suggestion?, …}}`. */
+export type ErrorEnvelope = Schemas["ErrorEnvelope"];
+
+// ---------------------------------------------------------------------------------------------
+// Stores
+
+/**
+ * `upgrading`: a day-2 upgrade (or its automatic rollback) runs; the store is `ready` again
+ * afterwards. `restoring`: its data is being replaced by one of its backups (`POST
+ * /stores/{id}/restore`); the store is `ready` again afterwards, or `failed` at the restore's step
+ * (a retry resumes the restore).
+ */
+export type StoreStatus = Schemas["StoreStatus"];
 export const STORE_STATUSES: StoreStatus[] = [
   "requested",
   "provisioning",
@@ -80,82 +113,56 @@ export const STORE_STATUSES: StoreStatus[] = [
 
 /**
  * An engine of the server build's registry (`GET /engines`): its name as stores and backups carry
- * it, its label, its themes and what the platform can do with its stores. The registry does not
- * change while the server runs.
+ * it (`woocommerce`, `medusa`), its label, its themes (`defaultTheme` null for an engine without
+ * themes) and what the platform can do with its stores. The registry does not change while the
+ * server runs.
  */
-export interface Engine {
-  /** `woocommerce`, `medusa`: a store's and a backup's `engine`. */
-  name: string;
-  /** "WooCommerce", "MedusaJS". */
-  label: string;
-  /** The themes a new store may choose (`theme` of `POST /stores`); empty: the engine has none. */
-  themes: string[];
-  /** The theme a new store gets when none is chosen; null for an engine without themes. */
-  defaultTheme: string | null;
-  upgrades: boolean;
-  backups: boolean;
-  /** A complete backup of its stores can be restored into a new store. */
-  restoreIntoNewStore: boolean;
-  /** A complete backup can be restored into the (ready) store it was taken of. */
-  restoreInPlace: boolean;
-}
+export type Engine = Schemas["EngineOffer"];
 
-export type RunStatus = "queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled";
+/** The name of an engine of this server build's registry: the contract lists them. */
+export type EngineName = Engine["name"];
+
+export type RunStatus = Schemas["RunStatus"];
 export const RUN_STATUSES: RunStatus[] = ["queued", "running", "waiting", "succeeded", "failed", "cancelled"];
 
-export type StepStatus =
-  | "pending"
-  | "running"
-  | "retrying"
-  | "polling"
-  | "queued"
-  | "succeeded"
-  | "failed"
-  | "cancelled"
-  /**
-   * Not run: an on-failure (compensation) step of a run whose main steps all succeeded, or a
-   * main step left out because an earlier one failed and the on-failure steps took over.
-   */
-  | "skipped";
+/**
+ * `skipped`: not run — an on-failure (compensation) step of a run whose main steps all
+ * succeeded, or a main step left out because an earlier one failed and the on-failure steps took
+ * over.
+ */
+export type StepStatus = Schemas["StepStatus"];
 
-/** What a store's current run does (`currentRun.operation`); `restore`: a backup restored into the store itself. */
+/**
+ * What a store's current run does (`currentRun.operation`); `restore`: a backup restored into the
+ * store itself. Narrower than the contract until it lists the values (it says `string`).
+ */
 export type StoreOperation = "provision" | "teardown" | "upgrade" | "restore";
 
-export interface CurrentRun {
-  id: string;
-  /** `provision`, `teardown`, `upgrade`, `restore` (or another operation of a newer server). */
-  operation: StoreOperation | (string & {}) | null;
-  workflow: string | null;
-  status: RunStatus | null;
-  percent: number;
-  step: string | null;
-  stepNumber: number | null;
-  stepCount: number | null;
-  nextAttemptAt: string | null;
-}
+export type CurrentRun = Narrowed<
+  Schemas["CurrentRun"],
+  {
+    /** `provision`, `teardown`, `upgrade`, `restore` (or another operation of a newer server). */
+    operation: StoreOperation | (string & {}) | null;
+    /** Narrower than the contract until it lists the values (a run's status). */
+    status: RunStatus | null;
+  }
+>;
 
-/** In clear for the owner, masked for anyone else, or why they cannot be read. */
-export interface Credentials {
-  username?: string;
-  email?: string;
-  password?: string;
-  loginUrl?: string | null;
-  unavailable?: string;
-}
+/** A store's admin login: in clear for the owner, masked for anyone else, or why it cannot be read. */
+export type Credentials = Schemas["CredentialsView"];
 
 /** A store chart release: the chart's `version` and its `appVersion`. */
-export interface StoreVersions {
-  chart: string | null;
-  app: string | null;
-}
+export type StoreVersions = Schemas["Versions"];
 
 /**
  * The outcome of a store's last upgrade. `rolling_back` while the failed upgrade's automatic
  * rollback runs (the store is still `upgrading`); `rolled_back` once the release runs `from`
- * again and the store was verified again by a test order (the store is `ready`).
+ * again and the store was verified again by a test order (the store is `ready`). Narrower than
+ * the contract until it lists the values (it leaves `lastUpgrade` untyped).
  */
 export type UpgradeOutcome = "succeeded" | "rolling_back" | "rolled_back";
 
+/** A store's `lastUpgrade`, as the server writes it (the contract leaves it untyped). */
 export interface LastUpgrade {
   status: UpgradeOutcome;
   runId: string;
@@ -173,322 +180,194 @@ export interface LastUpgrade {
   at: string;
 }
 
-export interface Store {
-  id: string;
-  name: string;
-  /** An engine's `name` (`GET /engines`). */
-  engine: string;
-  theme: string | null;
-  status: StoreStatus;
-  namespace: string;
-  ownerId: string;
-  /** Admins only. */
-  ownerUsername?: string;
-  urls: { storefront: string | null; admin: string | null };
-  /** Single-store answers only. */
-  adminCredentials?: Credentials;
-  isCredentialOwner: boolean;
-  failureReason: string | null;
-  failedStep: string | null;
-  retryCount: number;
-  provisioningDurationMs: number | null;
-  /** From creation to the first order (the verification order counts); single-store answers only. */
-  timeToFirstOrderMs?: number | null;
+/** The narrowings a store has in every answer (list rows, single-store answers). */
+type StoreNarrowings = {
   currentRun: CurrentRun | null;
   /** A credential rotation still running (absent otherwise): the new password works once it finishes. */
-  rotation?: { runId: string; status: RunStatus } | null;
-  /** The chart and app version the store's release runs (null parts: provisioned before versions were recorded). */
-  versions: StoreVersions;
-  /**
-   * What `POST /stores/{id}/upgrade` would bring the store to; null when it runs that already,
-   * its engine cannot be upgraded, or it is being deleted.
-   */
-  availableUpgrade: StoreVersions | null;
+  rotation?: Narrowed<Schemas["Rotation"], { status: RunStatus }> | null;
+  /** Untyped in the contract. */
   lastUpgrade: LastUpgrade | null;
-  /**
-   * The backup the store was (or is being) restored from: at its creation (`restoreFrom`) or in
-   * place (`POST /stores/{id}/restore`); null for a store never restored. Absent from older servers.
-   */
-  restoredFrom?: RestoredFrom | null;
-  createdAt: string;
-  updatedAt: string;
-  readyAt: string | null;
-  deletedAt: string | null;
-}
+};
 
-export interface RestoredFrom {
-  backupId: string;
-  /** When that restore completed; null while it runs, or after it failed. */
-  restoredAt: string | null;
-}
+export type Store = Narrowed<Schemas["Store"], StoreNarrowings>;
 
-export interface ProgressStep {
-  number: number;
-  name: string;
-  status: StepStatus;
-  attempt: number;
-  maxAttempts: number;
-  startedAt: string | null;
-  finishedAt: string | null;
-  durationMs: number | null;
-  error: string | null;
-  waitingFor: string | null;
-}
+/**
+ * The backup the store was (or is being) restored from: at its creation (`restoreFrom`) or in
+ * place (`POST /stores/{id}/restore`); `restoredAt` null while that restore runs, or after it failed.
+ */
+export type RestoredFrom = Schemas["RestoredFrom"];
 
-export interface Progress {
-  runId: string;
-  workflow: string;
-  version: number;
-  status: RunStatus;
-  percent: number;
-  error: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  nextAttemptAt: string | null;
-  steps: ProgressStep[];
-}
+export type ProgressStep = Schemas["StepProgress"];
 
-export interface StoreRunRef {
-  id: string;
-  workflow: string;
-  status: RunStatus;
-  createdAt: string;
-  finishedAt: string | null;
-}
+export type Progress = Schemas["ProgressView"];
 
-export interface StoreDetail extends Store {
-  /** Place in line (1 = next) while the provisioning run waits for a free slot; absent otherwise. */
-  queuePosition?: number;
-  progress?: Progress;
-  runs: StoreRunRef[];
-}
+export type StoreRunRef = Narrowed<
+  Schemas["StoreRun"],
+  {
+    /** Narrower than the contract until it lists the values (a run's status). */
+    status: RunStatus;
+  }
+>;
 
-/** `POST /stores/{id}/upgrade` (202). */
-export interface UpgradeAnswer {
-  message: string;
-  store: Store;
-  run: { id: string; workflow: string; status: RunStatus };
-  from: StoreVersions;
-  to: StoreVersions;
-}
+/**
+ * A single-store answer (`GET /stores/{id}`): `queuePosition` (1 = next) while the provisioning
+ * run waits for a free slot, its run's `progress`, and its `runs`.
+ */
+export type StoreDetail = Narrowed<Schemas["StoreAnswerStore"], StoreNarrowings & { runs: StoreRunRef[] }>;
 
-export interface StoreList {
-  stores: Store[];
-  total: number;
-  limit: number;
-  offset: number;
-}
+/** `GET /stores/{id}`. */
+export type StoreAnswer = Narrowed<Schemas["StoreAnswer"], { store: StoreDetail }>;
 
-export interface TimelineEvent {
-  id: string;
-  source: "run" | "audit";
-  at: string;
-  kind: string;
-  runId: string | null;
-  workflow: string | null;
-  step: string | null;
-  attempt: number | null;
-  actor: string | null;
-  data: Record<string, unknown> | null;
-}
+export type StoreList = Narrowed<Schemas["StoreListAnswer"], { stores: Store[] }>;
 
-export interface RunSummary {
-  id: string;
-  workflow: string;
-  version: number;
-  status: RunStatus;
-  current_step: number;
-  current_step_name: string | null;
-  step_count: number;
-  subject: string | null;
-  tenant: string | null;
-  request_id: string | null;
-  error: string | null;
-  next_run_at: string;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  updated_at: string;
-}
+/**
+ * A store operation accepted (202): `POST /stores` (a new store, or one restored from a backup:
+ * `run.workflow` `restore-<engine>`), retry, delete, `rotate-credentials`, `upgrade` (with `from`
+ * and `to`), `restore` (in place, with the `backup`; the store is `restoring`).
+ */
+export type StoreAccepted = Narrowed<Schemas["StoreAccepted"], { store: Store; backup?: Backup | null }>;
 
-export interface AttemptView {
-  attempt: number;
-  outcome: string;
-  error: string | null;
-  worker_id: string | null;
-  started_at: string;
-  finished_at: string;
-  duration_ms: number;
-}
+export type TimelineEvent = Narrowed<
+  Schemas["TimelineEvent"],
+  {
+    /** Narrower than the contract until it lists the values. */
+    source: "run" | "audit";
+    /** Untyped in the contract. */
+    data: JsonObject | null;
+  }
+>;
 
-export interface StepView {
-  index: number;
-  name: string;
-  status: StepStatus;
-  attempts: number;
-  max_attempts: number;
-  timeout_ms: number;
-  started_at: string | null;
-  finished_at: string | null;
-  duration_ms: number | null;
-  error: string | null;
-  waiting_for: string | null;
-  history: AttemptView[];
-}
+export type StoreTimeline = Narrowed<Schemas["StoreTimeline"], { events: TimelineEvent[] }>;
 
-export interface RunEvent {
-  id: number;
-  run_id: string;
-  at: string;
-  kind: string;
-  step_index: number | null;
-  step_name: string | null;
-  attempt: number | null;
-  data: Record<string, unknown> | null;
-}
+// ---------------------------------------------------------------------------------------------
+// Runs, workflows, schedules
 
-export interface RunDetail extends RunSummary {
-  input: unknown;
-  state: Record<string, unknown> | null;
-  cancel_requested: boolean;
-  lease_owner: string | null;
-  lease_expires_at: string | null;
-  deadline_at: string | null;
-  progress: number;
-  steps: StepView[];
-  events: RunEvent[];
-}
+export type RunSummary = Schemas["RunSummary"];
 
-export interface WorkflowStep {
-  index: number;
-  name: string;
-  maxAttempts: number;
-  timeoutMs: number;
-}
+export type RunList = Schemas["RunList"];
 
-export interface Workflow {
-  name: string;
-  version: number;
-  latest: boolean;
-  contentHash: string;
-  registeredAt: string;
-  steps: WorkflowStep[];
-}
+export type AttemptView = Schemas["AttemptView"];
 
-export interface Schedule {
-  name: string;
-  cron: string;
-  workflow: string;
-  input: unknown;
-  enabled: boolean;
-  last_tick_at: string;
-  last_run_id: string | null;
-  next_tick_at: string | null;
-}
+export type StepView = Schemas["StepView"];
 
-export interface AuditEvent {
-  id: number;
-  at: string;
-  category: string;
-  action: string;
-  actorId: string | null;
-  actorEmail: string | null;
-  ipAddress: string | null;
-  subject: string | null;
-  requestId: string | null;
-  data: Record<string, unknown>;
-}
+export type RunEvent = Narrowed<
+  Schemas["RunEvent"],
+  {
+    /** Untyped in the contract. */
+    data: JsonObject | null;
+  }
+>;
 
-export interface AuditList {
-  events: AuditEvent[];
-  total: number;
-  limit: number;
-  offset: number;
-}
+export type RunDetail = Narrowed<
+  Schemas["RunDetail"],
+  {
+    /** Untyped in the contract. */
+    state: JsonObject | null;
+    events: RunEvent[];
+  }
+>;
 
-export interface HealthCheck {
-  status: string;
-  message?: string | null;
-  latencyMs?: number;
-  context?: string | null;
-  server?: string | null;
-  version?: string | null;
-}
+export type RunAnswer = Narrowed<Schemas["RunAnswer"], { run: RunDetail }>;
 
-export interface Health {
-  status: "healthy" | "degraded";
-  timestamp: string;
-  uptimeSeconds?: number;
-  checks?: { database: HealthCheck; kubernetes: HealthCheck };
-  runs?: { runnable: number; running: number; delayed: number };
-  /** `storeflow up --simulated-cluster`: stores provision against a cluster simulated in-process. */
-  simulatedCluster?: boolean;
-  /** Whether anyone may register, or only people with an invitation. */
-  registration?: "open" | "closed";
-}
+/** `POST /runs/{id}/cancel` (the run's status after the request) or `…/steps/{n}/retry` (what happens now). */
+export type RunActionAnswer = AnyOf<Schemas["CancelAccepted"] | Schemas["StepRetryAccepted"]>;
 
-export interface Metrics {
-  uptimeSeconds: number;
-  memory: { rssBytes: number | null };
-  runsByStatus: Partial<Record<RunStatus, number>>;
-}
+export type WorkflowStep = Schemas["WorkflowStep"];
+
+export type Workflow = Schemas["WorkflowVersion"];
+
+export type Schedule = Schemas["Schedule"];
+
+export type ScheduleChange = Schemas["ScheduleChange"];
+
+/** `PATCH /schedules/{name}` (the schedule) or `POST /schedules/{name}/run` (the run enqueued). */
+export type ScheduleActionAnswer = AnyOf<Schemas["ScheduleAnswer"] | Schemas["ScheduleRunAccepted"]>;
+
+// ---------------------------------------------------------------------------------------------
+// Audit, health, metrics
+
+export type AuditEvent = Narrowed<
+  Schemas["AuditRow"],
+  {
+    /** Untyped in the contract. */
+    data: JsonObject;
+  }
+>;
+
+export type AuditList = Narrowed<Schemas["AuditPage"], { events: AuditEvent[] }>;
+
+/** The database's or the cluster's check, read alike. */
+export type HealthCheck = AnyOf<Schemas["DatabaseCheck"] | Schemas["KubernetesCheck"]>;
+
+export type Health = Narrowed<
+  Schemas["Health"],
+  {
+    /** Narrower than the contract until it lists the values. */
+    status: "healthy" | "degraded";
+    /**
+     * Whether anyone may register, or only people with an invitation. Narrower than the contract
+     * until it lists the values.
+     */
+    registration: "open" | "closed";
+  }
+>;
+
+export type Metrics = Narrowed<
+  Schemas["ProcessFigures"],
+  {
+    /** Keyed by run status (the contract says any string). */
+    runsByStatus: Partial<Record<RunStatus, number>>;
+  }
+>;
 
 // ---------------------------------------------------------------------------------------------
 // Fleet rollouts (operators): many stores upgraded to the chart this build ships, in waves.
 
 /**
  * `queued`, `running` and `waiting` all mean in progress; `halted`: a wave failed more often
- * than allowed and later waves were never started (an operator may resume past it).
+ * than allowed and later waves were never started (an operator may resume past it). Narrower
+ * than the contract until it lists the values (it says `string`).
  */
 export type RolloutStatus = "queued" | "running" | "waiting" | "succeeded" | "halted" | "failed" | "cancelled";
 
-/** `accepted`: the wave failed too often, but an operator resumed past it. */
+/**
+ * `accepted`: the wave failed too often, but an operator resumed past it. Narrower than the
+ * contract until it lists the values (it says `string`).
+ */
 export type WaveStatus = "pending" | "running" | "succeeded" | "accepted" | "halted" | "cancelled";
 
+/** Narrower than the contract until it lists the values (it says `string`). */
 export type RolloutOutcome = "pending" | "upgrading" | "upgraded" | "failed" | "skipped";
 
-export interface RolloutStore {
-  storeId: string;
-  outcome: RolloutOutcome;
-  /** The store's upgrade run, once started. */
-  runId: string | null;
-  /** Why the store was skipped, or why its upgrade failed (scrubbed of secrets). */
-  error: string | null;
-}
+/**
+ * A store of a wave: its upgrade run once started; `error`: why the store was skipped, or why its
+ * upgrade failed (scrubbed of secrets).
+ */
+export type RolloutStore = Narrowed<Schemas["WaveStore"], { outcome: RolloutOutcome }>;
 
-export interface RolloutWave {
-  number: number;
-  status: WaveStatus;
-  stores: RolloutStore[];
-}
+export type RolloutWave = Narrowed<Schemas["Wave"], { status: WaveStatus; stores: RolloutStore[] }>;
 
-export interface RolloutTotals {
-  upgraded: number;
-  failed: number;
-  skipped: number;
-  pending: number;
-  upgrading: number;
-}
+export type RolloutTotals = Schemas["RolloutTotals"];
 
-export interface Rollout {
-  id: string;
-  status: RolloutStatus;
-  target: StoreVersions;
-  /** 0–1: the share of a wave's upgrades that may fail before the rollout halts. */
-  maxFailureShare: number;
-  /** Why it halted (or failed). */
-  error: string | null;
-  createdAt: string;
-  finishedAt: string | null;
-  totals: RolloutTotals;
-  waves: RolloutWave[];
-}
+export type Rollout = Narrowed<
+  Schemas["Rollout"],
+  {
+    status: RolloutStatus;
+    /** Untyped in the contract. */
+    target: StoreVersions;
+    /** 0–1: the share of a wave's upgrades that may fail before the rollout halts. Untyped in the contract. */
+    maxFailureShare: number;
+    waves: RolloutWave[];
+  }
+>;
 
-/** `POST /rollouts` (202), `POST /rollouts/{id}/resume|cancel` (202). */
-export interface RolloutAnswer {
-  message: string;
-  rollout: Rollout;
-}
+/**
+ * `GET /rollouts/{id}`; `POST /rollouts` (202), `POST /rollouts/{id}/resume|cancel` (202) with
+ * the `message` of what was done.
+ */
+export type RolloutAnswer = Narrowed<Schemas["RolloutAnswer"], { rollout: Rollout }>;
+
+export type RolloutList = Narrowed<Schemas["RolloutList"], { rollouts: Rollout[] }>;
 
 // ---------------------------------------------------------------------------------------------
 // Store backups: the database and uploaded files of a store, encrypted, in the platform's backup
@@ -497,89 +376,45 @@ export interface RolloutAnswer {
 // /stores/{id}/restore`).
 
 /** `running` until every part and the manifest are stored; `failed` when the run ended without that. */
-export type BackupStatus = "running" | "complete" | "failed";
+export type BackupStatus = Schemas["Backup"]["status"];
 export const BACKUP_STATUSES: BackupStatus[] = ["running", "complete", "failed"];
 
-/** `manual`: "Back up now" (`POST /stores/{id}/backups`); `scheduled`: the store's backup schedule. */
+/**
+ * `manual`: "Back up now" (`POST /stores/{id}/backups`); `scheduled`: the store's backup schedule.
+ * Narrower than the contract until it lists the values (it says `string`).
+ */
 export type BackupTrigger = "manual" | "scheduled";
 
-export interface BackupPart {
-  /** `database`, `uploads`. */
-  name: string;
-  /** Plaintext bytes. */
-  size: number;
-  /** SHA-256 of the stored (encrypted) object, hex. */
-  sha256: string;
-}
+/** `database`, `uploads`: plaintext `size`, SHA-256 of the stored (encrypted) object, hex. */
+export type BackupPart = Schemas["BackupPart"];
 
-export interface Backup {
-  id: string;
-  storeId: string;
-  /** The store's name when the backup was taken (the store may be deleted since). */
-  storeName: string;
-  ownerId: string;
-  engine: string;
-  status: BackupStatus;
-  trigger: BackupTrigger | (string & {});
-  runId: string | null;
-  /** The step the backup's run is at while it runs (`dump-uploads`); null otherwise. */
-  step: string | null;
-  /**
-   * While it runs: what its step waits for, or the error its last attempt retries after
-   * (e.g. "this worker has no backup bucket: …"); null when all goes well.
-   */
-  waitingFor: string | null;
-  /** Plaintext bytes of all parts, once complete. */
-  sizeBytes: number | null;
-  /** Bytes in the bucket (encrypted), once complete. */
-  storedBytes: number | null;
-  /** The store's chart and app version when it was backed up (from the manifest: once complete). */
-  versions: StoreVersions | null;
-  parts: BackupPart[];
-  /** Why it failed (failed backups only). */
-  error: string | null;
-  createdAt: string;
-  completedAt: string | null;
-}
+export type Backup = Narrowed<
+  Schemas["Backup"],
+  {
+    trigger: BackupTrigger | (string & {});
+    /**
+     * The store's chart and app version when it was backed up (from the manifest: once complete).
+     * Untyped in the contract.
+     */
+    versions: StoreVersions | null;
+  }
+>;
 
-/** A store's backup schedule and the retention of its scheduled backups. */
-export interface BackupPolicy {
-  /** 5-field cron expression, UTC; null: no scheduled backups. */
-  schedule: string | null;
-  /** The newest scheduled backup of each of the last `keepDaily` days is kept (0–366). */
-  keepDaily: number;
-  /** …and of each of the last `keepWeekly` ISO weeks (0–520). */
-  keepWeekly: number;
-  /** When the next scheduled backup is due (null without a schedule). */
-  nextAt: string | null;
-}
+/** `GET /backups`. */
+export type BackupList = Narrowed<Schemas["BackupList"], { backups: Backup[] }>;
+
+/** `GET /backups/{id}`. */
+export type BackupAnswer = Narrowed<Schemas["BackupAnswer"], { backup: Backup }>;
 
 /** `POST /stores/{id}/backups` (202). */
-export interface BackupAnswer {
-  requestId: string;
-  message: string;
-  backup: Backup;
-}
+export type BackupAccepted = Narrowed<Schemas["BackupAccepted"], { backup: Backup }>;
 
-/** `POST /stores/{id}/restore` (202): the store is `restoring`, its run `restore-in-place-<engine>`. */
-export interface RestoreInPlaceAnswer {
-  requestId?: string;
-  message: string;
-  store: Store;
-  run: { id: string; workflow: string; status: RunStatus };
-  backup: Backup;
-}
+/**
+ * A store's backup schedule (5-field cron, UTC; null: no scheduled backups) and the retention of
+ * its scheduled backups: the newest of each of the last `keepDaily` days and `keepWeekly` ISO
+ * weeks; `nextAt` null without a schedule.
+ */
+export type BackupPolicy = Schemas["Policy"];
 
-/** `PUT /stores/{id}/backup-policy`. */
-export interface BackupPolicyAnswer {
-  message: string;
-  policy: BackupPolicy;
-}
-
-/** `POST /stores` (202): a new store, or one restored from a backup (`run.workflow` `restore-<engine>`). */
-export interface CreateStoreAnswer {
-  requestId?: string;
-  message: string;
-  store: Store;
-  run: { id: string; workflow: string | null; status: RunStatus };
-}
+/** `GET` and `PUT /stores/{id}/backup-policy` (after a change, with its `message`). */
+export type BackupPolicyAnswer = Schemas["PolicyAnswer"];

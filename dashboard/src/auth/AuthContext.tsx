@@ -7,7 +7,18 @@ import { useQueryClient } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 
 import { api, ApiError, clearToken, getToken, onSessionExpired, setToken } from "../api/client";
-import type { AuthAnswer, User } from "../api/types";
+import type {
+  LoginBody,
+  Me,
+  PasswordBody,
+  PasswordChanged,
+  PasswordReset,
+  RegisterBody,
+  ResetBody,
+  SignedIn,
+  SignedOut,
+  User,
+} from "../api/types";
 
 export type AuthStatus = "loading" | "authenticated" | "anonymous";
 
@@ -65,7 +76,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     if (!getToken()) return;
     const controller = new AbortController();
-    api<{ user: User }>("/auth/me", { signal: controller.signal })
+    api<Me>("/auth/me", { signal: controller.signal })
       .then((answer) => {
         setUser(answer.user);
         setStatus("authenticated");
@@ -98,7 +109,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   );
 
   const accept = useCallback(
-    (answer: AuthAnswer) => {
+    (answer: Pick<SignedIn, "user" | "token">) => {
       queryClient.clear();
       setToken(answer.token);
       setUser(answer.user);
@@ -111,15 +122,17 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const login = useCallback(
     (email: string, password: string) =>
-      api<AuthAnswer>("/auth/login", { method: "POST", body: { email, password } }).then(accept),
+      api<SignedIn>("/auth/login", { method: "POST", body: { email, password } satisfies LoginBody }).then(accept),
     [accept],
   );
 
   const register = useCallback(
     (email: string, username: string, password: string, inviteToken?: string) =>
-      api<AuthAnswer>("/auth/register", {
+      api<SignedIn>("/auth/register", {
         method: "POST",
-        body: inviteToken ? { email, username, password, inviteToken } : { email, username, password },
+        body: (inviteToken
+          ? { email, username, password, inviteToken }
+          : { email, username, password }) satisfies RegisterBody,
       }).then((answer) => {
         setWelcome(answer.user.role);
         setWelcomeInvited(!!inviteToken);
@@ -143,15 +156,15 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const logout = useCallback(() => end("signed-out"), [end]);
 
   const logoutEverywhere = useCallback(async () => {
-    await api<{ message: string }>("/auth/logout-all", { method: "POST" });
+    await api<SignedOut>("/auth/logout-all", { method: "POST" });
     end("signed-out-everywhere");
   }, [end]);
 
   const completePasswordReset = useCallback(
     async (token: string, newPassword: string) => {
-      const answer = await api<{ message: string; user?: User; token?: string }>("/auth/password-reset", {
+      const answer = await api<PasswordReset>("/auth/password-reset", {
         method: "POST",
-        body: { token, newPassword },
+        body: { token, newPassword } satisfies ResetBody,
       });
       if (answer.user && answer.token) {
         accept({ user: answer.user, token: answer.token });
@@ -163,9 +176,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   );
 
   const changePassword = useCallback(async (currentPassword: string, newPassword: string) => {
-    const answer = await api<{ token: string; message: string }>("/auth/password", {
+    const answer = await api<PasswordChanged>("/auth/password", {
       method: "PATCH",
-      body: { currentPassword, newPassword },
+      body: { currentPassword, newPassword } satisfies PasswordBody,
     });
     // Earlier tokens are revoked: carry on with the new one.
     setToken(answer.token);

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { setToken } from "../api/client";
 import { backupPollInterval, BACKUP_POLL_MS } from "../api/queries";
-import type { Backup, BackupPolicy, Store } from "../api/types";
+import type { Backup, BackupPolicy, EngineName, Store } from "../api/types";
 import { COMPLETE, FAILED, OFF, RUNNING, STORE_ID } from "../test/backups";
 import { ADMIN, apiError, ENGINES, json, mockFetch, renderWithProviders, TENANT, type Handler } from "../test/render";
 import { store as storeOf } from "../test/rollouts";
@@ -129,7 +129,7 @@ describe("Back up now", () => {
       restoreInPlace: false,
     };
     renderSection({
-      store: shop({ engine: "example", theme: null }),
+      store: shop({ engine: "example" as EngineName, theme: null }),
       extra: (url) => (url.pathname === "/api/v1/engines" ? json({ engines: [...ENGINES, example] }) : undefined),
     });
     const button = await screen.findByRole("button", { name: "Back up now" });
@@ -142,7 +142,7 @@ describe("Back up now", () => {
   });
 
   it("is not offered for an engine the server does not know, by its name", async () => {
-    renderSection({ store: shop({ engine: "retired", theme: null }) });
+    renderSection({ store: shop({ engine: "retired" as EngineName, theme: null }) });
     expect((await screen.findByTestId("backup-blocked")).textContent).toBe(
       "retired stores cannot be backed up by the platform yet.",
     );

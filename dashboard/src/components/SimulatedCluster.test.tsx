@@ -76,6 +76,7 @@ const STORE: StoreDetail = {
   versions: { chart: "2.1.0", app: "2.1.0" },
   availableUpgrade: null,
   lastUpgrade: null,
+  restoredFrom: null,
   currentRun: null,
   createdAt: "2026-01-01T00:00:00Z",
   updatedAt: "2026-01-01T00:00:05Z",

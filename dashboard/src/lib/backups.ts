@@ -86,9 +86,12 @@ export function backupStepText(backup: Pick<Backup, "status" | "step">): string 
 
 const PART_LABELS: Record<string, string> = { database: "database", uploads: "uploaded files" };
 
-/** What a part of a backup holds: "database", "uploaded files" (an unknown part by its name). */
-export function partLabel(name: string): string {
-  return PART_LABELS[name] ?? name;
+/**
+ * What a part of a backup holds: "database", "uploaded files" (an unknown part by its name; ""
+ * for a part the manifest does not name).
+ */
+export function partLabel(name: string | null): string {
+  return name === null ? "" : (PART_LABELS[name] ?? name);
 }
 
 /** Why a backup failed, as a sentence (the raw text stays one click away). */

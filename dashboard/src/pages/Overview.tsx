@@ -120,7 +120,7 @@ function PlatformHealth() {
           {data.runs ? (
             <p className="mt-4 border-t border-slate-100 pt-3 text-xs text-slate-500">
               Queue: {data.runs.running} running, {data.runs.runnable} runnable, {data.runs.delayed} delayed
-              {data.uptimeSeconds !== undefined ? ` · up ${formatDuration(data.uptimeSeconds * 1000)}` : ""}
+              {data.uptimeSeconds != null ? ` · up ${formatDuration(data.uptimeSeconds * 1000)}` : ""}
             </p>
           ) : null}
         </>

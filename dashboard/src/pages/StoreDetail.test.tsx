@@ -66,6 +66,7 @@ function store(extra: Partial<StoreDetail> = {}): StoreDetail {
     versions: { chart: "2.1.0", app: "2.1.0" },
     availableUpgrade: null,
     lastUpgrade: null,
+    restoredFrom: null,
     currentRun: {
       id: RUN_ID,
       operation: "provision",

@@ -8,7 +8,7 @@ import { Link, useParams } from "react-router";
 
 import { ApiError } from "../api/client";
 import { isActiveStatus, keys, useRotateCredentials, useStore, useStoreAction, useStoreTimeline } from "../api/queries";
-import type { ProgressStep, StoreDetail, TimelineEvent } from "../api/types";
+import type { AnyOf, Credentials, ProgressStep, StoreDetail, TimelineEvent } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { BackupsCard, PROGRESS_ANCHOR, RestoredFromLine } from "../components/Backups";
 import { ConfirmDialog } from "../components/Dialog";
@@ -437,7 +437,7 @@ function RotateDialog({
   store: StoreDetail;
   open: boolean;
   onClose: () => void;
-  onStarted: (runId: string) => void;
+  onStarted: (runId: string | null) => void;
 }) {
   const rotate = useRotateCredentials();
   const toast = useToast();
@@ -533,7 +533,8 @@ function CredentialsCard({ store }: { store: StoreDetail }) {
   const [revealed, setRevealed] = useState(false);
   const [rotating, setRotating] = useState(false);
   const [startedRunId, setStartedRunId] = useState<string | null>(null);
-  const credentials = store.adminCredentials;
+  // Either form of the contract's union, read alike (`unavailable` or the login's fields).
+  const credentials: AnyOf<Credentials> | null | undefined = store.adminCredentials;
   const owner = store.isCredentialOwner;
   const canRotate = store.status === "ready" && !!credentials && !credentials.unavailable && !store.rotation;
   return (

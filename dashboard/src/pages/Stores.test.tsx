@@ -26,6 +26,7 @@ const base: Store = {
   versions: { chart: "2.1.0", app: "2.1.0" },
   availableUpgrade: { chart: "2.2.0", app: "2.2.0" },
   lastUpgrade: null,
+  restoredFrom: null,
   createdAt: "2026-12-04T13:07:48Z",
   updatedAt: "2026-12-04T13:07:55Z",
   readyAt: "2026-12-04T13:07:54Z",

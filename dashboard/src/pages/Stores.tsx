@@ -4,7 +4,7 @@ import { useEffect } from "react";
 import { Link } from "react-router";
 
 import { isActiveStatus, useEngines, useStoreList } from "../api/queries";
-import { STORE_STATUSES, type Store, type StoreStatus } from "../api/types";
+import { STORE_STATUSES, type EngineName, type Store, type StoreStatus } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { IconArrowUp, IconPlus, IconSearch, IconStore, IconX } from "../components/icons";
 import { Pagination } from "../components/Pagination";
@@ -136,7 +136,8 @@ export function StoresPage() {
     : undefined;
   // An engine of the server's registry (`GET /engines`); kept as it is while the registry loads.
   const engines = useEngines();
-  const wanted = params.get("engine") || undefined;
+  // (From the address: a registry's name once the registry has confirmed it.)
+  const wanted = (params.get("engine") || undefined) as EngineName | undefined;
   const engine = wanted && (!engines.data || engines.data.some((e) => e.name === wanted)) ? wanted : undefined;
   const ownerId = isAdmin ? (params.get("owner") ?? undefined) : undefined;
   const page = parsePage(params.get("page"));

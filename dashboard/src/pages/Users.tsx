@@ -7,7 +7,7 @@ import { Link } from "react-router";
 
 import { ApiError } from "../api/client";
 import { useChangeUser, useCreateInvite, useForcePasswordReset, useInvites, useUserList } from "../api/queries";
-import type { OneTimeLinkAnswer, Role, UserAccount } from "../api/types";
+import type { Invitation, OneTimeLinkAnswer, ResetLink, Role, UserAccount } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { ConfirmDialog } from "../components/Dialog";
 import { IconLink, IconMail, IconSearch, IconShield, IconUsers } from "../components/icons";
@@ -122,7 +122,7 @@ function ActionDialog({
 }: {
   pending: PendingAction | null;
   onClose: () => void;
-  onResetLink: (user: UserAccount, answer: OneTimeLinkAnswer) => void;
+  onResetLink: (user: UserAccount, answer: ResetLink) => void;
 }) {
   const change = useChangeUser();
   const reset = useForcePasswordReset();
@@ -366,7 +366,7 @@ function InvitationsCard({ emailRef }: { emailRef: RefObject<HTMLInputElement | 
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("tenant");
   const [submitted, setSubmitted] = useState(false);
-  const [created, setCreated] = useState<OneTimeLinkAnswer | null>(null);
+  const [created, setCreated] = useState<Invitation | null>(null);
   const problems = emailProblems(email);
   const apiProblems = create.error instanceof ApiError ? create.error.messagesFor("email") : [];
   const shown = [...(submitted ? problems : []), ...apiProblems];
@@ -484,7 +484,7 @@ export function UsersPage() {
   const list = useUserList({ q: q || undefined, limit: PAGE_SIZE, offset: offsetOf(page, PAGE_SIZE) });
   const now = useNow(30_000);
   const [pending, setPending] = useState<PendingAction | null>(null);
-  const [resetLink, setResetLink] = useState<{ user: UserAccount; answer: OneTimeLinkAnswer } | null>(null);
+  const [resetLink, setResetLink] = useState<{ user: UserAccount; answer: ResetLink } | null>(null);
   const inviteEmail = useRef<HTMLInputElement>(null);
   const data = list.data;
 

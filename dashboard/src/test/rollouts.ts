@@ -99,6 +99,7 @@ export function store(i: number, extra: Partial<Store> = {}): Store {
     versions: V220,
     availableUpgrade: V230,
     lastUpgrade: null,
+    restoredFrom: null,
     createdAt: `2026-12-04T13:3${i}:00Z`,
     updatedAt: "2026-12-04T13:38:00Z",
     readyAt: "2026-12-04T13:38:00Z",

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use sqlx::{FromRow, PgConnection};
 use storeflow_engine::NewRun;
 use storeflow_executors::backup::{BackupSubject, start_backup};
+use storeflow_executors::store_state::StoreStatus;
 use uuid::Uuid;
 
 use super::stores::{
@@ -340,7 +341,7 @@ pub async fn create_backup(
     {
         return Err(backups_unsupported(&store.engine));
     }
-    if store.status != "ready" {
+    if store.status != StoreStatus::Ready {
         return Err(ApiError::conflict(
             "INVALID_STORE_STATE",
             format!(
@@ -487,9 +488,9 @@ pub async fn restore_store(
             ),
         ));
     };
-    if store.status != "ready" {
-        return Err(match store.status.as_str() {
-            "restoring" => {
+    if store.status != StoreStatus::Ready {
+        return Err(match store.status {
+            StoreStatus::Restoring => {
                 ApiError::conflict("INVALID_STORE_STATE", "Store is already being restored.")
                     .suggestion("Follow the restore's progress on the store.")
                     .details(json!({ "status": store.status }))
@@ -724,7 +725,7 @@ pub async fn get_backup_policy(
         .await?;
     tx.commit().await?;
     // A deleted store's schedule never fires again.
-    let next = next.filter(|_| !matches!(store.status.as_str(), "deleting" | "deleted"));
+    let next = next.filter(|_| !store.status.is_going());
     Ok(axum::Json(PolicyAnswer {
         request_id: RequestId::current(),
         message: None,
@@ -796,7 +797,7 @@ pub async fn set_backup_policy(
         {
             return Err(backups_unsupported(&store.engine));
         }
-        if matches!(store.status.as_str(), "deleting" | "deleted") {
+        if store.status.is_going() {
             return Err(ApiError::conflict(
                 "INVALID_STORE_STATE",
                 format!("Store is {}; it gets no more backups.", store.status),

@@ -42,6 +42,8 @@ use crate::store_rules::{is_store_id, name_problems, new_store_id};
 use crate::tenancy::{self, Scope};
 use storeflow_executors::credentials::{StoreCredentials, random_password};
 use storeflow_executors::engines;
+use storeflow_executors::lifecycle;
+use storeflow_executors::store_state::StoreStatus;
 
 pub(super) const ROUTES: &[Route] = &[
     Route::post(
@@ -115,24 +117,6 @@ pub(super) const ROUTES: &[Route] = &[
 
 const MASK: &str = "••••••••";
 
-/// A store's status: requested, provisioning, ready, upgrading, restoring, failed, deleting
-/// or deleted.
-fn store_status(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({
-        "type": "string",
-        "enum": storeflow_executors::store_state::STORE_STATUSES,
-    })
-}
-
-/// [`store_status`] as a filter (left out: any).
-fn optional_store_status(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({
-        "type": "string",
-        "enum": storeflow_executors::store_state::STORE_STATUSES,
-        "description": "A store status: only stores in it.",
-    })
-}
-
 /// The scope a user reads stores in.
 fn scope_of(user: &User) -> Scope {
     match user.role {
@@ -166,7 +150,7 @@ pub struct StoreRow {
     pub name: String,
     pub engine: String,
     pub theme: Option<String>,
-    pub status: String,
+    pub status: StoreStatus,
     pub namespace: String,
     pub storefront_url: Option<String>,
     pub admin_url: Option<String>,
@@ -329,7 +313,7 @@ impl StoreRow {
             name: &self.name,
             engine: &self.engine,
             theme: self.theme.as_deref(),
-            status: &self.status,
+            status: self.status,
             namespace: &self.namespace,
             owner_id: self.owner_id,
             owner_username: (viewer.role == Role::Admin)
@@ -397,7 +381,7 @@ impl StoreRow {
     fn available_upgrade<'a>(&self, state: &'a AppState) -> Option<Versions<'a>> {
         let target = state.config().stores.release.as_ref()?;
         storeflow_executors::engines::find(&self.engine)?.upgrade_workflow()?;
-        if matches!(self.status.as_str(), "deleting" | "deleted") {
+        if self.status.is_going() {
             return None;
         }
         let current = (self.chart_version.as_deref(), self.app_version.as_deref());
@@ -440,8 +424,7 @@ pub struct StoreView<'a> {
     #[schemars(schema_with = "super::engines::engine_name")]
     engine: &'a str,
     theme: Option<&'a str>,
-    #[schemars(schema_with = "store_status")]
-    status: &'a str,
+    status: StoreStatus,
     namespace: &'a str,
     owner_id: Uuid,
     /// Admins only.
@@ -1220,8 +1203,8 @@ pub async fn create_store(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListQuery {
-    #[serde(default)]
-    #[schemars(schema_with = "optional_store_status")]
+    /// Only stores in this status.
+    #[schemars(with = "Option<StoreStatus>")]
     status: Option<String>,
     /// An engine of `GET /engines`.
     #[serde(default)]
@@ -1634,10 +1617,10 @@ impl<'a> ProgressView<'a> {
 // Delete and retry
 
 pub(crate) fn state_conflict(store: &StoreRow, action: &str, allowed: &str) -> ApiError {
-    let reason = match store.status.as_str() {
-        "deleted" => "Store is already deleted.".to_owned(),
-        "deleting" => "Store is already being deleted.".to_owned(),
-        "requested" | "provisioning" => {
+    let reason = match store.status {
+        StoreStatus::Deleted => "Store is already deleted.".to_owned(),
+        StoreStatus::Deleting => "Store is already being deleted.".to_owned(),
+        StoreStatus::Requested | StoreStatus::Provisioning => {
             "Store is currently provisioning. Wait for it to finish or fail, or ask an operator to cancel the run."
                 .to_owned()
         }
@@ -1659,36 +1642,29 @@ pub async fn delete_store(
     let id = parse_store_id(&id)?;
     let mut tx = scoped(&state, &user).await?;
     let store = visible_store(&mut tx, id).await?;
-    if store.status != "ready" && store.status != "failed" {
+    if !matches!(store.status, StoreStatus::Ready | StoreStatus::Failed) {
         return Err(state_conflict(&store, "delete", "ready or failed"));
     }
-    let run = state
-        .engine()
-        .enqueue(
-            &mut tx,
-            NewRun::new(TEARDOWN_STORE, run_input(&state.config().stores, &store))
-                .subject(id)
-                .tenant(store.owner_id.to_string())
-                .request_id(current_request_id()),
-        )
-        .await?;
-    let moved = sqlx::query(
-        "UPDATE stores SET status = 'deleting', current_run_id = $3, current_operation = 'teardown', \
-                           failure_reason = NULL, failed_step = NULL, updated_at = now() \
-         WHERE id = $1 AND status::text = $2",
+    let run = lifecycle::request_teardown(
+        &mut tx,
+        state.engine(),
+        id,
+        store.status,
+        NewRun::new(TEARDOWN_STORE, run_input(&state.config().stores, &store))
+            .subject(id)
+            .tenant(store.owner_id.to_string())
+            .request_id(current_request_id()),
     )
-    .bind(id)
-    .bind(&store.status)
-    .bind(run.run_id)
-    .execute(&mut *tx)
-    .await?;
-    if moved.rows_affected() != 1 {
-        return Err(ApiError::conflict(
+    .await
+    .map_err(|err| match err {
+        lifecycle::TransitionError::Refused { .. } => ApiError::conflict(
             "INVALID_STORE_STATE",
             "Store status changed concurrently. Aborting deletion.",
         )
-        .suggestion("Refresh and try again."));
-    }
+        .suggestion("Refresh and try again."),
+        lifecycle::TransitionError::Engine(err) => err.into(),
+        lifecycle::TransitionError::Database(err) => err.into(),
+    })?;
     Audit::new("store", "store_delete_requested")
         .actor(&user)
         .ip(&ip)
@@ -1719,7 +1695,7 @@ pub async fn retry_store(
     let settings = &state.config().stores;
     let mut tx = scoped(&state, &user).await?;
     let store = visible_store(&mut tx, id).await?;
-    if store.status != "failed" {
+    if store.status != StoreStatus::Failed {
         return Err(ApiError::conflict(
             "INVALID_STORE_STATE",
             format!(
@@ -1913,9 +1889,9 @@ pub async fn upgrade_store(
         )
         .suggestion("Set HELM_CHART_PATH to the ecommerce-store chart directory and restart storeflow; `storeflow doctor` checks it."));
     };
-    if store.status != "ready" {
-        return Err(match store.status.as_str() {
-            "upgrading" => ApiError::conflict(
+    if store.status != StoreStatus::Ready {
+        return Err(match store.status {
+            StoreStatus::Upgrading => ApiError::conflict(
                 "INVALID_STORE_STATE",
                 "Store is already being upgraded.",
             )
@@ -2056,7 +2032,7 @@ pub async fn rotate_credentials(
             "Leave out `password`: a generated one is applied, and only the owner sees it.",
         ));
     }
-    if store.status != "ready" {
+    if store.status != StoreStatus::Ready {
         return Err(ApiError::conflict(
             "INVALID_STORE_STATE",
             format!(
@@ -2290,7 +2266,7 @@ pub async fn store_event_stream_route(
     tx.commit().await?;
     // A deleted store's history is complete: a client that has seen all of it is told to
     // stop reconnecting.
-    if store.status == "deleted" {
+    if store.status == StoreStatus::Deleted {
         let (newest,): (Option<i64>,) = sqlx::query_as(
             "SELECT max(e.id) FROM workflow_run_events e JOIN workflow_runs r ON r.id = e.run_id \
              WHERE r.subject = $1",

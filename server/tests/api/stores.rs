@@ -1574,3 +1574,41 @@ async fn the_engines_route_and_store_validation_follow_the_engine_registry() {
         "must be woocommerce or medusa"
     );
 }
+
+/// The Rust status type and the database's enum name the same statuses, in the same order
+/// (a status added to one only would fail to decode, or never be shown).
+#[tokio::test]
+async fn store_statuses_are_the_databases() {
+    let api = TestApi::start().await;
+    let (in_database,): (Vec<String>,) =
+        sqlx::query_as("SELECT enum_range(NULL::store_status)::text[]")
+            .fetch_one(&api.pool)
+            .await
+            .expect("enum");
+    let in_rust: Vec<String> = storeflow_executors::store_state::StoreStatus::ALL
+        .iter()
+        .map(|status| status.to_string())
+        .collect();
+    assert_eq!(in_database, in_rust);
+    // Decoded from the enum and from its text alike; bound as the enum.
+    let (as_enum, as_text, round_trip): (
+        storeflow_executors::store_state::StoreStatus,
+        storeflow_executors::store_state::StoreStatus,
+        bool,
+    ) = sqlx::query_as(
+        "SELECT 'restoring'::store_status, 'upgrading'::text, $1 = 'ready'::store_status",
+    )
+    .bind(storeflow_executors::store_state::StoreStatus::Ready)
+    .fetch_one(&api.pool)
+    .await
+    .expect("statuses");
+    assert_eq!(
+        as_enum,
+        storeflow_executors::store_state::StoreStatus::Restoring
+    );
+    assert_eq!(
+        as_text,
+        storeflow_executors::store_state::StoreStatus::Upgrading
+    );
+    assert!(round_trip);
+}
