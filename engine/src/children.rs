@@ -26,11 +26,17 @@ use crate::step::{Step, StepContext, StepOutcome};
 /// A child run as its parent reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct ChildRun {
+    /// The child run's id.
     pub id: Uuid,
+    /// The workflow it runs.
     pub workflow: String,
+    /// The version of that workflow it is pinned to.
     pub version: i32,
+    /// What it is about (e.g. a store id), as given when it was started.
     pub subject: Option<String>,
+    /// Its status now; [`RunStatus::is_final`] once it finished.
     pub status: RunStatus,
+    /// The error it failed with, if it failed.
     pub error: Option<String>,
     /// The outputs of its finished steps, by step name.
     pub state: Value,
@@ -59,12 +65,16 @@ fn default_recheck() -> Duration {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwaitChildren {
+    /// The name of the step (of the same run) that started the children.
     pub started_by: String,
+    /// How long to wait between looks at the children (default 2s); a finished child is
+    /// noticed at most this late.
     #[serde(with = "humantime_duration", default = "default_recheck")]
     pub recheck: Duration,
 }
 
 impl AwaitChildren {
+    /// Waits for the children of the step named `started_by`, rechecking every 2s.
     pub fn new(started_by: impl Into<String>) -> Self {
         AwaitChildren {
             started_by: started_by.into(),

@@ -21,10 +21,12 @@ pub mod humantime_duration {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
+    /// Writes `value` as a humantime string (`"1m 30s"`, `"250ms"`).
     pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&humantime::format_duration(*value).to_string())
     }
 
+    /// Reads a humantime string; the error quotes the text and shows the expected form.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(deserializer)?;
         humantime::parse_duration(&text).map_err(|err| {
@@ -40,6 +42,7 @@ pub mod humantime_duration {
 
         use serde::{Deserialize, Deserializer, Serializer};
 
+        /// Writes `Some` as a humantime string and `None` as null.
         pub fn serialize<S: Serializer>(
             value: &Option<Duration>,
             serializer: S,
@@ -50,6 +53,7 @@ pub mod humantime_duration {
             }
         }
 
+        /// Reads null as `None` and a humantime string as `Some`.
         pub fn deserialize<'de, D: Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Option<Duration>, D::Error> {
@@ -69,12 +73,19 @@ pub mod humantime_duration {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetryPolicy {
+    /// Attempts a step gets, the first included (1 = never retried; at least 1). An attempt
+    /// whose worker was lost (a rescue) does not count; an operator retry starts afresh.
     pub max_attempts: u32,
+    /// Backoff after the first failure.
     #[serde(with = "humantime_duration")]
     pub initial_backoff: Duration,
+    /// Cap on the backoff before jitter is applied; at least `initial_backoff`.
     #[serde(with = "humantime_duration")]
     pub max_backoff: Duration,
+    /// Growth factor per further failure; finite and at least 1 (1 = constant backoff).
     pub multiplier: f64,
+    /// Random spread as a fraction of the backoff, in `[0, 1]`: 0.2 gives ±20%, so retries
+    /// of many runs that failed together do not all arrive at once.
     pub jitter: f64,
 }
 
@@ -130,10 +141,18 @@ impl RetryPolicy {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepDef {
+    /// Unique within the definition (compensation steps included), non-empty, and not
+    /// starting with `$`. The step's output is stored in the run's state under it, and
+    /// operators name the step by it.
     pub name: String,
+    /// What the step does; stored under its typetag `type`.
     pub action: Box<dyn Step>,
+    /// Retries after a failed or timed-out attempt; default [`RetryPolicy::default`]
+    /// (3 attempts, 1s backoff doubling up to 60s).
     #[serde(default)]
     pub retry: RetryPolicy,
+    /// Limit on one attempt (a timed-out attempt is cancelled and counts as a retryable
+    /// failure), and on the total time a step may stay pending; non-zero, default 5 minutes.
     #[serde(with = "humantime_duration", default = "default_step_timeout")]
     pub timeout: Duration,
 }
@@ -143,6 +162,8 @@ fn default_step_timeout() -> Duration {
 }
 
 impl StepDef {
+    /// A step named `name` running `action`, with the default retry policy and a 5-minute
+    /// timeout.
     pub fn new(name: impl Into<String>, action: impl Step + 'static) -> Self {
         StepDef {
             name: name.into(),
@@ -152,11 +173,13 @@ impl StepDef {
         }
     }
 
+    /// Replaces the retry policy.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
 
+    /// Replaces the timeout (per attempt, and on the time spent pending); non-zero.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -168,7 +191,11 @@ impl StepDef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LengthFromInput {
+    /// The input field holding the number of steps to run, an integer from 1 to the
+    /// number of steps; an input with anything else is refused at enqueue.
     pub field: String,
+    /// The number of steps when the input lacks the field (or it is null); from 1 to the
+    /// number of steps.
     pub default: usize,
 }
 
@@ -176,9 +203,16 @@ pub struct LengthFromInput {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Definition {
+    /// The workflow's name: lowercase letters, digits, `-` and `_`.
     pub name: String,
+    /// At least 1. Changing anything in a registered definition needs a new version;
+    /// runs keep the version they were started with.
     pub version: i32,
+    /// The steps every run executes in order (at least one); a step starts only after the
+    /// previous one's checkpoint committed.
     pub steps: Vec<StepDef>,
+    /// Runs execute only a prefix of `steps`, its length read from the input. Cannot be
+    /// combined with `on_failure`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length_from_input: Option<LengthFromInput>,
     /// Run-level deadline measured from enqueue; a run past it fails.
@@ -199,6 +233,7 @@ pub struct Definition {
 }
 
 impl Definition {
+    /// An empty definition of `name` at `version`; add steps with [`Definition::step`].
     pub fn new(name: impl Into<String>, version: i32) -> Self {
         Definition {
             name: name.into(),
@@ -210,6 +245,7 @@ impl Definition {
         }
     }
 
+    /// Appends a main step.
     pub fn step(mut self, step: StepDef) -> Self {
         self.steps.push(step);
         self
@@ -238,11 +274,14 @@ impl Definition {
         index >= self.steps.len() && index < self.steps.len() + self.on_failure.len()
     }
 
+    /// Sets the run-level deadline, measured from enqueue.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
         self
     }
 
+    /// Makes runs execute only the first `input[field]` steps (`default` when absent); see
+    /// [`LengthFromInput`].
     pub fn length_from_input(mut self, field: impl Into<String>, default: usize) -> Self {
         self.length_from_input = Some(LengthFromInput {
             field: field.into(),

@@ -40,12 +40,16 @@ impl std::fmt::Debug for Engine {
 /// A run to enqueue.
 #[derive(Debug, Clone, Default)]
 pub struct NewRun {
+    /// The name of a workflow this build registered.
     pub workflow: String,
     /// `None` starts the latest version this build registered.
     pub version: Option<i32>,
+    /// A JSON object (`null` is taken as `{}`); steps read it as [`crate::StepContext::input`].
     pub input: Value,
     /// What the run is about, e.g. a store id; runs can be listed by it.
     pub subject: Option<String>,
+    /// Who the run works for (the control plane passes the store owner's user id); runs can
+    /// be listed by it and steps read it. A label: it decides no access.
     pub tenant: Option<String>,
     /// Request id of the request that caused the run; carried into every step's log lines.
     pub request_id: Option<String>,
@@ -58,6 +62,7 @@ pub struct NewRun {
 }
 
 impl NewRun {
+    /// A run of the latest registered version of `workflow`, startable at once.
     pub fn new(workflow: impl Into<String>, input: Value) -> Self {
         NewRun {
             workflow: workflow.into(),
@@ -66,31 +71,39 @@ impl NewRun {
         }
     }
 
+    /// Pins a version instead of the latest this build registered; it may be one only
+    /// stored by another build.
     pub fn version(mut self, version: i32) -> Self {
         self.version = Some(version);
         self
     }
 
+    /// Sets [`NewRun::subject`](#structfield.subject).
     pub fn subject(mut self, subject: impl Into<String>) -> Self {
         self.subject = Some(subject.into());
         self
     }
 
+    /// Sets [`NewRun::tenant`](#structfield.tenant).
     pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
         self.tenant = Some(tenant.into());
         self
     }
 
+    /// Sets [`NewRun::request_id`](#structfield.request_id).
     pub fn request_id(mut self, request_id: impl Into<String>) -> Self {
         self.request_id = Some(request_id.into());
         self
     }
 
+    /// Sets [`NewRun::idempotency_key`](#structfield.idempotency_key): enqueueing the same
+    /// key again returns the first run (`created: false`) instead of starting another.
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
         self.idempotency_key = Some(key.into());
         self
     }
 
+    /// Delays the run's first claim until `at`; a past instant means now.
     pub fn run_at(mut self, at: DateTime<Utc>) -> Self {
         self.run_at = Some(at);
         self
@@ -100,8 +113,11 @@ impl NewRun {
 /// What enqueue did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Enqueued {
+    /// The run's id: the new run's, or the earlier run's when the idempotency key matched.
     pub run_id: Uuid,
+    /// The workflow the run executes.
     pub workflow: String,
+    /// The workflow version the run is pinned to.
     pub version: i32,
     /// False when an earlier run with the same idempotency key was returned.
     pub created: bool,
@@ -143,6 +159,7 @@ impl Engine {
         })
     }
 
+    /// The connection pool the engine was started with.
     pub fn pool(&self) -> &PgPool {
         &self.inner.pool
     }

@@ -16,6 +16,8 @@
 //! # Caveats
 //! - Steps other than database-only ones must be idempotent; see [`StepContext::idempotency_key`].
 
+#![warn(missing_docs)]
+
 pub mod children;
 mod definition;
 mod engine;

@@ -28,16 +28,25 @@ use crate::error::{Error, Result};
 #[sqlx(type_name = "workflow_run_status", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
+    /// Runnable from `next_run_at`, waiting for a worker (or, under an admission cap, for
+    /// a slot).
     Queued,
+    /// Claimed: a worker holds its lease and executes its current step.
     Running,
     /// Released until `next_run_at`: backing off before a retry, or durably polling.
     Waiting,
+    /// Every step succeeded. Final.
     Succeeded,
+    /// A step failed for good: its retries spent, a fatal error, the deadline passed, or its
+    /// worker lost too often. Final, but an operator may retry the failed step (unless the
+    /// run's compensation steps ran).
     Failed,
+    /// Cancelled by an operator, or with its parent run. Final.
     Cancelled,
 }
 
 impl RunStatus {
+    /// Every status, in lifecycle order.
     pub const ALL: [RunStatus; 6] = [
         RunStatus::Queued,
         RunStatus::Running,
@@ -47,6 +56,7 @@ impl RunStatus {
         RunStatus::Cancelled,
     ];
 
+    /// The lowercase name, as stored in PostgreSQL and serialized.
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Queued => "queued",
@@ -58,6 +68,8 @@ impl RunStatus {
         }
     }
 
+    /// True for `succeeded`, `failed` and `cancelled`: no worker will touch the run again
+    /// (only an operator retry of a failed run moves it).
     pub fn is_final(self) -> bool {
         matches!(
             self,
@@ -93,6 +105,7 @@ impl std::str::FromStr for RunStatus {
 pub enum StepStatus {
     /// Not reached yet.
     Pending,
+    /// An attempt is executing now.
     Running,
     /// Backing off before its next attempt.
     Retrying,
@@ -100,8 +113,11 @@ pub enum StepStatus {
     Polling,
     /// Reached, waiting for a worker.
     Queued,
+    /// Finished; its output is in the run's state.
     Succeeded,
+    /// Failed for good: the run failed here, or compensated after it.
     Failed,
+    /// The run was cancelled while at this step.
     Cancelled,
     /// Passed over: main steps after one that failed when the run compensated, and
     /// compensation steps of a run that did not need them.
@@ -111,69 +127,114 @@ pub enum StepStatus {
 /// One run, as listed.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct RunSummary {
+    /// The run's id (UUIDv7: ordered by creation).
     pub id: Uuid,
+    /// The workflow it executes.
     pub workflow: String,
+    /// The workflow version it is pinned to.
     pub version: i32,
+    /// Where the run is in its lifecycle.
     pub status: RunStatus,
     /// Index (0-based) of the step the run is at; equals `step_count` once all succeeded.
     pub current_step: i32,
     /// The name of that step; none once all steps succeeded (a definition may have more
     /// steps than the run executes, e.g. `selftest`).
     pub current_step_name: Option<String>,
+    /// Steps this run executes, compensation steps included; fewer than the definition has
+    /// when its length comes from the input.
     pub step_count: i32,
+    /// What the run is about, e.g. a store id.
     pub subject: Option<String>,
+    /// Who the run works for, as given at enqueue.
     pub tenant: Option<String>,
+    /// The request that caused the run; its steps' log lines carry it.
     pub request_id: Option<String>,
+    /// What the run failed with once `failed`; while a retry is pending, the failed
+    /// attempt's error.
     pub error: Option<String>,
+    /// When the run is next runnable: its start, the end of a retry backoff, or a polling
+    /// step's recheck.
     pub next_run_at: DateTime<Utc>,
+    /// When it was enqueued.
     pub created_at: DateTime<Utc>,
+    /// When a worker first claimed it.
     pub started_at: Option<DateTime<Utc>>,
+    /// When it reached a final status.
     pub finished_at: Option<DateTime<Utc>>,
+    /// When its row last changed.
     pub updated_at: DateTime<Utc>,
 }
 
 /// One attempt of a step.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AttemptView {
+    /// The attempt's number, increasing across retries, rescues and operator retries.
     pub attempt: i32,
     /// succeeded, failed, timed_out, rescued, released, cancelled
     pub outcome: String,
+    /// Why it did not succeed.
     pub error: Option<String>,
+    /// The worker that executed it.
     pub worker_id: Option<Uuid>,
+    /// When it began.
     pub started_at: DateTime<Utc>,
+    /// When it ended (for a rescue: when the expired lease was noticed).
     pub finished_at: DateTime<Utc>,
+    /// `finished_at` minus `started_at`, in milliseconds.
     pub duration_ms: i64,
 }
 
 /// One step of a run, with its attempt history.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StepView {
+    /// The step's 0-based index; compensation steps follow the main steps.
     pub index: i32,
+    /// The step's name.
     pub name: String,
+    /// Where the step stands in this run.
     pub status: StepStatus,
     /// Executions started so far (recorded attempts plus the one running now).
     pub attempts: i32,
+    /// Attempts its retry policy allows before the step fails for good.
     pub max_attempts: i32,
+    /// Limit on one attempt (and on time spent polling), in milliseconds.
     pub timeout_ms: i64,
+    /// When its first attempt began (for a step polling or running now without a recorded
+    /// attempt: when it began).
     pub started_at: Option<DateTime<Utc>>,
+    /// When its last attempt ended, once the step succeeded, failed or was cancelled.
     pub finished_at: Option<DateTime<Utc>>,
+    /// From `started_at` to `finished_at`, in milliseconds, once both are known.
     pub duration_ms: Option<i64>,
+    /// The run's error when the run failed at this step; otherwise the last attempt's.
+    /// None once the step succeeded.
     pub error: Option<String>,
     /// While the step is polling: what it waits for, as the step last said.
     pub waiting_for: Option<String>,
+    /// Its recorded attempts, oldest first.
     pub history: Vec<AttemptView>,
 }
 
 /// An event of a run. Ids are monotonic per run.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct RunEvent {
+    /// Increases with every event (across runs); a reader resumes after the last id it saw.
     pub id: i64,
+    /// The run it belongs to.
     pub run_id: Uuid,
+    /// When it was recorded.
     pub at: DateTime<Utc>,
+    /// What happened, e.g. `queued`, `started`, `step_started`, `step_succeeded`,
+    /// `step_failed`, `retry_scheduled`, `pending`, `rescued`, `cancel_requested`,
+    /// `finished`.
     pub kind: String,
+    /// The 0-based index of the step it concerns; none for run-level events.
     pub step_index: Option<i32>,
+    /// That step's name.
     pub step_name: Option<String>,
+    /// The attempt it concerns, for step events.
     pub attempt: Option<i32>,
+    /// Details that depend on the kind (an error, who asked, the final status, ...).
     pub data: Option<Value>,
 }
 
@@ -181,35 +242,54 @@ pub struct RunEvent {
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RunDetail {
     #[serde(flatten)]
+    /// The run as listed.
     pub summary: RunSummary,
+    /// The run's input, a JSON object.
     pub input: Value,
+    /// The outputs of its finished steps, keyed by step name (plus the engine's own `$`
+    /// keys, e.g. the failure a compensating run records).
     pub state: Value,
+    /// Cancellation was asked for; a running run's step is cancelled and the run ends
+    /// `cancelled`.
     pub cancel_requested: bool,
+    /// The worker holding the run's lease, while it runs.
     pub lease_owner: Option<Uuid>,
+    /// When that lease lapses unless heartbeated; after it, any worker rescues the run.
     pub lease_expires_at: Option<DateTime<Utc>>,
+    /// When the run fails if unfinished (its definition's deadline, counted from enqueue
+    /// or from an operator retry); compensation steps are not bound by it.
     pub deadline_at: Option<DateTime<Utc>>,
     /// Percentage of steps finished.
     pub progress: u8,
+    /// The steps this run executes, in order.
     pub steps: Vec<StepView>,
+    /// Its events, oldest first (at most 10,000).
     pub events: Vec<RunEvent>,
 }
 
 /// Filters for [`Engine::list_runs`].
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RunFilter {
+    /// Only runs in this status.
     pub status: Option<RunStatus>,
+    /// Only runs of this workflow (any version).
     pub workflow: Option<String>,
+    /// Only runs about this subject.
     pub subject: Option<String>,
+    /// Only runs for this tenant.
     pub tenant: Option<String>,
     /// Default 50, at most 500.
     pub limit: Option<i64>,
+    /// Runs to skip, newest first (default 0).
     pub offset: Option<i64>,
 }
 
 /// A step named by its name or its 1-based number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepRef {
+    /// The step's name.
     Name(String),
+    /// The step's 1-based number, as operators count them (`#1` is index 0).
     Number(usize),
 }
 
@@ -716,10 +796,12 @@ fn build_steps(
 /// row-level security applies), and decoded here with the same rules as [`Engine::get_run`].
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RunProgress {
+    /// The run as listed.
     #[serde(flatten)]
     pub summary: RunSummary,
     /// Percentage of steps finished.
     pub progress: u8,
+    /// The steps this run executes, in order, with their attempts.
     pub steps: Vec<StepView>,
 }
 

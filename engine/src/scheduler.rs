@@ -150,11 +150,16 @@ pub(crate) fn latest_due_tick(
 /// A schedule to create or update.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScheduleSpec {
+    /// Identifies the schedule: upserting an existing name changes that schedule.
     pub name: String,
+    /// When it fires, in UTC; see [`parse_cron`] for the notations.
     pub cron: String,
+    /// A workflow this build registered; each tick starts its latest version.
     pub workflow: String,
+    /// The input of every run it starts: a JSON object (absent or `null` means `{}`).
     #[serde(default)]
     pub input: Value,
+    /// False stores the schedule without firing it. Default true.
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
 }
@@ -166,13 +171,22 @@ fn enabled_by_default() -> bool {
 /// A stored schedule.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct Schedule {
+    /// The schedule's unique name.
     pub name: String,
+    /// The cron expression as given, in UTC.
     pub cron: String,
+    /// The workflow each tick starts (its latest version).
     pub workflow: String,
+    /// The input of every run it starts.
     pub input: Value,
+    /// Whether ticks fire.
     pub enabled: bool,
+    /// The latest tick fired, or when counting restarted (creation, re-enabling, a new cron
+    /// expression): only ticks after it are due.
     pub last_tick_at: DateTime<Utc>,
+    /// The run the latest fired tick enqueued; none before the first.
     pub last_run_id: Option<Uuid>,
+    /// The next tick, computed when read; none while disabled.
     pub next_tick_at: Option<DateTime<Utc>>,
 }
 
@@ -254,7 +268,6 @@ impl Engine {
             .ok_or_else(|| Error::ScheduleNotFound(name.to_owned()))
     }
 
-    /// All schedules with their next tick.
     /// Creates the schedule unless one of that name exists: defaults shipped with a build never
     /// override what an operator changed (cron, input, enabled). Returns whether it was created.
     pub async fn ensure_schedule(&self, spec: &ScheduleSpec) -> Result<bool> {
@@ -281,6 +294,7 @@ impl Engine {
         Ok(created.rows_affected() == 1)
     }
 
+    /// All schedules, by name, with their next tick.
     pub async fn list_schedules(&self) -> Result<Vec<Schedule>> {
         let mut schedules: Vec<Schedule> = sqlx::query_as(
             "SELECT name, cron, workflow, input, enabled, last_tick_at, last_run_id, \
@@ -368,6 +382,8 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
+    /// A scheduler firing the schedules stored in `engine`'s database; nothing fires before
+    /// [`Scheduler::run`].
     pub fn new(engine: Engine, options: SchedulerOptions) -> Self {
         Scheduler { engine, options }
     }

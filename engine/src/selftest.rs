@@ -15,8 +15,11 @@ use serde_json::json;
 use crate::definition::{Definition, RetryPolicy, StepDef};
 use crate::step::{Step, StepContext, StepOutcome};
 
+/// The workflow's name; [`crate::Engine::start`] registers it unless the build did.
 pub const WORKFLOW: &str = "selftest";
+/// Its only version.
 pub const VERSION: i32 = 1;
+/// Steps in the definition, the most a run can ask for with `steps`.
 pub const MAX_STEPS: usize = 1000;
 
 #[derive(Debug, Default, Deserialize)]
@@ -38,6 +41,7 @@ struct SelftestInput {
 /// One selftest step; `number` is 1-based.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SelftestStep {
+    /// The step's 1-based number (`step-<number>`), matched against the input's `fail_step`.
     pub number: u32,
 }
 

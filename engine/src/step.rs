@@ -52,11 +52,13 @@ impl fmt::Debug for Resources {
 }
 
 impl Resources {
+    /// Stores `value` as the one value of its type, replacing an earlier one.
     pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
         self.values
             .insert(std::any::TypeId::of::<T>(), std::sync::Arc::new(value));
     }
 
+    /// The value of type `T`, if one was inserted.
     pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
         self.values
             .get(&std::any::TypeId::of::<T>())
@@ -73,7 +75,9 @@ pub enum StepOutcome {
     /// `recheck_after`. Consumes no attempt; bounded by the step's timeout. `waiting_for`
     /// tells operators what is awaited ("deployment app: 0/1 available").
     Pending {
+        /// When to run the step again, at the earliest; the run holds no worker meanwhile.
         recheck_after: Duration,
+        /// What the step waits for, for operators (shown in events and the step view).
         waiting_for: Option<String>,
     },
     /// A transient failure: counts an attempt and retries after backoff while attempts remain.
@@ -114,10 +118,12 @@ impl StepOutcome {
 /// must never contain secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepError {
+    /// What went wrong; shown to operators and stored, so no secrets.
     pub message: String,
 }
 
 impl StepError {
+    /// An error saying `message`.
     pub fn new(message: impl Into<String>) -> Self {
         StepError {
             message: message.into(),
@@ -148,21 +154,31 @@ pub struct RunFailure {
 
 /// Everything a step may read about the run it belongs to.
 pub struct StepContext<'a> {
+    /// The run's id.
     pub run_id: Uuid,
+    /// The run's workflow.
     pub workflow: &'a str,
+    /// The workflow version the run is pinned to.
     pub version: i32,
+    /// This step's 0-based index (compensation steps follow the main steps).
     pub step_index: usize,
+    /// This step's name, unique in the definition.
     pub step_name: &'a str,
     /// Attempt number of this step, monotonic across retries, rescues and operator retries.
     pub attempt: i32,
     /// 1 for the first attempt counted against the retry budget, 2 for the next, ...
     pub attempt_in_budget: i32,
+    /// The run's input, a JSON object.
     pub input: &'a Value,
     /// Outputs of the steps finished so far, keyed by step name.
     pub state: &'a Map<String, Value>,
+    /// What the run is about (e.g. a store id), as given at enqueue.
     pub subject: Option<&'a str>,
+    /// Who the run works for, as given at enqueue.
     pub tenant: Option<&'a str>,
+    /// The request that caused the run, for correlating logs.
     pub request_id: Option<&'a str>,
+    /// The worker executing this attempt (see [`crate::Worker::id`]).
     pub worker_id: Uuid,
     /// How long this attempt may still take (the step timeout, shortened by the run's
     /// deadline). Steps that call tools with their own timeouts pass them less than this.
@@ -249,6 +265,8 @@ impl StepContext<'_> {
         self.cancel.cancelled().await
     }
 
+    /// True once [`StepContext::cancelled`] would resolve; for steps that check between
+    /// units of work instead of `select!`ing.
     pub fn is_cancelled(&self) -> bool {
         self.cancel.is_cancelled()
     }

@@ -222,6 +222,9 @@ impl Shared {
 }
 
 impl Worker {
+    /// A worker executing `engine`'s definitions; nothing runs before [`Worker::run`]. Its id
+    /// is fresh; with [`WorkerOptions::identity`] it also names the identity, so a successor
+    /// started under the same identity after this one died takes over its runs at once.
     pub fn new(engine: Engine, options: WorkerOptions) -> Self {
         let id = match &options.identity {
             Some(identity) => worker_id_for(identity),

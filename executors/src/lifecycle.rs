@@ -72,18 +72,24 @@ pub enum TransitionError {
     Database(#[from] sqlx::Error),
 }
 
-/// Requests the store's teardown from `from` (which must be allowed): enqueues `run` (a
-/// `teardown-store` run) and moves the store to `deleting` with it, clearing the failure it
-/// may show, in `conn`'s transaction.
-pub async fn request_teardown(
-    conn: &mut PgConnection,
-    engine: &Engine,
-    store: &str,
-    from: StoreStatus,
-    run: NewRun,
-) -> Result<Enqueued, TransitionError> {
-    let operation = Operation::Teardown;
-    let refused = |actual: StoreStatus| TransitionError::Refused {
+impl std::str::FromStr for Operation {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [
+            Operation::Provision,
+            Operation::Teardown,
+            Operation::Upgrade,
+            Operation::Restore,
+        ]
+        .into_iter()
+        .find(|operation| operation.as_str() == text)
+        .ok_or_else(|| format!("`{text}` is not a store operation"))
+    }
+}
+
+fn refused(store: &str, operation: Operation, actual: StoreStatus) -> TransitionError {
+    TransitionError::Refused {
         store: store.to_owned(),
         operation: operation.as_str(),
         actual: actual.to_string(),
@@ -93,14 +99,38 @@ pub async fn request_teardown(
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(" or "),
-    };
+    }
+}
+
+/// The store's status now (deleted when the row is gone), to say why a move was refused.
+async fn actual_status(conn: &mut PgConnection, store: &str) -> Result<StoreStatus, sqlx::Error> {
+    let actual: Option<(StoreStatus,)> = sqlx::query_as("SELECT status FROM stores WHERE id = $1")
+        .bind(store)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(actual.map_or(StoreStatus::Deleted, |(status,)| status))
+}
+
+/// Requests `operation` on a store that is `from` (which the operation must allow): enqueues
+/// `run` and moves the store to the operation's running status with it, clearing the failure
+/// it may show, in `conn`'s transaction. A new upgrade or restore starts its own retry count;
+/// a teardown keeps the count of the failure it ends.
+pub async fn request(
+    conn: &mut PgConnection,
+    engine: &Engine,
+    store: &str,
+    operation: Operation,
+    from: StoreStatus,
+    run: NewRun,
+) -> Result<Enqueued, TransitionError> {
     if !operation.allowed_from().contains(&from) {
-        return Err(refused(from));
+        return Err(refused(store, operation, from));
     }
     let enqueued = engine.enqueue(&mut *conn, run).await?;
     let moved = sqlx::query(
         "UPDATE stores SET status = $4, current_run_id = $2, current_operation = $5, \
-                failure_reason = NULL, failed_step = NULL, updated_at = now() \
+                failure_reason = NULL, failed_step = NULL, \
+                retry_count = CASE WHEN $6 THEN 0 ELSE retry_count END, updated_at = now() \
          WHERE id = $1 AND status = $3",
     )
     .bind(store)
@@ -108,15 +138,57 @@ pub async fn request_teardown(
     .bind(from)
     .bind(operation.running_status())
     .bind(operation.as_str())
+    .bind(matches!(operation, Operation::Upgrade | Operation::Restore))
     .execute(&mut *conn)
     .await?;
     if moved.rows_affected() != 1 {
-        let actual: Option<(StoreStatus,)> =
-            sqlx::query_as("SELECT status FROM stores WHERE id = $1")
-                .bind(store)
-                .fetch_optional(&mut *conn)
-                .await?;
-        return Err(refused(actual.map_or(StoreStatus::Deleted, |(s,)| s)));
+        let actual = actual_status(conn, store).await?;
+        return Err(refused(store, operation, actual));
+    }
+    Ok(enqueued)
+}
+
+/// Requests the store's teardown from `from` (ready or failed) with `run`, a
+/// `teardown-store` run: [`request`] for [`Operation::Teardown`].
+pub async fn request_teardown(
+    conn: &mut PgConnection,
+    engine: &Engine,
+    store: &str,
+    from: StoreStatus,
+    run: NewRun,
+) -> Result<Enqueued, TransitionError> {
+    request(conn, engine, store, Operation::Teardown, from, run).await
+}
+
+/// Starts a failed store's `operation` again with a new `run` (its earlier run was cancelled
+/// or is gone, so it cannot resume): the store moves from `failed` back to the operation's
+/// running status and its retry count grows.
+pub async fn request_restart(
+    conn: &mut PgConnection,
+    engine: &Engine,
+    store: &str,
+    operation: Operation,
+    run: NewRun,
+) -> Result<Enqueued, TransitionError> {
+    let enqueued = engine.enqueue(&mut *conn, run).await?;
+    let moved = sqlx::query(
+        "UPDATE stores SET status = $3, current_run_id = $2, retry_count = retry_count + 1, \
+                failure_reason = NULL, failed_step = NULL, updated_at = now() \
+         WHERE id = $1 AND status = 'failed'",
+    )
+    .bind(store)
+    .bind(enqueued.run_id)
+    .bind(operation.running_status())
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() != 1 {
+        let actual = actual_status(conn, store).await?;
+        return Err(TransitionError::Refused {
+            store: store.to_owned(),
+            operation: operation.as_str(),
+            actual: actual.to_string(),
+            allowed: StoreStatus::Failed.to_string(),
+        });
     }
     Ok(enqueued)
 }

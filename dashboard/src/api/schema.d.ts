@@ -746,18 +746,34 @@ export interface components {
     schemas: {
         /** @description One attempt of a step. */
         AttemptView: {
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The attempt's number, increasing across retries, rescues and operator retries.
+             */
             attempt: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description `finished_at` minus `started_at`, in milliseconds.
+             */
             duration_ms: number;
+            /** @description Why it did not succeed. */
             error: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it ended (for a rescue: when the expired lease was noticed).
+             */
             finished_at: string;
             /** @description succeeded, failed, timed_out, rescued, released, cancelled */
             outcome: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it began.
+             */
             started_at: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The worker that executed it.
+             */
             worker_id: string | null;
         };
         /** @description A page of audit events, newest first. */
@@ -813,8 +829,8 @@ export interface components {
             storeName: string;
             /** Format: int64 */
             storedBytes: number | null;
-            /** @description `manual` or `scheduled`. */
-            trigger: string;
+            /** @enum {string} */
+            trigger: "manual" | "scheduled";
             /** @description The store's chart and app versions when it was backed up (from the manifest). */
             versions: unknown;
             /** @description While running: what that step waits for, or its last attempt's error while it retries. */
@@ -876,8 +892,11 @@ export interface components {
         Circuit: {
             /** Format: int64 */
             openOnWorkers: number;
-            /** @description `open` on some worker, else `closed`. */
-            status: string;
+            /**
+             * @description `open` on some worker, else `closed`.
+             * @enum {string}
+             */
+            status: "open" | "closed";
             /** Format: int64 */
             workers: number;
         };
@@ -939,10 +958,14 @@ export interface components {
             id: string;
             /** Format: date-time */
             nextAttemptAt: string | null;
-            operation: string | null;
+            /**
+             * @description What the run does to the store.
+             * @enum {string|null}
+             */
+            operation: "provision" | "teardown" | "upgrade" | "restore" | null;
             /** Format: int32 */
             percent: number;
-            status: string | null;
+            status: components["schemas"]["RunStatus"] | null;
             step: string | null;
             /** Format: int32 */
             stepCount: number | null;
@@ -954,8 +977,8 @@ export interface components {
             /** Format: double */
             latencyMs: number;
             message?: string | null;
-            /** @description `healthy` or `unhealthy`. */
-            status: string;
+            /** @enum {string} */
+            status: "healthy" | "unhealthy";
         };
         /** @description The store engines of this build. */
         EngineList: {
@@ -982,10 +1005,17 @@ export interface components {
         Enqueued: {
             /** @description False when an earlier run with the same idempotency key was returned. */
             created: boolean;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The run's id: the new run's, or the earlier run's when the idempotency key matched.
+             */
             run_id: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The workflow version the run is pinned to.
+             */
             version: number;
+            /** @description The workflow the run executes. */
             workflow: string;
         };
         /** @description What went wrong, and what to do about it. */
@@ -1019,15 +1049,21 @@ export interface components {
         Health: {
             /** @description Operators only. */
             checks?: components["schemas"]["HealthChecks"] | null;
-            /** @description `open`, or `closed` (registration by invitation only). */
-            registration: string;
+            /**
+             * @description `closed`: registration by invitation only.
+             * @enum {string}
+             */
+            registration: "open" | "closed";
             requestId: components["schemas"]["RequestId"];
             /** @description Operators only: the run queue. */
             runs?: components["schemas"]["QueueCounts"] | null;
             /** @description Whether stores go to a cluster simulated in this process (nothing really deployed). */
             simulatedCluster: boolean;
-            /** @description `healthy`, or `degraded` (the database is down, or a worker's circuit is open). */
-            status: string;
+            /**
+             * @description `degraded`: the database is down, or a worker's circuit is open.
+             * @enum {string}
+             */
+            status: "healthy" | "degraded";
             /** Format: date-time */
             timestamp: string;
             /**
@@ -1071,14 +1107,14 @@ export interface components {
             message: string;
             server: string | null;
             source: string | null;
-            /** @description `healthy` or `unavailable`. */
-            status: string;
+            /** @enum {string} */
+            status: "healthy" | "unavailable";
             version: string | null;
         };
         /** @description The process runs. */
         Liveness: {
-            /** @description Always `alive`. */
-            status: string;
+            /** @constant */
+            status: "alive";
         };
         LoginBody: {
             /** Format: email */
@@ -1204,8 +1240,8 @@ export interface components {
         /** @description Whether this process can serve (its database answers). Answered with 503 when not. */
         Readiness: {
             ready: boolean;
-            /** @description `ready` or `not-ready`. */
-            status: string;
+            /** @enum {string} */
+            status: "ready" | "not-ready";
             /** Format: date-time */
             timestamp: string;
         };
@@ -1268,8 +1304,11 @@ export interface components {
             /** Format: uuid */
             id: string;
             maxFailureShare: unknown;
-            /** @description The run's status, or `halted` when a wave failed too often. */
-            status: string;
+            /**
+             * @description The run's status, or `halted` when a wave failed too often.
+             * @enum {string}
+             */
+            status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled" | "halted";
             /** @description The chart and app versions rolled out. */
             target: unknown;
             totals: components["schemas"]["RolloutTotals"];
@@ -1310,7 +1349,7 @@ export interface components {
         Rotation: {
             /** Format: uuid */
             runId: string;
-            status: string;
+            status: components["schemas"]["RunStatus"];
         };
         /** @description A run, its secrets redacted. */
         RunAnswer: {
@@ -1320,8 +1359,15 @@ export interface components {
         };
         /** @description A run with its input, state, steps and events. */
         RunDetail: {
+            /**
+             * @description Cancellation was asked for; a running run's step is cancelled and the run ends
+             *     `cancelled`.
+             */
             cancel_requested: boolean;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was enqueued.
+             */
             created_at: string;
             /**
              * Format: int32
@@ -1333,56 +1379,127 @@ export interface components {
              *     steps than the run executes, e.g. `selftest`).
              */
             current_step_name: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the run fails if unfinished (its definition's deadline, counted from enqueue
+             *     or from an operator retry); compensation steps are not bound by it.
+             */
             deadline_at: string | null;
+            /**
+             * @description What the run failed with once `failed`; while a retry is pending, the failed
+             *     attempt's error.
+             */
             error: string | null;
+            /** @description Its events, oldest first (at most 10,000). */
             events: components["schemas"]["RunEvent"][];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it reached a final status.
+             */
             finished_at: string | null;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The run's id (UUIDv7: ordered by creation).
+             */
             id: string;
+            /** @description The run's input, a JSON object. */
             input: unknown;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When that lease lapses unless heartbeated; after it, any worker rescues the run.
+             */
             lease_expires_at: string | null;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The worker holding the run's lease, while it runs.
+             */
             lease_owner: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the run is next runnable: its start, the end of a retry backoff, or a polling
+             *     step's recheck.
+             */
             next_run_at: string;
             /**
              * Format: uint8
              * @description Percentage of steps finished.
              */
             progress: number;
+            /** @description The request that caused the run; its steps' log lines carry it. */
             request_id: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When a worker first claimed it.
+             */
             started_at: string | null;
+            /**
+             * @description The outputs of its finished steps, keyed by step name (plus the engine's own `$`
+             *     keys, e.g. the failure a compensating run records).
+             */
             state: unknown;
+            /** @description Where the run is in its lifecycle. */
             status: components["schemas"]["RunStatus"];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Steps this run executes, compensation steps included; fewer than the definition has
+             *     when its length comes from the input.
+             */
             step_count: number;
+            /** @description The steps this run executes, in order. */
             steps: components["schemas"]["StepView"][];
+            /** @description What the run is about, e.g. a store id. */
             subject: string | null;
+            /** @description Who the run works for, as given at enqueue. */
             tenant: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When its row last changed.
+             */
             updated_at: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The workflow version it is pinned to.
+             */
             version: number;
+            /** @description The workflow it executes. */
             workflow: string;
         };
         /** @description An event of a run. Ids are monotonic per run. */
         RunEvent: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was recorded.
+             */
             at: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The attempt it concerns, for step events.
+             */
             attempt: number | null;
+            /** @description Details that depend on the kind (an error, who asked, the final status, ...). */
             data: unknown;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Increases with every event (across runs); a reader resumes after the last id it saw.
+             */
             id: number;
+            /**
+             * @description What happened, e.g. `queued`, `started`, `step_started`, `step_succeeded`,
+             *     `step_failed`, `retry_scheduled`, `pending`, `rescued`, `cancel_requested`,
+             *     `finished`.
+             */
             kind: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The run it belongs to.
+             */
             run_id: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The 0-based index of the step it concerns; none for run-level events.
+             */
             step_index: number | null;
+            /** @description That step's name. */
             step_name: string | null;
         };
         /** @description A page of runs, newest first. */
@@ -1403,15 +1520,19 @@ export interface components {
             /**
              * @description The run's status (`queued` for a new one); `superseded` when a later operation's run
              *     drives the store now.
+             * @enum {string}
              */
-            status: string;
+            status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled" | "superseded";
             workflow: string | null;
         };
         /** @description A run's status; mirrors the `workflow_run_status` PostgreSQL enum. */
-        RunStatus: ("queued" | "running" | "succeeded" | "failed" | "cancelled") | "waiting";
+        RunStatus: "queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled";
         /** @description One run, as listed. */
         RunSummary: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was enqueued.
+             */
             created_at: string;
             /**
              * Format: int32
@@ -1423,39 +1544,86 @@ export interface components {
              *     steps than the run executes, e.g. `selftest`).
              */
             current_step_name: string | null;
+            /**
+             * @description What the run failed with once `failed`; while a retry is pending, the failed
+             *     attempt's error.
+             */
             error: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it reached a final status.
+             */
             finished_at: string | null;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The run's id (UUIDv7: ordered by creation).
+             */
             id: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the run is next runnable: its start, the end of a retry backoff, or a polling
+             *     step's recheck.
+             */
             next_run_at: string;
+            /** @description The request that caused the run; its steps' log lines carry it. */
             request_id: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When a worker first claimed it.
+             */
             started_at: string | null;
+            /** @description Where the run is in its lifecycle. */
             status: components["schemas"]["RunStatus"];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Steps this run executes, compensation steps included; fewer than the definition has
+             *     when its length comes from the input.
+             */
             step_count: number;
+            /** @description What the run is about, e.g. a store id. */
             subject: string | null;
+            /** @description Who the run works for, as given at enqueue. */
             tenant: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When its row last changed.
+             */
             updated_at: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The workflow version it is pinned to.
+             */
             version: number;
+            /** @description The workflow it executes. */
             workflow: string;
         };
         /** @description A stored schedule. */
         Schedule: {
+            /** @description The cron expression as given, in UTC. */
             cron: string;
+            /** @description Whether ticks fire. */
             enabled: boolean;
+            /** @description The input of every run it starts. */
             input: unknown;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The run the latest fired tick enqueued; none before the first.
+             */
             last_run_id: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The latest tick fired, or when counting restarted (creation, re-enabling, a new cron
+             *     expression): only ticks after it are due.
+             */
             last_tick_at: string;
+            /** @description The schedule's unique name. */
             name: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The next tick, computed when read; none while disabled.
+             */
             next_tick_at: string | null;
+            /** @description The workflow each tick starts (its latest version). */
             workflow: string;
         };
         ScheduleAnswer: {
@@ -1511,7 +1679,7 @@ export interface components {
             requestId: components["schemas"]["RequestId"];
         };
         /** @description A step's status within a run, derived from the run's position and its attempts. */
-        StepStatus: ("running" | "succeeded" | "failed" | "cancelled") | "pending" | "retrying" | "polling" | "queued" | "skipped";
+        StepStatus: "pending" | "running" | "retrying" | "polling" | "queued" | "succeeded" | "failed" | "cancelled" | "skipped";
         /** @description One step of a run, with its attempt history. */
         StepView: {
             /**
@@ -1519,21 +1687,47 @@ export interface components {
              * @description Executions started so far (recorded attempts plus the one running now).
              */
             attempts: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description From `started_at` to `finished_at`, in milliseconds, once both are known.
+             */
             duration_ms: number | null;
+            /**
+             * @description The run's error when the run failed at this step; otherwise the last attempt's.
+             *     None once the step succeeded.
+             */
             error: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When its last attempt ended, once the step succeeded, failed or was cancelled.
+             */
             finished_at: string | null;
+            /** @description Its recorded attempts, oldest first. */
             history: components["schemas"]["AttemptView"][];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The step's 0-based index; compensation steps follow the main steps.
+             */
             index: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Attempts its retry policy allows before the step fails for good.
+             */
             max_attempts: number;
+            /** @description The step's name. */
             name: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When its first attempt began (for a step polling or running now without a recorded
+             *     attempt: when it began).
+             */
             started_at: string | null;
+            /** @description Where the step stands in this run. */
             status: components["schemas"]["StepStatus"];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Limit on one attempt (and on time spent polling), in milliseconds.
+             */
             timeout_ms: number;
             /** @description While the step is polling: what it waits for, as the step last said. */
             waiting_for: string | null;
@@ -1706,7 +1900,7 @@ export interface components {
             finishedAt: string | null;
             /** Format: uuid */
             id: string;
-            status: string;
+            status: components["schemas"]["RunStatus"];
             workflow: string;
         };
         /**
@@ -1739,8 +1933,11 @@ export interface components {
             kind: string;
             /** Format: uuid */
             runId: string | null;
-            /** @description `run` or `audit`. */
-            source: string;
+            /**
+             * @description `run` or `audit`.
+             * @enum {string}
+             */
+            source: "run" | "audit";
             step: string | null;
             workflow: string | null;
         };
@@ -1813,14 +2010,14 @@ export interface components {
         Wave: {
             /** Format: uint */
             number: number;
-            /** @description pending, running, succeeded, accepted, halted or cancelled. */
-            status: string;
+            /** @enum {string} */
+            status: "pending" | "running" | "succeeded" | "accepted" | "halted" | "cancelled";
             stores: components["schemas"]["WaveStore"][];
         };
         WaveStore: {
             error: string | null;
-            /** @description pending, upgrading, upgraded, failed or skipped. */
-            outcome: string;
+            /** @enum {string} */
+            outcome: "pending" | "upgrading" | "upgraded" | "failed" | "skipped";
             /** Format: uuid */
             runId: string | null;
             storeId: string;

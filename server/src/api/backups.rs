@@ -15,12 +15,13 @@ use serde_json::{Value, json};
 use sqlx::{FromRow, PgConnection};
 use storeflow_engine::NewRun;
 use storeflow_executors::backup::{BackupSubject, start_backup};
+use storeflow_executors::lifecycle;
 use storeflow_executors::store_state::StoreStatus;
 use uuid::Uuid;
 
 use super::stores::{
     StoreAccepted, load_store, parse_store_id, run_input, run_ref, scoped, state_conflict,
-    store_not_found, visible_store,
+    store_not_found, transition_error, visible_store,
 };
 use super::{
     ApiJson, ApiPath, ApiQuery, AppState, ClientIp, RequestId, Route, current_request_id,
@@ -244,7 +245,7 @@ pub struct BackupView<'a> {
     pub(crate) engine: &'a str,
     #[schemars(schema_with = "backup_status")]
     pub(crate) status: &'a str,
-    /// `manual` or `scheduled`.
+    #[schemars(extend("enum" = ["manual", "scheduled"]))]
     trigger: &'a str,
     run_id: Option<Uuid>,
     /// While running: the step the backup is at.
@@ -540,34 +541,25 @@ pub async fn restore_store(
     }
     let mut input = run_input(&state.config().stores, &store);
     input["restore_backup_id"] = json!(backup_id);
-    let run = state
-        .engine()
-        .enqueue(
-            &mut tx,
-            NewRun::new(workflow, input)
-                .subject(id)
-                .tenant(store.owner_id.to_string())
-                .request_id(current_request_id()),
-        )
-        .await?;
-    let moved = sqlx::query(
-        "UPDATE stores SET status = 'restoring', current_run_id = $2, current_operation = 'restore', \
-                           restore_backup_id = $3, restored_at = NULL, failure_reason = NULL, \
-                           failed_step = NULL, retry_count = 0, updated_at = now() \
-         WHERE id = $1 AND status = 'ready'",
+    let run = lifecycle::request(
+        &mut tx,
+        state.engine(),
+        id,
+        lifecycle::Operation::Restore,
+        store.status,
+        NewRun::new(workflow, input)
+            .subject(id)
+            .tenant(store.owner_id.to_string())
+            .request_id(current_request_id()),
     )
-    .bind(id)
-    .bind(run.run_id)
-    .bind(backup_id)
-    .execute(&mut *tx)
-    .await?;
-    if moved.rows_affected() != 1 {
-        return Err(ApiError::conflict(
-            "INVALID_STORE_STATE",
-            "Store status changed concurrently. Nothing was restored.",
-        )
-        .suggestion("Refresh and try again."));
-    }
+    .await
+    .map_err(|err| transition_error(err, "Nothing was restored."))?;
+    // Which backup the store is being restored from (it says so until the restore is done).
+    sqlx::query("UPDATE stores SET restore_backup_id = $2, restored_at = NULL WHERE id = $1")
+        .bind(id)
+        .bind(backup_id)
+        .execute(&mut *tx)
+        .await?;
     Audit::new("store", "store_restore_requested")
         .actor(&user)
         .ip(&ip)

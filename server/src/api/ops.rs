@@ -67,12 +67,14 @@ pub(super) const ROUTES: &[Route] = &[
 #[serde(rename_all = "camelCase")]
 pub struct Health {
     request_id: RequestId,
-    /// `healthy`, or `degraded` (the database is down, or a worker's circuit is open).
+    /// `degraded`: the database is down, or a worker's circuit is open.
+    #[schemars(extend("enum" = ["healthy", "degraded"]))]
     status: &'static str,
     timestamp: DateTime<Utc>,
     /// Whether stores go to a cluster simulated in this process (nothing really deployed).
     simulated_cluster: bool,
-    /// `open`, or `closed` (registration by invitation only).
+    /// `closed`: registration by invitation only.
+    #[schemars(extend("enum" = ["open", "closed"]))]
     registration: &'static str,
     /// Operators only.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,7 +100,7 @@ struct HealthChecks {
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct DatabaseCheck {
-    /// `healthy` or `unhealthy`.
+    #[schemars(extend("enum" = ["healthy", "unhealthy"]))]
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'static str>,
@@ -108,7 +110,7 @@ struct DatabaseCheck {
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct KubernetesCheck {
-    /// `healthy` or `unavailable`.
+    #[schemars(extend("enum" = ["healthy", "unavailable"]))]
     status: &'static str,
     message: String,
     context: Option<String>,
@@ -131,6 +133,7 @@ struct QueueCounts {
 #[serde(rename_all = "camelCase")]
 struct Circuit {
     /// `open` on some worker, else `closed`.
+    #[schemars(extend("enum" = ["open", "closed"]))]
     status: &'static str,
     open_on_workers: i64,
     workers: i64,
@@ -139,14 +142,14 @@ struct Circuit {
 /// The process runs.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Liveness {
-    /// Always `alive`.
+    #[schemars(extend("const" = "alive"))]
     status: &'static str,
 }
 
 /// Whether this process can serve (its database answers). Answered with 503 when not.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Readiness {
-    /// `ready` or `not-ready`.
+    #[schemars(extend("enum" = ["ready", "not-ready"]))]
     status: &'static str,
     ready: bool,
     timestamp: DateTime<Utc>,

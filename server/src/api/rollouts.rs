@@ -103,6 +103,7 @@ pub struct RolloutList {
 pub struct Rollout {
     id: Uuid,
     /// The run's status, or `halted` when a wave failed too often.
+    #[schemars(extend("enum" = ["queued", "running", "waiting", "succeeded", "failed", "cancelled", "halted"]))]
     status: String,
     /// The chart and app versions rolled out.
     target: Value,
@@ -127,7 +128,7 @@ struct RolloutTotals {
 #[derive(Debug, Serialize, JsonSchema)]
 struct Wave {
     number: usize,
-    /// pending, running, succeeded, accepted, halted or cancelled.
+    #[schemars(extend("enum" = ["pending", "running", "succeeded", "accepted", "halted", "cancelled"]))]
     status: &'static str,
     stores: Vec<WaveStore>,
 }
@@ -136,7 +137,7 @@ struct Wave {
 #[serde(rename_all = "camelCase")]
 struct WaveStore {
     store_id: String,
-    /// pending, upgrading, upgraded, failed or skipped.
+    #[schemars(extend("enum" = ["pending", "upgrading", "upgraded", "failed", "skipped"]))]
     outcome: &'static str,
     run_id: Option<Uuid>,
     error: Option<String>,

@@ -470,6 +470,7 @@ pub struct StoreView<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct Rotation<'a> {
     run_id: Uuid,
+    #[schemars(with = "storeflow_engine::RunStatus")]
     status: &'a str,
 }
 
@@ -490,8 +491,11 @@ struct Urls<'a> {
 #[serde(rename_all = "camelCase")]
 struct CurrentRun<'a> {
     id: Uuid,
+    /// What the run does to the store.
+    #[schemars(extend("enum" = ["provision", "teardown", "upgrade", "restore", null]))]
     operation: Option<&'a str>,
     workflow: Option<&'a str>,
+    #[schemars(with = "Option<storeflow_engine::RunStatus>")]
     status: Option<&'a str>,
     percent: i32,
     step: Option<&'a str>,
@@ -628,6 +632,7 @@ pub struct RunRef<'a> {
     workflow: Option<&'a str>,
     /// The run's status (`queued` for a new one); `superseded` when a later operation's run
     /// drives the store now.
+    #[schemars(extend("enum" = ["queued", "running", "waiting", "succeeded", "failed", "cancelled", "superseded"]))]
     status: &'a str,
 }
 
@@ -1429,6 +1434,7 @@ fn caller_of(row: &PgRow, bearer: Bearer) -> sqlx::Result<User> {
 struct StoreRun {
     id: Uuid,
     workflow: String,
+    #[schemars(with = "storeflow_engine::RunStatus")]
     status: String,
     created_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
@@ -1616,6 +1622,20 @@ impl<'a> ProgressView<'a> {
 // ---------------------------------------------------------------------------------------
 // Delete and retry
 
+/// A lifecycle request that was refused (the store moved meanwhile: `aborted` says what was
+/// not done) or that failed.
+pub(crate) fn transition_error(err: lifecycle::TransitionError, aborted: &str) -> ApiError {
+    match err {
+        lifecycle::TransitionError::Refused { .. } => ApiError::conflict(
+            "INVALID_STORE_STATE",
+            format!("Store status changed concurrently. {aborted}"),
+        )
+        .suggestion("Refresh and try again."),
+        lifecycle::TransitionError::Engine(err) => err.into(),
+        lifecycle::TransitionError::Database(err) => err.into(),
+    }
+}
+
 pub(crate) fn state_conflict(store: &StoreRow, action: &str, allowed: &str) -> ApiError {
     let reason = match store.status {
         StoreStatus::Deleted => "Store is already deleted.".to_owned(),
@@ -1656,15 +1676,7 @@ pub async fn delete_store(
             .request_id(current_request_id()),
     )
     .await
-    .map_err(|err| match err {
-        lifecycle::TransitionError::Refused { .. } => ApiError::conflict(
-            "INVALID_STORE_STATE",
-            "Store status changed concurrently. Aborting deletion.",
-        )
-        .suggestion("Refresh and try again."),
-        lifecycle::TransitionError::Engine(err) => err.into(),
-        lifecycle::TransitionError::Database(err) => err.into(),
-    })?;
+    .map_err(|err| transition_error(err, "Aborting deletion."))?;
     Audit::new("store", "store_delete_requested")
         .actor(&user)
         .ip(&ip)
@@ -1757,32 +1769,18 @@ pub async fn retry_store(
         // A cancelled (or missing) run cannot resume: start the operation again. Every step
         // is idempotent, so work already done is recognised, not repeated.
         _ => {
-            let run = state
-                .engine()
-                .enqueue(
-                    &mut tx,
-                    NewRun::new(workflow, run_input(settings, &store))
-                        .subject(id)
-                        .tenant(store.owner_id.to_string())
-                        .request_id(current_request_id()),
-                )
-                .await?;
-            let next = match operation.as_str() {
-                "teardown" => "deleting",
-                "upgrade" => "upgrading",
-                "restore" => "restoring",
-                _ => "provisioning",
-            };
-            sqlx::query(
-                "UPDATE stores SET status = $2::store_status, current_run_id = $3, retry_count = retry_count + 1, \
-                                   failure_reason = NULL, failed_step = NULL, updated_at = now() \
-                 WHERE id = $1 AND status = 'failed'",
+            let run = lifecycle::request_restart(
+                &mut tx,
+                state.engine(),
+                id,
+                operation.parse().unwrap_or(lifecycle::Operation::Provision),
+                NewRun::new(workflow, run_input(settings, &store))
+                    .subject(id)
+                    .tenant(store.owner_id.to_string())
+                    .request_id(current_request_id()),
             )
-            .bind(id)
-            .bind(next)
-            .bind(run.run_id)
-            .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(|err| transition_error(err, "Nothing was retried."))?;
             Audit::new("store", "store_retry_requested")
                 .actor(&user)
                 .ip(&ip)
@@ -1914,32 +1912,19 @@ pub async fn upgrade_store(
         .suggestion("Nothing to upgrade. Send {\"force\": true} to apply the chart and verify the store again anyway.")
         .details(json!({ "versions": { "chart": target.chart_version, "app": target.app_version } })));
     }
-    let run = state
-        .engine()
-        .enqueue(
-            &mut tx,
-            NewRun::new(workflow, run_input(settings, &store))
-                .subject(id)
-                .tenant(store.owner_id.to_string())
-                .request_id(current_request_id()),
-        )
-        .await?;
-    let moved = sqlx::query(
-        "UPDATE stores SET status = 'upgrading', current_run_id = $2, current_operation = 'upgrade', \
-                           failure_reason = NULL, failed_step = NULL, retry_count = 0, updated_at = now() \
-         WHERE id = $1 AND status = 'ready'",
+    let run = lifecycle::request(
+        &mut tx,
+        state.engine(),
+        id,
+        lifecycle::Operation::Upgrade,
+        store.status,
+        NewRun::new(workflow, run_input(settings, &store))
+            .subject(id)
+            .tenant(store.owner_id.to_string())
+            .request_id(current_request_id()),
     )
-    .bind(id)
-    .bind(run.run_id)
-    .execute(&mut *tx)
-    .await?;
-    if moved.rows_affected() != 1 {
-        return Err(ApiError::conflict(
-            "INVALID_STORE_STATE",
-            "Store status changed concurrently. Aborting the upgrade.",
-        )
-        .suggestion("Refresh and try again."));
-    }
+    .await
+    .map_err(|err| transition_error(err, "Aborting the upgrade."))?;
     let from = Versions {
         chart: store.chart_version.as_deref(),
         app: store.app_version.as_deref(),
@@ -2147,6 +2132,7 @@ struct TimelineEvent {
     /// `run-<n>` or `audit-<n>`.
     id: String,
     /// `run` or `audit`.
+    #[schemars(extend("enum" = ["run", "audit"]))]
     source: String,
     at: DateTime<Utc>,
     /// A run event's kind (`step_succeeded`, …) or an audit action.
