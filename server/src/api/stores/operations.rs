@@ -1,0 +1,485 @@
+//! Operations on an existing store — delete, retry, upgrade, rotate credentials: each
+//! checks the store, requests the lifecycle transition and answers 202 with the run.
+
+use super::*;
+
+/// A lifecycle request that was refused (the store moved meanwhile: `aborted` says what was
+/// not done) or that failed.
+pub(crate) fn transition_error(err: lifecycle::TransitionError, aborted: &str) -> ApiError {
+    match err {
+        lifecycle::TransitionError::Refused { .. } => ApiError::conflict(
+            "INVALID_STORE_STATE",
+            format!("Store status changed concurrently. {aborted}"),
+        )
+        .suggestion("Refresh and try again."),
+        lifecycle::TransitionError::Engine(err) => err.into(),
+        lifecycle::TransitionError::Database(err) => err.into(),
+    }
+}
+
+pub(crate) fn state_conflict(store: &StoreRow, action: &str, allowed: &str) -> ApiError {
+    let reason = match store.status {
+        StoreStatus::Deleted => "Store is already deleted.".to_owned(),
+        StoreStatus::Deleting => "Store is already being deleted.".to_owned(),
+        StoreStatus::Requested | StoreStatus::Provisioning => {
+            "Store is currently provisioning. Wait for it to finish or fail, or ask an operator to cancel the run."
+                .to_owned()
+        }
+        other => format!("Cannot {action} a store in '{other}' state."),
+    };
+    ApiError::conflict("INVALID_STORE_STATE", reason)
+        .suggestion(format!(
+            "Only {allowed} stores can be {action}d; wait for the current operation to complete."
+        ))
+        .details(json!({ "status": store.status }))
+}
+
+pub async fn delete_store(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let id = parse_store_id(&id)?;
+    let mut tx = scoped(&state, &user).await?;
+    let store = visible_store(&mut tx, id).await?;
+    if !matches!(store.status, StoreStatus::Ready | StoreStatus::Failed) {
+        return Err(state_conflict(&store, "delete", "ready or failed"));
+    }
+    let run = lifecycle::request_teardown(
+        &mut tx,
+        state.engine(),
+        id,
+        store.status,
+        NewRun::new(TEARDOWN_STORE, run_input(&state.config().stores, &store))
+            .subject(id)
+            .tenant(store.owner_id.to_string())
+            .request_id(current_request_id()),
+    )
+    .await
+    .map_err(|err| transition_error(err, "Aborting deletion."))?;
+    Audit::new("store", "store_delete_requested")
+        .actor(&user)
+        .ip(&ip)
+        .subject(id)
+        .data(json!({ "from": store.status, "runId": run.run_id }))
+        .write_in(&mut tx)
+        .await?;
+    let store = load_store(&mut tx, id, false)
+        .await?
+        .ok_or_else(|| store_not_found(id))?;
+    tx.commit().await?;
+    tracing::info!(store = %id, run = %run.run_id, "store deletion requested");
+    Ok(StoreAccepted::new(
+        "Store deletion initiated.",
+        store.view(&state, &user),
+        run_ref(Some(run.run_id), Some(TEARDOWN_STORE), "queued"),
+    )
+    .into_response())
+}
+
+pub async fn retry_store(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let id = parse_store_id(&id)?;
+    let settings = &state.config().stores;
+    let mut tx = scoped(&state, &user).await?;
+    let store = visible_store(&mut tx, id).await?;
+    if store.status != StoreStatus::Failed {
+        return Err(ApiError::conflict(
+            "INVALID_STORE_STATE",
+            format!(
+                "Only failed stores can be retried. Current status: '{}'.",
+                store.status
+            ),
+        )
+        .suggestion("Only failed stores can be retried.")
+        .details(json!({ "status": store.status })));
+    }
+    if store.retry_count >= settings.max_retries as i32 {
+        return Err(ApiError::conflict(
+            "RETRY_LIMIT_REACHED",
+            format!("Maximum retry count ({}) reached.", settings.max_retries),
+        )
+        .suggestion(
+            "Look at the failed step's error with an operator, or delete and recreate the store.",
+        ));
+    }
+    let operation = store
+        .current_operation
+        .clone()
+        .unwrap_or_else(|| "provision".into());
+    let workflow = operation_workflow(&store);
+    let actor = format!("{} (store retry)", user.email);
+    let resumed = store.run_status.as_deref() == Some("failed") && store.current_run_id.is_some();
+    let run_id = match (store.current_run_id, store.run_status.as_deref()) {
+        // A failed run resumes at its failed step: finished steps never run again. All in
+        // this transaction, which holds the store: no delete can slip in between, and the
+        // trigger moves the store back to provisioning/deleting as the run is requeued.
+        (Some(run_id), Some("failed")) => {
+            let step = StepRef::Number(store.run_current_step.unwrap_or(0) as usize + 1);
+            state
+                .engine()
+                .retry_step_in(&mut tx, run_id, &step, Some(&actor))
+                .await
+                .map_err(|err| match err {
+                    storeflow_engine::Error::InvalidRunState { .. } => ApiError::conflict(
+                        "INVALID_STORE_STATE",
+                        "The store's run changed concurrently; it is no longer failed.",
+                    )
+                    .suggestion("Refresh and try again."),
+                    other => other.into(),
+                })?;
+            sqlx::query("UPDATE stores SET retry_count = retry_count + 1 WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            Audit::new("store", "store_retry_requested")
+                .actor(&user)
+                .ip(&ip)
+                .subject(id)
+                .data(json!({ "runId": run_id, "operation": operation, "resumeAt": store.run_step_name }))
+                .write_in(&mut tx)
+                .await?;
+            tx.commit().await?;
+            run_id
+        }
+        // A cancelled (or missing) run cannot resume: start the operation again. Every step
+        // is idempotent, so work already done is recognised, not repeated.
+        _ => {
+            let run = lifecycle::request_restart(
+                &mut tx,
+                state.engine(),
+                id,
+                operation.parse().unwrap_or(lifecycle::Operation::Provision),
+                NewRun::new(workflow, run_input(settings, &store))
+                    .subject(id)
+                    .tenant(store.owner_id.to_string())
+                    .request_id(current_request_id()),
+            )
+            .await
+            .map_err(|err| transition_error(err, "Nothing was retried."))?;
+            Audit::new("store", "store_retry_requested")
+                .actor(&user)
+                .ip(&ip)
+                .subject(id)
+                .data(json!({ "runId": run.run_id, "operation": operation, "restarted": true }))
+                .write_in(&mut tx)
+                .await?;
+            tx.commit().await?;
+            run.run_id
+        }
+    };
+    let mut tx = scoped(&state, &user).await?;
+    let store = load_store(&mut tx, id, false)
+        .await?
+        .ok_or_else(|| store_not_found(id))?;
+    tx.commit().await?;
+    Ok(StoreAccepted::new(
+        match (operation.as_str(), resumed) {
+                ("teardown", true) => "Store deletion retry initiated: the teardown resumes at its failed step.",
+                ("teardown", false) => "Store deletion retry initiated: the teardown starts again.",
+                ("upgrade", true) => "Store upgrade retry initiated: the upgrade resumes at its failed step.",
+                ("upgrade", false) => "Store upgrade retry initiated: the upgrade starts again from the release as it is now.",
+                ("restore", true) => "Store restore retry initiated: the restore resumes at its failed step.",
+                ("restore", false) => "Store restore retry initiated: the backup is checked and restored again from its beginning.",
+                (_, true) => "Store retry initiated. Provisioning resumes at the failed step.",
+                (_, false) => "Store retry initiated. Provisioning starts again; work already done is recognised, not repeated.",
+            },
+        store.view(&state, &user),
+        run_ref(
+            Some(run_id),
+            Some(workflow),
+            store.run_status.as_deref().unwrap_or("queued"),
+        ),
+    )
+    .into_response())
+}
+
+// ---------------------------------------------------------------------------------------
+// Upgrade
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpgradeBody {
+    /// Upgrade also when the store already has the target versions (values are computed
+    /// again and the store verified again).
+    #[serde(default)]
+    force: bool,
+}
+
+/// `POST /stores/{id}/upgrade`: upgrades a ready store's release to the chart this build
+/// ships (admins; tenants when `TENANT_UPGRADES` allows). The store becomes `upgrading` in
+/// the transaction that enqueues the run; the run rolls the release back by itself if the
+/// upgrade fails.
+pub async fn upgrade_store(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let id = parse_store_id(&id)?;
+    let force = if body.iter().all(u8::is_ascii_whitespace) {
+        false
+    } else {
+        serde_json::from_slice::<UpgradeBody>(&body)
+            .map_err(|err| {
+                ApiError::validation(
+                    format!("The request body is not valid: {err}."),
+                    json!([{ "field": "body", "message": "expected {\"force\": true|false} or no body" }]),
+                )
+            })?
+            .force
+    };
+    let settings = &state.config().stores;
+    let mut tx = scoped(&state, &user).await?;
+    // A tenant who may not upgrade still learns nothing about other tenants' stores: the
+    // store is looked up (404 if not theirs) before the policy answers.
+    let store = visible_store(&mut tx, id).await?;
+    if user.role != Role::Admin && !settings.tenant_upgrades {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "UPGRADE_NOT_ALLOWED",
+            "Store upgrades are started by operators on this platform.",
+        )
+        .suggestion("Ask an operator to upgrade the store, or to set TENANT_UPGRADES=true."));
+    }
+    let Some(workflow) =
+        storeflow_executors::engines::find(&store.engine).and_then(|e| e.upgrade_workflow())
+    else {
+        return Err(ApiError::conflict(
+            "UPGRADE_NOT_SUPPORTED",
+            format!(
+                "Stores of engine '{}' cannot be upgraded in place.",
+                store.engine
+            ),
+        )
+        .suggestion("Create a new store and move the data over."));
+    };
+    let Some(target) = settings.release.as_ref() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "CHART_UNKNOWN",
+            "This server cannot read the store chart, so it does not know which version to upgrade to.",
+        )
+        .suggestion("Set HELM_CHART_PATH to the ecommerce-store chart directory and restart storeflow; `storeflow doctor` checks it."));
+    };
+    if store.status != StoreStatus::Ready {
+        return Err(match store.status {
+            StoreStatus::Upgrading => ApiError::conflict(
+                "INVALID_STORE_STATE",
+                "Store is already being upgraded.",
+            )
+            .suggestion(
+                "Follow the upgrade's progress on the store; it rolls back by itself if it fails.",
+            )
+            .details(json!({ "status": store.status })),
+            _ => state_conflict(&store, "upgrade", "ready"),
+        });
+    }
+    let current = (store.chart_version.as_deref(), store.app_version.as_deref());
+    if !force && current == (Some(&target.chart_version), Some(&target.app_version)) {
+        return Err(ApiError::conflict(
+            "UP_TO_DATE",
+            format!(
+                "Store already runs chart {} with app version {}.",
+                target.chart_version, target.app_version
+            ),
+        )
+        .suggestion("Nothing to upgrade. Send {\"force\": true} to apply the chart and verify the store again anyway.")
+        .details(json!({ "versions": { "chart": target.chart_version, "app": target.app_version } })));
+    }
+    let run = lifecycle::request(
+        &mut tx,
+        state.engine(),
+        id,
+        lifecycle::Operation::Upgrade,
+        store.status,
+        NewRun::new(workflow, run_input(settings, &store))
+            .subject(id)
+            .tenant(store.owner_id.to_string())
+            .request_id(current_request_id()),
+    )
+    .await
+    .map_err(|err| transition_error(err, "Aborting the upgrade."))?;
+    let from = Versions {
+        chart: store.chart_version.as_deref(),
+        app: store.app_version.as_deref(),
+    };
+    let to = Versions {
+        chart: Some(&target.chart_version),
+        app: Some(&target.app_version),
+    };
+    Audit::new("store", "store_upgrade_requested")
+        .actor(&user)
+        .ip(&ip)
+        .subject(id)
+        .data(json!({ "runId": run.run_id, "from": from, "to": to, "force": force }))
+        .write_in(&mut tx)
+        .await?;
+    let upgraded = load_store(&mut tx, id, false)
+        .await?
+        .ok_or_else(|| store_not_found(id))?;
+    tx.commit().await?;
+    tracing::info!(store = %id, run = %run.run_id, "store upgrade requested");
+    let mut answer = StoreAccepted::new(
+        format!(
+            "Store upgrade to chart {} (app {}) initiated; a failed upgrade is rolled back and verified again by itself.",
+            target.chart_version, target.app_version
+        ),
+        upgraded.view(&state, &user),
+        run_ref(Some(run.run_id), Some(workflow), "queued"),
+    );
+    answer.from = Some(from);
+    answer.to = Some(to);
+    Ok(answer.into_response())
+}
+
+// ---------------------------------------------------------------------------------------
+// Credential rotation
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RotateBody {
+    /// The new admin password (8-128 characters, no control characters); generated when left
+    /// out.
+    #[schemars(with = "Option<String>", length(min = 8, max = 128))]
+    password: Option<Value>,
+}
+
+pub async fn rotate_credentials(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let id = parse_store_id(&id)?;
+    // The body is optional: without one, a password is generated.
+    let chosen = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let parsed: RotateBody = serde_json::from_slice(&body).map_err(|err| {
+            ApiError::validation(
+                format!("The request body is not valid JSON: {err}."),
+                json!([{ "field": "body" }]),
+            )
+        })?;
+        match parsed.password {
+            None | Some(Value::Null) => None,
+            Some(Value::String(password))
+                if (8..=128).contains(&password.chars().count())
+                    && !password.chars().any(char::is_control) =>
+            {
+                Some(password)
+            }
+            Some(_) => {
+                return Err(ApiError::validation(
+                    "Password must be a string of 8 to 128 characters without control characters.",
+                    json!([{ "field": "password", "message": "8 to 128 characters" }]),
+                ));
+            }
+        }
+    };
+    let mut tx = scoped(&state, &user).await?;
+    let store = visible_store(&mut tx, id).await?;
+    // Operators see another tenant's credentials masked; choosing the new password would undo
+    // that. They rotate to a generated one, which only the owner sees.
+    if chosen.is_some() && store.owner_id != user.id {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "OWNER_CHOOSES_PASSWORD",
+            "Only the store's owner can choose its new admin password.",
+        )
+        .suggestion(
+            "Leave out `password`: a generated one is applied, and only the owner sees it.",
+        ));
+    }
+    if store.status != StoreStatus::Ready {
+        return Err(ApiError::conflict(
+            "INVALID_STORE_STATE",
+            format!(
+                "Credentials can be rotated on ready stores only. Current status: '{}'.",
+                store.status
+            ),
+        )
+        .suggestion("Wait until the store is ready.")
+        .details(json!({ "status": store.status })));
+    }
+    let running: Option<(Uuid, String)> = sqlx::query_as(
+        "SELECT r.id, r.status::text FROM stores s JOIN workflow_runs r ON r.id = s.rotation_run_id \
+         WHERE s.id = $1 AND r.finished_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((run_id, status)) = running {
+        return Err(ApiError::conflict(
+            "ROTATION_IN_PROGRESS",
+            format!("A credential rotation of this store is still {status}."),
+        )
+        .suggestion("Wait for it to finish, then rotate again if needed.")
+        .details(json!({ "runId": run_id })));
+    }
+    let sealer = &state.config().sealer;
+    let current = store
+        .credentials
+        .as_deref()
+        .and_then(|sealed| StoreCredentials::open(sealer, id, sealed).ok())
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "CREDENTIALS_UNAVAILABLE",
+                "The store's credentials cannot be decrypted with this server's STOREFLOW_ENCRYPTION_KEY.",
+            )
+            .suggestion("Give this server the encryption key the store was created with.")
+        })?;
+    let was_chosen = chosen.is_some();
+    let next = StoreCredentials {
+        password: chosen.unwrap_or_else(|| random_password(20)),
+        ..current
+    };
+    let run = state
+        .engine()
+        .enqueue(
+            &mut tx,
+            NewRun::new(
+                ROTATE_CREDENTIALS,
+                run_input(&state.config().stores, &store),
+            )
+            .subject(id)
+            .tenant(store.owner_id.to_string())
+            .request_id(current_request_id()),
+        )
+        .await?;
+    // The password the apps accept now is kept until the rotation has applied the new one.
+    sqlx::query(
+        "UPDATE stores SET previous_credentials = credentials, credentials = $2, \
+                           rotation_run_id = $3, updated_at = now() \
+         WHERE id = $1 AND status = 'ready'",
+    )
+    .bind(id)
+    .bind(next.seal(sealer, id))
+    .bind(run.run_id)
+    .execute(&mut *tx)
+    .await?;
+    Audit::new("store", "credentials_rotation_requested")
+        .actor(&user)
+        .ip(&ip)
+        .subject(id)
+        .data(json!({ "runId": run.run_id, "chosen": was_chosen }))
+        .write_in(&mut tx)
+        .await?;
+    let store = load_store(&mut tx, id, false)
+        .await?
+        .ok_or_else(|| store_not_found(id))?;
+    tx.commit().await?;
+    Ok(StoreAccepted::new(
+        "Credential rotation initiated: the new password works once the run finishes; until then the previous one does.",
+        store.view(&state, &user),
+        run_ref(Some(run.run_id), Some(ROTATE_CREDENTIALS), "queued"),
+    )
+    .into_response())
+}
