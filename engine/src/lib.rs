@@ -38,7 +38,9 @@ pub use runs::{
     StepStatus, StepView,
 };
 pub use scheduler::{Schedule, ScheduleSpec, Scheduler, SchedulerOptions, parse_cron};
-pub use step::{Resources, RunFailure, Step, StepContext, StepError, StepOutcome};
+pub use step::{
+    OrOutcome, Resources, RunFailure, Step, StepContext, StepError, StepOutcome, StepResult,
+};
 pub use worker::{AdmissionLimit, Worker, WorkerOptions};
 
 /// The SQL migrations of the whole product, embedded at build time.

@@ -112,6 +112,52 @@ impl StepOutcome {
             waiting_for: Some(waiting_for.into()),
         }
     }
+
+    /// The outcome of a step body written with `?`: its output is `Done`, and whatever ended
+    /// it early (retry, fatal, pending) is that outcome.
+    pub fn of(result: StepResult) -> Self {
+        StepOutcome::from_result(result, StepOutcome::Done)
+    }
+
+    /// [`StepOutcome::of`] for a body whose value still decides the outcome (`done` may
+    /// answer `Pending` for a value that is not there yet).
+    pub fn from_result<T>(result: StepResult<T>, done: impl FnOnce(T) -> StepOutcome) -> Self {
+        match result {
+            Ok(value) => done(value),
+            Err(outcome) => outcome,
+        }
+    }
+}
+
+/// What a step body returns so that `?` works in it: `Ok` carries the output (or a value the
+/// step turns into one), `Err` the outcome that ends the attempt early — a retry, a fatal
+/// failure, or pending. Turn it into the attempt's outcome with [`StepOutcome::of`];
+/// [`OrOutcome`] gives foreign errors their outcome and context.
+pub type StepResult<T = Value> = Result<T, StepOutcome>;
+
+impl From<StepResult> for StepOutcome {
+    fn from(result: StepResult) -> Self {
+        StepOutcome::of(result)
+    }
+}
+
+/// Gives an error its outcome, with what was being done: `query.await.or_retry("listing
+/// failed stores")?` retries the attempt with "listing failed stores: <error>".
+pub trait OrOutcome<T> {
+    /// A transient failure: the attempt is retried after backoff.
+    fn or_retry(self, doing: &str) -> StepResult<T>;
+    /// A permanent failure: the run fails.
+    fn or_fatal(self, doing: &str) -> StepResult<T>;
+}
+
+impl<T, E: std::fmt::Display> OrOutcome<T> for Result<T, E> {
+    fn or_retry(self, doing: &str) -> StepResult<T> {
+        self.map_err(|err| StepOutcome::retry(format!("{doing}: {err}")))
+    }
+
+    fn or_fatal(self, doing: &str) -> StepResult<T> {
+        self.map_err(|err| StepOutcome::fatal(format!("{doing}: {err}")))
+    }
 }
 
 /// Why a step attempt failed. The message is shown to operators and stored in events, so it

@@ -11,7 +11,9 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use storeflow_engine::{Engine, NewRun, StepContext, StepOutcome, humantime_duration};
+use storeflow_engine::{
+    Engine, NewRun, OrOutcome, StepContext, StepOutcome, StepResult, humantime_duration,
+};
 
 use crate::breaker::{Breakers, guarded};
 use crate::kubernetes::{MANAGED_BY, STORE_ID_LABEL, classify, client};
@@ -57,37 +59,29 @@ struct FailedStore {
     teardown_input: Option<Value>,
 }
 
-#[typetag::serde(name = "reap-failed-stores")]
-#[async_trait::async_trait]
-impl storeflow_engine::Step for ReapFailedStores {
-    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+impl ReapFailedStores {
+    async fn reap(&self, cx: &mut StepContext<'_>) -> StepResult {
         // The age may come from the schedule's input (`older_than`, e.g. "3d").
         let older_than = match cx.input.get("older_than").and_then(Value::as_str) {
             Some(text) => match humantime::parse_duration(text) {
                 Ok(age) if age >= Duration::from_secs(3600) => age,
                 Ok(_) => {
-                    return StepOutcome::fatal(
+                    return Err(StepOutcome::fatal(
                         "the schedule's older_than must be at least 1h (a failed store gets time to be looked at)",
-                    );
+                    ));
                 }
                 Err(err) => {
-                    return StepOutcome::fatal(format!(
+                    return Err(StepOutcome::fatal(format!(
                         "the schedule's older_than `{text}` is not a duration ({err}); use e.g. 7d"
-                    ));
+                    )));
                 }
             },
             None => self.older_than,
         };
-        let engine = match engine(cx) {
-            Ok(engine) => engine.clone(),
-            Err(outcome) => return outcome,
-        };
+        let engine = engine(cx)?.clone();
         let request_id = cx.request_id.map(str::to_owned);
-        let conn = match cx.transaction() {
-            Ok(conn) => conn,
-            Err(err) => return StepOutcome::Fatal(err),
-        };
-        let stores: Vec<FailedStore> = match sqlx::query_as(
+        let conn = cx.transaction().map_err(StepOutcome::Fatal)?;
+        let stores: Vec<FailedStore> = sqlx::query_as(
             "SELECT s.id, s.owner_id, s.name, s.engine::text AS engine, s.theme, s.namespace, \
                     s.current_run_id, r.input AS teardown_input \
              FROM stores s LEFT JOIN workflow_runs r ON r.id = s.current_run_id \
@@ -99,10 +93,7 @@ impl storeflow_engine::Step for ReapFailedStores {
         .bind(self.limit)
         .fetch_all(&mut *conn)
         .await
-        {
-            Ok(stores) => stores,
-            Err(err) => return StepOutcome::retry(format!("listing failed stores: {err}")),
-        };
+        .or_retry("listing failed stores")?;
         let mut reaped = Vec::new();
         for store in stores {
             // The store's own run input has everything a teardown needs; older rows fall
@@ -128,7 +119,7 @@ impl storeflow_engine::Step for ReapFailedStores {
             if let Some(request_id) = &request_id {
                 run = run.request_id(request_id.clone());
             }
-            let enqueued = match crate::lifecycle::request_teardown(
+            let enqueued = crate::lifecycle::request_teardown(
                 &mut *conn,
                 &engine,
                 &store.id,
@@ -136,31 +127,29 @@ impl storeflow_engine::Step for ReapFailedStores {
                 run,
             )
             .await
-            {
-                Ok(enqueued) => enqueued,
-                Err(err) => {
-                    return StepOutcome::retry(format!(
-                        "requesting the teardown of {}: {err}",
-                        store.id
-                    ));
-                }
-            };
-            let audited = sqlx::query(
+            .or_retry(&format!("requesting the teardown of {}", store.id))?;
+            sqlx::query(
                 "INSERT INTO audit_events (category, action, subject, data) \
                  VALUES ('store', 'store_reaped', $1, jsonb_build_object('reason', 'failed for too long', 'runId', $2::uuid))",
             )
             .bind(&store.id)
             .bind(enqueued.run_id)
             .execute(&mut *conn)
-            .await;
-            if let Err(err) = audited {
-                return StepOutcome::retry(format!("marking {} for teardown: {err}", store.id));
-            }
+            .await
+            .or_retry(&format!("recording the reaping of {}", store.id))?;
             reaped.push(json!({ "store": store.id, "run": enqueued.run_id }));
         }
-        StepOutcome::Done(
+        Ok(
             json!({ "reaped": reaped, "olderThan": humantime::format_duration(older_than).to_string() }),
         )
+    }
+}
+
+#[typetag::serde(name = "reap-failed-stores")]
+#[async_trait::async_trait]
+impl storeflow_engine::Step for ReapFailedStores {
+    async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        StepOutcome::of(self.reap(cx).await)
     }
 
     fn runs_in_checkpoint(&self) -> bool {
@@ -185,18 +174,18 @@ impl storeflow_engine::Step for ReapOrphans {
 }
 
 async fn reap_orphans(cx: &StepContext<'_>) -> StepOutcome {
-    let (client, engine) = match (client(cx), engine(cx)) {
-        (Ok(client), Ok(engine)) => (client, engine.clone()),
-        (Err(outcome), _) | (_, Err(outcome)) => return outcome,
-    };
+    StepOutcome::of(find_and_reap_orphans(cx).await)
+}
+
+async fn find_and_reap_orphans(cx: &StepContext<'_>) -> StepResult {
+    let client = client(cx)?;
+    let engine = engine(cx)?.clone();
     let selector = format!("{}={}", MANAGED_BY.0, MANAGED_BY.1);
-    let namespaces = match Api::<Namespace>::all(client)
+    let namespaces = Api::<Namespace>::all(client)
         .list(&ListParams::default().labels(&selector))
         .await
-    {
-        Ok(list) => list.items,
-        Err(err) => return classify(err, "listing storeflow's namespaces"),
-    };
+        .map_err(|err| classify(err, "listing storeflow's namespaces"))?
+        .items;
     let mut candidates = Vec::new();
     for namespace in &namespaces {
         let name = namespace.metadata.name.clone().unwrap_or_default();
@@ -213,14 +202,14 @@ async fn reap_orphans(cx: &StepContext<'_>) -> StepOutcome {
         }
     }
     if candidates.is_empty() {
-        return StepOutcome::Done(json!({ "namespaces": namespaces.len(), "reaped": [] }));
+        return Ok(json!({ "namespaces": namespaces.len(), "reaped": [] }));
     }
     let ids: Vec<String> = candidates.iter().map(|(_, store)| store.clone()).collect();
     // Only namespaces of stores this installation knows as deleted are orphans. A store id
     // without a row here may belong to another control plane sharing the cluster, or to a
     // store created after the backup this database was restored from: never touched. Neither
     // is a namespace whose removal is already under way.
-    let deleted: Vec<(String,)> = match sqlx::query_as(
+    let deleted: Vec<(String,)> = sqlx::query_as(
         "SELECT s.id FROM stores s WHERE s.id = ANY($1) AND s.status = 'deleted' \
            AND NOT EXISTS (SELECT 1 FROM workflow_runs r \
                            WHERE r.subject = 'orphan:' || s.id AND r.finished_at IS NULL)",
@@ -228,10 +217,7 @@ async fn reap_orphans(cx: &StepContext<'_>) -> StepOutcome {
     .bind(&ids)
     .fetch_all(cx.pool())
     .await
-    {
-        Ok(rows) => rows,
-        Err(err) => return StepOutcome::retry(format!("reading stores: {err}")),
-    };
+    .or_retry("reading stores")?;
     let mut reaped = Vec::new();
     for (namespace, store) in candidates {
         if !deleted.iter().any(|(id,)| id == &store) || namespace != store {
@@ -243,14 +229,13 @@ async fn reap_orphans(cx: &StepContext<'_>) -> StepOutcome {
         )
         .subject(format!("orphan:{namespace}"))
         .idempotency_key(format!("reap-orphan:{namespace}:{}", cx.run_id));
-        match engine.enqueue_now(run).await {
-            Ok(enqueued) => reaped.push(json!({ "namespace": namespace, "run": enqueued.run_id })),
-            Err(err) => {
-                return StepOutcome::retry(format!("enqueuing the removal of {namespace}: {err}"));
-            }
-        }
+        let enqueued = engine
+            .enqueue_now(run)
+            .await
+            .or_retry(&format!("enqueuing the removal of {namespace}"))?;
+        reaped.push(json!({ "namespace": namespace, "run": enqueued.run_id }));
     }
-    StepOutcome::Done(json!({ "namespaces": namespaces.len(), "reaped": reaped }))
+    Ok(json!({ "namespaces": namespaces.len(), "reaped": reaped }))
 }
 
 /// Deletes finished runs (with their attempts and events), audit rows, and expired limiter and

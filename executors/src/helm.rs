@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use storeflow_engine::{StepContext, StepOutcome};
+use storeflow_engine::{OrOutcome, StepContext, StepOutcome, StepResult};
 
 use crate::breaker::{Breakers, guarded};
 
@@ -266,51 +266,46 @@ impl storeflow_engine::Step for InstallChart {
 
 impl InstallChart {
     async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
-        let settings = match cx.resource::<HelmSettings>() {
-            Ok(settings) => settings.clone(),
-            Err(err) => return StepOutcome::Fatal(err),
-        };
-        let (store, namespace, engine) = match store_input(cx) {
-            Ok(values) => values,
-            Err(outcome) => return outcome,
-        };
+        StepOutcome::of(self.attempt(cx).await)
+    }
+
+    async fn attempt(&self, cx: &StepContext<'_>) -> StepResult {
+        let settings = cx
+            .resource::<HelmSettings>()
+            .map_err(StepOutcome::Fatal)?
+            .clone();
+        let (store, namespace, engine) = store_input(cx)?;
         let mut values = match &self.values_from {
             Some(step) => match cx.output_of(step).and_then(|o| o.get("values")) {
                 Some(values) => values.clone(),
                 None => {
-                    return StepOutcome::fatal(format!(
+                    return Err(StepOutcome::fatal(format!(
                         "step `{step}` produced no `values` for the chart"
-                    ));
+                    )));
                 }
             },
             None => json!({}),
         };
         let Some(object) = values.as_object_mut() else {
-            return StepOutcome::fatal("the chart values must be a JSON object");
+            return Err(StepOutcome::fatal("the chart values must be a JSON object"));
         };
         object.insert("storeId".into(), json!(store));
         object.insert("engine".into(), json!(engine));
 
         // Repair a release left pending by a helm process that died mid-operation.
-        match repair_pending(&settings, namespace).await {
-            Ok(()) => {}
-            Err(outcome) => return outcome,
-        }
+        repair_pending(&settings, namespace).await?;
         // Waiting for a pending release to be repairable can use up most of this attempt;
         // helm with a minute left would be killed mid-operation and leave it pending again.
         // A fresh attempt gets the step's whole timeout.
         let needed = settings.timeout.min(Duration::from_secs(120));
         if cx.time_left < needed {
-            return StepOutcome::retry(format!(
+            return Err(StepOutcome::retry(format!(
                 "only {} s of this attempt are left, too little for helm; installing in a fresh attempt",
                 cx.time_left.as_secs()
-            ));
+            )));
         }
 
-        let file = match ValuesFile::write(&values) {
-            Ok(file) => file,
-            Err(err) => return StepOutcome::retry(format!("writing the values file: {err}")),
-        };
+        let file = ValuesFile::write(&values).or_retry("writing the values file")?;
         let chart = settings.chart.to_string_lossy().into_owned();
         // helm must finish (and record the outcome) before this attempt's time runs out,
         // or it would be killed mid-operation and leave the release pending.
@@ -335,18 +330,18 @@ impl InstallChart {
         args.push(file.path().to_string_lossy().into_owned());
         args.extend(["--timeout".into(), timeout, "-o".into(), "json".into()]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = match helm(&settings, &args).await {
-            Ok(output) => output,
-            Err(outcome) => return outcome,
-        };
+        let output = helm(&settings, &args).await?;
         drop(file);
         if !output.success {
-            return helm_failure(&format!("installing release {namespace}"), &output.stderr);
+            return Err(helm_failure(
+                &format!("installing release {namespace}"),
+                &output.stderr,
+            ));
         }
         let release = serde_json::from_str::<Value>(&output.stdout).unwrap_or_default();
         let mut done = json!({ "release": namespace, "revision": release["version"].as_i64() });
         add_versions(&mut done, &release);
-        StepOutcome::Done(done)
+        Ok(done)
     }
 }
 
@@ -379,32 +374,25 @@ impl storeflow_engine::Step for RecordRelease {
 
 impl RecordRelease {
     async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
-        let settings = match cx.resource::<HelmSettings>() {
-            Ok(settings) => settings.clone(),
-            Err(err) => return StepOutcome::Fatal(err),
-        };
-        let (_, namespace, _) = match store_input(cx) {
-            Ok(values) => values,
-            Err(outcome) => return outcome,
-        };
-        if let Err(outcome) = repair_pending(&settings, namespace).await {
-            return outcome;
-        }
-        let release = match release_status(&settings, namespace).await {
-            Ok(release) => release,
-            Err(outcome) => return outcome,
-        };
+        StepOutcome::of(self.attempt(cx).await)
+    }
+
+    async fn attempt(&self, cx: &StepContext<'_>) -> StepResult {
+        let settings = cx
+            .resource::<HelmSettings>()
+            .map_err(StepOutcome::Fatal)?
+            .clone();
+        let (_, namespace, _) = store_input(cx)?;
+        repair_pending(&settings, namespace).await?;
+        let release = release_status(&settings, namespace).await?;
         let state = release["info"]["status"].as_str().unwrap_or("unknown");
         if state != "deployed" {
-            return StepOutcome::fatal(format!(
+            return Err(StepOutcome::fatal(format!(
                 "release {namespace} is {state}, not deployed, so there is no working revision \
                  to come back to; repair it (helm history / helm rollback) and upgrade again"
-            ));
+            )));
         }
-        let values = match release_values(&settings, namespace).await {
-            Ok(values) => values,
-            Err(outcome) => return outcome,
-        };
+        let values = release_values(&settings, namespace).await?;
         // `helm status` leaves the chart out; `helm get metadata` names its versions.
         let metadata = match helm(
             &settings,
@@ -424,12 +412,12 @@ impl RecordRelease {
                 serde_json::from_str::<Value>(&output.stdout).unwrap_or_default()
             }
             Ok(output) => {
-                return helm_failure(
+                return Err(helm_failure(
                     &format!("reading the chart of release {namespace}"),
                     &output.stderr,
-                );
+                ));
             }
-            Err(outcome) => return outcome,
+            Err(outcome) => return Err(outcome),
         };
         let mut done = json!({
             "release": namespace,
@@ -441,7 +429,7 @@ impl RecordRelease {
             &json!({ "chart": { "metadata": {
                 "version": metadata["version"], "appVersion": metadata["appVersion"] } } }),
         );
-        StepOutcome::Done(done)
+        Ok(done)
     }
 }
 
@@ -485,28 +473,24 @@ impl storeflow_engine::Step for RollbackChart {
 
 impl RollbackChart {
     async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
-        let settings = match cx.resource::<HelmSettings>() {
-            Ok(settings) => settings.clone(),
-            Err(err) => return StepOutcome::Fatal(err),
-        };
-        let (_, namespace, _) = match store_input(cx) {
-            Ok(values) => values,
-            Err(outcome) => return outcome,
-        };
+        StepOutcome::of(self.attempt(cx).await)
+    }
+
+    async fn attempt(&self, cx: &StepContext<'_>) -> StepResult {
+        let settings = cx
+            .resource::<HelmSettings>()
+            .map_err(StepOutcome::Fatal)?
+            .clone();
+        let (_, namespace, _) = store_input(cx)?;
         let recorded = cx.output_of(&self.to).cloned().unwrap_or(Value::Null);
         let Some(target) = recorded["revision"].as_i64() else {
-            return StepOutcome::Done(json!({
+            return Ok(json!({
                 "rolledBack": false,
                 "reason": format!("`{}` did not record a revision: the release was not changed", self.to),
             }));
         };
-        if let Err(outcome) = repair_pending(&settings, namespace).await {
-            return outcome;
-        }
-        let current = match release_status(&settings, namespace).await {
-            Ok(release) => release,
-            Err(outcome) => return outcome,
-        };
+        repair_pending(&settings, namespace).await?;
+        let current = release_status(&settings, namespace).await?;
         let mut done = json!({ "release": namespace, "revision": target });
         done["chartVersion"] = recorded["chartVersion"].clone();
         done["appVersion"] = recorded["appVersion"].clone();
@@ -515,7 +499,7 @@ impl RollbackChart {
         {
             done["rolledBack"] = json!(false);
             done["reason"] = json!(format!("release {namespace} is still at revision {target}"));
-            return StepOutcome::Done(done);
+            return Ok(done);
         }
         let budget = cx
             .time_left
@@ -523,7 +507,7 @@ impl RollbackChart {
             .max(Duration::from_secs(1));
         let timeout = format!("{}s", settings.timeout.min(budget).as_secs().max(1));
         let revision = target.to_string();
-        let output = match helm(
+        let output = helm(
             &settings,
             &[
                 "rollback",
@@ -535,20 +519,16 @@ impl RollbackChart {
                 &timeout,
             ],
         )
-        .await
-        {
-            Ok(output) => output,
-            Err(outcome) => return outcome,
-        };
+        .await?;
         if !output.success {
-            return helm_failure(
+            return Err(helm_failure(
                 &format!("rolling release {namespace} back to revision {target}"),
                 &output.stderr,
-            );
+            ));
         }
         done["rolledBack"] = json!(true);
         done["from"] = current["version"].clone();
-        StepOutcome::Done(done)
+        Ok(done)
     }
 }
 
@@ -655,13 +635,17 @@ impl storeflow_engine::Step for UninstallChart {
 
 impl UninstallChart {
     async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
-        let settings = match cx.resource::<HelmSettings>() {
-            Ok(settings) => settings.clone(),
-            Err(err) => return StepOutcome::Fatal(err),
-        };
+        StepOutcome::of(self.attempt(cx).await)
+    }
+
+    async fn attempt(&self, cx: &StepContext<'_>) -> StepResult {
+        let settings = cx
+            .resource::<HelmSettings>()
+            .map_err(StepOutcome::Fatal)?
+            .clone();
         // Only the namespace (= release) is needed: orphan namespaces have no store row.
         let Some(namespace) = cx.input["namespace"].as_str().filter(|n| !n.is_empty()) else {
-            return StepOutcome::fatal("the run input has no `namespace`");
+            return Err(StepOutcome::fatal("the run input has no `namespace`"));
         };
         match helm(
             &settings,
@@ -669,14 +653,15 @@ impl UninstallChart {
         )
         .await
         {
-            Ok(output) if output.success => StepOutcome::Done(json!({ "release": namespace })),
+            Ok(output) if output.success => Ok(json!({ "release": namespace })),
             Ok(output) if release_not_found(&output.stderr) => {
-                StepOutcome::Done(json!({ "release": namespace, "already_gone": true }))
+                Ok(json!({ "release": namespace, "already_gone": true }))
             }
-            Ok(output) => {
-                helm_failure(&format!("uninstalling release {namespace}"), &output.stderr)
-            }
-            Err(outcome) => outcome,
+            Ok(output) => Err(helm_failure(
+                &format!("uninstalling release {namespace}"),
+                &output.stderr,
+            )),
+            Err(outcome) => Err(outcome),
         }
     }
 }

@@ -283,13 +283,6 @@ impl MedusaMigrations {
     }
 }
 
-fn outcome<T>(result: Result<T, StepOutcome>, done: impl FnOnce(T) -> StepOutcome) -> StepOutcome {
-    match result {
-        Ok(value) => done(value),
-        Err(outcome) => outcome,
-    }
-}
-
 /// The Medusa backend of the store, through the service proxy.
 pub fn backend(cx: &StepContext<'_>) -> Result<Service, StepOutcome> {
     Ok(Service {
@@ -464,7 +457,7 @@ impl storeflow_engine::Step for MedusaAdminUser {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
         let breakers = cx.resource::<Breakers>().ok();
         guarded(breakers.map(|b| &b.kubernetes), async {
-            outcome(
+            StepOutcome::from_result(
                 async {
                     let credentials = credentials::load(cx).await?;
                     let admin = Admin::new(backend(cx)?, admin_token(cx).await?);
@@ -698,7 +691,7 @@ impl storeflow_engine::Step for MedusaSetup {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
         let breakers = cx.resource::<Breakers>().ok();
         guarded(breakers.map(|b| &b.kubernetes), async {
-            outcome(self.apply(cx).await, StepOutcome::Done)
+            StepOutcome::from_result(self.apply(cx).await, StepOutcome::Done)
         })
         .await
     }
@@ -896,7 +889,7 @@ impl storeflow_engine::Step for MedusaVerify {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
         let breakers = cx.resource::<Breakers>().ok();
         guarded(breakers.map(|b| &b.kubernetes), async {
-            outcome(
+            StepOutcome::from_result(
                 async {
                     let service = backend(cx)?;
                     let admin = Admin::new(service.clone(), admin_token(cx).await?);
@@ -1072,7 +1065,7 @@ impl storeflow_engine::Step for MedusaSetAdminPassword {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
         let breakers = cx.resource::<Breakers>().ok();
         guarded(breakers.map(|b| &b.kubernetes), async {
-            outcome(
+            StepOutcome::from_result(
                 async {
                     let credentials = credentials::load(cx).await?;
                     let token = admin_token(cx).await?;
@@ -1176,7 +1169,7 @@ impl storeflow_engine::Step for MedusaRestoreAdmin {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
         let breakers = cx.resource::<Breakers>().ok();
         guarded(breakers.map(|b| &b.kubernetes), async {
-            outcome(
+            StepOutcome::from_result(
                 async {
                     let credentials = credentials::load(cx).await?;
                     let admin = Admin::new(backend(cx)?, admin_token(cx).await?);
@@ -1220,7 +1213,7 @@ impl storeflow_engine::Step for MedusaRehome {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
         let breakers = cx.resource::<Breakers>().ok();
         guarded(breakers.map(|b| &b.kubernetes), async {
-            outcome(self.body(cx).await, StepOutcome::Done)
+            StepOutcome::from_result(self.body(cx).await, StepOutcome::Done)
         })
         .await
     }

@@ -220,7 +220,7 @@ impl storeflow_engine::Step for WpRehome {
             }
             Ok::<_, StepOutcome>(json!({ "url": new, "replaced": replaced }))
         };
-        let outcome = async { outcome(body.await, StepOutcome::Done) };
+        let outcome = async { StepOutcome::from_result(body.await, StepOutcome::Done) };
         guarded(breakers.map(|b| &b.kubernetes), outcome).await
     }
 }
@@ -276,13 +276,6 @@ impl<'a> WpCli<'a> {
     }
 }
 
-fn outcome<T>(result: Result<T, StepOutcome>, done: impl FnOnce(T) -> StepOutcome) -> StepOutcome {
-    match result {
-        Ok(value) => done(value),
-        Err(outcome) => outcome,
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 
 /// A data migration after an upgrade, as WP-CLI runs it: `wp core update-db` (WordPress's
@@ -324,7 +317,7 @@ impl storeflow_engine::Step for WpDataMigration {
             Ok::<_, StepOutcome>(output)
         };
         let outcome = async {
-            outcome(body.await, |output| {
+            StepOutcome::from_result(body.await, |output| {
                 StepOutcome::Done(
                     json!({ "command": self.command.join(" "), "output": output.summary() }),
                 )
@@ -367,7 +360,7 @@ pub fn core_install_argv(
 }
 
 async fn core_install(cx: &StepContext<'_>) -> StepOutcome {
-    outcome(
+    StepOutcome::from_result(
         async {
             let wp_cli = WpCli::new(cx)?;
             let installed = wp_cli.run(&wp(&["core", "is-installed"]), None).await?;
@@ -490,7 +483,7 @@ impl WooConfigure {
     }
 
     async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
-        outcome(
+        StepOutcome::from_result(
             async {
                 let wp_cli = WpCli::new(cx)?;
                 let admin = credentials::load(cx).await?.username;
@@ -677,7 +670,7 @@ impl storeflow_engine::Step for WooProducts {
 
 impl WooProducts {
     async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
-        outcome(
+        StepOutcome::from_result(
             async {
                 let wp_cli = WpCli::new(cx)?;
                 let admin = credentials::load(cx).await?.username;
@@ -730,7 +723,7 @@ impl storeflow_engine::Step for WooVerify {
 }
 
 async fn verify(cx: &StepContext<'_>) -> StepOutcome {
-    outcome(
+    StepOutcome::from_result(
         async {
             let namespace = input_str(cx, "namespace")?;
             let host = input_str(cx, "host")?;
@@ -859,7 +852,7 @@ impl storeflow_engine::Step for WpSetAdminPassword {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
         let breakers = cx.resource::<Breakers>().ok();
         guarded(breakers.map(|b| &b.kubernetes), async {
-            outcome(
+            StepOutcome::from_result(
                 async {
                     let wp_cli = WpCli::new(cx)?;
                     let credentials = credentials::load(cx).await?;

@@ -3,18 +3,17 @@
 // types here are its `components["schemas"]` under the names the dashboard uses. Store routes use
 // camelCase; the engine's run, step, event and schedule views are snake_case.
 //
-// Hand-written here, and only here:
-// - string unions NARROWER THAN THE CONTRACT UNTIL IT LISTS THE VALUES: where the contract says
-//   `string` (a store's current operation and run status, an upgrade's outcome, rollout, wave and
-//   wave-store statuses, a backup's trigger, health's status and registration, a timeline event's
-//   source) the dashboard names the values it handles. Each is applied with `Narrowed`, which only
-//   compiles while the narrower type still fits the contract's; once the contract lists the
-//   values, the union here becomes an alias of the generated one.
-// - shapes the contract leaves untyped (`unknown`: a store's `lastUpgrade`, a backup's `versions`,
-//   a rollout's `target` and `maxFailureShare`, the `data` of events, a run's `state`), written as
-//   the server builds them.
-// Where the contract has the values (`RunStatus`, `StepStatus`, `Role`, `StoreStatus`,
-// `BackupStatus`, the engines' names), they come from it.
+// Where the contract lists the values, they come from it: `RunStatus`, `StepStatus`, `Role`,
+// `StoreStatus`, `BackupStatus`, the engines' names, a store's current operation and run status,
+// rotation and store-run statuses, rollout, wave and wave-store statuses, a backup's trigger,
+// health's status and registration, a timeline event's source.
+//
+// Hand-written here, and only here, what the contract does not express, each applied with
+// `Narrowed` (which only compiles while the hand-written type fits the contract's):
+// - shapes the contract leaves untyped (`unknown`: a store's `lastUpgrade` and its outcome, a
+//   backup's `versions`, a rollout's `target` and `maxFailureShare`, the `data` of events, a run's
+//   `state`), written as the server builds them;
+// - the keys of `Metrics.runsByStatus` (the contract says any string).
 
 import type { components, operations } from "./schema";
 
@@ -133,20 +132,13 @@ export const RUN_STATUSES: RunStatus[] = ["queued", "running", "waiting", "succe
 export type StepStatus = Schemas["StepStatus"];
 
 /**
- * What a store's current run does (`currentRun.operation`); `restore`: a backup restored into the
- * store itself. Narrower than the contract until it lists the values (it says `string`).
+ * What a store's current run does (`currentRun.operation`): `provision`, `teardown`, `upgrade`,
+ * or `restore` (a backup restored into the store itself).
  */
-export type StoreOperation = "provision" | "teardown" | "upgrade" | "restore";
+export type StoreOperation = NonNullable<Schemas["CurrentRun"]["operation"]>;
 
-export type CurrentRun = Narrowed<
-  Schemas["CurrentRun"],
-  {
-    /** `provision`, `teardown`, `upgrade`, `restore` (or another operation of a newer server). */
-    operation: StoreOperation | (string & {}) | null;
-    /** Narrower than the contract until it lists the values (a run's status). */
-    status: RunStatus | null;
-  }
->;
+/** A store's current run; `status` a run's status. */
+export type CurrentRun = Schemas["CurrentRun"];
 
 /** A store's admin login: in clear for the owner, masked for anyone else, or why it cannot be read. */
 export type Credentials = Schemas["CredentialsView"];
@@ -157,8 +149,8 @@ export type StoreVersions = Schemas["Versions"];
 /**
  * The outcome of a store's last upgrade. `rolling_back` while the failed upgrade's automatic
  * rollback runs (the store is still `upgrading`); `rolled_back` once the release runs `from`
- * again and the store was verified again by a test order (the store is `ready`). Narrower than
- * the contract until it lists the values (it leaves `lastUpgrade` untyped).
+ * again and the store was verified again by a test order (the store is `ready`). Hand-written:
+ * the contract leaves `lastUpgrade` untyped (its description names these values).
  */
 export type UpgradeOutcome = "succeeded" | "rolling_back" | "rolled_back";
 
@@ -182,9 +174,6 @@ export interface LastUpgrade {
 
 /** The narrowings a store has in every answer (list rows, single-store answers). */
 type StoreNarrowings = {
-  currentRun: CurrentRun | null;
-  /** A credential rotation still running (absent otherwise): the new password works once it finishes. */
-  rotation?: Narrowed<Schemas["Rotation"], { status: RunStatus }> | null;
   /** Untyped in the contract. */
   lastUpgrade: LastUpgrade | null;
 };
@@ -201,19 +190,14 @@ export type ProgressStep = Schemas["StepProgress"];
 
 export type Progress = Schemas["ProgressView"];
 
-export type StoreRunRef = Narrowed<
-  Schemas["StoreRun"],
-  {
-    /** Narrower than the contract until it lists the values (a run's status). */
-    status: RunStatus;
-  }
->;
+/** A run of a store (`runs` of a single-store answer). */
+export type StoreRunRef = Schemas["StoreRun"];
 
 /**
  * A single-store answer (`GET /stores/{id}`): `queuePosition` (1 = next) while the provisioning
  * run waits for a free slot, its run's `progress`, and its `runs`.
  */
-export type StoreDetail = Narrowed<Schemas["StoreAnswerStore"], StoreNarrowings & { runs: StoreRunRef[] }>;
+export type StoreDetail = Narrowed<Schemas["StoreAnswerStore"], StoreNarrowings>;
 
 /** `GET /stores/{id}`. */
 export type StoreAnswer = Narrowed<Schemas["StoreAnswer"], { store: StoreDetail }>;
@@ -227,11 +211,10 @@ export type StoreList = Narrowed<Schemas["StoreListAnswer"], { stores: Store[] }
  */
 export type StoreAccepted = Narrowed<Schemas["StoreAccepted"], { store: Store; backup?: Backup | null }>;
 
+/** An event of a store's timeline; `source`: `run` (its runs' events) or `audit`. */
 export type TimelineEvent = Narrowed<
   Schemas["TimelineEvent"],
   {
-    /** Narrower than the contract until it lists the values. */
-    source: "run" | "audit";
     /** Untyped in the contract. */
     data: JsonObject | null;
   }
@@ -299,23 +282,19 @@ export type AuditList = Narrowed<Schemas["AuditPage"], { events: AuditEvent[] }>
 /** The database's or the cluster's check, read alike. */
 export type HealthCheck = AnyOf<Schemas["DatabaseCheck"] | Schemas["KubernetesCheck"]>;
 
-export type Health = Narrowed<
-  Schemas["Health"],
-  {
-    /** Narrower than the contract until it lists the values. */
-    status: "healthy" | "degraded";
-    /**
-     * Whether anyone may register, or only people with an invitation. Narrower than the contract
-     * until it lists the values.
-     */
-    registration: "open" | "closed";
-  }
->;
+/** `GET /health`. */
+export type Health = Schemas["Health"];
+
+/** `degraded`: the database is down, or a worker's circuit is open. */
+export type HealthStatus = Health["status"];
+
+/** Whether anyone may register (`open`), or only people with an invitation (`closed`). */
+export type Registration = Health["registration"];
 
 export type Metrics = Narrowed<
   Schemas["ProcessFigures"],
   {
-    /** Keyed by run status (the contract says any string). */
+    /** Keyed by run status. Hand-written: the contract says any string. */
     runsByStatus: Partial<Record<RunStatus, number>>;
   }
 >;
@@ -324,40 +303,35 @@ export type Metrics = Narrowed<
 // Fleet rollouts (operators): many stores upgraded to the chart this build ships, in waves.
 
 /**
- * `queued`, `running` and `waiting` all mean in progress; `halted`: a wave failed more often
- * than allowed and later waves were never started (an operator may resume past it). Narrower
- * than the contract until it lists the values (it says `string`).
+ * A run's status, or `halted`. `queued`, `running` and `waiting` all mean in progress; `halted`:
+ * a wave failed more often than allowed and later waves were never started (an operator may
+ * resume past it).
  */
-export type RolloutStatus = "queued" | "running" | "waiting" | "succeeded" | "halted" | "failed" | "cancelled";
+export type RolloutStatus = Schemas["Rollout"]["status"];
 
-/**
- * `accepted`: the wave failed too often, but an operator resumed past it. Narrower than the
- * contract until it lists the values (it says `string`).
- */
-export type WaveStatus = "pending" | "running" | "succeeded" | "accepted" | "halted" | "cancelled";
+/** `accepted`: the wave failed too often, but an operator resumed past it. */
+export type WaveStatus = Schemas["Wave"]["status"];
 
-/** Narrower than the contract until it lists the values (it says `string`). */
-export type RolloutOutcome = "pending" | "upgrading" | "upgraded" | "failed" | "skipped";
+/** What became of a store of a wave: `pending`, `upgrading`, `upgraded`, `failed`, `skipped`. */
+export type RolloutOutcome = Schemas["WaveStore"]["outcome"];
 
 /**
  * A store of a wave: its upgrade run once started; `error`: why the store was skipped, or why its
  * upgrade failed (scrubbed of secrets).
  */
-export type RolloutStore = Narrowed<Schemas["WaveStore"], { outcome: RolloutOutcome }>;
+export type RolloutStore = Schemas["WaveStore"];
 
-export type RolloutWave = Narrowed<Schemas["Wave"], { status: WaveStatus; stores: RolloutStore[] }>;
+export type RolloutWave = Schemas["Wave"];
 
 export type RolloutTotals = Schemas["RolloutTotals"];
 
 export type Rollout = Narrowed<
   Schemas["Rollout"],
   {
-    status: RolloutStatus;
     /** Untyped in the contract. */
     target: StoreVersions;
     /** 0–1: the share of a wave's upgrades that may fail before the rollout halts. Untyped in the contract. */
     maxFailureShare: number;
-    waves: RolloutWave[];
   }
 >;
 
@@ -379,11 +353,8 @@ export type RolloutList = Narrowed<Schemas["RolloutList"], { rollouts: Rollout[]
 export type BackupStatus = Schemas["Backup"]["status"];
 export const BACKUP_STATUSES: BackupStatus[] = ["running", "complete", "failed"];
 
-/**
- * `manual`: "Back up now" (`POST /stores/{id}/backups`); `scheduled`: the store's backup schedule.
- * Narrower than the contract until it lists the values (it says `string`).
- */
-export type BackupTrigger = "manual" | "scheduled";
+/** `manual`: "Back up now" (`POST /stores/{id}/backups`); `scheduled`: the store's backup schedule. */
+export type BackupTrigger = Schemas["Backup"]["trigger"];
 
 /** `database`, `uploads`: plaintext `size`, SHA-256 of the stored (encrypted) object, hex. */
 export type BackupPart = Schemas["BackupPart"];
@@ -391,7 +362,6 @@ export type BackupPart = Schemas["BackupPart"];
 export type Backup = Narrowed<
   Schemas["Backup"],
   {
-    trigger: BackupTrigger | (string & {});
     /**
      * The store's chart and app version when it was backed up (from the manifest: once complete).
      * Untyped in the contract.

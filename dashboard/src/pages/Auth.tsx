@@ -6,6 +6,7 @@ import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
 
 import { ApiError } from "../api/client";
 import { useHealth } from "../api/queries";
+import type { Registration } from "../api/types";
 import { safeNext, useAuth } from "../auth/AuthContext";
 import { IconMail, Logo } from "../components/icons";
 import { SimulatedClusterBanner } from "../components/SimulatedCluster";
@@ -47,7 +48,7 @@ function fieldErrors(error: unknown, field: string): string[] {
 }
 
 /** Whether anyone may register: "open", "closed" (by invitation), or null while unknown. */
-function useRegistration(): "open" | "closed" | null {
+function useRegistration(): Registration | null {
   const health = useHealth();
   if (health.isPending) return null;
   // An older server (no `registration`) or no answer: registration is open, as it was before.

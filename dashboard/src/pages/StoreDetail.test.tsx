@@ -519,7 +519,7 @@ describe("day-2 upgrades", () => {
   const upgradeRun = (status: "running" | "waiting" | "succeeded" | "failed", stepStatuses: ProgressStep["status"][], errors = {}) => ({
     currentRun: {
       id: UPGRADE_RUN,
-      operation: "upgrade",
+      operation: "upgrade" as const,
       workflow: "upgrade-woocommerce",
       status,
       percent: 23,
@@ -897,7 +897,7 @@ describe("restoring a backup into the store", () => {
   const restoreRun = (status: "running" | "failed", current: number, currentStatus: ProgressStep["status"], error?: string) => ({
     currentRun: {
       id: RESTORE_RUN,
-      operation: "restore",
+      operation: "restore" as const,
       workflow: "restore-in-place-woocommerce",
       status,
       percent: 30,

@@ -8,7 +8,7 @@ import { Link, useParams } from "react-router";
 
 import { ApiError } from "../api/client";
 import { isActiveStatus, keys, useRotateCredentials, useStore, useStoreAction, useStoreTimeline } from "../api/queries";
-import type { AnyOf, Credentials, ProgressStep, StoreDetail, TimelineEvent } from "../api/types";
+import type { AnyOf, Credentials, ProgressStep, StoreDetail, StoreOperation, TimelineEvent } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { BackupsCard, PROGRESS_ANCHOR, RestoredFromLine } from "../components/Backups";
 import { ConfirmDialog } from "../components/Dialog";
@@ -68,7 +68,7 @@ import { isStoreId, storePasswordProblems } from "../lib/storeRules";
 import { useEventStream } from "../lib/useEventStream";
 
 /** What the store's current run does, as the page names it. */
-function operationTitle(operation: string | null | undefined): string {
+function operationTitle(operation: StoreOperation | null | undefined): string {
   if (operation === "teardown") return "Deletion";
   if (operation === "upgrade") return "Upgrade";
   if (operation === "restore") return "Restore";

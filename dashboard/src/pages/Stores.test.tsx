@@ -59,7 +59,7 @@ describe("the store list and upgrades", () => {
   it("shows an upgrading store's status and step, and says when it rolls back", async () => {
     const run = {
       id: "01a2412b-2e51-77b6-80c3-b5269d4821b1",
-      operation: "upgrade",
+      operation: "upgrade" as const,
       workflow: "upgrade-woocommerce",
       status: "waiting" as const,
       percent: 23,
