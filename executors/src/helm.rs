@@ -255,6 +255,14 @@ pub struct InstallChart {
     pub values_from: Option<String>,
 }
 
+/// The worker's helm settings (a missing resource is a deployment error: the run fails).
+fn helm_settings(cx: &StepContext<'_>) -> StepResult<HelmSettings> {
+    Ok(cx
+        .resource::<HelmSettings>()
+        .map_err(StepOutcome::Fatal)?
+        .clone())
+}
+
 #[typetag::serde(name = "install-chart")]
 #[async_trait::async_trait]
 impl storeflow_engine::Step for InstallChart {
@@ -270,10 +278,7 @@ impl InstallChart {
     }
 
     async fn attempt(&self, cx: &StepContext<'_>) -> StepResult {
-        let settings = cx
-            .resource::<HelmSettings>()
-            .map_err(StepOutcome::Fatal)?
-            .clone();
+        let settings = helm_settings(cx)?;
         let (store, namespace, engine) = store_input(cx)?;
         let mut values = match &self.values_from {
             Some(step) => match cx.output_of(step).and_then(|o| o.get("values")) {
@@ -378,10 +383,7 @@ impl RecordRelease {
     }
 
     async fn attempt(&self, cx: &StepContext<'_>) -> StepResult {
-        let settings = cx
-            .resource::<HelmSettings>()
-            .map_err(StepOutcome::Fatal)?
-            .clone();
+        let settings = helm_settings(cx)?;
         let (_, namespace, _) = store_input(cx)?;
         repair_pending(&settings, namespace).await?;
         let release = release_status(&settings, namespace).await?;
@@ -477,10 +479,7 @@ impl RollbackChart {
     }
 
     async fn attempt(&self, cx: &StepContext<'_>) -> StepResult {
-        let settings = cx
-            .resource::<HelmSettings>()
-            .map_err(StepOutcome::Fatal)?
-            .clone();
+        let settings = helm_settings(cx)?;
         let (_, namespace, _) = store_input(cx)?;
         let recorded = cx.output_of(&self.to).cloned().unwrap_or(Value::Null);
         let Some(target) = recorded["revision"].as_i64() else {
@@ -639,10 +638,7 @@ impl UninstallChart {
     }
 
     async fn attempt(&self, cx: &StepContext<'_>) -> StepResult {
-        let settings = cx
-            .resource::<HelmSettings>()
-            .map_err(StepOutcome::Fatal)?
-            .clone();
+        let settings = helm_settings(cx)?;
         // Only the namespace (= release) is needed: orphan namespaces have no store row.
         let Some(namespace) = cx.input["namespace"].as_str().filter(|n| !n.is_empty()) else {
             return Err(StepOutcome::fatal("the run input has no `namespace`"));

@@ -242,7 +242,8 @@ export function withoutCluster(browser) {
       page.on("request", (request) => {
         if (request.url().endsWith("/events/stream")) resumed.push(request.headers()["last-event-id"] ?? "");
       });
-      await expectVisible(page.locator('[data-live="open"]'));
+      // Open and past its first event: a reconnection then has an event to resume after.
+      await expectVisible(page.locator('[data-live="open"][data-last-event]'));
       await context.setOffline(true);
       await expectVisible(page.locator('[data-live="reconnecting"]'));
       await context.setOffline(false);

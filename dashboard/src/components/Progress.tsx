@@ -104,7 +104,9 @@ export function ProgressBar({
   );
 }
 
-export function LiveIndicator({ state }: { state: StreamState }) {
+/** `lastEventId`: the newest event the stream delivered (on the element, so a reconnection can be
+ * told apart from a first connection). */
+export function LiveIndicator({ state, lastEventId }: { state: StreamState; lastEventId?: string }) {
   const look: Record<StreamState, { tone: "green" | "amber" | "gray" | "red"; text: string; pulse?: boolean }> = {
     idle: { tone: "gray", text: "Not live" },
     connecting: { tone: "gray", text: "Connecting…", pulse: true },
@@ -115,7 +117,7 @@ export function LiveIndicator({ state }: { state: StreamState }) {
   };
   const { tone, text, pulse } = look[state];
   return (
-    <span aria-live="polite" data-live={state}>
+    <span aria-live="polite" data-live={state} data-last-event={lastEventId || undefined}>
       <Badge tone={tone} dot pulse={pulse}>
         {text}
       </Badge>

@@ -278,7 +278,12 @@ export function RunDetailPage() {
           ) : null}
           <Card
             title="Steps"
-            actions={<LiveIndicator state={final && live.state !== "open" ? "closed" : live.state} />}
+            actions={
+              <LiveIndicator
+                state={final && live.state !== "open" ? "closed" : live.state}
+                lastEventId={live.lastEventId}
+              />
+            }
           >
             <div className="mb-6 space-y-2">
               <div className="flex items-baseline justify-between text-sm">

@@ -171,7 +171,7 @@ function ProgressCard({
           </span>
         ) : undefined
       }
-      actions={<LiveIndicator state={live.state} />}
+      actions={<LiveIndicator state={live.state} lastEventId={live.lastEventId} />}
     >
       <div className="space-y-2" data-testid="progress">
         <div className="flex items-baseline justify-between gap-3">
