@@ -815,7 +815,14 @@ async fn drive_run(shared: Arc<Shared>, claimed: ClaimedRun, _permit: OwnedSemap
         token: claimed.fencing_token,
         keep_for_release: false,
     };
-    shared.active().insert(claimed.id, active);
+    // This worker may claim a run it is still driving: its lease ran out (heartbeats failed,
+    // or the process stalled) and the claim found it first. The older drive is fenced off by
+    // the new token; stop its step now, or it runs on unseen until its timeout — and holds up
+    // this worker's shutdown that long.
+    if let Some(previous) = shared.active().insert(claimed.id, active) {
+        warn!(run_id = %claimed.id, "re-claimed a run this worker was still driving; abandoning the older attempt");
+        previous.interrupt(Interruption::LeaseLost);
+    }
     let run_id = claimed.id;
     let end = drive_steps(&shared, claimed, cancel, interruption, step_began.clone())
         .instrument(span.clone())

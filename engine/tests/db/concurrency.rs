@@ -240,6 +240,57 @@ async fn shutdown_releases_a_step_that_outlives_the_grace_period() {
 }
 
 #[tokio::test]
+async fn a_worker_that_reclaims_its_own_expired_run_abandons_the_older_attempt() {
+    let db = storeflow_testkit::database().await;
+    let gate_key = unique_key();
+    let definition = Definition::new("stalled", 1).step(StepDef::new(
+        "wait",
+        Gate {
+            key: gate_key.clone(),
+        },
+    ));
+    let engine = engine(&db, vec![definition]).await;
+    // A lease long enough that no heartbeat notices the loss first: the worker's own claim
+    // finds the expired run.
+    let worker = RunningWorker::start(
+        &engine,
+        WorkerOptions {
+            lease: Duration::from_secs(60),
+            ..fast_options()
+        },
+    );
+    let run = engine
+        .enqueue_now(NewRun::new("stalled", json!({})))
+        .await
+        .expect("enqueued");
+    wait_count(&gate_key, 1).await;
+    let pool = db.pool(2).await;
+    assert_eq!(worker.lose_leases(&pool).await, 1, "the run was leased");
+    wait_count(&gate_key, 2).await;
+    // The first attempt no longer waits at the gate: one permit lets exactly the current
+    // attempt finish, and stopping the worker does not wait for the older one's timeout.
+    open_gate(&gate_key, 1);
+    let done = wait_final(&engine, run.run_id, Duration::from_secs(10)).await;
+    assert_eq!(done.summary.status, RunStatus::Succeeded, "{done:#?}");
+    tokio::time::timeout(Duration::from_secs(10), worker.stop())
+        .await
+        .expect("the worker stops without waiting for an abandoned step's timeout");
+    assert_eq!(count(&gate_key), 2, "no third attempt");
+}
+
+async fn wait_count(key: &str, at_least: u32) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while count(key) < at_least {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{key} counted {} of {at_least}",
+            count(key)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
 async fn shutdown_lets_an_in_flight_step_finish_within_the_grace_period() {
     let db = storeflow_testkit::database().await;
     let gate_key = unique_key();
