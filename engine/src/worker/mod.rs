@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sqlx::postgres::PgListener;
 use tokio::sync::{Mutex as AsyncMutex, Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -35,9 +35,16 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::metrics as m;
 use crate::runs::RunStatus;
-use crate::step::{FAILURE_KEY, Resources, RunFailure, StepContext, StepOutcome};
-use crate::store::{self, AttemptRecord, Checkpoint, ClaimedRun, Committed, NewEvent};
+use crate::step::{Resources, StepContext, StepOutcome};
+use crate::store::{self, Checkpoint, ClaimedRun, Committed};
 use crate::{CANCEL_CHANNEL, WORK_CHANNEL};
+
+mod plan;
+
+use plan::{
+    AttemptResult, Moment, Plan, Progress, RunInfo, plan_checkpoint, plan_failure, plan_postpone,
+    step_budget,
+};
 
 /// Worker settings. Durations are humantime strings when deserialized.
 #[derive(Debug, Clone, Deserialize)]
@@ -739,52 +746,6 @@ async fn heartbeat(shared: Arc<Shared>, stop: CancellationToken) {
     }
 }
 
-/// What one attempt came to, before it is turned into a checkpoint.
-#[derive(Debug)]
-enum AttemptResult {
-    Outcome(StepOutcome),
-    /// The attempt exceeded the step timeout and was cancelled.
-    TimedOut(Duration),
-    /// A durably polling step has been pending longer than its timeout.
-    PollingExpired(Duration),
-    DeadlineExceeded,
-    Cancelled,
-}
-
-/// The run as this worker knows it between steps.
-#[derive(Debug, Clone)]
-struct Progress {
-    current_step: i32,
-    attempt: i32,
-    budget_from: i32,
-    pending_since: Option<DateTime<Utc>>,
-    state: Map<String, Value>,
-}
-
-struct RunInfo {
-    id: Uuid,
-    token: i64,
-    workflow: String,
-    version: i32,
-    step_count: i32,
-    input: Value,
-    subject: Option<String>,
-    tenant: Option<String>,
-    request_id: Option<String>,
-    deadline_at: Option<DateTime<Utc>>,
-}
-
-/// A checkpoint to write, and what the worker does if it commits.
-#[derive(Debug)]
-struct Plan {
-    checkpoint: Checkpoint,
-    /// The run continues on this worker with this progress.
-    next: Option<Progress>,
-    /// The run waits until then (retry backoff or polling).
-    wake_at: Option<DateTime<Utc>>,
-    outcome_label: &'static str,
-}
-
 enum RunEnd {
     /// Finished, waiting or cancelled: the run is no longer this worker's.
     Handed,
@@ -909,7 +870,13 @@ async fn drive_steps(
             // A database hiccup, or a run of a version this build does not know (a newer
             // build's run during a rolling deploy): hand it back for later, do not fail it.
             warn!(error = %err, "cannot load the run's definition; postponing the run");
-            let plan = plan_postpone(&run, &progress, Duration::from_secs(30), err.to_string());
+            let plan = plan_postpone(
+                &run,
+                &progress,
+                Duration::from_secs(30),
+                err.to_string(),
+                Utc::now(),
+            );
             return commit_plan(shared, &run, plan).await;
         }
     };
@@ -920,6 +887,7 @@ async fn drive_steps(
             &progress,
             AttemptResult::Cancelled,
             Utc::now(),
+            Moment::current(),
         );
         return commit_plan(shared, &run, plan).await;
     }
@@ -932,7 +900,7 @@ async fn drive_steps(
                 progress.current_step + 1,
                 definition.all_steps().count()
             );
-            let plan = plan_failure(&run, &progress, None, message, "failed");
+            let plan = plan_failure(&run, &progress, None, message, "failed", Utc::now());
             return commit_plan(shared, &run, plan).await;
         };
         let started_at = Utc::now();
@@ -974,7 +942,14 @@ async fn drive_steps(
             other => other,
         };
         let _entered = span.enter();
-        let plan = plan_checkpoint(&run, &definition, &progress, result, started_at);
+        let plan = plan_checkpoint(
+            &run,
+            &definition,
+            &progress,
+            result,
+            started_at,
+            Moment::current(),
+        );
         record_attempt_metrics(&run, step, &plan, started);
         drop(_entered);
         let checkpoint = Arc::new(plan.checkpoint.clone());
@@ -995,6 +970,7 @@ async fn drive_steps(
                     failure.message
                 ),
                 "failed",
+                Utc::now(),
             );
             committed = submit(shared, Arc::new(plan.checkpoint.clone()), &interruption).await;
         }
@@ -1109,46 +1085,6 @@ async fn submit(
     }
 }
 
-/// The run's deadline as it applies to the step at `index`: compensation steps are not
-/// bound by it (a rollback must run also when the run ran out of time; their own timeouts
-/// and retries bound them).
-fn deadline_for(run: &RunInfo, definition: &Definition, index: i32) -> Option<DateTime<Utc>> {
-    if definition.is_compensation(index as usize) {
-        None
-    } else {
-        run.deadline_at
-    }
-}
-
-fn step_budget(
-    run: &RunInfo,
-    definition: &Definition,
-    step: &StepDef,
-    progress: &Progress,
-) -> std::result::Result<(Duration, bool), AttemptResult> {
-    let now = Utc::now();
-    let mut budget = step.timeout;
-    if let Some(since) = progress.pending_since {
-        let elapsed = (now - since).to_std().unwrap_or_default();
-        if elapsed >= step.timeout {
-            return Err(AttemptResult::PollingExpired(step.timeout));
-        }
-        budget = step.timeout - elapsed;
-    }
-    let mut limited_by_deadline = false;
-    if let Some(deadline) = deadline_for(run, definition, progress.current_step) {
-        let left = (deadline - now).to_std().unwrap_or_default();
-        if left.is_zero() {
-            return Err(AttemptResult::DeadlineExceeded);
-        }
-        if left < budget {
-            budget = left;
-            limited_by_deadline = true;
-        }
-    }
-    Ok((budget, limited_by_deadline))
-}
-
 fn context<'a>(
     shared: &'a Shared,
     run: &'a RunInfo,
@@ -1188,10 +1124,11 @@ async fn execute(
     progress: &Progress,
     cancel: &CancellationToken,
 ) -> AttemptResult {
-    let (budget, limited_by_deadline) = match step_budget(run, definition, step, progress) {
-        Ok(b) => b,
-        Err(result) => return result,
-    };
+    let (budget, limited_by_deadline) =
+        match step_budget(run, definition, step, progress, Utc::now()) {
+            Ok(b) => b,
+            Err(result) => return result,
+        };
     debug!("step attempt started");
     let mut cx = context(shared, run, step, progress, cancel, budget);
     run_step(step, &mut cx, cancel, budget, limited_by_deadline).await
@@ -1214,10 +1151,11 @@ async fn run_in_checkpoint(
     progress: &Progress,
     cancel: &CancellationToken,
 ) -> InCheckpoint {
-    let (budget, limited_by_deadline) = match step_budget(run, definition, step, progress) {
-        Ok(b) => b,
-        Err(result) => return InCheckpoint::NotCommitted(result),
-    };
+    let (budget, limited_by_deadline) =
+        match step_budget(run, definition, step, progress, Utc::now()) {
+            Ok(b) => b,
+            Err(result) => return InCheckpoint::NotCommitted(result),
+        };
     let started_at = Utc::now();
     let attempt = async {
         let mut tx = shared.engine.pool().begin().await?;
@@ -1230,7 +1168,14 @@ async fn run_in_checkpoint(
             tx.rollback().await?;
             return Ok::<_, crate::Error>(InCheckpoint::NotCommitted(outcome));
         }
-        let plan = plan_checkpoint(run, definition, progress, outcome, started_at);
+        let plan = plan_checkpoint(
+            run,
+            definition,
+            progress,
+            outcome,
+            started_at,
+            Moment::current(),
+        );
         let written =
             store::write_checkpoints(&mut tx, shared.worker_id, &[&plan.checkpoint]).await?;
         let committed = written.get(&run.id).copied().unwrap_or(Committed::Fenced);
@@ -1275,465 +1220,5 @@ async fn run_step(
             Err(_) if limited_by_deadline => AttemptResult::DeadlineExceeded,
             Err(_) => AttemptResult::TimedOut(step.timeout),
         },
-    }
-}
-
-/// `now + delay`, saturating far in the future instead of overflowing.
-fn later(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
-    let capped = delay.min(Duration::from_secs(3650 * 24 * 3600));
-    chrono::Duration::from_std(capped)
-        .ok()
-        .and_then(|d| now.checked_add_signed(d))
-        .unwrap_or(now)
-}
-
-/// PostgreSQL text cannot hold NUL; error text may come from anywhere (stderr, HTTP bodies).
-fn storable(message: String) -> String {
-    if message.contains('\0') {
-        message.replace('\0', "\u{FFFD}")
-    } else {
-        message
-    }
-}
-
-/// Hands the run back to run again after `delay` without counting an attempt.
-fn plan_postpone(run: &RunInfo, progress: &Progress, delay: Duration, reason: String) -> Plan {
-    let at = later(Utc::now(), delay);
-    let mut checkpoint = base_checkpoint(run, progress, RunStatus::Waiting);
-    checkpoint.pending_since = progress.pending_since;
-    checkpoint.next_run_at = Some(at);
-    checkpoint.events.push(NewEvent {
-        kind: "postponed",
-        step_index: Some(progress.current_step),
-        attempt: Some(progress.attempt),
-        data: Some(json!({ "reason": storable(reason), "until": at })),
-    });
-    Plan {
-        checkpoint,
-        next: None,
-        wake_at: Some(at),
-        outcome_label: "postponed",
-    }
-}
-
-fn event(kind: &'static str, step: i32, attempt: i32, data: Option<Value>) -> NewEvent {
-    NewEvent {
-        kind,
-        step_index: Some(step),
-        attempt: Some(attempt),
-        data,
-    }
-}
-
-fn finished_event(status: RunStatus, error: Option<&str>) -> NewEvent {
-    NewEvent {
-        kind: "finished",
-        step_index: None,
-        attempt: None,
-        data: Some(match error {
-            Some(error) => json!({ "status": status, "error": error }),
-            None => json!({ "status": status }),
-        }),
-    }
-}
-
-fn base_checkpoint(run: &RunInfo, progress: &Progress, status: RunStatus) -> Checkpoint {
-    Checkpoint {
-        run_id: run.id,
-        token: run.token,
-        expected_step: progress.current_step,
-        expected_attempt: progress.attempt,
-        status,
-        current_step: progress.current_step,
-        attempt: progress.attempt,
-        budget_from: progress.budget_from,
-        pending_since: None,
-        next_run_at: None,
-        output: None,
-        error: None,
-        release: true,
-        finished: false,
-        step_started: false,
-        attempt_record: None,
-        events: Vec::new(),
-    }
-}
-
-/// The run fails now with `message`.
-fn plan_failure(
-    run: &RunInfo,
-    progress: &Progress,
-    attempt_started: Option<DateTime<Utc>>,
-    message: String,
-    outcome: &'static str,
-) -> Plan {
-    let now = Utc::now();
-    let message = storable(message);
-    let step = progress.current_step;
-    let mut checkpoint = base_checkpoint(run, progress, RunStatus::Failed);
-    checkpoint.finished = true;
-    checkpoint.error = Some(message.clone());
-    checkpoint.attempt_record = Some(AttemptRecord {
-        step_index: step,
-        attempt: progress.attempt,
-        outcome,
-        error: Some(message.clone()),
-        started_at: attempt_started.unwrap_or(now),
-        finished_at: now,
-    });
-    checkpoint.events = vec![
-        event(
-            "step_failed",
-            step,
-            progress.attempt,
-            Some(json!({ "error": message, "will_retry": false })),
-        ),
-        finished_event(RunStatus::Failed, Some(&message)),
-    ];
-    Plan {
-        checkpoint,
-        next: None,
-        wake_at: None,
-        outcome_label: outcome,
-    }
-}
-
-/// The failure that started this run's compensation, if it is compensating.
-fn recorded_failure(progress: &Progress) -> Option<RunFailure> {
-    serde_json::from_value(progress.state.get(FAILURE_KEY)?.clone()).ok()
-}
-
-/// A main step failed for good and the definition has compensation steps: record the
-/// failure in the run's state and go on with the first compensation step (in this worker,
-/// as after a step that succeeded).
-fn plan_compensation(
-    run: &RunInfo,
-    definition: &Definition,
-    progress: &Progress,
-    attempt_started: DateTime<Utc>,
-    message: String,
-    outcome: &'static str,
-) -> Plan {
-    let now = Utc::now();
-    let index = progress.current_step;
-    let first = definition.steps.len() as i32;
-    let failure = RunFailure {
-        step: definition
-            .step_at(index as usize)
-            .map(|s| s.name.clone())
-            .unwrap_or_default(),
-        index,
-        error: message.clone(),
-    };
-    let recorded = serde_json::to_value(&failure).unwrap_or(Value::Null);
-    let mut checkpoint = base_checkpoint(run, progress, RunStatus::Running);
-    checkpoint.release = false;
-    checkpoint.step_started = true;
-    checkpoint.current_step = first;
-    checkpoint.attempt = 1;
-    checkpoint.budget_from = 1;
-    checkpoint.error = Some(message.clone());
-    checkpoint.attempt_record = Some(AttemptRecord {
-        step_index: index,
-        attempt: progress.attempt,
-        outcome,
-        error: Some(message.clone()),
-        started_at: attempt_started,
-        finished_at: now,
-    });
-    checkpoint.events = vec![
-        event(
-            "step_failed",
-            index,
-            progress.attempt,
-            Some(json!({ "error": message, "will_retry": false })),
-        ),
-        event(
-            "compensating",
-            index,
-            progress.attempt,
-            Some(recorded.clone()),
-        ),
-        event("step_started", first, 1, None),
-    ];
-    checkpoint.output = Some((FAILURE_KEY.to_owned(), recorded.clone()));
-    let mut state = progress.state.clone();
-    state.insert(FAILURE_KEY.to_owned(), recorded);
-    Plan {
-        checkpoint,
-        next: Some(Progress {
-            current_step: first,
-            attempt: 1,
-            budget_from: 1,
-            pending_since: None,
-            state,
-        }),
-        wake_at: None,
-        outcome_label: outcome,
-    }
-}
-
-/// Turns an attempt's result into the checkpoint that records it. Pure, except for the
-/// jitter sample.
-fn plan_checkpoint(
-    run: &RunInfo,
-    definition: &Definition,
-    progress: &Progress,
-    result: AttemptResult,
-    started_at: DateTime<Utc>,
-) -> Plan {
-    let now = Utc::now();
-    let index = progress.current_step;
-    let attempt_started = progress.pending_since.unwrap_or(started_at);
-    let Some(step) = definition.step_at(index as usize) else {
-        let message = format!("the run is at step {} past its definition's end", index + 1);
-        return plan_failure(run, progress, Some(attempt_started), message, "failed");
-    };
-    let compensating = definition.is_compensation(index as usize);
-    let deadline = deadline_for(run, definition, index).unwrap_or(DateTime::<Utc>::MAX_UTC);
-    let failure = |message: String, outcome: &'static str, retryable: bool| -> Plan {
-        let message = storable(message);
-        let failures = (progress.attempt - progress.budget_from + 1).max(1) as u32;
-        if !retryable || failures >= step.retry.max_attempts {
-            let message = if retryable {
-                format!(
-                    "step `{}` failed after {failures} attempt{}: {message}",
-                    step.name,
-                    if failures == 1 { "" } else { "s" }
-                )
-            } else {
-                format!("step `{}` failed: {message}", step.name)
-            };
-            if compensating {
-                let original = recorded_failure(progress)
-                    .map(|f| f.error)
-                    .unwrap_or_else(|| "unknown".into());
-                let message =
-                    format!("{message} (while compensating for an earlier failure: {original})");
-                warn!(error = %message, "compensation step failed; the run fails");
-                return plan_failure(run, progress, Some(attempt_started), message, outcome);
-            }
-            if !definition.on_failure.is_empty() {
-                warn!(error = %message, "step failed; the run compensates");
-                return plan_compensation(
-                    run,
-                    definition,
-                    progress,
-                    attempt_started,
-                    message,
-                    outcome,
-                );
-            }
-            warn!(error = %message, "step failed; the run fails");
-            return plan_failure(run, progress, Some(attempt_started), message, outcome);
-        }
-        let backoff = step.retry.backoff(failures, rand::random::<f64>());
-        // Never sleep past the run's deadline: the claim at the deadline fails the run.
-        let retry_at = later(now, backoff).min(deadline);
-        warn!(error = %message, retry_in = ?backoff, "step attempt failed; retry scheduled");
-        let mut checkpoint = base_checkpoint(run, progress, RunStatus::Waiting);
-        checkpoint.attempt = progress.attempt + 1;
-        checkpoint.next_run_at = Some(retry_at);
-        checkpoint.error = Some(message.clone());
-        checkpoint.attempt_record = Some(AttemptRecord {
-            step_index: index,
-            attempt: progress.attempt,
-            outcome,
-            error: Some(message.clone()),
-            started_at: attempt_started,
-            finished_at: now,
-        });
-        checkpoint.events = vec![
-            event(
-                "step_failed",
-                index,
-                progress.attempt,
-                Some(json!({ "error": message, "will_retry": true })),
-            ),
-            event(
-                "retry_scheduled",
-                index,
-                progress.attempt + 1,
-                Some(json!({ "at": retry_at, "backoff_ms": backoff.as_millis() as u64 })),
-            ),
-        ];
-        Plan {
-            checkpoint,
-            next: None,
-            wake_at: Some(retry_at),
-            outcome_label: outcome,
-        }
-    };
-    match result {
-        AttemptResult::Outcome(StepOutcome::Done(output)) => {
-            debug!("step succeeded");
-            // The main steps end before the compensation steps; a compensation's last step
-            // ends the run as failed, with the error that started it.
-            let main_end = run.step_count.min(definition.steps.len() as i32);
-            let last = if compensating {
-                index + 1 >= run.step_count
-            } else {
-                index + 1 >= main_end
-            };
-            let compensated = if last && compensating {
-                Some(recorded_failure(progress).map_or_else(
-                    || "the run failed and its on-failure steps ran".to_owned(),
-                    |f| {
-                        format!(
-                            "{} (the on-failure steps ran: {})",
-                            f.error,
-                            definition
-                                .on_failure
-                                .iter()
-                                .map(|s| s.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    },
-                ))
-            } else {
-                None
-            };
-            let mut checkpoint = base_checkpoint(
-                run,
-                progress,
-                match (last, &compensated) {
-                    (false, _) => RunStatus::Running,
-                    (true, None) => RunStatus::Succeeded,
-                    (true, Some(_)) => RunStatus::Failed,
-                },
-            );
-            checkpoint.attempt_record = Some(AttemptRecord {
-                step_index: index,
-                attempt: progress.attempt,
-                outcome: "succeeded",
-                error: None,
-                started_at: attempt_started,
-                finished_at: now,
-            });
-            checkpoint
-                .events
-                .push(event("step_succeeded", index, progress.attempt, None));
-            let mut next = None;
-            if last {
-                checkpoint.finished = true;
-                checkpoint.current_step = run.step_count;
-                match &compensated {
-                    None => checkpoint
-                        .events
-                        .push(finished_event(RunStatus::Succeeded, None)),
-                    Some(error) => {
-                        info!("compensation finished; the run fails");
-                        checkpoint.error = Some(error.clone());
-                        checkpoint.events.push(NewEvent {
-                            kind: "compensated",
-                            step_index: None,
-                            attempt: None,
-                            data: progress.state.get(FAILURE_KEY).cloned(),
-                        });
-                        checkpoint
-                            .events
-                            .push(finished_event(RunStatus::Failed, Some(error)));
-                    }
-                }
-            } else {
-                checkpoint.release = false;
-                checkpoint.step_started = true;
-                checkpoint.current_step = index + 1;
-                checkpoint.attempt = 1;
-                checkpoint.budget_from = 1;
-                checkpoint
-                    .events
-                    .push(event("step_started", index + 1, 1, None));
-                let mut state = progress.state.clone();
-                state.insert(step.name.clone(), output.clone());
-                next = Some(Progress {
-                    current_step: index + 1,
-                    attempt: 1,
-                    budget_from: 1,
-                    pending_since: None,
-                    state,
-                });
-            }
-            checkpoint.output = Some((step.name.clone(), output));
-            Plan {
-                checkpoint,
-                next,
-                wake_at: None,
-                outcome_label: "succeeded",
-            }
-        }
-        AttemptResult::Outcome(StepOutcome::Pending {
-            recheck_after,
-            waiting_for,
-        }) => {
-            // Look again no later than when the step times out or the run's deadline passes.
-            let polling_ends = later(attempt_started, step.timeout);
-            let recheck_at = later(now, recheck_after).min(polling_ends).min(deadline);
-            debug!(?recheck_after, "step pending; released until recheck");
-            let mut checkpoint = base_checkpoint(run, progress, RunStatus::Waiting);
-            checkpoint.pending_since = Some(attempt_started);
-            checkpoint.next_run_at = Some(recheck_at);
-            checkpoint.events.push(event(
-                "pending",
-                index,
-                progress.attempt,
-                Some(match &waiting_for {
-                    Some(what) => {
-                        json!({ "recheck_at": recheck_at, "waiting_for": storable(what.clone()) })
-                    }
-                    None => json!({ "recheck_at": recheck_at }),
-                }),
-            ));
-            Plan {
-                checkpoint,
-                next: None,
-                wake_at: Some(recheck_at),
-                outcome_label: "pending",
-            }
-        }
-        AttemptResult::Outcome(StepOutcome::Retry(error)) => failure(error.message, "failed", true),
-        AttemptResult::Outcome(StepOutcome::Fatal(error)) => {
-            failure(error.message, "failed", false)
-        }
-        AttemptResult::TimedOut(timeout) => failure(
-            format!("timed out after {}", humantime::format_duration(timeout)),
-            "timed_out",
-            true,
-        ),
-        AttemptResult::PollingExpired(timeout) => failure(
-            format!(
-                "still pending after {} (the step's timeout)",
-                humantime::format_duration(timeout)
-            ),
-            "timed_out",
-            true,
-        ),
-        AttemptResult::DeadlineExceeded => {
-            failure("the run's deadline passed".to_owned(), "timed_out", false)
-        }
-        AttemptResult::Cancelled => {
-            info!("run cancelled");
-            let mut checkpoint = base_checkpoint(run, progress, RunStatus::Cancelled);
-            checkpoint.finished = true;
-            checkpoint.attempt_record = Some(AttemptRecord {
-                step_index: index,
-                attempt: progress.attempt,
-                outcome: "cancelled",
-                error: Some("cancelled by an operator".into()),
-                started_at: attempt_started,
-                finished_at: now,
-            });
-            checkpoint.events = vec![
-                event("cancelled", index, progress.attempt, None),
-                finished_event(RunStatus::Cancelled, None),
-            ];
-            Plan {
-                checkpoint,
-                next: None,
-                wake_at: None,
-                outcome_label: "cancelled",
-            }
-        }
     }
 }
