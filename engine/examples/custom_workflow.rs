@@ -72,7 +72,7 @@ fn definition() -> Definition {
 async fn main() -> anyhow::Result<()> {
     let url = std::env::var("DATABASE_URL").map_err(|_| anyhow::anyhow!("set DATABASE_URL"))?;
     let pool = sqlx::PgPool::connect(&url).await?;
-    storeflow_engine::MIGRATOR.run(&pool).await?;
+    storeflow_engine::migrate(&pool).await?;
     let engine = Engine::start(pool, vec![definition()]).await?;
 
     let run = engine

@@ -43,8 +43,31 @@ pub use step::{
 };
 pub use worker::{AdmissionLimit, Worker, WorkerOptions};
 
-/// The SQL migrations of the whole product, embedded at build time.
+/// The SQL migrations of the whole product, embedded at build time. Apply them with
+/// [`migrate`], which also installs [`FUNCTIONS`].
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// SQL functions kept in one canonical file each (`migrations/functions/`), as (name, SQL):
+/// [`migrate`] replaces them on every run, after the migrations, so a change to one is made in
+/// its file only — forward-only migrations would otherwise restate the whole body each time.
+pub static FUNCTIONS: &[(&str, &str)] = &[(
+    "stores_follow_lifecycle_run",
+    include_str!("../../migrations/functions/stores_follow_lifecycle_run.sql"),
+)];
+
+/// Applies [`MIGRATOR`] (concurrent callers serialize on its advisory lock), then replaces
+/// [`FUNCTIONS`] in one transaction.
+pub async fn migrate(pool: &sqlx::PgPool) -> Result<()> {
+    MIGRATOR.run(pool).await?;
+    let mut tx = pool.begin().await?;
+    for (_, sql) in FUNCTIONS {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
 
 /// `NOTIFY` channel announcing runnable work.
 pub const WORK_CHANNEL: &str = "storeflow_work";

@@ -134,8 +134,7 @@ fn redact_parse_error(message: &str) -> String {
 
 /// Applies the embedded migrations (concurrent callers serialize on an advisory lock).
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<usize> {
-    storeflow_engine::MIGRATOR
-        .run(pool)
+    storeflow_engine::migrate(pool)
         .await
         .context("applying database migrations failed")?;
     Ok(storeflow_engine::MIGRATOR.iter().count())

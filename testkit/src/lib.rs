@@ -90,8 +90,7 @@ pub async fn database() -> TestDatabase {
         .connect_with(options)
         .await
         .unwrap_or_else(|err| panic!("connecting to test database {name}: {err}"));
-    storeflow_engine::MIGRATOR
-        .run(&pool)
+    storeflow_engine::migrate(&pool)
         .await
         .unwrap_or_else(|err| panic!("migrating test database {name}: {err}"));
     pool.close().await;

@@ -1612,3 +1612,48 @@ async fn store_statuses_are_the_databases() {
     );
     assert!(round_trip);
 }
+
+/// The canonical SQL functions (`migrations/functions/`) are what the database runs after a
+/// migrate, and the lifecycle trigger calls the canonical body.
+#[tokio::test]
+async fn the_database_runs_the_canonical_lifecycle_trigger() {
+    let api = TestApi::start().await;
+    for (name, sql) in storeflow_engine::FUNCTIONS {
+        let (installed,): (String,) =
+            sqlx::query_as("SELECT prosrc FROM pg_proc WHERE proname = $1")
+                .bind(name)
+                .fetch_one(&api.pool)
+                .await
+                .expect("installed");
+        let canonical = sql.split("$$").nth(1).expect("a $$-quoted body");
+        assert_eq!(
+            installed, canonical,
+            "{name} in the database is not migrations/functions/{name}.sql"
+        );
+    }
+    let (triggers,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM pg_trigger WHERE tgfoid = 'stores_follow_lifecycle_run'::regproc",
+    )
+    .fetch_one(&api.pool)
+    .await
+    .expect("triggers");
+    assert!(
+        triggers >= 1,
+        "no trigger calls stores_follow_lifecycle_run"
+    );
+    // Migrations after the canonical file came leave the function to it: a restatement there
+    // would be overwritten by the next migrate.
+    for migration in storeflow_engine::MIGRATOR.iter() {
+        for (name, _) in storeflow_engine::FUNCTIONS {
+            assert!(
+                migration.version <= 20261207000021
+                    || !migration
+                        .sql
+                        .as_str()
+                        .contains(&format!("FUNCTION {name}(")),
+                "migration {} restates {name}: change migrations/functions/{name}.sql instead",
+                migration.version
+            );
+        }
+    }
+}
