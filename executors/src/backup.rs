@@ -61,6 +61,7 @@ pub struct BackupPart {
     pub name: String,
     /// `app.kubernetes.io/name` of the pod.
     pub app: String,
+    /// The container both commands run in.
     pub container: String,
     /// Writes the part to standard output.
     pub dump: Vec<String>,
@@ -95,10 +96,14 @@ impl std::fmt::Debug for BackupBucket {
 /// Settings of the backup bucket, as read from the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketSettings {
+    /// The bucket's name (`BACKUP_S3_BUCKET`).
     pub bucket: String,
     /// `http(s)://host:port` of an S3-compatible server; `None` for AWS S3 itself.
     pub endpoint: Option<String>,
+    /// The S3 region (`BACKUP_S3_REGION`, default `us-east-1`).
     pub region: String,
+    /// Key prefix of every object storeflow writes, without surrounding slashes
+    /// (`BACKUP_S3_PREFIX`, default `storeflow`).
     pub prefix: String,
 }
 
@@ -308,6 +313,8 @@ impl std::fmt::Debug for Encryptor {
 }
 
 impl Encryptor {
+    /// Seals the part `part` of `backup`: both are bound into every chunk, so a
+    /// [`Decryptor`] opens it only with the same two (and the same key).
     pub fn new(sealer: Sealer, backup: Uuid, part: &str) -> Encryptor {
         Encryptor {
             sealer,
@@ -370,14 +377,21 @@ impl Encryptor {
 /// Why a stored part was refused. Never contains key material or plaintext.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CorruptPart {
+    /// The object does not start with storeflow's magic bytes.
     #[error("it is not a storeflow backup object (its first bytes are wrong)")]
     NotABackup,
+    /// The chunk at this index (0-based) failed authentication: damaged, another key, another
+    /// backup or part, or moved from another position.
     #[error("chunk {0} is damaged, was sealed with another key, or belongs to another backup")]
     CannotOpen(u64),
+    /// The chunk at this index (0-based) has a length prefix (in bytes) no sealed chunk can
+    /// have.
     #[error("chunk {0} claims an impossible length of {1} bytes")]
     BadLength(u64, usize),
+    /// Bytes follow the chunk sealed as the last one.
     #[error("it goes on after its last chunk")]
     TrailingData,
+    /// The object ended without a chunk sealed as the last one.
     #[error("it ends before its last chunk (the object was cut short)")]
     Truncated,
 }
@@ -407,6 +421,7 @@ impl std::fmt::Debug for Decryptor {
 }
 
 impl Decryptor {
+    /// Opens the part `part` of `backup`, which must be what its [`Encryptor`] was given.
     pub fn new(sealer: Sealer, backup: Uuid, part: &str) -> Decryptor {
         Decryptor {
             sealer,
@@ -651,6 +666,7 @@ fn counted_bytes(stderr: &str) -> Option<u64> {
 /// Dumps one part of the store through exec into the bucket (`dump-<part>`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DumpBackupPart {
+    /// The part, and the dump command that produces it.
     pub part: BackupPart,
 }
 
@@ -775,10 +791,15 @@ impl DumpBackupPart {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ManifestPart {
+    /// The part's name ([`BackupPart::name`]).
     pub name: String,
+    /// The object's full location in the bucket, prefix included.
     pub object: String,
+    /// Plaintext bytes; what the restore command is told to read.
     pub size: u64,
+    /// Bytes of the sealed object.
     pub stored_size: u64,
+    /// SHA-256 of the sealed object, hex; a restore refuses an object that does not match.
     pub sha256: String,
 }
 
@@ -786,20 +807,31 @@ pub struct ManifestPart {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
+    /// [`MANIFEST_FORMAT`].
     pub format: String,
+    /// The backup's id, also bound into every sealed chunk.
     pub backup_id: Uuid,
+    /// The store it was taken of: `id`, `name`, `engine`, `namespace`, `storefrontUrl`.
     pub store: Value,
+    /// The store's `chart` and `app` versions when it was taken (null when not recorded).
     pub versions: Value,
+    /// When the manifest was written, after every part was stored.
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// How the parts are sealed: `algorithm`, `chunkSize` (bytes) and which `key`; never the
+    /// key itself.
     pub encryption: Value,
+    /// Every part of the backup.
     pub parts: Vec<ManifestPart>,
 }
 
 impl Manifest {
+    /// The part named `name`; `None` for a part this backup does not have (an engine may
+    /// add parts that older backups lack).
     pub fn part(&self, name: &str) -> Option<&ManifestPart> {
         self.parts.iter().find(|p| p.name == name)
     }
 
+    /// Plaintext bytes of all parts.
     pub fn size(&self) -> u64 {
         self.parts.iter().map(|p| p.size).sum()
     }
@@ -808,6 +840,8 @@ impl Manifest {
 /// Writes the manifest of the parts dumped by the steps `parts` (step names) and returns it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WriteBackupManifest {
+    /// Names of the [`DumpBackupPart`] steps, in the order the manifest lists their parts;
+    /// one without output fails the step.
     pub parts: Vec<String>,
 }
 
@@ -983,6 +1017,7 @@ async fn verify_backup(cx: &StepContext<'_>) -> Result<StepOutcome, StepOutcome>
 /// Restores one part of the backup (`restore_backup_id`) into the store through exec.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RestoreBackupPart {
+    /// The part, and the restore command that applies it; a part the backup lacks is skipped.
     pub part: BackupPart,
 }
 
@@ -1072,9 +1107,13 @@ impl RestoreBackupPart {
 /// The store a backup is taken of, as its row and latest run know it.
 #[derive(Debug, Clone)]
 pub struct BackupSubject<'a> {
+    /// The store's id.
     pub store_id: &'a str,
+    /// The store's owner: the backup run's tenant.
     pub owner_id: Uuid,
+    /// The store's name, kept on the backup row.
     pub name: &'a str,
+    /// The store's engine; it decides the backup workflow.
     pub engine: &'a str,
     /// The run input of the store's runs (no secrets); the backup run gets it with its id.
     pub input: &'a Value,
@@ -1083,7 +1122,9 @@ pub struct BackupSubject<'a> {
 /// A backup just started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StartedBackup {
+    /// The new backup's id (a UUIDv7, so ids sort by start time).
     pub backup_id: Uuid,
+    /// The run that takes it.
     pub run_id: Uuid,
 }
 
@@ -1143,6 +1184,7 @@ pub async fn start_backup(
 /// it is listed as restorable. In the checkpoint transaction.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FinishBackup {
+    /// The name of the [`WriteBackupManifest`] step.
     pub manifest_from: String,
 }
 
@@ -1252,7 +1294,9 @@ struct PrunableBackup {
 #[derive(Debug, Default, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Pruned {
+    /// The backups whose objects and rows were deleted.
     pub backups: Vec<Uuid>,
+    /// Objects deleted from the bucket.
     pub objects: usize,
 }
 
@@ -1328,6 +1372,8 @@ pub async fn prune(
 /// backup, or every store's (`all`) in the schedule.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PruneBackups {
+    /// Every store's backups (the schedule; a worker without a bucket skips the step) rather
+    /// than the run input's store.
     #[serde(default)]
     pub all: bool,
 }
@@ -1379,6 +1425,7 @@ struct DueStore {
 /// the checkpoint transaction (a crash starts each backup once or not at all).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StartDueBackups {
+    /// At most this many stores per run; the others stay due for the next one.
     pub limit: i64,
 }
 
@@ -1466,7 +1513,9 @@ impl storeflow_engine::Step for StartDueBackups {
 /// A complete scheduled backup, for retention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kept {
+    /// The backup's id.
     pub id: Uuid,
+    /// When it was taken; days and weeks are counted in UTC.
     pub at: chrono::DateTime<chrono::Utc>,
 }
 

@@ -57,6 +57,9 @@ pub struct CircuitBreaker {
 }
 
 impl CircuitBreaker {
+    /// A closed breaker. `name` is how waiting steps and errors name the dependency ("the
+    /// Kubernetes API"); it opens after `threshold` consecutive dependency failures (at least
+    /// 1) and lets a probe through `reset_after` later.
     pub fn new(name: &'static str, threshold: u32, reset_after: Duration) -> Self {
         CircuitBreaker {
             name,
@@ -121,6 +124,7 @@ impl CircuitBreaker {
         }
     }
 
+    /// Records an answer from the dependency: closes the breaker and clears the failure count.
     pub fn succeeded(&self) {
         *self.state() = State::Closed { failures: 0 };
         self.publish(false);
@@ -159,6 +163,8 @@ impl CircuitBreaker {
         )
     }
 
+    /// Open and still refusing calls; `false` once `reset_after` has passed, even before a
+    /// probe has gone out.
     pub fn is_open(&self) -> bool {
         matches!(*self.state(), State::Open { until } if Instant::now() < until)
     }
@@ -167,7 +173,10 @@ impl CircuitBreaker {
 /// The breakers a worker shares between its steps (give with `Worker::with_resource`).
 #[derive(Debug, Clone)]
 pub struct Breakers {
+    /// Guards the steps that talk to the API server (namespaces, Secrets, readiness, exec,
+    /// the service proxy, backups, cleanup).
     pub kubernetes: CircuitBreaker,
+    /// Guards the steps that run the `helm` binary.
     pub helm: CircuitBreaker,
 }
 
@@ -180,8 +189,6 @@ impl Default for Breakers {
     }
 }
 
-/// Runs a step body behind `breaker` (if the worker has breakers): refuses while open, and
-/// turns transient failures into `Pending` once the breaker opens.
 impl Breakers {
     /// (dependency key, open) of every breaker, as health reports them.
     pub fn states(&self) -> [(&'static str, bool); 2] {
@@ -238,6 +245,8 @@ impl Drop for ProbeGuard<'_> {
     }
 }
 
+/// Runs a step body behind `breaker` (if the worker has breakers): refuses while open, and
+/// turns transient failures into `Pending` once the breaker opens.
 pub(crate) async fn guarded<F>(breaker: Option<&CircuitBreaker>, body: F) -> StepOutcome
 where
     F: std::future::Future<Output = StepOutcome>,

@@ -13,6 +13,7 @@ pub const STORE_SECRET: &str = "store-secrets";
 /// off: a WordPress installer must not be public before `wp core install` ran.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StoreValues {
+    /// Turns the store's Ingress on; false (the default) keeps the store private.
     #[serde(default)]
     pub expose: bool,
     /// The engine's own values, merged over the common ones.
@@ -119,7 +120,9 @@ impl storeflow_engine::Step for StoreValues {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChartRelease {
+    /// The chart's own `version`.
     pub chart_version: String,
+    /// The chart's `appVersion`: the version of the store software it deploys.
     pub app_version: String,
 }
 

@@ -33,8 +33,11 @@ fn engine<'a>(cx: &'a StepContext<'_>) -> Result<&'a Engine, StepOutcome> {
 /// tenant's data: it waits for its owner or an operator, however long.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReapFailedStores {
+    /// How long a store stays `failed` before it is reaped (default 7 days); the schedule's
+    /// input `older_than` (e.g. "3d", at least 1h) takes precedence.
     #[serde(with = "humantime_duration")]
     pub older_than: Duration,
+    /// At most this many stores per run (default 50); the rest wait for the next one.
     pub limit: i64,
 }
 
@@ -243,6 +246,9 @@ async fn find_and_reap_orphans(cx: &StepContext<'_>) -> StepResult {
 /// `retention`, e.g. "90d").
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PruneHistory {
+    /// Age past which finished runs and audit rows go (default 30 days); the schedule's input
+    /// `retention` (at least 1h) takes precedence. Limiter and lockout rows have their own,
+    /// fixed day.
     #[serde(with = "humantime_duration")]
     pub retention: Duration,
 }

@@ -11,6 +11,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterStatus {
+    /// The API server answered a version request with these credentials; false for a
+    /// refusal (401), an untrusted certificate or no answer within the timeout.
     pub reachable: bool,
     /// The kubeconfig context in use, if the configuration came from a kubeconfig.
     pub context: Option<String>,
@@ -33,7 +35,9 @@ pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceacc
 /// files.
 #[derive(Debug, Clone)]
 pub struct InClusterEnv {
+    /// `KUBERNETES_SERVICE_HOST`; unset (or empty) means this is not a pod.
     pub host: Option<String>,
+    /// `KUBERNETES_SERVICE_PORT`, as given (checked to be a port number when used).
     pub port: Option<String>,
     /// [`SERVICE_ACCOUNT_DIR`] unless `STOREFLOW_SERVICE_ACCOUNT_DIR` says otherwise (a token
     /// projected elsewhere; tests).
@@ -41,6 +45,7 @@ pub struct InClusterEnv {
 }
 
 impl InClusterEnv {
+    /// Reads this process's environment; empty variables count as unset.
     pub fn from_env() -> InClusterEnv {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         InClusterEnv {
@@ -71,7 +76,10 @@ pub enum ConfigSource<'a> {
 pub struct InClusterCredentials {
     /// `https://host:port`.
     pub server: String,
+    /// The service account's `ca.crt`: the only root trusted for the API server.
     pub ca_file: PathBuf,
+    /// The service account's `token` file; read again for every helm call, since the
+    /// kubelet rotates it.
     pub token_file: PathBuf,
     /// The namespace storeflow itself runs in.
     pub namespace: String,
@@ -80,6 +88,7 @@ pub struct InClusterCredentials {
 /// A usable configuration and where it came from.
 #[derive(Debug, Clone)]
 pub struct LoadedConfig {
+    /// The configuration to build a `kube::Client` from.
     pub config: kube::Config,
     /// The kubeconfig context, when loaded from a kubeconfig.
     pub context: Option<String>,
@@ -356,9 +365,13 @@ pub async fn probe(source: ConfigSource<'_>, timeout: Duration) -> ClusterStatus
 /// One thing the workers do through the API server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Access {
+    /// The RBAC verb: `get`, `list`, `create`, `patch`, `update`, `delete`.
     pub verb: &'static str,
+    /// The API group; empty for the core group.
     pub group: &'static str,
+    /// The resource, plural and lower-case (`namespaces`, `statefulsets`).
     pub resource: &'static str,
+    /// The subresource (`exec`), or empty for the resource itself.
     pub subresource: &'static str,
     /// Only this object (RBAC `resourceNames`), when set.
     pub name: &'static str,

@@ -9,8 +9,12 @@ use crate::sealing::{SealError, Sealer};
 /// What a store's admin signs in with.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct StoreCredentials {
+    /// The store admin's login name (`admin` unless the tenant chose one).
     pub username: String,
+    /// The store admin's email; Medusa signs in with it, WooCommerce records it on the admin.
     pub email: String,
+    /// Plaintext. Left out of `Debug`, and handed to the store over stdin, never in an argv
+    /// or a step's output.
     pub password: String,
 }
 
@@ -24,12 +28,16 @@ impl std::fmt::Debug for StoreCredentials {
 }
 
 impl StoreCredentials {
+    /// Sealed for the `stores.credentials` column, bound to `store_id`: the value opens only
+    /// for that store.
     pub fn seal(&self, sealer: &Sealer, store_id: &str) -> Vec<u8> {
         // Serializing three strings cannot fail.
         let json = serde_json::to_vec(self).unwrap_or_default();
         sealer.seal_for(&json, store_id.as_bytes())
     }
 
+    /// Opens what [`StoreCredentials::seal`] produced for the same `store_id`. A wrong key, a
+    /// value sealed for another store or a damaged value is [`SealError::CannotOpen`].
     pub fn open(sealer: &Sealer, store_id: &str, sealed: &[u8]) -> Result<Self, SealError> {
         let json = sealer.open_for(sealed, store_id.as_bytes())?;
         serde_json::from_slice(&json).map_err(|_| SealError::CannotOpen)

@@ -26,7 +26,9 @@ use crate::breaker::{Breakers, guarded};
 /// Where helm and the chart are; given to workers with `Worker::with_resource`.
 #[derive(Debug, Clone)]
 pub struct HelmSettings {
+    /// The helm 3 binary (`HELM_BIN`); a missing binary fails the step, it is not retried.
     pub bin: PathBuf,
+    /// The ecommerce-store chart directory (`HELM_CHART_PATH`).
     pub chart: PathBuf,
     /// Extra values files applied before the store's own values (e.g. values-local.yaml).
     pub values_files: Vec<PathBuf>,
@@ -251,6 +253,8 @@ fn store_input<'a>(cx: &'a StepContext<'_>) -> Result<(&'a str, &'a str, &'a str
 /// plus `storeId` and `engine`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct InstallChart {
+    /// The step whose output holds the chart's `values` (a [`crate::chart::StoreValues`]
+    /// step); one that produced none fails the install. `None`: only `storeId` and `engine`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values_from: Option<String>,
 }
@@ -461,6 +465,7 @@ async fn release_status(settings: &HelmSettings, release: &str) -> Result<Value,
 /// not `--wait`: readiness is awaited by the next step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RollbackChart {
+    /// The name of the `record-release` step whose revision to go back to.
     pub to: String,
 }
 

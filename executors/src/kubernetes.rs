@@ -117,6 +117,8 @@ fn terminating(namespace: &Namespace) -> bool {
 /// something else is refused.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnsureNamespace {
+    /// How long to wait before looking again while a namespace of the same name terminates
+    /// (default 5s); waiting spends no attempt.
     #[serde(with = "humantime_duration", default = "default_recheck")]
     pub recheck: Duration,
 }
@@ -201,6 +203,8 @@ impl EnsureNamespace {
 /// and reason.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WaitReady {
+    /// How long to wait between polls while something is not ready yet (default 5s); waiting
+    /// spends no attempt.
     #[serde(with = "humantime_duration", default = "default_recheck")]
     pub recheck: Duration,
 }
@@ -561,6 +565,8 @@ impl DeleteNamespace {
 /// finalizers hold it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WaitNamespaceGone {
+    /// How long to wait between polls while the namespace terminates (default 5s); waiting
+    /// spends no attempt.
     #[serde(with = "humantime_duration", default = "default_recheck")]
     pub recheck: Duration,
 }

@@ -9,6 +9,8 @@
 //! Architecture Invariant: executors write engine tables only through the engine's API
 //! (enqueueing runs), and never hold a database transaction across an external call.
 
+#![warn(missing_docs)]
+
 pub mod backup;
 pub mod breaker;
 pub mod chart;

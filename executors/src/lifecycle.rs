@@ -16,9 +16,13 @@ use crate::store_state::StoreStatus;
 /// An operation on a store and the statuses it moves the store through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
+    /// Creating the store in the cluster; requested together with the store row itself.
     Provision,
+    /// Removing the store from the cluster (from ready, or from failed to clean up).
     Teardown,
+    /// Moving a ready store to new chart and app versions.
     Upgrade,
+    /// Replacing a ready store's data from one of its backups.
     Restore,
 }
 
@@ -61,13 +65,20 @@ pub enum TransitionError {
     /// stale, or another request won): nothing was changed.
     #[error("store {store} is {actual}; {operation} needs it {allowed}")]
     Refused {
+        /// The store's id.
         store: String,
+        /// The operation's `current_operation` spelling (`teardown`).
         operation: &'static str,
+        /// The store's status when the move was refused (`deleted` if its row is gone).
         actual: String,
+        /// The statuses the operation starts from, `ready or failed`.
         allowed: String,
     },
+    /// The run could not be enqueued; the store was not touched.
     #[error(transparent)]
     Engine(#[from] storeflow_engine::Error),
+    /// The store row could not be read or moved. The run may already be enqueued in the
+    /// caller's transaction: roll it back.
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }

@@ -337,6 +337,8 @@ pub async fn admin_token(cx: &StepContext<'_>) -> Result<String, StepOutcome> {
 }
 
 impl Admin {
+    /// A client for `service` (usually [`backend`]) sending `token` as
+    /// `x-medusa-access-token`; the token is left out of `Debug` and of error messages.
     pub fn new(service: Service, token: String) -> Admin {
         Admin { service, token }
     }
@@ -384,10 +386,14 @@ impl Admin {
         }
     }
 
+    /// `GET path` (e.g. `/admin/regions?limit=100`), the answer's JSON body. A non-2xx answer
+    /// is an outcome, retried or fatal as [`service_proxy::failure`] decides.
     pub async fn get(&self, path: &str) -> Result<Value, StepOutcome> {
         Ok(self.call("GET", path, None).await?.body)
     }
 
+    /// `POST path` with a JSON `body`; the answer's JSON body, errors as for [`Admin::get`].
+    /// Not idempotent by itself: callers look the object up first.
     pub async fn post(&self, path: &str, body: Value) -> Result<Value, StepOutcome> {
         Ok(self.call("POST", path, Some(&body)).await?.body)
     }
@@ -485,8 +491,12 @@ impl storeflow_engine::Step for MedusaAdminUser {
 /// One starter product with its variants (one option, e.g. Size).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MedusaProduct {
+    /// The product's name in the shop.
     pub title: String,
+    /// Its URL slug, unique in the store: setup finds an existing product by it and then
+    /// leaves that product as it is.
     pub handle: String,
+    /// The title of the one option its variants differ in (`Size`, `Color`).
     pub option: String,
     /// (option value, sku, price in cents)
     pub variants: Vec<(String, String, u64)>,
@@ -501,10 +511,14 @@ pub struct MedusaProduct {
 /// unset, so released definitions keep their content.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MedusaSetup {
+    /// Lower-case ISO 4217 code of the region's currency and of every price (`usd`).
     pub currency: String,
+    /// Lower-case ISO 3166-1 alpha-2 codes of the region's countries (`us`, `ca`).
     pub countries: Vec<String>,
-    /// The amount of the one `Standard Shipping` option when `shipping_options` is empty.
+    /// The amount, in cents, of the one `Standard Shipping` option when `shipping_options`
+    /// is empty.
     pub shipping_amount: u64,
+    /// The starter products; one whose handle exists already is skipped.
     pub products: Vec<MedusaProduct>,
     /// (name, amount in cents) of each flat-rate shipping option; empty: one `Standard
     /// Shipping` of `shipping_amount`.

@@ -35,12 +35,16 @@ pub const MAX_OUTPUT: usize = 64 * 1024;
 /// What a command printed and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecOutput {
+    /// The first [`MAX_OUTPUT`] bytes of standard output (lossy UTF-8).
     pub stdout: String,
+    /// The first [`MAX_OUTPUT`] bytes of standard error (lossy UTF-8).
     pub stderr: String,
+    /// The exit code; 1 when the command failed without reporting one.
     pub code: i32,
 }
 
 impl ExecOutput {
+    /// Exited 0.
     pub fn success(&self) -> bool {
         self.code == 0
     }
@@ -59,9 +63,13 @@ impl ExecOutput {
 /// Where to run: the pod of `app` in the store's namespace, container `container`.
 #[derive(Debug, Clone)]
 pub struct Target<'a> {
+    /// The store's namespace.
     pub namespace: &'a str,
+    /// The pod's `app.kubernetes.io/instance` label: the helm release (the store's namespace).
     pub instance: &'a str,
+    /// The pod's `app.kubernetes.io/name` label (e.g. `wordpress`, `medusa`).
     pub app: &'a str,
+    /// The container in that pod to run in.
     pub container: &'a str,
 }
 
@@ -116,7 +124,9 @@ pub async fn run(
 /// How a piped command ended: its exit code and the start of what it wrote to stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ended {
+    /// The first [`MAX_OUTPUT`] bytes of standard error (lossy UTF-8).
     pub stderr: String,
+    /// The exit code; 1 when the command failed without reporting one.
     pub code: i32,
 }
 
@@ -345,7 +355,10 @@ pub fn store_target<'a>(
 pub struct Exec {
     /// `app.kubernetes.io/name` of the pod (e.g. `wordpress`).
     pub app: String,
+    /// The container to run in.
     pub container: String,
+    /// The command, one element per argument; must not be empty. Shown in error messages,
+    /// so never a secret.
     pub argv: Vec<String>,
 }
 

@@ -39,6 +39,7 @@ pub fn wave_steps(wave: usize) -> [String; 3] {
 /// Starts the upgrades of wave `wave` as child runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StartWave {
+    /// 0-based index into the input's `waves`; an index past the end starts nothing.
     pub wave: usize,
 }
 
@@ -159,6 +160,7 @@ impl storeflow_engine::Step for StartWave {
 /// Decides whether the rollout goes on after wave `wave` (see the module's guarantees).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckWave {
+    /// 0-based; reads the output of this wave's `await-wave-<wave + 1>` step.
     pub wave: usize,
 }
 

@@ -8,10 +8,12 @@ use aes_gcm::{Aes256Gcm, Key, Nonce};
 /// Why a key or a sealed value was refused. Never contains key material or plaintext.
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
+    /// The key is not exactly 32 bytes of hex.
     #[error(
         "STOREFLOW_ENCRYPTION_KEY must be 64 hex digits (32 bytes), e.g. `openssl rand -hex 32`"
     )]
     BadKey,
+    /// Wrong key, wrong context, truncated or tampered value: AES-GCM does not tell them apart.
     #[error("the sealed value is damaged or was sealed with another key")]
     CannotOpen,
 }
@@ -47,10 +49,13 @@ impl Sealer {
         }
     }
 
+    /// Seals `plaintext` bound to no context; a fresh random nonce each call, so sealing the
+    /// same value twice gives different bytes.
     pub fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
         self.seal_for(plaintext, b"")
     }
 
+    /// Opens what [`Sealer::seal`] produced.
     pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
         self.open_for(sealed, b"")
     }
@@ -76,6 +81,7 @@ impl Sealer {
         sealed
     }
 
+    /// Opens what [`Sealer::seal_for`] produced with the same `context`.
     pub fn open_for(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, SealError> {
         if sealed.len() < 12 + 16 {
             return Err(SealError::CannotOpen);

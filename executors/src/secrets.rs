@@ -21,6 +21,8 @@ use crate::kubernetes::{MANAGED_BY, STORE_ID_LABEL, classify, client, input_str}
 /// or adds the keys an existing one lacks; existing values are never changed.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct EnsureStoreSecret {
+    /// Data keys of the Secret; each missing one gets a fresh 32-character random value.
+    /// Empty is a fatal misconfiguration.
     pub keys: Vec<String>,
 }
 

@@ -12,13 +12,19 @@ use storeflow_engine::StepOutcome;
 /// One answer from the app.
 #[derive(Debug, Clone)]
 pub struct Reply {
+    /// The HTTP status, the app's or the proxy's own (502/503 when the app is not reachable).
     pub status: u16,
+    /// Headers with a value that is valid text, in the order received; look them up with
+    /// [`Reply::header`].
     pub headers: Vec<(String, String)>,
+    /// The body parsed as JSON; `Null` when it is empty or not JSON.
     pub body: Value,
+    /// The raw body as text (lossy UTF-8), for error messages and non-JSON answers.
     pub text: String,
 }
 
 impl Reply {
+    /// The first value of header `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -26,6 +32,7 @@ impl Reply {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A 2xx status.
     pub fn ok(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -34,9 +41,13 @@ impl Reply {
 /// A service of one store namespace.
 #[derive(Clone)]
 pub struct Service {
+    /// The Kubernetes client whose API server proxies the requests.
     pub client: kube::Client,
+    /// The store's namespace.
     pub namespace: String,
+    /// The Service's name.
     pub name: String,
+    /// The Service's port number (not the container's target port).
     pub port: u16,
 }
 

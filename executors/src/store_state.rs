@@ -23,14 +23,18 @@ use storeflow_engine::{StepContext, StepOutcome};
 pub enum StoreStatus {
     /// Created; its provisioning run has not started.
     Requested,
+    /// Its provisioning run is setting it up in the cluster; not serving yet.
     Provisioning,
     /// Serving; the only status that takes new operations (backup, upgrade, rotation, …).
     Ready,
+    /// An upgrade run is moving it to new chart and app versions; a failed upgrade rolls its
+    /// release back.
     Upgrading,
     /// Its data is being replaced from a backup.
     Restoring,
     /// Its current operation failed (the run says where); retry or delete it.
     Failed,
+    /// Its teardown run is removing it from the cluster.
     Deleting,
     /// Gone from the cluster; the row stays for its history.
     Deleted,
@@ -248,6 +252,9 @@ impl storeflow_engine::Step for MarkProvisioning {
 /// creation the store took its first order.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct MarkReady {
+    /// The verification step whose output's `orderedAt` timestamp is the first order. `None`,
+    /// or no `orderedAt`: no time to first order is recorded. Recorded once; a later ready
+    /// keeps the first value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_order_from: Option<String>,
 }

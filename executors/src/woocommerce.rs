@@ -288,18 +288,21 @@ pub struct WpDataMigration {
 }
 
 impl WpDataMigration {
+    /// `wp core update-db`: WordPress's schema for the new core.
     pub fn core() -> WpDataMigration {
         WpDataMigration {
             command: vec!["core".into(), "update-db".into()],
         }
     }
 
+    /// `wp wc update`: WooCommerce's pending database updates.
     pub fn woocommerce() -> WpDataMigration {
         WpDataMigration {
             command: vec!["wc".into(), "update".into()],
         }
     }
 
+    /// The full WP-CLI argv, with `--path`.
     pub fn argv(&self) -> Vec<String> {
         let words: Vec<&str> = self.command.iter().map(String::as_str).collect();
         wp(&words)
@@ -397,7 +400,10 @@ async fn core_install(cx: &StepContext<'_>) -> StepOutcome {
 /// wizard, **coming-soon off**), cash on delivery, and a flat-rate shipping method.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WooConfigure {
+    /// The WooCommerce plugin version installed when it is not active yet (default
+    /// [`WOOCOMMERCE_VERSION`]); an active plugin is left at its version.
     pub woocommerce_version: String,
+    /// ISO 4217 code of the store's currency (default `USD`).
     pub currency: String,
     /// `COUNTRY:STATE`, e.g. `US:CA`.
     pub default_country: String,
@@ -592,11 +598,17 @@ impl WooConfigure {
 /// One product of the starter catalogue.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProductSeed {
+    /// The product's title in the shop.
     pub name: String,
+    /// Identifies the product: setup looks it up by SKU before creating it, so it must be
+    /// unique within the catalogue.
     pub sku: String,
+    /// Decimal price in the store's currency, as WooCommerce takes it (`"24.99"`).
     pub regular_price: String,
+    /// Discounted price, same form; `None`: not on sale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sale_price: Option<String>,
+    /// Units in stock (stock is managed).
     pub stock: u32,
 }
 
@@ -604,6 +616,7 @@ pub struct ProductSeed {
 /// or a re-run never duplicates one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WooProducts {
+    /// The products, created in this order.
     pub products: Vec<ProductSeed>,
 }
 

@@ -1910,7 +1910,7 @@ export interface components {
          *     text); binds as the enum, so compare it with a `store_status` column, never with
          *     `status::text`.
          */
-        StoreStatus: ("provisioning" | "upgrading" | "deleting") | "requested" | "ready" | "restoring" | "failed" | "deleted";
+        StoreStatus: "requested" | "provisioning" | "ready" | "upgrading" | "restoring" | "failed" | "deleting" | "deleted";
         /** @description A store's timeline, oldest first. */
         StoreTimeline: {
             /** @description [`TimelineEvent`]s whose secret-looking values read `[redacted]`. */
