@@ -110,6 +110,34 @@ impl NewRun {
     }
 }
 
+/// A workflow version as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDefinition {
+    /// The workflow's name.
+    pub name: String,
+    /// Its version; a stored version never changes.
+    pub version: i32,
+    /// SHA-256 of the definition's canonical JSON.
+    pub content_hash: String,
+    /// When a build first registered this version.
+    pub registered_at: DateTime<Utc>,
+    /// Its steps in run order: main steps, then on-failure steps.
+    pub steps: Vec<StoredStep>,
+}
+
+/// One step of a stored workflow version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredStep {
+    /// 0-based position in the run.
+    pub index: i32,
+    /// The step's name.
+    pub name: String,
+    /// Attempts the step gets, the first included.
+    pub max_attempts: i32,
+    /// Each attempt's time limit, in milliseconds.
+    pub timeout_ms: i64,
+}
+
 /// What enqueue did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Enqueued {
@@ -167,6 +195,51 @@ impl Engine {
     /// Names and latest versions of the workflows this build registered.
     pub fn workflows(&self) -> &BTreeMap<String, i32> {
         &self.inner.latest
+    }
+
+    /// Every stored version of every workflow, by name then version, with its steps (main
+    /// steps, then on-failure steps) — what operators list; versions an older build
+    /// registered are there too.
+    pub async fn stored_definitions(&self) -> Result<Vec<StoredDefinition>> {
+        type Row = (
+            String,
+            i32,
+            String,
+            DateTime<Utc>,
+            sqlx::types::Json<Vec<(i32, String, i32, i64)>>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT d.name, d.version, d.content_hash, d.registered_at, \
+                    coalesce((SELECT jsonb_agg(jsonb_build_array( \
+                                 s.step_index, s.step_name, s.max_attempts, s.timeout_ms) \
+                                 ORDER BY s.step_index) \
+                              FROM workflow_definition_steps s \
+                              WHERE s.workflow = d.name AND s.version = d.version), '[]'::jsonb) \
+             FROM workflow_definitions d ORDER BY d.name, d.version",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(name, version, content_hash, registered_at, steps)| StoredDefinition {
+                    name,
+                    version,
+                    content_hash,
+                    registered_at,
+                    steps: steps
+                        .0
+                        .into_iter()
+                        .map(|(index, name, max_attempts, timeout_ms)| StoredStep {
+                            index,
+                            name,
+                            max_attempts,
+                            timeout_ms,
+                        })
+                        .collect(),
+                },
+            )
+            .collect())
     }
 
     /// The definition of `name` at `version`: registered by this build, or the stored one.

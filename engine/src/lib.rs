@@ -31,7 +31,7 @@ mod store;
 mod worker;
 
 pub use definition::{Definition, LengthFromInput, RetryPolicy, StepDef, humantime_duration};
-pub use engine::{Engine, Enqueued, NewRun};
+pub use engine::{Engine, Enqueued, NewRun, StoredDefinition, StoredStep};
 pub use error::{Error, Result};
 pub use runs::{
     AttemptView, RunDetail, RunEvent, RunFilter, RunProgress, RunStatus, RunSummary, StepRef,
@@ -50,10 +50,16 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 /// SQL functions kept in one canonical file each (`migrations/functions/`), as (name, SQL):
 /// [`migrate`] replaces them on every run, after the migrations, so a change to one is made in
 /// its file only — forward-only migrations would otherwise restate the whole body each time.
-pub static FUNCTIONS: &[(&str, &str)] = &[(
-    "stores_follow_lifecycle_run",
-    include_str!("../../migrations/functions/stores_follow_lifecycle_run.sql"),
-)];
+pub static FUNCTIONS: &[(&str, &str)] = &[
+    (
+        "stores_follow_lifecycle_run",
+        include_str!("../../migrations/functions/stores_follow_lifecycle_run.sql"),
+    ),
+    (
+        "storeflow_prune_auth_rows",
+        include_str!("../../migrations/functions/storeflow_prune_auth_rows.sql"),
+    ),
+];
 
 /// Applies [`MIGRATOR`] (concurrent callers serialize on its advisory lock), then replaces
 /// [`FUNCTIONS`] in one transaction.

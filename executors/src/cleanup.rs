@@ -293,27 +293,11 @@ impl storeflow_engine::Step for PruneHistory {
                 .execute(cx.pool())
                 .await?
                 .rows_affected();
-            let windows = sqlx::query(
-                "DELETE FROM rate_limit_windows WHERE window_start < now() - interval '1 day'",
-            )
-            .execute(cx.pool())
-            .await?
-            .rows_affected();
-            let lockouts = sqlx::query(
-                "DELETE FROM login_lockouts WHERE last_failure_at < now() - interval '1 day' \
-                 AND (locked_until IS NULL OR locked_until < now())",
-            )
-            .execute(cx.pool())
-            .await?
-            .rows_affected();
-            // Invitation and reset links a month after they were used or expired.
-            let links = sqlx::query(
-                "DELETE FROM one_time_tokens \
-                 WHERE coalesce(used_at, expires_at) < now() - interval '30 days'",
-            )
-            .execute(cx.pool())
-            .await?
-            .rows_affected();
+            // The API's authentication rows: its own function decides which are spent.
+            let (windows, lockouts, links): (i64, i64, i64) =
+                sqlx::query_as("SELECT * FROM storeflow_prune_auth_rows()")
+                    .fetch_one(cx.pool())
+                    .await?;
             Ok::<_, sqlx::Error>((audit, windows, lockouts, links))
         }
         .await;

@@ -133,7 +133,7 @@ struct WorkflowVersion {
     steps: Vec<WorkflowStep>,
 }
 
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct WorkflowStep {
     index: i32,
@@ -392,38 +392,29 @@ pub async fn list_workflows(
     State(state): State<AppState>,
     _admin: AdminUser,
 ) -> ApiResult<impl IntoResponse> {
-    type Row = (
-        String,
-        i32,
-        String,
-        chrono::DateTime<chrono::Utc>,
-        sqlx::types::Json<Vec<WorkflowStep>>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        r#"SELECT d.name, d.version, d.content_hash, d.registered_at,
-                  coalesce((SELECT jsonb_agg(jsonb_build_object(
-                        'index', s.step_index, 'name', s.step_name,
-                        'maxAttempts', s.max_attempts, 'timeoutMs', s.timeout_ms)
-                        ORDER BY s.step_index)
-                     FROM workflow_definition_steps s
-                     WHERE s.workflow = d.name AND s.version = d.version), '[]'::jsonb)
-           FROM workflow_definitions d ORDER BY d.name, d.version"#,
-    )
-    .fetch_all(state.pool())
-    .await?;
     let latest = state.engine().workflows();
-    let workflows = rows
+    let workflows = state
+        .engine()
+        .stored_definitions()
+        .await?
         .into_iter()
-        .map(
-            |(name, version, content_hash, registered_at, steps)| WorkflowVersion {
-                latest: latest.get(&name) == Some(&version),
-                name,
-                version,
-                content_hash,
-                registered_at,
-                steps: steps.0,
-            },
-        )
+        .map(|stored| WorkflowVersion {
+            latest: latest.get(&stored.name) == Some(&stored.version),
+            name: stored.name,
+            version: stored.version,
+            content_hash: stored.content_hash,
+            registered_at: stored.registered_at,
+            steps: stored
+                .steps
+                .into_iter()
+                .map(|step| WorkflowStep {
+                    index: step.index,
+                    name: step.name,
+                    max_attempts: step.max_attempts,
+                    timeout_ms: step.timeout_ms,
+                })
+                .collect(),
+        })
         .collect();
     Ok(axum::Json(WorkflowList {
         request_id: RequestId::current(),

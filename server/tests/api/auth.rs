@@ -473,3 +473,51 @@ async fn concurrent_failures_cannot_lift_the_lock_they_set() {
         .await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST, "{malformed:?}");
 }
+
+/// The cleanup schedule prunes the API's authentication rows through the API's own function:
+/// spent rows go, rows that still count stay.
+#[tokio::test]
+async fn spent_limiter_lockout_and_link_rows_are_pruned_and_live_ones_kept() {
+    let api = TestApi::start().await;
+    sqlx::query(
+        "INSERT INTO rate_limit_windows (key, window_start, hits) VALUES \
+           ('login:old', now() - interval '2 days', 3), ('login:now', now(), 1)",
+    )
+    .execute(&api.pool)
+    .await
+    .expect("windows");
+    sqlx::query(
+        "INSERT INTO login_lockouts (email, client_ip, failures, last_failure_at, locked_until) VALUES \
+           ('old@example.com', '10.0.0.1', 5, now() - interval '2 days', now() - interval '2 days'), \
+           ('locked@example.com', '10.0.0.2', 9, now() - interval '2 days', now() + interval '1 hour'), \
+           ('new@example.com', '10.0.0.3', 1, now(), NULL)",
+    )
+    .execute(&api.pool)
+    .await
+    .expect("lockouts");
+    sqlx::query(
+        "INSERT INTO one_time_tokens (token_hash, purpose, email, role, expires_at, used_at) VALUES \
+           ('\\x01', 'invite', 'a@example.com', 'tenant', now() - interval '40 days', NULL), \
+           ('\\x02', 'invite', 'b@example.com', 'tenant', now() + interval '7 days', now() - interval '31 days'), \
+           ('\\x03', 'invite', 'c@example.com', 'tenant', now() + interval '7 days', NULL)",
+    )
+    .execute(&api.pool)
+    .await
+    .expect("links");
+    let pruned: (i64, i64, i64) = sqlx::query_as("SELECT * FROM storeflow_prune_auth_rows()")
+        .fetch_one(&api.pool)
+        .await
+        .expect("pruned");
+    assert_eq!(pruned, (1, 1, 2));
+    let (windows, lockouts, links): (Vec<String>, Vec<String>, Vec<String>) = sqlx::query_as(
+        "SELECT (SELECT array_agg(key) FROM rate_limit_windows), \
+                (SELECT array_agg(email ORDER BY email) FROM login_lockouts), \
+                (SELECT array_agg(email) FROM one_time_tokens)",
+    )
+    .fetch_one(&api.pool)
+    .await
+    .expect("left");
+    assert_eq!(windows, ["login:now"]);
+    assert_eq!(lockouts, ["locked@example.com", "new@example.com"]);
+    assert_eq!(links, ["c@example.com"]);
+}
