@@ -11,7 +11,7 @@
 //!   in the same transaction in which its run fails or is cancelled (see ARCHITECTURE.md).
 
 use serde::{Deserialize, Serialize};
-use storeflow_engine::{StepContext, StepOutcome};
+use storeflow_engine::{OrOutcome, StepContext, StepOutcome, StepResult};
 
 /// A store's status; mirrors the PostgreSQL enum `store_status`.
 ///
@@ -144,24 +144,26 @@ async fn transition(
     extra: &'static str,
     extra_value: Option<String>,
 ) -> StepOutcome {
-    let store = match store_id(cx) {
-        Ok(id) => id.to_owned(),
-        Err(outcome) => return outcome,
-    };
+    StepOutcome::of(move_store(cx, from, to, extra, extra_value).await)
+}
+
+async fn move_store(
+    cx: &mut StepContext<'_>,
+    from: &[&str],
+    to: &'static str,
+    extra: &'static str,
+    extra_value: Option<String>,
+) -> StepResult {
+    let store = store_id(cx)?.to_owned();
     let run_id = cx.run_id;
-    let conn = match cx.transaction() {
-        Ok(conn) => conn,
-        Err(err) => return StepOutcome::Fatal(err),
-    };
+    let conn = cx.transaction().map_err(StepOutcome::Fatal)?;
     // Locks in the order the engine and the store trigger use (run, then store), so this step
     // and a concurrent rescue of the same run cannot deadlock.
-    if let Err(err) = sqlx::query("SELECT 1 FROM workflow_runs WHERE id = $1 FOR UPDATE")
+    sqlx::query("SELECT 1 FROM workflow_runs WHERE id = $1 FOR UPDATE")
         .bind(run_id)
         .execute(&mut *conn)
         .await
-    {
-        return StepOutcome::retry(format!("locking run {run_id} failed: {err}"));
-    }
+        .or_retry(&format!("locking run {run_id} failed"))?;
     let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
     // Only this module's constants are spliced in (`to`, `extra` are `'static`); values are bound.
     let sql = format!(
@@ -171,20 +173,20 @@ async fn transition(
          WHERE s.id = $1 AND s.current_run_id = $2 AND s.status::text = ANY($4) \
          RETURNING old.status::text, $3::text"
     );
-    let updated: Result<Option<(String, Option<String>)>, sqlx::Error> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(&store)
-            .bind(run_id)
-            .bind(extra_value)
-            .bind(&from)
-            .fetch_optional(&mut *conn)
-            .await;
+    let updated: Option<(String, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&store)
+        .bind(run_id)
+        .bind(extra_value)
+        .bind(&from)
+        .fetch_optional(&mut *conn)
+        .await
+        .or_retry(&format!("updating store {store} failed"))?;
     match updated {
-        Ok(Some((previous, _))) if previous == to => {
-            StepOutcome::Done(serde_json::json!({ "store": store, "from": previous, "to": to }))
+        Some((previous, _)) if previous == to => {
+            Ok(serde_json::json!({ "store": store, "from": previous, "to": to }))
         }
-        Ok(Some((previous, _))) => {
-            let recorded = sqlx::query(
+        Some((previous, _)) => {
+            sqlx::query(
                 "INSERT INTO audit_events (category, action, subject, data) \
                  VALUES ('store', 'status_changed', $1, \
                          jsonb_build_object('from', $2::text, 'to', $3::text, 'runId', $4::uuid))",
@@ -194,40 +196,31 @@ async fn transition(
             .bind(to)
             .bind(run_id)
             .execute(&mut *conn)
-            .await;
-            match recorded {
-                Ok(_) => StepOutcome::Done(
-                    serde_json::json!({ "store": store, "from": previous, "to": to }),
-                ),
-                Err(err) => {
-                    StepOutcome::retry(format!("recording the status change failed: {err}"))
-                }
-            }
+            .await
+            .or_retry("recording the status change failed")?;
+            Ok(serde_json::json!({ "store": store, "from": previous, "to": to }))
         }
-        Ok(None) => {
-            let actual: Result<Option<(String, Option<uuid::Uuid>)>, sqlx::Error> =
+        None => {
+            let actual: Option<(String, Option<uuid::Uuid>)> =
                 sqlx::query_as("SELECT status::text, current_run_id FROM stores WHERE id = $1")
                     .bind(&store)
                     .fetch_optional(&mut *conn)
-                    .await;
-            match actual {
-                Ok(None) => StepOutcome::fatal(format!("store {store} does not exist")),
-                Ok(Some((status, current))) if current != Some(run_id) => {
-                    StepOutcome::fatal(format!(
-                        "store {store} is now handled by another run ({}); this run stops without touching it (status {status})",
-                        current
-                            .map(|c| c.to_string())
-                            .unwrap_or_else(|| "none".into())
-                    ))
-                }
-                Ok(Some((status, _))) => StepOutcome::fatal(format!(
+                    .await
+                    .or_retry(&format!("reading store {store} failed"))?;
+            Err(match actual {
+                None => StepOutcome::fatal(format!("store {store} does not exist")),
+                Some((status, current)) if current != Some(run_id) => StepOutcome::fatal(format!(
+                    "store {store} is now handled by another run ({}); this run stops without touching it (status {status})",
+                    current
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "none".into())
+                )),
+                Some((status, _)) => StepOutcome::fatal(format!(
                     "store {store} is {status}; it cannot become {to} (expected {})",
                     from.join(" or ")
                 )),
-                Err(err) => StepOutcome::retry(format!("reading store {store} failed: {err}")),
-            }
+            })
         }
-        Err(err) => StepOutcome::retry(format!("updating store {store} failed: {err}")),
     }
 }
 
