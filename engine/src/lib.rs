@@ -34,8 +34,8 @@ pub use definition::{Definition, LengthFromInput, RetryPolicy, StepDef, humantim
 pub use engine::{Engine, Enqueued, NewRun, StoredDefinition, StoredStep};
 pub use error::{Error, Result};
 pub use runs::{
-    AttemptView, RunDetail, RunEvent, RunFilter, RunProgress, RunStatus, RunSummary, StepRef,
-    StepStatus, StepView,
+    AttemptView, ChildRun, QueueCounts, RunDetail, RunEvent, RunFilter, RunProgress, RunStatus,
+    RunSummary, StepRef, StepStatus, StepView,
 };
 pub use scheduler::{Schedule, ScheduleSpec, Scheduler, SchedulerOptions, parse_cron};
 pub use step::{

@@ -267,6 +267,28 @@ pub struct RunDetail {
     pub events: Vec<RunEvent>,
 }
 
+/// The run queue, as [`Engine::queue_counts`] counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueCounts {
+    /// Due now: queued, or waiting with their time come.
+    pub runnable: i64,
+    /// Held by a worker.
+    pub running: i64,
+    /// Waiting for a later time (a retry's backoff, a poll).
+    pub delayed: i64,
+}
+
+/// A child run, as [`Engine::child_runs`] lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChildRun {
+    /// The child's id.
+    pub id: Uuid,
+    /// Its status.
+    pub status: RunStatus,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
 /// Filters for [`Engine::list_runs`].
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RunFilter {
@@ -371,6 +393,43 @@ impl Engine {
             .bind(offset)
             .fetch_all(self.pool())
             .await?)
+    }
+
+    /// The run queue now: runs due (queued, or waiting with their time come), running, and
+    /// waiting for a later time (a retry's backoff, a poll).
+    pub async fn queue_counts(&self) -> Result<QueueCounts> {
+        let (runnable, running, delayed): (i64, i64, i64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE status IN ('queued', 'waiting') AND next_run_at <= now()), \
+                    count(*) FILTER (WHERE status = 'running'), \
+                    count(*) FILTER (WHERE status = 'waiting' AND next_run_at > now()) \
+             FROM workflow_runs WHERE status IN ('queued', 'waiting', 'running')",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(QueueCounts {
+            runnable,
+            running,
+            delayed,
+        })
+    }
+
+    /// How many runs there are of each status (statuses without runs left out).
+    pub async fn runs_by_status(&self) -> Result<Vec<(RunStatus, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT status, count(*) FROM workflow_runs GROUP BY status ORDER BY status",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The runs a run started as its children (a rollout's upgrades): id, status, error.
+    pub async fn child_runs(&self, parent: Uuid) -> Result<Vec<ChildRun>> {
+        Ok(
+            sqlx::query_as("SELECT id, status, error FROM workflow_runs WHERE parent_run_id = $1")
+                .bind(parent)
+                .fetch_all(self.pool())
+                .await?,
+        )
     }
 
     /// How many runs match `filter` (its limit and offset aside), for paging.

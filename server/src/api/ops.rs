@@ -259,14 +259,7 @@ pub async fn health(
         runs: None,
     };
     if caller.is_some_and(|user| user.role == Role::Admin) {
-        let queue: Result<(i64, i64, i64), sqlx::Error> = sqlx::query_as(
-            "SELECT count(*) FILTER (WHERE status IN ('queued', 'waiting') AND next_run_at <= now()), \
-                    count(*) FILTER (WHERE status = 'running'), \
-                    count(*) FILTER (WHERE status = 'waiting' AND next_run_at > now()) \
-             FROM workflow_runs WHERE status IN ('queued', 'waiting', 'running')",
-        )
-        .fetch_one(state.pool())
-        .await;
+        let queue = state.engine().queue_counts().await;
         let source = match simulated {
             Some(kubeconfig) => storeflow_executors::cluster::ConfigSource::File(kubeconfig),
             None => storeflow_executors::cluster::ConfigSource::Infer,
@@ -290,11 +283,11 @@ pub async fn health(
             },
             circuits: None,
         };
-        if let Ok((runnable, running, delayed)) = queue {
+        if let Ok(queue) = queue {
             body.runs = Some(QueueCounts {
-                runnable,
-                running,
-                delayed,
+                runnable: queue.runnable,
+                running: queue.running,
+                delayed: queue.delayed,
             });
         }
         // What the workers' circuit breakers say (reported by each worker every 5 s).
@@ -368,18 +361,17 @@ pub async fn metrics_json(
     State(state): State<AppState>,
     _admin: AdminUser,
 ) -> ApiResult<impl IntoResponse> {
-    let by_status: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT status::text, count(*) FROM workflow_runs GROUP BY status ORDER BY 1",
-    )
-    .fetch_all(state.pool())
-    .await?;
+    let by_status = state.engine().runs_by_status().await?;
     Ok(axum::Json(ProcessFigures {
         request_id: RequestId::current(),
         uptime_seconds: state.uptime().as_secs(),
         memory: Memory {
             rss_bytes: rss_bytes(),
         },
-        runs_by_status: by_status.into_iter().collect(),
+        runs_by_status: by_status
+            .into_iter()
+            .map(|(status, count)| (status.to_string(), count))
+            .collect(),
         timestamp: Utc::now(),
     }))
 }

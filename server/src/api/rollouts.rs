@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::FromRow;
 use storeflow_engine::{NewRun, RunFilter, RunStatus, StepRef};
 use storeflow_executors::rollout::{FLEET_ROLLOUT, MAX_WAVES, wave_steps};
 use uuid::Uuid;
@@ -331,13 +330,6 @@ pub async fn create_rollout(
         .into_response())
 }
 
-#[derive(FromRow)]
-struct Child {
-    id: Uuid,
-    status: RunStatus,
-    error: Option<String>,
-}
-
 fn rollout_not_found(id: Uuid) -> ApiError {
     ApiError::not_found("ROLLOUT_NOT_FOUND", format!("Rollout {id} was not found."))
         .suggestion("Check the id; GET /api/v1/rollouts lists the newest rollouts.")
@@ -355,11 +347,7 @@ async fn rollout_run(state: &AppState, id: Uuid) -> ApiResult<storeflow_engine::
 /// A rollout with its waves and each store's outcome.
 async fn rollout_view(state: &AppState, id: Uuid) -> ApiResult<Rollout> {
     let run = rollout_run(state, id).await?;
-    let children: Vec<Child> =
-        sqlx::query_as("SELECT id, status, error FROM workflow_runs WHERE parent_run_id = $1")
-            .bind(id)
-            .fetch_all(state.pool())
-            .await?;
+    let children = state.engine().child_runs(id).await?;
     let planned = run.input["waves"].as_array().cloned().unwrap_or_default();
     let step_status = |name: &str| run.steps.iter().find(|s| s.name == name).map(|s| s.status);
     let mut totals = RolloutTotals::default();
