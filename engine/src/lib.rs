@@ -59,6 +59,10 @@ pub static FUNCTIONS: &[(&str, &str)] = &[
         "storeflow_prune_auth_rows",
         include_str!("../../migrations/functions/storeflow_prune_auth_rows.sql"),
     ),
+    (
+        "workflow_run_position",
+        include_str!("../../migrations/functions/workflow_run_position.sql"),
+    ),
 ];
 
 /// Applies [`MIGRATOR`] (concurrent callers serialize on its advisory lock), then replaces

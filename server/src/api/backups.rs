@@ -157,24 +157,17 @@ pub(crate) struct BackupRow {
 
 /// A backup whose run ended without completing it (failed for good, or cancelled before its
 /// on-failure step could record it) is `failed`, whatever its row says.
-const EFFECTIVE_STATUS: &str = "CASE WHEN b.status = 'running' AND r.status IN ('failed', 'cancelled') \
+const EFFECTIVE_STATUS: &str = "CASE WHEN b.status = 'running' AND p.status IN ('failed', 'cancelled') \
                                      THEN 'failed' ELSE b.status END";
 
+/// A backup with where its run stands (the engine's `workflow_run_position`).
 const BACKUP_SELECT: &str = "SELECT b.id, b.store_id, b.owner_id, b.store_name, b.engine::text AS engine, \
         b.status, b.trigger, b.run_id, b.manifest, b.size_bytes, b.stored_bytes, b.error, \
-        b.created_at, b.completed_at, r.status::text AS run_status, r.error AS run_error, \
-        d.step_name AS run_step_name, \
-        CASE WHEN b.status = 'running' AND r.status NOT IN ('failed', 'cancelled', 'succeeded') THEN \
-          coalesce((SELECT e.data->>'waiting_for' FROM workflow_run_events e \
-                    WHERE e.run_id = b.run_id AND e.kind = 'pending' AND e.step_index = r.current_step \
-                    ORDER BY e.id DESC LIMIT 1), \
-                   (SELECT a.error FROM workflow_step_attempts a \
-                    WHERE a.run_id = b.run_id AND a.step_index = r.current_step \
-                    ORDER BY a.attempt DESC LIMIT 1)) END AS run_waiting \
+        b.created_at, b.completed_at, p.status AS run_status, p.error AS run_error, \
+        p.step_name AS run_step_name, \
+        CASE WHEN b.status = 'running' THEN p.waiting_for END AS run_waiting \
      FROM store_backups b \
-     LEFT JOIN workflow_runs r ON r.id = b.run_id \
-     LEFT JOIN workflow_definition_steps d \
-       ON d.workflow = r.workflow AND d.version = r.version AND d.step_index = r.current_step";
+     LEFT JOIN LATERAL workflow_run_position(b.run_id) p ON true";
 
 impl BackupRow {
     /// `running` until complete; a backup whose run ended without completing it (failed for
