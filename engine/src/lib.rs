@@ -66,14 +66,28 @@ pub static FUNCTIONS: &[(&str, &str)] = &[
 ];
 
 /// Applies [`MIGRATOR`] (concurrent callers serialize on its advisory lock), then replaces
-/// [`FUNCTIONS`] in one transaction.
+/// those of [`FUNCTIONS`] whose installed body differs from their file, in one transaction.
 pub async fn migrate(pool: &sqlx::PgPool) -> Result<()> {
     MIGRATOR.run(pool).await?;
     let mut tx = pool.begin().await?;
-    for (_, sql) in FUNCTIONS {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
-            .execute(&mut *tx)
-            .await?;
+    // Processes starting together (a worker and a CLI command) take turns: two `CREATE OR
+    // REPLACE` of one function at once fail with "tuple concurrently updated".
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('storeflow:functions'))")
+        .execute(&mut *tx)
+        .await?;
+    for (name, sql) in FUNCTIONS {
+        let installed: Option<String> =
+            sqlx::query_scalar("SELECT prosrc FROM pg_proc WHERE proname = $1")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        // The body is what `$$` quotes; an unchanged one is left alone (no catalog write on
+        // every start).
+        if installed.as_deref() != sql.split("$$").nth(1) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     tx.commit().await?;
     Ok(())
