@@ -394,7 +394,14 @@ export function withoutCluster(browser) {
 
     step("an expired session sends tenant A to sign in and back to the store", async () => {
       const { page } = ctx.a;
-      await page.evaluate(() => localStorage.setItem("storeflow.token", "eyJhbGciOiJIUzI1NiJ9.e30.expired"));
+      // The refused token goes in before the reloaded page's own scripts run: set from the old
+      // page, a refetch of that page could meet it first, end the session and clear it before
+      // the reload (then the reload finds no session at all, not an expired one).
+      await page.addInitScript(() => {
+        if (sessionStorage.getItem("e2e.tampered")) return;
+        sessionStorage.setItem("e2e.tampered", "1");
+        localStorage.setItem("storeflow.token", "eyJhbGciOiJIUzI1NiJ9.e30.expired");
+      });
       await page.reload();
       await page.waitForURL((url) => url.pathname === "/login" && url.searchParams.get("reason") === "expired");
       assert.equal(new URL(page.url()).searchParams.get("next"), ctx.storeUrl);
