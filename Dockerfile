@@ -84,10 +84,11 @@ COPY fakecluster ./fakecluster
 COPY examples/custom-engine ./examples/custom-engine
 COPY migrations ./migrations
 # Cache mounts keep the registry and the target directory between builds; the binary is
-# copied out in the same step because a cache mount is not part of the image.
+# copied out in the same step because a cache mount is not part of the image. Without default
+# features: the image's binary links no simulated cluster (it provisions into real ones).
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release -p storeflow --locked \
+    cargo build --release -p storeflow --no-default-features --bin storeflow --locked \
     && install -D -m 0755 target/release/storeflow /out/storeflow
 
 # --- runtime ---------------------------------------------------------------------------------

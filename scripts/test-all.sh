@@ -78,6 +78,16 @@ export STOREFLOW_SCHEMATHESIS="$fuzz_venv/bin/st"
 section "Rust: cargo test --workspace"
 cargo test --workspace
 
+section "Production build: no fake cluster linked"
+# The container image builds storeflow without default features; the simulated cluster (and the
+# fake Kubernetes it runs) must then be out of the binary's dependency graph.
+if cargo tree -p storeflow --no-default-features --edges normal --prefix none | grep -q '^storeflow-fakecluster '; then
+    echo "storeflow without default features still depends on storeflow-fakecluster" >&2
+    exit 1
+fi
+cargo tree -p storeflow --edges normal --prefix none | grep -q '^storeflow-fakecluster ' \
+    || { echo "the check above no longer finds storeflow-fakecluster even with default features" >&2; exit 1; }
+
 section "Helm charts: lint"
 python=python3
 if ! python3 -c 'import helm_sdkpy, celpy' >/dev/null 2>&1; then

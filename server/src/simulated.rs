@@ -9,18 +9,23 @@
 //! so to every client (`simulatedCluster` in health), so the dashboard shows it on every page.
 //!
 //! Never chosen by default: only the flag turns it on, whatever cluster is configured.
+//!
+//! Built with the `simulated-cluster` cargo feature (a default one). Without it — the container
+//! image's build — the binary links no fake cluster and `up --simulated-cluster` says it
+//! cannot simulate one.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use storeflow_fakecluster::local_medusa::PerStoreMedusa;
-use storeflow_fakecluster::{FakeCluster, Options};
-
-/// How long the simulated controllers take to roll a workload out.
-const ROLLOUT: Duration = Duration::from_millis(800);
+/// Runs the fake helm when this binary was started under the name `helm` (the link
+/// [`SimulatedCluster::start`] writes); `None` otherwise, and always without the feature.
+#[cfg(not(feature = "simulated-cluster"))]
+pub(crate) fn run_as_helm() -> Option<std::process::ExitCode> {
+    None
+}
 
 /// Runs the fake helm when this binary was started under the name `helm` (the link
 /// [`SimulatedCluster::start`] writes); `None` otherwise.
+#[cfg(feature = "simulated-cluster")]
 pub(crate) fn run_as_helm() -> Option<std::process::ExitCode> {
     let argv: Vec<String> = std::env::args().collect();
     let invoked_as = argv
@@ -48,12 +53,47 @@ pub(crate) fn run_as_helm() -> Option<std::process::ExitCode> {
     ))
 }
 
+/// The in-process API server and the Medusa backends of a simulated cluster.
+#[cfg(feature = "simulated-cluster")]
+#[derive(Debug)]
+struct Parts {
+    /// Keeps the in-process API server's state alive.
+    cluster: storeflow_fakecluster::FakeCluster,
+    medusa: storeflow_fakecluster::local_medusa::PerStoreMedusa,
+}
+
+#[cfg(feature = "simulated-cluster")]
+impl Parts {
+    fn url(&self) -> String {
+        self.cluster.url()
+    }
+
+    fn stop(&self) {
+        self.medusa.stop();
+    }
+}
+
+/// Without the feature there is nothing to simulate a cluster with: no value of this type
+/// exists, so no [`SimulatedCluster`] does.
+#[cfg(not(feature = "simulated-cluster"))]
+#[derive(Debug)]
+enum Parts {}
+
+#[cfg(not(feature = "simulated-cluster"))]
+impl Parts {
+    fn url(&self) -> String {
+        match *self {}
+    }
+
+    fn stop(&self) {
+        match *self {}
+    }
+}
+
 /// The simulated cluster of one `storeflow up`.
 #[derive(Debug)]
 pub(crate) struct SimulatedCluster {
-    /// Keeps the in-process API server's state alive.
-    cluster: FakeCluster,
-    medusa: PerStoreMedusa,
+    parts: Parts,
     pub(crate) kubeconfig: PathBuf,
     pub(crate) helm: PathBuf,
     /// What Medusa stores will get, for the announcement.
@@ -61,10 +101,26 @@ pub(crate) struct SimulatedCluster {
 }
 
 impl SimulatedCluster {
+    /// Without the feature: an error that says so.
+    #[cfg(not(feature = "simulated-cluster"))]
+    pub(crate) async fn start(_data_dir: &Path) -> anyhow::Result<SimulatedCluster> {
+        anyhow::bail!(
+            "this storeflow was built without the simulated cluster (cargo feature \
+             `simulated-cluster`, as the container image is): provision into a real cluster \
+             (drop --simulated-cluster), or build storeflow with its default features"
+        )
+    }
+
     /// Starts it with its files (kubeconfig, the `helm` link, Medusa logs) in
     /// `<data_dir>/simulated-cluster`; the Medusa package is `charts/medusa-backend` under the
     /// working directory (the repository).
+    #[cfg(feature = "simulated-cluster")]
     pub(crate) async fn start(data_dir: &Path) -> anyhow::Result<SimulatedCluster> {
+        use storeflow_fakecluster::local_medusa::PerStoreMedusa;
+        use storeflow_fakecluster::{FakeCluster, Options};
+        /// How long the simulated controllers take to roll a workload out.
+        const ROLLOUT: std::time::Duration = std::time::Duration::from_millis(800);
+
         let dir = data_dir.join("simulated-cluster");
         std::fs::create_dir_all(&dir).map_err(|err| {
             anyhow::anyhow!(
@@ -92,8 +148,7 @@ impl SimulatedCluster {
             .map_err(|err| anyhow::anyhow!("cannot prepare the local Medusa backends: {err}"))?;
         let medusa_note = medusa_note(&backend, &dir.join("medusa"));
         Ok(SimulatedCluster {
-            cluster,
-            medusa,
+            parts: Parts { cluster, medusa },
             kubeconfig,
             helm,
             medusa_note,
@@ -102,16 +157,17 @@ impl SimulatedCluster {
 
     /// The in-process API server's URL.
     pub(crate) fn url(&self) -> String {
-        self.cluster.url()
+        self.parts.url()
     }
 
     /// Stops every store's Medusa (each with its PostgreSQL).
     pub(crate) fn stop(&self) {
-        self.medusa.stop();
+        self.parts.stop();
     }
 }
 
 /// What a Medusa store will get here, in words.
+#[cfg(feature = "simulated-cluster")]
 fn medusa_note(backend: &Path, logs: &Path) -> String {
     if !backend.join("harness.mjs").is_file() {
         return format!(
