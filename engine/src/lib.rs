@@ -22,6 +22,7 @@ pub mod children;
 mod definition;
 mod engine;
 mod error;
+mod measure;
 pub mod metrics;
 mod runs;
 mod scheduler;
@@ -33,6 +34,7 @@ mod worker;
 pub use definition::{Definition, LengthFromInput, RetryPolicy, StepDef, humantime_duration};
 pub use engine::{Engine, Enqueued, NewRun, StoredDefinition, StoredStep};
 pub use error::{Error, Result};
+pub use measure::{Completions, FinishTimes};
 pub use runs::{
     AttemptView, ChildRun, QueueCounts, RunDetail, RunEvent, RunFilter, RunProgress, RunStatus,
     RunSummary, StepRef, StepStatus, StepView,
@@ -47,7 +49,8 @@ pub use worker::{AdmissionLimit, Worker, WorkerOptions};
 /// [`migrate`], which also installs [`FUNCTIONS`].
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
-/// SQL functions kept in one canonical file each (`migrations/functions/`), as (name, SQL):
+/// SQL functions kept in one canonical file each (`migrations/functions/`), as (name, SQL),
+/// in install order (a SQL function's body must name functions that exist):
 /// [`migrate`] replaces them on every run, after the migrations, so a change to one is made in
 /// its file only — forward-only migrations would otherwise restate the whole body each time.
 pub static FUNCTIONS: &[(&str, &str)] = &[
@@ -62,6 +65,27 @@ pub static FUNCTIONS: &[(&str, &str)] = &[
     (
         "workflow_run_position",
         include_str!("../../migrations/functions/workflow_run_position.sql"),
+    ),
+    (
+        "workflow_run_summary",
+        include_str!("../../migrations/functions/workflow_run_summary.sql"),
+    ),
+    (
+        "workflow_subject_events",
+        include_str!("../../migrations/functions/workflow_subject_events.sql"),
+    ),
+    (
+        "workflow_subject_runs",
+        include_str!("../../migrations/functions/workflow_subject_runs.sql"),
+    ),
+    // The API's page reads call the engine's read functions above, so they come after them.
+    (
+        "storeflow_api_store_page",
+        include_str!("../../migrations/functions/storeflow_api_store_page.sql"),
+    ),
+    (
+        "storeflow_api_stores_page",
+        include_str!("../../migrations/functions/storeflow_api_stores_page.sql"),
     ),
 ];
 

@@ -422,6 +422,34 @@ impl Engine {
         .await?)
     }
 
+    /// Whether run `id` has finished (a cheap look, for stream ends and wait loops); none
+    /// for an unknown run.
+    pub async fn run_finished(&self, id: Uuid) -> Result<Option<bool>> {
+        Ok(
+            sqlx::query_scalar("SELECT finished_at IS NOT NULL FROM workflow_runs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    /// An unfinished run of `workflow` (queued, running or waiting), if there is one, read on
+    /// the caller's connection — inside its transaction, so a caller that serializes starts
+    /// of a workflow (an advisory lock) sees every run the previous holder enqueued.
+    pub async fn unfinished_run_of(
+        &self,
+        conn: &mut PgConnection,
+        workflow: &str,
+    ) -> Result<Option<Uuid>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM workflow_runs WHERE workflow = $1 AND finished_at IS NULL \
+             ORDER BY created_at LIMIT 1",
+        )
+        .bind(workflow)
+        .fetch_optional(conn)
+        .await?)
+    }
+
     /// The runs a run started as its children (a rollout's upgrades): id, status, error.
     pub async fn child_runs(&self, parent: Uuid) -> Result<Vec<ChildRun>> {
         Ok(
@@ -744,16 +772,23 @@ impl Engine {
         .fetch_all(&mut *tx)
         .await?;
         let ids: Vec<Uuid> = ids.into_iter().map(|(id,)| id).collect();
-        for table in [
-            "DELETE FROM workflow_step_attempts WHERE run_id = ANY($1)",
-            "DELETE FROM workflow_run_events WHERE run_id = ANY($1)",
-            "DELETE FROM workflow_selftest_journal WHERE run_id = ANY($1)",
-        ] {
-            sqlx::query(table).bind(&ids).execute(&mut *tx).await?;
-        }
+        delete_run_records(&mut tx, &ids).await?;
         tx.commit().await?;
         Ok(ids.len() as u64)
     }
+}
+
+/// Deletes what refers to the (deleted) runs `ids`: their attempts, events and selftest
+/// journal (these tables have no foreign key to the runs that would cascade).
+pub(crate) async fn delete_run_records(conn: &mut PgConnection, ids: &[Uuid]) -> Result<()> {
+    for table in [
+        "DELETE FROM workflow_step_attempts WHERE run_id = ANY($1)",
+        "DELETE FROM workflow_run_events WHERE run_id = ANY($1)",
+        "DELETE FROM workflow_selftest_journal WHERE run_id = ANY($1)",
+    ] {
+        sqlx::query(table).bind(ids).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Percentage of a run's steps finished.

@@ -141,6 +141,14 @@ impl From<StepResult> for StepOutcome {
     }
 }
 
+/// A body that decides its own outcome when it succeeds (`Pending` while something is not
+/// there yet, `Done` once it is) and uses `?` for failures.
+impl From<StepResult<StepOutcome>> for StepOutcome {
+    fn from(result: StepResult<StepOutcome>) -> Self {
+        result.unwrap_or_else(|outcome| outcome)
+    }
+}
+
 /// Gives an error its outcome, with what was being done: `query.await.or_retry("listing
 /// failed stores")?` retries the attempt with "listing failed stores: <error>".
 pub trait OrOutcome<T> {
@@ -343,5 +351,21 @@ impl StepContext<'_> {
                 self.step_name
             ))),
         }
+    }
+
+    /// The checkpoint transaction with this run's row locked first. A step that goes on to
+    /// lock rows a trigger on the run also locks (a store, through its lifecycle trigger)
+    /// then takes its locks in the order the checkpoint and a concurrent rescue of the run
+    /// take them — the run, then the rest — so they cannot deadlock. A step without the
+    /// checkpoint transaction fails its run; a database error is retried.
+    pub async fn transaction_locking_run(&mut self) -> StepResult<&mut PgConnection> {
+        let run_id = self.run_id;
+        let conn = self.transaction().map_err(StepOutcome::Fatal)?;
+        sqlx::query("SELECT 1 FROM workflow_runs WHERE id = $1 FOR UPDATE")
+            .bind(run_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(|err| StepOutcome::retry(format!("locking run {run_id}: {err}")))?;
+        Ok(conn)
     }
 }

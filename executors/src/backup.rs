@@ -30,7 +30,7 @@ use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use storeflow_engine::{StepContext, StepOutcome};
+use storeflow_engine::{OrOutcome, StepContext, StepOutcome, StepResult};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
@@ -1192,29 +1192,30 @@ pub struct FinishBackup {
 #[async_trait::async_trait]
 impl storeflow_engine::Step for FinishBackup {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        let backup = match backup_id(cx, "backup_id") {
-            Ok(backup) => backup,
-            Err(outcome) => return outcome,
-        };
+        StepOutcome::of(self.finish(cx).await)
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+impl FinishBackup {
+    async fn finish(&self, cx: &mut StepContext<'_>) -> StepResult {
+        let backup = backup_id(cx, "backup_id")?;
         let manifest = cx
             .state
             .get(&self.manifest_from)
             .map(|o| o["manifest"].clone());
         let Some(manifest) = manifest.filter(|m| m.is_object()) else {
-            return StepOutcome::fatal(format!(
+            return Err(StepOutcome::fatal(format!(
                 "the step `{}` left no manifest",
                 self.manifest_from
-            ));
+            )));
         };
-        let parsed: Manifest = match serde_json::from_value(manifest.clone()) {
-            Ok(parsed) => parsed,
-            Err(err) => return StepOutcome::fatal(format!("the manifest: {err}")),
-        };
+        let parsed: Manifest = serde_json::from_value(manifest.clone()).or_fatal("the manifest")?;
         let stored: u64 = parsed.parts.iter().map(|p| p.stored_size).sum();
-        let conn = match cx.transaction() {
-            Ok(conn) => conn,
-            Err(err) => return StepOutcome::Fatal(err),
-        };
+        let conn = cx.transaction().map_err(StepOutcome::Fatal)?;
         let done = sqlx::query(
             "UPDATE store_backups SET status = 'complete', manifest = $2, size_bytes = $3, \
                     stored_bytes = $4, completed_at = now(), error = NULL \
@@ -1225,20 +1226,14 @@ impl storeflow_engine::Step for FinishBackup {
         .bind(parsed.size() as i64)
         .bind(stored as i64)
         .execute(&mut *conn)
-        .await;
-        match done {
-            Ok(done) if done.rows_affected() == 1 => {
-                StepOutcome::Done(json!({ "size": parsed.size(), "storedSize": stored }))
-            }
-            Ok(_) => StepOutcome::fatal(format!(
+        .await
+        .or_retry("marking the backup complete")?;
+        if done.rows_affected() != 1 {
+            return Err(StepOutcome::fatal(format!(
                 "backup {backup} is no longer running (it was deleted or marked failed)"
-            )),
-            Err(err) => StepOutcome::retry(format!("marking the backup complete: {err}")),
+            )));
         }
-    }
-
-    fn runs_in_checkpoint(&self) -> bool {
-        true
+        Ok(json!({ "size": parsed.size(), "storedSize": stored }))
     }
 }
 
@@ -1250,35 +1245,31 @@ pub struct FailBackup {}
 #[async_trait::async_trait]
 impl storeflow_engine::Step for FailBackup {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        let (backup, store_id, bucket) = match (
-            backup_id(cx, "backup_id"),
-            input_str(cx, "store_id"),
-            bucket(cx),
-        ) {
-            (Ok(b), Ok(s), Ok(bucket)) => (b, s, bucket),
-            (Err(outcome), ..) | (_, Err(outcome), _) | (.., Err(outcome)) => return outcome,
-        };
-        let deleted = match bucket.delete_backup(store_id, backup).await {
-            Ok(deleted) => deleted,
-            Err(err) => return storage_error("deleting the failed backup's objects", err),
-        };
-        let reason = cx
-            .failure()
-            .map(|f| format!("{}: {}", f.step, f.error))
-            .unwrap_or_else(|| "the backup failed".into());
-        match sqlx::query(
-            "UPDATE store_backups SET status = 'failed', error = $2, completed_at = now() \
-             WHERE id = $1 AND status = 'running'",
-        )
-        .bind(backup)
-        .bind(&reason)
-        .execute(cx.pool())
-        .await
-        {
-            Ok(_) => StepOutcome::Done(json!({ "deletedObjects": deleted })),
-            Err(err) => StepOutcome::retry(format!("marking the backup failed: {err}")),
-        }
+        StepOutcome::of(fail_backup(cx).await)
     }
+}
+
+async fn fail_backup(cx: &mut StepContext<'_>) -> StepResult {
+    let backup = backup_id(cx, "backup_id")?;
+    let store_id = input_str(cx, "store_id")?;
+    let deleted = bucket(cx)?
+        .delete_backup(store_id, backup)
+        .await
+        .map_err(|err| storage_error("deleting the failed backup's objects", err))?;
+    let reason = cx
+        .failure()
+        .map(|f| format!("{}: {}", f.step, f.error))
+        .unwrap_or_else(|| "the backup failed".into());
+    sqlx::query(
+        "UPDATE store_backups SET status = 'failed', error = $2, completed_at = now() \
+         WHERE id = $1 AND status = 'running'",
+    )
+    .bind(backup)
+    .bind(&reason)
+    .execute(cx.pool())
+    .await
+    .or_retry("marking the backup failed")?;
+    Ok(json!({ "deletedObjects": deleted }))
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -1382,29 +1373,32 @@ pub struct PruneBackups {
 #[async_trait::async_trait]
 impl storeflow_engine::Step for PruneBackups {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        StepOutcome::of(self.prune(cx).await)
+    }
+}
+
+impl PruneBackups {
+    async fn prune(&self, cx: &mut StepContext<'_>) -> StepResult {
         let bucket = match (bucket(cx), self.all) {
             (Ok(bucket), _) => bucket,
             // The schedule runs on every installation; without a bucket there is nothing
             // storeflow could have stored.
             (Err(_), true) => {
-                return StepOutcome::Done(
+                return Ok(
                     json!({ "skipped": "this worker has no backup bucket (BACKUP_S3_BUCKET)" }),
                 );
             }
-            (Err(outcome), false) => return outcome,
+            (Err(outcome), false) => return Err(outcome),
         };
         let store = if self.all {
             None
         } else {
-            match input_str(cx, "store_id") {
-                Ok(store) => Some(store),
-                Err(outcome) => return outcome,
-            }
+            Some(input_str(cx, "store_id")?)
         };
-        match prune(cx.pool(), bucket, store).await {
-            Ok(pruned) => StepOutcome::Done(json!(pruned)),
-            Err(err) => StepOutcome::retry(format!("pruning backups: {err}")),
-        }
+        let pruned = prune(cx.pool(), bucket, store)
+            .await
+            .or_retry("pruning backups")?;
+        Ok(json!(pruned))
     }
 }
 
@@ -1433,31 +1427,35 @@ pub struct StartDueBackups {
 #[async_trait::async_trait]
 impl storeflow_engine::Step for StartDueBackups {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        let engine = match cx.resource::<storeflow_engine::Engine>() {
-            Ok(engine) => engine.clone(),
-            Err(err) => return StepOutcome::Fatal(err),
-        };
+        StepOutcome::of(self.start_due(cx).await)
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+impl StartDueBackups {
+    async fn start_due(&self, cx: &mut StepContext<'_>) -> StepResult {
+        let engine = cx
+            .resource::<storeflow_engine::Engine>()
+            .map_err(StepOutcome::Fatal)?
+            .clone();
         let request_id = cx.request_id.map(str::to_owned);
-        let conn = match cx.transaction() {
-            Ok(conn) => conn,
-            Err(err) => return StepOutcome::Fatal(err),
-        };
-        let due: Vec<DueStore> = match sqlx::query_as(
+        let conn = cx.transaction().map_err(StepOutcome::Fatal)?;
+        let due: Vec<DueStore> = sqlx::query_as(
             "SELECT s.id, s.owner_id, s.name, s.engine::text AS engine, s.backup_schedule, r.input, \
-                    EXISTS (SELECT 1 FROM store_backups b JOIN workflow_runs br ON br.id = b.run_id \
-                            WHERE b.store_id = s.id AND b.status = 'running' \
-                              AND br.status NOT IN ('failed', 'cancelled', 'succeeded')) AS busy \
-             FROM stores s LEFT JOIN workflow_runs r ON r.id = s.current_run_id \
+                    EXISTS (SELECT 1 FROM store_backups b \
+                            JOIN LATERAL workflow_run_summary(b.run_id) br ON NOT br.finished \
+                            WHERE b.store_id = s.id AND b.status = 'running') AS busy \
+             FROM stores s LEFT JOIN LATERAL workflow_run_summary(s.current_run_id) r ON true \
              WHERE s.backup_schedule IS NOT NULL AND s.backup_next_at <= now() AND s.status = 'ready' \
              ORDER BY s.backup_next_at LIMIT $1 FOR UPDATE OF s SKIP LOCKED",
         )
         .bind(self.limit)
         .fetch_all(&mut *conn)
         .await
-        {
-            Ok(due) => due,
-            Err(err) => return StepOutcome::retry(format!("listing stores due a backup: {err}")),
-        };
+        .or_retry("listing stores due a backup")?;
         let mut started = Vec::new();
         for store in due {
             let next = storeflow_engine::parse_cron(&store.backup_schedule)
@@ -1471,7 +1469,7 @@ impl storeflow_engine::Step for StartDueBackups {
                     engine: &store.engine,
                     input,
                 };
-                match start_backup(
+                let backup = start_backup(
                     &mut *conn,
                     &engine,
                     &subject,
@@ -1480,30 +1478,17 @@ impl storeflow_engine::Step for StartDueBackups {
                     request_id.as_deref(),
                 )
                 .await
-                {
-                    Ok(backup) => {
-                        started.push(json!({ "store": store.id, "backupId": backup.backup_id }))
-                    }
-                    Err(err) => return StepOutcome::retry(format!("store {}: {err}", store.id)),
-                }
+                .or_retry(&format!("store {}", store.id))?;
+                started.push(json!({ "store": store.id, "backupId": backup.backup_id }));
             }
-            if let Err(err) = sqlx::query("UPDATE stores SET backup_next_at = $2 WHERE id = $1")
+            sqlx::query("UPDATE stores SET backup_next_at = $2 WHERE id = $1")
                 .bind(&store.id)
                 .bind(next)
                 .execute(&mut *conn)
                 .await
-            {
-                return StepOutcome::retry(format!(
-                    "scheduling the next backup of {}: {err}",
-                    store.id
-                ));
-            }
+                .or_retry(&format!("scheduling the next backup of {}", store.id))?;
         }
-        StepOutcome::Done(json!({ "started": started }))
-    }
-
-    fn runs_in_checkpoint(&self) -> bool {
-        true
+        Ok(json!({ "started": started }))
     }
 }
 

@@ -249,10 +249,11 @@ impl Drop for ProbeGuard<'_> {
 /// turns transient failures into `Pending` once the breaker opens.
 pub(crate) async fn guarded<F>(breaker: Option<&CircuitBreaker>, body: F) -> StepOutcome
 where
-    F: std::future::Future<Output = StepOutcome>,
+    F: std::future::Future,
+    F::Output: Into<StepOutcome>,
 {
     let Some(breaker) = breaker else {
-        return body.await;
+        return body.await.into();
     };
     let probe = match breaker.admission() {
         Ok(probe) => probe,
@@ -264,7 +265,7 @@ where
     });
     let (outcome, dependency_failed) = DEPENDENCY_FAILED
         .scope(std::cell::Cell::new(false), async {
-            let outcome = body.await;
+            let outcome: StepOutcome = body.await.into();
             (outcome, DEPENDENCY_FAILED.with(std::cell::Cell::get))
         })
         .await;

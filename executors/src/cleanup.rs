@@ -64,30 +64,16 @@ struct FailedStore {
 
 impl ReapFailedStores {
     async fn reap(&self, cx: &mut StepContext<'_>) -> StepResult {
-        // The age may come from the schedule's input (`older_than`, e.g. "3d").
-        let older_than = match cx.input.get("older_than").and_then(Value::as_str) {
-            Some(text) => match humantime::parse_duration(text) {
-                Ok(age) if age >= Duration::from_secs(3600) => age,
-                Ok(_) => {
-                    return Err(StepOutcome::fatal(
-                        "the schedule's older_than must be at least 1h (a failed store gets time to be looked at)",
-                    ));
-                }
-                Err(err) => {
-                    return Err(StepOutcome::fatal(format!(
-                        "the schedule's older_than `{text}` is not a duration ({err}); use e.g. 7d"
-                    )));
-                }
-            },
-            None => self.older_than,
-        };
+        // The age may come from the schedule's input (`older_than`, e.g. "3d"); a failed
+        // store gets time to be looked at.
+        let older_than = age_from_input(cx, "older_than", "7d")?.unwrap_or(self.older_than);
         let engine = engine(cx)?.clone();
         let request_id = cx.request_id.map(str::to_owned);
         let conn = cx.transaction().map_err(StepOutcome::Fatal)?;
         let stores: Vec<FailedStore> = sqlx::query_as(
             "SELECT s.id, s.owner_id, s.name, s.engine::text AS engine, s.theme, s.namespace, \
                     s.current_run_id, r.input AS teardown_input \
-             FROM stores s LEFT JOIN workflow_runs r ON r.id = s.current_run_id \
+             FROM stores s LEFT JOIN LATERAL workflow_run_summary(s.current_run_id) r ON true \
              WHERE s.status = 'failed' AND s.updated_at < now() - make_interval(secs => $1) \
                AND (s.ready_at IS NULL OR s.current_operation = 'teardown') \
              ORDER BY s.updated_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED",
@@ -214,8 +200,8 @@ async fn find_and_reap_orphans(cx: &StepContext<'_>) -> StepResult {
     // is a namespace whose removal is already under way.
     let deleted: Vec<(String,)> = sqlx::query_as(
         "SELECT s.id FROM stores s WHERE s.id = ANY($1) AND s.status = 'deleted' \
-           AND NOT EXISTS (SELECT 1 FROM workflow_runs r \
-                           WHERE r.subject = 'orphan:' || s.id AND r.finished_at IS NULL)",
+           AND NOT EXISTS (SELECT 1 FROM workflow_subject_runs('orphan:' || s.id) r \
+                           WHERE r.finished_at IS NULL)",
     )
     .bind(&ids)
     .fetch_all(cx.pool())
@@ -265,48 +251,52 @@ impl Default for PruneHistory {
 #[async_trait::async_trait]
 impl storeflow_engine::Step for PruneHistory {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        let retention = match cx.input.get("retention").and_then(Value::as_str) {
-            Some(text) => match humantime::parse_duration(text) {
-                Ok(age) if age >= Duration::from_secs(3600) => age,
-                Ok(_) => return StepOutcome::fatal("the schedule's retention must be at least 1h"),
-                Err(err) => {
-                    return StepOutcome::fatal(format!(
-                        "the schedule's retention `{text}` is not a duration ({err}); use e.g. 30d"
-                    ));
-                }
-            },
-            None => self.retention,
-        };
-        let engine = match engine(cx) {
-            Ok(engine) => engine.clone(),
-            Err(outcome) => return outcome,
-        };
+        StepOutcome::of(self.prune(cx).await)
+    }
+}
+
+impl PruneHistory {
+    async fn prune(&self, cx: &mut StepContext<'_>) -> StepResult {
+        let retention = age_from_input(cx, "retention", "30d")?.unwrap_or(self.retention);
+        let engine = engine(cx)?.clone();
         let before = chrono::Utc::now()
             - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(30));
-        let runs = match engine.prune_finished_runs(before).await {
-            Ok(runs) => runs,
-            Err(err) => return StepOutcome::retry(format!("pruning finished runs: {err}")),
-        };
-        let pruned = async {
-            let audit = sqlx::query("DELETE FROM audit_events WHERE at < $1")
-                .bind(before)
-                .execute(cx.pool())
-                .await?
-                .rows_affected();
-            // The API's authentication rows: its own function decides which are spent.
-            let (windows, lockouts, links): (i64, i64, i64) =
-                sqlx::query_as("SELECT * FROM storeflow_prune_auth_rows()")
-                    .fetch_one(cx.pool())
-                    .await?;
-            Ok::<_, sqlx::Error>((audit, windows, lockouts, links))
-        }
-        .await;
-        match pruned {
-            Ok((audit, windows, lockouts, links)) => StepOutcome::Done(json!({
-                "before": before, "runs": runs, "auditEvents": audit,
-                "rateLimitWindows": windows, "loginLockouts": lockouts, "oneTimeLinks": links,
-            })),
-            Err(err) => StepOutcome::retry(format!("pruning history: {err}")),
-        }
+        let runs = engine
+            .prune_finished_runs(before)
+            .await
+            .or_retry("pruning finished runs")?;
+        let audit = sqlx::query("DELETE FROM audit_events WHERE at < $1")
+            .bind(before)
+            .execute(cx.pool())
+            .await
+            .or_retry("pruning the audit log")?
+            .rows_affected();
+        // The API's authentication rows: its own function decides which are spent.
+        let (windows, lockouts, links): (i64, i64, i64) =
+            sqlx::query_as("SELECT * FROM storeflow_prune_auth_rows()")
+                .fetch_one(cx.pool())
+                .await
+                .or_retry("pruning the API's spent authentication rows")?;
+        Ok(json!({
+            "before": before, "runs": runs, "auditEvents": audit,
+            "rateLimitWindows": windows, "loginLockouts": lockouts, "oneTimeLinks": links,
+        }))
+    }
+}
+
+/// An age the schedule's input may set under `key` (e.g. "30d"); at least an hour, so a
+/// typo cannot prune what just happened. `None` when the input does not set it.
+fn age_from_input(cx: &StepContext<'_>, key: &str, example: &str) -> StepResult<Option<Duration>> {
+    let Some(text) = cx.input.get(key).and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    match humantime::parse_duration(text) {
+        Ok(age) if age >= Duration::from_secs(3600) => Ok(Some(age)),
+        Ok(_) => Err(StepOutcome::fatal(format!(
+            "the schedule's {key} must be at least 1h"
+        ))),
+        Err(err) => Err(StepOutcome::fatal(format!(
+            "the schedule's {key} `{text}` is not a duration ({err}); use e.g. {example}"
+        ))),
     }
 }

@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use storeflow_engine::{StepContext, StepOutcome, humantime_duration};
+use storeflow_engine::{StepContext, StepOutcome, StepResult, humantime_duration};
 
 use crate::breaker::{Breakers, guarded};
 
@@ -66,6 +66,18 @@ pub(crate) fn client(cx: &StepContext<'_>) -> Result<kube::Client, StepOutcome> 
             "no Kubernetes cluster is configured for this worker (set KUBECONFIG, or run it in the cluster)",
         )
     })
+}
+
+/// `?` for Kubernetes calls in step bodies: the error becomes the outcome [`classify`] gives it.
+pub(crate) trait OrClassify<T> {
+    /// The call's value, or its error classified as the failure of `doing`.
+    fn or_classify(self, doing: &str) -> StepResult<T>;
+}
+
+impl<T> OrClassify<T> for Result<T, kube::Error> {
+    fn or_classify(self, doing: &str) -> StepResult<T> {
+        self.map_err(|err| classify(err, doing))
+    }
 }
 
 /// Turns a kube error into an outcome: unreachable or overloaded → retry; refused → fatal.
@@ -141,34 +153,30 @@ impl storeflow_engine::Step for EnsureNamespace {
 }
 
 impl EnsureNamespace {
-    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
-        let (client, namespace, store, engine, tenant) = match (|| {
-            Ok::<_, StepOutcome>((
-                client(cx)?,
-                input_str(cx, "namespace")?,
-                input_str(cx, "store_id")?,
-                input_str(cx, "engine")?,
-                input_str(cx, "tenant")?,
-            ))
-        })() {
-            Ok(values) => values,
-            Err(outcome) => return outcome,
-        };
+    async fn body(&self, cx: &StepContext<'_>) -> StepResult<StepOutcome> {
+        let client = client(cx)?;
+        let namespace = input_str(cx, "namespace")?;
+        let store = input_str(cx, "store_id")?;
+        let engine = input_str(cx, "engine")?;
+        let tenant = input_str(cx, "tenant")?;
         let api: Api<Namespace> = Api::all(client);
-        match api.get_opt(namespace).await {
-            Ok(Some(existing)) if terminating(&existing) => {
-                return StepOutcome::pending_on(
+        match api
+            .get_opt(namespace)
+            .await
+            .or_classify(&format!("reading namespace {namespace}"))?
+        {
+            Some(existing) if terminating(&existing) => {
+                return Ok(StepOutcome::pending_on(
                     self.recheck,
                     format!(
                         "namespace {namespace} is still terminating; waiting until it is gone before creating it again"
                     ),
-                );
+                ));
             }
-            Ok(Some(existing)) if !owned_by(&existing, store) => {
-                return foreign_namespace(namespace);
+            Some(existing) if !owned_by(&existing, store) => {
+                return Err(foreign_namespace(namespace));
             }
-            Ok(_) => {}
-            Err(err) => return classify(err, &format!("reading namespace {namespace}")),
+            _ => {}
         }
         let desired = json!({
             "apiVersion": "v1",
@@ -183,17 +191,14 @@ impl EnsureNamespace {
                 }
             }
         });
-        match api
-            .patch(
-                namespace,
-                &PatchParams::apply("storeflow").force(),
-                &Patch::Apply(&desired),
-            )
-            .await
-        {
-            Ok(_) => StepOutcome::Done(json!({ "namespace": namespace })),
-            Err(err) => classify(err, &format!("applying namespace {namespace}")),
-        }
+        api.patch(
+            namespace,
+            &PatchParams::apply("storeflow").force(),
+            &Patch::Apply(&desired),
+        )
+        .await
+        .or_classify(&format!("applying namespace {namespace}"))?;
+        Ok(StepOutcome::Done(json!({ "namespace": namespace })))
     }
 }
 
@@ -385,33 +390,24 @@ impl storeflow_engine::Step for WaitReady {
 }
 
 impl WaitReady {
-    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
-        let (client, namespace) = match (client(cx), input_str(cx, "namespace")) {
-            (Ok(client), Ok(namespace)) => (client, namespace.to_owned()),
-            (Err(outcome), _) | (_, Err(outcome)) => return outcome,
-        };
+    async fn body(&self, cx: &StepContext<'_>) -> StepResult<StepOutcome> {
+        let client = client(cx)?;
+        let namespace = input_str(cx, "namespace")?.to_owned();
         let list = ListParams::default();
-        let pods = match Api::<Pod>::namespaced(client.clone(), &namespace)
+        let pods = Api::<Pod>::namespaced(client.clone(), &namespace)
             .list(&list)
             .await
-        {
-            Ok(pods) => pods,
-            Err(err) => return classify(err, &format!("listing pods in {namespace}")),
-        };
-        let deployments = match Api::<Deployment>::namespaced(client.clone(), &namespace)
+            .or_classify(&format!("listing pods in {namespace}"))?;
+        let deployments = Api::<Deployment>::namespaced(client.clone(), &namespace)
             .list(&list)
             .await
-        {
-            Ok(list) => list.items,
-            Err(err) => return classify(err, &format!("listing deployments in {namespace}")),
-        };
-        let statefulsets = match Api::<StatefulSet>::namespaced(client, &namespace)
+            .or_classify(&format!("listing deployments in {namespace}"))?
+            .items;
+        let statefulsets = Api::<StatefulSet>::namespaced(client, &namespace)
             .list(&list)
             .await
-        {
-            Ok(list) => list.items,
-            Err(err) => return classify(err, &format!("listing statefulsets in {namespace}")),
-        };
+            .or_classify(&format!("listing statefulsets in {namespace}"))?
+            .items;
         // Only pods of a workload's current template count: after an upgrade or a rollback
         // the previous revision's pods (a crash-looping bad release among them) linger until
         // the controller has scaled them down.
@@ -443,15 +439,15 @@ impl WaitReady {
             .filter(|pod| of_current_template(pod, &templates))
             .find_map(|pod| pod_problem(pod, now))
         {
-            return StepOutcome::fatal(format!(
+            return Err(StepOutcome::fatal(format!(
                 "{problem}; fix the image or configuration, then retry this step"
-            ));
+            )));
         }
         if deployments.is_empty() && statefulsets.is_empty() {
-            return StepOutcome::pending_on(
+            return Ok(StepOutcome::pending_on(
                 self.recheck,
                 format!("no deployments or statefulsets in {namespace} yet"),
-            );
+            ));
         }
         let mut waiting = Vec::new();
         let mut ready = Vec::new();
@@ -496,11 +492,11 @@ impl WaitReady {
                 None => ready.push(format!("statefulset/{name}")),
             }
         }
-        if waiting.is_empty() {
+        Ok(if waiting.is_empty() {
             StepOutcome::Done(json!({ "ready": ready }))
         } else {
             StepOutcome::pending_on(self.recheck, waiting.join("; "))
-        }
+        })
     }
 }
 
@@ -519,44 +515,36 @@ impl storeflow_engine::Step for DeleteNamespace {
 }
 
 impl DeleteNamespace {
-    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
-        let (client, namespace, store) = match (
-            client(cx),
-            input_str(cx, "namespace"),
-            input_str(cx, "store_id"),
-        ) {
-            (Ok(client), Ok(namespace), Ok(store)) => {
-                (client, namespace.to_owned(), store.to_owned())
-            }
-            (Err(outcome), _, _) | (_, Err(outcome), _) | (_, _, Err(outcome)) => return outcome,
-        };
+    async fn body(&self, cx: &StepContext<'_>) -> StepResult {
+        let client = client(cx)?;
+        let namespace = input_str(cx, "namespace")?.to_owned();
+        let store = input_str(cx, "store_id")?;
         let api = Api::<Namespace>::all(client);
-        match api.get_opt(&namespace).await {
-            Ok(None) => {
-                return StepOutcome::Done(json!({ "deleted": namespace, "already_gone": true }));
+        match api
+            .get_opt(&namespace)
+            .await
+            .or_classify(&format!("reading namespace {namespace}"))?
+        {
+            None => return Ok(json!({ "deleted": namespace, "already_gone": true })),
+            Some(existing) if !owned_by(&existing, store) => {
+                return Err(foreign_namespace(&namespace));
             }
-            Ok(Some(existing)) if !owned_by(&existing, &store) => {
-                return foreign_namespace(&namespace);
+            Some(existing) if terminating(&existing) => {
+                return Ok(json!({ "deleted": namespace, "already_terminating": true }));
             }
-            Ok(Some(existing)) if terminating(&existing) => {
-                return StepOutcome::Done(
-                    json!({ "deleted": namespace, "already_terminating": true }),
-                );
-            }
-            Ok(Some(_)) => {}
-            Err(err) => return classify(err, &format!("reading namespace {namespace}")),
+            Some(_) => {}
         }
         match api.delete(&namespace, &DeleteParams::default()).await {
-            Ok(_) => StepOutcome::Done(json!({ "deleted": namespace })),
+            Ok(_) => Ok(json!({ "deleted": namespace })),
             Err(kube::Error::Api(status)) if status.code == 404 => {
-                StepOutcome::Done(json!({ "deleted": namespace, "already_gone": true }))
+                Ok(json!({ "deleted": namespace, "already_gone": true }))
             }
             // A namespace already being deleted: 409 ("ensuring all content is removed") from
             // older API servers; 1.37 answers 200 with the Terminating namespace.
             Err(kube::Error::Api(status)) if status.code == 409 => {
-                StepOutcome::Done(json!({ "deleted": namespace, "already_terminating": true }))
+                Ok(json!({ "deleted": namespace, "already_terminating": true }))
             }
-            Err(err) => classify(err, &format!("deleting namespace {namespace}")),
+            Err(err) => Err(classify(err, &format!("deleting namespace {namespace}"))),
         }
     }
 }
@@ -589,14 +577,16 @@ impl storeflow_engine::Step for WaitNamespaceGone {
 }
 
 impl WaitNamespaceGone {
-    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
-        let (client, namespace) = match (client(cx), input_str(cx, "namespace")) {
-            (Ok(client), Ok(namespace)) => (client, namespace.to_owned()),
-            (Err(outcome), _) | (_, Err(outcome)) => return outcome,
-        };
-        match Api::<Namespace>::all(client).get_opt(&namespace).await {
-            Ok(None) => StepOutcome::Done(json!({ "gone": namespace })),
-            Ok(Some(existing)) => {
+    async fn body(&self, cx: &StepContext<'_>) -> StepResult<StepOutcome> {
+        let client = client(cx)?;
+        let namespace = input_str(cx, "namespace")?.to_owned();
+        let found = Api::<Namespace>::all(client)
+            .get_opt(&namespace)
+            .await
+            .or_classify(&format!("reading namespace {namespace}"))?;
+        Ok(match found {
+            None => StepOutcome::Done(json!({ "gone": namespace })),
+            Some(existing) => {
                 let mut finalizers: Vec<String> =
                     existing.metadata.finalizers.clone().unwrap_or_default();
                 finalizers.extend(existing.spec.and_then(|s| s.finalizers).unwrap_or_default());
@@ -610,8 +600,7 @@ impl WaitNamespaceGone {
                     format!("namespace {namespace} is terminating ({held_by})"),
                 )
             }
-            Err(err) => classify(err, &format!("reading namespace {namespace}")),
-        }
+        })
     }
 }
 

@@ -74,6 +74,18 @@ pub enum TransitionError {
         /// The statuses the operation starts from, `ready or failed`.
         allowed: String,
     },
+    /// A run of the same kind still works on the store (a rotation): nothing was changed.
+    #[error("store {store} has a {operation} that is still {status} (run {run_id})")]
+    InProgress {
+        /// The store's id.
+        store: String,
+        /// What is in progress (`rotation`).
+        operation: &'static str,
+        /// The run doing it.
+        run_id: uuid::Uuid,
+        /// That run's status.
+        status: String,
+    },
     /// The run could not be enqueued; the store was not touched.
     #[error(transparent)]
     Engine(#[from] storeflow_engine::Error),
@@ -200,6 +212,63 @@ pub async fn request_restart(
             actual: actual.to_string(),
             allowed: StoreStatus::Failed.to_string(),
         });
+    }
+    Ok(enqueued)
+}
+
+/// Requests a credential rotation of a `ready` store (`from`, the status the caller saw):
+/// unless a rotation is still running, enqueues `run` (a `rotate-credentials` run) and, in
+/// `conn`'s transaction, stores the new credentials (`sealed`) while keeping the ones the
+/// store's apps accept now as its previous credentials, until the run has applied the new
+/// ones. The store's status does not change: it stays ready and serving.
+pub async fn request_rotation(
+    conn: &mut PgConnection,
+    engine: &Engine,
+    store: &str,
+    from: StoreStatus,
+    sealed: Vec<u8>,
+    run: NewRun,
+) -> Result<Enqueued, TransitionError> {
+    const ROTATION: &str = "rotation";
+    let refused = |actual: StoreStatus| TransitionError::Refused {
+        store: store.to_owned(),
+        operation: ROTATION,
+        actual: actual.to_string(),
+        allowed: StoreStatus::Ready.to_string(),
+    };
+    if from != StoreStatus::Ready {
+        return Err(refused(from));
+    }
+    let running: Option<(uuid::Uuid, String)> = sqlx::query_as(
+        "SELECT s.rotation_run_id, r.status FROM stores s \
+         JOIN LATERAL workflow_run_summary(s.rotation_run_id) r ON NOT r.finished \
+         WHERE s.id = $1",
+    )
+    .bind(store)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((run_id, status)) = running {
+        return Err(TransitionError::InProgress {
+            store: store.to_owned(),
+            operation: ROTATION,
+            run_id,
+            status,
+        });
+    }
+    let enqueued = engine.enqueue(&mut *conn, run).await?;
+    let moved = sqlx::query(
+        "UPDATE stores SET previous_credentials = credentials, credentials = $2, \
+                           rotation_run_id = $3, updated_at = now() \
+         WHERE id = $1 AND status = 'ready'",
+    )
+    .bind(store)
+    .bind(sealed)
+    .bind(enqueued.run_id)
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() != 1 {
+        let actual = actual_status(conn, store).await?;
+        return Err(refused(actual));
     }
     Ok(enqueued)
 }

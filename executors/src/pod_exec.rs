@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::api::{Api, AttachParams, ListParams};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use storeflow_engine::{StepContext, StepOutcome};
+use storeflow_engine::{StepContext, StepOutcome, StepResult};
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -372,25 +372,21 @@ impl storeflow_engine::Step for Exec {
 }
 
 impl Exec {
-    async fn body(&self, cx: &StepContext<'_>) -> StepOutcome {
+    async fn body(&self, cx: &StepContext<'_>) -> StepResult {
         if self.argv.is_empty() {
-            return StepOutcome::fatal("the exec step has an empty argv");
+            return Err(StepOutcome::fatal("the exec step has an empty argv"));
         }
-        let (client, target) = match (client(cx), store_target(cx, &self.app, &self.container)) {
-            (Ok(client), Ok(target)) => (client, target),
-            (Err(outcome), _) | (_, Err(outcome)) => return outcome,
-        };
-        match run(client, &target, &self.argv, None, cx.time_left).await {
-            Ok(output) if output.success() => StepOutcome::Done(json!({
-                "stdout": output.stdout.chars().take(4096).collect::<String>(),
-            })),
-            Ok(output) => StepOutcome::retry(format!(
+        let client = client(cx)?;
+        let target = store_target(cx, &self.app, &self.container)?;
+        let output = run(client, &target, &self.argv, None, cx.time_left).await?;
+        if !output.success() {
+            return Err(StepOutcome::retry(format!(
                 "`{}` exited with {}: {}",
                 self.argv.join(" "),
                 output.code,
                 output.summary()
-            )),
-            Err(outcome) => outcome,
+            )));
         }
+        Ok(json!({ "stdout": output.stdout.chars().take(4096).collect::<String>() }))
     }
 }

@@ -18,7 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use storeflow_engine::{NewRun, StepContext, StepOutcome};
+use storeflow_engine::{NewRun, OrOutcome, StepContext, StepOutcome, StepResult};
 
 /// The most waves a rollout has (the API refuses plans with more).
 pub const MAX_WAVES: usize = 8;
@@ -47,6 +47,16 @@ pub struct StartWave {
 #[async_trait::async_trait]
 impl storeflow_engine::Step for StartWave {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
+        StepOutcome::of(self.start(cx).await)
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+impl StartWave {
+    async fn start(&self, cx: &mut StepContext<'_>) -> StepResult {
         let entries: Vec<Value> = cx.input["waves"][self.wave]
             .as_array()
             .cloned()
@@ -60,50 +70,34 @@ impl storeflow_engine::Step for StartWave {
         let mut started = Vec::new();
         let mut skipped = Vec::new();
         // Locks in the order the engine and the store trigger use: the run, then stores.
-        match cx.transaction() {
-            Ok(conn) => {
-                if let Err(err) =
-                    sqlx::query("SELECT 1 FROM workflow_runs WHERE id = $1 FOR UPDATE")
-                        .bind(run_id)
-                        .execute(&mut *conn)
-                        .await
-                {
-                    return StepOutcome::retry(format!("locking run {run_id}: {err}"));
-                }
-            }
-            Err(err) => return StepOutcome::Fatal(err),
-        }
+        cx.transaction_locking_run().await?;
         for entry in entries {
             let (Some(store), Some(workflow)) =
                 (entry["store_id"].as_str(), entry["workflow"].as_str())
             else {
-                return StepOutcome::fatal(format!(
+                return Err(StepOutcome::fatal(format!(
                     "wave {} has an entry without store_id or workflow: {entry}",
                     self.wave + 1
-                ));
+                )));
             };
-            let conn = match cx.transaction() {
-                Ok(conn) => conn,
-                Err(err) => return StepOutcome::Fatal(err),
-            };
-            let found: Result<Option<(String, Option<String>, Option<String>)>, sqlx::Error> =
-                sqlx::query_as(
-                    "SELECT status::text, chart_version, app_version FROM stores \
-                     WHERE id = $1 FOR UPDATE",
-                )
-                .bind(store)
-                .fetch_optional(&mut *conn)
-                .await;
+            let conn = cx.transaction().map_err(StepOutcome::Fatal)?;
+            let found: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT status::text, chart_version, app_version FROM stores \
+                 WHERE id = $1 FOR UPDATE",
+            )
+            .bind(store)
+            .fetch_optional(&mut *conn)
+            .await
+            .or_retry(&format!("reading store {store}"))?;
             let reason = match found {
-                Err(err) => return StepOutcome::retry(format!("reading store {store}: {err}")),
-                Ok(None) => Some("the store no longer exists".to_owned()),
-                Ok(Some((status, _, _))) if status != "ready" => {
+                None => Some("the store no longer exists".to_owned()),
+                Some((status, _, _)) if status != "ready" => {
                     Some(format!("the store is {status}, not ready"))
                 }
-                Ok(Some((_, Some(c), Some(a)))) if c == chart && a == app => {
+                Some((_, Some(c), Some(a))) if c == chart && a == app => {
                     Some("the store is already on the target versions".to_owned())
                 }
-                Ok(Some(_)) => None,
+                Some(_) => None,
             };
             if let Some(reason) = reason {
                 skipped.push(json!({ "store": store, "reason": reason }));
@@ -113,15 +107,10 @@ impl storeflow_engine::Step for StartWave {
             if let Some(tenant) = entry["input"]["tenant"].as_str() {
                 run = run.tenant(tenant);
             }
-            let child = match cx.start_child(run).await {
-                Ok(child) => child,
-                Err(err) => return StepOutcome::Retry(err),
-            };
-            let conn = match cx.transaction() {
-                Ok(conn) => conn,
-                Err(err) => return StepOutcome::Fatal(err),
-            };
-            let marked = sqlx::query(
+            let child = cx.start_child(run).await.map_err(StepOutcome::Retry)?;
+            let conn = cx.transaction().map_err(StepOutcome::Fatal)?;
+            let marking = format!("marking store {store} upgrading");
+            sqlx::query(
                 "UPDATE stores SET status = 'upgrading', current_run_id = $2, \
                         current_operation = 'upgrade', failure_reason = NULL, failed_step = NULL, \
                         retry_count = 0, updated_at = now() \
@@ -130,8 +119,9 @@ impl storeflow_engine::Step for StartWave {
             .bind(store)
             .bind(child)
             .execute(&mut *conn)
-            .await;
-            let audited = sqlx::query(
+            .await
+            .or_retry(&marking)?;
+            sqlx::query(
                 "INSERT INTO audit_events (category, action, subject, data) \
                  VALUES ('store', 'store_upgrade_requested', $1, \
                          jsonb_build_object('runId', $2::uuid, 'rolloutId', $3::uuid, \
@@ -143,17 +133,11 @@ impl storeflow_engine::Step for StartWave {
             .bind(self.wave as i32 + 1)
             .bind(&target)
             .execute(&mut *conn)
-            .await;
-            if let Err(err) = marked.and(audited) {
-                return StepOutcome::retry(format!("marking store {store} upgrading: {err}"));
-            }
+            .await
+            .or_retry(&marking)?;
             started.push(json!({ "store": store, "run": child }));
         }
-        StepOutcome::Done(json!({ "wave": self.wave + 1, "started": started, "skipped": skipped }))
-    }
-
-    fn runs_in_checkpoint(&self) -> bool {
-        true
+        Ok(json!({ "wave": self.wave + 1, "started": started, "skipped": skipped }))
     }
 }
 

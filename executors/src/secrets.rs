@@ -10,12 +10,12 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use storeflow_engine::{StepContext, StepOutcome};
+use storeflow_engine::{StepContext, StepOutcome, StepResult};
 
 use crate::breaker::{Breakers, guarded};
 use crate::chart::STORE_SECRET;
 use crate::credentials::random_password;
-use crate::kubernetes::{MANAGED_BY, STORE_ID_LABEL, classify, client, input_str};
+use crate::kubernetes::{MANAGED_BY, OrClassify, STORE_ID_LABEL, classify, client, input_str};
 
 /// Creates `store-secrets` with `keys` (the engine's [`crate::engines::StoreEngine::secret_keys`]),
 /// or adds the keys an existing one lacks; existing values are never changed.
@@ -35,28 +35,21 @@ impl storeflow_engine::Step for EnsureStoreSecret {
     }
 }
 
-async fn body(cx: &StepContext<'_>, keys: &[String]) -> StepOutcome {
-    let (client, namespace, store) = match (|| {
-        Ok::<_, StepOutcome>((
-            client(cx)?,
-            input_str(cx, "namespace")?,
-            input_str(cx, "store_id")?,
-        ))
-    })() {
-        Ok(values) => values,
-        Err(outcome) => return outcome,
-    };
+async fn body(cx: &StepContext<'_>, keys: &[String]) -> StepResult {
+    let client = client(cx)?;
+    let namespace = input_str(cx, "namespace")?;
+    let store = input_str(cx, "store_id")?;
     if keys.is_empty() {
-        return StepOutcome::fatal("ensure-store-secret needs at least one key");
+        return Err(StepOutcome::fatal(
+            "ensure-store-secret needs at least one key",
+        ));
     }
     let api: Api<Secret> = Api::namespaced(client, namespace);
     for _ in 0..3 {
-        let existing = match api.get_opt(STORE_SECRET).await {
-            Ok(existing) => existing,
-            Err(err) => {
-                return classify(err, &format!("reading secret {namespace}/{STORE_SECRET}"));
-            }
-        };
+        let existing = api
+            .get_opt(STORE_SECRET)
+            .await
+            .or_classify(&format!("reading secret {namespace}/{STORE_SECRET}"))?;
         match existing {
             Some(secret) => {
                 let data = secret.data.clone().unwrap_or_default();
@@ -66,9 +59,7 @@ async fn body(cx: &StepContext<'_>, keys: &[String]) -> StepOutcome {
                     .filter(|k| !data.contains_key(*k))
                     .collect();
                 if missing.is_empty() {
-                    return StepOutcome::Done(
-                        json!({ "secret": STORE_SECRET, "keys": keys, "created": false }),
-                    );
+                    return Ok(json!({ "secret": STORE_SECRET, "keys": keys, "created": false }));
                 }
                 // A merge patch that adds only the missing keys, on the condition that the
                 // Secret is still the version read: an attempt racing this one (after a lost
@@ -91,16 +82,16 @@ async fn body(cx: &StepContext<'_>, keys: &[String]) -> StepOutcome {
                     .await
                 {
                     Ok(_) => {
-                        return StepOutcome::Done(
+                        return Ok(
                             json!({ "secret": STORE_SECRET, "keys": keys, "added": missing }),
                         );
                     }
                     Err(kube::Error::Api(status)) if status.code == 409 => continue,
                     Err(err) => {
-                        return classify(
+                        return Err(classify(
                             err,
                             &format!("adding keys to secret {namespace}/{STORE_SECRET}"),
-                        );
+                        ));
                     }
                 }
             }
@@ -133,25 +124,25 @@ async fn body(cx: &StepContext<'_>, keys: &[String]) -> StepOutcome {
                 };
                 match api.create(&PostParams::default(), &secret).await {
                     Ok(_) => {
-                        return StepOutcome::Done(
+                        return Ok(
                             json!({ "secret": STORE_SECRET, "keys": keys, "created": true }),
                         );
                     }
                     // Created by an attempt that raced this one: read it again.
                     Err(kube::Error::Api(status)) if status.code == 409 => continue,
                     Err(err) => {
-                        return classify(
+                        return Err(classify(
                             err,
                             &format!("creating secret {namespace}/{STORE_SECRET}"),
-                        );
+                        ));
                     }
                 }
             }
         }
     }
-    StepOutcome::retry(format!(
+    Err(StepOutcome::retry(format!(
         "secret {namespace}/{STORE_SECRET} keeps changing under us"
-    ))
+    )))
 }
 
 fn labels(store: &str) -> serde_json::Value {

@@ -156,14 +156,9 @@ async fn move_store(
 ) -> StepResult {
     let store = store_id(cx)?.to_owned();
     let run_id = cx.run_id;
-    let conn = cx.transaction().map_err(StepOutcome::Fatal)?;
     // Locks in the order the engine and the store trigger use (run, then store), so this step
     // and a concurrent rescue of the same run cannot deadlock.
-    sqlx::query("SELECT 1 FROM workflow_runs WHERE id = $1 FOR UPDATE")
-        .bind(run_id)
-        .execute(&mut *conn)
-        .await
-        .or_retry(&format!("locking run {run_id} failed"))?;
+    let conn = cx.transaction_locking_run().await?;
     let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
     // Only this module's constants are spliced in (`to`, `extra` are `'static`); values are bound.
     let sql = format!(
@@ -425,48 +420,38 @@ pub struct FinishRotation {}
 #[async_trait::async_trait]
 impl storeflow_engine::Step for FinishRotation {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        let store = match store_id(cx) {
-            Ok(id) => id.to_owned(),
-            Err(outcome) => return outcome,
-        };
-        let run_id = cx.run_id;
-        let conn = match cx.transaction() {
-            Ok(conn) => conn,
-            Err(err) => return StepOutcome::Fatal(err),
-        };
-        let result = async {
-            sqlx::query("SELECT 1 FROM workflow_runs WHERE id = $1 FOR UPDATE")
-                .bind(run_id)
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query(
-                "UPDATE stores SET previous_credentials = NULL, updated_at = now() \
-                 WHERE id = $1 AND rotation_run_id = $2",
-            )
-            .bind(&store)
-            .bind(run_id)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query(
-                "INSERT INTO audit_events (category, action, subject, data) \
-                 VALUES ('store', 'credentials_rotated', $1, jsonb_build_object('runId', $2::uuid))",
-            )
-            .bind(&store)
-            .bind(run_id)
-            .execute(&mut *conn)
-            .await?;
-            Ok::<_, sqlx::Error>(())
-        }
-        .await;
-        match result {
-            Ok(()) => StepOutcome::Done(serde_json::json!({ "store": store, "rotated": true })),
-            Err(err) => StepOutcome::retry(format!("finishing the rotation of {store}: {err}")),
-        }
+        StepOutcome::of(finish_rotation(cx).await)
     }
 
     fn runs_in_checkpoint(&self) -> bool {
         true
     }
+}
+
+async fn finish_rotation(cx: &mut StepContext<'_>) -> StepResult {
+    let store = store_id(cx)?.to_owned();
+    let run_id = cx.run_id;
+    let finishing = format!("finishing the rotation of {store}");
+    let conn = cx.transaction_locking_run().await?;
+    sqlx::query(
+        "UPDATE stores SET previous_credentials = NULL, updated_at = now() \
+         WHERE id = $1 AND rotation_run_id = $2",
+    )
+    .bind(&store)
+    .bind(run_id)
+    .execute(&mut *conn)
+    .await
+    .or_retry(&finishing)?;
+    sqlx::query(
+        "INSERT INTO audit_events (category, action, subject, data) \
+         VALUES ('store', 'credentials_rotated', $1, jsonb_build_object('runId', $2::uuid))",
+    )
+    .bind(&store)
+    .bind(run_id)
+    .execute(&mut *conn)
+    .await
+    .or_retry(&finishing)?;
+    Ok(serde_json::json!({ "store": store, "rotated": true }))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -528,10 +513,17 @@ pub struct RecordUpgradeFailure {
 #[async_trait::async_trait]
 impl storeflow_engine::Step for RecordUpgradeFailure {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        let store = match store_id(cx) {
-            Ok(id) => id.to_owned(),
-            Err(outcome) => return outcome,
-        };
+        StepOutcome::of(self.record(cx).await)
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+impl RecordUpgradeFailure {
+    async fn record(&self, cx: &mut StepContext<'_>) -> StepResult {
+        let store = store_id(cx)?.to_owned();
         let failure = cx.failure();
         let outcome = serde_json::json!({
             "status": "rolling_back",
@@ -541,40 +533,24 @@ impl storeflow_engine::Step for RecordUpgradeFailure {
             "error": failure.as_ref().map(|f| f.error.clone()),
         });
         let run_id = cx.run_id;
-        let conn = match cx.transaction() {
-            Ok(conn) => conn,
-            Err(err) => return StepOutcome::Fatal(err),
-        };
-        let updated = async {
-            sqlx::query("SELECT 1 FROM workflow_runs WHERE id = $1 FOR UPDATE")
-                .bind(run_id)
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query(
-                "UPDATE stores SET last_upgrade = $3::jsonb || jsonb_build_object('at', now()), \
-                        updated_at = now() \
-                 WHERE id = $1 AND current_run_id = $2 AND status = 'upgrading'",
-            )
-            .bind(&store)
-            .bind(run_id)
-            .bind(outcome.to_string())
-            .execute(&mut *conn)
-            .await
-        }
-        .await;
-        match updated {
-            Ok(done) if done.rows_affected() == 1 => StepOutcome::Done(outcome),
-            Ok(_) => StepOutcome::fatal(format!(
+        let conn = cx.transaction_locking_run().await?;
+        let updated = sqlx::query(
+            "UPDATE stores SET last_upgrade = $3::jsonb || jsonb_build_object('at', now()), \
+                    updated_at = now() \
+             WHERE id = $1 AND current_run_id = $2 AND status = 'upgrading'",
+        )
+        .bind(&store)
+        .bind(run_id)
+        .bind(outcome.to_string())
+        .execute(&mut *conn)
+        .await
+        .or_retry(&format!("recording the failed upgrade of {store}"))?;
+        if updated.rows_affected() != 1 {
+            return Err(StepOutcome::fatal(format!(
                 "store {store} is no longer being upgraded by this run; it is left as it is"
-            )),
-            Err(err) => {
-                StepOutcome::retry(format!("recording the failed upgrade of {store}: {err}"))
-            }
+            )));
         }
-    }
-
-    fn runs_in_checkpoint(&self) -> bool {
-        true
+        Ok(outcome)
     }
 }
 

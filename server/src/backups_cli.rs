@@ -44,9 +44,9 @@ pub async fn run(engine: &Engine, command: BackupsCommand) -> anyhow::Result<()>
     match command {
         BackupsCommand::List { store, limit, json } => {
             let rows: Vec<Listed> = sqlx::query_as(
-                "SELECT b.id, b.store_id, b.store_name, b.status, r.status::text AS run_status, \
+                "SELECT b.id, b.store_id, b.store_name, b.status, r.status AS run_status, \
                         b.trigger, b.size_bytes, b.created_at, coalesce(b.error, r.error) AS error \
-                 FROM store_backups b LEFT JOIN workflow_runs r ON r.id = b.run_id \
+                 FROM store_backups b LEFT JOIN LATERAL workflow_run_summary(b.run_id) r ON true \
                  WHERE ($1::text IS NULL OR b.store_id = $1) ORDER BY b.created_at DESC LIMIT $2",
             )
             .bind(&store)
@@ -94,7 +94,8 @@ pub async fn run(engine: &Engine, command: BackupsCommand) -> anyhow::Result<()>
         BackupsCommand::Create { store } => {
             let row: Option<(uuid::Uuid, String, String, String, Option<Value>)> = sqlx::query_as(
                 "SELECT s.owner_id, s.name, s.engine::text, s.status::text, r.input \
-                 FROM stores s LEFT JOIN workflow_runs r ON r.id = s.current_run_id WHERE s.id = $1",
+                 FROM stores s LEFT JOIN LATERAL workflow_run_summary(s.current_run_id) r ON true \
+                 WHERE s.id = $1",
             )
             .bind(&store)
             .fetch_optional(engine.pool())

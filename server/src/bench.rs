@@ -86,11 +86,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     stop.cancel();
     worker.await.context("worker task")??;
     result?;
-    verify(&pool, &subject, args.runs, args.steps).await?;
-    let (retained,): (i64,) =
-        sqlx::query_as("SELECT count(*) FROM workflow_step_attempts WHERE outcome = 'succeeded'")
-            .fetch_one(&pool)
-            .await?;
+    verify(&engine, &subject, args.runs, args.steps).await?;
+    let retained = engine.retained_step_completions().await?;
     println!("finished steps retained in the database: {retained}");
     if let Some(rss) = peak_rss_mb() {
         println!("peak RSS of this process (worker + enqueue): {rss:.1} MB");
@@ -144,13 +141,7 @@ async fn throughput(
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         // Reads only unfinished runs (the runnable index and the lease index), not history.
-        let (open,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM workflow_runs WHERE subject = $1 \
-             AND (status IN ('queued', 'waiting') OR lease_expires_at IS NOT NULL)",
-        )
-        .bind(subject)
-        .fetch_one(engine.pool())
-        .await?;
+        let open = engine.unfinished_runs_about(subject).await?;
         if open == 0 {
             break;
         }
@@ -159,15 +150,9 @@ async fn throughput(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (last_finish, p50, p99): (chrono::DateTime<chrono::Utc>, f64, f64) = sqlx::query_as(
-        r#"SELECT max(finished_at),
-                  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)),
-                  percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at))
-           FROM workflow_runs WHERE subject = $1"#,
-    )
-    .bind(subject)
-    .fetch_one(engine.pool())
-    .await?;
+    let times = engine.finish_times_about(subject).await?;
+    let (p50, p99) = (times.p50_seconds, times.p99_seconds);
+    let last_finish = times.last_finish.context("no run finished")?;
     let elapsed = (last_finish - started_at).num_microseconds().unwrap_or(1) as f64 / 1e6;
     let steps = (args.runs * args.steps) as f64;
     println!(
@@ -206,25 +191,14 @@ async fn latency(
             tokio::time::timeout(Duration::from_secs(30), listener.recv())
                 .await
                 .context("no progress within 30 s; is the run stuck?")??;
-            let (finished,): (bool,) =
-                sqlx::query_as("SELECT finished_at IS NOT NULL FROM workflow_runs WHERE id = $1")
-                    .bind(run.run_id)
-                    .fetch_one(engine.pool())
-                    .await?;
-            if finished {
+            if engine.run_finished(run.run_id).await? == Some(true) {
                 break;
             }
         }
         observed.push(started.elapsed().as_secs_f64());
     }
-    let (p50, p99): (f64, f64) = sqlx::query_as(
-        r#"SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)),
-                  percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at))
-           FROM workflow_runs WHERE subject = $1"#,
-    )
-    .bind(subject)
-    .fetch_one(engine.pool())
-    .await?;
+    let times = engine.finish_times_about(subject).await?;
+    let (p50, p99) = (times.p50_seconds, times.p99_seconds);
     observed.sort_by(f64::total_cmp);
     let pick = |q: f64| observed[((observed.len() - 1) as f64 * q).round() as usize] * 1e3;
     println!(
@@ -241,17 +215,12 @@ async fn latency(
 }
 
 /// Every run succeeded and every (run, step) completed exactly once.
-async fn verify(pool: &PgPool, subject: &str, runs: usize, steps: usize) -> anyhow::Result<()> {
-    let (succeeded_runs, completions, distinct): (i64, i64, i64) = sqlx::query_as(
-        r#"SELECT (SELECT count(*) FROM workflow_runs WHERE subject = $1 AND status = 'succeeded'),
-                  count(*),
-                  count(DISTINCT (a.run_id, a.step_index))
-           FROM workflow_step_attempts a JOIN workflow_runs r ON r.id = a.run_id
-           WHERE r.subject = $1 AND a.outcome = 'succeeded'"#,
-    )
-    .bind(subject)
-    .fetch_one(pool)
-    .await?;
+async fn verify(engine: &Engine, subject: &str, runs: usize, steps: usize) -> anyhow::Result<()> {
+    let storeflow_engine::Completions {
+        succeeded_runs,
+        step_completions: completions,
+        distinct_steps: distinct,
+    } = engine.completions_about(subject).await?;
     let expected = (runs * steps) as i64;
     let ok = succeeded_runs == runs as i64 && completions == expected && distinct == expected;
     println!(

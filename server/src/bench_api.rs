@@ -489,13 +489,13 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
         .context("DATABASE_URL is not set: set it (or pass --database-url) to the database to benchmark against")?;
     // Migrated by this build first, so the server under test finds the schema it expects.
     let pool = config::connect(Some(&database_url), 2).await?;
-    crate::start_engine(pool.clone()).await?;
+    let engine = crate::start_engine(pool.clone()).await?;
     let server = start_server(&args, &database_url).await?;
     let result = measure(&args, &server).await;
     let pid = server.pid();
     let final_rss = rss_mib(pid);
     server.stop().await;
-    cleanup(&pool).await?;
+    cleanup(&engine).await?;
     if let Some(rss) = final_rss {
         println!("server memory at the end: {rss:.1} MiB resident");
     }
@@ -784,14 +784,16 @@ async fn soak_run(
 }
 
 /// Removes what the benchmark created: its tenants, their stores, runs and audit rows.
-async fn cleanup(pool: &sqlx::PgPool) -> anyhow::Result<()> {
-    let mut tx = pool.begin().await?;
+async fn cleanup(engine: &storeflow_engine::Engine) -> anyhow::Result<()> {
+    let mut tx = engine.pool().begin().await?;
+    let stores: Vec<String> = sqlx::query_scalar(
+        "SELECT s.id FROM stores s JOIN users u ON u.id = s.owner_id \
+         WHERE u.email LIKE 'bench-%@bench.invalid'",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    engine.delete_runs_about(&mut tx, &stores).await?;
     for statement in [
-        "DELETE FROM workflow_run_events WHERE run_id IN \
-           (SELECT r.id FROM workflow_runs r JOIN stores s ON s.id = r.subject \
-            JOIN users u ON u.id = s.owner_id WHERE u.email LIKE 'bench-%@bench.invalid')",
-        "DELETE FROM workflow_runs WHERE subject IN (SELECT s.id FROM stores s \
-            JOIN users u ON u.id = s.owner_id WHERE u.email LIKE 'bench-%@bench.invalid')",
         "DELETE FROM audit_events WHERE subject IN (SELECT s.id FROM stores s \
             JOIN users u ON u.id = s.owner_id WHERE u.email LIKE 'bench-%@bench.invalid') \
             OR actor_email LIKE 'bench-%@bench.invalid'",

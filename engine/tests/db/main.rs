@@ -7,4 +7,5 @@ mod concurrency;
 mod definitions;
 mod enqueue;
 mod outcomes;
+mod reads;
 mod schedules;

@@ -399,9 +399,9 @@ pub async fn create_backup(
 /// The backup of the store that is running now, if any.
 async fn running_backup(conn: &mut PgConnection, store: &str) -> ApiResult<Option<Uuid>> {
     let running: Option<(Uuid,)> = sqlx::query_as(
-        "SELECT b.id FROM store_backups b JOIN workflow_runs r ON r.id = b.run_id \
-         WHERE b.store_id = $1 AND b.status = 'running' AND r.status NOT IN ('failed', 'cancelled', 'succeeded') \
-         LIMIT 1",
+        "SELECT b.id FROM store_backups b \
+         JOIN LATERAL workflow_run_summary(b.run_id) r ON NOT r.finished \
+         WHERE b.store_id = $1 AND b.status = 'running' LIMIT 1",
     )
     .bind(store)
     .fetch_optional(&mut *conn)

@@ -146,14 +146,8 @@ impl Source {
                 let read = async {
                     let mut tx = tenancy::begin(pool, *scope).await?;
                     let events: Vec<RunEvent> = sqlx::query_as(
-                        r#"SELECT e.id, e.run_id, e.at, e.kind, e.step_index,
-                                  (SELECT s.step_name FROM workflow_definition_steps s
-                                    WHERE s.workflow = r.workflow AND s.version = r.version
-                                      AND s.step_index = e.step_index) AS step_name,
-                                  e.attempt, e.data
-                           FROM workflow_run_events e JOIN workflow_runs r ON r.id = e.run_id
-                           WHERE r.subject = $1 AND e.id > $2
-                           ORDER BY e.id LIMIT 500"#,
+                        "SELECT id, run_id, at, kind, step_index, step_name, attempt, data \
+                         FROM workflow_subject_events($1) WHERE id > $2 ORDER BY id LIMIT 500",
                     )
                     .bind(store_id)
                     .bind(after)
@@ -301,12 +295,7 @@ pub async fn run_events(
     let after = last_event_id(&headers)?.unwrap_or(0);
     // 404 for an unknown run before the stream starts; 204 when the client has already seen
     // the end of a finished run (EventSource then stops reconnecting).
-    let run: Option<(bool,)> =
-        sqlx::query_as("SELECT finished_at IS NOT NULL FROM workflow_runs WHERE id = $1")
-            .bind(run_id)
-            .fetch_optional(state.pool())
-            .await?;
-    let Some((finished,)) = run else {
+    let Some(finished) = state.engine().run_finished(run_id).await? else {
         return Err(storeflow_engine::Error::RunNotFound(run_id).into());
     };
     if finished

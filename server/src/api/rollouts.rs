@@ -243,13 +243,10 @@ pub async fn create_rollout(
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('storeflow fleet rollout', 0))")
         .execute(&mut *tx)
         .await?;
-    let (running,): (Option<Uuid>,) = sqlx::query_as(
-        "SELECT (SELECT id FROM workflow_runs WHERE workflow = $1 \
-                 AND status IN ('queued', 'running', 'waiting') LIMIT 1)",
-    )
-    .bind(FLEET_ROLLOUT)
-    .fetch_one(&mut *tx)
-    .await?;
+    let running = state
+        .engine()
+        .unfinished_run_of(&mut tx, FLEET_ROLLOUT)
+        .await?;
     if let Some(running) = running {
         return Err(ApiError::conflict(
             "ROLLOUT_IN_PROGRESS",

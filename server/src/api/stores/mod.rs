@@ -210,19 +210,17 @@ pub(crate) const STORE_COLUMNS: &str = r#"
     s.status::text AS status, s.namespace, s.storefront_url, s.admin_url, s.credentials,
     s.failure_reason, s.failed_step, s.current_run_id, s.current_operation, s.provision_run_id,
     s.retry_count, s.created_at, s.updated_at, s.ready_at, s.deleted_at, s.first_order_ms,
-    r.status::text AS run_status, r.workflow AS run_workflow, r.current_step AS run_current_step,
-    r.step_count AS run_step_count,
-    (SELECT d.step_name FROM workflow_definition_steps d
-      WHERE d.workflow = r.workflow AND d.version = r.version AND d.step_index = r.current_step)
-      AS run_step_name,
-    r.next_run_at AS run_next_at,
+    r.status AS run_status, r.workflow AS run_workflow, r.current_step AS run_current_step,
+    r.step_count AS run_step_count, r.step_name AS run_step_name, r.next_run_at AS run_next_at,
     s.rotation_run_id,
-    (SELECT rr.status::text FROM workflow_runs rr WHERE rr.id = s.rotation_run_id) AS rotation_status,
+    (SELECT rr.status FROM workflow_run_summary(s.rotation_run_id) rr) AS rotation_status,
     s.chart_version, s.app_version, s.last_upgrade, s.restore_backup_id, s.restored_at
 "#;
 
+/// The store's current run comes from the engine's `workflow_run_summary` (the engine owns
+/// its tables; PostgreSQL inlines the function, so this is still one join).
 pub(crate) const STORE_FROM: &str = "FROM stores s JOIN users u ON u.id = s.owner_id \
-                          LEFT JOIN workflow_runs r ON r.id = s.current_run_id";
+                          LEFT JOIN LATERAL workflow_run_summary(s.current_run_id) r ON true";
 
 fn mask_email(email: &str) -> String {
     match email.split_once('@') {

@@ -12,6 +12,17 @@ pub(crate) fn transition_error(err: lifecycle::TransitionError, aborted: &str) -
             format!("Store status changed concurrently. {aborted}"),
         )
         .suggestion("Refresh and try again."),
+        lifecycle::TransitionError::InProgress {
+            operation,
+            run_id,
+            status,
+            ..
+        } => ApiError::conflict(
+            "ROTATION_IN_PROGRESS",
+            format!("A credential {operation} of this store is still {status}."),
+        )
+        .suggestion("Wait for it to finish, then rotate again if needed.")
+        .details(json!({ "runId": run_id })),
         lifecycle::TransitionError::Engine(err) => err.into(),
         lifecycle::TransitionError::Database(err) => err.into(),
     }
@@ -409,21 +420,6 @@ pub async fn rotate_credentials(
         .suggestion("Wait until the store is ready.")
         .details(json!({ "status": store.status })));
     }
-    let running: Option<(Uuid, String)> = sqlx::query_as(
-        "SELECT r.id, r.status::text FROM stores s JOIN workflow_runs r ON r.id = s.rotation_run_id \
-         WHERE s.id = $1 AND r.finished_at IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some((run_id, status)) = running {
-        return Err(ApiError::conflict(
-            "ROTATION_IN_PROGRESS",
-            format!("A credential rotation of this store is still {status}."),
-        )
-        .suggestion("Wait for it to finish, then rotate again if needed.")
-        .details(json!({ "runId": run_id })));
-    }
     let sealer = &state.config().sealer;
     let current = store
         .credentials
@@ -441,30 +437,22 @@ pub async fn rotate_credentials(
         password: chosen.unwrap_or_else(|| random_password(20)),
         ..current
     };
-    let run = state
-        .engine()
-        .enqueue(
-            &mut tx,
-            NewRun::new(
-                ROTATE_CREDENTIALS,
-                run_input(&state.config().stores, &store),
-            )
-            .subject(id)
-            .tenant(store.owner_id.to_string())
-            .request_id(current_request_id()),
+    let run = lifecycle::request_rotation(
+        &mut tx,
+        state.engine(),
+        id,
+        store.status,
+        next.seal(sealer, id),
+        NewRun::new(
+            ROTATE_CREDENTIALS,
+            run_input(&state.config().stores, &store),
         )
-        .await?;
-    // The password the apps accept now is kept until the rotation has applied the new one.
-    sqlx::query(
-        "UPDATE stores SET previous_credentials = credentials, credentials = $2, \
-                           rotation_run_id = $3, updated_at = now() \
-         WHERE id = $1 AND status = 'ready'",
+        .subject(id)
+        .tenant(store.owner_id.to_string())
+        .request_id(current_request_id()),
     )
-    .bind(id)
-    .bind(next.seal(sealer, id))
-    .bind(run.run_id)
-    .execute(&mut *tx)
-    .await?;
+    .await
+    .map_err(|err| transition_error(err, "No rotation was started."))?;
     Audit::new("store", "credentials_rotation_requested")
         .actor(&user)
         .ip(&ip)

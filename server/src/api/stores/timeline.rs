@@ -77,13 +77,9 @@ pub async fn store_events(
     // Both sources are filtered by row-level security as well as by the store id.
     let rows: Vec<TimelineRow> = sqlx::query_as(
         r#"SELECT * FROM (
-             SELECT 'run' AS source, e.id, e.at, e.kind, e.run_id, r.workflow,
-                    (SELECT d.step_name FROM workflow_definition_steps d
-                      WHERE d.workflow = r.workflow AND d.version = r.version
-                        AND d.step_index = e.step_index) AS step,
-                    e.attempt, e.data->>'by' AS actor, e.data
-             FROM workflow_run_events e JOIN workflow_runs r ON r.id = e.run_id
-             WHERE r.subject = $1
+             SELECT 'run' AS source, e.id, e.at, e.kind, e.run_id, e.workflow,
+                    e.step_name AS step, e.attempt, e.data->>'by' AS actor, e.data
+             FROM workflow_subject_events($1) e
              UNION ALL
              SELECT 'audit', a.id, a.at, a.action, NULL, NULL, NULL, NULL, a.actor_email, a.data
              FROM audit_events a WHERE a.subject = $1
@@ -149,13 +145,11 @@ pub async fn store_event_stream_route(
     // A deleted store's history is complete: a client that has seen all of it is told to
     // stop reconnecting.
     if store.status == StoreStatus::Deleted {
-        let (newest,): (Option<i64>,) = sqlx::query_as(
-            "SELECT max(e.id) FROM workflow_run_events e JOIN workflow_runs r ON r.id = e.run_id \
-             WHERE r.subject = $1",
-        )
-        .bind(&id)
-        .fetch_one(state.pool())
-        .await?;
+        let (newest,): (Option<i64>,) =
+            sqlx::query_as("SELECT max(id) FROM workflow_subject_events($1)")
+                .bind(&id)
+                .fetch_one(state.pool())
+                .await?;
         if newest.is_none_or(|newest| newest <= after) {
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
