@@ -39,6 +39,7 @@ use crate::breaker::{Breakers, guarded};
 use crate::kubernetes::{client, input_str};
 use crate::pod_exec;
 use crate::sealing::Sealer;
+use crate::store_input::StoreRunInput;
 
 /// Plaintext bytes per sealed chunk.
 pub const CHUNK: usize = 1 << 20;
@@ -692,7 +693,8 @@ impl DumpBackupPart {
     /// short is dumped again instead of being stored.
     async fn body(&self, cx: &StepContext<'_>) -> Result<StepOutcome, StepOutcome> {
         let backup = backup_id(cx, "backup_id")?;
-        let store_id = input_str(cx, "store_id")?;
+        let input = StoreRunInput::read(cx)?;
+        let store_id = input.store_id.as_str();
         let bucket = bucket(cx)?;
         let sealer = sealer(cx)?;
         let client = client(cx)?;
@@ -858,7 +860,8 @@ impl storeflow_engine::Step for WriteBackupManifest {
 impl WriteBackupManifest {
     async fn body(&self, cx: &StepContext<'_>) -> Result<StepOutcome, StepOutcome> {
         let backup = backup_id(cx, "backup_id")?;
-        let store_id = input_str(cx, "store_id")?;
+        let input = StoreRunInput::read(cx)?;
+        let store_id = input.store_id.as_str();
         let bucket = bucket(cx)?;
         let sealer = sealer(cx)?;
         let mut parts = Vec::new();
@@ -885,10 +888,10 @@ impl WriteBackupManifest {
             backup_id: backup,
             store: json!({
                 "id": store_id,
-                "name": cx.input["name"],
-                "engine": cx.input["engine"],
-                "namespace": cx.input["namespace"],
-                "storefrontUrl": cx.input["urls"]["storefront"],
+                "name": input.name,
+                "engine": input.engine,
+                "namespace": input.namespace,
+                "storefrontUrl": input.urls.as_ref().map(|urls| &urls.storefront),
             }),
             versions: json!({ "chart": chart, "app": app }),
             created_at: chrono::Utc::now(),
@@ -1251,9 +1254,9 @@ impl storeflow_engine::Step for FailBackup {
 
 async fn fail_backup(cx: &mut StepContext<'_>) -> StepResult {
     let backup = backup_id(cx, "backup_id")?;
-    let store_id = input_str(cx, "store_id")?;
+    let store_id = StoreRunInput::read(cx)?.store_id;
     let deleted = bucket(cx)?
-        .delete_backup(store_id, backup)
+        .delete_backup(&store_id, backup)
         .await
         .map_err(|err| storage_error("deleting the failed backup's objects", err))?;
     let reason = cx
@@ -1393,9 +1396,9 @@ impl PruneBackups {
         let store = if self.all {
             None
         } else {
-            Some(input_str(cx, "store_id")?)
+            Some(StoreRunInput::read(cx)?.store_id)
         };
-        let pruned = prune(cx.pool(), bucket, store)
+        let pruned = prune(cx.pool(), bucket, store.as_deref())
             .await
             .or_retry("pruning backups")?;
         Ok(json!(pruned))

@@ -17,6 +17,7 @@ use storeflow_engine::{
 
 use crate::breaker::{Breakers, guarded};
 use crate::kubernetes::{MANAGED_BY, STORE_ID_LABEL, classify, client};
+use crate::store_input::StoreRunInput;
 
 /// The workflow that tears a store down (see the workflows crate).
 pub const TEARDOWN_WORKFLOW: &str = "teardown-store";
@@ -88,10 +89,16 @@ impl ReapFailedStores {
             // The store's own run input has everything a teardown needs; older rows fall
             // back to the identifying fields.
             let input = store.teardown_input.clone().unwrap_or_else(|| {
-                json!({
-                    "store_id": store.id, "namespace": store.namespace, "engine": store.engine,
-                    "tenant": store.owner_id, "name": store.name, "theme": store.theme,
-                })
+                StoreRunInput {
+                    store_id: store.id.clone(),
+                    namespace: store.namespace.clone(),
+                    engine: Some(store.engine.clone()),
+                    tenant: Some(store.owner_id.to_string()),
+                    name: Some(store.name.clone()),
+                    theme: store.theme.clone(),
+                    ..StoreRunInput::default()
+                }
+                .to_value()
             });
             let mut run = NewRun::new(TEARDOWN_WORKFLOW, input)
                 .subject(&store.id)
@@ -214,7 +221,12 @@ async fn find_and_reap_orphans(cx: &StepContext<'_>) -> StepResult {
         }
         let run = NewRun::new(
             ORPHAN_WORKFLOW,
-            json!({ "store_id": store, "namespace": namespace }),
+            StoreRunInput {
+                store_id: store.clone(),
+                namespace: namespace.clone(),
+                ..StoreRunInput::default()
+            }
+            .to_value(),
         )
         .subject(format!("orphan:{namespace}"))
         .idempotency_key(format!("reap-orphan:{namespace}:{}", cx.run_id));

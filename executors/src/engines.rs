@@ -152,7 +152,10 @@ pub struct SetAdminPassword {}
 #[async_trait::async_trait]
 impl Step for SetAdminPassword {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        let name = cx.input["engine"].as_str().unwrap_or("").to_owned();
+        let name = crate::store_input::StoreRunInput::read(cx)
+            .ok()
+            .and_then(|input| input.engine)
+            .unwrap_or_default();
         match find(&name) {
             Some(engine) => engine.set_admin_password().run(cx).await,
             None => StepOutcome::fatal(format!("no store engine named `{name}` is registered")),

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use storeflow_engine::{OrOutcome, StepContext, StepOutcome, StepResult};
 
 use crate::breaker::{Breakers, guarded};
+use crate::store_input::StoreRunInput;
 
 /// Where helm and the chart are; given to workers with `Worker::with_resource`.
 #[derive(Debug, Clone)]
@@ -237,17 +238,6 @@ fn uuid_like() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn store_input<'a>(cx: &'a StepContext<'_>) -> Result<(&'a str, &'a str, &'a str), StepOutcome> {
-    let field = |name: &str| {
-        cx.input
-            .get(name)
-            .and_then(Value::as_str)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| StepOutcome::fatal(format!("the run input has no `{name}`")))
-    };
-    Ok((field("store_id")?, field("namespace")?, field("engine")?))
-}
-
 /// `helm upgrade --install` of the store's release (release = namespace = store id).
 /// Values: the `values` object in the output of the step named `values_from` (if any),
 /// plus `storeId` and `engine`.
@@ -283,7 +273,9 @@ impl InstallChart {
 
     async fn attempt(&self, cx: &StepContext<'_>) -> StepResult {
         let settings = helm_settings(cx)?;
-        let (store, namespace, engine) = store_input(cx)?;
+        let input = StoreRunInput::read(cx)?;
+        let (store, namespace) = (input.store_id.as_str(), input.namespace.as_str());
+        let engine = input.engine()?;
         let mut values = match &self.values_from {
             Some(step) => match cx.output_of(step).and_then(|o| o.get("values")) {
                 Some(values) => values.clone(),
@@ -388,7 +380,8 @@ impl RecordRelease {
 
     async fn attempt(&self, cx: &StepContext<'_>) -> StepResult {
         let settings = helm_settings(cx)?;
-        let (_, namespace, _) = store_input(cx)?;
+        let namespace = StoreRunInput::read(cx)?.namespace;
+        let namespace = namespace.as_str();
         repair_pending(&settings, namespace).await?;
         let release = release_status(&settings, namespace).await?;
         let state = release["info"]["status"].as_str().unwrap_or("unknown");
@@ -485,7 +478,8 @@ impl RollbackChart {
 
     async fn attempt(&self, cx: &StepContext<'_>) -> StepResult {
         let settings = helm_settings(cx)?;
-        let (_, namespace, _) = store_input(cx)?;
+        let namespace = StoreRunInput::read(cx)?.namespace;
+        let namespace = namespace.as_str();
         let recorded = cx.output_of(&self.to).cloned().unwrap_or(Value::Null);
         let Some(target) = recorded["revision"].as_i64() else {
             return Ok(json!({
@@ -645,9 +639,8 @@ impl UninstallChart {
     async fn attempt(&self, cx: &StepContext<'_>) -> StepResult {
         let settings = helm_settings(cx)?;
         // Only the namespace (= release) is needed: orphan namespaces have no store row.
-        let Some(namespace) = cx.input["namespace"].as_str().filter(|n| !n.is_empty()) else {
-            return Err(StepOutcome::fatal("the run input has no `namespace`"));
-        };
+        let namespace = StoreRunInput::read(cx)?.namespace;
+        let namespace = namespace.as_str();
         match helm(
             &settings,
             &["uninstall", namespace, "--namespace", namespace],

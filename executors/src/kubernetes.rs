@@ -21,6 +21,7 @@ use serde_json::json;
 use storeflow_engine::{StepContext, StepOutcome, StepResult, humantime_duration};
 
 use crate::breaker::{Breakers, guarded};
+use crate::store_input::StoreRunInput;
 
 /// Label every namespace storeflow manages carries (what the orphan reaper looks for).
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "storeflow");
@@ -49,11 +50,7 @@ pub(crate) fn input_str<'a>(cx: &'a StepContext<'_>, field: &str) -> Result<&'a 
         .get(field)
         .and_then(|v| v.as_str())
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            StepOutcome::fatal(format!(
-                "the run input has no `{field}` (a store run needs store_id, namespace, engine, tenant)"
-            ))
-        })
+        .ok_or_else(|| StepOutcome::fatal(format!("the run input has no `{field}`")))
 }
 
 /// A worker without a Kubernetes client cannot do the step yet: wait (no attempt is spent;
@@ -155,10 +152,9 @@ impl storeflow_engine::Step for EnsureNamespace {
 impl EnsureNamespace {
     async fn body(&self, cx: &StepContext<'_>) -> StepResult<StepOutcome> {
         let client = client(cx)?;
-        let namespace = input_str(cx, "namespace")?;
-        let store = input_str(cx, "store_id")?;
-        let engine = input_str(cx, "engine")?;
-        let tenant = input_str(cx, "tenant")?;
+        let input = StoreRunInput::read(cx)?;
+        let (namespace, store) = (input.namespace.as_str(), input.store_id.as_str());
+        let (engine, tenant) = (input.engine()?, input.tenant()?);
         let api: Api<Namespace> = Api::all(client);
         match api
             .get_opt(namespace)
@@ -392,7 +388,7 @@ impl storeflow_engine::Step for WaitReady {
 impl WaitReady {
     async fn body(&self, cx: &StepContext<'_>) -> StepResult<StepOutcome> {
         let client = client(cx)?;
-        let namespace = input_str(cx, "namespace")?.to_owned();
+        let namespace = StoreRunInput::read(cx)?.namespace;
         let list = ListParams::default();
         let pods = Api::<Pod>::namespaced(client.clone(), &namespace)
             .list(&list)
@@ -517,8 +513,12 @@ impl storeflow_engine::Step for DeleteNamespace {
 impl DeleteNamespace {
     async fn body(&self, cx: &StepContext<'_>) -> StepResult {
         let client = client(cx)?;
-        let namespace = input_str(cx, "namespace")?.to_owned();
-        let store = input_str(cx, "store_id")?;
+        let StoreRunInput {
+            namespace,
+            store_id,
+            ..
+        } = StoreRunInput::read(cx)?;
+        let store = store_id.as_str();
         let api = Api::<Namespace>::all(client);
         match api
             .get_opt(&namespace)
@@ -579,7 +579,7 @@ impl storeflow_engine::Step for WaitNamespaceGone {
 impl WaitNamespaceGone {
     async fn body(&self, cx: &StepContext<'_>) -> StepResult<StepOutcome> {
         let client = client(cx)?;
-        let namespace = input_str(cx, "namespace")?.to_owned();
+        let namespace = StoreRunInput::read(cx)?.namespace;
         let found = Api::<Namespace>::all(client)
             .get_opt(&namespace)
             .await

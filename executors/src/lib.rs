@@ -29,6 +29,7 @@ pub mod scratch;
 pub mod sealing;
 pub mod secrets;
 pub mod service_proxy;
+pub mod store_input;
 pub mod store_state;
 pub mod woocommerce;
 

@@ -272,3 +272,76 @@ pub async fn request_rotation(
     }
     Ok(enqueued)
 }
+
+/// The run a failed store's operation ended with, as the caller read it with the store.
+#[derive(Debug, Clone, Copy)]
+pub struct FailedRun {
+    /// The run's id.
+    pub id: uuid::Uuid,
+    /// Whether it failed (it resumes) rather than being cancelled (it cannot).
+    pub failed: bool,
+    /// The 0-based index of the step it stopped at.
+    pub step_index: usize,
+}
+
+/// How a retry went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retried {
+    /// The failed run resumes at its failed step: finished steps never run again.
+    Resumed(uuid::Uuid),
+    /// The operation starts again with a new run (its run was cancelled or is gone); every
+    /// step is idempotent, so work already done is recognised, not repeated.
+    Restarted(uuid::Uuid),
+}
+
+impl Retried {
+    /// The run that carries the retry.
+    pub fn run_id(self) -> uuid::Uuid {
+        match self {
+            Retried::Resumed(id) | Retried::Restarted(id) => id,
+        }
+    }
+}
+
+/// Retries a failed store's `operation`, in `conn`'s transaction (which holds the store, so
+/// no delete slips in between): a run that failed resumes at its failed step — the lifecycle
+/// trigger moves the store back to the operation's running status as the run is requeued —
+/// and `actor` is recorded on it; otherwise `restart` starts the operation again
+/// ([`request_restart`]). Either way the store's retry count grows.
+pub async fn request_retry(
+    conn: &mut PgConnection,
+    engine: &Engine,
+    store: &str,
+    operation: Operation,
+    last_run: Option<FailedRun>,
+    actor: &str,
+    restart: NewRun,
+) -> Result<Retried, TransitionError> {
+    let Some(run) = last_run.filter(|run| run.failed) else {
+        let run = request_restart(conn, engine, store, operation, restart).await?;
+        return Ok(Retried::Restarted(run.run_id));
+    };
+    let step = storeflow_engine::StepRef::Number(run.step_index + 1);
+    match engine
+        .retry_step_in(&mut *conn, run.id, &step, Some(actor))
+        .await
+    {
+        Ok(()) => {}
+        // The run left `failed` meanwhile (another retry won): nothing was changed.
+        Err(storeflow_engine::Error::InvalidRunState { .. }) => {
+            let actual = actual_status(conn, store).await?;
+            return Err(TransitionError::Refused {
+                store: store.to_owned(),
+                operation: operation.as_str(),
+                actual: actual.to_string(),
+                allowed: StoreStatus::Failed.to_string(),
+            });
+        }
+        Err(err) => return Err(err.into()),
+    }
+    sqlx::query("UPDATE stores SET retry_count = retry_count + 1 WHERE id = $1")
+        .bind(store)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Retried::Resumed(run.id))
+}

@@ -23,9 +23,10 @@ use crate::backup::{BackupPart, shell};
 use crate::breaker::{Breakers, guarded};
 use crate::credentials::{self, StoreCredentials};
 use crate::engines::{EngineValues, StoreEngine};
-use crate::kubernetes::{client, input_str};
+use crate::kubernetes::client;
 use crate::pod_exec;
 use crate::service_proxy::{self, Reply, Service};
+use crate::store_input::StoreRunInput;
 
 /// The Medusa engine.
 #[derive(Debug, Clone, Copy)]
@@ -287,7 +288,7 @@ impl MedusaMigrations {
 pub fn backend(cx: &StepContext<'_>) -> Result<Service, StepOutcome> {
     Ok(Service {
         client: client(cx)?,
-        namespace: input_str(cx, "namespace")?.to_owned(),
+        namespace: StoreRunInput::read(cx)?.namespace,
         name: "medusa".into(),
         port: 9000,
     })
@@ -311,8 +312,8 @@ impl std::fmt::Debug for Admin {
 /// The store's Admin API token, from its Secret (through the Kubernetes API).
 pub async fn admin_token(cx: &StepContext<'_>) -> Result<String, StepOutcome> {
     use k8s_openapi::api::core::v1::Secret;
-    let namespace = input_str(cx, "namespace")?;
-    let api: kube::Api<Secret> = kube::Api::namespaced(client(cx)?, namespace);
+    let namespace = StoreRunInput::read(cx)?.namespace;
+    let api: kube::Api<Secret> = kube::Api::namespaced(client(cx)?, &namespace);
     let secret = api
         .get_opt(crate::chart::STORE_SECRET)
         .await
@@ -714,7 +715,7 @@ impl storeflow_engine::Step for MedusaSetup {
 impl MedusaSetup {
     async fn apply(&self, cx: &StepContext<'_>) -> Result<Value, StepOutcome> {
         let admin = Admin::new(backend(cx)?, admin_token(cx).await?);
-        let name = cx.input["name"].as_str().map(str::to_owned);
+        let name = StoreRunInput::read(cx)?.name;
         self.apply_with(&admin, name.as_deref()).await
     }
 
@@ -914,7 +915,8 @@ impl storeflow_engine::Step for MedusaVerify {
                         .find_map(|step| cx.output_of(step)?["publishableKey"].as_str())
                         .unwrap_or("")
                         .to_owned();
-                    let host = input_str(cx, "host")?.to_owned();
+                    let input = StoreRunInput::read(cx)?;
+                    let host = input.host()?;
                     checkout_and_cancel(&service, &admin, &key, &format!("verify@{host}")).await
                 }
                 .await,
@@ -1244,8 +1246,8 @@ impl MedusaRehome {
                 let settings = cx
                     .resource::<crate::helm::HelmSettings>()
                     .map_err(StepOutcome::Fatal)?;
-                let namespace = input_str(cx, "namespace")?;
-                let values = crate::helm::release_values(settings, namespace).await?;
+                let namespace = StoreRunInput::read(cx)?.namespace;
+                let values = crate::helm::release_values(settings, &namespace).await?;
                 values["medusa"]["storefront"]["publishableKey"]
                     .as_str()
                     .unwrap_or_default()
@@ -1258,7 +1260,7 @@ impl MedusaRehome {
             ));
         }
         let credentials = credentials::load(cx).await?;
-        let new_name = input_str(cx, "name").unwrap_or_default().to_owned();
+        let new_name = StoreRunInput::read(cx)?.name.unwrap_or_default();
         let old_name = cx
             .output_of("verify-backup")
             .and_then(|o| o["manifest"]["store"]["name"].as_str())

@@ -15,7 +15,8 @@ use storeflow_engine::{StepContext, StepOutcome, StepResult};
 use crate::breaker::{Breakers, guarded};
 use crate::chart::STORE_SECRET;
 use crate::credentials::random_password;
-use crate::kubernetes::{MANAGED_BY, OrClassify, STORE_ID_LABEL, classify, client, input_str};
+use crate::kubernetes::{MANAGED_BY, OrClassify, STORE_ID_LABEL, classify, client};
+use crate::store_input::StoreRunInput;
 
 /// Creates `store-secrets` with `keys` (the engine's [`crate::engines::StoreEngine::secret_keys`]),
 /// or adds the keys an existing one lacks; existing values are never changed.
@@ -37,8 +38,8 @@ impl storeflow_engine::Step for EnsureStoreSecret {
 
 async fn body(cx: &StepContext<'_>, keys: &[String]) -> StepResult {
     let client = client(cx)?;
-    let namespace = input_str(cx, "namespace")?;
-    let store = input_str(cx, "store_id")?;
+    let input = StoreRunInput::read(cx)?;
+    let (namespace, store) = (input.namespace.as_str(), input.store_id.as_str());
     if keys.is_empty() {
         return Err(StepOutcome::fatal(
             "ensure-store-secret needs at least one key",

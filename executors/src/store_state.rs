@@ -13,6 +13,8 @@
 use serde::{Deserialize, Serialize};
 use storeflow_engine::{OrOutcome, StepContext, StepOutcome, StepResult};
 
+use crate::store_input::StoreRunInput;
+
 /// A store's status; mirrors the PostgreSQL enum `store_status`.
 ///
 /// Decodes from that enum and from its text (the API's page functions return statuses as
@@ -251,20 +253,20 @@ pub struct MarkReady {
 #[async_trait::async_trait]
 impl storeflow_engine::Step for MarkReady {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        let urls = cx.input.get("urls").cloned().unwrap_or_default();
-        let url = |key: &str| {
-            urls.get(key)
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-                .filter(|v| !v.is_empty())
+        let input = match StoreRunInput::read(cx) {
+            Ok(input) => input,
+            Err(outcome) => return outcome,
         };
-        let Some(storefront) = url("storefront") else {
-            return StepOutcome::fatal(
-                "the run input has no `urls.storefront` (the API sets it when it creates the store)",
-            );
+        let storefront = match input.storefront_url() {
+            Ok(url) => url.to_owned(),
+            Err(outcome) => return outcome,
         };
         // Engines without an admin UI have none.
-        let admin = url("admin").unwrap_or_default();
+        let admin = input
+            .urls
+            .as_ref()
+            .and_then(|urls| urls.admin.clone())
+            .unwrap_or_default();
         let ordered_at = self
             .first_order_from
             .as_deref()

@@ -17,9 +17,10 @@ use crate::backup::{BackupPart, shell};
 use crate::breaker::{Breakers, guarded};
 use crate::credentials;
 use crate::engines::{EngineValues, StoreEngine};
-use crate::kubernetes::{client, input_str};
+use crate::kubernetes::client;
 use crate::pod_exec::{self, ExecOutput, Target};
 use crate::service_proxy::{self, Service};
+use crate::store_input::StoreRunInput;
 
 /// WordPress's document root in both containers of the pod.
 pub const DOCROOT: &str = "/var/www/html";
@@ -194,10 +195,8 @@ impl storeflow_engine::Step for WpRehome {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
         let breakers = cx.resource::<Breakers>().ok();
         let body = async {
-            let new = cx.input["urls"]["storefront"]
-                .as_str()
-                .map(|u| u.trim_end_matches('/').to_owned())
-                .ok_or_else(|| StepOutcome::fatal("the run input has no urls.storefront"))?;
+            let input = StoreRunInput::read(cx)?;
+            let new = input.storefront_url()?.trim_end_matches('/').to_owned();
             let old = cx.state["verify-backup"]["manifest"]["store"]["storefrontUrl"]
                 .as_str()
                 .map(|u| u.trim_end_matches('/').to_owned());
@@ -371,11 +370,9 @@ async fn core_install(cx: &StepContext<'_>) -> StepOutcome {
                 return Ok(json!({ "installed": false, "already": true }));
             }
             let credentials = credentials::load(cx).await?;
-            let url = cx.input["urls"]["storefront"]
-                .as_str()
-                .map(|u| u.trim_end_matches('/').to_owned())
-                .ok_or_else(|| StepOutcome::fatal("the run input has no `urls.storefront`"))?;
-            let title = input_str(cx, "name")?;
+            let input = StoreRunInput::read(cx)?;
+            let url = input.storefront_url()?.trim_end_matches('/').to_owned();
+            let title = input.name()?;
             let argv = core_install_argv(&url, title, &credentials.username, &credentials.email);
             let stdin = format!("{}\n", credentials.password);
             let output = wp_cli.run(&argv, Some(stdin.as_bytes())).await?;
@@ -511,7 +508,8 @@ impl WooConfigure {
                         .await?;
                     changed.push("woocommerce");
                 }
-                let theme = cx.input["theme"].as_str().unwrap_or("storefront");
+                let input = StoreRunInput::read(cx)?;
+                let theme = input.theme.as_deref().unwrap_or("storefront");
                 let active = wp_cli
                     .must(&wp(&["theme", "list", "--status=active", "--field=name"]))
                     .await?;
@@ -738,8 +736,8 @@ impl storeflow_engine::Step for WooVerify {
 async fn verify(cx: &StepContext<'_>) -> StepOutcome {
     StepOutcome::from_result(
         async {
-            let namespace = input_str(cx, "namespace")?;
-            let host = input_str(cx, "host")?;
+            let input = StoreRunInput::read(cx)?;
+            let (namespace, host) = (input.namespace.as_str(), input.host()?);
             let site = Service {
                 client: client(cx)?,
                 namespace: namespace.to_owned(),

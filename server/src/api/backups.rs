@@ -356,7 +356,7 @@ pub async fn create_backup(
         .suggestion("Follow it with GET /api/v1/backups/{id}; start another once it has finished.")
         .details(json!({ "backupId": running })));
     }
-    let input = run_input(&state.config().stores, &store);
+    let input = run_input(&state.config().stores, &store).to_value();
     let subject = BackupSubject {
         store_id: &store.id,
         owner_id: store.owner_id,
@@ -533,7 +533,8 @@ pub async fn restore_store(
         ));
     }
     let mut input = run_input(&state.config().stores, &store);
-    input["restore_backup_id"] = json!(backup_id);
+    input.restore_backup_id = Some(backup_id);
+    let input = input.to_value();
     let run = lifecycle::request(
         &mut tx,
         state.engine(),

@@ -292,12 +292,44 @@ pub async fn create_store(
     let mut body = body;
     let backup = restore_source(&state, &user, &mut body).await?;
     let valid = validate_create(body)?;
-    let settings = &state.config().stores;
     let print = fingerprint(&valid);
     let mut tx = state.pool().begin().await?;
-    // One creation at a time per user, across replicas: the cap, the cooldown and the
-    // idempotency key are then exact. A burst of parallel creates waits its turn but gives up
-    // (503, retryable) rather than holding pool connections indefinitely.
+    take_creation_turn(&mut tx, &user).await?;
+    if let Some(key) = &key
+        && let Some(replayed) = replay(&mut tx, &state, &user, key, &print).await?
+    {
+        return Ok(replayed);
+    }
+    check_room(&mut tx, &state, &user, &valid).await?;
+    let id = free_store_id(&mut tx).await?;
+    let (store, run_id, workflow) =
+        insert_requested(&mut tx, &state, &user, &id, &valid, (&key, &print), backup).await?;
+    Audit::new("store", "store_created")
+        .actor(&user)
+        .ip(&ip)
+        .subject(&id)
+        .data(json!({ "name": valid.name, "engine": valid.engine, "theme": valid.theme, "runId": run_id, "restoreFrom": backup }))
+        .write_in(&mut tx)
+        .await?;
+    tx.commit().await?;
+    metrics::counter!(crate::metric_names::STORES_CREATED, "engine" => valid.engine).increment(1);
+    tracing::info!(store = %id, engine = valid.engine, run = %run_id, "store requested");
+    Ok(StoreAccepted::new(
+        if backup.is_some() {
+            "Store creation initiated. Provisioning and the restore of the backup are in progress."
+        } else {
+            "Store creation initiated. Provisioning is in progress."
+        },
+        store.view(&state, &user),
+        run_ref(Some(run_id), Some(workflow), "queued"),
+    )
+    .into_response())
+}
+
+/// One creation at a time per user, across replicas: the cap, the cooldown and the
+/// idempotency key are then exact. A burst of parallel creates waits its turn but gives up
+/// (503, retryable) rather than holding pool connections indefinitely.
+async fn take_creation_turn(tx: &mut PgConnection, user: &User) -> ApiResult<()> {
     sqlx::query("SET LOCAL lock_timeout = '5s'")
         .execute(&mut *tx)
         .await?;
@@ -307,51 +339,70 @@ pub async fn create_store(
     .bind(user.id)
     .execute(&mut *tx)
     .await?;
+    Ok(())
+}
 
-    if let Some(key) = &key {
-        let earlier: Option<(String, Option<String>)> = sqlx::query_as(
-            "SELECT id, request_fingerprint FROM stores WHERE owner_id = $1 AND idempotency_key = $2",
+/// The answer to a creation already made with this Idempotency-Key (`print` must be the same
+/// request's), or none when the key is new.
+async fn replay(
+    tx: &mut PgConnection,
+    state: &AppState,
+    user: &User,
+    key: &str,
+    print: &str,
+) -> ApiResult<Option<Response>> {
+    let earlier: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT id, request_fingerprint FROM stores WHERE owner_id = $1 AND idempotency_key = $2",
+    )
+    .bind(user.id)
+    .bind(key)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((id, earlier_print)) = earlier else {
+        return Ok(None);
+    };
+    if earlier_print.as_deref() != Some(print) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "IDEMPOTENCY_KEY_REUSED",
+            "This Idempotency-Key was already used for a different store request.",
         )
-        .bind(user.id)
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((id, earlier_print)) = earlier {
-            if earlier_print.as_deref() != Some(print.as_str()) {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "IDEMPOTENCY_KEY_REUSED",
-                    "This Idempotency-Key was already used for a different store request.",
-                )
-                .suggestion("Use a new Idempotency-Key for a new request."));
-            }
-            let store = load_store(&mut tx, &id, false)
-                .await?
-                .ok_or_else(|| store_not_found(&id))?;
-            tx.commit().await?;
-            let run = run_ref(
-                store.provision_run_id,
-                provision_workflow(&store.engine),
-                if store.provision_run_id == store.current_run_id {
-                    store.run_status.as_deref().unwrap_or("queued")
-                } else {
-                    "superseded"
-                },
-            );
-            let mut response = StoreAccepted::new(
-                "Store creation was already requested with this Idempotency-Key.",
-                store.view(&state, &user),
-                run,
-            )
-            .into_response();
-            response.headers_mut().insert(
-                "idempotent-replayed",
-                axum::http::HeaderValue::from_static("true"),
-            );
-            return Ok(response);
-        }
+        .suggestion("Use a new Idempotency-Key for a new request."));
     }
+    let store = load_store(&mut *tx, &id, false)
+        .await?
+        .ok_or_else(|| store_not_found(&id))?;
+    let run = run_ref(
+        store.provision_run_id,
+        provision_workflow(&store.engine),
+        if store.provision_run_id == store.current_run_id {
+            store.run_status.as_deref().unwrap_or("queued")
+        } else {
+            "superseded"
+        },
+    );
+    let mut response = StoreAccepted::new(
+        "Store creation was already requested with this Idempotency-Key.",
+        store.view(state, user),
+        run,
+    )
+    .into_response();
+    response.headers_mut().insert(
+        "idempotent-replayed",
+        axum::http::HeaderValue::from_static("true"),
+    );
+    Ok(Some(response))
+}
 
+/// Whether the user may create this store now: the name is free among their stores, they are
+/// under their limit, the platform under its own, and their cooldown has passed.
+async fn check_room(
+    tx: &mut PgConnection,
+    state: &AppState,
+    user: &User,
+    valid: &ValidCreate,
+) -> ApiResult<()> {
+    let settings = &state.config().stores;
     let live: Option<(String, String)> = sqlx::query_as(
         "SELECT id, status::text FROM stores WHERE owner_id = $1 AND name = $2 AND status <> 'deleted'",
     )
@@ -402,7 +453,7 @@ pub async fn create_store(
                 .await?;
         if total >= i64::from(settings.max_total) {
             Audit::new("store", "creation_refused_platform_full")
-                .actor(&user)
+                .actor(user)
                 .data(json!({ "stores": total, "limit": settings.max_total }))
                 .write(state.pool())
                 .await;
@@ -438,8 +489,11 @@ pub async fn create_store(
             .retry_after(seconds));
         }
     }
+    Ok(())
+}
 
-    // Ids are 32 random bits: on the rare collision, draw again.
+/// A store id no store has. Ids are 32 random bits: on the rare collision, draw again.
+async fn free_store_id(tx: &mut PgConnection) -> ApiResult<String> {
     let mut id = new_store_id();
     for _ in 0..5 {
         let taken: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM stores WHERE id = $1")
@@ -451,6 +505,21 @@ pub async fn create_store(
         }
         id = new_store_id();
     }
+    Ok(id)
+}
+
+/// Inserts the store `requested` with its sealed credentials and enqueues its provisioning (or
+/// its restore from `backup`) in `tx`: the store and its run exist together or not at all.
+/// Returns the store as read back, the run and its workflow.
+async fn insert_requested(
+    tx: &mut PgConnection,
+    state: &AppState,
+    user: &User,
+    id: &str,
+    valid: &ValidCreate,
+    (key, print): (&Option<String>, &str),
+    backup: Option<Uuid>,
+) -> ApiResult<(StoreRow, Uuid, &'static str)> {
     let credentials = StoreCredentials {
         username: "admin".into(),
         email: user.email.clone(),
@@ -459,79 +528,53 @@ pub async fn create_store(
             .clone()
             .unwrap_or_else(|| random_password(20)),
     };
-    let sealed = credentials.seal(&state.config().sealer, &id);
+    let sealed = credentials.seal(&state.config().sealer, id);
     sqlx::query(
         "INSERT INTO stores (id, owner_id, name, engine, theme, status, namespace, credentials, \
                              idempotency_key, request_fingerprint, current_operation, restore_backup_id) \
          VALUES ($1, $2, $3, $4::store_engine, $5, 'requested', $1, $6, $7, $8, 'provision', $9)",
     )
-    .bind(&id)
+    .bind(id)
     .bind(user.id)
     .bind(&valid.name)
     .bind(valid.engine)
     .bind(&valid.theme)
     .bind(&sealed)
-    .bind(&key)
-    .bind(&print)
+    .bind(key)
+    .bind(print)
     .bind(backup)
     .execute(&mut *tx)
     .await?;
-    let store = load_store(&mut tx, &id, false)
+    let store = load_store(&mut *tx, id, false)
         .await?
         .ok_or_else(|| ApiError::internal("the new store row is not readable"))?;
-    let engine = storeflow_executors::engines::find(valid.engine);
-    let (workflow, input) = match &backup {
+    let mut input = run_input(&state.config().stores, &store);
+    let workflow = match backup {
         Some(backup) => {
-            let mut input = run_input(settings, &store);
-            input["restore_backup_id"] = json!(backup);
-            (
-                engine
-                    .and_then(|e| e.restore_workflow())
-                    .unwrap_or_default(),
-                input,
-            )
+            input.restore_backup_id = Some(backup);
+            storeflow_executors::engines::find(valid.engine)
+                .and_then(|e| e.restore_workflow())
+                .unwrap_or_default()
         }
-        None => (
-            provision_workflow(valid.engine).unwrap_or_default(),
-            run_input(settings, &store),
-        ),
+        None => provision_workflow(valid.engine).unwrap_or_default(),
     };
     let run = state
         .engine()
         .enqueue(
-            &mut tx,
-            NewRun::new(workflow, input)
-                .subject(&id)
+            &mut *tx,
+            NewRun::new(workflow, input.to_value())
+                .subject(id)
                 .tenant(user.id.to_string())
                 .request_id(current_request_id()),
         )
         .await?;
     sqlx::query("UPDATE stores SET current_run_id = $2, provision_run_id = $2 WHERE id = $1")
-        .bind(&id)
+        .bind(id)
         .bind(run.run_id)
         .execute(&mut *tx)
         .await?;
-    Audit::new("store", "store_created")
-        .actor(&user)
-        .ip(&ip)
-        .subject(&id)
-        .data(json!({ "name": valid.name, "engine": valid.engine, "theme": valid.theme, "runId": run.run_id, "restoreFrom": backup }))
-        .write_in(&mut tx)
-        .await?;
-    let store = load_store(&mut tx, &id, false)
+    let store = load_store(&mut *tx, id, false)
         .await?
         .ok_or_else(|| ApiError::internal("the new store row is not readable"))?;
-    tx.commit().await?;
-    metrics::counter!(crate::metric_names::STORES_CREATED, "engine" => valid.engine).increment(1);
-    tracing::info!(store = %id, engine = valid.engine, run = %run.run_id, "store requested");
-    Ok(StoreAccepted::new(
-        if backup.is_some() {
-            "Store creation initiated. Provisioning and the restore of the backup are in progress."
-        } else {
-            "Store creation initiated. Provisioning is in progress."
-        },
-        store.view(&state, &user),
-        run_ref(Some(run.run_id), Some(workflow), "queued"),
-    )
-    .into_response())
+    Ok((store, run.run_id, workflow))
 }

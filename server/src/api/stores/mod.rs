@@ -26,7 +26,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgConnection, Postgres, Row, Transaction};
-use storeflow_engine::{NewRun, RunProgress, RunStatus, StepRef};
+use storeflow_engine::{NewRun, RunProgress, RunStatus};
+use storeflow_executors::store_input::{IngressInput, StoreRunInput, StoreUrls};
 use storeflow_workflows::{ROTATE_CREDENTIALS, TEARDOWN_STORE, provision_workflow};
 use uuid::Uuid;
 
@@ -618,27 +619,24 @@ pub struct RunRef<'a> {
 }
 
 /// The run input of every lifecycle run of a store (no secrets).
-pub(crate) fn run_input(settings: &StoreSettings, store: &StoreRow) -> Value {
+pub(crate) fn run_input(settings: &StoreSettings, store: &StoreRow) -> StoreRunInput {
     let (host, storefront, admin) = store_urls(settings, &store.id, &store.engine);
-    let mut input = json!({
-        "store_id": store.id,
-        "namespace": store.namespace,
-        "engine": store.engine,
-        "tenant": store.owner_id,
-        "name": store.name,
-        "theme": store.theme,
-        "host": host,
-        "urls": { "storefront": storefront, "admin": admin },
-        "ingress": {
-            "className": settings.ingress_class,
-            "controller": settings.ingress_controller,
-            "tlsSecretName": settings.tls_secret.clone().unwrap_or_default(),
-        },
-    });
-    if let Some(backup) = restored_by_operation(store) {
-        input["restore_backup_id"] = json!(backup);
+    StoreRunInput {
+        store_id: store.id.clone(),
+        namespace: store.namespace.clone(),
+        engine: Some(store.engine.clone()),
+        tenant: Some(store.owner_id.to_string()),
+        name: Some(store.name.clone()),
+        theme: store.theme.clone(),
+        host: Some(host),
+        urls: Some(StoreUrls { storefront, admin }),
+        ingress: Some(IngressInput {
+            class_name: settings.ingress_class.clone(),
+            controller: settings.ingress_controller.clone(),
+            tls_secret_name: settings.tls_secret.clone().unwrap_or_default(),
+        }),
+        restore_backup_id: restored_by_operation(store),
     }
-    input
 }
 
 /// The backup the store's current operation restores: a restore in place, or the

@@ -62,10 +62,13 @@ pub async fn delete_store(
         state.engine(),
         id,
         store.status,
-        NewRun::new(TEARDOWN_STORE, run_input(&state.config().stores, &store))
-            .subject(id)
-            .tenant(store.owner_id.to_string())
-            .request_id(current_request_id()),
+        NewRun::new(
+            TEARDOWN_STORE,
+            run_input(&state.config().stores, &store).to_value(),
+        )
+        .subject(id)
+        .tenant(store.owner_id.to_string())
+        .request_id(current_request_id()),
     )
     .await
     .map_err(|err| transition_error(err, "Aborting deletion."))?;
@@ -124,66 +127,40 @@ pub async fn retry_store(
         .clone()
         .unwrap_or_else(|| "provision".into());
     let workflow = operation_workflow(&store);
-    let actor = format!("{} (store retry)", user.email);
-    let resumed = store.run_status.as_deref() == Some("failed") && store.current_run_id.is_some();
-    let run_id = match (store.current_run_id, store.run_status.as_deref()) {
-        // A failed run resumes at its failed step: finished steps never run again. All in
-        // this transaction, which holds the store: no delete can slip in between, and the
-        // trigger moves the store back to provisioning/deleting as the run is requeued.
-        (Some(run_id), Some("failed")) => {
-            let step = StepRef::Number(store.run_current_step.unwrap_or(0) as usize + 1);
-            state
-                .engine()
-                .retry_step_in(&mut tx, run_id, &step, Some(&actor))
-                .await
-                .map_err(|err| match err {
-                    storeflow_engine::Error::InvalidRunState { .. } => ApiError::conflict(
-                        "INVALID_STORE_STATE",
-                        "The store's run changed concurrently; it is no longer failed.",
-                    )
-                    .suggestion("Refresh and try again."),
-                    other => other.into(),
-                })?;
-            sqlx::query("UPDATE stores SET retry_count = retry_count + 1 WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            Audit::new("store", "store_retry_requested")
-                .actor(&user)
-                .ip(&ip)
-                .subject(id)
-                .data(json!({ "runId": run_id, "operation": operation, "resumeAt": store.run_step_name }))
-                .write_in(&mut tx)
-                .await?;
-            tx.commit().await?;
-            run_id
-        }
-        // A cancelled (or missing) run cannot resume: start the operation again. Every step
-        // is idempotent, so work already done is recognised, not repeated.
-        _ => {
-            let run = lifecycle::request_restart(
-                &mut tx,
-                state.engine(),
-                id,
-                operation.parse().unwrap_or(lifecycle::Operation::Provision),
-                NewRun::new(workflow, run_input(settings, &store))
-                    .subject(id)
-                    .tenant(store.owner_id.to_string())
-                    .request_id(current_request_id()),
-            )
-            .await
-            .map_err(|err| transition_error(err, "Nothing was retried."))?;
-            Audit::new("store", "store_retry_requested")
-                .actor(&user)
-                .ip(&ip)
-                .subject(id)
-                .data(json!({ "runId": run.run_id, "operation": operation, "restarted": true }))
-                .write_in(&mut tx)
-                .await?;
-            tx.commit().await?;
-            run.run_id
-        }
+    let last_run = store.current_run_id.map(|id| lifecycle::FailedRun {
+        id,
+        failed: store.run_status.as_deref() == Some("failed"),
+        step_index: store.run_current_step.unwrap_or(0).max(0) as usize,
+    });
+    let retried = lifecycle::request_retry(
+        &mut tx,
+        state.engine(),
+        id,
+        operation.parse().unwrap_or(lifecycle::Operation::Provision),
+        last_run,
+        &format!("{} (store retry)", user.email),
+        NewRun::new(workflow, run_input(settings, &store).to_value())
+            .subject(id)
+            .tenant(store.owner_id.to_string())
+            .request_id(current_request_id()),
+    )
+    .await
+    .map_err(|err| transition_error(err, "Nothing was retried."))?;
+    let resumed = matches!(retried, lifecycle::Retried::Resumed(_));
+    let run_id = retried.run_id();
+    let detail = if resumed {
+        json!({ "runId": run_id, "operation": operation, "resumeAt": store.run_step_name })
+    } else {
+        json!({ "runId": run_id, "operation": operation, "restarted": true })
     };
+    Audit::new("store", "store_retry_requested")
+        .actor(&user)
+        .ip(&ip)
+        .subject(id)
+        .data(detail)
+        .write_in(&mut tx)
+        .await?;
+    tx.commit().await?;
     let mut tx = scoped(&state, &user).await?;
     let store = load_store(&mut tx, id, false)
         .await?
@@ -310,7 +287,7 @@ pub async fn upgrade_store(
         id,
         lifecycle::Operation::Upgrade,
         store.status,
-        NewRun::new(workflow, run_input(settings, &store))
+        NewRun::new(workflow, run_input(settings, &store).to_value())
             .subject(id)
             .tenant(store.owner_id.to_string())
             .request_id(current_request_id()),
@@ -445,7 +422,7 @@ pub async fn rotate_credentials(
         next.seal(sealer, id),
         NewRun::new(
             ROTATE_CREDENTIALS,
-            run_input(&state.config().stores, &store),
+            run_input(&state.config().stores, &store).to_value(),
         )
         .subject(id)
         .tenant(store.owner_id.to_string())
