@@ -111,13 +111,19 @@ impl std::str::FromStr for Operation {
     }
 }
 
-fn refused(store: &str, operation: Operation, actual: StoreStatus) -> TransitionError {
+/// Why `operation` (its `current_operation` spelling) was not made on a store that is `actual`
+/// but had to be one of `allowed`.
+fn refused(
+    store: &str,
+    operation: &'static str,
+    actual: StoreStatus,
+    allowed: &[StoreStatus],
+) -> TransitionError {
     TransitionError::Refused {
         store: store.to_owned(),
-        operation: operation.as_str(),
+        operation,
         actual: actual.to_string(),
-        allowed: operation
-            .allowed_from()
+        allowed: allowed
             .iter()
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
@@ -146,8 +152,9 @@ pub async fn request(
     from: StoreStatus,
     run: NewRun,
 ) -> Result<Enqueued, TransitionError> {
-    if !operation.allowed_from().contains(&from) {
-        return Err(refused(store, operation, from));
+    let allowed = operation.allowed_from();
+    if !allowed.contains(&from) {
+        return Err(refused(store, operation.as_str(), from, allowed));
     }
     let enqueued = engine.enqueue(&mut *conn, run).await?;
     let moved = sqlx::query(
@@ -166,7 +173,7 @@ pub async fn request(
     .await?;
     if moved.rows_affected() != 1 {
         let actual = actual_status(conn, store).await?;
-        return Err(refused(store, operation, actual));
+        return Err(refused(store, operation.as_str(), actual, allowed));
     }
     Ok(enqueued)
 }
@@ -206,12 +213,12 @@ pub async fn request_restart(
     .await?;
     if moved.rows_affected() != 1 {
         let actual = actual_status(conn, store).await?;
-        return Err(TransitionError::Refused {
-            store: store.to_owned(),
-            operation: operation.as_str(),
-            actual: actual.to_string(),
-            allowed: StoreStatus::Failed.to_string(),
-        });
+        return Err(refused(
+            store,
+            operation.as_str(),
+            actual,
+            &[StoreStatus::Failed],
+        ));
     }
     Ok(enqueued)
 }
@@ -230,14 +237,9 @@ pub async fn request_rotation(
     run: NewRun,
 ) -> Result<Enqueued, TransitionError> {
     const ROTATION: &str = "rotation";
-    let refused = |actual: StoreStatus| TransitionError::Refused {
-        store: store.to_owned(),
-        operation: ROTATION,
-        actual: actual.to_string(),
-        allowed: StoreStatus::Ready.to_string(),
-    };
+    let not_ready = |actual| refused(store, ROTATION, actual, &[StoreStatus::Ready]);
     if from != StoreStatus::Ready {
-        return Err(refused(from));
+        return Err(not_ready(from));
     }
     let running: Option<(uuid::Uuid, String)> = sqlx::query_as(
         "SELECT s.rotation_run_id, r.status FROM stores s \
@@ -268,7 +270,7 @@ pub async fn request_rotation(
     .await?;
     if moved.rows_affected() != 1 {
         let actual = actual_status(conn, store).await?;
-        return Err(refused(actual));
+        return Err(not_ready(actual));
     }
     Ok(enqueued)
 }
@@ -330,12 +332,12 @@ pub async fn request_retry(
         // The run left `failed` meanwhile (another retry won): nothing was changed.
         Err(storeflow_engine::Error::InvalidRunState { .. }) => {
             let actual = actual_status(conn, store).await?;
-            return Err(TransitionError::Refused {
-                store: store.to_owned(),
-                operation: operation.as_str(),
-                actual: actual.to_string(),
-                allowed: StoreStatus::Failed.to_string(),
-            });
+            return Err(refused(
+                store,
+                operation.as_str(),
+                actual,
+                &[StoreStatus::Failed],
+            ));
         }
         Err(err) => return Err(err.into()),
     }

@@ -579,8 +579,8 @@ impl Default for MedusaSetup {
 }
 
 impl MedusaSetup {
-    /// The catalogue of `provision-medusa` v2: the old platform's seed — regions for the US,
-    /// Canada and the UK, Standard and Express shipping, three collections, eight products
+    /// The catalogue of `provision-medusa` v2: the old platform's seed — one USD region for the
+    /// US, Canada and the UK, Standard and Express shipping, three collections, eight products
     /// with their variants and prices — and Medusa's store named after the store.
     pub fn catalogue_v2() -> MedusaSetup {
         let product = |title: &str,

@@ -148,7 +148,11 @@ export function ProductsPage() {
   const heading = query.q ? `Results for “${query.q}”` : (collectionName ?? categoryName ?? "All products");
   useDocumentTitle(heading);
 
-  const change = (update: Partial<CatalogQuery>) => setParams(updateCatalogQuery(query, update));
+  // From the address bar at the moment of the change, not from this render's `query`: a
+  // navigation (Clear all filters) is rendered in a transition, so a control used right after it
+  // can still hold the previous render's query and would bring the cleared filters back.
+  const change = (update: Partial<CatalogQuery>) =>
+    setParams(updateCatalogQuery(parseCatalogQuery(new URLSearchParams(window.location.search)), update));
   const filtered = Boolean(query.q || query.collection || query.category);
 
   return (
