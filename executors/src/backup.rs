@@ -38,8 +38,8 @@ use uuid::Uuid;
 use crate::breaker::{Breakers, guarded};
 use crate::kubernetes::{client, input_str};
 use crate::pod_exec;
-use crate::sealing::Sealer;
-use crate::store_input::StoreRunInput;
+use crate::store::StoreRunInput;
+use crate::store::sealing::Sealer;
 
 /// Plaintext bytes per sealed chunk.
 pub const CHUNK: usize = 1 << 20;

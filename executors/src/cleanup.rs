@@ -17,7 +17,7 @@ use storeflow_engine::{
 
 use crate::breaker::{Breakers, guarded};
 use crate::kubernetes::{MANAGED_BY, STORE_ID_LABEL, classify, client};
-use crate::store_input::StoreRunInput;
+use crate::store::{Audit, StoreAction, StoreRunInput, StoreStatus, lifecycle};
 
 /// The workflow that tears a store down (see the workflows crate).
 pub const TEARDOWN_WORKFLOW: &str = "teardown-store";
@@ -115,24 +115,25 @@ impl ReapFailedStores {
             if let Some(request_id) = &request_id {
                 run = run.request_id(request_id.clone());
             }
-            let enqueued = crate::lifecycle::request_teardown(
+            let enqueued = lifecycle::request_teardown(
                 &mut *conn,
                 &engine,
                 &store.id,
-                crate::store_state::StoreStatus::Failed,
+                StoreStatus::Failed,
                 run,
             )
             .await
             .or_retry(&format!("requesting the teardown of {}", store.id))?;
-            sqlx::query(
-                "INSERT INTO audit_events (category, action, subject, data) \
-                 VALUES ('store', 'store_reaped', $1, jsonb_build_object('reason', 'failed for too long', 'runId', $2::uuid))",
-            )
-            .bind(&store.id)
-            .bind(enqueued.run_id)
-            .execute(&mut *conn)
-            .await
-            .or_retry(&format!("recording the reaping of {}", store.id))?;
+            let mut audit = Audit::store(StoreAction::Reaped)
+                .subject(&store.id)
+                .data(json!({ "reason": "failed for too long", "runId": enqueued.run_id }));
+            if let Some(request_id) = &request_id {
+                audit = audit.request_id(request_id.clone());
+            }
+            audit
+                .write_in(&mut *conn)
+                .await
+                .or_retry(&format!("recording the reaping of {}", store.id))?;
             reaped.push(json!({ "store": store.id, "run": enqueued.run_id }));
         }
         Ok(

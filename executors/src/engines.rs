@@ -152,7 +152,7 @@ pub struct SetAdminPassword {}
 #[async_trait::async_trait]
 impl Step for SetAdminPassword {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        let name = crate::store_input::StoreRunInput::read(cx)
+        let name = crate::store::StoreRunInput::read(cx)
             .ok()
             .and_then(|input| input.engine)
             .unwrap_or_default();

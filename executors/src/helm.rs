@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use storeflow_engine::{OrOutcome, StepContext, StepOutcome, StepResult};
 
 use crate::breaker::{Breakers, guarded};
-use crate::store_input::StoreRunInput;
+use crate::store::StoreRunInput;
 
 /// Where helm and the chart are; given to workers with `Worker::with_resource`.
 #[derive(Debug, Clone)]

@@ -21,7 +21,7 @@ use serde_json::json;
 use storeflow_engine::{StepContext, StepOutcome, StepResult, humantime_duration};
 
 use crate::breaker::{Breakers, guarded};
-use crate::store_input::StoreRunInput;
+use crate::store::StoreRunInput;
 
 /// Label every namespace storeflow manages carries (what the orphan reaper looks for).
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "storeflow");

@@ -21,12 +21,12 @@ use storeflow_engine::{RetryPolicy, StepContext, StepDef, StepOutcome};
 
 use crate::backup::{BackupPart, shell};
 use crate::breaker::{Breakers, guarded};
-use crate::credentials::{self, StoreCredentials};
 use crate::engines::{EngineValues, StoreEngine};
 use crate::kubernetes::client;
 use crate::pod_exec;
 use crate::service_proxy::{self, Reply, Service};
-use crate::store_input::StoreRunInput;
+use crate::store::StoreRunInput;
+use crate::store::credentials::{self, StoreCredentials};
 
 /// The Medusa engine.
 #[derive(Debug, Clone, Copy)]

@@ -23,7 +23,7 @@ pub const ALL: &[&str] = &[
 
 /// The statuses [`STORES`] reports: every one but `deleted`, which only grows.
 fn live_statuses() -> impl Iterator<Item = &'static str> {
-    crate::store_state::STORE_STATUSES
+    crate::store::STORE_STATUSES
         .iter()
         .copied()
         .filter(|status| *status != "deleted")

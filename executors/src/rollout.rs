@@ -2,9 +2,8 @@
 //! child run (its own `upgrade-<engine>` run, which rolls its store back by itself), a wave
 //! started only when the one before it went well enough.
 //!
-//! The run input (written by the API, which chose the stores and computed each upgrade's
-//! input): `target {chart, app}`, `maxFailureShare` (0–1), `waves: [[{store_id, workflow,
-//! input}]]`.
+//! The run input is a [`RolloutPlan`], written by the API, which chose the stores and computed
+//! each upgrade's input.
 //!
 //! # Guarantees
 //! - A wave's upgrades are started in its `start-wave` step's checkpoint transaction: each
@@ -20,6 +19,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use storeflow_engine::{NewRun, OrOutcome, StepContext, StepOutcome, StepResult};
 
+use crate::store::lifecycle::{self, Operation};
+use crate::store::{Audit, StoreAction, StoreRunInput, StoreStatus};
+
 /// The most waves a rollout has (the API refuses plans with more).
 pub const MAX_WAVES: usize = 8;
 
@@ -34,6 +36,52 @@ pub fn wave_steps(wave: usize) -> [String; 3] {
         format!("await-wave-{n}"),
         format!("check-wave-{n}"),
     ]
+}
+
+/// A fleet rollout's run input: planned by the API (which chose the stores and computed each
+/// upgrade's input), followed by the steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutPlan {
+    /// The versions the stores move to.
+    pub target: RolloutTarget,
+    /// The share (0–1) of a wave's upgrades that may fail before the rollout halts.
+    pub max_failure_share: f64,
+    /// The waves, in order.
+    pub waves: Vec<Vec<PlannedUpgrade>>,
+}
+
+/// The chart and app versions a rollout moves its stores to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutTarget {
+    /// The store chart's version.
+    pub chart: String,
+    /// The app's version that chart runs.
+    pub app: String,
+}
+
+/// One store's upgrade in a wave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedUpgrade {
+    /// The store.
+    pub store_id: String,
+    /// Its engine's upgrade workflow.
+    pub workflow: String,
+    /// The upgrade run's input.
+    pub input: StoreRunInput,
+}
+
+impl RolloutPlan {
+    /// The plan in a rollout run's input.
+    pub fn from_input(input: &Value) -> Result<RolloutPlan, String> {
+        RolloutPlan::deserialize(input)
+            .map_err(|err| format!("the run input is not a rollout plan: {err}"))
+    }
+
+    /// The plan as a run input.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
 }
 
 /// Starts the upgrades of wave `wave` as child runs.
@@ -57,33 +105,19 @@ impl storeflow_engine::Step for StartWave {
 
 impl StartWave {
     async fn start(&self, cx: &mut StepContext<'_>) -> StepResult {
-        let entries: Vec<Value> = cx.input["waves"][self.wave]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let target = cx.input["target"].clone();
-        let (chart, app) = (
-            target["chart"].as_str().unwrap_or("").to_owned(),
-            target["app"].as_str().unwrap_or("").to_owned(),
-        );
+        let plan = RolloutPlan::from_input(cx.input).map_err(StepOutcome::fatal)?;
+        let entries = plan.waves.get(self.wave).cloned().unwrap_or_default();
+        let RolloutTarget { chart, app } = &plan.target;
         let run_id = cx.run_id;
         let mut started = Vec::new();
         let mut skipped = Vec::new();
         // Locks in the order the engine and the store trigger use: the run, then stores.
         cx.transaction_locking_run().await?;
         for entry in entries {
-            let (Some(store), Some(workflow)) =
-                (entry["store_id"].as_str(), entry["workflow"].as_str())
-            else {
-                return Err(StepOutcome::fatal(format!(
-                    "wave {} has an entry without store_id or workflow: {entry}",
-                    self.wave + 1
-                )));
-            };
+            let store = entry.store_id.as_str();
             let conn = cx.transaction().map_err(StepOutcome::Fatal)?;
-            let found: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
-                "SELECT status::text, chart_version, app_version FROM stores \
-                 WHERE id = $1 FOR UPDATE",
+            let found: Option<(StoreStatus, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT status, chart_version, app_version FROM stores WHERE id = $1 FOR UPDATE",
             )
             .bind(store)
             .fetch_optional(&mut *conn)
@@ -91,10 +125,10 @@ impl StartWave {
             .or_retry(&format!("reading store {store}"))?;
             let reason = match found {
                 None => Some("the store no longer exists".to_owned()),
-                Some((status, _, _)) if status != "ready" => {
+                Some((status, _, _)) if status != StoreStatus::Ready => {
                     Some(format!("the store is {status}, not ready"))
                 }
-                Some((_, Some(c), Some(a))) if c == chart && a == app => {
+                Some((_, Some(c), Some(a))) if &c == chart && &a == app => {
                     Some("the store is already on the target versions".to_owned())
                 }
                 Some(_) => None,
@@ -103,38 +137,33 @@ impl StartWave {
                 skipped.push(json!({ "store": store, "reason": reason }));
                 continue;
             }
-            let mut run = NewRun::new(workflow, entry["input"].clone()).subject(store);
-            if let Some(tenant) = entry["input"]["tenant"].as_str() {
+            let mut run = NewRun::new(&entry.workflow, entry.input.to_value()).subject(store);
+            if let Some(tenant) = &entry.input.tenant {
                 run = run.tenant(tenant);
             }
             let child = cx.start_child(run).await.map_err(StepOutcome::Retry)?;
             let conn = cx.transaction().map_err(StepOutcome::Fatal)?;
             let marking = format!("marking store {store} upgrading");
-            sqlx::query(
-                "UPDATE stores SET status = 'upgrading', current_run_id = $2, \
-                        current_operation = 'upgrade', failure_reason = NULL, failed_step = NULL, \
-                        retry_count = 0, updated_at = now() \
-                 WHERE id = $1 AND status = 'ready'",
+            lifecycle::move_to_run(
+                &mut *conn,
+                store,
+                Operation::Upgrade,
+                StoreStatus::Ready,
+                child,
             )
-            .bind(store)
-            .bind(child)
-            .execute(&mut *conn)
             .await
             .or_retry(&marking)?;
-            sqlx::query(
-                "INSERT INTO audit_events (category, action, subject, data) \
-                 VALUES ('store', 'store_upgrade_requested', $1, \
-                         jsonb_build_object('runId', $2::uuid, 'rolloutId', $3::uuid, \
-                                            'wave', $4::int, 'to', $5::jsonb))",
-            )
-            .bind(store)
-            .bind(child)
-            .bind(run_id)
-            .bind(self.wave as i32 + 1)
-            .bind(&target)
-            .execute(&mut *conn)
-            .await
-            .or_retry(&marking)?;
+            Audit::store(StoreAction::UpgradeRequested)
+                .subject(store)
+                .data(json!({
+                    "runId": child,
+                    "rolloutId": run_id,
+                    "wave": self.wave + 1,
+                    "to": plan.target,
+                }))
+                .write_in(&mut *conn)
+                .await
+                .or_retry(&marking)?;
             started.push(json!({ "store": store, "run": child }));
         }
         Ok(json!({ "wave": self.wave + 1, "started": started, "skipped": skipped }))
@@ -166,7 +195,10 @@ impl storeflow_engine::Step for CheckWave {
         } else {
             failed.len() as f64 / started as f64
         };
-        let allowed = cx.input["maxFailureShare"].as_f64().unwrap_or(0.0);
+        let allowed = match RolloutPlan::from_input(cx.input) {
+            Ok(plan) => plan.max_failure_share,
+            Err(problem) => return StepOutcome::fatal(problem),
+        };
         let over = share > allowed;
         // The step never retries by itself: a later attempt is an operator's retry, which
         // accepts the wave's failures.

@@ -14,9 +14,9 @@ use storeflow_engine::{StepContext, StepOutcome, StepResult};
 
 use crate::breaker::{Breakers, guarded};
 use crate::chart::STORE_SECRET;
-use crate::credentials::random_password;
 use crate::kubernetes::{MANAGED_BY, OrClassify, STORE_ID_LABEL, classify, client};
-use crate::store_input::StoreRunInput;
+use crate::store::StoreRunInput;
+use crate::store::credentials::random_password;
 
 /// Creates `store-secrets` with `keys` (the engine's [`crate::engines::StoreEngine::secret_keys`]),
 /// or adds the keys an existing one lacks; existing values are never changed.

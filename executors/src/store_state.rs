@@ -13,129 +13,7 @@
 use serde::{Deserialize, Serialize};
 use storeflow_engine::{OrOutcome, StepContext, StepOutcome, StepResult};
 
-use crate::store_input::StoreRunInput;
-
-/// A store's status; mirrors the PostgreSQL enum `store_status`.
-///
-/// Decodes from that enum and from its text (the API's page functions return statuses as
-/// text); binds as the enum, so compare it with a `store_status` column, never with
-/// `status::text`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreStatus {
-    /// Created; its provisioning run has not started.
-    Requested,
-    /// Its provisioning run is setting it up in the cluster; not serving yet.
-    Provisioning,
-    /// Serving; the only status that takes new operations (backup, upgrade, rotation, …).
-    Ready,
-    /// An upgrade run is moving it to new chart and app versions; a failed upgrade rolls its
-    /// release back.
-    Upgrading,
-    /// Its data is being replaced from a backup.
-    Restoring,
-    /// Its current operation failed (the run says where); retry or delete it.
-    Failed,
-    /// Its teardown run is removing it from the cluster.
-    Deleting,
-    /// Gone from the cluster; the row stays for its history.
-    Deleted,
-}
-
-impl StoreStatus {
-    /// Every status, in lifecycle order.
-    pub const ALL: [StoreStatus; 8] = [
-        StoreStatus::Requested,
-        StoreStatus::Provisioning,
-        StoreStatus::Ready,
-        StoreStatus::Upgrading,
-        StoreStatus::Restoring,
-        StoreStatus::Failed,
-        StoreStatus::Deleting,
-        StoreStatus::Deleted,
-    ];
-
-    /// The status as PostgreSQL and the API spell it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            StoreStatus::Requested => "requested",
-            StoreStatus::Provisioning => "provisioning",
-            StoreStatus::Ready => "ready",
-            StoreStatus::Upgrading => "upgrading",
-            StoreStatus::Restoring => "restoring",
-            StoreStatus::Failed => "failed",
-            StoreStatus::Deleting => "deleting",
-            StoreStatus::Deleted => "deleted",
-        }
-    }
-
-    /// Being deleted, or deleted: no operation but the teardown's applies.
-    pub const fn is_going(self) -> bool {
-        matches!(self, StoreStatus::Deleting | StoreStatus::Deleted)
-    }
-}
-
-impl std::fmt::Display for StoreStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for StoreStatus {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        StoreStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == text)
-            .ok_or_else(|| format!("`{text}` is not a store status"))
-    }
-}
-
-impl sqlx::Type<sqlx::Postgres> for StoreStatus {
-    fn type_info() -> sqlx::postgres::PgTypeInfo {
-        sqlx::postgres::PgTypeInfo::with_name("store_status")
-    }
-
-    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
-        *ty == Self::type_info() || <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
-    }
-}
-
-impl<'r> sqlx::Decode<'r, sqlx::Postgres> for StoreStatus {
-    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        let text = <&str as sqlx::Decode<'r, sqlx::Postgres>>::decode(value)?;
-        Ok(text.parse()?)
-    }
-}
-
-impl sqlx::Encode<'_, sqlx::Postgres> for StoreStatus {
-    fn encode_by_ref(
-        &self,
-        buf: &mut sqlx::postgres::PgArgumentBuffer,
-    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-        <&str as sqlx::Encode<'_, sqlx::Postgres>>::encode(self.as_str(), buf)
-    }
-}
-
-/// The statuses a store may have, as text (PostgreSQL enum `store_status`).
-pub const STORE_STATUSES: [&str; 8] = {
-    let mut names = [""; 8];
-    let mut i = 0;
-    while i < 8 {
-        names[i] = StoreStatus::ALL[i].as_str();
-        i += 1;
-    }
-    names
-};
-
-fn store_id<'a>(cx: &'a StepContext<'_>) -> Result<&'a str, StepOutcome> {
-    cx.input
-        .get("store_id")
-        .and_then(|v| v.as_str())
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| StepOutcome::fatal("the run input has no `store_id`"))
-}
+use crate::store::{Audit, StoreAction, StoreRunInput};
 
 /// Moves the store from one of `from` to `to` if it still belongs to this run; `extra` is a
 /// SQL fragment of further assignments (constants and `$3`-bound text only).
@@ -156,7 +34,7 @@ async fn move_store(
     extra: &'static str,
     extra_value: Option<String>,
 ) -> StepResult {
-    let store = store_id(cx)?.to_owned();
+    let store = StoreRunInput::read(cx)?.store_id;
     let run_id = cx.run_id;
     // Locks in the order the engine and the store trigger use (run, then store), so this step
     // and a concurrent rescue of the same run cannot deadlock.
@@ -183,18 +61,12 @@ async fn move_store(
             Ok(serde_json::json!({ "store": store, "from": previous, "to": to }))
         }
         Some((previous, _)) => {
-            sqlx::query(
-                "INSERT INTO audit_events (category, action, subject, data) \
-                 VALUES ('store', 'status_changed', $1, \
-                         jsonb_build_object('from', $2::text, 'to', $3::text, 'runId', $4::uuid))",
-            )
-            .bind(&store)
-            .bind(&previous)
-            .bind(to)
-            .bind(run_id)
-            .execute(&mut *conn)
-            .await
-            .or_retry("recording the status change failed")?;
+            Audit::store(StoreAction::StatusChanged)
+                .subject(&store)
+                .data(serde_json::json!({ "from": previous, "to": to, "runId": run_id }))
+                .write_in(&mut *conn)
+                .await
+                .or_retry("recording the status change failed")?;
             Ok(serde_json::json!({ "store": store, "from": previous, "to": to }))
         }
         None => {
@@ -322,7 +194,7 @@ impl storeflow_engine::Step for MarkReady {
 /// Records how long the store took to become ready and to take its first order (in the
 /// checkpoint's transaction: a fenced checkpoint, rare, may count a store twice).
 async fn record_ready(cx: &mut StepContext<'_>) {
-    let Ok(store) = store_id(cx).map(str::to_owned) else {
+    let Ok(store) = StoreRunInput::read(cx).map(|input| input.store_id) else {
         return;
     };
     let Ok(conn) = cx.transaction() else {
@@ -431,7 +303,7 @@ impl storeflow_engine::Step for FinishRotation {
 }
 
 async fn finish_rotation(cx: &mut StepContext<'_>) -> StepResult {
-    let store = store_id(cx)?.to_owned();
+    let store = StoreRunInput::read(cx)?.store_id;
     let run_id = cx.run_id;
     let finishing = format!("finishing the rotation of {store}");
     let conn = cx.transaction_locking_run().await?;
@@ -444,15 +316,12 @@ async fn finish_rotation(cx: &mut StepContext<'_>) -> StepResult {
     .execute(&mut *conn)
     .await
     .or_retry(&finishing)?;
-    sqlx::query(
-        "INSERT INTO audit_events (category, action, subject, data) \
-         VALUES ('store', 'credentials_rotated', $1, jsonb_build_object('runId', $2::uuid))",
-    )
-    .bind(&store)
-    .bind(run_id)
-    .execute(&mut *conn)
-    .await
-    .or_retry(&finishing)?;
+    Audit::store(StoreAction::CredentialsRotated)
+        .subject(&store)
+        .data(serde_json::json!({ "runId": run_id }))
+        .write_in(&mut *conn)
+        .await
+        .or_retry(&finishing)?;
     Ok(serde_json::json!({ "store": store, "rotated": true }))
 }
 
@@ -525,7 +394,7 @@ impl storeflow_engine::Step for RecordUpgradeFailure {
 
 impl RecordUpgradeFailure {
     async fn record(&self, cx: &mut StepContext<'_>) -> StepResult {
-        let store = store_id(cx)?.to_owned();
+        let store = StoreRunInput::read(cx)?.store_id;
         let failure = cx.failure();
         let outcome = serde_json::json!({
             "status": "rolling_back",

@@ -15,12 +15,12 @@ use storeflow_engine::{RetryPolicy, StepContext, StepDef, StepOutcome};
 
 use crate::backup::{BackupPart, shell};
 use crate::breaker::{Breakers, guarded};
-use crate::credentials;
 use crate::engines::{EngineValues, StoreEngine};
 use crate::kubernetes::client;
 use crate::pod_exec::{self, ExecOutput, Target};
 use crate::service_proxy::{self, Service};
-use crate::store_input::StoreRunInput;
+use crate::store::StoreRunInput;
+use crate::store::credentials;
 
 /// WordPress's document root in both containers of the pod.
 pub const DOCROOT: &str = "/var/www/html";

@@ -15,8 +15,8 @@ use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sqlx::PgPool;
+use storeflow_executors::store::audit::Actor;
 use uuid::Uuid;
 
 use crate::api::AppState;
@@ -362,90 +362,43 @@ pub async fn clear_failures(pool: &PgPool, email: &str, client_ip: &str) -> sqlx
     Ok(())
 }
 
-/// One audit row. Never fails the request: a failed audit write is logged.
-#[derive(Debug)]
-pub struct Audit<'a> {
-    pub category: &'a str,
-    pub action: &'a str,
-    pub actor: Option<&'a User>,
-    pub actor_email: Option<&'a str>,
-    pub ip: Option<&'a str>,
-    pub subject: Option<&'a str>,
-    pub data: Value,
-}
+pub use storeflow_executors::store::Audit;
 
-impl<'a> Audit<'a> {
-    pub fn new(category: &'a str, action: &'a str) -> Self {
-        Audit {
-            category,
-            action,
-            actor: None,
-            actor_email: None,
-            ip: None,
-            subject: None,
-            data: Value::Object(Default::default()),
+impl<'a> From<&'a User> for Actor<'a> {
+    fn from(user: &'a User) -> Self {
+        Actor {
+            id: user.id,
+            email: &user.email,
         }
     }
+}
 
-    /// A security event (registration, logins, lockouts, password changes).
-    pub fn security(action: &'a str) -> Self {
-        Audit::new("security", action)
-    }
-
-    pub fn actor(mut self, user: &'a User) -> Self {
-        self.actor = Some(user);
-        self
-    }
-
-    pub fn email(mut self, email: &'a str) -> Self {
-        self.actor_email = Some(email);
-        self
-    }
-
-    pub fn ip(mut self, ip: &'a str) -> Self {
-        self.ip = Some(ip);
-        self
-    }
-
-    pub fn subject(mut self, subject: &'a str) -> Self {
-        self.subject = Some(subject);
-        self
-    }
-
-    pub fn data(mut self, data: Value) -> Self {
-        self.data = data;
-        self
-    }
-
+/// How the API writes its audit rows: with the id of the request that did it, counting
+/// security events as they are written.
+#[allow(async_fn_in_trait)] // Used on the concrete `Audit` only; never boxed.
+pub trait RecordAudit {
     /// Writes the event inside the caller's transaction (it commits or rolls back with it).
-    pub async fn write_in(self, conn: &mut sqlx::PgConnection) -> sqlx::Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_events (category, action, actor_id, actor_email, ip_address, subject, request_id, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(self.category)
-        .bind(self.action)
-        .bind(self.actor.map(|u| u.id))
-        .bind(self.actor.map(|u| u.email.as_str()).or(self.actor_email))
-        .bind(self.ip)
-        .bind(self.subject)
-        .bind(crate::api::current_request_id())
-        .bind(&self.data)
-        .execute(conn)
-        .await?;
-        if self.category == "security" {
+    async fn record_in(self, conn: &mut sqlx::PgConnection) -> sqlx::Result<()>;
+    /// Writes the event on its own; a failure is logged, never fatal to the request.
+    async fn record(self, pool: &PgPool);
+}
+
+impl RecordAudit for Audit<'_> {
+    async fn record_in(self, conn: &mut sqlx::PgConnection) -> sqlx::Result<()> {
+        let event = self.request_id(crate::api::current_request_id());
+        event.write_in(conn).await?;
+        if event.category() == "security" {
             // Actions are this crate's constants, never client input: a bounded label set.
-            metrics::counter!(crate::metric_names::SECURITY_EVENTS, "kind" => self.action.to_owned())
+            metrics::counter!(crate::metric_names::SECURITY_EVENTS, "kind" => event.action().to_owned())
                 .increment(1);
         }
         Ok(())
     }
 
-    /// Writes the event on its own; a failure is logged, never fatal to the request.
-    pub async fn write(self, pool: &PgPool) {
-        let action = self.action;
+    async fn record(self, pool: &PgPool) {
+        let action = self.action();
         let result = match pool.acquire().await {
-            Ok(mut conn) => self.write_in(&mut conn).await,
+            Ok(mut conn) => self.record_in(&mut conn).await,
             Err(err) => Err(err),
         };
         if let Err(err) = result {

@@ -7,7 +7,7 @@ use std::io::Read;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use sqlx::PgPool;
-use storeflow::auth::{self, Audit, User};
+use storeflow::auth::{self, Audit, RecordAudit, User};
 
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
@@ -71,7 +71,7 @@ pub async fn run(pool: &PgPool, command: UsersCommand) -> anyhow::Result<()> {
             Audit::security("operator_created")
                 .actor(&user)
                 .data(serde_json::json!({ "via": "storeflow users create-admin" }))
-                .write(pool)
+                .record(pool)
                 .await;
             println!("created operator {} ({})", user.username, user.email);
             Ok(())
@@ -97,7 +97,7 @@ pub async fn run(pool: &PgPool, command: UsersCommand) -> anyhow::Result<()> {
             Audit::security("operator_promoted")
                 .actor(&user)
                 .data(serde_json::json!({ "via": "storeflow users promote" }))
-                .write(pool)
+                .record(pool)
                 .await;
             println!("{} ({}) is now an operator", user.username, user.email);
             Ok(())

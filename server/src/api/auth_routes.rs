@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{ApiJson, AppState, ClientIp, RequestId, Route, schema};
-use crate::auth::{self, Audit, AuthUser, Role, User};
+use crate::auth::{self, Audit, AuthUser, RecordAudit, Role, User};
 use crate::error::{ApiError, ApiResult};
 
 pub(super) const ROUTES: &[Route] = &[
@@ -238,7 +238,7 @@ pub async fn register(
         Audit::security("registration_rate_limited")
             .email(&email)
             .ip(&ip)
-            .write(state.pool())
+            .record(state.pool())
             .await;
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -313,7 +313,7 @@ pub async fn register(
         .actor(&user)
         .ip(&ip)
         .data(json!({ "role": user.role, "invited": invite.is_some() }))
-        .write(state.pool())
+        .record(state.pool())
         .await;
     let token = state.tokens().issue(&user)?;
     Ok((StatusCode::CREATED, axum::Json(SignedIn::new(user, token))))
@@ -364,7 +364,7 @@ pub async fn login(
             Audit::security("login_rate_limited")
                 .email(&email)
                 .ip(&ip)
-                .write(pool)
+                .record(pool)
                 .await;
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -410,7 +410,7 @@ pub async fn login(
     Audit::security("login_success")
         .actor(&user)
         .ip(&ip)
-        .write(pool)
+        .record(pool)
         .await;
     let token = state.tokens().issue(&user)?;
     Ok(axum::Json(SignedIn::new(user, token)))
@@ -435,7 +435,7 @@ async fn failed_login(state: &AppState, email: &str, ip: &str, client: &str) -> 
     Audit::security("login_failed")
         .email(email)
         .ip(ip)
-        .write(pool)
+        .record(pool)
         .await;
     match auth::record_failure(
         pool,
@@ -451,7 +451,7 @@ async fn failed_login(state: &AppState, email: &str, ip: &str, client: &str) -> 
                 .email(email)
                 .ip(ip)
                 .data(json!({ "seconds": seconds }))
-                .write(pool)
+                .record(pool)
                 .await;
             locked(seconds)
         }
@@ -524,7 +524,7 @@ pub async fn change_password(
     Audit::security("password_changed")
         .actor(&updated)
         .ip(&ip)
-        .write(state.pool())
+        .record(state.pool())
         .await;
     let token = state.tokens().issue(&updated)?;
     Ok(axum::Json(PasswordChanged {

@@ -15,8 +15,7 @@ use serde_json::{Value, json};
 use sqlx::{FromRow, PgConnection};
 use storeflow_engine::NewRun;
 use storeflow_executors::backup::{BackupSubject, start_backup};
-use storeflow_executors::lifecycle;
-use storeflow_executors::store_state::StoreStatus;
+use storeflow_executors::store::{StoreAction, StoreStatus, lifecycle};
 use uuid::Uuid;
 
 use super::stores::{
@@ -27,7 +26,7 @@ use super::{
     ApiJson, ApiPath, ApiQuery, AppState, ClientIp, RequestId, Route, current_request_id,
     inline_schema, schema,
 };
-use crate::auth::{Audit, AuthUser, Role};
+use crate::auth::{Audit, AuthUser, RecordAudit, Role};
 use crate::error::{ApiError, ApiResult};
 
 pub(super) const ROUTES: &[Route] = &[
@@ -375,12 +374,12 @@ pub async fn create_backup(
     )
     .await
     .map_err(ApiError::internal)?;
-    Audit::new("store", "store_backup_requested")
+    Audit::store(StoreAction::BackupRequested)
         .actor(&user)
         .ip(&ip)
         .subject(id)
         .data(json!({ "backupId": started.backup_id, "runId": started.run_id }))
-        .write_in(&mut tx)
+        .record_in(&mut tx)
         .await?;
     let backup = visible_backup(&mut tx, started.backup_id, None).await?;
     tx.commit().await?;
@@ -554,7 +553,7 @@ pub async fn restore_store(
         .bind(backup_id)
         .execute(&mut *tx)
         .await?;
-    Audit::new("store", "store_restore_requested")
+    Audit::store(StoreAction::RestoreRequested)
         .actor(&user)
         .ip(&ip)
         .subject(id)
@@ -564,7 +563,7 @@ pub async fn restore_store(
             "backupCreatedAt": backup.created_at,
             "inPlace": true,
         }))
-        .write_in(&mut tx)
+        .record_in(&mut tx)
         .await?;
     let store = load_store(&mut tx, id, false)
         .await?
@@ -810,12 +809,12 @@ pub async fn set_backup_policy(
             json!([{ "field": "keepDaily", "message": "a schedule needs at least one daily or weekly backup kept" }]),
         ));
     }
-    Audit::new("store", "store_backup_policy_changed")
+    Audit::store(StoreAction::BackupPolicyChanged)
         .actor(&user)
         .ip(&ip)
         .subject(id)
         .data(json!({ "schedule": schedule, "keepDaily": daily, "keepWeekly": weekly }))
-        .write_in(&mut tx)
+        .record_in(&mut tx)
         .await?;
     tx.commit().await?;
     Ok(axum::Json(PolicyAnswer {

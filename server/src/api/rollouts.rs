@@ -11,12 +11,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use storeflow_engine::{NewRun, RunFilter, RunStatus, StepRef};
-use storeflow_executors::rollout::{FLEET_ROLLOUT, MAX_WAVES, wave_steps};
+use storeflow_executors::rollout::{
+    FLEET_ROLLOUT, MAX_WAVES, PlannedUpgrade, RolloutPlan, RolloutTarget, wave_steps,
+};
 use uuid::Uuid;
 
 use super::stores::{StoreRow, run_input};
 use super::{ApiJson, ApiPath, AppState, RequestId, Route, current_request_id, schema};
-use crate::auth::{AdminUser, Audit};
+use crate::auth::{AdminUser, Audit, RecordAudit};
 use crate::error::{ApiError, ApiResult};
 
 /// Waves when the request names none: a canary, then 5, then 25, then the rest.
@@ -168,17 +170,17 @@ fn rollout_id(id: &str) -> ApiResult<Uuid> {
 }
 
 /// Splits `stores` into waves of `sizes`, then one wave of the rest.
-fn plan(stores: Vec<Value>, sizes: &[u32]) -> Vec<Vec<Value>> {
+fn plan<T>(stores: Vec<T>, sizes: &[u32]) -> Vec<Vec<T>> {
     let mut waves = Vec::new();
     let mut rest = stores.into_iter();
     for size in sizes {
-        let wave: Vec<Value> = rest.by_ref().take(*size as usize).collect();
+        let wave: Vec<T> = rest.by_ref().take(*size as usize).collect();
         if wave.is_empty() {
             break;
         }
         waves.push(wave);
     }
-    let last: Vec<Value> = rest.collect();
+    let last: Vec<T> = rest.collect();
     if !last.is_empty() {
         waves.push(last);
     }
@@ -282,44 +284,48 @@ pub async fn create_rollout(
         )
         .suggestion("Every matching store runs it already, or is not ready (only ready stores are upgraded)."));
     }
-    let entries: Vec<Value> = stores
+    let entries: Vec<PlannedUpgrade> = stores
         .iter()
-        .map(|store| {
-            let workflow = storeflow_executors::engines::find(&store.engine)
+        .map(|store| PlannedUpgrade {
+            store_id: store.id.clone(),
+            workflow: storeflow_executors::engines::find(&store.engine)
                 .and_then(|e| e.upgrade_workflow())
-                .unwrap_or_default();
-            json!({ "store_id": store.id, "workflow": workflow, "input": run_input(settings, store) })
+                .unwrap_or_default()
+                .to_owned(),
+            input: run_input(settings, store),
         })
         .collect();
     let count = entries.len();
-    let waves = plan(entries, &sizes);
-    let target_json = json!({ "chart": target.chart_version, "app": target.app_version });
+    let rollout = RolloutPlan {
+        target: RolloutTarget {
+            chart: target.chart_version.clone(),
+            app: target.app_version.clone(),
+        },
+        max_failure_share: share,
+        waves: plan(entries, &sizes),
+    };
     let run = state
         .engine()
         .enqueue(
             &mut tx,
-            NewRun::new(
-                FLEET_ROLLOUT,
-                json!({ "target": target_json, "maxFailureShare": share, "waves": waves }),
-            )
-            .request_id(current_request_id()),
+            NewRun::new(FLEET_ROLLOUT, rollout.to_value()).request_id(current_request_id()),
         )
         .await?;
     Audit::new("rollout", "rollout_started")
         .actor(&admin)
         .subject(&run.run_id.to_string())
-        .data(json!({ "target": target_json, "stores": count, "waves": waves.iter().map(Vec::len).collect::<Vec<_>>(), "maxFailureShare": share }))
-        .write_in(&mut tx)
+        .data(json!({ "target": rollout.target, "stores": count, "waves": rollout.waves.iter().map(Vec::len).collect::<Vec<_>>(), "maxFailureShare": share }))
+        .record_in(&mut tx)
         .await?;
     tx.commit().await?;
+    let waves = rollout.waves.len();
     let rollout = rollout_view(&state, run.run_id).await?;
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(RolloutAnswer::new(
             Some(format!(
-                "Rollout of chart {} to {count} store(s) in {} wave(s) started.",
+                "Rollout of chart {} to {count} store(s) in {waves} wave(s) started.",
                 target.chart_version,
-                waves.len()
             )),
             rollout,
         )),
@@ -345,7 +351,10 @@ async fn rollout_run(state: &AppState, id: Uuid) -> ApiResult<storeflow_engine::
 async fn rollout_view(state: &AppState, id: Uuid) -> ApiResult<Rollout> {
     let run = rollout_run(state, id).await?;
     let children = state.engine().child_runs(id).await?;
-    let planned = run.input["waves"].as_array().cloned().unwrap_or_default();
+    // A rollout started by hand with another input (`storeflow runs start`) failed at its
+    // first step; it is shown with no waves rather than refused.
+    let planned =
+        RolloutPlan::from_input(&run.input).map_or_else(|_| Vec::new(), |plan| plan.waves);
     let step_status = |name: &str| run.steps.iter().find(|s| s.name == name).map(|s| s.status);
     let mut totals = RolloutTotals::default();
     let mut waves = Vec::new();
@@ -353,8 +362,8 @@ async fn rollout_view(state: &AppState, id: Uuid) -> ApiResult<Rollout> {
         let [start, awaited, check] = wave_steps(index);
         let started = &run.state[&start];
         let mut stores = Vec::new();
-        for entry in planned_wave.as_array().into_iter().flatten() {
-            let store = entry["store_id"].as_str().unwrap_or("");
+        for entry in planned_wave {
+            let store = entry.store_id.as_str();
             let skipped = started["skipped"]
                 .as_array()
                 .into_iter()
@@ -503,7 +512,7 @@ pub async fn cancel_rollout(
     Audit::new("rollout", "rollout_cancelled")
         .actor(&admin)
         .subject(&id.to_string())
-        .write(state.pool())
+        .record(state.pool())
         .await;
     let rollout = rollout_view(&state, id).await?;
     Ok((
@@ -551,14 +560,14 @@ pub async fn resume_rollout(
         .actor(&admin)
         .subject(&id.to_string())
         .data(json!({ "acceptedWave": step.name }))
-        .write(state.pool())
+        .record(state.pool())
         .await;
     let wave: usize = step
         .name
         .trim_start_matches("check-wave-")
         .parse()
         .unwrap_or(0);
-    let planned = run.input["waves"].as_array().map_or(0, Vec::len);
+    let planned = RolloutPlan::from_input(&run.input).map_or(0, |plan| plan.waves.len());
     let message = if wave < planned {
         format!(
             "Rollout resumed: the failures of wave {wave} are accepted; wave {} starts.",

@@ -16,7 +16,7 @@ use super::{
     ApiJson, ApiPath, ApiQuery, AppState, RequestId, Route, current_request_id, inline_schema,
     schema,
 };
-use crate::auth::AdminUser;
+use crate::auth::{AdminUser, Audit, RecordAudit};
 use crate::error::{ApiError, ApiResult};
 
 pub(super) const ROUTES: &[Route] = &[
@@ -349,11 +349,11 @@ pub async fn retry_step(
         .engine()
         .retry_step(run_id, &step, Some(&format!("user:{}", admin.email)))
         .await?;
-    crate::auth::Audit::new("run", "step_retry_requested")
+    Audit::new("run", "step_retry_requested")
         .actor(&admin)
         .subject(&run_id.to_string())
         .data(json!({ "step": step.to_string() }))
-        .write(state.pool())
+        .record(state.pool())
         .await;
     Ok((
         StatusCode::ACCEPTED,
@@ -374,10 +374,10 @@ pub async fn cancel_run(
         .engine()
         .cancel_run(run_id, Some(&format!("user:{}", admin.email)))
         .await?;
-    crate::auth::Audit::new("run", "cancel_requested")
+    Audit::new("run", "cancel_requested")
         .actor(&admin)
         .subject(&run_id.to_string())
-        .write(state.pool())
+        .record(state.pool())
         .await;
     Ok((
         StatusCode::ACCEPTED,
@@ -470,7 +470,7 @@ pub async fn set_schedule(
         (Some(true), None) => "enabled",
         _ => "disabled",
     };
-    crate::auth::Audit::new("schedule", action)
+    Audit::new("schedule", action)
         .actor(&admin)
         .subject(&name)
         .data(json!({
@@ -478,7 +478,7 @@ pub async fn set_schedule(
             "previousCron": before.map(|b| b.cron),
             "enabled": schedule.enabled,
         }))
-        .write(state.pool())
+        .record(state.pool())
         .await;
     Ok(axum::Json(ScheduleAnswer {
         request_id: RequestId::current(),
@@ -506,11 +506,11 @@ pub async fn run_schedule(
                 .request_id(current_request_id()),
         )
         .await?;
-    crate::auth::Audit::new("schedule", "run_now")
+    Audit::new("schedule", "run_now")
         .actor(&admin)
         .subject(&name)
         .data(json!({ "runId": run.run_id }))
-        .write(state.pool())
+        .record(state.pool())
         .await;
     Ok((
         StatusCode::ACCEPTED,

@@ -25,7 +25,7 @@ use uuid::Uuid;
 use super::{
     ApiJson, ApiPath, ApiQuery, AppState, ClientIp, RequestId, Route, inline_schema, schema,
 };
-use crate::auth::{self, AdminUser, Audit, AuthUser, Role, User};
+use crate::auth::{self, AdminUser, Audit, AuthUser, RecordAudit, Role, User};
 use crate::error::{ApiError, ApiResult};
 
 /// How long an invitation link works.
@@ -447,7 +447,7 @@ pub async fn change_user(
             .ip(&ip)
             .subject(&user.id.to_string())
             .data(json!({ "email": user.email }))
-            .write_in(&mut tx)
+            .record_in(&mut tx)
             .await?;
     }
     tx.commit().await?;
@@ -511,7 +511,7 @@ pub async fn force_password_reset(
         .ip(&ip)
         .subject(&user.id.to_string())
         .data(json!({ "email": user.email, "expiresAt": expires_at }))
-        .write_in(&mut tx)
+        .record_in(&mut tx)
         .await?;
     tx.commit().await?;
     Ok((
@@ -601,7 +601,7 @@ pub async fn create_invite(
         .actor(&admin)
         .ip(&ip)
         .data(json!({ "email": email, "role": role, "expiresAt": expires_at }))
-        .write_in(&mut tx)
+        .record_in(&mut tx)
         .await?;
     tx.commit().await?;
     Ok((
@@ -665,7 +665,7 @@ pub async fn logout_everywhere(
     Audit::security("signed_out_everywhere")
         .actor(&user)
         .ip(&ip)
-        .write(state.pool())
+        .record(state.pool())
         .await;
     Ok(axum::Json(SignedOut {
         request_id: RequestId::current(),
@@ -754,7 +754,7 @@ pub async fn reset_password(
     Audit::security("password_reset_completed")
         .actor(&user)
         .ip(&ip)
-        .write_in(&mut tx)
+        .record_in(&mut tx)
         .await?;
     tx.commit().await?;
     if !active {

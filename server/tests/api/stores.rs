@@ -1585,31 +1585,25 @@ async fn store_statuses_are_the_databases() {
             .fetch_one(&api.pool)
             .await
             .expect("enum");
-    let in_rust: Vec<String> = storeflow_executors::store_state::StoreStatus::ALL
+    let in_rust: Vec<String> = storeflow_executors::store::StoreStatus::ALL
         .iter()
         .map(|status| status.to_string())
         .collect();
     assert_eq!(in_database, in_rust);
     // Decoded from the enum and from its text alike; bound as the enum.
     let (as_enum, as_text, round_trip): (
-        storeflow_executors::store_state::StoreStatus,
-        storeflow_executors::store_state::StoreStatus,
+        storeflow_executors::store::StoreStatus,
+        storeflow_executors::store::StoreStatus,
         bool,
     ) = sqlx::query_as(
         "SELECT 'restoring'::store_status, 'upgrading'::text, $1 = 'ready'::store_status",
     )
-    .bind(storeflow_executors::store_state::StoreStatus::Ready)
+    .bind(storeflow_executors::store::StoreStatus::Ready)
     .fetch_one(&api.pool)
     .await
     .expect("statuses");
-    assert_eq!(
-        as_enum,
-        storeflow_executors::store_state::StoreStatus::Restoring
-    );
-    assert_eq!(
-        as_text,
-        storeflow_executors::store_state::StoreStatus::Upgrading
-    );
+    assert_eq!(as_enum, storeflow_executors::store::StoreStatus::Restoring);
+    assert_eq!(as_text, storeflow_executors::store::StoreStatus::Upgrading);
     assert!(round_trip);
 }
 

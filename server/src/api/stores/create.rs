@@ -304,12 +304,12 @@ pub async fn create_store(
     let id = free_store_id(&mut tx).await?;
     let (store, run_id, workflow) =
         insert_requested(&mut tx, &state, &user, &id, &valid, (&key, &print), backup).await?;
-    Audit::new("store", "store_created")
+    Audit::store(StoreAction::Created)
         .actor(&user)
         .ip(&ip)
         .subject(&id)
         .data(json!({ "name": valid.name, "engine": valid.engine, "theme": valid.theme, "runId": run_id, "restoreFrom": backup }))
-        .write_in(&mut tx)
+        .record_in(&mut tx)
         .await?;
     tx.commit().await?;
     metrics::counter!(crate::metric_names::STORES_CREATED, "engine" => valid.engine).increment(1);
@@ -452,10 +452,10 @@ async fn check_room(
                 .fetch_one(state.pool())
                 .await?;
         if total >= i64::from(settings.max_total) {
-            Audit::new("store", "creation_refused_platform_full")
+            Audit::store(StoreAction::CreationRefusedPlatformFull)
                 .actor(user)
                 .data(json!({ "stores": total, "limit": settings.max_total }))
-                .write(state.pool())
+                .record(state.pool())
                 .await;
             return Err(ApiError::conflict(
                 "PLATFORM_FULL",

@@ -27,7 +27,8 @@ use sha2::{Digest, Sha256};
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgConnection, Postgres, Row, Transaction};
 use storeflow_engine::{NewRun, RunProgress, RunStatus};
-use storeflow_executors::store_input::{IngressInput, StoreRunInput, StoreUrls};
+use storeflow_executors::store::input::{IngressInput, StoreUrls};
+use storeflow_executors::store::{StoreAction, StoreRunInput};
 use storeflow_workflows::{ROTATE_CREDENTIALS, TEARDOWN_STORE, provision_workflow};
 use uuid::Uuid;
 
@@ -37,14 +38,13 @@ use super::{
     ApiJson, ApiPath, ApiQuery, AppState, ClientIp, RequestId, Route, StoreSettings,
     current_request_id, inline_schema, schema,
 };
-use crate::auth::{Audit, AuthUser, Bearer, Role, User};
+use crate::auth::{Audit, AuthUser, Bearer, RecordAudit, Role, User};
 use crate::error::{ApiError, ApiResult};
 use crate::store_rules::{is_store_id, name_problems, new_store_id};
 use crate::tenancy::{self, Scope};
-use storeflow_executors::credentials::{StoreCredentials, random_password};
 use storeflow_executors::engines;
-use storeflow_executors::lifecycle;
-use storeflow_executors::store_state::StoreStatus;
+use storeflow_executors::store::credentials::{StoreCredentials, random_password};
+use storeflow_executors::store::{StoreStatus, lifecycle};
 
 mod create;
 mod operations;

@@ -72,12 +72,12 @@ pub async fn delete_store(
     )
     .await
     .map_err(|err| transition_error(err, "Aborting deletion."))?;
-    Audit::new("store", "store_delete_requested")
+    Audit::store(StoreAction::DeleteRequested)
         .actor(&user)
         .ip(&ip)
         .subject(id)
         .data(json!({ "from": store.status, "runId": run.run_id }))
-        .write_in(&mut tx)
+        .record_in(&mut tx)
         .await?;
     let store = load_store(&mut tx, id, false)
         .await?
@@ -153,12 +153,12 @@ pub async fn retry_store(
     } else {
         json!({ "runId": run_id, "operation": operation, "restarted": true })
     };
-    Audit::new("store", "store_retry_requested")
+    Audit::store(StoreAction::RetryRequested)
         .actor(&user)
         .ip(&ip)
         .subject(id)
         .data(detail)
-        .write_in(&mut tx)
+        .record_in(&mut tx)
         .await?;
     tx.commit().await?;
     let mut tx = scoped(&state, &user).await?;
@@ -302,12 +302,12 @@ pub async fn upgrade_store(
         chart: Some(&target.chart_version),
         app: Some(&target.app_version),
     };
-    Audit::new("store", "store_upgrade_requested")
+    Audit::store(StoreAction::UpgradeRequested)
         .actor(&user)
         .ip(&ip)
         .subject(id)
         .data(json!({ "runId": run.run_id, "from": from, "to": to, "force": force }))
-        .write_in(&mut tx)
+        .record_in(&mut tx)
         .await?;
     let upgraded = load_store(&mut tx, id, false)
         .await?
@@ -430,12 +430,12 @@ pub async fn rotate_credentials(
     )
     .await
     .map_err(|err| transition_error(err, "No rotation was started."))?;
-    Audit::new("store", "credentials_rotation_requested")
+    Audit::store(StoreAction::CredentialsRotationRequested)
         .actor(&user)
         .ip(&ip)
         .subject(id)
         .data(json!({ "runId": run.run_id, "chosen": was_chosen }))
-        .write_in(&mut tx)
+        .record_in(&mut tx)
         .await?;
     let store = load_store(&mut tx, id, false)
         .await?

@@ -33,11 +33,11 @@ pub async fn list_stores(
 ) -> ApiResult<Response> {
     let mut problems = Vec::new();
     if let Some(status) = &query.status
-        && !storeflow_executors::store_state::STORE_STATUSES.contains(&status.as_str())
+        && !storeflow_executors::store::STORE_STATUSES.contains(&status.as_str())
     {
         problems.push(json!({ "field": "status", "message": format!(
             "must be one of {}",
-            storeflow_executors::store_state::STORE_STATUSES.join(", ")
+            storeflow_executors::store::STORE_STATUSES.join(", ")
         ) }));
     }
     if let Some(engine) = &query.engine

@@ -11,7 +11,7 @@
 use sqlx::PgConnection;
 use storeflow_engine::{Engine, Enqueued, NewRun};
 
-use crate::store_state::StoreStatus;
+use crate::store::StoreStatus;
 
 /// An operation on a store and the statuses it moves the store through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,9 +141,8 @@ async fn actual_status(conn: &mut PgConnection, store: &str) -> Result<StoreStat
 }
 
 /// Requests `operation` on a store that is `from` (which the operation must allow): enqueues
-/// `run` and moves the store to the operation's running status with it, clearing the failure
-/// it may show, in `conn`'s transaction. A new upgrade or restore starts its own retry count;
-/// a teardown keeps the count of the failure it ends.
+/// `run` and moves the store to the operation's running status with it ([`move_to_run`]), in
+/// `conn`'s transaction.
 pub async fn request(
     conn: &mut PgConnection,
     engine: &Engine,
@@ -157,6 +156,26 @@ pub async fn request(
         return Err(refused(store, operation.as_str(), from, allowed));
     }
     let enqueued = engine.enqueue(&mut *conn, run).await?;
+    move_to_run(conn, store, operation, from, enqueued.run_id).await?;
+    Ok(enqueued)
+}
+
+/// Moves a store that is `from` (which `operation` must allow) to the operation's running
+/// status under `run_id`, a run the caller enqueued in `conn`'s transaction — [`request`]'s
+/// second half, for a caller that starts the run itself (a fleet rollout starts its upgrades
+/// as child runs). Clears the failure the store may show; a new upgrade or restore starts its
+/// own retry count, a teardown keeps the count of the failure it ends.
+pub async fn move_to_run(
+    conn: &mut PgConnection,
+    store: &str,
+    operation: Operation,
+    from: StoreStatus,
+    run_id: uuid::Uuid,
+) -> Result<(), TransitionError> {
+    let allowed = operation.allowed_from();
+    if !allowed.contains(&from) {
+        return Err(refused(store, operation.as_str(), from, allowed));
+    }
     let moved = sqlx::query(
         "UPDATE stores SET status = $4, current_run_id = $2, current_operation = $5, \
                 failure_reason = NULL, failed_step = NULL, \
@@ -164,7 +183,7 @@ pub async fn request(
          WHERE id = $1 AND status = $3",
     )
     .bind(store)
-    .bind(enqueued.run_id)
+    .bind(run_id)
     .bind(from)
     .bind(operation.running_status())
     .bind(operation.as_str())
@@ -175,7 +194,7 @@ pub async fn request(
         let actual = actual_status(conn, store).await?;
         return Err(refused(store, operation.as_str(), actual, allowed));
     }
-    Ok(enqueued)
+    Ok(())
 }
 
 /// Requests the store's teardown from `from` (ready or failed) with `run`, a

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::sealing::{SealError, Sealer};
+use crate::store::sealing::{SealError, Sealer};
 
 /// What a store's admin signs in with.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
