@@ -160,6 +160,26 @@ pub async fn request(
     Ok(enqueued)
 }
 
+/// Requests a restore of `backup` into a store that is `from` (ready) with `run`: [`request`]
+/// for [`Operation::Restore`]; until the restore is done the store says which backup it is
+/// being restored from.
+pub async fn request_restore(
+    conn: &mut PgConnection,
+    engine: &Engine,
+    store: &str,
+    from: StoreStatus,
+    backup: uuid::Uuid,
+    run: NewRun,
+) -> Result<Enqueued, TransitionError> {
+    let enqueued = request(conn, engine, store, Operation::Restore, from, run).await?;
+    sqlx::query("UPDATE stores SET restore_backup_id = $2, restored_at = NULL WHERE id = $1")
+        .bind(store)
+        .bind(backup)
+        .execute(&mut *conn)
+        .await?;
+    Ok(enqueued)
+}
+
 /// Moves a store that is `from` (which `operation` must allow) to the operation's running
 /// status under `run_id`, a run the caller enqueued in `conn`'s transaction — [`request`]'s
 /// second half, for a caller that starts the run itself (a fleet rollout starts its upgrades
@@ -195,6 +215,36 @@ pub async fn move_to_run(
         return Err(refused(store, operation.as_str(), actual, allowed));
     }
     Ok(())
+}
+
+/// Requests the provisioning of a store whose row the caller has just inserted (`requested`)
+/// in `conn`'s transaction: enqueues `run` (a provisioning, or a restore into the new store)
+/// and makes it the store's current and provisioning run.
+pub async fn request_provision(
+    conn: &mut PgConnection,
+    engine: &Engine,
+    store: &str,
+    run: NewRun,
+) -> Result<Enqueued, TransitionError> {
+    let enqueued = engine.enqueue(&mut *conn, run).await?;
+    let moved = sqlx::query(
+        "UPDATE stores SET current_run_id = $2, provision_run_id = $2 \
+         WHERE id = $1 AND status = 'requested' AND current_run_id IS NULL",
+    )
+    .bind(store)
+    .bind(enqueued.run_id)
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() != 1 {
+        let actual = actual_status(conn, store).await?;
+        return Err(refused(
+            store,
+            Operation::Provision.as_str(),
+            actual,
+            &[StoreStatus::Requested],
+        ));
+    }
+    Ok(enqueued)
 }
 
 /// Requests the store's teardown from `from` (ready or failed) with `run`, a

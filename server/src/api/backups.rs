@@ -13,14 +13,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{FromRow, PgConnection};
-use storeflow_engine::NewRun;
 use storeflow_executors::backup::{BackupSubject, start_backup};
 use storeflow_executors::store::{StoreAction, StoreStatus, lifecycle};
 use uuid::Uuid;
 
 use super::stores::{
-    StoreAccepted, load_store, parse_store_id, run_input, run_ref, scoped, state_conflict,
-    store_not_found, transition_error, visible_store,
+    StoreAccepted, parse_store_id, reloaded_store, require_ready, run_input, run_ref, scoped,
+    transition_error, visible_store,
 };
 use super::{
     ApiJson, ApiPath, ApiQuery, AppState, ClientIp, RequestId, Route, current_request_id,
@@ -481,16 +480,11 @@ pub async fn restore_store(
             ),
         ));
     };
-    if store.status != StoreStatus::Ready {
-        return Err(match store.status {
-            StoreStatus::Restoring => {
-                ApiError::conflict("INVALID_STORE_STATE", "Store is already being restored.")
-                    .suggestion("Follow the restore's progress on the store.")
-                    .details(json!({ "status": store.status }))
-            }
-            _ => state_conflict(&store, "restore", "ready"),
-        });
-    }
+    require_ready(
+        &store,
+        lifecycle::Operation::Restore,
+        "Follow the restore's progress on the store.",
+    )?;
     if let Some(running) = running_backup(&mut tx, id).await? {
         return Err(ApiError::conflict(
             "BACKUP_IN_PROGRESS",
@@ -533,26 +527,16 @@ pub async fn restore_store(
     }
     let mut input = run_input(&state.config().stores, &store);
     input.restore_backup_id = Some(backup_id);
-    let input = input.to_value();
-    let run = lifecycle::request(
+    let run = lifecycle::request_restore(
         &mut tx,
         state.engine(),
         id,
-        lifecycle::Operation::Restore,
         store.status,
-        NewRun::new(workflow, input)
-            .subject(id)
-            .tenant(store.owner_id.to_string())
-            .request_id(current_request_id()),
+        backup_id,
+        store.run(workflow, &input),
     )
     .await
     .map_err(|err| transition_error(err, "Nothing was restored."))?;
-    // Which backup the store is being restored from (it says so until the restore is done).
-    sqlx::query("UPDATE stores SET restore_backup_id = $2, restored_at = NULL WHERE id = $1")
-        .bind(id)
-        .bind(backup_id)
-        .execute(&mut *tx)
-        .await?;
     Audit::store(StoreAction::RestoreRequested)
         .actor(&user)
         .ip(&ip)
@@ -565,9 +549,7 @@ pub async fn restore_store(
         }))
         .record_in(&mut tx)
         .await?;
-    let store = load_store(&mut tx, id, false)
-        .await?
-        .ok_or_else(|| store_not_found(id))?;
+    let store = reloaded_store(&mut tx, id).await?;
     tx.commit().await?;
     tracing::info!(store = %id, backup = %backup_id, run = %run.run_id, "store restore requested");
     let mut answer = StoreAccepted::new(

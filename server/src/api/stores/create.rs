@@ -558,21 +558,10 @@ async fn insert_requested(
         }
         None => provision_workflow(valid.engine).unwrap_or_default(),
     };
-    let run = state
-        .engine()
-        .enqueue(
-            &mut *tx,
-            NewRun::new(workflow, input.to_value())
-                .subject(id)
-                .tenant(user.id.to_string())
-                .request_id(current_request_id()),
-        )
-        .await?;
-    sqlx::query("UPDATE stores SET current_run_id = $2, provision_run_id = $2 WHERE id = $1")
-        .bind(id)
-        .bind(run.run_id)
-        .execute(&mut *tx)
-        .await?;
+    let run =
+        lifecycle::request_provision(&mut *tx, state.engine(), id, store.run(workflow, &input))
+            .await
+            .map_err(|err| transition_error(err, "No store was created."))?;
     let store = load_store(&mut *tx, id, false)
         .await?
         .ok_or_else(|| ApiError::internal("the new store row is not readable"))?;

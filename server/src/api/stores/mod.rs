@@ -53,7 +53,7 @@ mod timeline;
 
 use create::*;
 use operations::*;
-pub(crate) use operations::{state_conflict, transition_error};
+pub(crate) use operations::{require_ready, transition_error};
 use read::*;
 use timeline::*;
 
@@ -559,8 +559,27 @@ pub(crate) async fn visible_store(
     Ok(store)
 }
 
+/// The store as it is now in the caller's transaction, after an operation moved it (locked
+/// by [`visible_store`], it is still there).
+pub(crate) async fn reloaded_store(tx: &mut PgConnection, id: &str) -> ApiResult<StoreRow> {
+    load_store(tx, id, false)
+        .await?
+        .ok_or_else(|| store_not_found(id))
+}
+
 // ---------------------------------------------------------------------------------------
 // Answers and run inputs shared by the operations
+
+impl StoreRow {
+    /// A run of `workflow` about this store with `input`, for the request being served: its
+    /// subject is the store, its tenant the store's owner, and it carries the request's id.
+    pub(crate) fn run(&self, workflow: &str, input: &StoreRunInput) -> NewRun {
+        NewRun::new(workflow, input.to_value())
+            .subject(&self.id)
+            .tenant(self.owner_id.to_string())
+            .request_id(current_request_id())
+    }
+}
 
 /// A store operation was accepted: the store as it is now, and the run that carries the
 /// operation out (follow it on the store's page or its event stream).

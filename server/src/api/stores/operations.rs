@@ -28,7 +28,7 @@ pub(crate) fn transition_error(err: lifecycle::TransitionError, aborted: &str) -
     }
 }
 
-pub(crate) fn state_conflict(store: &StoreRow, action: &str, allowed: &str) -> ApiError {
+fn state_conflict(store: &StoreRow, action: &str, allowed: &str) -> ApiError {
     let reason = match store.status {
         StoreStatus::Deleted => "Store is already deleted.".to_owned(),
         StoreStatus::Deleting => "Store is already being deleted.".to_owned(),
@@ -43,6 +43,28 @@ pub(crate) fn state_conflict(store: &StoreRow, action: &str, allowed: &str) -> A
             "Only {allowed} stores can be {action}d; wait for the current operation to complete."
         ))
         .details(json!({ "status": store.status }))
+}
+
+/// Refuses `operation` (an upgrade, a restore) unless the store is ready; a caller whose store
+/// is already in that operation is told where to `follow` it.
+pub(crate) fn require_ready(
+    store: &StoreRow,
+    operation: lifecycle::Operation,
+    follow: &str,
+) -> ApiResult<()> {
+    let action = operation.as_str();
+    if store.status == StoreStatus::Ready {
+        Ok(())
+    } else if store.status == operation.running_status() {
+        Err(ApiError::conflict(
+            "INVALID_STORE_STATE",
+            format!("Store is already being {action}d."),
+        )
+        .suggestion(follow)
+        .details(json!({ "status": store.status })))
+    } else {
+        Err(state_conflict(store, action, "ready"))
+    }
 }
 
 pub async fn delete_store(
@@ -62,13 +84,7 @@ pub async fn delete_store(
         state.engine(),
         id,
         store.status,
-        NewRun::new(
-            TEARDOWN_STORE,
-            run_input(&state.config().stores, &store).to_value(),
-        )
-        .subject(id)
-        .tenant(store.owner_id.to_string())
-        .request_id(current_request_id()),
+        store.run(TEARDOWN_STORE, &run_input(&state.config().stores, &store)),
     )
     .await
     .map_err(|err| transition_error(err, "Aborting deletion."))?;
@@ -79,9 +95,7 @@ pub async fn delete_store(
         .data(json!({ "from": store.status, "runId": run.run_id }))
         .record_in(&mut tx)
         .await?;
-    let store = load_store(&mut tx, id, false)
-        .await?
-        .ok_or_else(|| store_not_found(id))?;
+    let store = reloaded_store(&mut tx, id).await?;
     tx.commit().await?;
     tracing::info!(store = %id, run = %run.run_id, "store deletion requested");
     Ok(StoreAccepted::new(
@@ -139,10 +153,7 @@ pub async fn retry_store(
         operation.parse().unwrap_or(lifecycle::Operation::Provision),
         last_run,
         &format!("{} (store retry)", user.email),
-        NewRun::new(workflow, run_input(settings, &store).to_value())
-            .subject(id)
-            .tenant(store.owner_id.to_string())
-            .request_id(current_request_id()),
+        store.run(workflow, &run_input(settings, &store)),
     )
     .await
     .map_err(|err| transition_error(err, "Nothing was retried."))?;
@@ -162,9 +173,7 @@ pub async fn retry_store(
         .await?;
     tx.commit().await?;
     let mut tx = scoped(&state, &user).await?;
-    let store = load_store(&mut tx, id, false)
-        .await?
-        .ok_or_else(|| store_not_found(id))?;
+    let store = reloaded_store(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StoreAccepted::new(
         match (operation.as_str(), resumed) {
@@ -256,19 +265,11 @@ pub async fn upgrade_store(
         )
         .suggestion("Set HELM_CHART_PATH to the ecommerce-store chart directory and restart storeflow; `storeflow doctor` checks it."));
     };
-    if store.status != StoreStatus::Ready {
-        return Err(match store.status {
-            StoreStatus::Upgrading => ApiError::conflict(
-                "INVALID_STORE_STATE",
-                "Store is already being upgraded.",
-            )
-            .suggestion(
-                "Follow the upgrade's progress on the store; it rolls back by itself if it fails.",
-            )
-            .details(json!({ "status": store.status })),
-            _ => state_conflict(&store, "upgrade", "ready"),
-        });
-    }
+    require_ready(
+        &store,
+        lifecycle::Operation::Upgrade,
+        "Follow the upgrade's progress on the store; it rolls back by itself if it fails.",
+    )?;
     let current = (store.chart_version.as_deref(), store.app_version.as_deref());
     if !force && current == (Some(&target.chart_version), Some(&target.app_version)) {
         return Err(ApiError::conflict(
@@ -287,10 +288,7 @@ pub async fn upgrade_store(
         id,
         lifecycle::Operation::Upgrade,
         store.status,
-        NewRun::new(workflow, run_input(settings, &store).to_value())
-            .subject(id)
-            .tenant(store.owner_id.to_string())
-            .request_id(current_request_id()),
+        store.run(workflow, &run_input(settings, &store)),
     )
     .await
     .map_err(|err| transition_error(err, "Aborting the upgrade."))?;
@@ -309,9 +307,7 @@ pub async fn upgrade_store(
         .data(json!({ "runId": run.run_id, "from": from, "to": to, "force": force }))
         .record_in(&mut tx)
         .await?;
-    let upgraded = load_store(&mut tx, id, false)
-        .await?
-        .ok_or_else(|| store_not_found(id))?;
+    let upgraded = reloaded_store(&mut tx, id).await?;
     tx.commit().await?;
     tracing::info!(store = %id, run = %run.run_id, "store upgrade requested");
     let mut answer = StoreAccepted::new(
@@ -420,13 +416,10 @@ pub async fn rotate_credentials(
         id,
         store.status,
         next.seal(sealer, id),
-        NewRun::new(
+        store.run(
             ROTATE_CREDENTIALS,
-            run_input(&state.config().stores, &store).to_value(),
-        )
-        .subject(id)
-        .tenant(store.owner_id.to_string())
-        .request_id(current_request_id()),
+            &run_input(&state.config().stores, &store),
+        ),
     )
     .await
     .map_err(|err| transition_error(err, "No rotation was started."))?;
@@ -437,9 +430,7 @@ pub async fn rotate_credentials(
         .data(json!({ "runId": run.run_id, "chosen": was_chosen }))
         .record_in(&mut tx)
         .await?;
-    let store = load_store(&mut tx, id, false)
-        .await?
-        .ok_or_else(|| store_not_found(id))?;
+    let store = reloaded_store(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StoreAccepted::new(
         "Credential rotation initiated: the new password works once the run finishes; until then the previous one does.",
