@@ -106,6 +106,12 @@ pub trait StoreEngine: Send + Sync + 'static {
         None
     }
 
+    /// What a backup of this engine's stores holds, as people choosing to back up or restore
+    /// read it: "the store's database and uploaded files".
+    fn backup_contents(&self) -> &'static str {
+        "the store's data"
+    }
+
     /// The workflow that provisions a new store from a backup (`restore-<engine>`).
     fn restore_workflow(&self) -> Option<&'static str> {
         None
@@ -141,6 +147,71 @@ pub fn find(name: &str) -> Option<&'static dyn StoreEngine> {
 /// The engines' names, in registry order (`woocommerce, medusa`): what the API accepts.
 pub fn names() -> Vec<&'static str> {
     registry().iter().map(|engine| engine.name()).collect()
+}
+
+/// Why the database could not be brought to the registry's engines.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// Engine names are what stores and backups carry and what the chart switches on.
+    #[error("engine name `{0}` must be 1 to 40 lower-case letters, digits and dashes")]
+    BadName(String),
+    /// The enum could not be read or extended.
+    #[error("adding the registry's engines to the database's store_engine type failed: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Makes the database's `store_engine` enum (the type of `stores.engine` and
+/// `store_backups.engine`) name every engine of `names` — the registry's, [`names()`], when
+/// the server migrates — so an engine added to [`registry()`] needs no migration of its own.
+/// Returns the names it added. Values are only ever added: PostgreSQL cannot drop one that a
+/// row may still use. Concurrent callers (a worker and the API starting together) serialize on
+/// an advisory lock.
+pub async fn register_in_database(
+    pool: &sqlx::PgPool,
+    names: &[&str],
+) -> Result<Vec<String>, RegisterError> {
+    if let Some(bad) = names.iter().find(|name| {
+        name.is_empty()
+            || name.len() > 40
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    }) {
+        return Err(RegisterError::BadName((*bad).to_owned()));
+    }
+    let missing = |present: &[String]| -> Vec<String> {
+        names
+            .iter()
+            .filter(|name| !present.iter().any(|p| p == *name))
+            .map(|name| (*name).to_owned())
+            .collect()
+    };
+    let (present,): (Vec<String>,) =
+        sqlx::query_as("SELECT enum_range(NULL::store_engine)::text[]")
+            .fetch_one(pool)
+            .await?;
+    if missing(&present).is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('storeflow store_engine', 0))")
+        .execute(&mut *tx)
+        .await?;
+    let (present,): (Vec<String>,) =
+        sqlx::query_as("SELECT enum_range(NULL::store_engine)::text[]")
+            .fetch_one(&mut *tx)
+            .await?;
+    let added = missing(&present);
+    for name in &added {
+        // DDL takes no parameters; the name was checked above to be [a-z0-9-] only.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER TYPE store_engine ADD VALUE IF NOT EXISTS '{name}'"
+        )))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(added)
 }
 
 /// Sets the admin password of the store's engine (the engine is in the run input), so one

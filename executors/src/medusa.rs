@@ -184,6 +184,10 @@ impl StoreEngine for Medusa {
         Some("backup-medusa")
     }
 
+    fn backup_contents(&self) -> &'static str {
+        "the store's database (a MedusaJS store keeps its images as links there)"
+    }
+
     fn restore_workflow(&self) -> Option<&'static str> {
         Some("restore-medusa")
     }

@@ -133,6 +133,10 @@ impl StoreEngine for WooCommerce {
         Some("backup-woocommerce")
     }
 
+    fn backup_contents(&self) -> &'static str {
+        "the store's database and uploaded files"
+    }
+
     fn restore_workflow(&self) -> Option<&'static str> {
         Some("restore-woocommerce")
     }

@@ -132,11 +132,17 @@ fn redact_parse_error(message: &str) -> String {
     message.split('@').next().unwrap_or(message).to_owned()
 }
 
-/// Applies the embedded migrations (concurrent callers serialize on an advisory lock).
+/// Applies the embedded migrations (concurrent callers serialize on an advisory lock), then
+/// makes the database know every engine of this build's registry.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<usize> {
     storeflow_engine::migrate(pool)
         .await
         .context("applying database migrations failed")?;
+    let engines = storeflow_executors::engines::names();
+    let added = storeflow_executors::engines::register_in_database(pool, &engines).await?;
+    if !added.is_empty() {
+        tracing::info!(engines = ?added, "store engines added to the database");
+    }
     Ok(storeflow_engine::MIGRATOR.iter().count())
 }
 

@@ -987,6 +987,11 @@ export interface components {
         };
         /** @description A store engine and what its stores offer. */
         EngineOffer: {
+            /**
+             * @description What a backup of the engine's stores holds ("the store's database and uploaded
+             *     files"); null when its stores have no backups.
+             */
+            backupContents: string | null;
             backups: boolean;
             defaultTheme: string | null;
             label: string;

@@ -40,7 +40,7 @@ import {
   type KeepField,
 } from "../lib/backups";
 import { BACKUP_CRON_HINT, cronErrorWords, cronShapeProblem, formatUtc, normalizeCron } from "../lib/cron";
-import { findEngine, withEngineLabels } from "../lib/engines";
+import { backupContents, findEngine, withEngineLabels } from "../lib/engines";
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format";
 import { useNow } from "../lib/hooks";
 import { newIdempotencyKey } from "../lib/idempotency";
@@ -211,11 +211,7 @@ export function BackupsCard({ store, operator, now }: { store: Store; operator: 
     <Card
       id="backups"
       title="Backups"
-      description={
-        store.engine === "medusa"
-          ? "Encrypted copies of the store's database (a MedusaJS store keeps its images as links there)."
-          : "Encrypted copies of the store's database and uploaded files."
-      }
+      description={`Encrypted copies of ${backupContents(engine)}.`}
       actions={
         <Button
           variant="primary"

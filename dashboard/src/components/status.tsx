@@ -1,7 +1,8 @@
 // How statuses look, in one place: stores, runs, steps, engines and themes.
 
-import { useEngineLabel } from "../api/queries";
+import { useEngines } from "../api/queries";
 import type { RunStatus, StepStatus, StoreStatus } from "../api/types";
+import { engineLabel, engineTone } from "../lib/engines";
 import { THEME_LABELS } from "../lib/format";
 import { IconCheck, IconHourglass, IconSlash, IconX } from "./icons";
 import { Badge, cx, Spinner, type Tone } from "./ui";
@@ -139,8 +140,8 @@ export function StepMarker({ status }: { status: StepStatus }) {
 
 /** A store's engine by its label from the registry (`GET /engines`); by its name until that answers. */
 export function EngineBadge({ engine }: { engine: string }) {
-  const label = useEngineLabel();
-  return <Badge tone={engine === "woocommerce" ? "violet" : "teal"}>{label(engine)}</Badge>;
+  const engines = useEngines().data;
+  return <Badge tone={engineTone(engines, engine)}>{engineLabel(engines, engine)}</Badge>;
 }
 
 export function ThemeBadge({ theme }: { theme: string | null }) {

@@ -30,10 +30,18 @@ const WOO: Engine = {
   defaultTheme: "storefront",
   upgrades: true,
   backups: true,
+  backupContents: "the store's database and uploaded files",
   restoreIntoNewStore: true,
   restoreInPlace: true,
 };
-const MEDUSA: Engine = { ...WOO, name: "medusa", label: "MedusaJS", themes: [], defaultTheme: null };
+const MEDUSA: Engine = {
+  ...WOO,
+  name: "medusa",
+  label: "MedusaJS",
+  themes: [],
+  defaultTheme: null,
+  backupContents: "the store's database (a MedusaJS store keeps its images as links there)",
+};
 /** An engine added without backups (examples/custom-engine). */
 const EXAMPLE: Engine = {
   ...MEDUSA,
@@ -41,6 +49,7 @@ const EXAMPLE: Engine = {
   label: "Example Shop",
   upgrades: false,
   backups: false,
+  backupContents: null,
   restoreIntoNewStore: false,
   restoreInPlace: false,
 };

@@ -10,7 +10,9 @@
 //!    `storeflow_workflows::store::provision_v1(&StaticSite)`.
 //!
 //! To ship it, add it to `storeflow_executors::engines::registry()` (the one place engines are
-//! registered) and give the store chart templates for `engine: static-site`.
+//! registered: the API, `GET /engines` and the dashboard follow it, and the server's migrate adds
+//! its name to the database's `store_engine` type) and give the store chart templates for
+//! `engine: static-site`.
 
 use std::time::Duration;
 

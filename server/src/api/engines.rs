@@ -53,6 +53,9 @@ pub struct EngineOffer {
     default_theme: Option<&'static str>,
     upgrades: bool,
     backups: bool,
+    /// What a backup of the engine's stores holds ("the store's database and uploaded
+    /// files"); null when its stores have no backups.
+    backup_contents: Option<&'static str>,
     restore_into_new_store: bool,
     restore_in_place: bool,
 }
@@ -74,6 +77,7 @@ pub async fn list_engines(
                 themes,
                 upgrades: engine.upgrade_workflow().is_some(),
                 backups: engine.backup_workflow().is_some(),
+                backup_contents: engine.backup_workflow().map(|_| engine.backup_contents()),
                 restore_into_new_store: engine.restore_workflow().is_some(),
                 restore_in_place: engine.restore_in_place_workflow().is_some(),
             }

@@ -1607,6 +1607,56 @@ async fn store_statuses_are_the_databases() {
     assert!(round_trip);
 }
 
+/// An engine added to the registry needs no migration of its own: the server's migrate adds
+/// its name to the database's `store_engine` enum, so stores and backups of it can be written.
+#[tokio::test]
+async fn the_database_follows_the_engine_registry() {
+    use storeflow_executors::engines::{RegisterError, names, register_in_database};
+    let api = TestApi::start().await;
+    let engines = || async {
+        let (labels,): (Vec<String>,) =
+            sqlx::query_as("SELECT enum_range(NULL::store_engine)::text[]")
+                .fetch_one(&api.pool)
+                .await
+                .expect("enum");
+        labels
+    };
+    storeflow::config::migrate(&api.pool)
+        .await
+        .expect("migrate");
+    let known = engines().await;
+    assert!(
+        names().iter().all(|name| known.iter().any(|k| k == name)),
+        "{known:?}"
+    );
+
+    let mut registry = names();
+    registry.push("static-site");
+    let added = register_in_database(&api.pool, &registry)
+        .await
+        .expect("register");
+    assert_eq!(added, vec!["static-site".to_owned()]);
+    let (engine,): (String,) = sqlx::query_as("SELECT 'static-site'::store_engine::text")
+        .fetch_one(&api.pool)
+        .await
+        .expect("the new engine is a store_engine");
+    assert_eq!(engine, "static-site");
+    // Once there, nothing more is added; a name that could smuggle SQL is refused untouched.
+    assert!(
+        register_in_database(&api.pool, &registry)
+            .await
+            .expect("again")
+            .is_empty()
+    );
+    let before = engines().await;
+    let refused = register_in_database(&api.pool, &["x'); DROP TABLE stores; --"]).await;
+    assert!(
+        matches!(refused, Err(RegisterError::BadName(_))),
+        "{refused:?}"
+    );
+    assert_eq!(engines().await, before);
+}
+
 /// The canonical SQL functions (`migrations/functions/`) are what the database runs after a
 /// migrate, and the lifecycle trigger calls the canonical body.
 #[tokio::test]
