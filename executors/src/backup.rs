@@ -36,7 +36,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 use crate::breaker::{Breakers, guarded};
-use crate::kubernetes::{client, input_str};
+use crate::kubernetes::client;
 use crate::pod_exec;
 use crate::store::StoreRunInput;
 use crate::store::sealing::Sealer;
@@ -516,14 +516,6 @@ impl Decryptor {
 // ---------------------------------------------------------------------------------------
 // Steps
 
-fn backup_id(cx: &StepContext<'_>, field: &str) -> Result<Uuid, StepOutcome> {
-    input_str(cx, field)?.parse().map_err(|_| {
-        StepOutcome::fatal(format!(
-            "the run input's `{field}` is not a backup id (a UUID)"
-        ))
-    })
-}
-
 fn bucket<'a>(cx: &'a StepContext<'_>) -> Result<&'a BackupBucket, StepOutcome> {
     // Like a worker without a cluster: another worker may have a bucket; the step's timeout
     // bounds the wait, and the message says what to configure.
@@ -692,8 +684,8 @@ impl DumpBackupPart {
     /// the bucket's pace. `dd` in the pod counts what the command wrote; a part that arrived
     /// short is dumped again instead of being stored.
     async fn body(&self, cx: &StepContext<'_>) -> Result<StepOutcome, StepOutcome> {
-        let backup = backup_id(cx, "backup_id")?;
         let input = StoreRunInput::read(cx)?;
+        let backup = input.backup_id()?;
         let store_id = input.store_id.as_str();
         let bucket = bucket(cx)?;
         let sealer = sealer(cx)?;
@@ -859,8 +851,8 @@ impl storeflow_engine::Step for WriteBackupManifest {
 
 impl WriteBackupManifest {
     async fn body(&self, cx: &StepContext<'_>) -> Result<StepOutcome, StepOutcome> {
-        let backup = backup_id(cx, "backup_id")?;
         let input = StoreRunInput::read(cx)?;
+        let backup = input.backup_id()?;
         let store_id = input.store_id.as_str();
         let bucket = bucket(cx)?;
         let sealer = sealer(cx)?;
@@ -993,7 +985,7 @@ where
 }
 
 async fn verify_backup(cx: &StepContext<'_>) -> Result<StepOutcome, StepOutcome> {
-    let backup = backup_id(cx, "restore_backup_id")?;
+    let backup = StoreRunInput::read(cx)?.restore_backup_id()?;
     let bucket = bucket(cx)?;
     let sealer = sealer(cx)?;
     let (manifest, _) = stored_manifest(cx, backup).await?;
@@ -1040,7 +1032,7 @@ impl storeflow_engine::Step for RestoreBackupPart {
 
 impl RestoreBackupPart {
     async fn body(&self, cx: &StepContext<'_>) -> Result<StepOutcome, StepOutcome> {
-        let backup = backup_id(cx, "restore_backup_id")?;
+        let backup = StoreRunInput::read(cx)?.restore_backup_id()?;
         let bucket = bucket(cx)?;
         let sealer = sealer(cx)?;
         let (manifest, _) = stored_manifest(cx, backup).await?;
@@ -1119,7 +1111,7 @@ pub struct BackupSubject<'a> {
     /// The store's engine; it decides the backup workflow.
     pub engine: &'a str,
     /// The run input of the store's runs (no secrets); the backup run gets it with its id.
-    pub input: &'a Value,
+    pub input: &'a StoreRunInput,
 }
 
 /// A backup just started.
@@ -1146,11 +1138,11 @@ pub async fn start_backup(
         .and_then(|e| e.backup_workflow())
         .ok_or_else(|| format!("stores of engine `{}` cannot be backed up", store.engine))?;
     let backup_id = Uuid::now_v7();
-    let mut input = store.input.clone();
-    if let Some(fields) = input.as_object_mut() {
-        fields.insert("backup_id".into(), json!(backup_id));
-    }
-    let mut run = storeflow_engine::NewRun::new(workflow, input)
+    let input = StoreRunInput {
+        backup_id: Some(backup_id),
+        ..store.input.clone()
+    };
+    let mut run = storeflow_engine::NewRun::new(workflow, input.to_value())
         // The backup, not the store, is the run's subject: the store's lifecycle (its
         // status, its current run) is not the backup's business.
         .subject(backup_id.to_string())
@@ -1205,7 +1197,7 @@ impl storeflow_engine::Step for FinishBackup {
 
 impl FinishBackup {
     async fn finish(&self, cx: &mut StepContext<'_>) -> StepResult {
-        let backup = backup_id(cx, "backup_id")?;
+        let backup = StoreRunInput::read(cx)?.backup_id()?;
         let manifest = cx
             .state
             .get(&self.manifest_from)
@@ -1253,8 +1245,9 @@ impl storeflow_engine::Step for FailBackup {
 }
 
 async fn fail_backup(cx: &mut StepContext<'_>) -> StepResult {
-    let backup = backup_id(cx, "backup_id")?;
-    let store_id = StoreRunInput::read(cx)?.store_id;
+    let input = StoreRunInput::read(cx)?;
+    let backup = input.backup_id()?;
+    let store_id = input.store_id;
     let deleted = bucket(cx)?
         .delete_backup(&store_id, backup)
         .await
@@ -1459,12 +1452,23 @@ impl StartDueBackups {
         .fetch_all(&mut *conn)
         .await
         .or_retry("listing stores due a backup")?;
-        let mut started = Vec::new();
+        let (mut started, mut passed_over) = (Vec::new(), Vec::new());
         for store in due {
             let next = storeflow_engine::parse_cron(&store.backup_schedule)
                 .ok()
                 .and_then(|schedule| schedule.upcoming(chrono::Utc).next());
-            if let Some(input) = store.input.as_ref().filter(|_| !store.busy) {
+            // The store's latest run input is what its backup runs carry; a store without one
+            // the API wrote (never expected) is passed over and said so.
+            let input = store
+                .input
+                .as_ref()
+                .and_then(|input| StoreRunInput::deserialize(input).ok());
+            if input.is_none() {
+                passed_over.push(
+                    json!({ "store": store.id, "reason": "its latest run has no store input" }),
+                );
+            }
+            if let Some(input) = input.as_ref().filter(|_| !store.busy) {
                 let subject = BackupSubject {
                     store_id: &store.id,
                     owner_id: store.owner_id,
@@ -1491,7 +1495,11 @@ impl StartDueBackups {
                 .await
                 .or_retry(&format!("scheduling the next backup of {}", store.id))?;
         }
-        Ok(json!({ "started": started }))
+        if passed_over.is_empty() {
+            Ok(json!({ "started": started }))
+        } else {
+            Ok(json!({ "started": started, "passedOver": passed_over }))
+        }
     }
 }
 

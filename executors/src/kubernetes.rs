@@ -45,14 +45,6 @@ fn default_recheck() -> Duration {
     Duration::from_secs(5)
 }
 
-pub(crate) fn input_str<'a>(cx: &'a StepContext<'_>, field: &str) -> Result<&'a str, StepOutcome> {
-    cx.input
-        .get(field)
-        .and_then(|v| v.as_str())
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| StepOutcome::fatal(format!("the run input has no `{field}`")))
-}
-
 /// A worker without a Kubernetes client cannot do the step yet: wait (no attempt is spent;
 /// a worker that has a cluster may take the run, and the step timeout bounds the wait).
 pub(crate) fn client(cx: &StepContext<'_>) -> Result<kube::Client, StepOutcome> {

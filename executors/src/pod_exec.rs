@@ -21,7 +21,8 @@ use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::breaker::{Breakers, guarded};
-use crate::kubernetes::{classify, client, input_str};
+use crate::kubernetes::{classify, client};
+use crate::store::StoreRunInput;
 
 const STDIN_CHANNEL: u8 = 0;
 const STDOUT_CHANNEL: u8 = 1;
@@ -340,7 +341,7 @@ pub fn store_target<'a>(
     app: &'a str,
     container: &'a str,
 ) -> Result<Target<'a>, StepOutcome> {
-    let namespace = input_str(cx, "namespace")?;
+    let namespace = StoreRunInput::namespace_of(cx)?;
     Ok(Target {
         namespace,
         instance: namespace,

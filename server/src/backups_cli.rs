@@ -1,9 +1,11 @@
 //! `storeflow backups …`: store backups from the shell (as an operator: every store's).
 
 use clap::Subcommand;
+use serde::Deserialize;
 use serde_json::Value;
 use storeflow_engine::Engine;
 use storeflow_executors::backup::{BackupSubject, start_backup};
+use storeflow_executors::store::StoreRunInput;
 
 #[derive(Debug, Subcommand)]
 pub enum BackupsCommand {
@@ -106,7 +108,9 @@ pub async fn run(engine: &Engine, command: BackupsCommand) -> anyhow::Result<()>
             if status != "ready" {
                 anyhow::bail!("store {store} is {status}; only ready stores can be backed up");
             }
-            let input = input.ok_or_else(|| anyhow::anyhow!("store {store} has no run input"))?;
+            let input: StoreRunInput = input
+                .and_then(|input| StoreRunInput::deserialize(&input).ok())
+                .ok_or_else(|| anyhow::anyhow!("store {store} has no run input the API wrote"))?;
             let subject = BackupSubject {
                 store_id: &store,
                 owner_id,

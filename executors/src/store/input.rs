@@ -42,6 +42,9 @@ pub struct StoreRunInput {
     /// The backup a restore brings back (a store created from a backup, or restored in place).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_backup_id: Option<Uuid>,
+    /// The backup a backup run takes (backup runs only; their subject is this id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_id: Option<Uuid>,
 }
 
 /// A store's URLs.
@@ -112,6 +115,27 @@ impl StoreRunInput {
             .ok_or_else(|| missing("urls.storefront"))
     }
 
+    /// The backup this backup run takes, or the run's failure when the input has none.
+    pub fn backup_id(&self) -> StepResult<Uuid> {
+        self.backup_id.ok_or_else(|| missing("backup_id"))
+    }
+
+    /// The backup this restore brings back, or the run's failure when the input has none.
+    pub fn restore_backup_id(&self) -> StepResult<Uuid> {
+        self.restore_backup_id
+            .ok_or_else(|| missing("restore_backup_id"))
+    }
+
+    /// The store's namespace, borrowed from the run input (what exec targets borrow); the
+    /// run's failure when the input has none. [`StoreRunInput::read`] reads the same field.
+    pub fn namespace_of<'a>(cx: &'a StepContext<'_>) -> StepResult<&'a str> {
+        cx.input
+            .get("namespace")
+            .and_then(|value| value.as_str())
+            .filter(|namespace| !namespace.is_empty())
+            .ok_or_else(|| missing("namespace"))
+    }
+
     /// As the run input (a JSON object).
     pub fn to_value(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
@@ -156,6 +180,7 @@ mod tests {
                 tls_secret_name: String::new(),
             }),
             restore_backup_id: None,
+            backup_id: None,
         };
         let value = input.to_value();
         assert_eq!(value["urls"]["storefront"], "http://store-1.example.test/");
@@ -163,8 +188,23 @@ mod tests {
         assert_eq!(value["ingress"]["tlsSecretName"], "");
         assert_eq!(value["theme"], json!(null));
         assert!(value.get("restore_backup_id").is_none());
+        assert!(value.get("backup_id").is_none());
         let back: StoreRunInput = serde_json::from_value(value).expect("reads back");
         assert_eq!(back, input);
+    }
+
+    #[test]
+    fn a_backup_run_reads_its_backup_and_a_restore_its_source() {
+        let backup = "0190a0b0-0000-7000-8000-00000000000b";
+        let input: StoreRunInput = serde_json::from_value(json!({
+            "store_id": "store-9", "namespace": "store-9", "backup_id": backup,
+        }))
+        .expect("a backup run's input");
+        assert_eq!(input.backup_id().expect("backup").to_string(), backup);
+        let Err(StepOutcome::Fatal(failure)) = input.restore_backup_id() else {
+            panic!("a backup run restores nothing");
+        };
+        assert!(failure.to_string().contains("`restore_backup_id`"), "{failure}");
     }
 
     #[test]

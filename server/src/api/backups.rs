@@ -354,7 +354,7 @@ pub async fn create_backup(
         .suggestion("Follow it with GET /api/v1/backups/{id}; start another once it has finished.")
         .details(json!({ "backupId": running })));
     }
-    let input = run_input(&state.config().stores, &store).to_value();
+    let input = run_input(&state.config().stores, &store);
     let subject = BackupSubject {
         store_id: &store.id,
         owner_id: store.owner_id,

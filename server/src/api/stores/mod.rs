@@ -655,6 +655,7 @@ pub(crate) fn run_input(settings: &StoreSettings, store: &StoreRow) -> StoreRunI
             tls_secret_name: settings.tls_secret.clone().unwrap_or_default(),
         }),
         restore_backup_id: restored_by_operation(store),
+        backup_id: None,
     }
 }
 
