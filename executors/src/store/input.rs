@@ -204,7 +204,10 @@ mod tests {
         let Err(StepOutcome::Fatal(failure)) = input.restore_backup_id() else {
             panic!("a backup run restores nothing");
         };
-        assert!(failure.to_string().contains("`restore_backup_id`"), "{failure}");
+        assert!(
+            failure.to_string().contains("`restore_backup_id`"),
+            "{failure}"
+        );
     }
 
     #[test]

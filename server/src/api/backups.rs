@@ -18,14 +18,14 @@ use storeflow_executors::store::{StoreAction, StoreStatus, lifecycle};
 use uuid::Uuid;
 
 use super::stores::{
-    StoreAccepted, parse_store_id, reloaded_store, require_ready, run_input, run_ref, scoped,
-    transition_error, visible_store,
+    StoreAccepted, StoreRow, parse_store_id, reloaded_store, require_ready, run_input, run_ref,
+    scoped, transition_error, visible_store,
 };
 use super::{
     ApiJson, ApiPath, ApiQuery, AppState, ClientIp, RequestId, Route, current_request_id,
     inline_schema, schema,
 };
-use crate::auth::{Audit, AuthUser, RecordAudit, Role};
+use crate::auth::{Audit, AuthUser, RecordAudit, Role, User};
 use crate::error::{ApiError, ApiResult};
 
 pub(super) const ROUTES: &[Route] = &[
@@ -430,6 +430,53 @@ pub async fn restore_store(
     ApiJson(body): ApiJson<RestoreBody>,
 ) -> ApiResult<Response> {
     let id = parse_store_id(&id)?;
+    let (backup_id, confirm) = restore_request(&body)?;
+    require_bucket(&state)?;
+    let mut tx = scoped(&state, &user).await?;
+    let store = visible_store(&mut tx, id).await?;
+    let (workflow, backup) = restorable(&state, &mut tx, &user, &store, backup_id, confirm).await?;
+    let mut input = run_input(&state.config().stores, &store);
+    input.restore_backup_id = Some(backup_id);
+    let run = lifecycle::request_restore(
+        &mut tx,
+        state.engine(),
+        id,
+        store.status,
+        backup_id,
+        store.run(workflow, &input),
+    )
+    .await
+    .map_err(|err| transition_error(err, "Nothing was restored."))?;
+    Audit::store(StoreAction::RestoreRequested)
+        .actor(&user)
+        .ip(&ip)
+        .subject(id)
+        .data(json!({
+            "runId": run.run_id,
+            "backupId": backup_id,
+            "backupCreatedAt": backup.created_at,
+            "inPlace": true,
+        }))
+        .record_in(&mut tx)
+        .await?;
+    let store = reloaded_store(&mut tx, id).await?;
+    tx.commit().await?;
+    tracing::info!(store = %id, backup = %backup_id, run = %run.run_id, "store restore requested");
+    let mut answer = StoreAccepted::new(
+        format!(
+            "Restore of the backup of {} into store '{}' initiated: the backup is checked whole first, then the store's data is replaced and the store is verified with a test order.",
+            backup.created_at.format("%Y-%m-%d %H:%M UTC"),
+            store.name
+        ),
+        store.view(&state, &user),
+        run_ref(Some(run.run_id), Some(workflow), "queued"),
+    );
+    answer.backup = Some(backup.view());
+    Ok(answer.into_response())
+}
+
+/// The backup and the confirmation (the store's name) of a restore request.
+fn restore_request(body: &RestoreBody) -> ApiResult<(Uuid, &str)> {
     let backup_id = match &body.backup_id {
         Some(Value::String(text)) => text.parse::<Uuid>().ok(),
         _ => None,
@@ -451,15 +498,26 @@ pub async fn restore_store(
             "message": "must be the store's name, to confirm that its current data is replaced by the backup's"
         }));
     }
-    let (Some(backup_id), Some(confirm)) = (backup_id, confirm) else {
-        return Err(ApiError::validation(
+    match (backup_id, confirm) {
+        (Some(backup_id), Some(confirm)) => Ok((backup_id, confirm)),
+        _ => Err(ApiError::validation(
             "The restore request is not valid.",
             json!(problems),
-        ));
-    };
-    require_bucket(&state)?;
-    let mut tx = scoped(&state, &user).await?;
-    let store = visible_store(&mut tx, id).await?;
+        )),
+    }
+}
+
+/// The restore workflow of `store`'s engine and the backup to restore, if `backup_id` may
+/// replace the store's data now: the name confirmed, the engine able to, the store ready with
+/// no backup running, and the backup the owner's, complete and of the store's engine.
+async fn restorable(
+    state: &AppState,
+    tx: &mut PgConnection,
+    user: &User,
+    store: &StoreRow,
+    backup_id: Uuid,
+    confirm: &str,
+) -> ApiResult<(&'static str, BackupRow)> {
     if confirm != store.name {
         return Err(ApiError::validation(
             "The confirmation does not match the store's name; nothing was restored.",
@@ -481,11 +539,11 @@ pub async fn restore_store(
         ));
     };
     require_ready(
-        &store,
+        store,
         lifecycle::Operation::Restore,
         "Follow the restore's progress on the store.",
     )?;
-    if let Some(running) = running_backup(&mut tx, id).await? {
+    if let Some(running) = running_backup(tx, &store.id).await? {
         return Err(ApiError::conflict(
             "BACKUP_IN_PROGRESS",
             "A backup of this store is running; the store cannot be restored until it has finished.",
@@ -525,44 +583,7 @@ pub async fn restore_store(
             json!([{ "field": "backupId", "message": format!("must be a backup of a {} store", store.engine) }]),
         ));
     }
-    let mut input = run_input(&state.config().stores, &store);
-    input.restore_backup_id = Some(backup_id);
-    let run = lifecycle::request_restore(
-        &mut tx,
-        state.engine(),
-        id,
-        store.status,
-        backup_id,
-        store.run(workflow, &input),
-    )
-    .await
-    .map_err(|err| transition_error(err, "Nothing was restored."))?;
-    Audit::store(StoreAction::RestoreRequested)
-        .actor(&user)
-        .ip(&ip)
-        .subject(id)
-        .data(json!({
-            "runId": run.run_id,
-            "backupId": backup_id,
-            "backupCreatedAt": backup.created_at,
-            "inPlace": true,
-        }))
-        .record_in(&mut tx)
-        .await?;
-    let store = reloaded_store(&mut tx, id).await?;
-    tx.commit().await?;
-    tracing::info!(store = %id, backup = %backup_id, run = %run.run_id, "store restore requested");
-    let mut answer = StoreAccepted::new(
-        format!(
-            "Restore of the backup of {} into store '{}' initiated: the backup is checked whole first, then the store's data is replaced and the store is verified with a test order.",
-            backup.created_at.format("%Y-%m-%d %H:%M UTC"),
-            store.name
-        ),
-        store.view(&state, &user),
-        run_ref(Some(run.run_id), Some(workflow), "queued"),
-    );
-    answer.backup = Some(backup.view());
-    Ok(answer.into_response())
+    Ok((workflow, backup))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -116,42 +116,15 @@ pub async fn retry_store(
     let settings = &state.config().stores;
     let mut tx = scoped(&state, &user).await?;
     let store = visible_store(&mut tx, id).await?;
-    if store.status != StoreStatus::Failed {
-        return Err(ApiError::conflict(
-            "INVALID_STORE_STATE",
-            format!(
-                "Only failed stores can be retried. Current status: '{}'.",
-                store.status
-            ),
-        )
-        .suggestion("Only failed stores can be retried.")
-        .details(json!({ "status": store.status })));
-    }
-    if store.retry_count >= settings.max_retries as i32 {
-        return Err(ApiError::conflict(
-            "RETRY_LIMIT_REACHED",
-            format!("Maximum retry count ({}) reached.", settings.max_retries),
-        )
-        .suggestion(
-            "Look at the failed step's error with an operator, or delete and recreate the store.",
-        ));
-    }
-    let operation = store
-        .current_operation
-        .clone()
-        .unwrap_or_else(|| "provision".into());
+    require_retryable(&store, settings.max_retries)?;
+    let operation = store.failed_operation();
     let workflow = operation_workflow(&store);
-    let last_run = store.current_run_id.map(|id| lifecycle::FailedRun {
-        id,
-        failed: store.run_status.as_deref() == Some("failed"),
-        step_index: store.run_current_step.unwrap_or(0).max(0) as usize,
-    });
     let retried = lifecycle::request_retry(
         &mut tx,
         state.engine(),
         id,
-        operation.parse().unwrap_or(lifecycle::Operation::Provision),
-        last_run,
+        operation,
+        store.failed_run(),
         &format!("{} (store retry)", user.email),
         store.run(workflow, &run_input(settings, &store)),
     )
@@ -160,9 +133,9 @@ pub async fn retry_store(
     let resumed = matches!(retried, lifecycle::Retried::Resumed(_));
     let run_id = retried.run_id();
     let detail = if resumed {
-        json!({ "runId": run_id, "operation": operation, "resumeAt": store.run_step_name })
+        json!({ "runId": run_id, "operation": operation.as_str(), "resumeAt": store.run_step_name })
     } else {
-        json!({ "runId": run_id, "operation": operation, "restarted": true })
+        json!({ "runId": run_id, "operation": operation.as_str(), "restarted": true })
     };
     Audit::store(StoreAction::RetryRequested)
         .actor(&user)
@@ -176,16 +149,7 @@ pub async fn retry_store(
     let store = reloaded_store(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StoreAccepted::new(
-        match (operation.as_str(), resumed) {
-                ("teardown", true) => "Store deletion retry initiated: the teardown resumes at its failed step.",
-                ("teardown", false) => "Store deletion retry initiated: the teardown starts again.",
-                ("upgrade", true) => "Store upgrade retry initiated: the upgrade resumes at its failed step.",
-                ("upgrade", false) => "Store upgrade retry initiated: the upgrade starts again from the release as it is now.",
-                ("restore", true) => "Store restore retry initiated: the restore resumes at its failed step.",
-                ("restore", false) => "Store restore retry initiated: the backup is checked and restored again from its beginning.",
-                (_, true) => "Store retry initiated. Provisioning resumes at the failed step.",
-                (_, false) => "Store retry initiated. Provisioning starts again; work already done is recognised, not repeated.",
-            },
+        retry_message(operation, resumed),
         store.view(&state, &user),
         run_ref(
             Some(run_id),
@@ -194,6 +158,74 @@ pub async fn retry_store(
         ),
     )
     .into_response())
+}
+
+/// Refuses a retry unless the store failed and has retries left.
+fn require_retryable(store: &StoreRow, max_retries: u32) -> ApiResult<()> {
+    if store.status != StoreStatus::Failed {
+        return Err(ApiError::conflict(
+            "INVALID_STORE_STATE",
+            format!(
+                "Only failed stores can be retried. Current status: '{}'.",
+                store.status
+            ),
+        )
+        .suggestion("Only failed stores can be retried.")
+        .details(json!({ "status": store.status })));
+    }
+    if store.retry_count >= max_retries as i32 {
+        return Err(ApiError::conflict(
+            "RETRY_LIMIT_REACHED",
+            format!("Maximum retry count ({max_retries}) reached."),
+        )
+        .suggestion(
+            "Look at the failed step's error with an operator, or delete and recreate the store.",
+        ));
+    }
+    Ok(())
+}
+
+/// What the answer to a retry says it does.
+fn retry_message(operation: lifecycle::Operation, resumed: bool) -> &'static str {
+    use lifecycle::Operation::{Provision, Restore, Teardown, Upgrade};
+    match (operation, resumed) {
+        (Teardown, true) => {
+            "Store deletion retry initiated: the teardown resumes at its failed step."
+        }
+        (Teardown, false) => "Store deletion retry initiated: the teardown starts again.",
+        (Upgrade, true) => "Store upgrade retry initiated: the upgrade resumes at its failed step.",
+        (Upgrade, false) => {
+            "Store upgrade retry initiated: the upgrade starts again from the release as it is now."
+        }
+        (Restore, true) => "Store restore retry initiated: the restore resumes at its failed step.",
+        (Restore, false) => {
+            "Store restore retry initiated: the backup is checked and restored again from its beginning."
+        }
+        (Provision, true) => "Store retry initiated. Provisioning resumes at the failed step.",
+        (Provision, false) => {
+            "Store retry initiated. Provisioning starts again; work already done is recognised, not repeated."
+        }
+    }
+}
+
+impl StoreRow {
+    /// The operation that failed (a store row from before operations were recorded was
+    /// provisioning).
+    fn failed_operation(&self) -> lifecycle::Operation {
+        self.current_operation
+            .as_deref()
+            .and_then(|operation| operation.parse().ok())
+            .unwrap_or(lifecycle::Operation::Provision)
+    }
+
+    /// The run the failed operation ended with, as read with the store.
+    fn failed_run(&self) -> Option<lifecycle::FailedRun> {
+        self.current_run_id.map(|id| lifecycle::FailedRun {
+            id,
+            failed: self.run_status.as_deref() == Some("failed"),
+            step_index: self.run_current_step.unwrap_or(0).max(0) as usize,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -220,68 +252,19 @@ pub async fn upgrade_store(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let id = parse_store_id(&id)?;
-    let force = if body.iter().all(u8::is_ascii_whitespace) {
-        false
-    } else {
-        serde_json::from_slice::<UpgradeBody>(&body)
-            .map_err(|err| {
-                ApiError::validation(
-                    format!("The request body is not valid: {err}."),
-                    json!([{ "field": "body", "message": "expected {\"force\": true|false} or no body" }]),
-                )
-            })?
-            .force
-    };
+    let force = optional_body::<UpgradeBody>(&body, |err| {
+        ApiError::validation(
+            format!("The request body is not valid: {err}."),
+            json!([{ "field": "body", "message": "expected {\"force\": true|false} or no body" }]),
+        )
+    })?
+    .is_some_and(|body| body.force);
     let settings = &state.config().stores;
     let mut tx = scoped(&state, &user).await?;
     // A tenant who may not upgrade still learns nothing about other tenants' stores: the
     // store is looked up (404 if not theirs) before the policy answers.
     let store = visible_store(&mut tx, id).await?;
-    if user.role != Role::Admin && !settings.tenant_upgrades {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "UPGRADE_NOT_ALLOWED",
-            "Store upgrades are started by operators on this platform.",
-        )
-        .suggestion("Ask an operator to upgrade the store, or to set TENANT_UPGRADES=true."));
-    }
-    let Some(workflow) =
-        storeflow_executors::engines::find(&store.engine).and_then(|e| e.upgrade_workflow())
-    else {
-        return Err(ApiError::conflict(
-            "UPGRADE_NOT_SUPPORTED",
-            format!(
-                "Stores of engine '{}' cannot be upgraded in place.",
-                store.engine
-            ),
-        )
-        .suggestion("Create a new store and move the data over."));
-    };
-    let Some(target) = settings.release.as_ref() else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "CHART_UNKNOWN",
-            "This server cannot read the store chart, so it does not know which version to upgrade to.",
-        )
-        .suggestion("Set HELM_CHART_PATH to the ecommerce-store chart directory and restart storeflow; `storeflow doctor` checks it."));
-    };
-    require_ready(
-        &store,
-        lifecycle::Operation::Upgrade,
-        "Follow the upgrade's progress on the store; it rolls back by itself if it fails.",
-    )?;
-    let current = (store.chart_version.as_deref(), store.app_version.as_deref());
-    if !force && current == (Some(&target.chart_version), Some(&target.app_version)) {
-        return Err(ApiError::conflict(
-            "UP_TO_DATE",
-            format!(
-                "Store already runs chart {} with app version {}.",
-                target.chart_version, target.app_version
-            ),
-        )
-        .suggestion("Nothing to upgrade. Send {\"force\": true} to apply the chart and verify the store again anyway.")
-        .details(json!({ "versions": { "chart": target.chart_version, "app": target.app_version } })));
-    }
+    let (workflow, target) = upgrade_of(&store, &user, settings, force)?;
     let run = lifecycle::request(
         &mut tx,
         state.engine(),
@@ -323,6 +306,75 @@ pub async fn upgrade_store(
     Ok(answer.into_response())
 }
 
+/// An optional JSON body: `None` when the request has none (or only whitespace), `invalid`'s
+/// error when it is not a `T`.
+fn optional_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    invalid: impl FnOnce(serde_json::Error) -> ApiError,
+) -> ApiResult<Option<T>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body).map(Some).map_err(invalid)
+}
+
+/// What upgrading `store` means for `user` now: its engine's upgrade workflow and the release
+/// this build ships — or why it is refused (policy, engine, unknown chart, status, already on
+/// the target unless `force`).
+fn upgrade_of<'a>(
+    store: &StoreRow,
+    user: &User,
+    settings: &'a StoreSettings,
+    force: bool,
+) -> ApiResult<(&'static str, &'a storeflow_executors::chart::ChartRelease)> {
+    if user.role != Role::Admin && !settings.tenant_upgrades {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "UPGRADE_NOT_ALLOWED",
+            "Store upgrades are started by operators on this platform.",
+        )
+        .suggestion("Ask an operator to upgrade the store, or to set TENANT_UPGRADES=true."));
+    }
+    let Some(workflow) =
+        storeflow_executors::engines::find(&store.engine).and_then(|e| e.upgrade_workflow())
+    else {
+        return Err(ApiError::conflict(
+            "UPGRADE_NOT_SUPPORTED",
+            format!(
+                "Stores of engine '{}' cannot be upgraded in place.",
+                store.engine
+            ),
+        )
+        .suggestion("Create a new store and move the data over."));
+    };
+    let Some(target) = settings.release.as_ref() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "CHART_UNKNOWN",
+            "This server cannot read the store chart, so it does not know which version to upgrade to.",
+        )
+        .suggestion("Set HELM_CHART_PATH to the ecommerce-store chart directory and restart storeflow; `storeflow doctor` checks it."));
+    };
+    require_ready(
+        store,
+        lifecycle::Operation::Upgrade,
+        "Follow the upgrade's progress on the store; it rolls back by itself if it fails.",
+    )?;
+    let current = (store.chart_version.as_deref(), store.app_version.as_deref());
+    if !force && current == (Some(&target.chart_version), Some(&target.app_version)) {
+        return Err(ApiError::conflict(
+            "UP_TO_DATE",
+            format!(
+                "Store already runs chart {} with app version {}.",
+                target.chart_version, target.app_version
+            ),
+        )
+        .suggestion("Nothing to upgrade. Send {\"force\": true} to apply the chart and verify the store again anyway.")
+        .details(json!({ "versions": { "chart": target.chart_version, "app": target.app_version } })));
+    }
+    Ok((workflow, target))
+}
+
 // ---------------------------------------------------------------------------------------
 // Credential rotation
 
@@ -343,68 +395,10 @@ pub async fn rotate_credentials(
 ) -> ApiResult<Response> {
     let id = parse_store_id(&id)?;
     // The body is optional: without one, a password is generated.
-    let chosen = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        let parsed: RotateBody = serde_json::from_slice(&body).map_err(|err| {
-            ApiError::validation(
-                format!("The request body is not valid JSON: {err}."),
-                json!([{ "field": "body" }]),
-            )
-        })?;
-        match parsed.password {
-            None | Some(Value::Null) => None,
-            Some(Value::String(password))
-                if (8..=128).contains(&password.chars().count())
-                    && !password.chars().any(char::is_control) =>
-            {
-                Some(password)
-            }
-            Some(_) => {
-                return Err(ApiError::validation(
-                    "Password must be a string of 8 to 128 characters without control characters.",
-                    json!([{ "field": "password", "message": "8 to 128 characters" }]),
-                ));
-            }
-        }
-    };
+    let chosen = chosen_password(&body)?;
     let mut tx = scoped(&state, &user).await?;
     let store = visible_store(&mut tx, id).await?;
-    // Operators see another tenant's credentials masked; choosing the new password would undo
-    // that. They rotate to a generated one, which only the owner sees.
-    if chosen.is_some() && store.owner_id != user.id {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "OWNER_CHOOSES_PASSWORD",
-            "Only the store's owner can choose its new admin password.",
-        )
-        .suggestion(
-            "Leave out `password`: a generated one is applied, and only the owner sees it.",
-        ));
-    }
-    if store.status != StoreStatus::Ready {
-        return Err(ApiError::conflict(
-            "INVALID_STORE_STATE",
-            format!(
-                "Credentials can be rotated on ready stores only. Current status: '{}'.",
-                store.status
-            ),
-        )
-        .suggestion("Wait until the store is ready.")
-        .details(json!({ "status": store.status })));
-    }
-    let sealer = &state.config().sealer;
-    let current = store
-        .credentials
-        .as_deref()
-        .and_then(|sealed| StoreCredentials::open(sealer, id, sealed).ok())
-        .ok_or_else(|| {
-            ApiError::conflict(
-                "CREDENTIALS_UNAVAILABLE",
-                "The store's credentials cannot be decrypted with this server's STOREFLOW_ENCRYPTION_KEY.",
-            )
-            .suggestion("Give this server the encryption key the store was created with.")
-        })?;
+    let current = rotatable(&store, &user, chosen.is_some(), &state.config().sealer)?;
     let was_chosen = chosen.is_some();
     let next = StoreCredentials {
         password: chosen.unwrap_or_else(|| random_password(20)),
@@ -415,7 +409,7 @@ pub async fn rotate_credentials(
         state.engine(),
         id,
         store.status,
-        next.seal(sealer, id),
+        next.seal(&state.config().sealer, id),
         store.run(
             ROTATE_CREDENTIALS,
             &run_input(&state.config().stores, &store),
@@ -438,4 +432,72 @@ pub async fn rotate_credentials(
         run_ref(Some(run.run_id), Some(ROTATE_CREDENTIALS), "queued"),
     )
     .into_response())
+}
+
+/// The password the owner chose in a rotation's body, if any (`None` without a body or with
+/// `password` left out or null: one is generated).
+fn chosen_password(body: &[u8]) -> ApiResult<Option<String>> {
+    let parsed = optional_body::<RotateBody>(body, |err| {
+        ApiError::validation(
+            format!("The request body is not valid JSON: {err}."),
+            json!([{ "field": "body" }]),
+        )
+    })?;
+    match parsed.and_then(|body| body.password) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(password))
+            if (8..=128).contains(&password.chars().count())
+                && !password.chars().any(char::is_control) =>
+        {
+            Ok(Some(password))
+        }
+        Some(_) => Err(ApiError::validation(
+            "Password must be a string of 8 to 128 characters without control characters.",
+            json!([{ "field": "password", "message": "8 to 128 characters" }]),
+        )),
+    }
+}
+
+/// The store's current credentials, if `user` may rotate them now (a chosen password only by
+/// the owner, a ready store only, credentials this server can open).
+fn rotatable(
+    store: &StoreRow,
+    user: &User,
+    chosen: bool,
+    sealer: &storeflow_executors::store::sealing::Sealer,
+) -> ApiResult<StoreCredentials> {
+    // Operators see another tenant's credentials masked; choosing the new password would undo
+    // that. They rotate to a generated one, which only the owner sees.
+    if chosen && store.owner_id != user.id {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "OWNER_CHOOSES_PASSWORD",
+            "Only the store's owner can choose its new admin password.",
+        )
+        .suggestion(
+            "Leave out `password`: a generated one is applied, and only the owner sees it.",
+        ));
+    }
+    if store.status != StoreStatus::Ready {
+        return Err(ApiError::conflict(
+            "INVALID_STORE_STATE",
+            format!(
+                "Credentials can be rotated on ready stores only. Current status: '{}'.",
+                store.status
+            ),
+        )
+        .suggestion("Wait until the store is ready.")
+        .details(json!({ "status": store.status })));
+    }
+    store
+        .credentials
+        .as_deref()
+        .and_then(|sealed| StoreCredentials::open(sealer, &store.id, sealed).ok())
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "CREDENTIALS_UNAVAILABLE",
+                "The store's credentials cannot be decrypted with this server's STOREFLOW_ENCRYPTION_KEY.",
+            )
+            .suggestion("Give this server the encryption key the store was created with.")
+        })
 }

@@ -31,62 +31,7 @@ pub async fn list_stores(
     bearer: Bearer,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Response> {
-    let mut problems = Vec::new();
-    if let Some(status) = &query.status
-        && !storeflow_executors::store::STORE_STATUSES.contains(&status.as_str())
-    {
-        problems.push(json!({ "field": "status", "message": format!(
-            "must be one of {}",
-            storeflow_executors::store::STORE_STATUSES.join(", ")
-        ) }));
-    }
-    if let Some(engine) = &query.engine
-        && engines::find(engine).is_none()
-    {
-        problems.push(json!({ "field": "engine", "message": format!(
-            "must be {}",
-            engines::names().join(" or ")
-        ) }));
-    }
-    let owner: Option<Uuid> = match &query.owner_id {
-        None => None,
-        Some(text) => match text.parse() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                problems.push(json!({ "field": "ownerId", "message": "must be a user id (UUID)" }));
-                None
-            }
-        },
-    };
-    let limit = query.limit.unwrap_or(50);
-    let offset = query.offset.unwrap_or(0);
-    if !(1..=100).contains(&limit) {
-        problems.push(json!({ "field": "limit", "message": "must be 1 to 100" }));
-    }
-    if offset < 0 {
-        problems.push(json!({ "field": "offset", "message": "must be at least 0" }));
-    }
-    if query
-        .q
-        .as_ref()
-        .is_some_and(|q| q.chars().count() > 63 || q.chars().any(char::is_control))
-    {
-        problems.push(json!({ "field": "q", "message": "must be at most 63 characters, without control characters" }));
-    }
-    if !problems.is_empty() {
-        return Err(ApiError::validation(
-            "The list query is invalid.",
-            Value::Array(problems),
-        ));
-    }
-    let pattern = query.q.as_ref().map(|q| {
-        format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    });
+    let filter = query.filter()?;
     // The count of run-event notifications, read before the check: a run that changes
     // after this point moves it, so a rendering stored with it is never older than it says.
     let events_seen = state.event_hub().generation();
@@ -97,12 +42,12 @@ pub async fn list_stores(
         sqlx::query("SELECT * FROM storeflow_api_stores_check($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(bearer.user)
             .bind(bearer.token_version)
-            .bind(&query.status)
-            .bind(&query.engine)
-            .bind(owner)
-            .bind(&pattern)
-            .bind(limit)
-            .bind(offset)
+            .bind(filter.status)
+            .bind(filter.engine)
+            .bind(filter.owner)
+            .bind(&filter.pattern)
+            .bind(filter.limit)
+            .bind(filter.offset)
             .fetch_optional(state.pool())
             .await?;
     let check = check.ok_or_else(crate::auth::invalid_token)?;
@@ -115,11 +60,13 @@ pub async fn list_stores(
         caller: user.id,
         admin,
         query: format!(
-            "{:?}|{:?}|{:?}|{:?}|{limit}|{offset}",
-            query.status,
-            query.engine,
-            owner.filter(|_| admin),
-            pattern
+            "{:?}|{:?}|{:?}|{:?}|{}|{}",
+            filter.status,
+            filter.engine,
+            filter.owner.filter(|_| admin),
+            filter.pattern,
+            filter.limit,
+            filter.offset
         ),
     };
     let cached = stamp
@@ -128,24 +75,7 @@ pub async fn list_stores(
     let page = match cached {
         Some(page) => page,
         None => {
-            let rows: Vec<StoreRow> = sqlx::query_as("SELECT * FROM storeflow_api_stores_page($1)")
-                .bind(&page_ids)
-                .fetch_all(state.pool())
-                .await?;
-            let body = serde_json::to_vec(&StoreList {
-                stores: rows.iter().map(|row| row.view(&state, &user)).collect(),
-                total,
-                limit,
-                offset,
-            })
-            .map_err(ApiError::internal)?;
-            let page = Page {
-                body: body.into(),
-                sealed_credentials: None,
-                login_url: None,
-                queued_run: None,
-                valid_until: rows.iter().filter_map(StoreRow::shown_until).min(),
-            };
+            let page = list_page(&state, &user, &page_ids, total, &filter).await?;
             if let Some(stamp) = stamp {
                 state.pages().put(key, stamp, page.clone());
             }
@@ -158,6 +88,117 @@ pub async fn list_stores(
         &[],
         &page.body,
     )))
+}
+
+/// A store list query that passed validation.
+struct ListFilter<'a> {
+    status: Option<&'a str>,
+    engine: Option<&'a str>,
+    /// Admins only; row-level security keeps a tenant to its own stores whatever it asks.
+    owner: Option<Uuid>,
+    /// `q` as a `LIKE` pattern, its wildcards escaped.
+    pattern: Option<String>,
+    limit: i64,
+    offset: i64,
+}
+
+impl ListQuery {
+    /// The query's filter, or every problem with it at once.
+    fn filter(&self) -> ApiResult<ListFilter<'_>> {
+        let mut problems = Vec::new();
+        if let Some(status) = &self.status
+            && !storeflow_executors::store::STORE_STATUSES.contains(&status.as_str())
+        {
+            problems.push(json!({ "field": "status", "message": format!(
+                "must be one of {}",
+                storeflow_executors::store::STORE_STATUSES.join(", ")
+            ) }));
+        }
+        if let Some(engine) = &self.engine
+            && engines::find(engine).is_none()
+        {
+            problems.push(json!({ "field": "engine", "message": format!(
+                "must be {}",
+                engines::names().join(" or ")
+            ) }));
+        }
+        let owner: Option<Uuid> = match &self.owner_id {
+            None => None,
+            Some(text) => match text.parse() {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    problems
+                        .push(json!({ "field": "ownerId", "message": "must be a user id (UUID)" }));
+                    None
+                }
+            },
+        };
+        let limit = self.limit.unwrap_or(50);
+        let offset = self.offset.unwrap_or(0);
+        if !(1..=100).contains(&limit) {
+            problems.push(json!({ "field": "limit", "message": "must be 1 to 100" }));
+        }
+        if offset < 0 {
+            problems.push(json!({ "field": "offset", "message": "must be at least 0" }));
+        }
+        if self
+            .q
+            .as_ref()
+            .is_some_and(|q| q.chars().count() > 63 || q.chars().any(char::is_control))
+        {
+            problems.push(json!({ "field": "q", "message": "must be at most 63 characters, without control characters" }));
+        }
+        if !problems.is_empty() {
+            return Err(ApiError::validation(
+                "The list query is invalid.",
+                Value::Array(problems),
+            ));
+        }
+        let pattern = self.q.as_ref().map(|q| {
+            format!(
+                "%{}%",
+                q.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        });
+        Ok(ListFilter {
+            status: self.status.as_deref(),
+            engine: self.engine.as_deref(),
+            owner,
+            pattern,
+            limit,
+            offset,
+        })
+    }
+}
+
+/// A page of the store list for `user`: the stores `page_ids` names, rendered.
+async fn list_page(
+    state: &AppState,
+    user: &User,
+    page_ids: &[String],
+    total: i64,
+    filter: &ListFilter<'_>,
+) -> ApiResult<Page> {
+    let rows: Vec<StoreRow> = sqlx::query_as("SELECT * FROM storeflow_api_stores_page($1)")
+        .bind(page_ids)
+        .fetch_all(state.pool())
+        .await?;
+    let body = serde_json::to_vec(&StoreList {
+        stores: rows.iter().map(|row| row.view(state, user)).collect(),
+        total,
+        limit: filter.limit,
+        offset: filter.offset,
+    })
+    .map_err(ApiError::internal)?;
+    Ok(Page {
+        body: body.into(),
+        sealed_credentials: None,
+        login_url: None,
+        queued_run: None,
+        valid_until: rows.iter().filter_map(StoreRow::shown_until).min(),
+    })
 }
 
 /// An answer with a JSON body made elsewhere.
