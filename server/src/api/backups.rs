@@ -327,12 +327,7 @@ pub async fn create_backup(
     require_bucket(&state)?;
     let mut tx = scoped(&state, &user).await?;
     let store = visible_store(&mut tx, id).await?;
-    if storeflow_executors::engines::find(&store.engine)
-        .and_then(|engine| engine.backup_workflow())
-        .is_none()
-    {
-        return Err(backups_unsupported(&store.engine));
-    }
+    require_backup_engine(&store)?;
     if store.status != StoreStatus::Ready {
         return Err(ApiError::conflict(
             "INVALID_STORE_STATE",
@@ -731,81 +726,17 @@ pub async fn set_backup_policy(
     ApiJson(body): ApiJson<BackupPolicyBody>,
 ) -> ApiResult<Response> {
     let id = parse_store_id(&id)?;
-    let mut problems = Vec::new();
-    let schedule = body
-        .schedule
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let next = match schedule {
-        Some(expression) if expression.split_whitespace().count() != 5 => {
-            problems.push(json!({ "field": "schedule", "message": "use 5 fields: minute hour day-of-month month day-of-week (UTC), e.g. \"0 3 * * *\"" }));
-            None
-        }
-        Some(expression) => match storeflow_engine::parse_cron(expression) {
-            Ok(parsed) => parsed.upcoming(Utc).next(),
-            Err(err) => {
-                problems.push(json!({ "field": "schedule", "message": err.to_string() }));
-                None
-            }
-        },
-        None => None,
-    };
-    // Omitted numbers keep the store's current ones (checked below once they are read).
-    let (daily_given, weekly_given) = (body.keep_daily, body.keep_weekly);
-    let daily = daily_given.unwrap_or(7);
-    let weekly = weekly_given.unwrap_or(4);
-    if !(0..=366).contains(&daily) {
-        problems.push(json!({ "field": "keepDaily", "message": "keep 0 to 366 daily backups" }));
-    }
-    if !(0..=520).contains(&weekly) {
-        problems.push(json!({ "field": "keepWeekly", "message": "keep 0 to 520 weekly backups" }));
-    }
-    if schedule.is_some() && daily_given == Some(0) && weekly_given == Some(0) {
-        problems.push(json!({ "field": "keepDaily", "message": "a schedule needs at least one daily or weekly backup kept" }));
-    }
-    if let Some(first) = problems.first() {
-        return Err(ApiError::validation(
-            first["message"]
-                .as_str()
-                .unwrap_or("The backup policy is invalid.")
-                .to_owned(),
-            Value::Array(problems),
-        ));
-    }
+    let change = body.change()?;
+    let schedule = change.schedule;
     if schedule.is_some() {
         require_bucket(&state)?;
     }
     let mut tx = scoped(&state, &user).await?;
     let store = visible_store(&mut tx, id).await?;
     if schedule.is_some() {
-        if storeflow_executors::engines::find(&store.engine)
-            .and_then(|e| e.backup_workflow())
-            .is_none()
-        {
-            return Err(backups_unsupported(&store.engine));
-        }
-        if store.status.is_going() {
-            return Err(ApiError::conflict(
-                "INVALID_STORE_STATE",
-                format!("Store is {}; it gets no more backups.", store.status),
-            ));
-        }
+        require_backups(&store)?;
     }
-    let (daily, weekly): (i32, i32) = sqlx::query_as(
-        "UPDATE stores SET backup_schedule = $2, \
-                           backup_keep_daily = coalesce($3, backup_keep_daily), \
-                           backup_keep_weekly = coalesce($4, backup_keep_weekly), \
-                           backup_next_at = $5 WHERE id = $1 \
-         RETURNING backup_keep_daily, backup_keep_weekly",
-    )
-    .bind(id)
-    .bind(schedule)
-    .bind(daily_given)
-    .bind(weekly_given)
-    .bind(next)
-    .fetch_one(&mut *tx)
-    .await?;
+    let (daily, weekly) = change.store(&mut tx, id).await?;
     if schedule.is_some() && daily == 0 && weekly == 0 {
         return Err(ApiError::validation(
             "a schedule needs at least one daily or weekly backup kept",
@@ -826,7 +757,113 @@ pub async fn set_backup_policy(
             Some(_) => "Scheduled backups are on.",
             None => "Scheduled backups are off; existing backups are kept.",
         }),
-        policy: policy(schedule, daily, weekly, next),
+        policy: policy(schedule, daily, weekly, change.next),
     })
     .into_response())
+}
+
+/// A backup policy request that passed validation; numbers left out keep the store's.
+struct PolicyChange<'a> {
+    schedule: Option<&'a str>,
+    /// When the schedule next fires (none without a schedule).
+    next: Option<DateTime<Utc>>,
+    keep_daily: Option<i32>,
+    keep_weekly: Option<i32>,
+}
+
+impl BackupPolicyBody {
+    /// The change the body asks for, or every problem with it at once.
+    fn change(&self) -> ApiResult<PolicyChange<'_>> {
+        let mut problems = Vec::new();
+        let schedule = self
+            .schedule
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let next = match schedule {
+            Some(expression) if expression.split_whitespace().count() != 5 => {
+                problems.push(json!({ "field": "schedule", "message": "use 5 fields: minute hour day-of-month month day-of-week (UTC), e.g. \"0 3 * * *\"" }));
+                None
+            }
+            Some(expression) => match storeflow_engine::parse_cron(expression) {
+                Ok(parsed) => parsed.upcoming(Utc).next(),
+                Err(err) => {
+                    problems.push(json!({ "field": "schedule", "message": err.to_string() }));
+                    None
+                }
+            },
+            None => None,
+        };
+        // Omitted numbers keep the store's current ones (checked below once they are read).
+        let (daily_given, weekly_given) = (self.keep_daily, self.keep_weekly);
+        let daily = daily_given.unwrap_or(7);
+        let weekly = weekly_given.unwrap_or(4);
+        if !(0..=366).contains(&daily) {
+            problems
+                .push(json!({ "field": "keepDaily", "message": "keep 0 to 366 daily backups" }));
+        }
+        if !(0..=520).contains(&weekly) {
+            problems
+                .push(json!({ "field": "keepWeekly", "message": "keep 0 to 520 weekly backups" }));
+        }
+        if schedule.is_some() && daily_given == Some(0) && weekly_given == Some(0) {
+            problems.push(json!({ "field": "keepDaily", "message": "a schedule needs at least one daily or weekly backup kept" }));
+        }
+        if let Some(first) = problems.first() {
+            return Err(ApiError::validation(
+                first["message"]
+                    .as_str()
+                    .unwrap_or("The backup policy is invalid.")
+                    .to_owned(),
+                Value::Array(problems),
+            ));
+        }
+        Ok(PolicyChange {
+            schedule,
+            next,
+            keep_daily: daily_given,
+            keep_weekly: weekly_given,
+        })
+    }
+}
+
+impl PolicyChange<'_> {
+    /// Writes the policy on the store; the numbers it keeps now.
+    async fn store(&self, tx: &mut PgConnection, id: &str) -> ApiResult<(i32, i32)> {
+        let kept: (i32, i32) = sqlx::query_as(
+            "UPDATE stores SET backup_schedule = $2, \
+                               backup_keep_daily = coalesce($3, backup_keep_daily), \
+                               backup_keep_weekly = coalesce($4, backup_keep_weekly), \
+                               backup_next_at = $5 WHERE id = $1 \
+             RETURNING backup_keep_daily, backup_keep_weekly",
+        )
+        .bind(id)
+        .bind(self.schedule)
+        .bind(self.keep_daily)
+        .bind(self.keep_weekly)
+        .bind(self.next)
+        .fetch_one(&mut *tx)
+        .await?;
+        Ok(kept)
+    }
+}
+
+/// Refuses backups of a store whose engine has none.
+fn require_backup_engine(store: &StoreRow) -> ApiResult<()> {
+    match storeflow_executors::engines::find(&store.engine).and_then(|e| e.backup_workflow()) {
+        Some(_) => Ok(()),
+        None => Err(backups_unsupported(&store.engine)),
+    }
+}
+
+/// Refuses scheduled backups of a store whose engine has none or that is going away.
+fn require_backups(store: &StoreRow) -> ApiResult<()> {
+    require_backup_engine(store)?;
+    if store.status.is_going() {
+        return Err(ApiError::conflict(
+            "INVALID_STORE_STATE",
+            format!("Store is {}; it gets no more backups.", store.status),
+        ));
+    }
+    Ok(())
 }

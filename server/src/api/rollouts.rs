@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use sqlx::PgConnection;
 use storeflow_engine::{NewRun, RunFilter, RunStatus, StepRef};
+use storeflow_executors::chart::ChartRelease;
 use storeflow_executors::rollout::{
     FLEET_ROLLOUT, MAX_WAVES, PlannedUpgrade, RolloutPlan, RolloutTarget, wave_steps,
 };
@@ -160,6 +162,78 @@ pub struct CreateRollout {
     max_failure_share: Option<f64>,
 }
 
+impl CreateRollout {
+    /// The wave sizes, the failure share and the engines that can upgrade, or every problem
+    /// with the request at once.
+    fn checked(&self) -> ApiResult<(Vec<u32>, f64, Vec<&'static str>)> {
+        let sizes = self.waves.clone().unwrap_or_else(|| DEFAULT_WAVES.to_vec());
+        let mut problems = Vec::new();
+        if sizes.is_empty() || sizes.len() >= MAX_WAVES || sizes.contains(&0) {
+            problems.push(json!({ "field": "waves", "message": format!(
+                "1 to {} wave sizes of at least 1 (the stores left over form one more wave)",
+                MAX_WAVES - 1
+            )}));
+        }
+        let share = self.max_failure_share.unwrap_or(DEFAULT_MAX_FAILURE_SHARE);
+        if !(0.0..=1.0).contains(&share) {
+            problems.push(json!({ "field": "maxFailureShare", "message": "a number from 0 to 1" }));
+        }
+        let engines: Vec<&'static str> = storeflow_executors::engines::registry()
+            .iter()
+            .filter(|e| e.upgrade_workflow().is_some())
+            .map(|e| e.name())
+            .collect();
+        if let Some(engine) = &self.engine
+            && !engines.contains(&engine.as_str())
+        {
+            problems.push(
+                json!({ "field": "engine", "message": format!("one of {}", engines.join(", ")) }),
+            );
+        }
+        if self
+            .store_ids
+            .as_ref()
+            .is_some_and(|ids| ids.is_empty() || ids.len() > 10_000)
+        {
+            problems.push(json!({ "field": "storeIds", "message": "1 to 10000 store ids" }));
+        }
+        if !problems.is_empty() {
+            return Err(ApiError::validation(
+                "The rollout request is not valid.",
+                Value::Array(problems),
+            ));
+        }
+        Ok((sizes, share, engines))
+    }
+}
+
+/// The ready stores of `engines` (narrowed to the request's engine or ids) not yet on
+/// `target`, oldest first: the stores the rollout's waves are made of.
+async fn candidates(
+    tx: &mut PgConnection,
+    body: &CreateRollout,
+    engines: &[&str],
+    target: &ChartRelease,
+) -> ApiResult<Vec<StoreRow>> {
+    let sql = format!(
+        "SELECT {} {} WHERE s.status = 'ready' AND s.engine::text = ANY($1) \
+           AND ($2::text IS NULL OR s.engine::text = $2) \
+           AND ($3::text[] IS NULL OR s.id = ANY($3)) \
+           AND (s.chart_version IS DISTINCT FROM $4 OR s.app_version IS DISTINCT FROM $5) \
+         ORDER BY s.created_at, s.id",
+        super::stores::STORE_COLUMNS,
+        super::stores::STORE_FROM
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(engines)
+        .bind(&body.engine)
+        .bind(&body.store_ids)
+        .bind(&target.chart_version)
+        .bind(&target.app_version)
+        .fetch_all(&mut *tx)
+        .await?)
+}
+
 fn rollout_id(id: &str) -> ApiResult<Uuid> {
     id.parse().map_err(|_| {
         ApiError::validation(
@@ -203,43 +277,7 @@ pub async fn create_rollout(
         )
         .suggestion("Set HELM_CHART_PATH to the ecommerce-store chart directory and restart storeflow."));
     };
-    let sizes = body.waves.clone().unwrap_or_else(|| DEFAULT_WAVES.to_vec());
-    let mut problems = Vec::new();
-    if sizes.is_empty() || sizes.len() >= MAX_WAVES || sizes.contains(&0) {
-        problems.push(json!({ "field": "waves", "message": format!(
-            "1 to {} wave sizes of at least 1 (the stores left over form one more wave)",
-            MAX_WAVES - 1
-        )}));
-    }
-    let share = body.max_failure_share.unwrap_or(DEFAULT_MAX_FAILURE_SHARE);
-    if !(0.0..=1.0).contains(&share) {
-        problems.push(json!({ "field": "maxFailureShare", "message": "a number from 0 to 1" }));
-    }
-    let engines: Vec<&'static str> = storeflow_executors::engines::registry()
-        .iter()
-        .filter(|e| e.upgrade_workflow().is_some())
-        .map(|e| e.name())
-        .collect();
-    if let Some(engine) = &body.engine
-        && !engines.contains(&engine.as_str())
-    {
-        problems.push(
-            json!({ "field": "engine", "message": format!("one of {}", engines.join(", ")) }),
-        );
-    }
-    if body
-        .store_ids
-        .as_ref()
-        .is_some_and(|ids| ids.is_empty() || ids.len() > 10_000)
-    {
-        problems.push(json!({ "field": "storeIds", "message": "1 to 10000 store ids" }));
-    }
-    if !problems.is_empty() {
-        return Err(ApiError::validation(
-            "The rollout request is not valid.",
-            Value::Array(problems),
-        ));
-    }
+    let (sizes, share, engines) = body.checked()?;
     let mut tx = state.pool().begin().await?;
     // One rollout at a time: two would race for the same stores and the upgrade cap.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('storeflow fleet rollout', 0))")
@@ -257,23 +295,7 @@ pub async fn create_rollout(
         .suggestion("Wait for it to finish, or cancel it (POST /api/v1/rollouts/{id}/cancel).")
         .details(json!({ "rolloutId": running })));
     }
-    let sql = format!(
-        "SELECT {} {} WHERE s.status = 'ready' AND s.engine::text = ANY($1) \
-           AND ($2::text IS NULL OR s.engine::text = $2) \
-           AND ($3::text[] IS NULL OR s.id = ANY($3)) \
-           AND (s.chart_version IS DISTINCT FROM $4 OR s.app_version IS DISTINCT FROM $5) \
-         ORDER BY s.created_at, s.id",
-        super::stores::STORE_COLUMNS,
-        super::stores::STORE_FROM
-    );
-    let stores: Vec<StoreRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(&engines)
-        .bind(&body.engine)
-        .bind(&body.store_ids)
-        .bind(&target.chart_version)
-        .bind(&target.app_version)
-        .fetch_all(&mut *tx)
-        .await?;
+    let stores = candidates(&mut tx, &body, &engines, target).await?;
     if stores.is_empty() {
         return Err(ApiError::conflict(
             "NOTHING_TO_UPGRADE",
