@@ -7,6 +7,7 @@ use axum::routing::{get, patch, post};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{ApiJson, AppState, ClientIp, RequestId, Route, schema};
@@ -191,35 +192,12 @@ pub async fn register(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let mut problems = Problems::default();
-    let email = body
-        .email
-        .as_deref()
-        .map(normalize_email)
-        .unwrap_or_default();
-    if body.email.is_none() {
-        problems.add("email", "`email` is required.");
-    } else if !valid_email(&email) {
-        problems.add("email", "`email` must be a valid e-mail address.");
-    }
-    let username = body
-        .username
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_owned();
-    if body.username.is_none() {
-        problems.add("username", "`username` is required.");
-    } else if !valid_username(&username) {
-        problems.add(
-            "username",
-            "Username must be 3-128 letters, numbers, hyphens or underscores.",
-        );
-    }
-    check_password(&mut problems, "password", body.password.as_deref());
-    problems.into_result()?;
-    let password = body.password.unwrap_or_default();
-    let invite = body.invite_token.filter(|token| !token.trim().is_empty());
+    let NewAccount {
+        email,
+        username,
+        password,
+        invite,
+    } = body.checked()?;
     let config = state.config();
     if invite.is_none() && !config.registration_open {
         return Err(ApiError::forbidden("Registration is by invitation only.")
@@ -255,59 +233,8 @@ pub async fn register(
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('storeflow:register'))")
         .execute(&mut *tx)
         .await?;
-    let (existing,): (i64,) = sqlx::query_as("SELECT count(*) FROM users")
-        .fetch_one(&mut *tx)
-        .await?;
-    // The first account becomes the operator only where that is wanted (`storeflow up`); a
-    // published deployment sets FIRST_USER_IS_ADMIN=false and creates operators with
-    // `storeflow users create-admin`, so nobody can claim a fresh deployment first.
-    let role = match &invite {
-        // An invitation names the address it is for and the role the account gets.
-        Some(token) => {
-            let (invited, _, role) =
-                super::users::consume_token(&mut tx, token, super::users::Purpose::Invite).await?;
-            if invited.as_deref() != Some(email.as_str()) {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "INVITATION_FOR_ANOTHER_EMAIL",
-                    "This invitation is for another e-mail address.",
-                )
-                .suggestion("Register with the address the invitation was sent to."));
-            }
-            role.unwrap_or(Role::Tenant)
-        }
-        None if existing == 0 && state.config().first_user_is_admin => Role::Admin,
-        None => Role::Tenant,
-    };
-    let inserted = sqlx::query_as::<_, User>(
-        // Registering signs the new user in (the answer carries a token): that is a sign-in.
-        "INSERT INTO users (id, email, username, password_hash, role, last_login_at) \
-         VALUES ($1, $2, $3, $4, $5, now()) \
-         RETURNING id, email, username, role, created_at, token_version",
-    )
-    .bind(Uuid::now_v7())
-    .bind(&email)
-    .bind(&username)
-    .bind(&hash)
-    .bind(role)
-    .fetch_one(&mut *tx)
-    .await;
-    let user = match inserted {
-        Ok(user) => user,
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            let what = if db.constraint() == Some("users_username_key") {
-                "username"
-            } else {
-                "e-mail address"
-            };
-            return Err(ApiError::conflict(
-                "USER_EXISTS",
-                format!("A user with this {what} already exists."),
-            )
-            .suggestion(format!("Log in, or register with another {what}.")));
-        }
-        Err(err) => return Err(err.into()),
-    };
+    let role = registration_role(&mut tx, &state, invite.as_deref(), &email).await?;
+    let user = insert_user(&mut tx, &email, &username, &hash, role).await?;
     tx.commit().await?;
     Audit::security("registration")
         .actor(&user)
@@ -319,62 +246,142 @@ pub async fn register(
     Ok((StatusCode::CREATED, axum::Json(SignedIn::new(user, token))))
 }
 
+/// A registration that passed validation.
+struct NewAccount {
+    email: String,
+    username: String,
+    password: String,
+    invite: Option<String>,
+}
+
+impl RegisterBody {
+    /// The account asked for, or every problem with the request at once.
+    fn checked(&self) -> ApiResult<NewAccount> {
+        let mut problems = Problems::default();
+        let email = self
+            .email
+            .as_deref()
+            .map(normalize_email)
+            .unwrap_or_default();
+        if self.email.is_none() {
+            problems.add("email", "`email` is required.");
+        } else if !valid_email(&email) {
+            problems.add("email", "`email` must be a valid e-mail address.");
+        }
+        let username = self
+            .username
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned();
+        if self.username.is_none() {
+            problems.add("username", "`username` is required.");
+        } else if !valid_username(&username) {
+            problems.add(
+                "username",
+                "Username must be 3-128 letters, numbers, hyphens or underscores.",
+            );
+        }
+        check_password(&mut problems, "password", self.password.as_deref());
+        problems.into_result()?;
+        Ok(NewAccount {
+            email,
+            username,
+            password: self.password.clone().unwrap_or_default(),
+            invite: self
+                .invite_token
+                .clone()
+                .filter(|token| !token.trim().is_empty()),
+        })
+    }
+}
+
+/// The role a new account gets: the invitation's (which must be for `email`; it is used up),
+/// else the operator's for the first account where that is wanted, else tenant.
+async fn registration_role(
+    tx: &mut PgConnection,
+    state: &AppState,
+    invite: Option<&str>,
+    email: &str,
+) -> ApiResult<Role> {
+    let (existing_users,): (i64,) = sqlx::query_as("SELECT count(*) FROM users")
+        .fetch_one(&mut *tx)
+        .await?;
+    // The first account becomes the operator only where that is wanted (`storeflow up`); a
+    // published deployment sets FIRST_USER_IS_ADMIN=false and creates operators with
+    // `storeflow users create-admin`, so nobody can claim a fresh deployment first.
+    Ok(match invite {
+        // An invitation names the address it is for and the role the account gets.
+        Some(token) => {
+            let (invited, _, role) =
+                super::users::consume_token(tx, token, super::users::Purpose::Invite).await?;
+            if invited.as_deref() != Some(email) {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "INVITATION_FOR_ANOTHER_EMAIL",
+                    "This invitation is for another e-mail address.",
+                )
+                .suggestion("Register with the address the invitation was sent to."));
+            }
+            role.unwrap_or(Role::Tenant)
+        }
+        None if existing_users == 0 && state.config().first_user_is_admin => Role::Admin,
+        None => Role::Tenant,
+    })
+}
+
+/// Inserts the account (signed in: registering is a sign-in); an address or username that is
+/// taken is a conflict that says which.
+async fn insert_user(
+    tx: &mut PgConnection,
+    email: &str,
+    username: &str,
+    hash: &str,
+    role: Role,
+) -> ApiResult<User> {
+    let inserted = sqlx::query_as::<_, User>(
+        // Registering signs the new user in (the answer carries a token): that is a sign-in.
+        "INSERT INTO users (id, email, username, password_hash, role, last_login_at) \
+         VALUES ($1, $2, $3, $4, $5, now()) \
+         RETURNING id, email, username, role, created_at, token_version",
+    )
+    .bind(Uuid::now_v7())
+    .bind(email)
+    .bind(username)
+    .bind(hash)
+    .bind(role)
+    .fetch_one(&mut *tx)
+    .await;
+    match inserted {
+        Ok(user) => Ok(user),
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            let what = if db.constraint() == Some("users_username_key") {
+                "username"
+            } else {
+                "e-mail address"
+            };
+            Err(ApiError::conflict(
+                "USER_EXISTS",
+                format!("A user with this {what} already exists."),
+            )
+            .suggestion(format!("Log in, or register with another {what}.")))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let mut problems = Problems::default();
-    if body.email.is_none() {
-        problems.add("email", "`email` is required.");
-    }
-    if body.password.is_none() {
-        problems.add("password", "`password` is required.");
-    }
-    problems.into_result()?;
-    let email = normalize_email(body.email.as_deref().unwrap_or_default());
-    if !valid_email(&email) {
-        return Err(ApiError::validation(
-            "`email` must be a valid e-mail address.",
-            json!([{ "field": "email", "message": "`email` must be a valid e-mail address." }]),
-        ));
-    }
-    let password = body.password.unwrap_or_default();
-    let config = state.config();
+    let (email, password) = body.checked()?;
     let pool = state.pool();
     // Limits and locks count per client network: one IPv6 host holds a whole /64, so per
     // address it would get fresh guesses from every address it can pick.
     let client = auth::client_network(&ip);
 
-    // Per address across all e-mails (spraying), then per address and e-mail (guessing).
-    let limits = [
-        (
-            format!("login-ip:{client}"),
-            config.login_rate_max.saturating_mul(10),
-            "Too many login attempts from this address.",
-        ),
-        (
-            format!("login:{client}:{email}"),
-            config.login_rate_max,
-            "Too many login attempts.",
-        ),
-    ];
-    for (key, max, message) in limits {
-        if let Some(retry) = auth::rate_limit(pool, &key, max, config.login_rate_window).await? {
-            Audit::security("login_rate_limited")
-                .email(&email)
-                .ip(&ip)
-                .record(pool)
-                .await;
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "LOGIN_RATE_LIMITED",
-                message,
-            )
-            .suggestion("Wait before trying again.")
-            .retry_after(retry));
-        }
-    }
+    check_login_limits(&state, &ip, &client, &email).await?;
     if let Some(seconds) = auth::locked_for(pool, &email, &client).await? {
         return Err(locked(seconds));
     }
@@ -414,6 +421,69 @@ pub async fn login(
         .await;
     let token = state.tokens().issue(&user)?;
     Ok(axum::Json(SignedIn::new(user, token)))
+}
+
+impl LoginBody {
+    /// The normalized e-mail and the password, or what is wrong with the request.
+    fn checked(&self) -> ApiResult<(String, String)> {
+        let mut problems = Problems::default();
+        if self.email.is_none() {
+            problems.add("email", "`email` is required.");
+        }
+        if self.password.is_none() {
+            problems.add("password", "`password` is required.");
+        }
+        problems.into_result()?;
+        let email = normalize_email(self.email.as_deref().unwrap_or_default());
+        if !valid_email(&email) {
+            return Err(ApiError::validation(
+                "`email` must be a valid e-mail address.",
+                json!([{ "field": "email", "message": "`email` must be a valid e-mail address." }]),
+            ));
+        }
+        Ok((email, self.password.clone().unwrap_or_default()))
+    }
+}
+
+/// Refuses a login attempt over its limits: per client network across all e-mails
+/// (spraying), then per network and e-mail (guessing). A refusal is audited.
+async fn check_login_limits(
+    state: &AppState,
+    ip: &str,
+    client: &str,
+    email: &str,
+) -> ApiResult<()> {
+    let config = state.config();
+    let pool = state.pool();
+    let limits = [
+        (
+            format!("login-ip:{client}"),
+            config.login_rate_max.saturating_mul(10),
+            "Too many login attempts from this address.",
+        ),
+        (
+            format!("login:{client}:{email}"),
+            config.login_rate_max,
+            "Too many login attempts.",
+        ),
+    ];
+    for (key, max, message) in limits {
+        if let Some(retry) = auth::rate_limit(pool, &key, max, config.login_rate_window).await? {
+            Audit::security("login_rate_limited")
+                .email(email)
+                .ip(ip)
+                .record(pool)
+                .await;
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "LOGIN_RATE_LIMITED",
+                message,
+            )
+            .suggestion("Wait before trying again.")
+            .retry_after(retry));
+        }
+    }
+    Ok(())
 }
 
 fn locked(seconds: u64) -> ApiError {
