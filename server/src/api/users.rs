@@ -20,6 +20,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
@@ -367,48 +368,13 @@ pub async fn change_user(
     ApiJson(body): ApiJson<UserChange>,
 ) -> ApiResult<impl IntoResponse> {
     let id = parse_user_id(&id)?;
-    let role = match body.role.as_deref() {
-        None => None,
-        Some("admin") => Some(Role::Admin),
-        Some("tenant") => Some(Role::Tenant),
-        Some(other) => {
-            return Err(ApiError::validation(
-                format!("`role` must be admin or tenant (got `{other}`)."),
-                json!([{ "field": "role" }]),
-            ));
-        }
-    };
-    if body.is_active.is_none() && role.is_none() {
-        return Err(ApiError::validation(
-            "Nothing to change: send `isActive` and/or `role`.",
-            json!([{ "field": "isActive" }, { "field": "role" }]),
-        ));
-    }
+    let role = body.checked()?;
     let mut tx = state.pool().begin().await?;
     let (user, active) = lock_user(&mut tx, id).await?;
     let disables = body.is_active == Some(false) && active;
     let demotes = role == Some(Role::Tenant) && user.role == Role::Admin;
-    if (disables || demotes) && user.id == admin.id {
-        return Err(ApiError::conflict(
-            "CANNOT_CHANGE_SELF",
-            "You cannot disable or demote your own account.",
-        )
-        .suggestion("Ask another operator to do it."));
-    }
-    if (disables || demotes) && user.role == Role::Admin {
-        let (others,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM users WHERE role = 'admin' AND is_active AND id <> $1",
-        )
-        .bind(user.id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if others == 0 {
-            return Err(ApiError::conflict(
-                "LAST_ADMIN",
-                "This is the last active operator: nobody could run the platform without it.",
-            )
-            .suggestion("Promote another account to admin first."));
-        }
+    if disables || demotes {
+        keep_an_operator(&mut tx, &admin, &user).await?;
     }
     let new_active = body.is_active.unwrap_or(active);
     let new_role = role.unwrap_or(user.role);
@@ -426,21 +392,7 @@ pub async fn change_user(
     .bind(revoke)
     .fetch_one(&mut *tx)
     .await?;
-    let mut actions = Vec::new();
-    if new_active != active {
-        actions.push(if new_active {
-            "user_enabled"
-        } else {
-            "user_disabled"
-        });
-    }
-    if new_role != user.role {
-        actions.push(if new_role == Role::Admin {
-            "user_promoted"
-        } else {
-            "user_demoted"
-        });
-    }
+    let actions = change_actions((active, user.role), (new_active, new_role));
     for action in &actions {
         Audit::security(action)
             .actor(&admin)
@@ -463,6 +415,79 @@ pub async fn change_user(
         },
         sessions_revoked: revoke,
     }))
+}
+
+impl UserChange {
+    /// The role asked for, if any; refused when it is no role or when nothing is asked.
+    fn checked(&self) -> ApiResult<Option<Role>> {
+        let role = match self.role.as_deref() {
+            None => None,
+            Some("admin") => Some(Role::Admin),
+            Some("tenant") => Some(Role::Tenant),
+            Some(other) => {
+                return Err(ApiError::validation(
+                    format!("`role` must be admin or tenant (got `{other}`)."),
+                    json!([{ "field": "role" }]),
+                ));
+            }
+        };
+        if self.is_active.is_none() && role.is_none() {
+            return Err(ApiError::validation(
+                "Nothing to change: send `isActive` and/or `role`.",
+                json!([{ "field": "isActive" }, { "field": "role" }]),
+            ));
+        }
+        Ok(role)
+    }
+}
+
+/// Refuses to disable or demote `user` when that is `admin` themself or the last active
+/// operator: nobody could run the platform afterwards.
+async fn keep_an_operator(tx: &mut PgConnection, admin: &User, user: &User) -> ApiResult<()> {
+    if user.id == admin.id {
+        return Err(ApiError::conflict(
+            "CANNOT_CHANGE_SELF",
+            "You cannot disable or demote your own account.",
+        )
+        .suggestion("Ask another operator to do it."));
+    }
+    if user.role == Role::Admin {
+        let (others,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM users WHERE role = 'admin' AND is_active AND id <> $1",
+        )
+        .bind(user.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if others == 0 {
+            return Err(ApiError::conflict(
+                "LAST_ADMIN",
+                "This is the last active operator: nobody could run the platform without it.",
+            )
+            .suggestion("Promote another account to admin first."));
+        }
+    }
+    Ok(())
+}
+
+/// The security events a change of (active, role) records.
+fn change_actions(before: (bool, Role), after: (bool, Role)) -> Vec<&'static str> {
+    let ((active, role), (new_active, new_role)) = (before, after);
+    let mut actions = Vec::new();
+    if new_active != active {
+        actions.push(if new_active {
+            "user_enabled"
+        } else {
+            "user_disabled"
+        });
+    }
+    if new_role != role {
+        actions.push(if new_role == Role::Admin {
+            "user_promoted"
+        } else {
+            "user_demoted"
+        });
+    }
+    actions
 }
 
 /// `POST /users/{id}/password-reset`: the user's password stops working, every session ends,
@@ -690,21 +715,7 @@ pub async fn reset_password(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let token = body.token.unwrap_or_default();
-    let password = body.new_password.unwrap_or_default();
-    let mut problems = Vec::new();
-    if token.trim().is_empty() {
-        problems.push(json!({ "field": "token", "message": "`token` is required." }));
-    }
-    if !(8..=128).contains(&password.chars().count()) {
-        problems.push(json!({ "field": "newPassword", "message": "The new password must be 8 to 128 characters." }));
-    }
-    if !problems.is_empty() {
-        return Err(ApiError::validation(
-            "The reset needs the link's token and a new password of 8 to 128 characters.",
-            json!(problems),
-        ));
-    }
+    let (token, password) = body.checked()?;
     let config = state.config();
     // Guessing tokens is hopeless (256 bits), but each try costs a hash: limited per network.
     if let Some(retry) = auth::rate_limit(
@@ -726,31 +737,7 @@ pub async fn reset_password(
     let hash = auth::hash_password(password).await?;
     let mut tx = state.pool().begin().await?;
     let (_, user_id, _) = consume_token(&mut tx, &token, Purpose::PasswordReset).await?;
-    let user: Option<(User, bool)> = {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            user: User,
-            is_active: bool,
-        }
-        let row: Option<Row> = sqlx::query_as(
-            "UPDATE users SET password_hash = $2, token_version = token_version + 1, \
-                    updated_at = now() \
-             WHERE id = $1 RETURNING id, email, username, role, created_at, token_version, is_active",
-        )
-        .bind(user_id)
-        .bind(&hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        row.map(|r| (r.user, r.is_active))
-    };
-    let Some((user, active)) = user else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "INVALID_RESET_LINK",
-            "This password-reset link belongs to an account that no longer exists.",
-        ));
-    };
+    let (user, active) = set_password(&mut tx, user_id, &hash).await?;
     Audit::security("password_reset_completed")
         .actor(&user)
         .ip(&ip)
@@ -772,4 +759,60 @@ pub async fn reset_password(
         user: Some(user),
         token: Some(token),
     }))
+}
+
+impl ResetBody {
+    /// The link's token and the new password, or what is wrong with them.
+    fn checked(&self) -> ApiResult<(String, String)> {
+        let token = self.token.clone().unwrap_or_default();
+        let password = self.new_password.clone().unwrap_or_default();
+        let mut problems = Vec::new();
+        if token.trim().is_empty() {
+            problems.push(json!({ "field": "token", "message": "`token` is required." }));
+        }
+        if !(8..=128).contains(&password.chars().count()) {
+            problems.push(json!({ "field": "newPassword", "message": "The new password must be 8 to 128 characters." }));
+        }
+        if !problems.is_empty() {
+            return Err(ApiError::validation(
+                "The reset needs the link's token and a new password of 8 to 128 characters.",
+                json!(problems),
+            ));
+        }
+        Ok((token, password))
+    }
+}
+
+/// Sets the password of the account a reset link was for and ends its sessions: the
+/// account, and whether it is active.
+async fn set_password(
+    tx: &mut PgConnection,
+    user_id: Option<Uuid>,
+    hash: &str,
+) -> ApiResult<(User, bool)> {
+    let user: Option<(User, bool)> = {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: User,
+            is_active: bool,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "UPDATE users SET password_hash = $2, token_version = token_version + 1, \
+                    updated_at = now() \
+             WHERE id = $1 RETURNING id, email, username, role, created_at, token_version, is_active",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        row.map(|r| (r.user, r.is_active))
+    };
+    user.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_RESET_LINK",
+            "This password-reset link belongs to an account that no longer exists.",
+        )
+    })
 }
