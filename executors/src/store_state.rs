@@ -13,14 +13,14 @@
 use serde::{Deserialize, Serialize};
 use storeflow_engine::{OrOutcome, StepContext, StepOutcome, StepResult};
 
-use crate::store::{Audit, StoreAction, StoreRunInput};
+use crate::store::{Audit, StoreAction, StoreRunInput, StoreStatus};
 
 /// Moves the store from one of `from` to `to` if it still belongs to this run; `extra` is a
 /// SQL fragment of further assignments (constants and `$3`-bound text only).
 async fn transition(
     cx: &mut StepContext<'_>,
-    from: &[&str],
-    to: &'static str,
+    from: &[StoreStatus],
+    to: StoreStatus,
     extra: &'static str,
     extra_value: Option<String>,
 ) -> StepOutcome {
@@ -29,8 +29,8 @@ async fn transition(
 
 async fn move_store(
     cx: &mut StepContext<'_>,
-    from: &[&str],
-    to: &'static str,
+    from: &[StoreStatus],
+    to: StoreStatus,
     extra: &'static str,
     extra_value: Option<String>,
 ) -> StepResult {
@@ -39,8 +39,10 @@ async fn move_store(
     // Locks in the order the engine and the store trigger use (run, then store), so this step
     // and a concurrent rescue of the same run cannot deadlock.
     let conn = cx.transaction_locking_run().await?;
-    let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
-    // Only this module's constants are spliced in (`to`, `extra` are `'static`); values are bound.
+    let from: Vec<&str> = from.iter().map(|status| status.as_str()).collect();
+    // Only this module's constants are spliced in (a status's name, `extra` is `'static`);
+    // values are bound.
+    let to = to.as_str();
     let sql = format!(
         "WITH old AS (SELECT status FROM stores WHERE id = $1 FOR UPDATE) \
          UPDATE stores s SET status = '{to}', updated_at = now(){extra} \
@@ -101,7 +103,14 @@ pub struct MarkProvisioning {}
 #[async_trait::async_trait]
 impl storeflow_engine::Step for MarkProvisioning {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        transition(cx, &["requested", "provisioning"], "provisioning", "", None).await
+        transition(
+            cx,
+            &[StoreStatus::Requested, StoreStatus::Provisioning],
+            StoreStatus::Provisioning,
+            "",
+            None,
+        )
+        .await
     }
 
     fn runs_in_checkpoint(&self) -> bool {
@@ -164,8 +173,8 @@ impl storeflow_engine::Step for MarkReady {
         // and versions cannot contain one).
         let outcome = transition(
             cx,
-            &["provisioning"],
-            "ready",
+            &[StoreStatus::Provisioning],
+            StoreStatus::Ready,
             ", storefront_url = split_part($3, E'\\n', 1), admin_url = nullif(split_part($3, E'\\n', 2), ''), \
              ready_at = coalesce(s.ready_at, now()), \
              first_order_ms = coalesce(s.first_order_ms, (extract(epoch FROM \
@@ -232,8 +241,8 @@ impl storeflow_engine::Step for MarkRestored {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
         transition(
             cx,
-            &["restoring"],
-            "ready",
+            &[StoreStatus::Restoring],
+            StoreStatus::Ready,
             ", restored_at = now(), failure_reason = NULL, failed_step = NULL",
             None,
         )
@@ -254,7 +263,18 @@ pub struct MarkDeleting {}
 #[async_trait::async_trait]
 impl storeflow_engine::Step for MarkDeleting {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        transition(cx, &["ready", "failed", "deleting"], "deleting", "", None).await
+        transition(
+            cx,
+            &[
+                StoreStatus::Ready,
+                StoreStatus::Failed,
+                StoreStatus::Deleting,
+            ],
+            StoreStatus::Deleting,
+            "",
+            None,
+        )
+        .await
     }
 
     fn runs_in_checkpoint(&self) -> bool {
@@ -272,8 +292,8 @@ impl storeflow_engine::Step for MarkDeleted {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
         transition(
             cx,
-            &["deleting"],
-            "deleted",
+            &[StoreStatus::Deleting],
+            StoreStatus::Deleted,
             ", deleted_at = now(), credentials = NULL, failure_reason = NULL, failed_step = NULL",
             None,
         )
@@ -357,8 +377,8 @@ impl storeflow_engine::Step for MarkUpgraded {
         });
         transition(
             cx,
-            &["upgrading"],
-            "ready",
+            &[StoreStatus::Upgrading],
+            StoreStatus::Ready,
             ", chart_version = $3::jsonb #>> '{to,chart}', app_version = $3::jsonb #>> '{to,app}', \
              last_upgrade = $3::jsonb || jsonb_build_object('at', now()), \
              failure_reason = NULL, failed_step = NULL",
@@ -450,8 +470,8 @@ impl storeflow_engine::Step for MarkRolledBack {
         });
         transition(
             cx,
-            &["upgrading"],
-            "ready",
+            &[StoreStatus::Upgrading],
+            StoreStatus::Ready,
             ", chart_version = coalesce($3::jsonb #>> '{from,chart}', s.chart_version), \
              app_version = coalesce($3::jsonb #>> '{from,app}', s.app_version), \
              last_upgrade = $3::jsonb || jsonb_build_object('at', now()), \
