@@ -140,6 +140,22 @@ async fn actual_status(conn: &mut PgConnection, store: &str) -> Result<StoreStat
     Ok(actual.map_or(StoreStatus::Deleted, |(status,)| status))
 }
 
+/// A conditional move that changed no row was refused (the store moved meanwhile, or is
+/// gone): says so with the store's status now.
+async fn moved_or_refused(
+    conn: &mut PgConnection,
+    moved: sqlx::postgres::PgQueryResult,
+    store: &str,
+    operation: &'static str,
+    allowed: &[StoreStatus],
+) -> Result<(), TransitionError> {
+    if moved.rows_affected() == 1 {
+        return Ok(());
+    }
+    let actual = actual_status(conn, store).await?;
+    Err(refused(store, operation, actual, allowed))
+}
+
 /// Requests `operation` on a store that is `from` (which the operation must allow): enqueues
 /// `run` and moves the store to the operation's running status with it ([`move_to_run`]), in
 /// `conn`'s transaction.
@@ -210,11 +226,7 @@ pub async fn move_to_run(
     .bind(matches!(operation, Operation::Upgrade | Operation::Restore))
     .execute(&mut *conn)
     .await?;
-    if moved.rows_affected() != 1 {
-        let actual = actual_status(conn, store).await?;
-        return Err(refused(store, operation.as_str(), actual, allowed));
-    }
-    Ok(())
+    moved_or_refused(conn, moved, store, operation.as_str(), allowed).await
 }
 
 /// Requests the provisioning of a store whose row the caller has just inserted (`requested`)
@@ -235,15 +247,14 @@ pub async fn request_provision(
     .bind(enqueued.run_id)
     .execute(&mut *conn)
     .await?;
-    if moved.rows_affected() != 1 {
-        let actual = actual_status(conn, store).await?;
-        return Err(refused(
-            store,
-            Operation::Provision.as_str(),
-            actual,
-            &[StoreStatus::Requested],
-        ));
-    }
+    moved_or_refused(
+        conn,
+        moved,
+        store,
+        Operation::Provision.as_str(),
+        &[StoreStatus::Requested],
+    )
+    .await?;
     Ok(enqueued)
 }
 
@@ -280,15 +291,14 @@ pub async fn request_restart(
     .bind(operation.running_status())
     .execute(&mut *conn)
     .await?;
-    if moved.rows_affected() != 1 {
-        let actual = actual_status(conn, store).await?;
-        return Err(refused(
-            store,
-            operation.as_str(),
-            actual,
-            &[StoreStatus::Failed],
-        ));
-    }
+    moved_or_refused(
+        conn,
+        moved,
+        store,
+        operation.as_str(),
+        &[StoreStatus::Failed],
+    )
+    .await?;
     Ok(enqueued)
 }
 
@@ -306,9 +316,8 @@ pub async fn request_rotation(
     run: NewRun,
 ) -> Result<Enqueued, TransitionError> {
     const ROTATION: &str = "rotation";
-    let not_ready = |actual| refused(store, ROTATION, actual, &[StoreStatus::Ready]);
     if from != StoreStatus::Ready {
-        return Err(not_ready(from));
+        return Err(refused(store, ROTATION, from, &[StoreStatus::Ready]));
     }
     let running: Option<(uuid::Uuid, String)> = sqlx::query_as(
         "SELECT s.rotation_run_id, r.status FROM stores s \
@@ -337,10 +346,7 @@ pub async fn request_rotation(
     .bind(enqueued.run_id)
     .execute(&mut *conn)
     .await?;
-    if moved.rows_affected() != 1 {
-        let actual = actual_status(conn, store).await?;
-        return Err(not_ready(actual));
-    }
+    moved_or_refused(conn, moved, store, ROTATION, &[StoreStatus::Ready]).await?;
     Ok(enqueued)
 }
 

@@ -18,14 +18,14 @@ use storeflow_executors::store::{StoreAction, StoreStatus, lifecycle};
 use uuid::Uuid;
 
 use super::stores::{
-    StoreAccepted, StoreRow, parse_store_id, reloaded_store, require_ready, run_input, run_ref,
-    scoped, transition_error, visible_store,
+    StoreAccepted, StoreRow, audit_store, parse_store_id, reloaded_store, require_ready,
+    require_status, run_input, run_ref, scoped, transition_error, visible_store,
 };
 use super::{
     ApiJson, ApiPath, ApiQuery, AppState, ClientIp, RequestId, Route, current_request_id,
     inline_schema, schema,
 };
-use crate::auth::{Audit, AuthUser, RecordAudit, Role, User};
+use crate::auth::{AuthUser, RecordAudit, Role, User};
 use crate::error::{ApiError, ApiResult};
 
 pub(super) const ROUTES: &[Route] = &[
@@ -328,19 +328,12 @@ pub async fn create_backup(
     let mut tx = scoped(&state, &user).await?;
     let store = visible_store(&mut tx, id).await?;
     require_backup_engine(&store)?;
-    if store.status != StoreStatus::Ready {
-        return Err(ApiError::conflict(
-            "INVALID_STORE_STATE",
-            format!(
-                "Only ready stores can be backed up. Current status: '{}'.",
-                store.status
-            ),
-        )
-        .suggestion(
-            "Wait until the store is ready (its current operation has finished), then back it up.",
-        )
-        .details(json!({ "status": store.status })));
-    }
+    require_status(
+        &store,
+        StoreStatus::Ready,
+        "Only ready stores can be backed up",
+        "Wait until the store is ready (its current operation has finished), then back it up.",
+    )?;
     if let Some(running) = running_backup(&mut tx, id).await? {
         return Err(ApiError::conflict(
             "BACKUP_IN_PROGRESS",
@@ -368,10 +361,7 @@ pub async fn create_backup(
     )
     .await
     .map_err(ApiError::internal)?;
-    Audit::store(StoreAction::BackupRequested)
-        .actor(&user)
-        .ip(&ip)
-        .subject(id)
+    audit_store(StoreAction::BackupRequested, &user, &ip, id)
         .data(json!({ "backupId": started.backup_id, "runId": started.run_id }))
         .record_in(&mut tx)
         .await?;
@@ -442,10 +432,7 @@ pub async fn restore_store(
     )
     .await
     .map_err(|err| transition_error(err, "Nothing was restored."))?;
-    Audit::store(StoreAction::RestoreRequested)
-        .actor(&user)
-        .ip(&ip)
-        .subject(id)
+    audit_store(StoreAction::RestoreRequested, &user, &ip, id)
         .data(json!({
             "runId": run.run_id,
             "backupId": backup_id,
@@ -743,10 +730,7 @@ pub async fn set_backup_policy(
             json!([{ "field": "keepDaily", "message": "a schedule needs at least one daily or weekly backup kept" }]),
         ));
     }
-    Audit::store(StoreAction::BackupPolicyChanged)
-        .actor(&user)
-        .ip(&ip)
-        .subject(id)
+    audit_store(StoreAction::BackupPolicyChanged, &user, &ip, id)
         .data(json!({ "schedule": schedule, "keepDaily": daily, "keepWeekly": weekly }))
         .record_in(&mut tx)
         .await?;

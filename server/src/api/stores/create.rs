@@ -304,10 +304,7 @@ pub async fn create_store(
     let id = free_store_id(&mut tx).await?;
     let (store, run_id, workflow) =
         insert_requested(&mut tx, &state, &user, &id, &valid, (&key, &print), backup).await?;
-    Audit::store(StoreAction::Created)
-        .actor(&user)
-        .ip(&ip)
-        .subject(&id)
+    audit_store(StoreAction::Created, &user, &ip, &id)
         .data(json!({ "name": valid.name, "engine": valid.engine, "theme": valid.theme, "runId": run_id, "restoreFrom": backup }))
         .record_in(&mut tx)
         .await?;

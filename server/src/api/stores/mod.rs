@@ -559,6 +559,35 @@ pub(crate) async fn visible_store(
     Ok(store)
 }
 
+/// The audit row of `user`'s request, from `ip`, about store `id`.
+pub(crate) fn audit_store<'a>(
+    action: StoreAction,
+    user: &'a User,
+    ip: &'a str,
+    id: &'a str,
+) -> Audit<'a> {
+    Audit::store(action).actor(user).ip(ip).subject(id)
+}
+
+/// Refuses an operation unless the store is `wanted`: `needs` says so ("Only failed stores
+/// can be retried"), `then` what to do instead.
+pub(crate) fn require_status(
+    store: &StoreRow,
+    wanted: StoreStatus,
+    needs: &str,
+    then: &str,
+) -> ApiResult<()> {
+    if store.status == wanted {
+        return Ok(());
+    }
+    Err(ApiError::conflict(
+        "INVALID_STORE_STATE",
+        format!("{needs}. Current status: '{}'.", store.status),
+    )
+    .suggestion(then)
+    .details(json!({ "status": store.status })))
+}
+
 /// The store as it is now in the caller's transaction, after an operation moved it (locked
 /// by [`visible_store`], it is still there).
 pub(crate) async fn reloaded_store(tx: &mut PgConnection, id: &str) -> ApiResult<StoreRow> {

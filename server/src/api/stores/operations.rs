@@ -88,10 +88,7 @@ pub async fn delete_store(
     )
     .await
     .map_err(|err| transition_error(err, "Aborting deletion."))?;
-    Audit::store(StoreAction::DeleteRequested)
-        .actor(&user)
-        .ip(&ip)
-        .subject(id)
+    audit_store(StoreAction::DeleteRequested, &user, &ip, id)
         .data(json!({ "from": store.status, "runId": run.run_id }))
         .record_in(&mut tx)
         .await?;
@@ -137,10 +134,7 @@ pub async fn retry_store(
     } else {
         json!({ "runId": run_id, "operation": operation.as_str(), "restarted": true })
     };
-    Audit::store(StoreAction::RetryRequested)
-        .actor(&user)
-        .ip(&ip)
-        .subject(id)
+    audit_store(StoreAction::RetryRequested, &user, &ip, id)
         .data(detail)
         .record_in(&mut tx)
         .await?;
@@ -162,17 +156,12 @@ pub async fn retry_store(
 
 /// Refuses a retry unless the store failed and has retries left.
 fn require_retryable(store: &StoreRow, max_retries: u32) -> ApiResult<()> {
-    if store.status != StoreStatus::Failed {
-        return Err(ApiError::conflict(
-            "INVALID_STORE_STATE",
-            format!(
-                "Only failed stores can be retried. Current status: '{}'.",
-                store.status
-            ),
-        )
-        .suggestion("Only failed stores can be retried.")
-        .details(json!({ "status": store.status })));
-    }
+    require_status(
+        store,
+        StoreStatus::Failed,
+        "Only failed stores can be retried",
+        "Only failed stores can be retried.",
+    )?;
     if store.retry_count >= max_retries as i32 {
         return Err(ApiError::conflict(
             "RETRY_LIMIT_REACHED",
@@ -283,10 +272,7 @@ pub async fn upgrade_store(
         chart: Some(&target.chart_version),
         app: Some(&target.app_version),
     };
-    Audit::store(StoreAction::UpgradeRequested)
-        .actor(&user)
-        .ip(&ip)
-        .subject(id)
+    audit_store(StoreAction::UpgradeRequested, &user, &ip, id)
         .data(json!({ "runId": run.run_id, "from": from, "to": to, "force": force }))
         .record_in(&mut tx)
         .await?;
@@ -417,10 +403,7 @@ pub async fn rotate_credentials(
     )
     .await
     .map_err(|err| transition_error(err, "No rotation was started."))?;
-    Audit::store(StoreAction::CredentialsRotationRequested)
-        .actor(&user)
-        .ip(&ip)
-        .subject(id)
+    audit_store(StoreAction::CredentialsRotationRequested, &user, &ip, id)
         .data(json!({ "runId": run.run_id, "chosen": was_chosen }))
         .record_in(&mut tx)
         .await?;
@@ -478,17 +461,12 @@ fn rotatable(
             "Leave out `password`: a generated one is applied, and only the owner sees it.",
         ));
     }
-    if store.status != StoreStatus::Ready {
-        return Err(ApiError::conflict(
-            "INVALID_STORE_STATE",
-            format!(
-                "Credentials can be rotated on ready stores only. Current status: '{}'.",
-                store.status
-            ),
-        )
-        .suggestion("Wait until the store is ready.")
-        .details(json!({ "status": store.status })));
-    }
+    require_status(
+        store,
+        StoreStatus::Ready,
+        "Credentials can be rotated on ready stores only",
+        "Wait until the store is ready.",
+    )?;
     store
         .credentials
         .as_deref()
