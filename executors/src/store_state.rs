@@ -134,14 +134,22 @@ pub struct MarkReady {
 #[async_trait::async_trait]
 impl storeflow_engine::Step for MarkReady {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        let input = match StoreRunInput::read(cx) {
-            Ok(input) => input,
-            Err(outcome) => return outcome,
-        };
-        let storefront = match input.storefront_url() {
-            Ok(url) => url.to_owned(),
-            Err(outcome) => return outcome,
-        };
+        let outcome = StepOutcome::of(self.mark(cx).await);
+        if matches!(outcome, StepOutcome::Done(_)) {
+            record_ready(cx).await;
+        }
+        outcome
+    }
+
+    fn runs_in_checkpoint(&self) -> bool {
+        true
+    }
+}
+
+impl MarkReady {
+    async fn mark(&self, cx: &mut StepContext<'_>) -> StepResult {
+        let input = StoreRunInput::read(cx)?;
+        let storefront = input.storefront_url()?.to_owned();
         // Engines without an admin UI have none.
         let admin = input
             .urls
@@ -171,7 +179,7 @@ impl storeflow_engine::Step for MarkReady {
         let (chart_version, app_version) = (version("chartVersion"), version("appVersion"));
         // Five values, one bind: `$3` carries them separated by newlines (URLs, a timestamp
         // and versions cannot contain one).
-        let outcome = transition(
+        move_store(
             cx,
             &[StoreStatus::Provisioning],
             StoreStatus::Ready,
@@ -188,15 +196,7 @@ impl storeflow_engine::Step for MarkReady {
                 "{storefront}\n{admin}\n{ordered_at}\n{chart_version}\n{app_version}"
             )),
         )
-        .await;
-        if matches!(outcome, StepOutcome::Done(_)) {
-            record_ready(cx).await;
-        }
-        outcome
-    }
-
-    fn runs_in_checkpoint(&self) -> bool {
-        true
+        .await
     }
 }
 

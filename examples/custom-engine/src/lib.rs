@@ -18,9 +18,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use storeflow_engine::{StepContext, StepDef, StepOutcome};
+use storeflow_engine::{StepContext, StepDef, StepOutcome, StepResult};
 use storeflow_executors::engines::{EngineValues, StoreEngine};
 use storeflow_executors::pod_exec;
+use storeflow_executors::store::StoreRunInput;
 
 /// Writes the site's welcome page (`/usr/share/nginx/html/index.html` in the `nginx`
 /// container of the `site` pod). Idempotent: writing the same page twice leaves one page.
@@ -57,38 +58,34 @@ impl WriteWelcomePage {
 #[async_trait::async_trait]
 impl storeflow_engine::Step for WriteWelcomePage {
     async fn run(&self, cx: &mut StepContext<'_>) -> StepOutcome {
-        let Some(name) = cx.input["name"].as_str() else {
-            return StepOutcome::fatal("the run input has no `name`");
-        };
-        let Some(namespace) = cx.input["namespace"].as_str() else {
-            return StepOutcome::fatal("the run input has no `namespace`");
-        };
-        let client = match cx.resource::<kube::Client>() {
-            Ok(client) => client.clone(),
-            Err(_) => {
-                return StepOutcome::pending_on(
-                    Duration::from_secs(15),
-                    "no Kubernetes cluster is configured for this worker",
-                );
-            }
-        };
-        let target = pod_exec::Target {
-            namespace,
-            instance: namespace,
-            app: "site",
-            container: "nginx",
-        };
+        StepOutcome::of(self.write(cx).await)
+    }
+}
+
+impl WriteWelcomePage {
+    /// The step's body: `?` turns a missing input field (fatal), a worker without a cluster
+    /// (pending) or a failed exec (retry or fatal, as classified) into the step's outcome.
+    async fn write(&self, cx: &StepContext<'_>) -> StepResult {
+        let input = StoreRunInput::read(cx)?;
+        let page = self.page(input.name()?);
+        let client = cx.resource::<kube::Client>().cloned().map_err(|_| {
+            StepOutcome::pending_on(
+                Duration::from_secs(15),
+                "no Kubernetes cluster is configured for this worker",
+            )
+        })?;
+        let target = pod_exec::store_target(cx, "site", "nginx")?;
         let argv = vec!["sh".to_owned(), "-c".to_owned(), WRITE_PAGE.to_owned()];
-        let page = self.page(name);
-        match pod_exec::run(client, &target, &argv, Some(page.as_bytes()), cx.time_left).await {
-            Ok(output) if output.success() => StepOutcome::Done(json!({ "bytes": page.len() })),
-            Ok(output) => StepOutcome::retry(format!(
+        let output =
+            pod_exec::run(client, &target, &argv, Some(page.as_bytes()), cx.time_left).await?;
+        if !output.success() {
+            return Err(StepOutcome::retry(format!(
                 "writing the welcome page exited with {}: {}",
                 output.code,
                 output.summary()
-            )),
-            Err(outcome) => outcome,
+            )));
         }
+        Ok(json!({ "bytes": page.len() }))
     }
 }
 

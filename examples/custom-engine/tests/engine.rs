@@ -83,7 +83,8 @@ async fn the_new_step_kind_writes_the_page_through_the_exec_api() {
     let run = engine
         .enqueue_now(NewRun::new(
             "write-page-demo",
-            json!({ "name": "Tea & <Cake>", "namespace": "store-0a1b2c3d" }),
+            // A store run's input, as the API writes it (`StoreRunInput`).
+            json!({ "store_id": "store-0a1b2c3d", "namespace": "store-0a1b2c3d", "name": "Tea & <Cake>" }),
         ))
         .await
         .expect("enqueued");
