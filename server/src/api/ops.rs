@@ -260,29 +260,7 @@ pub async fn health(
     };
     if caller.is_some_and(|user| user.role == Role::Admin) {
         let queue = state.engine().queue_counts().await;
-        let source = match simulated {
-            Some(kubeconfig) => storeflow_executors::cluster::ConfigSource::File(kubeconfig),
-            None => storeflow_executors::cluster::ConfigSource::Infer,
-        };
-        let cluster =
-            storeflow_executors::cluster::probe(source, std::time::Duration::from_secs(2)).await;
         body.uptime_seconds = Some(state.uptime().as_secs());
-        let mut checks = HealthChecks {
-            database,
-            kubernetes: KubernetesCheck {
-                status: if cluster.reachable {
-                    "healthy"
-                } else {
-                    "unavailable"
-                },
-                message: cluster.message,
-                context: cluster.context,
-                source: cluster.source,
-                server: cluster.server,
-                version: cluster.version,
-            },
-            circuits: None,
-        };
         if let Ok(queue) = queue {
             body.runs = Some(QueueCounts {
                 runnable: queue.runnable,
@@ -290,36 +268,72 @@ pub async fn health(
                 delayed: queue.delayed,
             });
         }
-        // What the workers' circuit breakers say (reported by each worker every 5 s).
-        let circuits: Result<Vec<(String, i64, i64)>, sqlx::Error> = sqlx::query_as(
-            "SELECT dependency, count(*) FILTER (WHERE open), count(*) FROM worker_dependencies \
-             WHERE reported_at > now() - interval '30 seconds' GROUP BY dependency ORDER BY dependency",
-        )
-        .fetch_all(state.pool())
-        .await;
-        if let Ok(circuits) = circuits {
-            let circuits: BTreeMap<String, Circuit> = circuits
-                .into_iter()
-                .map(|(dependency, open, workers)| {
-                    let status = if open > 0 { "open" } else { "closed" };
-                    (
-                        dependency,
-                        Circuit {
-                            status,
-                            open_on_workers: open,
-                            workers,
-                        },
-                    )
-                })
-                .collect();
-            if circuits.values().any(|c| c.status == "open") && body.status == "healthy" {
-                body.status = "degraded";
-            }
-            checks.circuits = Some(circuits);
+        let circuits = worker_circuits(&state).await;
+        if circuits
+            .as_ref()
+            .is_some_and(|circuits| circuits.values().any(|c| c.status == "open"))
+            && body.status == "healthy"
+        {
+            body.status = "degraded";
         }
+        let checks = HealthChecks {
+            database,
+            kubernetes: kubernetes_check(simulated).await,
+            circuits,
+        };
         body.checks = Some(checks);
     }
     (status_code, axum::Json(body)).into_response()
+}
+
+/// Whether the cluster the workers are configured for answers (2 s at most).
+async fn kubernetes_check(simulated: Option<&std::path::Path>) -> KubernetesCheck {
+    let source = match simulated {
+        Some(kubeconfig) => storeflow_executors::cluster::ConfigSource::File(kubeconfig),
+        None => storeflow_executors::cluster::ConfigSource::Infer,
+    };
+    let cluster =
+        storeflow_executors::cluster::probe(source, std::time::Duration::from_secs(2)).await;
+    KubernetesCheck {
+        status: if cluster.reachable {
+            "healthy"
+        } else {
+            "unavailable"
+        },
+        message: cluster.message,
+        context: cluster.context,
+        source: cluster.source,
+        server: cluster.server,
+        version: cluster.version,
+    }
+}
+
+/// What the workers' circuit breakers say (each worker reports every 5 s; reports older than
+/// 30 s are left out); none when they cannot be read.
+async fn worker_circuits(state: &AppState) -> Option<BTreeMap<String, Circuit>> {
+    let circuits: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT dependency, count(*) FILTER (WHERE open), count(*) FROM worker_dependencies \
+         WHERE reported_at > now() - interval '30 seconds' GROUP BY dependency ORDER BY dependency",
+    )
+    .fetch_all(state.pool())
+    .await
+    .ok()?;
+    Some(
+        circuits
+            .into_iter()
+            .map(|(dependency, open, workers)| {
+                let status = if open > 0 { "open" } else { "closed" };
+                (
+                    dependency,
+                    Circuit {
+                        status,
+                        open_on_workers: open,
+                        workers,
+                    },
+                )
+            })
+            .collect(),
+    )
 }
 
 pub async fn live() -> impl IntoResponse {

@@ -420,17 +420,7 @@ pub async fn change_user(
 impl UserChange {
     /// The role asked for, if any; refused when it is no role or when nothing is asked.
     fn checked(&self) -> ApiResult<Option<Role>> {
-        let role = match self.role.as_deref() {
-            None => None,
-            Some("admin") => Some(Role::Admin),
-            Some("tenant") => Some(Role::Tenant),
-            Some(other) => {
-                return Err(ApiError::validation(
-                    format!("`role` must be admin or tenant (got `{other}`)."),
-                    json!([{ "field": "role" }]),
-                ));
-            }
-        };
+        let role = role_named(self.role.as_deref())?;
         if self.is_active.is_none() && role.is_none() {
             return Err(ApiError::validation(
                 "Nothing to change: send `isActive` and/or `role`.",
@@ -579,16 +569,7 @@ pub async fn create_invite(
             json!([{ "field": "email", "message": "`email` must be a valid e-mail address." }]),
         ));
     }
-    let role = match body.role.as_deref() {
-        None | Some("tenant") => Role::Tenant,
-        Some("admin") => Role::Admin,
-        Some(other) => {
-            return Err(ApiError::validation(
-                format!("`role` must be admin or tenant (got `{other}`)."),
-                json!([{ "field": "role" }]),
-            ));
-        }
-    };
+    let role = role_named(body.role.as_deref())?.unwrap_or(Role::Tenant);
     let (exists,): (bool,) = sqlx::query_as("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
         .bind(&email)
         .fetch_one(state.pool())
@@ -600,28 +581,8 @@ pub async fn create_invite(
         )
         .suggestion("Find it in the user list; reset its password if it is locked out."));
     }
-    let (token, hash) = new_token();
-    let expires_at = Utc::now() + INVITE_VALID_FOR;
     let mut tx = state.pool().begin().await?;
-    // One open invitation per address: a new one replaces the old.
-    sqlx::query(
-        "UPDATE one_time_tokens SET used_at = now() \
-         WHERE email = $1 AND purpose = 'invite' AND used_at IS NULL",
-    )
-    .bind(&email)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO one_time_tokens (token_hash, purpose, email, role, created_by, expires_at) \
-         VALUES ($1, 'invite', $2, $3, $4, $5)",
-    )
-    .bind(&hash)
-    .bind(&email)
-    .bind(role)
-    .bind(admin.id)
-    .bind(expires_at)
-    .execute(&mut *tx)
-    .await?;
+    let (token, expires_at) = issue_invitation(&mut tx, &email, role, &admin).await?;
     Audit::security("invitation_created")
         .actor(&admin)
         .ip(&ip)
@@ -640,6 +601,51 @@ pub async fn create_invite(
             message: "Send this link to the person invited (shown once); it works once, for 7 days, for this e-mail address.",
         }),
     ))
+}
+
+/// A role by its name in a request (`admin`, `tenant`); none when left out.
+fn role_named(name: Option<&str>) -> ApiResult<Option<Role>> {
+    match name {
+        None => Ok(None),
+        Some("admin") => Ok(Some(Role::Admin)),
+        Some("tenant") => Ok(Some(Role::Tenant)),
+        Some(other) => Err(ApiError::validation(
+            format!("`role` must be admin or tenant (got `{other}`)."),
+            json!([{ "field": "role" }]),
+        )),
+    }
+}
+
+/// Stores a new invitation of `email` as `role` by `admin`, replacing an open one for the
+/// same address: its link token (shown once; only its hash is kept) and when it expires.
+async fn issue_invitation(
+    tx: &mut PgConnection,
+    email: &str,
+    role: Role,
+    admin: &User,
+) -> ApiResult<(String, DateTime<Utc>)> {
+    let (token, hash) = new_token();
+    let expires_at = Utc::now() + INVITE_VALID_FOR;
+    // One open invitation per address: a new one replaces the old.
+    sqlx::query(
+        "UPDATE one_time_tokens SET used_at = now() \
+         WHERE email = $1 AND purpose = 'invite' AND used_at IS NULL",
+    )
+    .bind(email)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO one_time_tokens (token_hash, purpose, email, role, created_by, expires_at) \
+         VALUES ($1, 'invite', $2, $3, $4, $5)",
+    )
+    .bind(&hash)
+    .bind(email)
+    .bind(role)
+    .bind(admin.id)
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await?;
+    Ok((token, expires_at))
 }
 
 /// `GET /invites`: invitations not used yet and not expired (without their links).
