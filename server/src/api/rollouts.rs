@@ -377,86 +377,20 @@ async fn rollout_view(state: &AppState, id: Uuid) -> ApiResult<Rollout> {
     // first step; it is shown with no waves rather than refused.
     let planned =
         RolloutPlan::from_input(&run.input).map_or_else(|_| Vec::new(), |plan| plan.waves);
-    let step_status = |name: &str| run.steps.iter().find(|s| s.name == name).map(|s| s.status);
     let mut totals = RolloutTotals::default();
     let mut waves = Vec::new();
     for (index, planned_wave) in planned.iter().enumerate() {
-        let [start, awaited, check] = wave_steps(index);
-        let started = &run.state[&start];
-        let mut stores = Vec::new();
-        for entry in planned_wave {
-            let store = entry.store_id.as_str();
-            let skipped = started["skipped"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|s| s["store"] == store);
-            let child = started["started"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|s| s["store"] == store)
-                .and_then(|s| s["run"].as_str())
-                .and_then(|run| children.iter().find(|c| c.id.to_string() == run));
-            let (outcome, run_id, error) = match (skipped, child) {
-                (Some(skipped), _) => (
-                    "skipped",
-                    None,
-                    skipped["reason"].as_str().map(str::to_owned),
-                ),
-                (None, Some(child)) => (
-                    match child.status {
-                        RunStatus::Succeeded => "upgraded",
-                        RunStatus::Failed | RunStatus::Cancelled => "failed",
-                        _ => "upgrading",
-                    },
-                    Some(child.id),
-                    child.error.clone(),
-                ),
-                (None, None) => ("pending", None, None),
-            };
-            *match outcome {
-                "upgraded" => &mut totals.upgraded,
-                "failed" => &mut totals.failed,
-                "skipped" => &mut totals.skipped,
-                "pending" => &mut totals.pending,
-                _ => &mut totals.upgrading,
-            } += 1;
-            stores.push(WaveStore {
-                store_id: store.to_owned(),
-                outcome,
-                run_id,
-                error: error.as_deref().map(super::stores::scrub),
-            });
+        let [start, _, _] = wave_steps(index);
+        let stores: Vec<WaveStore> = planned_wave
+            .iter()
+            .map(|entry| wave_store(&run.state[&start], &entry.store_id, &children))
+            .collect();
+        for store in &stores {
+            totals.count(store.outcome);
         }
-        let finished = matches!(
-            step_status(&check),
-            Some(storeflow_engine::StepStatus::Succeeded | storeflow_engine::StepStatus::Failed)
-        );
-        let status = match (
-            step_status(&start),
-            step_status(&awaited),
-            step_status(&check),
-        ) {
-            // A cancelled rollout's unfinished waves are cancelled, whatever their stores did.
-            _ if run.summary.status == RunStatus::Cancelled && !finished => "cancelled",
-            (_, _, Some(storeflow_engine::StepStatus::Succeeded)) => {
-                if run.state[&check]["accepted"] == true {
-                    "accepted"
-                } else {
-                    "succeeded"
-                }
-            }
-            (_, _, Some(storeflow_engine::StepStatus::Failed)) => "halted",
-            (Some(storeflow_engine::StepStatus::Succeeded), _, _) => "running",
-            (Some(storeflow_engine::StepStatus::Cancelled), _, _)
-            | (_, Some(storeflow_engine::StepStatus::Cancelled), _) => "cancelled",
-            _ if run.summary.status == RunStatus::Cancelled => "cancelled",
-            _ => "pending",
-        };
         waves.push(Wave {
             number: index + 1,
-            status,
+            status: wave_status(&run, index),
             stores,
         });
     }
@@ -482,6 +416,80 @@ async fn rollout_view(state: &AppState, id: Uuid) -> ApiResult<Rollout> {
         totals,
         waves,
     })
+}
+
+/// One store of a wave: skipped (with why), its upgrade's outcome, or still pending — from
+/// the wave's `start-wave` output (`started`) and the rollout's child runs.
+fn wave_store(started: &Value, store: &str, children: &[storeflow_engine::ChildRun]) -> WaveStore {
+    let listed = |key: &str| {
+        started[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["store"] == store)
+    };
+    let child = listed("started")
+        .and_then(|s| s["run"].as_str())
+        .and_then(|run| children.iter().find(|c| c.id.to_string() == run));
+    let (outcome, run_id, error) = match (listed("skipped"), child) {
+        (Some(skipped), _) => (
+            "skipped",
+            None,
+            skipped["reason"].as_str().map(str::to_owned),
+        ),
+        (None, Some(child)) => (
+            match child.status {
+                RunStatus::Succeeded => "upgraded",
+                RunStatus::Failed | RunStatus::Cancelled => "failed",
+                _ => "upgrading",
+            },
+            Some(child.id),
+            child.error.clone(),
+        ),
+        (None, None) => ("pending", None, None),
+    };
+    WaveStore {
+        store_id: store.to_owned(),
+        outcome,
+        run_id,
+        error: error.as_deref().map(super::stores::scrub),
+    }
+}
+
+impl RolloutTotals {
+    fn count(&mut self, outcome: &str) {
+        *match outcome {
+            "upgraded" => &mut self.upgraded,
+            "failed" => &mut self.failed,
+            "skipped" => &mut self.skipped,
+            "pending" => &mut self.pending,
+            _ => &mut self.upgrading,
+        } += 1;
+    }
+}
+
+/// Where wave `index` (0-based) stands, from its three steps and the rollout's status.
+fn wave_status(run: &storeflow_engine::RunDetail, index: usize) -> &'static str {
+    use storeflow_engine::StepStatus::{Cancelled, Failed, Succeeded};
+    let [start, awaited, check] = wave_steps(index);
+    let step_status = |name: &str| run.steps.iter().find(|s| s.name == name).map(|s| s.status);
+    let finished = matches!(step_status(&check), Some(Succeeded | Failed));
+    let cancelled = run.summary.status == RunStatus::Cancelled;
+    match (
+        step_status(&start),
+        step_status(&awaited),
+        step_status(&check),
+    ) {
+        // A cancelled rollout's unfinished waves are cancelled, whatever their stores did.
+        _ if cancelled && !finished => "cancelled",
+        (_, _, Some(Succeeded)) if run.state[&check]["accepted"] == true => "accepted",
+        (_, _, Some(Succeeded)) => "succeeded",
+        (_, _, Some(Failed)) => "halted",
+        (Some(Succeeded), _, _) => "running",
+        (Some(Cancelled), _, _) | (_, Some(Cancelled), _) => "cancelled",
+        _ if cancelled => "cancelled",
+        _ => "pending",
+    }
 }
 
 /// `GET /rollouts`: the newest rollouts.
