@@ -412,14 +412,15 @@ fn store_chart_release() -> Option<storeflow_executors::chart::ChartRelease> {
 /// The key that seals store credentials, from `STOREFLOW_ENCRYPTION_KEY` (64 hex digits).
 /// In development an unset key is replaced by a random one per process (credentials sealed
 /// by an earlier process then cannot be shown).
-pub fn encryption_key() -> anyhow::Result<crate::sealing::Sealer> {
+pub fn encryption_key() -> anyhow::Result<storeflow_executors::store::sealing::Sealer> {
     match env_text("STOREFLOW_ENCRYPTION_KEY") {
-        Some(key) => crate::sealing::Sealer::from_hex(&key).map_err(|err| anyhow::anyhow!("{err}")),
+        Some(key) => storeflow_executors::store::sealing::Sealer::from_hex(&key)
+            .map_err(|err| anyhow::anyhow!("{err}")),
         None if development() => {
             tracing::warn!(
                 "STOREFLOW_ENCRYPTION_KEY is not set; using a random key (store credentials sealed now cannot be read after a restart)"
             );
-            Ok(crate::sealing::Sealer::random())
+            Ok(storeflow_executors::store::sealing::Sealer::random())
         }
         None => bail!(
             "STOREFLOW_ENCRYPTION_KEY is not set: set it to 64 hex digits (e.g. `openssl rand -hex 32`); \

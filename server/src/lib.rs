@@ -8,7 +8,6 @@ pub mod error;
 pub mod metric_names;
 pub mod openapi;
 pub mod passwords;
-pub use storeflow_executors::store::sealing;
 pub mod store_rules;
 pub mod tenancy;
 

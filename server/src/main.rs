@@ -362,7 +362,7 @@ enum ClusterChoice<'a> {
 async fn with_executor_resources(
     worker: Worker,
     engine: Engine,
-    sealer: storeflow::sealing::Sealer,
+    sealer: storeflow_executors::store::sealing::Sealer,
     choice: ClusterChoice<'_>,
 ) -> anyhow::Result<(Worker, StoreCluster)> {
     let mut helm =

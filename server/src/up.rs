@@ -54,12 +54,14 @@ fn up_jwt_secret(data_dir: &std::path::Path) -> anyhow::Result<String> {
 
 /// `STOREFLOW_ENCRYPTION_KEY` if set; else a random key kept in `<data_dir>/encryption-key`
 /// (mode 0600), so store credentials stay readable across restarts of `storeflow up`.
-fn up_encryption_key(data_dir: &std::path::Path) -> anyhow::Result<storeflow::sealing::Sealer> {
+fn up_encryption_key(
+    data_dir: &std::path::Path,
+) -> anyhow::Result<storeflow_executors::store::sealing::Sealer> {
     if std::env::var("STOREFLOW_ENCRYPTION_KEY").is_ok_and(|s| !s.trim().is_empty()) {
         return config::encryption_key();
     }
     let key = persistent_secret(data_dir, "encryption-key", "credential encryption key")?;
-    storeflow::sealing::Sealer::from_hex(&key).map_err(|err| {
+    storeflow_executors::store::sealing::Sealer::from_hex(&key).map_err(|err| {
         anyhow::anyhow!(
             "the key in {} is damaged ({err}); restore it from a backup (deleting it makes existing store credentials unreadable)",
             data_dir.join("encryption-key").display()

@@ -31,7 +31,7 @@ pub struct ApiConfig {
     /// Guardrails and addressing of stores.
     pub stores: StoreSettings,
     /// Seals store credentials at rest (`STOREFLOW_ENCRYPTION_KEY`).
-    pub sealer: crate::sealing::Sealer,
+    pub sealer: storeflow_executors::store::sealing::Sealer,
     /// The dashboard's built files, served at `/` (same origin as the API) with history
     /// fallback to `index.html`.
     pub dashboard_dir: Option<std::path::PathBuf>,
@@ -117,7 +117,7 @@ impl Default for ApiConfig {
             rate_limit_window: Duration::from_secs(60),
             stores: StoreSettings::default(),
             // A key for this process only; real deployments configure one (see config.rs).
-            sealer: crate::sealing::Sealer::random(),
+            sealer: storeflow_executors::store::sealing::Sealer::random(),
             dashboard_dir: None,
             page_cache_entries: 2048,
             simulated_cluster: None,

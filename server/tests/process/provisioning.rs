@@ -455,7 +455,7 @@ impl<C> Drop for Platform<C> {
 fn api_router(engine: &Engine, chart: &Path) -> Router {
     let config = ApiConfig {
         register_rate_max: 1000,
-        sealer: storeflow::sealing::Sealer::from_hex(KEY).expect("key"),
+        sealer: storeflow_executors::store::sealing::Sealer::from_hex(KEY).expect("key"),
         stores: StoreSettings {
             creation_cooldown: Duration::ZERO,
             // Fleet tests create hundreds of stores for a few tenants.
