@@ -162,6 +162,45 @@ pub struct CreateRollout {
     max_failure_share: Option<f64>,
 }
 
+/// Takes the rollout turn in `tx` (one rollout at a time) and the stores this rollout upgrades:
+/// refused while another rollout runs, or when no store needs the target.
+async fn rollout_turn(
+    tx: &mut PgConnection,
+    state: &AppState,
+    body: &CreateRollout,
+    engines: &[&str],
+    target: &ChartRelease,
+) -> ApiResult<Vec<StoreRow>> {
+    // One rollout at a time: two would race for the same stores and the upgrade cap.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('storeflow fleet rollout', 0))")
+        .execute(&mut *tx)
+        .await?;
+    let running = state
+        .engine()
+        .unfinished_run_of(&mut *tx, FLEET_ROLLOUT)
+        .await?;
+    if let Some(running) = running {
+        return Err(ApiError::conflict(
+            "ROLLOUT_IN_PROGRESS",
+            format!("Rollout {running} is still running."),
+        )
+        .suggestion("Wait for it to finish, or cancel it (POST /api/v1/rollouts/{id}/cancel).")
+        .details(json!({ "rolloutId": running })));
+    }
+    let stores = candidates(&mut *tx, body, engines, target).await?;
+    if stores.is_empty() {
+        return Err(ApiError::conflict(
+            "NOTHING_TO_UPGRADE",
+            format!(
+                "No ready store needs chart {} (app {}).",
+                target.chart_version, target.app_version
+            ),
+        )
+        .suggestion("Every matching store runs it already, or is not ready (only ready stores are upgraded)."));
+    }
+    Ok(stores)
+}
+
 impl CreateRollout {
     /// The wave sizes, the failure share and the engines that can upgrade, or every problem
     /// with the request at once.
@@ -279,33 +318,7 @@ pub async fn create_rollout(
     };
     let (sizes, share, engines) = body.checked()?;
     let mut tx = state.pool().begin().await?;
-    // One rollout at a time: two would race for the same stores and the upgrade cap.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('storeflow fleet rollout', 0))")
-        .execute(&mut *tx)
-        .await?;
-    let running = state
-        .engine()
-        .unfinished_run_of(&mut tx, FLEET_ROLLOUT)
-        .await?;
-    if let Some(running) = running {
-        return Err(ApiError::conflict(
-            "ROLLOUT_IN_PROGRESS",
-            format!("Rollout {running} is still running."),
-        )
-        .suggestion("Wait for it to finish, or cancel it (POST /api/v1/rollouts/{id}/cancel).")
-        .details(json!({ "rolloutId": running })));
-    }
-    let stores = candidates(&mut tx, &body, &engines, target).await?;
-    if stores.is_empty() {
-        return Err(ApiError::conflict(
-            "NOTHING_TO_UPGRADE",
-            format!(
-                "No ready store needs chart {} (app {}).",
-                target.chart_version, target.app_version
-            ),
-        )
-        .suggestion("Every matching store runs it already, or is not ready (only ready stores are upgraded)."));
-    }
+    let stores = rollout_turn(&mut tx, &state, &body, &engines, target).await?;
     let entries: Vec<PlannedUpgrade> = stores
         .iter()
         .map(|store| PlannedUpgrade {
